@@ -1,0 +1,40 @@
+# Midfield: every set-up step lives here, so a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Two cores: two xdist workers, each with its own embedded broker.
+XDIST  ?= -n 2 --dist loadgroup
+
+.PHONY: help venv demo test test-fast soak lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install Midfield with its test tools
+
+demo: $(STAMP)  ## run the whole hub on the embedded broker with sample faxes (Ctrl-C stops it)
+	$(BIN)/midfield demo
+
+test: $(STAMP)  ## install everything and run the test suite (soak runs excluded)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+soak: $(STAMP)  ## the long fault/load runs
+	$(BIN)/pytest -m soak $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy schemas connectors midfield streams
+
+bench: $(STAMP)  ## benchmarks; numbers go to bench/results/
+	$(BIN)/python -m bench.ingest
+
+clean:  ## remove the virtualenv and run state
+	rm -rf $(VENV) .midfield

@@ -1,0 +1,1 @@
+"""Sources (real inputs -> events) and sinks (events -> department systems)."""

@@ -1,0 +1,1 @@
+"""What every connector shares: the source contract, offset store, producer, retry, dead letters."""

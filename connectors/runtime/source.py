@@ -1,0 +1,86 @@
+"""The contract every source implements: a pure ``parse`` and a ``read`` over the real input.
+
+A source is one module in ``connectors/sources/`` holding one :class:`Source` subclass; the
+registry in ``connectors/sources/__init__.py`` names it. The runtime
+(:mod:`connectors.runtime.runner`) does everything else: producing, dead letters, retries and the
+position. Copy ``connectors/sources/fax_log.py`` when adding a source.
+
+What each outcome means to the runtime:
+
+* ``parse`` returns an :class:`Envelope` -> produced to ``envelope.topic``, key ``subject``.
+* ``parse`` returns a :class:`Skip` -> a documented skip (e.g. SEND lines in the fax log),
+  counted by its reason, nothing produced.
+* ``parse`` raises :class:`midfield.errors.ParseError` -> a dead letter with the reason and
+  the raw bytes; the position still advances.
+* ``read`` yields ``None`` -> "nothing new right now": the runtime flushes and commits.
+* ``read`` returns -> end of input (only when ``follow`` is false): commit and stop.
+* ``read`` raises :class:`midfield.errors.StoreError` -> the input cannot be read; stop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from schemas.envelope import Envelope
+
+__all__ = ["Clock", "Position", "RawRecord", "Skip", "Source", "utc_now"]
+
+Position = dict[str, Any]
+"""Where to resume reading: JSON-serialisable, understood only by the source that wrote it."""
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One unit of raw input as read, before parsing."""
+
+    raw: bytes
+    where: str
+    """Human-readable position of this record (e.g. ``inode 1234 offset 5678``)."""
+    resume: Position
+    """Where to resume after this record; committed once the broker has it."""
+    meta: dict[str, str] = field(default_factory=dict)
+    """Input headers worth keeping in a dead letter (file name, mail headers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A documented skip: input that is valid but is not an event for the bus."""
+
+    reason: str
+
+
+class Source(ABC):
+    """Turns one real input into events. Subclasses set ``name`` and implement both halves."""
+
+    name: ClassVar[str]
+    """Registry name, also the ``connect`` sub-command: ``fax-log``."""
+    version: ClassVar[str] = "1"
+
+    def __init__(self, *, instance: str, zone: ZoneInfo, clock: Clock = utc_now) -> None:
+        self.instance = instance
+        self.zone = zone
+        self.clock = clock
+
+    @property
+    def uri(self) -> str:
+        """The CloudEvents ``source`` of this connector instance."""
+        return f"midfield://{self.name}/{self.instance}"
+
+    @abstractmethod
+    def parse(self, record: RawRecord) -> Envelope | Skip:
+        """Pure: no I/O. Raise ``ParseError(reason, detail)`` for input that cannot be an event."""
+
+    @abstractmethod
+    def read(self, position: Position | None, *, follow: bool) -> Iterator[RawRecord | None]:
+        """Yield records from ``position`` (``None``: the beginning); see the module contract."""

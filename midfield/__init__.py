@@ -1,0 +1,1 @@
+"""Midfield: command line, settings, logging, errors, embedded broker."""

@@ -1,0 +1,3 @@
+from midfield.cli import main
+
+main()

@@ -1,0 +1,107 @@
+"""Broker administration with kafka-python: client settings, readiness, topics from the catalog."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kafka import KafkaAdminClient
+
+from midfield.errors import BrokerUnavailable, map_kafka_errors
+from midfield.settings import KafkaSettings, TopicSettings
+from schemas.catalog import CATALOG, TopicSpec
+
+__all__ = ["TopicResult", "client_config", "create_topics", "wait_for_broker"]
+
+
+def client_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """Settings every kafka-python client shares."""
+    return {
+        "bootstrap_servers": kafka.bootstrap_list,
+        "request_timeout_ms": kafka.request_timeout_ms,
+        "client_id": "midfield",
+    }
+
+
+def wait_for_broker(
+    bootstrap: str,
+    *,
+    timeout_s: float = 20.0,
+    alive: Callable[[], bool] = lambda: True,
+) -> None:
+    """Block until the broker answers a metadata request; ``BrokerUnavailable`` on time-out."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline and alive():
+        try:
+            with map_kafka_errors():
+                admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+                try:
+                    admin.list_topics()
+                    return
+                finally:
+                    admin.close()
+        except BrokerUnavailable as exc:
+            last = exc
+            time.sleep(0.1)
+    raise BrokerUnavailable(f"no metadata from {bootstrap} in {timeout_s:.0f} s: {last}")
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    name: str
+    partitions: int
+    outcome: Literal["created", "exists", "mismatch"]
+    detail: str = ""
+
+
+def _wanted(spec: TopicSpec, topics: TopicSettings) -> dict[str, Any]:
+    configs: dict[str, str] = {}
+    if spec.compacted:
+        configs["cleanup.policy"] = "compact"
+    elif topics.retention_days >= 0:
+        configs["retention.ms"] = str(topics.retention_days * 86_400_000)
+    return {
+        "num_partitions": spec.partitions or topics.partitions,
+        "replication_factor": topics.replication_factor,
+        "configs": configs,
+    }
+
+
+def create_topics(
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    specs: Iterable[TopicSpec] = CATALOG,
+) -> list[TopicResult]:
+    """Create every catalog topic that does not exist yet; report the ones that differ.
+
+    Idempotent. An existing topic is never altered: a partition count that differs from the
+    catalog is reported as ``mismatch`` (changing it would move keys between partitions).
+    """
+    wanted = {spec.name: _wanted(spec, topics) for spec in specs}
+    with map_kafka_errors():
+        admin = KafkaAdminClient(**client_config(kafka))
+        try:
+            existing = {
+                t["name"]: len(t["partitions"])
+                for t in admin.describe_topics(list(wanted))
+                if t.get("error_code", 0) == 0 and t.get("partitions")
+            }
+            missing = {name: opts for name, opts in wanted.items() if name not in existing}
+            if missing:
+                admin.create_topics(missing, wait_for_metadata=True)
+        finally:
+            admin.close()
+    results = []
+    for name, opts in wanted.items():
+        want = opts["num_partitions"]
+        if name in missing:
+            results.append(TopicResult(name, want, "created"))
+        elif existing[name] != want:
+            detail = f"has {existing[name]} partitions, catalog says {want}"
+            results.append(TopicResult(name, existing[name], "mismatch", detail))
+        else:
+            results.append(TopicResult(name, want, "exists"))
+    return results

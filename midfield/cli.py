@@ -1,0 +1,203 @@
+"""``midfield``: the command line, and the only place that wires connectors and streams together.
+
+Errors from the hierarchy in :mod:`midfield.errors` end the command with ``error [reason]:
+message`` on stderr and exit status 1; nothing else is caught here.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from midfield.errors import MidfieldError
+from midfield.logging import configure_logging
+from midfield.settings import Settings
+
+__all__ = ["main"]
+
+RUN_DIR = click.option(
+    "--run-dir", type=click.Path(path_type=Path), default=Path(".midfield/broker"),
+    envvar="MIDFIELD_RUN_DIR", show_default=True,
+    help="Where the embedded broker keeps its pid, port and log.",
+)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MidfieldError as exc:
+            click.echo(f"error [{exc.reason}]: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--log-level", default="INFO", envvar="MIDFIELD_LOG_LEVEL", show_default=True)
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto",
+              envvar="MIDFIELD_LOG_FORMAT", show_default=True,
+              help="auto: pretty on a terminal, JSON lines otherwise.")
+def cli(log_level: str, log_format: str) -> None:
+    """Midfield: the event bus of a county government general office.
+
+    Sources turn faxes, telegrams and messages into events on Kafka topics; the worker keeps the
+    office's books from those events and answers over HTTP. Settings come from MIDFIELD_*
+    variables or .env; KAFKA_BOOTSTRAP_SERVERS names the broker.
+    """
+    configure_logging(log_level, log_format)  # type: ignore[arg-type]
+
+
+# -- broker ------------------------------------------------------------------------------------
+@cli.group()
+def broker() -> None:
+    """The embedded broker (Tansu) for laptops and tests; production uses Apache Kafka."""
+
+
+@broker.command("start")
+@RUN_DIR
+@click.option("--port", type=int, default=None, help="Loopback port; default: a free one.")
+def broker_start(run_dir: Path, port: int | None) -> None:
+    """Start it in the background and print the variables to use it:
+
+        eval "$(midfield broker start)"
+    """
+    from midfield.broker import EmbeddedBroker
+
+    status = EmbeddedBroker(run_dir).start(port=port)
+    click.echo(f"KAFKA_BOOTSTRAP_SERVERS={status.bootstrap}")
+    click.echo("MIDFIELD_KAFKA_PROFILE=embedded")
+    click.echo(f"# pid {status.pid}, log {status.log}; stop with: midfield broker stop", err=True)
+
+
+@broker.command("stop")
+@RUN_DIR
+def broker_stop(run_dir: Path) -> None:
+    """Stop the broker started from this run directory."""
+    from midfield.broker import EmbeddedBroker
+
+    click.echo("stopped" if EmbeddedBroker(run_dir).stop() else "not running")
+
+
+@broker.command("status")
+@RUN_DIR
+@click.option("--json", "as_json", is_flag=True, help='Answer {"bootstrap": …, "pid": …}.')
+def broker_status(run_dir: Path, as_json: bool) -> None:
+    """Is the embedded broker running? Exit status 3 when it is not."""
+    from midfield.broker import EmbeddedBroker
+
+    status = EmbeddedBroker(run_dir).status()
+    if as_json:
+        body = {"bootstrap": status.bootstrap, "pid": status.pid} if status else {
+            "bootstrap": None, "pid": None}
+        click.echo(json.dumps(body))
+    else:
+        click.echo(f"running at {status.bootstrap}, pid {status.pid}" if status else "not running")
+    if status is None:
+        sys.exit(3)
+
+
+# -- topics ------------------------------------------------------------------------------------
+@cli.group()
+def topics() -> None:
+    """The topic catalog on the broker."""
+
+
+@topics.command("create")
+def topics_create() -> None:
+    """Create every topic of the catalog that is missing (idempotent)."""
+    from midfield.admin import create_topics
+
+    settings = Settings()
+    mismatched = False
+    for result in create_topics(settings.kafka, settings.topics):
+        click.echo(f"{result.outcome:8} {result.name} ({result.partitions} partitions) "
+                   f"{result.detail}".rstrip())
+        mismatched |= result.outcome == "mismatch"
+    if mismatched:
+        sys.exit(4)
+
+
+# -- connect -----------------------------------------------------------------------------------
+@cli.group()
+def connect() -> None:
+    """Run a source: read its input, produce events, dead-letter what cannot be parsed."""
+
+
+@connect.command("fax-log")
+@click.option("--path", type=click.Path(path_type=Path), required=True,
+              help="The HylaFAX xferfaxlog to follow (e.g. /var/spool/hylafax/etc/xferfaxlog).")
+@click.option("--instance", default="hylafax-main", show_default=True,
+              help="Names this connector in event sources and its offset file.")
+@click.option("--once", is_flag=True, help="Read to the end, commit, exit 0 (imports, tests).")
+def connect_fax_log(path: Path, instance: str, once: bool) -> None:
+    """Follow a HylaFAX transfer log: RECV lines become fax events; SEND/POLL… are skipped."""
+    from connectors.sources.fax_log import FaxLogSource
+
+    settings = Settings()
+    source = FaxLogSource(path=path, instance=instance, zone=settings.office.zone,
+                          poll_interval_s=settings.connect.poll_interval_s)
+    _run_source(source, settings, follow=not once)
+
+
+def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:
+    from connectors.runtime.runner import run_source
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    progress = sys.stderr.isatty()
+
+    def on_commit(stats: Any) -> None:
+        if progress:
+            click.echo(f"\r{stats.committed} committed, {stats.events} events, "
+                       f"{stats.dead_letters} dead letters", err=True, nl=False)
+
+    stats = run_source(source, settings, follow=follow, stop=stop, on_commit=on_commit)
+    if progress:
+        click.echo(err=True)
+    click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
+
+
+# -- worker and demo ---------------------------------------------------------------------------
+@cli.command()
+@click.option("--port", type=int, default=None, help="HTTP port (default MIDFIELD_WORKER_WEB_PORT).")
+@click.option("--no-create-topics", is_flag=True, help="Do not create missing catalog topics.")
+def worker(port: int | None, no_create_topics: bool) -> None:
+    """Run the stream processors and their HTTP views until interrupted."""
+    from midfield.admin import create_topics
+    from midfield.settings import WorkerSettings
+    from streams.worker import run_worker
+
+    settings = Settings()
+    if port is not None:
+        settings.worker = WorkerSettings(web_port=port)
+    if not no_create_topics:
+        create_topics(settings.kafka, settings.topics)
+    run_worker(settings)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Run unattended, verify the books over HTTP, exit 0/1.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path(".midfield/demo"),
+              show_default=True, help="Where the demo keeps its fax log, state and logs.")
+@click.option("--port", type=int, default=6066, show_default=True, help="The worker's HTTP port.")
+def demo(check: bool, workdir: Path, port: int) -> None:
+    """Embedded broker, topics, worker and fax connector, with sample faxes arriving live."""
+    from midfield.demo import run_demo
+
+    sys.exit(run_demo(workdir=workdir, port=port, check=check))
+
+
+@cli.command("settings")
+def show_settings() -> None:
+    """Print the settings in force (from MIDFIELD_* variables and .env)."""
+    click.echo(json.dumps(Settings().as_dict(), indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    cli(prog_name="midfield")

@@ -1,0 +1,155 @@
+"""Midfield's one error hierarchy.
+
+Every error carries a machine-readable ``reason`` (kebab-case) that dead letters, HTTP answers
+and metrics use as their category; ``str(error)`` is the human message.
+
+    MidfieldError
+    ├── ConfigError            a setting is missing or wrong; fail fast at start-up
+    ├── ParseError             input that cannot become an event -> dead letter
+    ├── Rejected               a request refused on purpose (auth, size, policy) -> 4xx
+    ├── StoreError             the local offset/document store cannot be read or written
+    ├── EmbeddedBrokerError    the embedded Tansu broker cannot be found, started or stopped
+    └── BrokerError            anything the Kafka clients raised, translated at one boundary
+        ├── BrokerUnavailable  transient: retry with backoff, keep the source position
+        └── BrokerRejected     permanent for this request: do not retry the same record
+
+Third-party errors (aiokafka, kafka-python) never travel past :func:`map_kafka_errors`, the one
+boundary where they are translated (``raise BrokerUnavailable(...) from exc``); a test proves
+that every error class both libraries define is mapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiokafka.errors
+import kafka.errors
+
+__all__ = [
+    "BrokerError",
+    "BrokerRejected",
+    "BrokerUnavailable",
+    "ConfigError",
+    "EmbeddedBrokerError",
+    "MidfieldError",
+    "ParseError",
+    "Rejected",
+    "StoreError",
+    "map_kafka_errors",
+    "translate_kafka_error",
+]
+
+
+class MidfieldError(Exception):
+    """Root of every error Midfield raises on purpose."""
+
+    default_reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or self.default_reason
+
+
+class ConfigError(MidfieldError):
+    default_reason = "config"
+
+
+class ParseError(MidfieldError):
+    """Input that cannot become an event. ``reason`` names the category, ``detail`` the spot."""
+
+    default_reason = "malformed"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}", reason=reason)
+        self.detail = detail
+
+
+class Rejected(MidfieldError):
+    """A request refused on purpose; ``status`` is the HTTP status to answer with."""
+
+    default_reason = "rejected"
+
+    def __init__(self, message: str, *, reason: str | None = None, status: int = 400) -> None:
+        super().__init__(message, reason=reason)
+        self.status = status
+
+
+class StoreError(MidfieldError):
+    default_reason = "store"
+
+
+class EmbeddedBrokerError(MidfieldError):
+    default_reason = "embedded-broker"
+
+
+class BrokerError(MidfieldError):
+    default_reason = "broker"
+
+
+class BrokerUnavailable(BrokerError):
+    """Transient: the broker is down, slow or electing a leader. Retry with backoff."""
+
+    default_reason = "broker-unavailable"
+
+
+class BrokerRejected(BrokerError):
+    """Permanent for this request (too large, not authorised, invalid config)."""
+
+    default_reason = "broker-rejected"
+
+
+_KAFKA_BASES: tuple[type[BaseException], ...] = (
+    kafka.errors.KafkaError,
+    aiokafka.errors.KafkaError,
+)
+
+
+def _reason_for(exc: BaseException) -> str:
+    name = type(exc).__name__.removesuffix("Error")
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("-")
+        out.append(ch.lower())
+    return "kafka-" + "".join(out)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if getattr(exc, "retriable", False):
+        return True
+    transient = (
+        kafka.errors.KafkaConnectionError,
+        kafka.errors.KafkaTimeoutError,
+        kafka.errors.NodeNotReadyError,
+        kafka.errors.MetadataEmptyBrokerList,
+        aiokafka.errors.KafkaConnectionError,
+        aiokafka.errors.NoBrokersAvailable,
+        aiokafka.errors.KafkaTimeoutError,
+        aiokafka.errors.NodeNotReadyError,
+        aiokafka.errors.ProducerClosed,
+        TimeoutError,
+        ConnectionError,
+    )
+    return isinstance(exc, transient)
+
+
+def translate_kafka_error(exc: BaseException) -> BrokerError:
+    """Return the Midfield error for a Kafka client (or socket) error."""
+    cls = BrokerUnavailable if _is_transient(exc) else BrokerRejected
+    name = type(exc).__name__
+    message = str(exc) or name
+    if not message.startswith(name):
+        message = f"{name}: {message}"
+    return cls(message, reason=_reason_for(exc))
+
+
+@contextmanager
+def map_kafka_errors() -> Iterator[None]:
+    """Translate every aiokafka/kafka-python error raised inside the block."""
+    try:
+        yield
+    except MidfieldError:
+        raise
+    except (*_KAFKA_BASES, TimeoutError, ConnectionError) as exc:
+        raise translate_kafka_error(exc) from exc

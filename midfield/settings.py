@@ -1,0 +1,150 @@
+"""Settings: one pydantic-settings class per part, read from ``MIDFIELD_*`` variables or ``.env``.
+
+Every default is documented on its field; ``midfield settings`` prints the values in force.
+The broker address is the standard ``KAFKA_BOOTSTRAP_SERVERS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ConnectorSettings",
+    "KafkaSettings",
+    "OfficeSettings",
+    "Settings",
+    "TopicSettings",
+    "WorkerSettings",
+]
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker, and which timing profile suits it."""
+
+    model_config = _config("MIDFIELD_KAFKA_")
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "MIDFIELD_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Comma-separated host:port list (the standard KAFKA_BOOTSTRAP_SERVERS).",
+    )
+    profile: Literal["kafka", "embedded"] = Field(
+        "kafka",
+        description=(
+            "'kafka' keeps client timings Apache Kafka accepts; 'embedded' uses the short "
+            "session timeouts that make the embedded broker assign partitions in ~2 s "
+            "(Kafka refuses sessions under group.min.session.timeout.ms, 6 s by default)."
+        ),
+    )
+    request_timeout_ms: Annotated[int, Field(gt=0)] = 30_000
+    retry_backoff_s: Annotated[float, Field(gt=0)] = Field(
+        0.5, description="First back-off after a broker error; doubles up to retry_backoff_max_s."
+    )
+    retry_backoff_max_s: Annotated[float, Field(gt=0)] = 30.0
+
+    @property
+    def bootstrap_list(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+
+class TopicSettings(BaseSettings):
+    """Defaults for topics created from the catalog (a catalog row may override partitions)."""
+
+    model_config = _config("MIDFIELD_TOPICS_")
+
+    partitions: Annotated[int, Field(ge=1)] = 4
+    replication_factor: Annotated[int, Field(ge=1)] = 1
+    retention_days: Annotated[int, Field(ge=-1)] = Field(
+        -1, description="Retention of event topics in days; -1 keeps the log forever."
+    )
+
+
+class OfficeSettings(BaseSettings):
+    """Facts about the office itself."""
+
+    model_config = _config("MIDFIELD_OFFICE_")
+
+    timezone: str = Field("Asia/Shanghai", description="IANA zone of local times in inputs.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class WorkerSettings(BaseSettings):
+    """The stream-processing worker (faust app) and its HTTP server."""
+
+    model_config = _config("MIDFIELD_WORKER_")
+
+    app_id: str = Field("midfield", description="Consumer group and changelog prefix.")
+    web_host: str = Field("127.0.0.1", description="Bind address of the HTTP server.")
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
+    store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
+    data_dir: Path = Field(Path(".midfield/worker"), description="faust's data directory.")
+    commit_interval_s: Annotated[float, Field(gt=0)] = Field(
+        0.5, description="Offset commit interval; shorter means fewer re-deliveries after a kill."
+    )
+
+
+class ConnectorSettings(BaseSettings):
+    """What every connector shares."""
+
+    model_config = _config("MIDFIELD_CONNECT_")
+
+    state_dir: Path = Field(Path(".midfield/state"), description="Offset store files live here.")
+    batch_size: Annotated[int, Field(ge=1)] = Field(
+        500, description="Records produced before the producer is flushed and the position saved."
+    )
+    poll_interval_s: Annotated[float, Field(gt=0)] = Field(
+        0.2, description="How often a tailing reader looks for new input."
+    )
+
+
+class Settings:
+    """All parts, read once at the entry point and passed down."""
+
+    def __init__(
+        self,
+        *,
+        kafka: KafkaSettings | None = None,
+        topics: TopicSettings | None = None,
+        office: OfficeSettings | None = None,
+        worker: WorkerSettings | None = None,
+        connect: ConnectorSettings | None = None,
+    ) -> None:
+        self.kafka = kafka or KafkaSettings()
+        self.topics = topics or TopicSettings()
+        self.office = office or OfficeSettings()
+        self.worker = worker or WorkerSettings()
+        self.connect = connect or ConnectorSettings()
+
+    def as_dict(self) -> dict[str, dict[str, object]]:
+        return {
+            name: part.model_dump(mode="json")
+            for name, part in vars(self).items()
+            if isinstance(part, BaseSettings)
+        }

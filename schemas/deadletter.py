@@ -1,0 +1,102 @@
+"""Dead-letter records on ``office.deadletter.v1``.
+
+Headers follow Kafka Connect's error-context style (``dlq.*``, DESIGN §3) so ops tools can filter
+without decoding the value; the value is JSON that keeps the raw input whole: UTF-8 text as is,
+anything else base64. The key is the connector's ``source`` URI.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.envelope import DecodeError, Header, event_id
+
+__all__ = ["DeadLetter"]
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Deterministic: the same input at the same position, same id.")
+    reason: str = Field(examples=["bad-field-count"], description="Machine-readable category.")
+    error: str = Field(description="Human-readable message.")
+    source: str = Field(examples=["midfield://fax-log/hylafax-main"])
+    position: str = Field(description="Where in the source the input was.")
+    connector: str = Field(examples=["fax-log"])
+    attempts: Annotated[int, Field(ge=1)] = 1
+    first_seen: datetime
+    raw: str
+    raw_encoding: Literal["utf-8", "base64"]
+    meta: dict[str, str] = Field(default_factory=dict, description="Input headers, file names.")
+
+    @classmethod
+    def of(
+        cls,
+        raw: bytes,
+        *,
+        reason: str,
+        error: str,
+        source: str,
+        position: str,
+        connector: str,
+        first_seen: datetime,
+        attempts: int = 1,
+        meta: dict[str, str] | None = None,
+    ) -> DeadLetter:
+        try:
+            text, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+        return cls(
+            id=event_id(source, position),
+            reason=reason,
+            error=error,
+            source=source,
+            position=position,
+            connector=connector,
+            attempts=attempts,
+            first_seen=first_seen,
+            raw=text,
+            raw_encoding=encoding,  # type: ignore[arg-type]
+            meta=meta or {},
+        )
+
+    def raw_bytes(self) -> bytes:
+        if self.raw_encoding == "utf-8":
+            return self.raw.encode("utf-8")
+        return base64.b64decode(self.raw)
+
+    def headers(self) -> list[Header]:
+        attrs = {
+            "dlq.id": self.id,
+            "dlq.reason": self.reason,
+            "dlq.error": self.error,
+            "dlq.source": self.source,
+            "dlq.position": self.position,
+            "dlq.connector": self.connector,
+            "dlq.attempts": str(self.attempts),
+            "dlq.first_seen": self.first_seen.isoformat(),
+            "content-type": "application/json",
+        }
+        return [(k, v.encode()) for k, v in attrs.items()]
+
+    def key(self) -> bytes:
+        return self.source.encode()
+
+    def value(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_value(cls, value: bytes) -> DeadLetter:
+        try:
+            letter = cls.model_validate_json(value)
+            letter.raw_bytes()
+            return letter
+        except (ValidationError, binascii.Error, json.JSONDecodeError) as exc:
+            raise DecodeError("invalid-dead-letter", str(exc).splitlines()[0]) from exc

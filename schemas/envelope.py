@@ -1,0 +1,201 @@
+"""The event envelope: CloudEvents 1.0 in the Kafka protocol binding, binary mode.
+
+Attributes travel in ``ce_*`` headers, the record value is the JSON of ``data`` and the record
+key is ``subject``, so any CloudEvents SDK reads Midfield's topics.
+(https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/kafka-protocol-binding.md)
+Extension attribute names are lowercase alphanumerics, as the spec requires.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "CONTENT_TYPE",
+    "Classification",
+    "DecodeError",
+    "Envelope",
+    "EventData",
+    "Header",
+    "event_id",
+    "event_types",
+    "register_event",
+]
+
+# A fixed namespace makes ids reproducible on every machine, forever.
+_ID_NAMESPACE = uuid.UUID("6b1d5a0e-3c2f-5d8e-9a41-0f7c2b6d9e15")
+CONTENT_TYPE = "application/json"
+Header = tuple[str, bytes]
+
+
+class DecodeError(ValueError):
+    """A record that is not a valid Midfield event; ``reason`` is its dead-letter category.
+
+    ``schemas`` depends on nothing of ours, so this is not part of ``midfield.errors``; the
+    consumers translate it into a dead letter.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def event_id(source: str, position: str) -> str:
+    """The deterministic id of the input at ``position`` of ``source`` (a UUIDv5)."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{source}\n{position}"))
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("time must be timezone-aware")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Classification(StrEnum):
+    """密级. Only ``none`` is ever produced to the bus (see the telegram guard)."""
+
+    none = "none"
+    confidential = "秘密"
+    secret = "机密"
+    top_secret = "绝密"
+
+
+class EventData(BaseModel):
+    """Base of every event payload: one subclass per CloudEvents ``type``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ClassVar[str]
+    topic: ClassVar[str]
+
+
+_REGISTRY: dict[str, type[EventData]] = {}
+
+
+_E = TypeVar("_E", bound=type[EventData])
+
+
+def register_event(cls: _E) -> _E:
+    """Class decorator: make ``cls`` decodable from the wire by its ``type``."""
+    if cls.type in _REGISTRY and _REGISTRY[cls.type] is not cls:
+        raise ValueError(f"event type {cls.type} registered twice")
+    _REGISTRY[cls.type] = cls
+    return cls
+
+
+def event_types() -> Mapping[str, type[EventData]]:
+    return dict(_REGISTRY)
+
+
+class Envelope(BaseModel):
+    """One event with its provenance. ``id`` is the idempotency key everywhere downstream."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: ClassVar[str] = "1.0"
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1, examples=["midfield://fax-log/hylafax-main"])
+    type: str = Field(min_length=1, examples=["cn.gov.county.office.fax.received.v1"])
+    subject: str = Field(min_length=1, description="The entity; also the Kafka key.")
+    time: AwareDatetime
+    ingested_at: AwareDatetime
+    connector_version: str = "0"
+    trace_id: str | None = None
+    classification: Classification = Classification.none
+    data: EventData
+
+    @classmethod
+    def wrap(
+        cls,
+        data: EventData,
+        *,
+        source: str,
+        position: str,
+        subject: str,
+        time: datetime,
+        ingested_at: datetime | None = None,
+        connector_version: str = "0",
+    ) -> Envelope:
+        """Build the envelope of ``data`` read at ``position`` of ``source``."""
+        return cls(
+            id=event_id(source, position),
+            source=source,
+            type=data.type,
+            subject=subject,
+            time=time,
+            ingested_at=ingested_at or datetime.now(UTC),
+            connector_version=connector_version,
+            data=data,
+        )
+
+    @property
+    def topic(self) -> str:
+        return self.data.topic
+
+    def headers(self) -> list[Header]:
+        """CloudEvents binary-mode headers."""
+        attrs = {
+            "ce_specversion": self.specversion,
+            "ce_id": self.id,
+            "ce_source": self.source,
+            "ce_type": self.type,
+            "ce_time": self.time.isoformat(),
+            "ce_subject": self.subject,
+            "ce_ingestedat": self.ingested_at.isoformat(),
+            "ce_connectorversion": self.connector_version,
+            "ce_classification": self.classification.value,
+            "content-type": CONTENT_TYPE,
+        }
+        if self.trace_id:
+            attrs["ce_traceid"] = self.trace_id
+        return [(k, v.encode()) for k, v in attrs.items()]
+
+    def key(self) -> bytes:
+        return self.subject.encode()
+
+    def value(self) -> bytes:
+        return self.data.model_dump_json().encode()
+
+    @classmethod
+    def from_record(cls, headers: Iterable[tuple[str, bytes]] | None, value: bytes) -> Envelope:
+        """Decode a record written by :meth:`headers`/:meth:`value`; ``DecodeError`` if unfit."""
+        attrs = {k: v.decode("utf-8", "replace") for k, v in headers or ()}
+        if attrs.get("ce_specversion") != cls.specversion:
+            raise DecodeError("not-cloudevent", f"ce_specversion={attrs.get('ce_specversion')!r}")
+        data_cls = _REGISTRY.get(attrs.get("ce_type", ""))
+        if data_cls is None:
+            raise DecodeError("unknown-type", f"ce_type={attrs.get('ce_type')!r}")
+        try:
+            fields: dict[str, Any] = {
+                "id": attrs.get("ce_id"),
+                "source": attrs.get("ce_source"),
+                "type": attrs.get("ce_type"),
+                "subject": attrs.get("ce_subject"),
+                "time": attrs.get("ce_time"),
+                "ingested_at": attrs.get("ce_ingestedat"),
+                "connector_version": attrs.get("ce_connectorversion", "0"),
+                "trace_id": attrs.get("ce_traceid"),
+                "classification": attrs.get("ce_classification", "none"),
+                "data": data_cls.model_validate_json(value),
+            }
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise DecodeError("invalid-event", _summary(exc)) from exc
+
+
+def _summary(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "event"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"

@@ -1,0 +1,1 @@
+"""The faust app: processors, tables, timers, web views."""

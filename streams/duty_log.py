@@ -1,0 +1,76 @@
+"""The duty log (值班记录): every intake event becomes an entry. Pure logic, no faust.
+
+The book is keyed by the event's subject. Each value keeps the entries of that subject and the
+ids already applied, so a re-delivered event (at-least-once consumption, connector re-sends)
+changes nothing: :func:`apply` returns ``None`` for an id it has seen.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.envelope import Envelope
+from schemas.events.fax import FaxReceived
+
+__all__ = ["DutyLogEntry", "apply", "entries_on", "entry_for"]
+
+Book = dict[str, Any]
+"""``{"entries": [entry, ...], "applied": [event id, ...]}`` — JSON, as stored in the table."""
+
+
+class DutyLogEntry(BaseModel):
+    """One line of the duty log, with the fields the office's paper log has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="The event id that made this entry.")
+    subject: str
+    received_at: datetime
+    channel: str = Field(examples=["fax", "telegram", "call", "visit"])
+    unit: str = Field("", description="Caller or sender unit / station.")
+    person: str = ""
+    phone: str = ""
+    content: str = ""
+    instruction: str = ""
+    actions: str = ""
+    notified: str = ""
+    recorder: str = Field("", description="Who (or which connector) recorded it.")
+    document: str = Field("", description="The received document, where there is one.")
+    source: str
+
+
+def entry_for(envelope: Envelope) -> DutyLogEntry:
+    """The duty-log entry an event makes."""
+    data = envelope.data
+    common = {"id": envelope.id, "subject": envelope.subject, "received_at": envelope.time,
+              "source": envelope.source, "recorder": envelope.source}
+    if isinstance(data, FaxReceived):
+        status = f"; 传输异常: {data.status}" if data.status else ""
+        return DutyLogEntry(
+            **common, channel="fax", unit=data.remote_station, phone=data.caller_number,
+            person=data.caller_name, document=data.document,
+            content=f"收到传真 {data.pages} 页 (来自 {data.remote_station or '未知'}){status}",
+        )
+    raise ValueError(f"the duty log does not take {envelope.type}")
+
+
+def apply(book: Book | None, envelope: Envelope) -> Book | None:
+    """The book after ``envelope``; ``None`` when the event was applied already."""
+    book = book or {"entries": [], "applied": []}
+    if envelope.id in book["applied"]:
+        return None
+    entry = entry_for(envelope).model_dump(mode="json")
+    return {"entries": [*book["entries"], entry], "applied": [*book["applied"], envelope.id]}
+
+
+def entries_on(books: list[Book], day: date, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Every entry received on ``day`` (office time), oldest first."""
+    found = [
+        entry for book in books for entry in book["entries"]
+        if datetime.fromisoformat(entry["received_at"]).astimezone(zone).date() == day
+    ]
+    return sorted(found, key=lambda e: (e["received_at"], e["id"]))

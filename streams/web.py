@@ -1,0 +1,57 @@
+"""HTTP views served by the worker's web server (DESIGN §6): health, readiness, the duty log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from streams import duty_log
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["readiness", "register_views"]
+
+
+def readiness(app: MidfieldApp) -> tuple[bool, str]:
+    """Ready = partitions assigned and every table recovered; else the reason why not.
+
+    faust sets ``recovery.completed`` only after an assignment's changelogs are read to their
+    high watermark (generation ids are no signal: Tansu hands out generation 0).
+    """
+    recovery = app.tables.recovery
+    if app.rebalancing:
+        return False, "rebalancing"
+    if app.in_recovery:
+        return False, "recovering tables from changelogs"
+    if not recovery.completed.is_set():
+        return False, "waiting for partition assignment"
+    return True, "ready"
+
+
+def _bad_request(web: Any, reason: str, message: str) -> Any:
+    return web.json({"error": reason, "message": message}, status=400)
+
+
+def register_views(app: MidfieldApp) -> None:
+    zone = app.settings.office.zone
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "app": app.conf.id})
+
+    @app.page("/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        ok, reason = readiness(app)
+        return web.json({"ready": ok, "reason": reason}, status=200 if ok else 503)
+
+    @app.page("/duty-log")
+    async def duty_log_view(web: Any, request: Any) -> Any:
+        raw = request.query.get("date")
+        try:
+            day = date.fromisoformat(raw) if raw else datetime.now(zone).date()
+        except ValueError:
+            return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {raw!r}")
+        books = [book for _, book in app.duty_log.items() if book]
+        entries = duty_log.entries_on(books, day, zone)
+        return web.json({"date": day.isoformat(), "count": len(entries), "entries": entries})

@@ -1,0 +1,23 @@
+"""Run the stream-processing worker in this process until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import faust
+
+from midfield.settings import Settings
+from streams.app import create_app
+
+__all__ = ["run_worker"]
+
+
+def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
+    """Start the faust worker (its web server included); returns only when it stops."""
+    settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    worker = faust.Worker(
+        app,
+        loglevel=loglevel,
+        override_logging=False,  # keep midfield.logging's structlog set-up
+        redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()
