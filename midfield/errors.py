@@ -138,7 +138,10 @@ def translate_kafka_error(exc: BaseException) -> BrokerError:
     """Return the Midfield error for a Kafka client (or socket) error."""
     cls = BrokerUnavailable if _is_transient(exc) else BrokerRejected
     name = type(exc).__name__
-    message = str(exc) or name
+    try:
+        message = str(exc) or name
+    except AttributeError:  # aiokafka's BrokerResponseError.__str__ needs a class errno
+        message = name
     if not message.startswith(name):
         message = f"{name}: {message}"
     return cls(message, reason=_reason_for(exc))

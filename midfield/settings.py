@@ -105,6 +105,9 @@ class WorkerSettings(BaseSettings):
     web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
     data_dir: Path = Field(Path(".midfield/worker"), description="faust's data directory.")
+    producer_linger_s: Annotated[float, Field(ge=0)] = Field(
+        0.05, description="How long the worker's producer gathers a batch (changelogs, outputs)."
+    )
     commit_interval_s: Annotated[float, Field(gt=0)] = Field(
         0.5, description="Offset commit interval; shorter means fewer re-deliveries after a kill."
     )

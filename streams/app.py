@@ -38,6 +38,11 @@ class MidfieldApp(faust.App):
         return Transport(self.conf.broker_consumer, self)
 
 
+# Books are plain JSON keyed by entity id: readable by any tool that dumps a changelog.
+_BOOK_SCHEMA = faust.Schema(key_type=str, value_type=None, key_serializer="raw",
+                            value_serializer="json")
+
+
 def _faust_config(settings: Settings) -> dict[str, Any]:
     worker, kafka = settings.worker, settings.kafka
     config: dict[str, Any] = {
@@ -50,6 +55,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "topic_partitions": settings.topics.partitions,
         "topic_replication_factor": settings.topics.replication_factor,
         "broker_commit_interval": worker.commit_interval_s,
+        "producer_linger": worker.producer_linger_s,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "table_standby_replicas": 0,
@@ -70,7 +76,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     app.settings = settings
     deadletters = app.topic(DEADLETTER, key_type=bytes, value_type=bytes,
                             key_serializer="raw", value_serializer="raw")
-    app.duty_log = app.Table("duty_log", default=None, key_type=str, value_type=dict)
+    app.duty_log = app.Table("duty_log", default=None, schema=_BOOK_SCHEMA)
     fax = app.topic(topic(FaxReceived.topic).name, key_type=bytes, value_type=bytes,
                     key_serializer="raw", value_serializer="raw")
 

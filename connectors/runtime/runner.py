@@ -18,6 +18,7 @@ from typing import Any
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.producer import EventProducer, OutRecord
 from connectors.runtime.source import Position, RawRecord, Skip, Source
+from midfield import faults
 from midfield.errors import BrokerUnavailable, ParseError
 from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
@@ -150,6 +151,7 @@ class Runner:
                 if self.stop.wait(delay):
                     raise
                 attempt += 1
+        faults.point("connector.before-commit")
         self.store.commit(resume)
         self.stats.committed += len(batch)
         if self.on_commit:

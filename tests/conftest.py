@@ -1,0 +1,60 @@
+"""Shared fixtures. The broker is chosen as DESIGN §9 says: ``KAFKA_BOOTSTRAP_SERVERS`` if set,
+testcontainers' Kafka when a Docker engine answers, the embedded broker otherwise. One broker
+per test session (with xdist, per worker process)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from midfield.admin import create_topics
+from midfield.broker import EmbeddedBroker
+from midfield.settings import TopicSettings
+from tests.harness import Broker
+
+
+def _docker_engine_runs() -> bool:
+    try:
+        import docker
+        import docker.errors
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except (ImportError, docker.errors.DockerException, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield Broker(external, "external", os.environ.get("MIDFIELD_KAFKA_PROFILE", "kafka"))
+    elif _docker_engine_runs():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield Broker(kafka.get_bootstrap_server(), "testcontainers", "kafka")
+    else:
+        with EmbeddedBroker(tmp_path_factory.mktemp("broker")).running() as status:
+            yield Broker(status.bootstrap, "embedded", "embedded")
+
+
+@pytest.fixture(scope="session")
+def catalog_topics(broker: Broker) -> Broker:
+    """The broker with every catalog topic created (as `midfield topics create` does)."""
+    create_topics(broker.kafka_settings(), TopicSettings())
+    return broker
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path

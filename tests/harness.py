@@ -1,0 +1,179 @@
+"""Test harness: the broker the suite runs against, and real Midfield processes around it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from midfield.broker import free_port
+from midfield.settings import KafkaSettings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    kind: str  # "external" | "testcontainers" | "embedded"
+    profile: str  # the MIDFIELD_KAFKA_PROFILE that suits it
+
+    @property
+    def is_tansu(self) -> bool:
+        return self.kind == "embedded"
+
+    def kafka_settings(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.bootstrap, profile=self.profile)  # type: ignore[arg-type]
+
+    def env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MIDFIELD_KAFKA_PROFILE": self.profile}
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, Any]:
+    """GET ``url``; ``(status, parsed JSON)``; status 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, None
+
+
+def wait_for(predicate: Any, *, timeout: float, interval: float = 0.1, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+
+
+def midfield_env(broker: Broker, workdir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIDFIELD_", "KAFKA_"))}
+    env |= broker.env() | {
+        "MIDFIELD_LOG_FORMAT": "json",
+        "MIDFIELD_CONNECT_STATE_DIR": str(workdir / "state"),
+        "MIDFIELD_WORKER_DATA_DIR": str(workdir / "worker-data"),
+        "PYTHONPATH": str(REPO),
+    }
+    return env | extra
+
+
+def run_cli(args: list[str], env: dict[str, str], *, cwd: Path, timeout: float = 120,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "midfield", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"midfield {' '.join(args)} exited {proc.returncode}:\n"
+                             f"{proc.stdout}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@dataclass
+class WorkerProcess:
+    """``midfield worker`` in a child process, its log in ``workdir``."""
+
+    broker: Broker
+    workdir: Path
+    app_id: str
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WorkerProcess:
+        self.starts += 1
+        env = midfield_env(self.broker, self.workdir, MIDFIELD_WORKER_APP_ID=self.app_id,
+                           MIDFIELD_WORKER_WEB_PORT=str(self.port))
+        log = (self.workdir / f"worker-{self.starts}.log").open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "midfield", "worker"], env=env,
+                                     cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return http_get(self.url + path)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log_tail()
+            return self.get("/ready")[0] == 200
+        wait_for(ready, timeout=timeout, what=f"worker {self.app_id} ready")
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, sig: int) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        log = self.workdir / f"worker-{self.starts}.log"
+        return log.read_text(errors="replace")[-chars:] if log.exists() else ""
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
+
+
+def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Record]:
+    """Every record of ``topic`` from the beginning up to its true end (fetch high watermark)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from midfield.admin import client_config
+    from midfield.watermarks import topic_end_offsets
+
+    config = client_config(broker.kafka_settings())
+    ends = {tp: end for tp, end in topic_end_offsets(config, [topic]).items() if end}
+    consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False,
+                             auto_offset_reset="earliest")
+    records: list[Record] = []
+    try:
+        consumer.assign([TopicPartition(t, p) for t, p in ends])
+        done = {tp: 0 for tp in ends}
+        deadline = time.monotonic() + timeout
+        while any(done[tp] < end for tp, end in ends.items()):
+            assert time.monotonic() < deadline, f"read {len(records)} records of {topic}"
+            for tp, batch in consumer.poll(timeout_ms=500).items():
+                for msg in batch:
+                    if msg.offset < ends[(tp.topic, tp.partition)]:
+                        records.append(Record(msg.key, msg.value, dict(msg.headers or ()),
+                                              tp.partition, msg.offset))
+                    done[(tp.topic, tp.partition)] = max(done[(tp.topic, tp.partition)],
+                                                         msg.offset + 1)
+    finally:
+        consumer.close()
+    return records
+
+
+def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
+    """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""
+    fields = [when, "RECV", f"{commid:09d}", "ttyS0", f"recvq/fax{commid:09d}.tif", '""', "fax",
+              '"05511234567"', '"+86 551 2345678"', "65576", str(pages), "00:01:12", "00:01:05",
+              '""', '""', '"05512345678"', '""', '""', '""']
+    return "\t".join(fields) + "\n"
