@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,20 +35,36 @@ def wait_for_broker(
 ) -> None:
     """Block until the broker answers a metadata request; ``BrokerUnavailable`` on time-out."""
     deadline = time.monotonic() + timeout_s
-    last: Exception | None = None
-    while time.monotonic() < deadline and alive():
-        try:
-            with map_kafka_errors():
-                admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
-                try:
-                    admin.list_topics()
-                    return
-                finally:
-                    admin.close()
-        except BrokerUnavailable as exc:
-            last = exc
+    with _quiet("kafka"):  # refused connections are expected while a broker boots
+        while time.monotonic() < deadline and alive():
+            if _answers(bootstrap):
+                return
             time.sleep(0.1)
-    raise BrokerUnavailable(f"no metadata from {bootstrap} in {timeout_s:.0f} s: {last}")
+    raise BrokerUnavailable(f"no metadata from {bootstrap} in {timeout_s:.0f} s")
+
+
+@contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _answers(bootstrap: str) -> bool:
+    try:
+        with map_kafka_errors():
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+            try:
+                admin.list_topics()
+                return True
+            finally:
+                admin.close()
+    except BrokerUnavailable:
+        return False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ __all__ = ["CATALOG", "DEADLETTER", "TopicSpec", "topic"]
 class TopicSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^office\.[a-z]+(\.[a-z<>]+)*\.v\d+$")
+    name: str = Field(pattern=r"^office\.[a-z]+(\.[a-z0-9<>-]+)*\.v\d+$")
     key: str = Field(description="What the Kafka key holds.")
     description: str
     event_types: tuple[str, ...] = ()
