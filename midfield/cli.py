@@ -22,8 +22,11 @@ from midfield.settings import Settings
 __all__ = ["main"]
 
 RUN_DIR = click.option(
-    "--run-dir", type=click.Path(path_type=Path), default=Path(".midfield/broker"),
-    envvar="MIDFIELD_RUN_DIR", show_default=True,
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".midfield/broker"),
+    envvar="MIDFIELD_RUN_DIR",
+    show_default=True,
     help="Where the embedded broker keeps its pid, port and log.",
 )
 
@@ -39,9 +42,14 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.option("--log-level", default="INFO", envvar="MIDFIELD_LOG_LEVEL", show_default=True)
-@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto",
-              envvar="MIDFIELD_LOG_FORMAT", show_default=True,
-              help="auto: pretty on a terminal, JSON lines otherwise.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "console"]),
+    default="auto",
+    envvar="MIDFIELD_LOG_FORMAT",
+    show_default=True,
+    help="auto: pretty on a terminal, JSON lines otherwise.",
+)
 def cli(log_level: str, log_format: str) -> None:
     """Midfield: the event bus of a county government general office.
 
@@ -64,7 +72,7 @@ def broker() -> None:
 def broker_start(run_dir: Path, port: int | None) -> None:
     """Start it in the background and print the variables to use it:
 
-        eval "$(midfield broker start)"
+    eval "$(midfield broker start)"
     """
     from midfield.broker import EmbeddedBroker
 
@@ -92,8 +100,11 @@ def broker_status(run_dir: Path, as_json: bool) -> None:
 
     status = EmbeddedBroker(run_dir).status()
     if as_json:
-        body = {"bootstrap": status.bootstrap, "pid": status.pid} if status else {
-            "bootstrap": None, "pid": None}
+        body = (
+            {"bootstrap": status.bootstrap, "pid": status.pid}
+            if status
+            else {"bootstrap": None, "pid": None}
+        )
         click.echo(json.dumps(body))
     else:
         click.echo(f"running at {status.bootstrap}, pid {status.pid}" if status else "not running")
@@ -115,8 +126,10 @@ def topics_create() -> None:
     settings = Settings()
     mismatched = False
     for result in create_topics(settings.kafka, settings.topics):
-        click.echo(f"{result.outcome:8} {result.name} ({result.partitions} partitions) "
-                   f"{result.detail}".rstrip())
+        click.echo(
+            f"{result.outcome:8} {result.name} ({result.partitions} partitions) "
+            f"{result.detail}".rstrip()
+        )
         mismatched |= result.outcome == "mismatch"
     if mismatched:
         sys.exit(4)
@@ -129,18 +142,30 @@ def connect() -> None:
 
 
 @connect.command("fax-log")
-@click.option("--path", type=click.Path(path_type=Path), required=True,
-              help="The HylaFAX xferfaxlog to follow (e.g. /var/spool/hylafax/etc/xferfaxlog).")
-@click.option("--instance", default="hylafax-main", show_default=True,
-              help="Names this connector in event sources and its offset file.")
+@click.option(
+    "--path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The HylaFAX xferfaxlog to follow (e.g. /var/spool/hylafax/etc/xferfaxlog).",
+)
+@click.option(
+    "--instance",
+    default="hylafax-main",
+    show_default=True,
+    help="Names this connector in event sources and its offset file.",
+)
 @click.option("--once", is_flag=True, help="Read to the end, commit, exit 0 (imports, tests).")
 def connect_fax_log(path: Path, instance: str, once: bool) -> None:
     """Follow a HylaFAX transfer log: RECV lines become fax events; SEND/POLL… are skipped."""
     from connectors.sources.fax_log import FaxLogSource
 
     settings = Settings()
-    source = FaxLogSource(path=path, instance=instance, zone=settings.office.zone,
-                          poll_interval_s=settings.connect.poll_interval_s)
+    source = FaxLogSource(
+        path=path,
+        instance=instance,
+        zone=settings.office.zone,
+        poll_interval_s=settings.connect.poll_interval_s,
+    )
     _run_source(source, settings, follow=not once)
 
 
@@ -154,8 +179,12 @@ def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:
 
     def on_commit(stats: Any) -> None:
         if progress:
-            click.echo(f"\r{stats.committed} committed, {stats.events} events, "
-                       f"{stats.dead_letters} dead letters", err=True, nl=False)
+            click.echo(
+                f"\r{stats.committed} committed, {stats.events} events, "
+                f"{stats.dead_letters} dead letters",
+                err=True,
+                nl=False,
+            )
 
     stats = run_source(source, settings, follow=follow, stop=stop, on_commit=on_commit)
     if progress:
@@ -165,7 +194,9 @@ def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:
 
 # -- worker and demo ---------------------------------------------------------------------------
 @cli.command()
-@click.option("--port", type=int, default=None, help="HTTP port (default MIDFIELD_WORKER_WEB_PORT).")
+@click.option(
+    "--port", type=int, default=None, help="HTTP port (default MIDFIELD_WORKER_WEB_PORT)."
+)
 @click.option("--no-create-topics", is_flag=True, help="Do not create missing catalog topics.")
 def worker(port: int | None, no_create_topics: bool) -> None:
     """Run the stream processors and their HTTP views until interrupted."""
@@ -183,8 +214,13 @@ def worker(port: int | None, no_create_topics: bool) -> None:
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Run unattended, verify the books over HTTP, exit 0/1.")
-@click.option("--workdir", type=click.Path(path_type=Path), default=Path(".midfield/demo"),
-              show_default=True, help="Where the demo keeps its fax log, state and logs.")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=Path(".midfield/demo"),
+    show_default=True,
+    help="Where the demo keeps its fax log, state and logs.",
+)
 @click.option("--port", type=int, default=6066, show_default=True, help="The worker's HTTP port.")
 def demo(check: bool, workdir: Path, port: int) -> None:
     """Embedded broker, topics, worker and fax connector, with sample faxes arriving live."""

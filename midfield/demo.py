@@ -31,9 +31,14 @@ from schemas.catalog import DEADLETTER
 
 __all__ = ["run_demo", "sample_lines"]
 
-_STATIONS = [("+86 551 62345678", "县应急管理局"), ("+86 551 63456789", "县公安局"),
-             ("+86 551 64567890", "市政府办公室"), ("+86 551 65678901", "县卫生健康委"),
-             ("+86 551 66789012", "县教育局"), ("+86 551 67890123", "县财政局")]
+_STATIONS = [
+    ("+86 551 62345678", "县应急管理局"),
+    ("+86 551 63456789", "县公安局"),
+    ("+86 551 64567890", "市政府办公室"),
+    ("+86 551 65678901", "县卫生健康委"),
+    ("+86 551 66789012", "县教育局"),
+    ("+86 551 67890123", "县财政局"),
+]
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,27 @@ def sample_lines(now: datetime) -> tuple[list[str], Expected]:
     """A morning's transfer log: RECV lines, one SEND (skipped), one malformed (dead letter)."""
     lines = []
     for n, (tsi, _unit) in enumerate(_STATIONS, start=1):
-        fields = [now.strftime("%m/%d/%y %H:%M"), "RECV", f"{n:09d}", "ttyS0",
-                  f"recvq/fax{n:09d}.tif", '""', "fax", '"05511234567"', f'"{tsi}"', "65576",
-                  str(n % 4 + 1), "00:01:12", "00:01:05", '""', '""', f'"{tsi[4:].replace(" ", "")}"',
-                  '""', '""', '""']
+        fields = [
+            now.strftime("%m/%d/%y %H:%M"),
+            "RECV",
+            f"{n:09d}",
+            "ttyS0",
+            f"recvq/fax{n:09d}.tif",
+            '""',
+            "fax",
+            '"05511234567"',
+            f'"{tsi}"',
+            "65576",
+            str(n % 4 + 1),
+            "00:01:12",
+            "00:01:05",
+            '""',
+            '""',
+            f'"{tsi[4:].replace(" ", "")}"',
+            '""',
+            '""',
+            '""',
+        ]
         lines.append("\t".join(fields) + "\n")
     send = lines[0].replace("\tRECV\t", "\tSEND\t").replace("000000001", "000000090")
     malformed = f"{now:%m/%d/%y %H:%M}\tRECV\t000000099\tttyS0\n"
@@ -75,8 +97,14 @@ class _Demo:
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.workdir / f"{name}.log").open("wb")
-        self.children.append(subprocess.Popen([sys.executable, "-m", "midfield", *args],
-                                              env=env, stdout=log, stderr=subprocess.STDOUT))
+        self.children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "midfield", *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
 
     def stop(self) -> None:
         for child in self.children:
@@ -109,17 +137,25 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
         started = time.monotonic()
         kafka = KafkaSettings(bootstrap_servers=status.bootstrap, profile="embedded")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MIDFIELD_", "KAFKA_"))}
-        env |= {"KAFKA_BOOTSTRAP_SERVERS": status.bootstrap, "MIDFIELD_KAFKA_PROFILE": "embedded",
-                "MIDFIELD_WORKER_WEB_PORT": str(port), "MIDFIELD_WORKER_APP_ID": "midfield-demo",
-                "MIDFIELD_WORKER_DATA_DIR": str(workdir / "worker-data"),
-                "MIDFIELD_CONNECT_STATE_DIR": str(workdir / "state"), "MIDFIELD_LOG_FORMAT": "json"}
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": status.bootstrap,
+            "MIDFIELD_KAFKA_PROFILE": "embedded",
+            "MIDFIELD_WORKER_WEB_PORT": str(port),
+            "MIDFIELD_WORKER_APP_ID": "midfield-demo",
+            "MIDFIELD_WORKER_DATA_DIR": str(workdir / "worker-data"),
+            "MIDFIELD_CONNECT_STATE_DIR": str(workdir / "state"),
+            "MIDFIELD_LOG_FORMAT": "json",
+        }
         create_topics(kafka, TopicSettings())
         fax_log = workdir / "xferfaxlog"
         fax_log.touch()
         try:
             demo.spawn("worker", ["worker", "--no-create-topics"], env)
-            demo.spawn("fax-connector", ["connect", "fax-log", "--path", str(fax_log),
-                                         "--instance", "demo"], env)
+            demo.spawn(
+                "fax-connector",
+                ["connect", "fax-log", "--path", str(fax_log), "--instance", "demo"],
+                env,
+            )
             return _drive(demo, kafka, fax_log, zone, started, check, feed_seconds)
         except KeyboardInterrupt:
             click.echo("\nstopping…", err=True)
@@ -128,8 +164,15 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
             demo.stop()
 
 
-def _drive(demo: _Demo, kafka: KafkaSettings, fax_log: Path, zone: Any, started: float,
-           check: bool, feed_seconds: float) -> int:
+def _drive(
+    demo: _Demo,
+    kafka: KafkaSettings,
+    fax_log: Path,
+    zone: Any,
+    started: float,
+    check: bool,
+    feed_seconds: float,
+) -> int:
     now = datetime.now(zone)
     day = now.date().isoformat()
     lines, expected = sample_lines(now)
@@ -146,8 +189,12 @@ def _drive(demo: _Demo, kafka: KafkaSettings, fax_log: Path, zone: Any, started:
         time.sleep(feed_seconds / len(lines))
     done = _wait(lambda: watch.poll() == (expected.entries, expected.dead_letters), timeout=30)
     if check:
-        verdict = {"ok": done, "first_entry_s": watch.first_entry_s, **watch.last,
-                   "expected_entries": expected.entries}
+        verdict = {
+            "ok": done,
+            "first_entry_s": watch.first_entry_s,
+            **watch.last,
+            "expected_entries": expected.entries,
+        }
         click.echo(json.dumps(verdict))
         return 0 if done else 1
     click.echo("  the sample faxes are in; append lines to the fax log, Ctrl-C stops the demo")
@@ -177,10 +224,14 @@ class _Watch:
         counts = self.demo.counts(self.kafka, self.day)
         if self.first_entry_s is None and counts["entries"]:
             self.first_entry_s = round(time.monotonic() - self.started, 2)
-            click.echo(f"  first entry answered over HTTP {self.first_entry_s:.1f} s "
-                       "after the broker started")
+            click.echo(
+                f"  first entry answered over HTTP {self.first_entry_s:.1f} s "
+                "after the broker started"
+            )
         if counts != self.last:
-            click.echo(f"  events in {counts['events']:3}   dead letters {counts['dead_letters']:2}"
-                       f"   duty-log entries {counts['entries']:3}")
+            click.echo(
+                f"  events in {counts['events']:3}   dead letters {counts['dead_letters']:2}"
+                f"   duty-log entries {counts['entries']:3}"
+            )
             self.last = counts
         return counts["entries"], counts["dead_letters"]

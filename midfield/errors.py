@@ -105,6 +105,9 @@ _KAFKA_BASES: tuple[type[BaseException], ...] = (
 )
 
 
+_TRANSLATED: tuple[type[BaseException], ...] = (*_KAFKA_BASES, TimeoutError, ConnectionError)
+
+
 def _reason_for(exc: BaseException) -> str:
     name = type(exc).__name__.removesuffix("Error")
     out = []
@@ -154,5 +157,5 @@ def map_kafka_errors() -> Iterator[None]:
         yield
     except MidfieldError:
         raise
-    except (*_KAFKA_BASES, TimeoutError, ConnectionError) as exc:
+    except _TRANSLATED as exc:
         raise translate_kafka_error(exc) from exc

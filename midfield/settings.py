@@ -40,7 +40,9 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = Field(
         "127.0.0.1:9092",
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "MIDFIELD_KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "MIDFIELD_KAFKA_BOOTSTRAP_SERVERS"
+        ),
         description="Comma-separated host:port list (the standard KAFKA_BOOTSTRAP_SERVERS).",
     )
     profile: Literal["kafka", "embedded"] = Field(

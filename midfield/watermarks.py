@@ -32,8 +32,11 @@ def end_offsets(
         return {}
     with map_kafka_errors():
         consumer = KafkaConsumer(
-            **config, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="earliest", fetch_max_bytes=1 << 20,
+            **config,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_bytes=1 << 20,
             max_partition_fetch_bytes=64 << 10,
         )
         try:
@@ -73,9 +76,7 @@ def topic_end_offsets(
     with map_kafka_errors():
         consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False)
         try:
-            tps = [
-                (t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
+            tps = [(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         finally:
             consumer.close()
     return end_offsets(config, tps, timeout_s=timeout_s)

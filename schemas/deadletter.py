@@ -63,7 +63,7 @@ class DeadLetter(BaseModel):
             attempts=attempts,
             first_seen=first_seen,
             raw=text,
-            raw_encoding=encoding,  # type: ignore[arg-type]
+            raw_encoding=encoding,
             meta=meta or {},
         )
 

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from faust.types import TransportT
-from faust.types import EventT
+from faust.types import EventT, TransportT
 
 from midfield.errors import ParseError
 from midfield.logging import get_logger
@@ -39,8 +38,9 @@ class MidfieldApp(faust.App):
 
 
 # Books are plain JSON keyed by entity id: readable by any tool that dumps a changelog.
-_BOOK_SCHEMA = faust.Schema(key_type=str, value_type=None, key_serializer="raw",
-                            value_serializer="json")
+_BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
+    key_type=str, value_type=None, key_serializer="raw", value_serializer="json"
+)
 
 
 def _faust_config(settings: Settings) -> dict[str, Any]:
@@ -74,11 +74,17 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings) -> MidfieldApp:
     app = MidfieldApp(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings
-    deadletters = app.topic(DEADLETTER, key_type=bytes, value_type=bytes,
-                            key_serializer="raw", value_serializer="raw")
+    deadletters = app.topic(
+        DEADLETTER, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
     app.duty_log = app.Table("duty_log", default=None, schema=_BOOK_SCHEMA)
-    fax = app.topic(topic(FaxReceived.topic).name, key_type=bytes, value_type=bytes,
-                    key_serializer="raw", value_serializer="raw")
+    fax = app.topic(
+        topic(FaxReceived.topic).name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
 
     @app.agent(fax, name="duty_log_fax")
     async def duty_log_fax(stream: Any) -> None:
@@ -96,10 +102,14 @@ def create_app(settings: Settings) -> MidfieldApp:
     return app
 
 
-async def decode_or_dead_letter(event: EventT, deadletters: Any, app_id: str) -> Envelope | None:
+async def decode_or_dead_letter(
+    event: EventT[Any], deadletters: Any, app_id: str
+) -> Envelope | None:
     """The event's envelope; a record that is no valid event goes to the dead-letter topic."""
-    headers = event.headers or []
-    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
+    headers: Any = event.headers or []
+    pairs: list[tuple[str, bytes]] = (
+        list(headers.items()) if isinstance(headers, dict) else list(headers)
+    )
     try:
         return Envelope.from_record(pairs, event.value)
     except (DecodeError, ParseError) as exc:
@@ -107,8 +117,11 @@ async def decode_or_dead_letter(event: EventT, deadletters: Any, app_id: str) ->
         position = f"{message.topic}/{message.partition}@{message.offset}"
         letter = DeadLetter.of(
             event.value if isinstance(event.value, bytes) else str(event.value).encode(),
-            reason=exc.reason, error=str(exc), source=f"midfield://worker/{app_id}",
-            position=position, connector="worker",
+            reason=exc.reason,
+            error=str(exc),
+            source=f"midfield://worker/{app_id}",
+            position=position,
+            connector="worker",
             first_seen=datetime.now(UTC),
             meta={k: v.decode("utf-8", "replace") for k, v in pairs},
         )

@@ -46,13 +46,22 @@ class DutyLogEntry(BaseModel):
 def entry_for(envelope: Envelope) -> DutyLogEntry:
     """The duty-log entry an event makes."""
     data = envelope.data
-    common = {"id": envelope.id, "subject": envelope.subject, "received_at": envelope.time,
-              "source": envelope.source, "recorder": envelope.source}
+    common = {
+        "id": envelope.id,
+        "subject": envelope.subject,
+        "received_at": envelope.time,
+        "source": envelope.source,
+        "recorder": envelope.source,
+    }
     if isinstance(data, FaxReceived):
         status = f"; 传输异常: {data.status}" if data.status else ""
         return DutyLogEntry(
-            **common, channel="fax", unit=data.remote_station, phone=data.caller_number,
-            person=data.caller_name, document=data.document,
+            **common,
+            channel="fax",
+            unit=data.remote_station,
+            phone=data.caller_number,
+            person=data.caller_name,
+            document=data.document,
             content=f"收到传真 {data.pages} 页 (来自 {data.remote_station or '未知'}){status}",
         )
     raise ValueError(f"the duty log does not take {envelope.type}")
@@ -70,7 +79,9 @@ def apply(book: Book | None, envelope: Envelope) -> Book | None:
 def entries_on(books: list[Book], day: date, zone: ZoneInfo) -> list[dict[str, Any]]:
     """Every entry received on ``day`` (office time), oldest first."""
     found = [
-        entry for book in books for entry in book["entries"]
+        entry
+        for book in books
+        for entry in book["entries"]
         if datetime.fromisoformat(entry["received_at"]).astimezone(zone).date() == day
     ]
     return sorted(found, key=lambda e: (e["received_at"], e["id"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from streams import duty_log
 
@@ -19,7 +19,7 @@ def readiness(app: MidfieldApp) -> tuple[bool, str]:
     faust sets ``recovery.completed`` only after an assignment's changelogs are read to their
     high watermark (generation ids are no signal: Tansu hands out generation 0).
     """
-    recovery = app.tables.recovery
+    recovery = cast(Any, app.tables).recovery  # TableManager's, not in its typed interface
     if app.rebalancing:
         return False, "rebalancing"
     if app.in_recovery:

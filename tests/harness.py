@@ -69,13 +69,23 @@ def midfield_env(broker: Broker, workdir: Path, **extra: str) -> dict[str, str]:
     return env | extra
 
 
-def run_cli(args: list[str], env: dict[str, str], *, cwd: Path, timeout: float = 120,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "midfield", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def run_cli(
+    args: list[str], env: dict[str, str], *, cwd: Path, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "midfield", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"midfield {' '.join(args)} exited {proc.returncode}:\n"
-                             f"{proc.stdout}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"midfield {' '.join(args)} exited {proc.returncode}:\n"
+            f"{proc.stdout}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -96,11 +106,20 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         self.starts += 1
-        env = midfield_env(self.broker, self.workdir, MIDFIELD_WORKER_APP_ID=self.app_id,
-                           MIDFIELD_WORKER_WEB_PORT=str(self.port))
+        env = midfield_env(
+            self.broker,
+            self.workdir,
+            MIDFIELD_WORKER_APP_ID=self.app_id,
+            MIDFIELD_WORKER_WEB_PORT=str(self.port),
+        )
         log = (self.workdir / f"worker-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "midfield", "worker"], env=env,
-                                     cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "midfield", "worker"],
+            env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         return self
 
     def get(self, path: str) -> tuple[int, Any]:
@@ -110,6 +129,7 @@ class WorkerProcess:
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, self.log_tail()
             return self.get("/ready")[0] == 200
+
         wait_for(ready, timeout=timeout, what=f"worker {self.app_id} ready")
 
     def kill(self) -> None:
@@ -150,8 +170,9 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
 
     config = client_config(broker.kafka_settings())
     ends = {tp: end for tp, end in topic_end_offsets(config, [topic]).items() if end}
-    consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+    consumer = KafkaConsumer(
+        **config, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     records: list[Record] = []
     try:
         consumer.assign([TopicPartition(t, p) for t, p in ends])
@@ -162,10 +183,18 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
             for tp, batch in consumer.poll(timeout_ms=500).items():
                 for msg in batch:
                     if msg.offset < ends[(tp.topic, tp.partition)]:
-                        records.append(Record(msg.key, msg.value, dict(msg.headers or ()),
-                                              tp.partition, msg.offset))
-                    done[(tp.topic, tp.partition)] = max(done[(tp.topic, tp.partition)],
-                                                         msg.offset + 1)
+                        records.append(
+                            Record(
+                                msg.key,
+                                msg.value,
+                                dict(msg.headers or ()),
+                                tp.partition,
+                                msg.offset,
+                            )
+                        )
+                    done[(tp.topic, tp.partition)] = max(
+                        done[(tp.topic, tp.partition)], msg.offset + 1
+                    )
     finally:
         consumer.close()
     return records
@@ -173,7 +202,25 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
 
 def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
     """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""
-    fields = [when, "RECV", f"{commid:09d}", "ttyS0", f"recvq/fax{commid:09d}.tif", '""', "fax",
-              '"05511234567"', '"+86 551 2345678"', "65576", str(pages), "00:01:12", "00:01:05",
-              '""', '""', '"05512345678"', '""', '""', '""']
+    fields = [
+        when,
+        "RECV",
+        f"{commid:09d}",
+        "ttyS0",
+        f"recvq/fax{commid:09d}.tif",
+        '""',
+        "fax",
+        '"05511234567"',
+        '"+86 551 2345678"',
+        "65576",
+        str(pages),
+        "00:01:12",
+        "00:01:05",
+        '""',
+        '""',
+        '"05512345678"',
+        '""',
+        '""',
+        '""',
+    ]
     return "\t".join(fields) + "\n"

@@ -41,9 +41,7 @@ class EventProducer:
     def send(self, record: OutRecord) -> None:
         topic, key, value, headers = record
         with map_kafka_errors():
-            self._pending.append(
-                self._producer.send(topic, key=key, value=value, headers=headers)
-            )
+            self._pending.append(self._producer.send(topic, key=key, value=value, headers=headers))
 
     def flush(self, timeout_s: float | None = None) -> int:
         """Wait until the broker acknowledged every record sent; return how many."""

@@ -42,9 +42,13 @@ class RunStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "read": self.read, "events": self.events, "dead_letters": self.dead_letters,
-            "committed": self.committed, "retries": self.retries,
-            "skipped": dict(self.skipped), "dead_by_reason": dict(self.dead_by_reason),
+            "read": self.read,
+            "events": self.events,
+            "dead_letters": self.dead_letters,
+            "committed": self.committed,
+            "retries": self.retries,
+            "skipped": dict(self.skipped),
+            "dead_by_reason": dict(self.dead_by_reason),
         }
 
 
@@ -56,7 +60,7 @@ class Backoff:
     max_s: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_s, self.first_s * 2 ** attempt))
+        return random.uniform(0, min(self.max_s, self.first_s * 2**attempt))
 
     @classmethod
     def of(cls, kafka: KafkaSettings) -> Backoff:
@@ -126,9 +130,14 @@ class Runner:
         self.stats.dead_letters += 1
         self.stats.dead_by_reason[exc.reason] += 1
         letter = DeadLetter.of(
-            record.raw, reason=exc.reason, error=str(exc), source=self.source.uri,
-            position=record.where, connector=self.source.name,
-            first_seen=self.source.clock(), meta=record.meta,
+            record.raw,
+            reason=exc.reason,
+            error=str(exc),
+            source=self.source.uri,
+            position=record.where,
+            connector=self.source.name,
+            first_seen=self.source.clock(),
+            meta=record.meta,
         )
         self.log.warning("dead letter", reason=exc.reason, position=record.where)
         return (DEADLETTER, letter.key(), letter.value(), letter.headers())
@@ -146,8 +155,12 @@ class Runner:
             except BrokerUnavailable as exc:
                 self.stats.retries += 1
                 delay = self.backoff.delay(attempt)
-                self.log.warning("broker unavailable, will re-send batch", error=str(exc),
-                                 records=len(batch), retry_in_s=round(delay, 2))
+                self.log.warning(
+                    "broker unavailable, will re-send batch",
+                    error=str(exc),
+                    records=len(batch),
+                    retry_in_s=round(delay, 2),
+                )
                 if self.stop.wait(delay):
                     raise
                 attempt += 1
@@ -185,8 +198,15 @@ def run_source(
                 raise
             attempt += 1
     store = OffsetStore(settings.connect.state_dir, source.name, source.instance)
-    runner = Runner(source, producer, store, batch_size=settings.connect.batch_size,
-                    backoff=backoff, stop=stop, on_commit=on_commit)
+    runner = Runner(
+        source,
+        producer,
+        store,
+        batch_size=settings.connect.batch_size,
+        backoff=backoff,
+        stop=stop,
+        on_commit=on_commit,
+    )
     try:
         return runner.run(follow=follow)
     finally:

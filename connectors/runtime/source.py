@@ -20,7 +20,7 @@ What each outcome means to the runtime:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -28,12 +28,14 @@ from zoneinfo import ZoneInfo
 
 from schemas.envelope import Envelope
 
-__all__ = ["Clock", "Position", "RawRecord", "Skip", "Source", "utc_now"]
+__all__ = ["Clock", "Position", "RawRecord", "Reading", "Skip", "Source", "utc_now"]
 
 Position = dict[str, Any]
 """Where to resume reading: JSON-serialisable, understood only by the source that wrote it."""
 
 Clock = Callable[[], datetime]
+Reading = Generator["RawRecord | None", None, None]
+"""What ``read`` returns: a generator, so the runtime can close it (and its file) early."""
 
 
 def utc_now() -> datetime:
@@ -82,5 +84,5 @@ class Source(ABC):
         """Pure: no I/O. Raise ``ParseError(reason, detail)`` for input that cannot be an event."""
 
     @abstractmethod
-    def read(self, position: Position | None, *, follow: bool) -> Iterator[RawRecord | None]:
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
         """Yield records from ``position`` (``None``: the beginning); see the module contract."""

@@ -13,9 +13,21 @@ from tests.harness import REPO
 
 def test_demo_check_runs_the_hub_and_verifies_the_books(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "midfield", "demo", "--check", "--workdir", str(tmp_path / "demo"),
-         "--port", str(free_port())],
-        capture_output=True, text=True, timeout=180, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "midfield",
+            "demo",
+            "--check",
+            "--workdir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(Path.home())},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
@@ -27,7 +39,12 @@ def test_demo_check_runs_the_hub_and_verifies_the_books(tmp_path: Path) -> None:
 
 
 def test_help_lists_every_command() -> None:
-    proc = subprocess.run([sys.executable, "-m", "midfield", "--help"], capture_output=True,
-                          text=True, timeout=60, env={"PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "midfield", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO)},
+    )
     for command in ("broker", "topics", "connect", "worker", "demo"):
         assert command in proc.stdout

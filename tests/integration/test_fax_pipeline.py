@@ -42,9 +42,22 @@ def test_lines_appended_to_the_log_appear_in_the_duty_log(
     worker = WorkerProcess(catalog_topics, workdir, app_id=f"t-{unique}").start()
     env = midfield_env(catalog_topics, workdir)
     connector = subprocess.Popen(
-        [sys.executable, "-m", "midfield", "connect", "fax-log", "--path", str(log),
-         "--instance", unique], env=env, cwd=workdir, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "midfield",
+            "connect",
+            "fax-log",
+            "--path",
+            str(log),
+            "--instance",
+            unique,
+        ],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     source = f"midfield://fax-log/{unique}"
     try:
         worker.wait_ready()
@@ -54,10 +67,17 @@ def test_lines_appended_to_the_log_appear_in_the_duty_log(
             out.flush()
             wait_for(lambda: len(_entries(worker, source)) == 4, timeout=30, what="4 entries")
             out.write(fax_line(5)[40:])
-        entries = wait_for(lambda: (e := _entries(worker, source)) and len(e) == 5 and e,
-                           timeout=30, what="5 entries")
+        entries = wait_for(
+            lambda: (e := _entries(worker, source)) and len(e) == 5 and e,
+            timeout=30,
+            what="5 entries",
+        )
         assert sorted(e["subject"] for e in entries) == [f"{n:09d}" for n in range(1, 6)]
         assert {e["channel"] for e in entries} == {"fax"}
+        assert worker.get("/duty-log?date=2025-13-45") == (
+            400,
+            {"error": "bad-date", "message": "date must be YYYY-MM-DD, got '2025-13-45'"},
+        )
     finally:
         connector.send_signal(signal.SIGTERM)
         out_text, _ = connector.communicate(timeout=30)
@@ -72,8 +92,11 @@ def test_malformed_line_goes_to_the_dead_letter_topic_with_reason_and_raw_bytes(
     bad = "03/14/25 09:45\tRECV\t000000777\tttyS0\tonly-five-fields"
     log = workdir / "xferfaxlog"
     log.write_text(fax_line(1) + bad + "\n" + fax_line(2))
-    result = run_cli(["connect", "fax-log", "--path", str(log), "--instance", unique, "--once"],
-                     midfield_env(catalog_topics, workdir), cwd=workdir)
+    result = run_cli(
+        ["connect", "fax-log", "--path", str(log), "--instance", unique, "--once"],
+        midfield_env(catalog_topics, workdir),
+        cwd=workdir,
+    )
     stats = json.loads(result.stdout)
     assert (stats["events"], stats["dead_letters"]) == (2, 1)
 
@@ -93,8 +116,11 @@ def test_send_and_poll_lines_produce_nothing_and_are_counted(
     poll = fax_line(9).replace("\tRECV\t", "\tPOLL\t")
     log = workdir / "xferfaxlog"
     log.write_text(send + fax_line(1) + poll + fax_line(2))
-    result = run_cli(["connect", "fax-log", "--path", str(log), "--instance", unique, "--once"],
-                     midfield_env(catalog_topics, workdir), cwd=workdir)
+    result = run_cli(
+        ["connect", "fax-log", "--path", str(log), "--instance", unique, "--once"],
+        midfield_env(catalog_topics, workdir),
+        cwd=workdir,
+    )
     stats = json.loads(result.stdout)
     assert stats["skipped"] == {"record-type-send": 1, "record-type-poll": 1}
     assert stats["events"] == 2
@@ -110,8 +136,9 @@ def test_connector_killed_between_produce_and_commit_applies_each_fax_once(
     env = midfield_env(catalog_topics, workdir, MIDFIELD_CONNECT_BATCH_SIZE="4")
     args = ["connect", "fax-log", "--path", str(log), "--instance", unique, "--once"]
 
-    crashed = run_cli(args, env | {"MIDFIELD_FAULTS": "connector.before-commit=kill@2"},
-                      cwd=workdir, check=False)
+    crashed = run_cli(
+        args, env | {"MIDFIELD_FAULTS": "connector.before-commit=kill@2"}, cwd=workdir, check=False
+    )
     assert crashed.returncode == -signal.SIGKILL
     run_cli(args, env, cwd=workdir)
 
@@ -130,3 +157,14 @@ def test_connector_killed_between_produce_and_commit_applies_each_fax_once(
         assert len({e["id"] for e in entries}) == 10
     finally:
         worker.stop()
+
+
+def test_missing_log_with_once_is_a_clear_error(catalog_topics: Broker, workdir: Path) -> None:
+    result = run_cli(
+        ["connect", "fax-log", "--path", str(workdir / "nope"), "--once"],
+        midfield_env(catalog_topics, workdir),
+        cwd=workdir,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error [input-missing]" in result.stderr

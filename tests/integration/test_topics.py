@@ -26,9 +26,15 @@ def test_partition_count_differing_from_the_catalog_is_reported(
     broker: Broker, unique: str
 ) -> None:
     name = f"office.test.m{unique}.v1"
-    create_topics(broker.kafka_settings(), TopicSettings(),
-                  [TopicSpec(name=name, key="k", description="d", partitions=2)])
-    [result] = create_topics(broker.kafka_settings(), TopicSettings(),
-                             [TopicSpec(name=name, key="k", description="d", partitions=5)])
+    create_topics(
+        broker.kafka_settings(),
+        TopicSettings(),
+        [TopicSpec(name=name, key="k", description="d", partitions=2)],
+    )
+    [result] = create_topics(
+        broker.kafka_settings(),
+        TopicSettings(),
+        [TopicSpec(name=name, key="k", description="d", partitions=5)],
+    )
     assert result.outcome == "mismatch"
     assert "has 2 partitions" in result.detail

@@ -14,8 +14,11 @@ from tests.harness import Broker
 
 def _topic_with_batches(broker: Broker, unique: str, records: int) -> str:
     name = f"office.test.w{unique}.v1"
-    create_topics(broker.kafka_settings(), TopicSettings(),
-                  [TopicSpec(name=name, key="k", description="d", partitions=2)])
+    create_topics(
+        broker.kafka_settings(),
+        TopicSettings(),
+        [TopicSpec(name=name, key="k", description="d", partitions=2)],
+    )
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=100)
     for i in range(records):  # one multi-record batch per partition
         producer.send(name, value=b"x" * 20, partition=i % 2)
@@ -24,7 +27,9 @@ def _topic_with_batches(broker: Broker, unique: str, records: int) -> str:
     return name
 
 
-def test_end_offsets_count_every_record_of_a_multi_record_batch(broker: Broker, unique: str) -> None:
+def test_end_offsets_count_every_record_of_a_multi_record_batch(
+    broker: Broker, unique: str
+) -> None:
     name = _topic_with_batches(broker, unique, 300)
     config = client_config(broker.kafka_settings())
     assert end_offsets(config, [(name, 0), (name, 1)]) == {(name, 0): 150, (name, 1): 150}
@@ -33,7 +38,9 @@ def test_end_offsets_count_every_record_of_a_multi_record_batch(broker: Broker, 
 def test_empty_partitions_end_at_zero(broker: Broker, unique: str) -> None:
     name = _topic_with_batches(broker, unique, 0)
     assert topic_end_offsets(client_config(broker.kafka_settings()), [name]) == {
-        (name, 0): 0, (name, 1): 0}
+        (name, 0): 0,
+        (name, 1): 0,
+    }
 
 
 def test_tansu_list_offsets_latest_is_still_low(broker: Broker, unique: str) -> None:

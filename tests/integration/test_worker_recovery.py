@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from kafka import KafkaProducer
 
-from schemas.envelope import Envelope
-from schemas.events.fax import FaxReceived
 from midfield.admin import client_config
 from midfield.watermarks import topic_end_offsets
+from schemas.envelope import Envelope
+from schemas.events.fax import FaxReceived
 from tests.harness import Broker, WorkerProcess, wait_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -27,16 +27,31 @@ DAY = "2025-03-14"
 
 
 def _produce(broker: Broker, source: str, commids: range) -> None:
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=50,
-                             batch_size=512 << 10)
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap, acks="all", linger_ms=50, batch_size=512 << 10
+    )
     when = datetime(2025, 3, 14, 9, 0, tzinfo=SHANGHAI)
     for n in commids:
-        data = FaxReceived(commid=f"{n:09d}", device="ttyS0", document=f"recvq/fax{n:09d}.tif",
-                           remote_station="+86 551 2345678", pages=1, duration_s=30, connect_s=28)
-        envelope = Envelope.wrap(data, source=source, position=f"RECV {n}", subject=data.commid,
-                                 time=when, ingested_at=when)
-        producer.send(envelope.topic, key=envelope.key(), value=envelope.value(),
-                      headers=envelope.headers())
+        data = FaxReceived(
+            commid=f"{n:09d}",
+            device="ttyS0",
+            document=f"recvq/fax{n:09d}.tif",
+            remote_station="+86 551 2345678",
+            pages=1,
+            duration_s=30,
+            connect_s=28,
+        )
+        envelope = Envelope.wrap(
+            data,
+            source=source,
+            position=f"RECV {n}",
+            subject=data.commid,
+            time=when,
+            ingested_at=when,
+        )
+        producer.send(
+            envelope.topic, key=envelope.key(), value=envelope.value(), headers=envelope.headers()
+        )
     producer.flush()
     producer.close()
 
@@ -105,8 +120,12 @@ def test_worker_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
     try:
         worker.wait_ready()
         _produce(catalog_topics, source, range(4000))
-        wait_for(lambda: len(_ids(worker, source)) >= 500, timeout=60, interval=0.02,
-                 what="processing under way")
+        wait_for(
+            lambda: len(_ids(worker, source)) >= 500,
+            timeout=60,
+            interval=0.02,
+            what="processing under way",
+        )
         worker.kill()
         worker.start()
         _, at_ready = _ready_then_read(worker, source)

@@ -13,8 +13,15 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _letter(raw: bytes) -> DeadLetter:
-    return DeadLetter.of(raw, reason="bad-date", error="bad-date: 13/45/25", source="midfield://fax-log/a",
-                         position="inode 7 offset 120", connector="fax-log", first_seen=NOW)
+    return DeadLetter.of(
+        raw,
+        reason="bad-date",
+        error="bad-date: 13/45/25",
+        source="midfield://fax-log/a",
+        position="inode 7 offset 120",
+        connector="fax-log",
+        first_seen=NOW,
+    )
 
 
 def test_utf8_input_is_kept_as_text() -> None:

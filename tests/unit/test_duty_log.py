@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -16,10 +16,23 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _fax(commid: str, when: datetime) -> Envelope:
-    data = FaxReceived(commid=commid, device="ttyS0", document=f"recvq/fax{commid}.tif",
-                       remote_station="+86 551 2345678", pages=2, duration_s=60, connect_s=55)
-    return Envelope.wrap(data, source="midfield://fax-log/main", position=f"RECV {commid}",
-                         subject=commid, time=when, ingested_at=when)
+    data = FaxReceived(
+        commid=commid,
+        device="ttyS0",
+        document=f"recvq/fax{commid}.tif",
+        remote_station="+86 551 2345678",
+        pages=2,
+        duration_s=60,
+        connect_s=55,
+    )
+    return Envelope.wrap(
+        data,
+        source="midfield://fax-log/main",
+        position=f"RECV {commid}",
+        subject=commid,
+        time=when,
+        ingested_at=when,
+    )
 
 
 T0 = datetime(2025, 3, 14, 9, 41, tzinfo=SHANGHAI)
@@ -30,7 +43,10 @@ def test_fax_becomes_an_entry_with_channel_unit_and_document() -> None:
     assert book is not None
     [entry] = book["entries"]
     assert (entry["channel"], entry["unit"], entry["document"]) == (
-        "fax", "+86 551 2345678", "recvq/fax123.tif")
+        "fax",
+        "+86 551 2345678",
+        "recvq/fax123.tif",
+    )
     assert "2 页" in entry["content"]
 
 
@@ -55,7 +71,9 @@ def test_any_order_of_duplicate_deliveries_yields_one_entry_per_id(order: list[i
 
 
 def test_entries_on_uses_office_time_for_the_day() -> None:
-    late = datetime(2025, 3, 14, 23, 30, tzinfo=timezone.utc)  # 07:30 on the 15th in Shanghai
-    books = [b for b in (duty_log.apply(None, _fax("1", T0)), duty_log.apply(None, _fax("2", late))) if b]
+    late = datetime(2025, 3, 14, 23, 30, tzinfo=UTC)  # 07:30 on the 15th in Shanghai
+    books = [
+        b for b in (duty_log.apply(None, _fax("1", T0)), duty_log.apply(None, _fax("2", late))) if b
+    ]
     assert [e["subject"] for e in duty_log.entries_on(books, date(2025, 3, 14), SHANGHAI)] == ["1"]
     assert [e["subject"] for e in duty_log.entries_on(books, date(2025, 3, 15), SHANGHAI)] == ["2"]

@@ -13,13 +13,26 @@ T0 = datetime(2025, 3, 14, 9, 41, tzinfo=timezone(timedelta(hours=8)))
 
 
 def _fax(commid: str = "000000123") -> FaxReceived:
-    return FaxReceived(commid=commid, device="ttyS0", document=f"recvq/fax{commid}.tif",
-                       remote_station="+86 551 2345678", pages=3, duration_s=72, connect_s=65)
+    return FaxReceived(
+        commid=commid,
+        device="ttyS0",
+        document=f"recvq/fax{commid}.tif",
+        remote_station="+86 551 2345678",
+        pages=3,
+        duration_s=72,
+        connect_s=65,
+    )
 
 
 def _envelope(position: str = "RECV 000000123") -> Envelope:
-    return Envelope.wrap(_fax(), source="midfield://fax-log/main", position=position,
-                         subject="000000123", time=T0, ingested_at=T0)
+    return Envelope.wrap(
+        _fax(),
+        source="midfield://fax-log/main",
+        position=position,
+        subject="000000123",
+        time=T0,
+        ingested_at=T0,
+    )
 
 
 def test_same_source_and_position_give_the_same_id() -> None:
@@ -53,8 +66,14 @@ def test_value_is_the_json_of_data_only() -> None:
 
 def test_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        Envelope.wrap(_fax(), source="s", position="p", subject="x",
-                      time=datetime(2025, 1, 1), ingested_at=datetime.now(UTC))
+        Envelope.wrap(
+            _fax(),
+            source="s",
+            position="p",
+            subject="x",
+            time=datetime(2025, 1, 1),
+            ingested_at=datetime.now(UTC),
+        )
 
 
 @pytest.mark.parametrize(
@@ -62,11 +81,16 @@ def test_naive_time_is_refused() -> None:
     [
         ([], b"{}", "not-cloudevent"),
         ([("ce_specversion", b"1.0"), ("ce_type", b"nope")], b"{}", "unknown-type"),
-        ([("ce_specversion", b"1.0"), ("ce_type", FaxReceived.type.encode())], b"{x", "invalid-event"),
+        (
+            [("ce_specversion", b"1.0"), ("ce_type", FaxReceived.type.encode())],
+            b"{x",
+            "invalid-event",
+        ),
     ],
 )
-def test_unfit_records_raise_decode_error_with_reason(headers: list[tuple[str, bytes]],
-                                                      value: bytes, reason: str) -> None:
+def test_unfit_records_raise_decode_error_with_reason(
+    headers: list[tuple[str, bytes]], value: bytes, reason: str
+) -> None:
     with pytest.raises(DecodeError) as caught:
         Envelope.from_record(headers, value)
     assert caught.value.reason == reason

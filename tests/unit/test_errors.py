@@ -34,7 +34,9 @@ def _instance(cls: type[BaseException]) -> BaseException:
         return cls.__new__(cls)
 
 
-@pytest.mark.parametrize("cls", _kafka_error_classes(), ids=lambda c: f"{c.__module__}.{c.__name__}")
+@pytest.mark.parametrize(
+    "cls", _kafka_error_classes(), ids=lambda c: f"{c.__module__}.{c.__name__}"
+)
 def test_no_kafka_client_error_leaks_through_the_boundary(cls: type[BaseException]) -> None:
     with pytest.raises(BrokerError) as caught, map_kafka_errors():
         raise _instance(cls)
@@ -69,7 +71,10 @@ def test_midfield_errors_pass_through_unchanged() -> None:
 def test_parse_error_carries_reason_and_detail() -> None:
     error = ParseError("bad-field-count", "17 fields")
     assert (error.reason, error.detail, str(error)) == (
-        "bad-field-count", "17 fields", "bad-field-count: 17 fields")
+        "bad-field-count",
+        "17 fields",
+        "bad-field-count: 17 fields",
+    )
     assert isinstance(error, MidfieldError)
 
 
