@@ -89,6 +89,14 @@ def run_cli(
     return proc
 
 
+def spawn_cli(args: list[str], env: dict[str, str], *, cwd: Path) -> subprocess.Popen[str]:
+    """``midfield ARGS`` in the background: stdout piped as text, stderr to ``cwd/cli.stderr``
+    (a pipe nobody reads could fill up and block the process)."""
+    stderr = (cwd / "cli.stderr").open("ab")
+    return subprocess.Popen([sys.executable, "-m", "midfield", *args], env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
+
+
 @dataclass
 class WorkerProcess:
     """``midfield worker`` in a child process, its log in ``workdir``."""
@@ -198,29 +206,3 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
     finally:
         consumer.close()
     return records
-
-
-def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
-    """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""
-    fields = [
-        when,
-        "RECV",
-        f"{commid:09d}",
-        "ttyS0",
-        f"recvq/fax{commid:09d}.tif",
-        '""',
-        "fax",
-        '"05511234567"',
-        '"+86 551 2345678"',
-        "65576",
-        str(pages),
-        "00:01:12",
-        "00:01:05",
-        '""',
-        '""',
-        '"05512345678"',
-        '""',
-        '""',
-        '""',
-    ]
-    return "\t".join(fields) + "\n"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.settings import KafkaSettings, TopicSettings
-from tests.harness import Broker, fax_line, midfield_env
+from tests.harness import Broker, midfield_env, spawn_cli
+from tests.samples import fax_line
 
 
 def test_connector_started_before_its_broker_waits_then_delivers(
@@ -28,11 +27,8 @@ def test_connector_started_before_its_broker_waits_then_delivers(
         MIDFIELD_KAFKA_RETRY_BACKOFF_S="0.2",
         MIDFIELD_KAFKA_RETRY_BACKOFF_MAX_S="1",
     )
-    connector = subprocess.Popen(
+    connector = spawn_cli(
         [
-            sys.executable,
-            "-m",
-            "midfield",
             "connect",
             "fax-log",
             "--path",
@@ -41,21 +37,18 @@ def test_connector_started_before_its_broker_waits_then_delivers(
             unique,
             "--once",
         ],
-        env=env,
+        env,
         cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         time.sleep(4)
-        assert connector.poll() is None, connector.communicate()
+        assert connector.poll() is None, (workdir / "cli.stderr").read_text()[-3000:]
         assert not list((workdir / "state").glob("*.json")), "no position before the broker has it"
         with EmbeddedBroker(workdir / "late-broker").running(port=port):
             create_topics(KafkaSettings(bootstrap_servers=down.bootstrap), TopicSettings())
-            out, err = connector.communicate(timeout=60)
+            out, _ = connector.communicate(timeout=60)
     finally:
         if connector.poll() is None:
             connector.kill()
-    assert connector.returncode == 0, err[-3000:]
+    assert connector.returncode == 0, (workdir / "cli.stderr").read_text()[-3000:]
     assert json.loads(out)["events"] == 2

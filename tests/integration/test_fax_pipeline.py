@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,12 +12,13 @@ from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
-    fax_line,
     midfield_env,
     read_topic,
     run_cli,
+    spawn_cli,
     wait_for,
 )
+from tests.samples import fax_line
 
 FAX_TOPIC = "office.intake.fax.v1"
 
@@ -41,11 +40,8 @@ def test_lines_appended_to_the_log_appear_in_the_duty_log(
     log.write_text("".join(fax_line(n) for n in range(1, 4)))
     worker = WorkerProcess(catalog_topics, workdir, app_id=f"t-{unique}").start()
     env = midfield_env(catalog_topics, workdir)
-    connector = subprocess.Popen(
+    connector = spawn_cli(
         [
-            sys.executable,
-            "-m",
-            "midfield",
             "connect",
             "fax-log",
             "--path",
@@ -53,10 +49,8 @@ def test_lines_appended_to_the_log_appear_in_the_duty_log(
             "--instance",
             unique,
         ],
-        env=env,
+        env,
         cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
     )
     source = f"midfield://fax-log/{unique}"
     try:

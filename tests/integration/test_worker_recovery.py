@@ -18,9 +18,8 @@ from kafka import KafkaProducer
 
 from midfield.admin import client_config
 from midfield.watermarks import topic_end_offsets
-from schemas.envelope import Envelope
-from schemas.events.fax import FaxReceived
 from tests.harness import Broker, WorkerProcess, wait_for
+from tests.samples import fax_envelope
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = "2025-03-14"
@@ -32,23 +31,7 @@ def _produce(broker: Broker, source: str, commids: range) -> None:
     )
     when = datetime(2025, 3, 14, 9, 0, tzinfo=SHANGHAI)
     for n in commids:
-        data = FaxReceived(
-            commid=f"{n:09d}",
-            device="ttyS0",
-            document=f"recvq/fax{n:09d}.tif",
-            remote_station="+86 551 2345678",
-            pages=1,
-            duration_s=30,
-            connect_s=28,
-        )
-        envelope = Envelope.wrap(
-            data,
-            source=source,
-            position=f"RECV {n}",
-            subject=data.commid,
-            time=when,
-            ingested_at=when,
-        )
+        envelope = fax_envelope(f"{n:09d}", when, source=source, pages=1)
         producer.send(
             envelope.topic, key=envelope.key(), value=envelope.value(), headers=envelope.headers()
         )

@@ -9,30 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.envelope import Envelope
-from schemas.events.fax import FaxReceived
 from streams import duty_log
+from tests.samples import fax_envelope
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _fax(commid: str, when: datetime) -> Envelope:
-    data = FaxReceived(
-        commid=commid,
-        device="ttyS0",
-        document=f"recvq/fax{commid}.tif",
-        remote_station="+86 551 2345678",
-        pages=2,
-        duration_s=60,
-        connect_s=55,
-    )
-    return Envelope.wrap(
-        data,
-        source="midfield://fax-log/main",
-        position=f"RECV {commid}",
-        subject=commid,
-        time=when,
-        ingested_at=when,
-    )
+    return fax_envelope(commid, when, pages=2)
 
 
 T0 = datetime(2025, 3, 14, 9, 41, tzinfo=SHANGHAI)

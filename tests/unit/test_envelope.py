@@ -8,20 +8,13 @@ import pytest
 
 from schemas.envelope import DecodeError, Envelope, event_id
 from schemas.events.fax import FaxReceived
+from tests.samples import fax_received
 
 T0 = datetime(2025, 3, 14, 9, 41, tzinfo=timezone(timedelta(hours=8)))
 
 
 def _fax(commid: str = "000000123") -> FaxReceived:
-    return FaxReceived(
-        commid=commid,
-        device="ttyS0",
-        document=f"recvq/fax{commid}.tif",
-        remote_station="+86 551 2345678",
-        pages=3,
-        duration_s=72,
-        connect_s=65,
-    )
+    return fax_received(commid)
 
 
 def _envelope(position: str = "RECV 000000123") -> Envelope:

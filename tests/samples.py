@@ -1,0 +1,31 @@
+"""Sample inputs and events shared by the tests: realistic, and built one way everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.envelope import Envelope
+from schemas.events.fax import FaxReceived
+
+
+def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
+    """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""
+    fields = [when, "RECV", f"{commid:09d}", "ttyS0", f"recvq/fax{commid:09d}.tif", '""', "fax",
+              '"05511234567"', '"+86 551 2345678"', "65576", str(pages), "00:01:12", "00:01:05",
+              '""', '""', '"05512345678"', '""', '""', '""']  # fmt: skip
+    return "\t".join(fields) + "\n"
+
+
+def fax_received(commid: str = "000000123", *, pages: int = 3) -> FaxReceived:
+    return FaxReceived(commid=commid, device="ttyS0", document=f"recvq/fax{commid}.tif",
+                       remote_station="+86 551 2345678", pages=pages, duration_s=72,
+                       connect_s=65)  # fmt: skip
+
+
+def fax_envelope(
+    commid: str, when: datetime, *, source: str = "midfield://fax-log/main", pages: int = 3
+) -> Envelope:
+    """The event the fax-log source would make of commid's RECV line."""
+    return Envelope.wrap(fax_received(commid, pages=pages), source=source,
+                         position=f"RECV {commid}", subject=commid, time=when,
+                         ingested_at=when)  # fmt: skip
