@@ -2,13 +2,15 @@
 
 Headers follow Kafka Connect's error-context style (``dlq.*``, DESIGN §3) so ops tools can filter
 without decoding the value; the value is JSON that keeps the raw input whole: UTF-8 text as is,
-anything else base64. The key is the connector's ``source`` URI.
+anything else base64 (the first :data:`MAX_RAW` bytes, with the size and digest of the whole).
+The key is the connector's ``source`` URI.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from datetime import datetime
 from typing import Annotated, Literal
@@ -17,7 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.envelope import DecodeError, Header, event_id
 
-__all__ = ["DeadLetter"]
+__all__ = ["MAX_RAW", "DeadLetter"]
+
+MAX_RAW = 256 * 1024
+"""Raw bytes a dead letter keeps: a hostile multi-megabyte input must not make the dead letter
+itself too large for the broker (Kafka's default message limit is 1 MB)."""
 
 
 class DeadLetter(BaseModel):
@@ -33,6 +39,9 @@ class DeadLetter(BaseModel):
     first_seen: datetime
     raw: str
     raw_encoding: Literal["utf-8", "base64"]
+    raw_size: int = Field(description="Size of the whole input in bytes.")
+    raw_sha256: str = Field(description="Digest of the whole input, kept even when raw is cut.")
+    raw_truncated: bool = Field(False, description="raw holds only the first MAX_RAW bytes.")
     meta: dict[str, str] = Field(default_factory=dict, description="Input headers, file names.")
 
     @classmethod
@@ -49,10 +58,11 @@ class DeadLetter(BaseModel):
         attempts: int = 1,
         meta: dict[str, str] | None = None,
     ) -> DeadLetter:
+        kept = raw[:MAX_RAW]
         try:
-            text, encoding = raw.decode("utf-8"), "utf-8"
+            text, encoding = kept.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+            text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
         return cls(
             id=event_id(source, position),
             reason=reason,
@@ -64,6 +74,9 @@ class DeadLetter(BaseModel):
             first_seen=first_seen,
             raw=text,
             raw_encoding=encoding,
+            raw_size=len(raw),
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            raw_truncated=len(raw) > MAX_RAW,
             meta=meta or {},
         )
 

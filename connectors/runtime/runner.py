@@ -99,10 +99,12 @@ class Runner:
             for record in reader:
                 if record is not None:
                     out = self._convert(record)
-                    if out is not None:
-                        self.producer.send(out)
-                        batch.append(out)
                     resume = record.resume
+                    if out is not None:
+                        batch.append(out)
+                        if not self._send(out):
+                            self._commit(batch, resume, resend=True)
+                            batch, resume = [], None
                 if (record is None or len(batch) >= self.batch_size) and resume is not None:
                     self._commit(batch, resume)
                     batch, resume = [], None
@@ -142,12 +144,21 @@ class Runner:
         self.log.warning("dead letter", reason=exc.reason, position=record.where)
         return (DEADLETTER, letter.key(), letter.value(), letter.headers())
 
-    def _commit(self, batch: list[OutRecord], resume: Position) -> None:
+    def _send(self, out: OutRecord) -> bool:
+        """Hand ``out`` to the producer; ``False`` when the broker is unreachable right now."""
+        try:
+            self.producer.send(out)
+        except BrokerUnavailable as exc:
+            self.log.warning("broker unavailable while sending", error=str(exc))
+            return False
+        return True
+
+    def _commit(self, batch: list[OutRecord], resume: Position, *, resend: bool = False) -> None:
         """Wait for the broker to hold ``batch``, then save ``resume``; retry until it does."""
         attempt = 0
         while True:
             try:
-                if attempt:
+                if resend or attempt:
                     for out in batch:
                         self.producer.send(out)
                 self.producer.flush()

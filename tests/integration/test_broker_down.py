@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
 from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.settings import KafkaSettings, TopicSettings
-from tests.harness import Broker, midfield_env, spawn_cli
+from tests.harness import Broker, midfield_env, read_topic, spawn_cli, wait_for
 from tests.samples import fax_line
 
 
@@ -52,3 +54,43 @@ def test_connector_started_before_its_broker_waits_then_delivers(
             connector.kill()
     assert connector.returncode == 0, (workdir / "cli.stderr").read_text()[-3000:]
     assert json.loads(out)["events"] == 2
+
+
+def test_broker_unresponsive_mid_stream_keeps_the_position_until_it_has_the_lines(
+    workdir: Path, unique: str
+) -> None:
+    """A private broker, frozen with SIGSTOP (requests time out, connections stay open) and
+    thawed with SIGCONT. Restarting Tansu instead would lose its memory-only log."""
+    port = free_port()
+    private = Broker(f"127.0.0.1:{port}", "embedded", "embedded")
+    log = workdir / "xferfaxlog"
+    log.write_text(fax_line(1))
+    env = midfield_env(
+        private,
+        workdir,
+        MIDFIELD_KAFKA_REQUEST_TIMEOUT_MS="2000",
+        MIDFIELD_KAFKA_RETRY_BACKOFF_S="0.2",
+        MIDFIELD_KAFKA_RETRY_BACKOFF_MAX_S="1",
+    )
+    offsets = workdir / "state" / f"fax-log.{unique}.offsets.json"
+    with EmbeddedBroker(workdir / "broker").running(port=port) as status:
+        create_topics(KafkaSettings(bootstrap_servers=private.bootstrap), TopicSettings())
+        connector = spawn_cli(["connect", "fax-log", "--path", str(log), "--instance", unique],
+                              env, cwd=workdir)  # fmt: skip
+        try:
+            wait_for(lambda: offsets.exists(), timeout=30, what="first position")
+            committed = offsets.read_text()
+            os.kill(status.pid, signal.SIGSTOP)
+            try:
+                with log.open("a") as out:
+                    out.write(fax_line(2) + fax_line(3))
+                time.sleep(5)
+                assert connector.poll() is None, (workdir / "cli.stderr").read_text()[-3000:]
+                assert offsets.read_text() == committed, "position moved while the broker hung"
+            finally:
+                os.kill(status.pid, signal.SIGCONT)
+            wait_for(lambda: offsets.read_text() != committed, timeout=60, what="new position")
+            keys = sorted(r.key for r in read_topic(private, "office.intake.fax.v1"))
+        finally:
+            connector.kill()
+    assert set(keys) == {b"000000001", b"000000002", b"000000003"}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
 
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import MAX_RAW, DeadLetter
 from schemas.envelope import DecodeError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -53,3 +54,17 @@ def test_same_input_position_gives_same_dead_letter_id() -> None:
 def test_garbage_is_not_a_dead_letter() -> None:
     with pytest.raises(DecodeError):
         DeadLetter.from_value(b"{}")
+
+
+def test_huge_input_is_cut_to_max_raw_with_size_and_digest_of_the_whole() -> None:
+    raw = b"x" * (MAX_RAW + 10)
+    letter = _letter(raw)
+    assert letter.raw_truncated
+    assert letter.raw_bytes() == raw[:MAX_RAW]
+    assert (letter.raw_size, letter.raw_sha256) == (len(raw), hashlib.sha256(raw).hexdigest())
+    assert len(letter.value()) < MAX_RAW + 4096
+
+
+def test_small_input_is_whole() -> None:
+    letter = _letter(b"short")
+    assert (letter.raw_truncated, letter.raw_size) == (False, 5)
