@@ -1,25 +1,27 @@
 """The connector runtime: read -> parse -> produce (event or dead letter) -> commit position.
 
-The loop sends each record as soon as it is parsed and keeps it until the batch is committed:
-at a commit point (``batch_size`` records, an idle tick, or the end of input) it waits for the
-broker to acknowledge the batch, then saves the source position. A broker error re-sends the
-batch after a back-off; the position never moves past a record the broker has not got.
+Records are sent as soon as they are parsed, in batches of ``batch_size``. A full batch goes
+*in flight* and reading goes on; a batch's position is saved once the broker acknowledged every
+record of it and of the batches before it, so the reader never stalls on a round trip. When the
+input is idle or ends, everything in flight is flushed and committed. A broker error re-sends
+every batch still in flight after a back-off (same ids: the books apply each once); the position
+never moves past a record the broker has not got.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.runtime.offsets import OffsetStore
-from connectors.runtime.producer import EventProducer, OutRecord
+from connectors.runtime.producer import Delivery, EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Position, RawRecord, Skip, Source
 from midfield import faults
-from midfield.errors import BrokerUnavailable, ParseError
+from midfield.errors import BrokerError, BrokerUnavailable, ParseError
 from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER
@@ -67,6 +69,23 @@ class Backoff:
         return cls(kafka.retry_backoff_s, kafka.retry_backoff_max_s)
 
 
+@dataclass
+class _Batch:
+    """Records sent together, and the source position that follows the last of them."""
+
+    records: list[OutRecord] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    resume: Position | None = None
+
+    def settled(self) -> bool:
+        return all(d.is_done for d in self.deliveries)
+
+    def error(self) -> BrokerError | None:
+        if len(self.deliveries) < len(self.records):  # a send was refused outright
+            return BrokerUnavailable("record not handed to the producer")
+        return next(filter(None, map(delivery_error, self.deliveries)), None)
+
+
 class Runner:
     """Runs one source into the bus until its input ends or ``stop`` is set."""
 
@@ -90,31 +109,105 @@ class Runner:
         self.on_commit = on_commit
         self.stats = RunStats()
         self.log = log.bind(connector=source.name, source=source.uri)
+        self._open = _Batch()
+        self._in_flight: deque[_Batch] = deque()
 
     def run(self, *, follow: bool) -> RunStats:
-        batch: list[OutRecord] = []
-        resume: Position | None = None
         reader = self.source.read(self.store.load(), follow=follow)
         try:
             for record in reader:
-                if record is not None:
-                    out = self._convert(record)
-                    resume = record.resume
-                    if out is not None:
-                        batch.append(out)
-                        if not self._send(out):
-                            self._commit(batch, resume, resend=True)
-                            batch, resume = [], None
-                if (record is None or len(batch) >= self.batch_size) and resume is not None:
-                    self._commit(batch, resume)
-                    batch, resume = [], None
+                if record is None:
+                    self._drain()
+                else:
+                    self._take(record)
                 if self.stop.is_set():
                     break
-            if resume is not None:
-                self._commit(batch, resume)
+            self._drain()
         finally:
             reader.close()
         return self.stats
+
+    def _take(self, record: RawRecord) -> None:
+        out = self._convert(record)
+        self._open.resume = record.resume
+        if out is not None:
+            self._open.records.append(out)
+            try:
+                self._open.deliveries.append(self.producer.send(out))
+            except BrokerUnavailable as exc:
+                self.log.warning("broker unavailable while sending", error=str(exc))
+                self._drain()
+                return
+        if len(self._open.records) >= self.batch_size:
+            self._launch()
+            self._commit_settled()
+
+    def _launch(self) -> None:
+        """The open batch goes in flight; a new one opens."""
+        if self._open.resume is not None:
+            self._in_flight.append(self._open)
+        self._open = _Batch()
+
+    def _commit_settled(self) -> None:
+        """Commit, oldest first, every in-flight batch the broker has answered in full."""
+        while self._in_flight and self._in_flight[0].settled():
+            if self._in_flight[0].error() is not None:
+                self._resend_in_flight()
+                return
+            self._commit(self._in_flight.popleft())
+
+    def _drain(self) -> None:
+        """Idle or done: wait for every answer, then commit everything read so far."""
+        self._launch()
+        if not self._in_flight:
+            return
+        try:
+            self.producer.flush()
+        except BrokerUnavailable:
+            self._resend_in_flight()
+            return
+        self._commit_settled()
+        if self._in_flight:  # an answer was a failure
+            self._resend_in_flight()
+
+    def _resend_in_flight(self) -> None:
+        """Re-send every batch in flight, with back-off, until the broker has them all."""
+        attempt = 0
+        while True:
+            errors = [e for e in (b.error() for b in self._in_flight) if e is not None]
+            if not errors:
+                break
+            if any(not isinstance(e, BrokerUnavailable) for e in errors):
+                raise errors[0]  # permanent (too large, not authorised): stop, keep the position
+            delay = self.backoff.delay(attempt)
+            self.log.warning("broker unavailable, re-sending what is in flight",
+                             error=str(errors[0]), batches=len(self._in_flight),
+                             retry_in_s=round(delay, 2))  # fmt: skip
+            if self.stop.wait(delay):
+                raise errors[0]
+            attempt += 1
+            self.stats.retries += 1
+            self._send_again()
+        while self._in_flight:
+            self._commit(self._in_flight.popleft())
+
+    def _send_again(self) -> None:
+        try:
+            for batch in self._in_flight:
+                batch.deliveries = []
+                for out in batch.records:
+                    batch.deliveries.append(self.producer.send(out))
+            self.producer.flush()
+        except BrokerUnavailable as exc:
+            self.log.warning("re-send failed", error=str(exc))
+
+    def _commit(self, batch: _Batch) -> None:
+        assert batch.resume is not None
+        faults.point("connector.before-commit")
+        self.store.commit(batch.resume)
+        self.stats.committed += len(batch.records)
+        if self.on_commit:
+            self.on_commit(self.stats)
 
     def _convert(self, record: RawRecord) -> OutRecord | None:
         self.stats.read += 1
@@ -143,43 +236,6 @@ class Runner:
         )
         self.log.warning("dead letter", reason=exc.reason, position=record.where)
         return (DEADLETTER, letter.key(), letter.value(), letter.headers())
-
-    def _send(self, out: OutRecord) -> bool:
-        """Hand ``out`` to the producer; ``False`` when the broker is unreachable right now."""
-        try:
-            self.producer.send(out)
-        except BrokerUnavailable as exc:
-            self.log.warning("broker unavailable while sending", error=str(exc))
-            return False
-        return True
-
-    def _commit(self, batch: list[OutRecord], resume: Position, *, resend: bool = False) -> None:
-        """Wait for the broker to hold ``batch``, then save ``resume``; retry until it does."""
-        attempt = 0
-        while True:
-            try:
-                if resend or attempt:
-                    for out in batch:
-                        self.producer.send(out)
-                self.producer.flush()
-                break
-            except BrokerUnavailable as exc:
-                self.stats.retries += 1
-                delay = self.backoff.delay(attempt)
-                self.log.warning(
-                    "broker unavailable, will re-send batch",
-                    error=str(exc),
-                    records=len(batch),
-                    retry_in_s=round(delay, 2),
-                )
-                if self.stop.wait(delay):
-                    raise
-                attempt += 1
-        faults.point("connector.before-commit")
-        self.store.commit(resume)
-        self.stats.committed += len(batch)
-        if self.on_commit:
-            self.on_commit(self.stats)
 
 
 def run_source(

@@ -134,11 +134,14 @@ def test_connector_killed_between_produce_and_commit_applies_each_fax_once(
         args, env | {"MIDFIELD_FAULTS": "connector.before-commit=kill@2"}, cwd=workdir, check=False
     )
     assert crashed.returncode == -signal.SIGKILL
+    [offsets] = (workdir / "state").glob("*.json")
+    committed = json.loads(offsets.read_text())["position"]["offset"] // len(fax_line(1))
+    assert committed == 4  # the first batch; the second was sent, its position never saved
     run_cli(args, env, cwd=workdir)
 
     source = f"midfield://fax-log/{unique}"
     records = _source_records(catalog_topics, FAX_TOPIC, source)
-    assert len(records) == 14  # batch 2 (4 faxes) went to the broker twice
+    assert len(records) == 10 + (10 - committed)  # everything after the position, sent twice
     assert len({r.headers["ce_id"] for r in records}) == 10
 
     worker = WorkerProcess(catalog_topics, workdir, app_id=f"t-{unique}").start()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas.envelope import DecodeError, Envelope, event_id
 from schemas.events.fax import FaxReceived
@@ -93,3 +96,11 @@ def test_unknown_data_fields_are_refused() -> None:
     envelope = _envelope()
     with pytest.raises(DecodeError, match="invalid-event"):
         Envelope.from_record(envelope.headers(), envelope.value()[:-1] + b',"extra":1}')
+
+
+@given(st.text(), st.text())
+def test_event_id_is_exactly_uuid5_of_source_and_position(source: str, position: str) -> None:
+    expected = uuid.uuid5(
+        uuid.UUID("6b1d5a0e-3c2f-5d8e-9a41-0f7c2b6d9e15"), f"{source}\n{position}"
+    )
+    assert event_id(source, position) == str(expected)

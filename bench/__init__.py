@@ -1,0 +1,1 @@
+"""Benchmarks: each module is one runnable measurement (``python -m bench.<name>``); see README."""
