@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
+from connectors.sources import SOURCES, Source
 from midfield.errors import MidfieldError
 from midfield.logging import configure_logging
 from midfield.settings import Settings
@@ -141,32 +144,37 @@ def connect() -> None:
     """Run a source: read its input, produce events, dead-letter what cannot be parsed."""
 
 
-@connect.command("fax-log")
-@click.option(
-    "--path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The HylaFAX xferfaxlog to follow (e.g. /var/spool/hylafax/etc/xferfaxlog).",
-)
-@click.option(
-    "--instance",
-    default="hylafax-main",
-    show_default=True,
-    help="Names this connector in event sources and its offset file.",
-)
-@click.option("--once", is_flag=True, help="Read to the end, commit, exit 0 (imports, tests).")
-def connect_fax_log(path: Path, instance: str, once: bool) -> None:
-    """Follow a HylaFAX transfer log: RECV lines become fax events; SEND/POLL… are skipped."""
-    from connectors.sources.fax_log import FaxLogSource
+def _option(name: str, field: FieldInfo) -> click.Option:
+    flag = "--" + name.replace("_", "-")
+    if field.annotation in (bool, "bool"):
+        return click.Option([flag, name], is_flag=True, help=field.description)
+    kind = click.Path(path_type=Path) if field.annotation in (Path, "Path") else None
+    required = field.is_required()
+    if required:  # no default at all: click 8.3 counts an explicit None as one
+        return click.Option([flag, name], type=kind, required=True, help=field.description)
+    return click.Option([flag, name], type=kind, default=field.default, show_default=True,
+                        help=field.description)  # fmt: skip
 
-    settings = Settings()
-    source = FaxLogSource(
-        path=path,
-        instance=instance,
-        zone=settings.office.zone,
-        poll_interval_s=settings.connect.poll_interval_s,
-    )
-    _run_source(source, settings, follow=not once)
+
+def _connect_command(name: str, source_cls: type[Source]) -> click.Command:
+    """``midfield connect <name>``, its options made from the source's options model."""
+
+    def run(**given: Any) -> None:
+        try:
+            options = source_cls.options(**given)
+        except ValidationError as exc:
+            raise click.UsageError(str(exc)) from exc
+        settings = Settings()
+        source = source_cls.from_options(options, settings)
+        _run_source(source, settings, follow=not getattr(options, "once", False))
+
+    fields = source_cls.options.model_fields
+    return click.Command(name, callback=run, help=source_cls.__doc__,
+                         params=[_option(n, f) for n, f in fields.items()])  # fmt: skip
+
+
+for _name, _source_cls in SOURCES.items():
+    connect.add_command(_connect_command(_name, _source_cls))
 
 
 def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:

@@ -26,9 +26,22 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from midfield.settings import Settings
 from schemas.envelope import Envelope
 
-__all__ = ["Clock", "Position", "RawRecord", "Reading", "Skip", "Source", "utc_now"]
+__all__ = [
+    "Clock",
+    "Position",
+    "RawRecord",
+    "ReadOnceOptions",
+    "Reading",
+    "Skip",
+    "Source",
+    "SourceOptions",
+    "utc_now",
+]
 
 Position = dict[str, Any]
 """Where to resume reading: JSON-serialisable, understood only by the source that wrote it."""
@@ -62,12 +75,31 @@ class Skip:
     reason: str
 
 
+class SourceOptions(BaseModel):
+    """What ``midfield connect <source>`` takes. A source's subclass adds the options naming its
+    input; each field becomes a command-line option, its description the option's help."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance: str = Field(
+        "main", description="Names this connector in event sources and its offset file."
+    )
+
+
+class ReadOnceOptions(SourceOptions):
+    """Options of a source that reads files or folders (DESIGN §7: every such source has --once)."""
+
+    once: bool = Field(False, description="Read to the end, commit, exit 0 (imports, tests).")
+
+
 class Source(ABC):
     """Turns one real input into events. Subclasses set ``name`` and implement both halves."""
 
     name: ClassVar[str]
     """Registry name, also the ``connect`` sub-command: ``fax-log``."""
     version: ClassVar[str] = "1"
+    options: ClassVar[type[SourceOptions]] = SourceOptions
+    """Its command-line options; the registry turns them into ``midfield connect <name>``."""
 
     def __init__(self, *, instance: str, zone: ZoneInfo, clock: Clock = utc_now) -> None:
         self.instance = instance
@@ -78,6 +110,11 @@ class Source(ABC):
     def uri(self) -> str:
         """The CloudEvents ``source`` of this connector instance."""
         return f"midfield://{self.name}/{self.instance}"
+
+    @classmethod
+    @abstractmethod
+    def from_options(cls, options: Any, settings: Settings) -> Source:
+        """The source ``midfield connect <name>`` runs, from ``options`` (a ``cls.options``)."""
 
     @abstractmethod
     def parse(self, record: RawRecord) -> Envelope | Skip:

@@ -25,10 +25,20 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from connectors.runtime.source import Clock, Position, RawRecord, Skip, Source, utc_now
+from connectors.runtime.source import (
+    Clock,
+    Position,
+    RawRecord,
+    ReadOnceOptions,
+    Skip,
+    Source,
+    SourceOptions,
+    utc_now,
+)
 from midfield.errors import ParseError, StoreError
+from midfield.settings import Settings
 from schemas.envelope import Envelope
 from schemas.events.fax import FaxFormat, FaxReceived
 
@@ -55,11 +65,27 @@ _Reading = Generator[RawRecord | None, None, None]
 _Opening = Generator[RawRecord | None, None, "_Cursor"]
 
 
+class FaxLogOptions(ReadOnceOptions):
+    path: Path = Field(
+        description="The HylaFAX transfer log to follow.",
+        examples=["/var/spool/hylafax/etc/xferfaxlog"],
+    )
+    instance: str = Field(
+        "hylafax-main", description="Names this connector in event sources and its offset file."
+    )
+
+
 class FaxLogSource(Source):
-    """RECV lines of a HylaFAX (or HylaFAX+, GOfax.IP) ``xferfaxlog`` as ``FaxReceived``."""
+    """Follow a HylaFAX transfer log: RECV lines become fax events, other records are skipped."""
 
     name: ClassVar[str] = "fax-log"
     version: ClassVar[str] = "1"
+    options: ClassVar[type[SourceOptions]] = FaxLogOptions
+
+    @classmethod
+    def from_options(cls, options: FaxLogOptions, settings: Settings) -> FaxLogSource:
+        return cls(path=options.path, instance=options.instance, zone=settings.office.zone,
+                   poll_interval_s=settings.connect.poll_interval_s)  # fmt: skip
 
     def __init__(
         self,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from midfield.broker import free_port
@@ -48,3 +50,42 @@ def test_help_lists_every_command() -> None:
     )
     for command in ("broker", "topics", "connect", "worker", "demo"):
         assert command in proc.stdout
+
+
+def _descendants_and_broker(root: int, port: str) -> set[int]:
+    """Pids of ``root``'s children and of the Tansu process listening on ``port``."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text().rsplit(") ", 1)[1].split()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(stat[1]) == root or f"tcp://127.0.0.1:{port}" in cmdline:
+            found.add(int(proc.name))
+    return found
+
+
+def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "midfield", "demo", "--workdir", str(tmp_path / "demo"),
+         "--port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(Path.home())},
+    )  # fmt: skip
+    assert demo.stdout is not None
+    lines = []
+    for line in demo.stdout:
+        lines.append(line)
+        if "Ctrl-C stops the demo" in line:
+            break
+    port = lines[0].split("broker 127.0.0.1:")[1].split(",")[0]
+    started = _descendants_and_broker(demo.pid, port)
+    assert len(started) == 3, lines  # broker, worker, fax connector
+    demo.send_signal(signal.SIGINT)
+    assert demo.wait(timeout=60) == 0
+    time.sleep(0.5)
+    alive = {pid for pid in started if Path(f"/proc/{pid}").exists()}
+    assert not alive, f"still running after Ctrl-C: {alive}"
