@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from connectors.sources import SOURCES, Source
-from midfield.errors import MidfieldError
+from midfield.errors import ConfigError, MidfieldError
 from midfield.logging import configure_logging
 from midfield.settings import Settings
 
@@ -235,6 +235,25 @@ def demo(check: bool, workdir: Path, port: int) -> None:
     from midfield.demo import run_demo
 
     sys.exit(run_demo(workdir=workdir, port=port, check=check))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name", type=click.Choice(["ingest", "demo_ready", "all"]), default="all")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(name: str, args: tuple[str, ...]) -> None:
+    """Run a benchmark from bench/ (in a Midfield checkout); results go to bench/results/.
+
+    Extra arguments go to the benchmark: midfield bench ingest --lines 5000 --repeat 1
+    """
+    import subprocess
+
+    if not Path("bench", "__init__.py").exists():
+        raise ConfigError("run this from a Midfield checkout: ./bench/ not found",
+                          reason="not-a-checkout")  # fmt: skip
+    for one in ("ingest", "demo_ready") if name == "all" else (name,):
+        code = subprocess.call([sys.executable, "-m", f"bench.{one}", *args])
+        if code:
+            sys.exit(code)
 
 
 @cli.command("settings")
