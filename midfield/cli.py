@@ -17,7 +17,9 @@ import click
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from connectors.runtime.metered import Metered
 from connectors.sources import SOURCES, Source
+from midfield import metrics
 from midfield.errors import ConfigError, MidfieldError
 from midfield.logging import configure_logging
 from midfield.settings import Settings
@@ -166,7 +168,9 @@ def _connect_command(name: str, source_cls: type[Source]) -> click.Command:
             raise click.UsageError(str(exc)) from exc
         settings = Settings()
         source = source_cls.from_options(options, settings)
-        _run_source(source, settings, follow=not getattr(options, "once", False))
+        if options.metrics_port:
+            metrics.serve(options.metrics_port)
+        _run_source(Metered(source), settings, follow=not getattr(options, "once", False))
 
     fields = source_cls.options.model_fields
     return click.Command(name, callback=run, help=source_cls.__doc__,

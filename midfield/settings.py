@@ -107,6 +107,9 @@ class WorkerSettings(BaseSettings):
     web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
     data_dir: Path = Field(Path(".midfield/worker"), description="faust's data directory.")
+    lag_interval_s: Annotated[float, Field(gt=0)] = Field(
+        10.0, description="How often the worker measures its lag and checks the broker."
+    )
     producer_linger_s: Annotated[float, Field(ge=0)] = Field(
         0.05, description="How long the worker's producer gathers a batch (changelogs, outputs)."
     )

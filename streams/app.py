@@ -12,6 +12,7 @@ from typing import Any
 import faust
 from faust.types import EventT, TransportT
 
+from midfield.admin import client_config
 from midfield.errors import ParseError
 from midfield.logging import get_logger
 from midfield.settings import Settings
@@ -20,6 +21,8 @@ from schemas.deadletter import DeadLetter
 from schemas.envelope import DecodeError, Envelope
 from schemas.events.fax import FaxReceived
 from streams import duty_log
+from streams.health import BrokerWatch
+from streams.sensor import MetricsSensor
 from streams.transport import Transport
 
 __all__ = ["MidfieldApp", "create_app", "decode_or_dead_letter"]
@@ -31,6 +34,7 @@ class MidfieldApp(faust.App):
     """faust.App on Midfield's transport (true high watermarks, see streams/transport.py)."""
 
     settings: Settings
+    broker_watch: BrokerWatch
     duty_log: Any  # faust.Table; typed loosely because faust's generics are untyped
 
     def _new_transport(self) -> TransportT:
@@ -96,10 +100,27 @@ def create_app(settings: Settings) -> MidfieldApp:
             if book is not None:
                 app.duty_log[envelope.subject] = book
 
+    app.sensors.add(MetricsSensor())
+    _measure_every(app, settings.worker.lag_interval_s, [fax.get_topic_name()])
+
     from streams.web import register_views
 
     register_views(app)
     return app
+
+
+def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> None:
+    """Lag and table sizes for /metrics, and the broker check /ready uses."""
+    kafka = app.settings.kafka
+    app.broker_watch = BrokerWatch(
+        client_config(kafka), app.conf.id, topics,
+        deadline_s=max(2 * kafka.request_timeout_ms / 1000, interval_s),
+        tables=lambda: {"duty_log": len(app.duty_log)},
+    )  # fmt: skip
+
+    @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
+    async def measure() -> None:
+        await app.broker_watch.tick()
 
 
 async def decode_or_dead_letter(

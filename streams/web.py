@@ -1,10 +1,12 @@
-"""HTTP views served by the worker's web server (DESIGN §6): health, readiness, the duty log."""
+"""HTTP views served by the worker's web server (DESIGN §6): health, readiness, metrics, the
+duty log."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from midfield import metrics
 from streams import duty_log
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ def readiness(app: MidfieldApp) -> tuple[bool, str]:
     high watermark (generation ids are no signal: Tansu hands out generation 0).
     """
     recovery = cast(Any, app.tables).recovery  # TableManager's, not in its typed interface
+    if app.broker_watch.error:
+        return False, f"broker unreachable: {app.broker_watch.error}"
     if app.rebalancing:
         return False, "rebalancing"
     if app.in_recovery:
@@ -44,6 +48,10 @@ def register_views(app: MidfieldApp) -> None:
     async def ready(web: Any, request: Any) -> Any:
         ok, reason = readiness(app)
         return web.json({"ready": ok, "reason": reason}, status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def metrics_view(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 
     @app.page("/duty-log")
     async def duty_log_view(web: Any, request: Any) -> Any:

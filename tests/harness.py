@@ -37,6 +37,19 @@ class Broker:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MIDFIELD_KAFKA_PROFILE": self.profile}
 
 
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``/metrics`` parsed by prometheus-client's own parser: ``{(name, labels): value}``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, Any]:
     """GET ``url``; ``(status, parsed JSON)``; status 0 when nothing answers."""
     try:
@@ -105,6 +118,7 @@ class WorkerProcess:
     workdir: Path
     app_id: str
     port: int = field(default_factory=free_port)
+    env_extra: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -119,6 +133,7 @@ class WorkerProcess:
             self.workdir,
             MIDFIELD_WORKER_APP_ID=self.app_id,
             MIDFIELD_WORKER_WEB_PORT=str(self.port),
+            **self.env_extra,
         )
         log = (self.workdir / f"worker-{self.starts}.log").open("wb")
         self.proc = subprocess.Popen(

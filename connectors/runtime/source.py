@@ -84,6 +84,9 @@ class SourceOptions(BaseModel):
     instance: str = Field(
         "main", description="Names this connector in event sources and its offset file."
     )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve Prometheus /metrics on this 127.0.0.1 port."
+    )
 
 
 class ReadOnceOptions(SourceOptions):

@@ -1,0 +1,100 @@
+"""Prometheus metrics shared by the worker and the connectors (prometheus-client).
+
+Names carry the ``midfield_`` prefix and base units (``_total``, ``_seconds``); lag follows
+kafka-lag-exporter. Nothing here is called from a handler: the worker records through a faust
+sensor (``streams/sensor.py``), connectors through a wrapper around their source
+(``connectors/runtime/metered.py``). docs/ops.md lists every metric.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "DEAD_LETTERS",
+    "EVENTS_IN",
+    "EVENTS_OUT",
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
+    "LAG",
+    "LAG_SECONDS",
+    "PARSE_SECONDS",
+    "PROCESSING_SECONDS",
+    "SKIPPED",
+    "TABLE_ENTRIES",
+    "render",
+    "saw_event",
+    "serve",
+]
+
+_LATENCY = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
+
+EVENTS_OUT = Counter("midfield_events_out", "Events produced to the bus.", ["topic", "source"])
+EVENTS_IN = Counter("midfield_events_in", "Events consumed by the worker.", ["topic", "source"])
+DEAD_LETTERS = Counter("midfield_dead_letters", "Records dead-lettered.", ["reason", "connector"])
+SKIPPED = Counter("midfield_records_skipped", "Documented skips.", ["reason", "connector"])
+PARSE_SECONDS = Histogram("midfield_parse_seconds", "Time to parse one input record.",
+                          ["connector"], buckets=_LATENCY)  # fmt: skip
+PROCESSING_SECONDS = Histogram("midfield_processing_seconds", "Time to apply one event.",
+                               ["topic"], buckets=_LATENCY)  # fmt: skip
+HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
+HTTP_SECONDS = Histogram("midfield_http_request_duration_seconds", "HTTP answer time.",
+                         ["route"], buckets=_LATENCY)  # fmt: skip
+LAG = Gauge("midfield_consumergroup_group_lag", "Records not yet consumed (log end - committed).",
+            ["group", "topic", "partition"])  # fmt: skip
+LAG_SECONDS = Gauge("midfield_consumergroup_group_lag_seconds",
+                    "Age of the oldest record not yet consumed.",
+                    ["group", "topic", "partition"])  # fmt: skip
+TABLE_ENTRIES = Gauge("midfield_table_entries", "Keys held in a book (local partitions).",
+                      ["table"])  # fmt: skip
+
+
+class _SourceAge(Collector):
+    """``midfield_source_last_event_age_seconds``: computed at scrape, so a silent fax line
+    shows a growing age instead of a stale timestamp."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "midfield_source_last_event_age_seconds",
+            "Seconds since the last event from a source.",
+            labels=["source"],
+        )
+        now = time.time()
+        for source, seen in sorted(self.last.items()):
+            family.add_metric([source], max(now - seen, 0.0))
+        yield family
+
+
+_AGE = _SourceAge()
+REGISTRY.register(_AGE)
+
+
+def saw_event(source: str, at: float | None = None) -> None:
+    _AGE.last[source] = time.time() if at is None else at
+
+
+def render() -> bytes:
+    """The Prometheus text exposition of every metric of this process."""
+    return generate_latest(REGISTRY)
+
+
+def serve(port: int, host: str = "127.0.0.1") -> None:
+    """Serve ``/metrics`` on its own port (connectors) from a daemon thread."""
+    start_http_server(port, addr=host)

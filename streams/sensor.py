@@ -1,0 +1,47 @@
+"""The worker's metrics, recorded by a faust sensor: agents and views never count themselves."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from midfield import metrics
+
+__all__ = ["MetricsSensor"]
+
+
+def _source_of(event: Any) -> str:
+    headers = event.headers or {}
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for key, value in pairs:
+        if key == "ce_source":
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return "unknown"
+
+
+class MetricsSensor(faust.Sensor):
+    def on_stream_event_in(self, tp: TP, offset: int, stream: Any, event: Any) -> dict[str, Any]:
+        source = _source_of(event)
+        metrics.EVENTS_IN.labels(tp.topic, source).inc()
+        metrics.saw_event(source)
+        return {"start": time.perf_counter()}
+
+    def on_stream_event_out(
+        self, tp: TP, offset: int, stream: Any, event: Any, state: dict[str, Any] | None = None
+    ) -> None:
+        if state:
+            metrics.PROCESSING_SECONDS.labels(tp.topic).observe(
+                time.perf_counter() - state["start"]
+            )
+
+    def on_web_request_end(
+        self, app: Any, request: Any, response: Any, state: dict[str, Any], *, view: Any = None
+    ) -> None:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        status = str(response.status) if response is not None else "500"
+        metrics.HTTP_REQUESTS.labels(name, status).inc()
+        metrics.HTTP_SECONDS.labels(name).observe(time.monotonic() - state["time_start"])
