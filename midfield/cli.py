@@ -140,6 +140,36 @@ def topics_create() -> None:
         sys.exit(4)
 
 
+# -- schemas -----------------------------------------------------------------------------------
+@cli.group()
+def schemas() -> None:
+    """What departments integrate against: JSON Schema and AsyncAPI."""
+
+
+@schemas.command("export")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build/schemas"),
+              show_default=True, help="Directory to write into (created if missing).")  # fmt: skip
+def schemas_export(out: Path) -> None:
+    """Write json-schema/<type>.json per event type and asyncapi.json for the topic catalog."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from schemas.export import asyncapi, json_schemas
+
+    try:
+        ours = version("midfield")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        ours = "0+source"
+    (out / "json-schema").mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        _write_json(out / "json-schema" / f"{name}.json", schema)
+    _write_json(out / "asyncapi.json", asyncapi(ours))
+    click.echo(f"wrote {len(json_schemas())} JSON Schemas and asyncapi.json to {out}/")
+
+
+def _write_json(path: Path, body: Any) -> None:
+    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 # -- connect -----------------------------------------------------------------------------------
 @cli.group()
 def connect() -> None:

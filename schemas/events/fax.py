@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from schemas.envelope import EventData, register_event
 
@@ -23,6 +23,28 @@ class FaxFormat(StrEnum):
 @register_event
 class FaxReceived(EventData):
     """A fax arrived (HylaFAX RECV record, or a T.37 fax mail)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "commid": "000000123",
+                    "device": "ttyS0",
+                    "document": "recvq/fax000000123.tif",
+                    "remote_station": "+86 551 2345678",
+                    "pages": 3,
+                    "duration_s": 72,
+                    "connect_s": 65,
+                    "status": "",
+                    "caller_name": "",
+                    "caller_number": "05512345678",
+                    "call_id": "",
+                    "params": "65576",
+                    "log_format": "hylafax+",
+                }
+            ]
+        }
+    )
 
     type = "cn.gov.county.office.fax.received.v1"
     topic = "office.intake.fax.v1"
