@@ -24,6 +24,7 @@ from streams import duty_log
 from streams.health import BrokerWatch
 from streams.sensor import MetricsSensor
 from streams.transport import Transport
+from streams.web import register_views
 
 __all__ = ["MidfieldApp", "create_app", "decode_or_dead_letter"]
 
@@ -102,9 +103,6 @@ def create_app(settings: Settings) -> MidfieldApp:
 
     app.sensors.add(MetricsSensor())
     _measure_every(app, settings.worker.lag_interval_s, [fax.get_topic_name()])
-
-    from streams.web import register_views
-
     register_views(app)
     return app
 
