@@ -46,8 +46,7 @@ class OffsetStore:
                     out.flush()
                     os.fsync(out.fileno())
                 os.replace(tmp, self.path)
-            except BaseException:
+            finally:  # after the rename the temp name is gone; before it, clean up
                 Path(tmp).unlink(missing_ok=True)
-                raise
         except OSError as exc:
             raise StoreError(f"cannot write offset file {self.path}: {exc}") from exc
