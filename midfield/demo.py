@@ -29,7 +29,7 @@ from midfield.settings import KafkaSettings, OfficeSettings, TopicSettings
 from midfield.watermarks import topic_end_offsets
 from schemas.catalog import DEADLETTER
 
-__all__ = ["run_demo", "sample_lines"]
+__all__ = ["recv_line", "run_demo", "sample_lines"]
 
 _STATIONS = [
     ("+86 551 62345678", "县应急管理局"),
@@ -47,34 +47,31 @@ class Expected:
     dead_letters: int
 
 
+def recv_line(commid: int, *, when: str, tsi: str = "+86 551 2345678", pages: int = 3,
+              caller_name: str = "", caller_number: str = "05512345678") -> str:  # fmt: skip
+    """A RECV record as HylaFAX+ writes it to xferfaxlog (19 tab-separated fields)."""
+    fields = [when, "RECV", f"{commid:09d}", "ttyS0", f"recvq/fax{commid:09d}.tif", '""', "fax",
+              '"05511234567"', f'"{tsi}"', "65576", str(pages), "00:01:12", "00:01:05", '""',
+              f'"{caller_name}"', f'"{caller_number}"', '""', '""', '""']  # fmt: skip
+    return "\t".join(fields) + "\n"
+
+
 def sample_lines(now: datetime) -> tuple[list[str], Expected]:
     """A morning's transfer log: RECV lines, one SEND (skipped), one malformed (dead letter)."""
-    lines = []
-    for n, (tsi, _unit) in enumerate(_STATIONS, start=1):
-        fields = [
-            now.strftime("%m/%d/%y %H:%M"),
-            "RECV",
-            f"{n:09d}",
-            "ttyS0",
-            f"recvq/fax{n:09d}.tif",
-            '""',
-            "fax",
-            '"05511234567"',
-            f'"{tsi}"',
-            "65576",
-            str(n % 4 + 1),
-            "00:01:12",
-            "00:01:05",
-            '""',
-            '""',
-            f'"{tsi[4:].replace(" ", "")}"',
-            '""',
-            '""',
-            '""',
-        ]
-        lines.append("\t".join(fields) + "\n")
-    send = lines[0].replace("\tRECV\t", "\tSEND\t").replace("000000001", "000000090")
-    malformed = f"{now:%m/%d/%y %H:%M}\tRECV\t000000099\tttyS0\n"
+    when = now.strftime("%m/%d/%y %H:%M")
+    lines = [
+        recv_line(
+            n,
+            when=when,
+            tsi=tsi,
+            pages=n % 4 + 1,
+            caller_name=unit,
+            caller_number="0" + tsi[4:].replace(" ", ""),
+        )
+        for n, (tsi, unit) in enumerate(_STATIONS, start=1)
+    ]
+    send = recv_line(90, when=when).replace("\tRECV\t", "\tSEND\t")
+    malformed = f"{when}\tRECV\t000000099\tttyS0\n"
     lines[2:2] = [send]
     lines[4:4] = [malformed]
     return lines, Expected(entries=len(_STATIONS), dead_letters=1)

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 
 from midfield.errors import map_kafka_errors
-from midfield.watermarks import end_offsets
+from midfield.watermarks import end_offsets, probe_consumer, topic_partitions
 
 __all__ = ["PartitionLag", "group_lag"]
 
@@ -45,7 +45,7 @@ def group_lag(
     """Lag of ``group`` on every partition it committed on, and on every partition of
     ``topics`` (so a group that has not started yet shows its whole backlog)."""
     committed = _committed(config, group)
-    partitions = set(committed) | _partitions_of(config, topics)
+    partitions = set(committed) | set(topic_partitions(config, topics))
     ends = end_offsets(config, sorted(partitions))
     behind = {
         tp: committed.get(tp) or 0 for tp in partitions if ends[tp] > (committed.get(tp) or 0)
@@ -74,18 +74,6 @@ def _committed(config: Mapping[str, Any], group: str) -> dict[tuple[str, int], i
     }
 
 
-def _partitions_of(config: Mapping[str, Any], topics: Iterable[str]) -> set[tuple[str, int]]:
-    wanted = list(topics)
-    if not wanted:
-        return set()
-    with map_kafka_errors():
-        consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False)
-        try:
-            return {(t, p) for t in wanted for p in consumer.partitions_for_topic(t) or ()}
-        finally:
-            consumer.close()
-
-
 def _timestamps_at(
     config: Mapping[str, Any], offsets: Mapping[tuple[str, int], int], timeout_s: float = 10.0
 ) -> dict[tuple[str, int], float]:
@@ -93,24 +81,15 @@ def _timestamps_at(
     if not offsets:
         return {}
     found: dict[tuple[str, int], float] = {}
-    with map_kafka_errors():
-        consumer = KafkaConsumer(
-            **config,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=64 << 10,
-        )
-        try:
-            consumer.assign([TopicPartition(t, p) for t, p in offsets])
-            for (t, p), offset in offsets.items():
-                consumer.seek(TopicPartition(t, p), offset)
-            deadline = time.monotonic() + timeout_s
-            while len(found) < len(offsets) and time.monotonic() < deadline:
-                for tp, records in consumer.poll(timeout_ms=200).items():
-                    if records and (tp.topic, tp.partition) not in found:
-                        found[(tp.topic, tp.partition)] = records[0].timestamp / 1000
-                        consumer.pause(tp)
-        finally:
-            consumer.close()
+    with probe_consumer(config, auto_offset_reset="earliest",
+                        max_partition_fetch_bytes=64 << 10) as consumer:  # fmt: skip
+        consumer.assign([TopicPartition(t, p) for t, p in offsets])
+        for (t, p), offset in offsets.items():
+            consumer.seek(TopicPartition(t, p), offset)
+        deadline = time.monotonic() + timeout_s
+        while len(found) < len(offsets) and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                if records and (tp.topic, tp.partition) not in found:
+                    found[(tp.topic, tp.partition)] = records[0].timestamp / 1000
+                    consumer.pause(tp)
     return found

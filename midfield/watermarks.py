@@ -10,14 +10,35 @@ agree and this costs one small fetch per partition.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
 from midfield.errors import BrokerUnavailable, map_kafka_errors
 
-__all__ = ["end_offsets", "topic_end_offsets"]
+__all__ = ["end_offsets", "probe_consumer", "topic_end_offsets", "topic_partitions"]
+
+
+@contextmanager
+def probe_consumer(config: Mapping[str, Any], **extra: Any) -> Iterator[KafkaConsumer]:
+    """A consumer outside any group that commits nothing: for looking, not consuming."""
+    with map_kafka_errors():
+        consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False, **extra)
+        try:
+            yield consumer
+        finally:
+            consumer.close()
+
+
+def topic_partitions(config: Mapping[str, Any], topics: Iterable[str]) -> list[tuple[str, int]]:
+    """Every ``(topic, partition)`` of ``topics``."""
+    wanted = list(topics)
+    if not wanted:
+        return []
+    with probe_consumer(config) as consumer:
+        return [(t, p) for t in wanted for p in sorted(consumer.partitions_for_topic(t) or ())]
 
 
 def end_offsets(
@@ -30,19 +51,9 @@ def end_offsets(
     tps = [TopicPartition(t, p) for t, p in partitions]
     if not tps:
         return {}
-    with map_kafka_errors():
-        consumer = KafkaConsumer(
-            **config,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_bytes=1 << 20,
-            max_partition_fetch_bytes=64 << 10,
-        )
-        try:
-            return _fetch_highwaters(consumer, tps, timeout_s)
-        finally:
-            consumer.close()
+    with probe_consumer(config, auto_offset_reset="earliest", fetch_max_bytes=1 << 20,
+                        max_partition_fetch_bytes=64 << 10) as consumer:  # fmt: skip
+        return _fetch_highwaters(consumer, tps, timeout_s)
 
 
 def _fetch_highwaters(
@@ -73,10 +84,4 @@ def topic_end_offsets(
     config: Mapping[str, Any], topics: Iterable[str], *, timeout_s: float = 15.0
 ) -> dict[tuple[str, int], int]:
     """End offsets of every partition of ``topics``."""
-    with map_kafka_errors():
-        consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False)
-        try:
-            tps = [(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        finally:
-            consumer.close()
-    return end_offsets(config, tps, timeout_s=timeout_s)
+    return end_offsets(config, topic_partitions(config, topics), timeout_s=timeout_s)

@@ -186,38 +186,27 @@ class Record:
 
 def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Record]:
     """Every record of ``topic`` from the beginning up to its true end (fetch high watermark)."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
     from midfield.admin import client_config
-    from midfield.watermarks import topic_end_offsets
+    from midfield.watermarks import probe_consumer, topic_end_offsets
 
     config = client_config(broker.kafka_settings())
     ends = {tp: end for tp, end in topic_end_offsets(config, [topic]).items() if end}
-    consumer = KafkaConsumer(
-        **config, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
     records: list[Record] = []
-    try:
+    with probe_consumer(config, auto_offset_reset="earliest") as consumer:
         consumer.assign([TopicPartition(t, p) for t, p in ends])
-        done = {tp: 0 for tp in ends}
+        done = dict.fromkeys(ends, 0)
         deadline = time.monotonic() + timeout
         while any(done[tp] < end for tp, end in ends.items()):
             assert time.monotonic() < deadline, f"read {len(records)} records of {topic}"
             for tp, batch in consumer.poll(timeout_ms=500).items():
+                key = (tp.topic, tp.partition)
                 for msg in batch:
-                    if msg.offset < ends[(tp.topic, tp.partition)]:
+                    if msg.offset < ends[key]:
+                        headers = dict(msg.headers or ())
                         records.append(
-                            Record(
-                                msg.key,
-                                msg.value,
-                                dict(msg.headers or ()),
-                                tp.partition,
-                                msg.offset,
-                            )
+                            Record(msg.key, msg.value, headers, tp.partition, msg.offset)
                         )
-                    done[(tp.topic, tp.partition)] = max(
-                        done[(tp.topic, tp.partition)], msg.offset + 1
-                    )
-    finally:
-        consumer.close()
+                    done[key] = max(done[key], msg.offset + 1)
     return records

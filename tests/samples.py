@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from midfield.demo import recv_line
 from schemas.envelope import Envelope
 from schemas.events.fax import FaxReceived
 
 
 def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
     """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""
-    fields = [when, "RECV", f"{commid:09d}", "ttyS0", f"recvq/fax{commid:09d}.tif", '""', "fax",
-              '"05511234567"', '"+86 551 2345678"', "65576", str(pages), "00:01:12", "00:01:05",
-              '""', '""', '"05512345678"', '""', '""', '""']  # fmt: skip
-    return "\t".join(fields) + "\n"
+    return recv_line(commid, when=when, pages=pages)
 
 
 def fax_received(commid: str = "000000123", *, pages: int = 3) -> FaxReceived:
