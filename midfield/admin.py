@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient
 
 from midfield.errors import BrokerUnavailable, map_kafka_errors
 from midfield.settings import KafkaSettings, TopicSettings
-from schemas.catalog import CATALOG, TopicSpec
+from schemas.catalog import TopicSpec, concrete
 
 __all__ = ["TopicResult", "client_config", "create_topics", "wait_for_broker"]
 
@@ -91,13 +91,17 @@ def _wanted(spec: TopicSpec, topics: TopicSettings) -> dict[str, Any]:
 def create_topics(
     kafka: KafkaSettings,
     topics: TopicSettings,
-    specs: Iterable[TopicSpec] = CATALOG,
+    specs: Iterable[TopicSpec] | None = None,
 ) -> list[TopicResult]:
     """Create every catalog topic that does not exist yet; report the ones that differ.
 
     Idempotent. An existing topic is never altered: a partition count that differs from the
     catalog is reported as ``mismatch`` (changing it would move keys between partitions).
+    ``specs`` defaults to the catalog without per-department topics; the command line passes
+    :func:`schemas.catalog.concrete` of the configured departments.
     """
+    if specs is None:
+        specs = concrete()
     wanted = {spec.name: _wanted(spec, topics) for spec in specs}
     with map_kafka_errors():
         admin = KafkaAdminClient(**client_config(kafka))

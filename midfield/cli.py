@@ -130,7 +130,7 @@ def topics_create() -> None:
 
     settings = Settings()
     mismatched = False
-    for result in create_topics(settings.kafka, settings.topics):
+    for result in create_topics(settings.kafka, settings.topics, _catalog(settings)):
         click.echo(
             f"{result.outcome:8} {result.name} ({result.partitions} partitions) "
             f"{result.detail}".rstrip()
@@ -138,6 +138,14 @@ def topics_create() -> None:
         mismatched |= result.outcome == "mismatch"
     if mismatched:
         sys.exit(4)
+
+
+def _catalog(settings: Settings) -> Any:
+    """The catalog with one outbox per configured department."""
+    from midfield.departments import load_directory
+    from schemas.catalog import concrete
+
+    return concrete(load_directory(settings.departments).codes)
 
 
 # -- schemas -----------------------------------------------------------------------------------
@@ -250,7 +258,7 @@ def worker(port: int | None, no_create_topics: bool) -> None:
     if port is not None:
         settings.worker = WorkerSettings(web_port=port)
     if not no_create_topics:
-        create_topics(settings.kafka, settings.topics)
+        create_topics(settings.kafka, settings.topics, _catalog(settings))
     run_worker(settings)
 
 

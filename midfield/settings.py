@@ -15,9 +15,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ConnectorSettings",
+    "DepartmentSettings",
     "KafkaSettings",
     "OfficeSettings",
     "Settings",
+    "SinkSettings",
+    "SupervisionSettings",
     "TopicSettings",
     "WorkerSettings",
 ]
@@ -132,6 +135,58 @@ class ConnectorSettings(BaseSettings):
     )
 
 
+class DepartmentSettings(BaseSettings):
+    """Who may call Midfield and where work for each department goes (see docs/departments.md)."""
+
+    model_config = _config("MIDFIELD_DEPARTMENTS_")
+
+    file: Path | None = Field(
+        None,
+        description=(
+            "TOML file naming the office and each department: code, name, API keys, webhook "
+            "URL and secret. None: no departments (the tasks API then only knows the office)."
+        ),
+    )
+
+
+class SupervisionSettings(BaseSettings):
+    """The supervision ledger's traffic lights and reminders (conventions differ by county)."""
+
+    model_config = _config("MIDFIELD_SUPERVISION_")
+
+    warning_days: Annotated[int, Field(ge=0)] = Field(
+        3, description="Yellow when the deadline is this many days away or fewer."
+    )
+    progress_lag: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25,
+        description=(
+            "Yellow when the reported share done lags the share of time elapsed by more than "
+            "this (0.25: 25 percentage points)."
+        ),
+    )
+    reminder_window_hours: Annotated[float, Field(gt=0)] = Field(
+        24.0, description="At most one reminder per task in this window."
+    )
+    reminder_check_interval_s: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="How often the worker looks for yellow and red tasks to remind."
+    )
+
+
+class SinkSettings(BaseSettings):
+    """Delivery of outbox records to department systems over signed webhooks."""
+
+    model_config = _config("MIDFIELD_SINK_")
+
+    attempts: Annotated[int, Field(ge=1)] = Field(
+        8, description="Deliveries tried before a record becomes a dead letter."
+    )
+    backoff_first_s: Annotated[float, Field(gt=0)] = Field(
+        1.0, description="Wait after the first failed delivery; doubles each time."
+    )
+    backoff_max_s: Annotated[float, Field(gt=0)] = Field(300.0, description="Longest wait.")
+    timeout_s: Annotated[float, Field(gt=0)] = Field(10.0, description="HTTP request timeout.")
+
+
 class Settings:
     """All parts, read once at the entry point and passed down."""
 
@@ -143,12 +198,18 @@ class Settings:
         office: OfficeSettings | None = None,
         worker: WorkerSettings | None = None,
         connect: ConnectorSettings | None = None,
+        departments: DepartmentSettings | None = None,
+        supervision: SupervisionSettings | None = None,
+        sink: SinkSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
         self.office = office or OfficeSettings()
         self.worker = worker or WorkerSettings()
         self.connect = connect or ConnectorSettings()
+        self.departments = departments or DepartmentSettings()
+        self.supervision = supervision or SupervisionSettings()
+        self.sink = sink or SinkSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

@@ -6,9 +6,14 @@ its own. ``midfield topics create`` creates every row idempotently.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CATALOG", "DEADLETTER", "TopicSpec", "topic"]
+import schemas.events  # noqa: F401  (registers the event types the rows name)
+from schemas.envelope import event_types
+
+__all__ = ["CATALOG", "DEADLETTER", "TopicSpec", "concrete", "outbox", "topic"]
 
 
 class TopicSpec(BaseModel):
@@ -20,6 +25,14 @@ class TopicSpec(BaseModel):
     event_types: tuple[str, ...] = ()
     partitions: int | None = Field(None, ge=1, description="None: the settings' default.")
     compacted: bool = False
+    per_department: bool = Field(
+        False, description="A template: one topic per department, <department> in the name."
+    )
+
+    def for_department(self, code: str) -> TopicSpec:
+        return self.model_copy(
+            update={"name": self.name.replace("<department>", code), "per_department": False}
+        )
 
 
 CATALOG: tuple[TopicSpec, ...] = (
@@ -53,11 +66,25 @@ CATALOG: tuple[TopicSpec, ...] = (
         name="office.supervision.task.v1",
         key="task id",
         description="Supervised task lifecycle and progress events.",
+        event_types=tuple(
+            t for t in event_types() if t.startswith("cn.gov.county.office.supervision.task.")
+        ),
+    ),
+    TopicSpec(
+        name="office.outbox.<department>.v1",
+        key="subject",
+        description=(
+            "Work delivered to one department's system (reminders, assignments); the "
+            "department sink posts each record to the department's signed webhook."
+        ),
+        event_types=("cn.gov.county.office.supervision.task.reminded.v1",),
+        per_department=True,
     ),
     TopicSpec(
         name="office.alerts.v1",
         key="alert id",
         description="Alerts: overdue, veto risk, quarantine, connector failures.",
+        event_types=("cn.gov.county.office.alert.raised.v1",),
     ),
     TopicSpec(
         name="office.quarantine.v1",
@@ -72,6 +99,22 @@ CATALOG: tuple[TopicSpec, ...] = (
 )
 
 DEADLETTER = "office.deadletter.v1"
+
+
+def concrete(departments: Iterable[str] = ()) -> tuple[TopicSpec, ...]:
+    """The catalog with each per-department template made into one topic per department."""
+    specs: list[TopicSpec] = []
+    for spec in CATALOG:
+        if spec.per_department:
+            specs.extend(spec.for_department(code) for code in departments)
+        else:
+            specs.append(spec)
+    return tuple(specs)
+
+
+def outbox(department: str) -> str:
+    """The outbox topic of ``department``."""
+    return topic("office.outbox.<department>.v1").for_department(department).name
 
 
 def topic(name: str) -> TopicSpec:

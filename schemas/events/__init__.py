@@ -1,5 +1,7 @@
 """One module per area, one pydantic model per CloudEvents ``type``; importing registers them."""
 
+from schemas.events import task
+from schemas.events.alert import AlertRaised, Severity
 from schemas.events.fax import FaxFormat, FaxReceived
 
-__all__ = ["FaxFormat", "FaxReceived"]
+__all__ = ["AlertRaised", "FaxFormat", "FaxReceived", "Severity", "task"]

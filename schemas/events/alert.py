@@ -1,0 +1,51 @@
+"""Alerts (``office.alerts.v1``): something a person must look at — a security violation, an
+overdue item, a withheld telegram, a failing connector."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import ConfigDict, Field
+
+from schemas.envelope import EventData, register_event
+
+__all__ = ["AlertRaised", "Severity"]
+
+
+class Severity(StrEnum):
+    info = "info"
+    warning = "warning"
+    critical = "critical"
+
+
+@register_event
+class AlertRaised(EventData):
+    """An alert opened. The envelope's subject is the alert id, so repeats of one alert (same
+    id) stay one alert downstream."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "alert_id": "security/tasks/edu/DC-2025-017",
+                    "kind": "security",
+                    "severity": "critical",
+                    "about": "DC-2025-017",
+                    "message": "department edu tried progress on a task it is not part of",
+                    "reason": "not-a-task-department",
+                    "actor": "edu",
+                }
+            ]
+        }
+    )
+
+    type = "cn.gov.county.office.alert.raised.v1"
+    topic = "office.alerts.v1"
+
+    alert_id: str = Field(min_length=1, examples=["security/tasks/edu/DC-2025-017"])
+    kind: str = Field(examples=["security", "overdue", "quarantine", "connector"])
+    severity: Severity = Severity.warning
+    about: str = Field("", description="The entity concerned (task id, message id…).")
+    message: str = Field(max_length=2000, examples=["department edu acted on a task of housing"])
+    reason: str = Field("", examples=["forbidden-task"], description="Machine-readable cause.")
+    actor: str = Field("", description="Who caused it, where known (department code, key id).")

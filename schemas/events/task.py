@@ -1,0 +1,324 @@
+"""Supervised tasks (督查事项): one event type per step of the lifecycle, and the lifecycle itself.
+
+created (立项) -> assigned (交办) -> signed (签收) -> in progress (反馈) -> completion reported ->
+reviewed (复核; may send back) -> closed (办结销号); an extension (延期) may be requested while the
+task is open and is approved or refused by the office; reminders (催办) may come at any open step.
+
+:func:`next_status` is the state machine as data (:data:`TRANSITIONS`): the ledger applies it,
+and the tasks API checks a request against it before producing, so both agree by construction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import ConfigDict, Field, model_validator
+
+from schemas.envelope import EventData, register_event
+
+__all__ = [
+    "OFFICE",
+    "TERMINAL",
+    "TRANSITIONS",
+    "IllegalTransition",
+    "TaskAssigned",
+    "TaskClosed",
+    "TaskCompletionReported",
+    "TaskCreated",
+    "TaskEvent",
+    "TaskExtensionApproved",
+    "TaskExtensionRejected",
+    "TaskExtensionRequested",
+    "TaskOrigin",
+    "TaskProgressReported",
+    "TaskReminded",
+    "TaskReviewed",
+    "TaskSigned",
+    "TaskStatus",
+    "next_status",
+]
+
+OFFICE = "office"
+"""The actor code of the general office itself (departments have their own codes)."""
+
+DepartmentCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$", examples=["edu"])]
+"""A department's code: lowercase, it names the department's outbox topic."""
+
+
+class TaskStatus(StrEnum):
+    created = "created"
+    assigned = "assigned"
+    signed = "signed"
+    in_progress = "in_progress"
+    completion_reported = "completion_reported"
+    reviewed = "reviewed"
+    closed = "closed"
+
+
+class TaskOrigin(StrEnum):
+    """Where a task comes from (督查事项来源)."""
+
+    work_report = "work_report"  # 政府工作报告
+    meeting = "meeting"  # 会议议定
+    leader_instruction = "leader_instruction"  # 领导批示
+
+
+class TaskEvent(EventData):
+    """What every task event carries: the task and who acted."""
+
+    topic = "office.supervision.task.v1"
+    kind: ClassVar[str]
+    office_only: ClassVar[bool] = False
+    """Only the office may do this (create, assign, review, decide extensions, close)."""
+
+    task_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[^\s/]+$", examples=["DC-2025-017"]
+    )
+    actor: str = Field(
+        min_length=1, examples=["office", "edu"], description="'office' or a department code."
+    )
+    person: str = Field("", max_length=64, description="Who acted, as they signed.")
+
+
+_TEXT = 4000
+
+
+def _example(fields: dict[str, Any]) -> ConfigDict:
+    """The example AsyncAPI and JSON Schema show, with the fields every task event has."""
+    common = {"task_id": "DC-2025-017", "actor": OFFICE, "person": "李华"}
+    return ConfigDict(json_schema_extra={"examples": [common | fields]})
+
+
+@register_event
+class TaskCreated(TaskEvent):
+    """立项: a task enters the ledger, with its lead and assisting departments."""
+
+    model_config = _example(
+        {
+            "title": "城区学校扩容工程",
+            "content": "新建教学楼两栋",
+            "goal": "9月开学前投用",
+            "category": "重点项目",
+            "origin": "work_report",
+            "lead_department": "edu",
+            "assisting_departments": ["housing", "finance"],
+            "deadline": "2025-08-31",
+            "focus": True,
+            "subtasks": ["完成立项审批", "主体封顶"],
+        }
+    )
+
+    type = "cn.gov.county.office.supervision.task.created.v1"
+    kind = "created"
+    office_only = True
+
+    title: str = Field(min_length=1, max_length=200, examples=["城区学校扩容工程"])
+    content: str = Field("", max_length=_TEXT)
+    goal: str = Field("", max_length=_TEXT)
+    category: str = Field("", max_length=64, examples=["重点项目"])
+    origin: TaskOrigin = TaskOrigin.work_report
+    lead_department: DepartmentCode
+    assisting_departments: tuple[DepartmentCode, ...] = ()
+    deadline: date = Field(description="Last day (office time) on which the task is on time.")
+    focus: bool = Field(False, description="A focus task (重点督办).")
+    subtasks: tuple[Annotated[str, Field(max_length=500)], ...] = ()
+
+    @model_validator(mode="after")
+    def _lead_not_assisting(self) -> TaskCreated:
+        if self.lead_department in self.assisting_departments:
+            raise ValueError("the lead department cannot also assist")
+        return self
+
+
+@register_event
+class TaskAssigned(TaskEvent):
+    """交办: handed to the departments (which may differ from those named at creation)."""
+
+    model_config = _example({"instruction": "请于5个工作日内签收"})
+
+    type = "cn.gov.county.office.supervision.task.assigned.v1"
+    kind = "assigned"
+    office_only = True
+
+    lead_department: DepartmentCode | None = Field(None, description="None: as created.")
+    assisting_departments: tuple[DepartmentCode, ...] | None = None
+    instruction: str = Field("", max_length=_TEXT)
+
+
+@register_event
+class TaskSigned(TaskEvent):
+    """签收: a department confirms it has the task."""
+
+    model_config = _example({"actor": "edu", "person": "王明"})
+
+    type = "cn.gov.county.office.supervision.task.signed.v1"
+    kind = "signed"
+
+
+@register_event
+class TaskProgressReported(TaskEvent):
+    """反馈: a progress report, with the share done."""
+
+    model_config = _example(
+        {"actor": "edu", "person": "王明", "percent": 40, "text": "主体结构完成四成"}
+    )
+
+    type = "cn.gov.county.office.supervision.task.progress.v1"
+    kind = "progress"
+
+    percent: Annotated[int, Field(ge=0, le=100)]
+    text: str = Field(min_length=1, max_length=_TEXT)
+
+
+@register_event
+class TaskCompletionReported(TaskEvent):
+    """The lead department reports the task done and asks for review."""
+
+    model_config = _example({"actor": "edu", "text": "两栋教学楼已竣工验收"})
+
+    type = "cn.gov.county.office.supervision.task.completion-reported.v1"
+    kind = "completion"
+
+    text: str = Field(min_length=1, max_length=_TEXT)
+
+
+@register_event
+class TaskReviewed(TaskEvent):
+    """复核: the office accepts the completion or sends the task back with a reason."""
+
+    model_config = _example({"accepted": False, "reason": "缺少竣工验收报告"})
+
+    type = "cn.gov.county.office.supervision.task.reviewed.v1"
+    kind = "reviewed"
+    office_only = True
+
+    accepted: bool
+    reason: str = Field("", max_length=_TEXT)
+
+    @model_validator(mode="after")
+    def _sent_back_says_why(self) -> TaskReviewed:
+        if not self.accepted and not self.reason.strip():
+            raise ValueError("sending a task back needs a reason")
+        return self
+
+
+@register_event
+class TaskExtensionRequested(TaskEvent):
+    """延期申请: a department asks for a later deadline."""
+
+    model_config = _example({"actor": "edu", "deadline": "2025-09-30", "reason": "雨季停工"})
+
+    type = "cn.gov.county.office.supervision.task.extension-requested.v1"
+    kind = "extension-requested"
+
+    deadline: date
+    reason: str = Field(min_length=1, max_length=_TEXT)
+
+
+@register_event
+class TaskExtensionApproved(TaskEvent):
+    """The office approves the pending extension (possibly to another day than asked)."""
+
+    model_config = _example({"deadline": "2025-09-20"})
+
+    type = "cn.gov.county.office.supervision.task.extension-approved.v1"
+    kind = "extension-approved"
+    office_only = True
+
+    deadline: date
+
+
+@register_event
+class TaskExtensionRejected(TaskEvent):
+    model_config = _example({"reason": "时间节点不可调整"})
+    type = "cn.gov.county.office.supervision.task.extension-rejected.v1"
+    kind = "extension-rejected"
+    office_only = True
+
+    reason: str = Field(min_length=1, max_length=_TEXT)
+
+
+@register_event
+class TaskClosed(TaskEvent):
+    """办结销号: the office closes an accepted task."""
+
+    model_config = _example({"note": "办结销号"})
+
+    type = "cn.gov.county.office.supervision.task.closed.v1"
+    kind = "closed"
+    office_only = True
+
+    note: str = Field("", max_length=_TEXT)
+
+
+@register_event
+class TaskReminded(TaskEvent):
+    """催办: the worker chased the departments (emitted by its reminder timer)."""
+
+    model_config = _example(
+        {"light": "red", "reason": "overdue by 3 days", "departments": ["edu", "housing"]}
+    )
+
+    type = "cn.gov.county.office.supervision.task.reminded.v1"
+    kind = "reminded"
+    office_only = True
+
+    light: str = Field(examples=["yellow", "red"])
+    reason: str = Field(examples=["deadline in 2 days", "overdue by 3 days"])
+    departments: tuple[DepartmentCode, ...]
+
+
+class IllegalTransition(ValueError):
+    """An event the task's current state does not allow; ``reason`` is its dead-letter category."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+S = TaskStatus
+_OPEN = tuple(s for s in S if s is not S.closed)
+_WORKING = (S.signed, S.in_progress)
+
+TRANSITIONS: dict[tuple[TaskStatus | None, str], TaskStatus | None] = {
+    (None, "created"): S.created,
+    (S.created, "assigned"): S.assigned,
+    (S.assigned, "assigned"): S.assigned,  # re-assigned before anyone signed
+    (S.assigned, "signed"): S.signed,
+    **{(s, "progress"): S.in_progress for s in _WORKING},
+    **{(s, "completion"): S.completion_reported for s in _WORKING},
+    (S.completion_reported, "reviewed"): None,  # accepted -> reviewed, sent back -> in_progress
+    (S.reviewed, "closed"): S.closed,
+    **{(s, kind): s for s in _OPEN for kind in ("extension-requested", "reminded")},
+    **{(s, kind): s for s in _OPEN for kind in ("extension-approved", "extension-rejected")},
+}
+"""``(status before, event kind) -> status after``; a pair not listed is an illegal transition.
+``None`` as the status before means "no such task yet"; ``None`` after means "decided by the
+event" (see :func:`next_status`). Extension decisions also need a pending request."""
+
+TERMINAL = frozenset({S.closed})
+
+
+def next_status(
+    status: TaskStatus | None, event: TaskEvent, *, extension_pending: bool = False
+) -> TaskStatus:
+    """The status after ``event``; :class:`IllegalTransition` when the lifecycle forbids it."""
+    if (status, event.kind) not in TRANSITIONS:
+        if status is None:
+            raise IllegalTransition("unknown-task", f"{event.kind} on task {event.task_id} "
+                                    "that was never created")  # fmt: skip
+        if event.kind == "created":
+            raise IllegalTransition("task-exists", f"task {event.task_id} was created already")
+        if status in TERMINAL:
+            raise IllegalTransition("task-closed", f"{event.kind} on closed task {event.task_id}")
+        raise IllegalTransition("illegal-transition", f"{event.kind} not allowed when {status}")
+    if event.kind in ("extension-approved", "extension-rejected") and not extension_pending:
+        raise IllegalTransition("no-extension-pending", f"{event.kind} without a request")
+    after = TRANSITIONS[(status, event.kind)]
+    if after is None:  # a review decides where the task goes
+        assert isinstance(event, TaskReviewed)
+        return S.reviewed if event.accepted else S.in_progress
+    return after

@@ -1,0 +1,269 @@
+"""The supervision ledger (督查台账): one book per task, its traffic light and its reminders.
+
+Pure logic, no faust. A book is the JSON the ``ledger`` table holds for one task: its fields, its
+status under the lifecycle of :mod:`schemas.events.task`, the history of every applied event and
+the ids applied (a re-delivered event changes nothing). Lights are not stored: they depend on
+the time, so :func:`light` computes them for a given ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from midfield.settings import SupervisionSettings
+from schemas.envelope import Envelope, event_id
+from schemas.events.task import (
+    OFFICE,
+    IllegalTransition,
+    TaskAssigned,
+    TaskClosed,
+    TaskCompletionReported,
+    TaskCreated,
+    TaskEvent,
+    TaskExtensionApproved,
+    TaskExtensionRejected,
+    TaskExtensionRequested,
+    TaskProgressReported,
+    TaskReminded,
+    TaskReviewed,
+    TaskStatus,
+    next_status,
+)
+
+__all__ = ["Applied", "Light", "apply", "due_reminders", "light", "matches"]
+
+Book = dict[str, Any]
+"""One task, as stored in the table (JSON). Fields: see :func:`_new_book` and :func:`_step`."""
+
+
+class Light(StrEnum):
+    green = "green"
+    yellow = "yellow"
+    red = "red"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A book after one event, and the departments whose outbox gets the event."""
+
+    book: Book
+    outbox: tuple[str, ...] = ()
+
+
+def apply(book: Book | None, envelope: Envelope) -> Applied | None:
+    """The book after ``envelope``; ``None`` if this id was applied already.
+
+    Raises :class:`IllegalTransition` when the lifecycle forbids the event (the caller
+    dead-letters it; the book stays as it was).
+    """
+    event = envelope.data
+    if not isinstance(event, TaskEvent):
+        raise IllegalTransition("not-a-task-event", envelope.type)
+    if event.task_id != envelope.subject:
+        raise IllegalTransition("subject-mismatch", f"subject {envelope.subject!r} carries "
+                                f"task {event.task_id!r}")  # fmt: skip
+    if book is not None and envelope.id in book["applied"]:
+        return None
+    status = TaskStatus(book["status"]) if book else None
+    pending = bool(book and book["extension_request"])
+    after = next_status(status, event, extension_pending=pending)
+    new = _new_book(event, envelope.time) if book is None else _copy(book)
+    _check_actor(new, event)
+    outbox = _step(new, event, envelope.time)
+    new["status"] = after.value
+    new["history"].append(_history(envelope))
+    new["applied"].append(envelope.id)
+    return Applied(new, outbox)
+
+
+def _copy(book: Book) -> Book:
+    lists = ("history", "applied", "delay_reasons", "assisting_departments")
+    return {**book, **{k: list(book[k]) for k in lists}, "signed_by": dict(book["signed_by"])}
+
+
+def _new_book(event: TaskEvent, at: datetime) -> Book:
+    assert isinstance(event, TaskCreated)
+    return {
+        "task_id": event.task_id,
+        "title": event.title,
+        "content": event.content,
+        "goal": event.goal,
+        "category": event.category,
+        "origin": event.origin.value,
+        "lead_department": event.lead_department,
+        "assisting_departments": list(event.assisting_departments),
+        "focus": event.focus,
+        "subtasks": list(event.subtasks),
+        "created_at": at.isoformat(),
+        "deadline": event.deadline.isoformat(),
+        "original_deadline": event.deadline.isoformat(),
+        "status": None,
+        "percent": 0,
+        "progress": "",
+        "signed_by": {},
+        "extension_request": None,
+        "delay_count": 0,
+        "extension_days": 0,
+        "delay_reasons": [],
+        "completed_at": None,
+        "closed_at": None,
+        "last_reminded_at": None,
+        "reminders": 0,
+        "history": [],
+        "applied": [],
+    }
+
+
+def _check_actor(book: Book, event: TaskEvent) -> None:
+    """The ledger's own check of who may do what (the tasks API checks first, with a 403)."""
+    if event.office_only and event.actor != OFFICE:
+        raise IllegalTransition("office-only", f"{event.kind} is for the office, not {event.actor}")
+    if event.actor != OFFICE and event.actor not in departments_of(book):
+        detail = f"{event.actor} is not a department of {event.task_id}"
+        raise IllegalTransition("not-a-task-department", detail)
+
+
+def departments_of(book: Book) -> list[str]:
+    return [book["lead_department"], *book["assisting_departments"]]
+
+
+def _step(book: Book, event: TaskEvent, at: datetime) -> tuple[str, ...]:
+    """Update ``book`` in place for ``event``; answer the departments to notify."""
+    match event:
+        case TaskAssigned():
+            if event.lead_department is not None:
+                book["lead_department"] = event.lead_department
+            if event.assisting_departments is not None:
+                book["assisting_departments"] = list(event.assisting_departments)
+            book["assisting_departments"] = [
+                d for d in book["assisting_departments"] if d != book["lead_department"]
+            ]
+            return tuple(departments_of(book))
+        case TaskProgressReported():
+            book["percent"], book["progress"] = event.percent, event.text
+        case TaskCompletionReported():
+            book["percent"], book["progress"] = 100, event.text
+            book["completed_at"] = at.isoformat()
+        case TaskReviewed() if not event.accepted:
+            book["completed_at"] = None
+            return (book["lead_department"],)
+        case TaskExtensionRequested():
+            book["extension_request"] = {"deadline": event.deadline.isoformat(),
+                                         "reason": event.reason, "by": event.actor}  # fmt: skip
+        case TaskExtensionApproved():
+            _extend(book, event.deadline)
+            return (book["lead_department"],)
+        case TaskExtensionRejected():
+            book["extension_request"] = None
+            return (book["lead_department"],)
+        case TaskClosed():
+            book["closed_at"] = at.isoformat()
+        case TaskReminded():
+            book["last_reminded_at"] = at.isoformat()
+            book["reminders"] += 1
+            return event.departments
+        case _ if event.kind == "signed":
+            book["signed_by"][event.actor] = at.isoformat()
+    return ()
+
+
+def _extend(book: Book, deadline: date) -> None:
+    before = date.fromisoformat(book["deadline"])
+    request = book["extension_request"]
+    book["deadline"] = deadline.isoformat()
+    book["delay_count"] += 1
+    book["extension_days"] += max((deadline - before).days, 0)
+    book["delay_reasons"].append(request["reason"])
+    book["extension_request"] = None
+
+
+def _history(envelope: Envelope) -> dict[str, Any]:
+    event = envelope.data
+    assert isinstance(event, TaskEvent)
+    detail = event.model_dump(mode="json", exclude={"task_id", "actor", "person"})
+    return {"id": envelope.id, "kind": event.kind, "at": envelope.time.isoformat(),
+            "actor": event.actor, "person": event.person, "detail": detail}  # fmt: skip
+
+
+# -- traffic lights ----------------------------------------------------------------------------
+def due_at(book: Book, zone: ZoneInfo) -> datetime:
+    """The moment a task becomes overdue: the end of its deadline day, office time."""
+    last_day = date.fromisoformat(book["deadline"])
+    return datetime.combine(last_day + timedelta(days=1), time(0), zone)
+
+
+def light(
+    book: Book, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+) -> tuple[Light, str]:
+    """The task's light at ``now`` and why: red overdue, yellow near the deadline or behind
+    schedule, green otherwise (and once closed)."""
+    if book["status"] == TaskStatus.closed:
+        return Light.green, "closed"
+    due = due_at(book, zone)
+    if now >= due:
+        days = (now - due).days + 1
+        return Light.red, f"overdue by {days} day{'s' if days > 1 else ''}"
+    days_left = (date.fromisoformat(book["deadline"]) - now.astimezone(zone).date()).days
+    if days_left <= rules.warning_days:
+        return Light.yellow, f"deadline in {days_left} day{'s' if days_left != 1 else ''}"
+    behind = _behind_schedule(book, now, due)
+    if behind > rules.progress_lag:
+        return Light.yellow, f"progress {book['percent']}% behind time elapsed by {behind:.0%}"
+    return Light.green, "on track"
+
+
+def _behind_schedule(book: Book, now: datetime, due: datetime) -> float:
+    if book["status"] in (TaskStatus.completion_reported, TaskStatus.reviewed):
+        return 0.0
+    start = datetime.fromisoformat(book["created_at"])
+    span = (due - start).total_seconds()
+    if span <= 0:
+        return 0.0
+    elapsed = min(max((now - start).total_seconds() / span, 0.0), 1.0)
+    done: float = book["percent"] / 100
+    return elapsed - done
+
+
+def matches(book: Book, *, department: str | None, light_: Light | None, status: str | None,
+            now: datetime, rules: SupervisionSettings, zone: ZoneInfo) -> bool:  # fmt: skip
+    """Does the task pass the ``GET /ledger`` filters?"""
+    if department and department not in departments_of(book):
+        return False
+    if status and book["status"] != status:
+        return False
+    return light_ is None or light(book, now, rules, zone)[0] is light_
+
+
+# -- reminders (催办) --------------------------------------------------------------------------
+def due_reminders(books: list[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo,
+                  *, source: str) -> list[Envelope]:  # fmt: skip
+    """A :class:`TaskReminded` for each open yellow or red task not reminded within the window.
+
+    The id is deterministic per task and window, so a timer that fires twice (or again after a
+    restart, before the first reminder was applied) proposes the same event, applied once.
+    """
+    window = timedelta(hours=rules.reminder_window_hours)
+    out = []
+    for book in books:
+        if book["status"] == TaskStatus.closed:
+            continue
+        last = book["last_reminded_at"]
+        if last is not None and now - datetime.fromisoformat(last) < window:
+            continue
+        colour, reason = light(book, now, rules, zone)
+        if colour is Light.green:
+            continue
+        recipients = [book["lead_department"]]
+        if colour is Light.red:
+            recipients += book["assisting_departments"]
+        event = TaskReminded(task_id=book["task_id"], actor=OFFICE, light=colour.value,
+                             reason=reason, departments=tuple(recipients))  # fmt: skip
+        slot = int(now.timestamp() // window.total_seconds())
+        out.append(Envelope(id=event_id(source, f"{book['task_id']}@{slot}"), source=source,
+                            type=event.type, subject=book["task_id"], time=now,
+                            ingested_at=now, data=event))  # fmt: skip
+    return out
