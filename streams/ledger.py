@@ -34,7 +34,7 @@ from schemas.events.task import (
     next_status,
 )
 
-__all__ = ["Applied", "Light", "apply", "due_reminders", "light", "matches"]
+__all__ = ["Applied", "Light", "Refused", "apply", "due_reminders", "is_task", "light", "matches"]
 
 Book = dict[str, Any]
 """One task, as stored in the table (JSON). Fields: see :func:`_new_book` and :func:`_step`."""
@@ -54,25 +54,40 @@ class Applied:
     outbox: tuple[str, ...] = ()
 
 
-def apply(book: Book | None, envelope: Envelope) -> Applied | None:
-    """The book after ``envelope``; ``None`` if this id was applied already.
+@dataclass(frozen=True)
+class Refused:
+    """The lifecycle forbids the event: dead-letter it. ``book`` remembers the refusal, so a
+    re-delivery of the same record is refused again even if the task has moved on since
+    (the ledger is a function of the log, not of how often it was read)."""
 
-    Raises :class:`IllegalTransition` when the lifecycle forbids the event (the caller
-    dead-letters it; the book stays as it was).
-    """
+    book: Book
+    error: IllegalTransition
+
+
+def apply(book: Book | None, envelope: Envelope) -> Applied | Refused | None:
+    """The outcome of ``envelope`` on ``book``; ``None`` if this id was seen already."""
+    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+        return None
+    try:
+        return _apply(book, envelope)
+    except IllegalTransition as error:
+        kept = _copy(book) if book else _stub(envelope.subject)
+        kept["refused"].append(envelope.id)
+        return Refused(kept, error)
+
+
+def _apply(book: Book | None, envelope: Envelope) -> Applied:
     event = envelope.data
     if not isinstance(event, TaskEvent):
         raise IllegalTransition("not-a-task-event", envelope.type)
     if event.task_id != envelope.subject:
-        raise IllegalTransition("subject-mismatch", f"subject {envelope.subject!r} carries "
-                                f"task {event.task_id!r}")  # fmt: skip
-    if book is not None and envelope.id in book["applied"]:
-        return None
-    status = TaskStatus(book["status"]) if book else None
-    pending = bool(book and book["extension_request"])
+        detail = f"subject {envelope.subject!r} carries task {event.task_id!r}"
+        raise IllegalTransition("subject-mismatch", detail)
+    status = TaskStatus(book["status"]) if book and book["status"] else None
+    pending = bool(book and book.get("extension_request"))
+    _check_actor(book if status else None, event)
     after = next_status(status, event, extension_pending=pending)
-    new = _new_book(event, envelope.time) if book is None else _copy(book)
-    _check_actor(new, event)
+    new = _new_book(event, envelope.time, book) if status is None else _copy(book or {})
     outbox = _step(new, event, envelope.time)
     new["status"] = after.value
     new["history"].append(_history(envelope))
@@ -80,12 +95,24 @@ def apply(book: Book | None, envelope: Envelope) -> Applied | None:
     return Applied(new, outbox)
 
 
+def is_task(book: Book | None) -> bool:
+    """A created task, not a stub that only remembers refused events."""
+    return bool(book and book["status"])
+
+
+def _stub(task_id: str) -> Book:
+    return {"task_id": task_id, "status": None, "history": [], "applied": [], "refused": []}
+
+
 def _copy(book: Book) -> Book:
-    lists = ("history", "applied", "delay_reasons", "assisting_departments")
-    return {**book, **{k: list(book[k]) for k in lists}, "signed_by": dict(book["signed_by"])}
+    copied = {**book}
+    for key, value in book.items():
+        if isinstance(value, list | dict):
+            copied[key] = type(value)(value)
+    return copied
 
 
-def _new_book(event: TaskEvent, at: datetime) -> Book:
+def _new_book(event: TaskEvent, at: datetime, stub: Book | None) -> Book:
     assert isinstance(event, TaskCreated)
     return {
         "task_id": event.task_id,
@@ -115,14 +142,15 @@ def _new_book(event: TaskEvent, at: datetime) -> Book:
         "reminders": 0,
         "history": [],
         "applied": [],
+        "refused": list(stub["refused"]) if stub else [],
     }
 
 
-def _check_actor(book: Book, event: TaskEvent) -> None:
-    """The ledger's own check of who may do what (the tasks API checks first, with a 403)."""
+def _check_actor(book: Book | None, event: TaskEvent) -> None:
+    """Who may do what, checked before the lifecycle (the tasks API checks first, with a 403)."""
     if event.office_only and event.actor != OFFICE:
         raise IllegalTransition("office-only", f"{event.kind} is for the office, not {event.actor}")
-    if event.actor != OFFICE and event.actor not in departments_of(book):
+    if book is not None and event.actor != OFFICE and event.actor not in departments_of(book):
         detail = f"{event.actor} is not a department of {event.task_id}"
         raise IllegalTransition("not-a-task-department", detail)
 
@@ -249,7 +277,7 @@ def due_reminders(books: list[Book], now: datetime, rules: SupervisionSettings, 
     window = timedelta(hours=rules.reminder_window_hours)
     out = []
     for book in books:
-        if book["status"] == TaskStatus.closed:
+        if not is_task(book) or book["status"] == TaskStatus.closed:
             continue
         last = book["last_reminded_at"]
         if last is not None and now - datetime.fromisoformat(last) < window:

@@ -288,6 +288,7 @@ TRANSITIONS: dict[tuple[TaskStatus | None, str], TaskStatus | None] = {
     (S.created, "assigned"): S.assigned,
     (S.assigned, "assigned"): S.assigned,  # re-assigned before anyone signed
     (S.assigned, "signed"): S.signed,
+    **{(s, "signed"): s for s in _WORKING},  # each department signs for itself
     **{(s, "progress"): S.in_progress for s in _WORKING},
     **{(s, "completion"): S.completion_reported for s in _WORKING},
     (S.completion_reported, "reviewed"): None,  # accepted -> reviewed, sent back -> in_progress
