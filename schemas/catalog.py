@@ -67,7 +67,10 @@ CATALOG: tuple[TopicSpec, ...] = (
         key="task id",
         description="Supervised task lifecycle and progress events.",
         event_types=tuple(
-            t for t in event_types() if t.startswith("cn.gov.county.office.supervision.task.")
+            t
+            for t in event_types()
+            if t.startswith("cn.gov.county.office.supervision.task.")
+            and not t.endswith("notice.v1")
         ),
     ),
     TopicSpec(
@@ -77,7 +80,7 @@ CATALOG: tuple[TopicSpec, ...] = (
             "Work delivered to one department's system (reminders, assignments); the "
             "department sink posts each record to the department's signed webhook."
         ),
-        event_types=("cn.gov.county.office.supervision.task.reminded.v1",),
+        event_types=("cn.gov.county.office.supervision.task.notice.v1",),
         per_department=True,
     ),
     TopicSpec(

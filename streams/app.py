@@ -6,27 +6,26 @@ worker and the replay tools each get their own app. ``midfield worker`` runs it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from faust.types import EventT, TransportT
+from faust.types import TransportT
 
 from midfield.admin import client_config
-from midfield.errors import ParseError
+from midfield.clock import Clock, utc_now
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
-from schemas.deadletter import DeadLetter
-from schemas.envelope import DecodeError, Envelope
 from schemas.events.fax import FaxReceived
 from streams import duty_log
+from streams.dead_letters import decode_or_dead_letter
 from streams.health import BrokerWatch
 from streams.sensor import MetricsSensor
+from streams.supervision import add_supervision
 from streams.transport import Transport
 from streams.web import register_views
 
-__all__ = ["MidfieldApp", "create_app", "decode_or_dead_letter"]
+__all__ = ["MidfieldApp", "create_app"]
 
 log = get_logger(__name__)
 
@@ -36,7 +35,10 @@ class MidfieldApp(faust.App):
 
     settings: Settings
     broker_watch: BrokerWatch
-    duty_log: Any  # faust.Table; typed loosely because faust's generics are untyped
+    clock: Clock
+    """Now, for lights, reminders and default dates; tests in the same process may replace it."""
+    duty_log: Any  # faust.Tables; typed loosely because faust's generics are untyped
+    ledger: Any
 
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
@@ -79,6 +81,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings) -> MidfieldApp:
     app = MidfieldApp(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings
+    app.clock = utc_now
     deadletters = app.topic(
         DEADLETTER, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
@@ -101,8 +104,11 @@ def create_app(settings: Settings) -> MidfieldApp:
             if book is not None:
                 app.duty_log[envelope.subject] = book
 
+    tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
+
     app.sensors.add(MetricsSensor())
-    _measure_every(app, settings.worker.lag_interval_s, [fax.get_topic_name()])
+    _measure_every(app, settings.worker.lag_interval_s,
+                   [fax.get_topic_name(), tasks.get_topic_name()])  # fmt: skip
     register_views(app)
     return app
 
@@ -113,37 +119,9 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
     app.broker_watch = BrokerWatch(
         client_config(kafka), app.conf.id, topics,
         deadline_s=max(2 * kafka.request_timeout_ms / 1000, interval_s),
-        tables=lambda: {"duty_log": len(app.duty_log)},
+        tables=lambda: {"duty_log": len(app.duty_log), "ledger": len(app.ledger)},
     )  # fmt: skip
 
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
     async def measure() -> None:
         await app.broker_watch.tick()
-
-
-async def decode_or_dead_letter(
-    event: EventT[Any], deadletters: Any, app_id: str
-) -> Envelope | None:
-    """The event's envelope; a record that is no valid event goes to the dead-letter topic."""
-    headers: Any = event.headers or []
-    pairs: list[tuple[str, bytes]] = (
-        list(headers.items()) if isinstance(headers, dict) else list(headers)
-    )
-    try:
-        return Envelope.from_record(pairs, event.value)
-    except (DecodeError, ParseError) as exc:
-        message = event.message
-        position = f"{message.topic}/{message.partition}@{message.offset}"
-        letter = DeadLetter.of(
-            event.value if isinstance(event.value, bytes) else str(event.value).encode(),
-            reason=exc.reason,
-            error=str(exc),
-            source=f"midfield://worker/{app_id}",
-            position=position,
-            connector="worker",
-            first_seen=datetime.now(UTC),
-            meta={k: v.decode("utf-8", "replace") for k, v in pairs},
-        )
-        log.warning("undecodable record dead-lettered", reason=exc.reason, position=position)
-        await deadletters.send(key=letter.key(), value=letter.value(), headers=letter.headers())
-        return None

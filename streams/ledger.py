@@ -27,6 +27,7 @@ from schemas.events.task import (
     TaskExtensionApproved,
     TaskExtensionRejected,
     TaskExtensionRequested,
+    TaskNotice,
     TaskProgressReported,
     TaskReminded,
     TaskReviewed,
@@ -34,7 +35,17 @@ from schemas.events.task import (
     next_status,
 )
 
-__all__ = ["Applied", "Light", "Refused", "apply", "due_reminders", "is_task", "light", "matches"]
+__all__ = [
+    "Applied",
+    "Light",
+    "Refused",
+    "apply",
+    "due_reminders",
+    "is_task",
+    "light",
+    "matches",
+    "notices",
+]
 
 Book = dict[str, Any]
 """One task, as stored in the table (JSON). Fields: see :func:`_new_book` and :func:`_step`."""
@@ -295,3 +306,39 @@ def due_reminders(books: list[Book], now: datetime, rules: SupervisionSettings, 
                             type=event.type, subject=book["task_id"], time=now,
                             ingested_at=now, data=event))  # fmt: skip
     return out
+
+
+# -- outbox ------------------------------------------------------------------------------------
+def notices(applied: Applied, envelope: Envelope, *, source: str) -> list[tuple[str, Envelope]]:
+    """The outbox records ``applied`` sends: one :class:`TaskNotice` per department, with an id
+    derived from the event's, so a re-sent notice keeps its ``webhook-id``."""
+    event, book = envelope.data, applied.book
+    assert isinstance(event, TaskEvent)
+    notice = TaskNotice(
+        task_id=book["task_id"],
+        step=event.kind,
+        title=book["title"],
+        deadline=date.fromisoformat(book["deadline"]),
+        status=TaskStatus(book["status"]),
+        lead_department=book["lead_department"],
+        assisting_departments=tuple(book["assisting_departments"]),
+        light=event.light if isinstance(event, TaskReminded) else "",
+        message=_message(event),
+    )
+    return [
+        (department, Envelope(id=event_id(source, f"{envelope.id}/{department}"), source=source,
+                              type=notice.type, subject=book["task_id"], time=envelope.time,
+                              ingested_at=envelope.ingested_at, data=notice))
+        for department in applied.outbox
+    ]  # fmt: skip
+
+
+def _message(event: TaskEvent) -> str:
+    match event:
+        case TaskAssigned():
+            return event.instruction
+        case TaskReminded() | TaskReviewed() | TaskExtensionRejected():
+            return event.reason
+        case TaskExtensionApproved():
+            return f"deadline moved to {event.deadline.isoformat()}"
+    return ""

@@ -1,5 +1,5 @@
 """HTTP views served by the worker's web server (DESIGN §6): health, readiness, metrics, the
-duty log."""
+duty log and the supervision ledger."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from midfield import metrics
-from streams import duty_log
+from schemas.events.task import TaskStatus
+from streams import duty_log, ledger
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -63,3 +64,45 @@ def register_views(app: MidfieldApp) -> None:
         books = [book for _, book in app.duty_log.items() if book]
         entries = duty_log.entries_on(books, day, zone)
         return web.json({"date": day.isoformat(), "count": len(entries), "entries": entries})
+
+    register_ledger_views(app)
+
+
+_HIDDEN = ("applied", "refused", "history")
+
+
+def _summary(app: MidfieldApp, book: dict[str, Any], now: datetime) -> dict[str, Any]:
+    colour, reason = ledger.light(book, now, app.settings.supervision, app.settings.office.zone)
+    shown = {k: v for k, v in book.items() if k not in _HIDDEN}
+    return shown | {"light": colour.value, "light_reason": reason}
+
+
+def register_ledger_views(app: MidfieldApp) -> None:
+    rules, zone = app.settings.supervision, app.settings.office.zone
+
+    @app.page("/ledger")
+    async def ledger_view(web: Any, request: Any) -> Any:
+        query = request.query
+        try:
+            light = ledger.Light(query["light"]) if query.get("light") else None
+            status = TaskStatus(query["status"]).value if query.get("status") else None
+        except ValueError as exc:
+            return _bad_request(web, "bad-filter", str(exc))
+        now = app.clock()
+        books = [b for _, b in app.ledger.items() if ledger.is_task(b)]
+        found = [
+            _summary(app, b, now)
+            for b in sorted(books, key=lambda b: b["task_id"])
+            if ledger.matches(b, department=query.get("department"), light_=light,
+                              status=status, now=now, rules=rules, zone=zone)
+        ]  # fmt: skip
+        counts = {c.value: sum(t["light"] == c.value for t in found) for c in ledger.Light}
+        return web.json({"now": now.isoformat(), "count": len(found), "lights": counts,
+                         "tasks": found})  # fmt: skip
+
+    @app.page("/ledger/{task_id}")
+    async def task_view(web: Any, request: Any, task_id: str) -> Any:
+        book = app.ledger.get(task_id)
+        if not ledger.is_task(book):
+            return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
+        return web.json(_summary(app, book, app.clock()) | {"history": book["history"]})

@@ -210,3 +210,30 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
                         )
                     done[key] = max(done[key], msg.offset + 1)
     return records
+
+
+def produce(broker: Broker, envelopes: list[Any], topic: str | None = None) -> None:
+    """Send envelopes (schemas.envelope.Envelope) as a connector would: binary CloudEvents,
+    key = subject, to their own topic unless ``topic`` is given; waits for the broker."""
+    from kafka import KafkaProducer
+
+    from midfield.admin import client_config
+
+    producer = KafkaProducer(**client_config(broker.kafka_settings()), acks="all")
+    try:
+        for envelope in envelopes:
+            producer.send(topic or envelope.topic, key=envelope.key(), value=envelope.value(),
+                          headers=envelope.headers()).get(timeout=30)  # fmt: skip
+    finally:
+        producer.close(timeout=5)
+
+
+def departments_file(path: Path, codes: dict[str, str], **extra: dict[str, Any]) -> Path:
+    """A departments TOML file (midfield/departments.py): ``codes`` maps code -> API key;
+    ``extra[code]`` adds fields such as webhook_url. The office's key is ``office-key``."""
+    lines = ["[office]", 'api_keys = ["office-key"]']
+    for code, key in codes.items():
+        lines += [f"[departments.{code}]", f'name = "部门{code}"', f'api_keys = ["{key}"]']
+        lines += [f"{name} = {json.dumps(value)}" for name, value in extra.get(code, {}).items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

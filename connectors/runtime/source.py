@@ -20,14 +20,14 @@ What each outcome means to the runtime:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from midfield.clock import Clock, utc_now
 from midfield.settings import Settings
 from schemas.envelope import Envelope
 
@@ -46,13 +46,8 @@ __all__ = [
 Position = dict[str, Any]
 """Where to resume reading: JSON-serialisable, understood only by the source that wrote it."""
 
-Clock = Callable[[], datetime]
 Reading = Generator["RawRecord | None", None, None]
 """What ``read`` returns: a generator, so the runtime can close it (and its file) early."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ __all__ = [
     "TaskExtensionApproved",
     "TaskExtensionRejected",
     "TaskExtensionRequested",
+    "TaskNotice",
     "TaskOrigin",
     "TaskProgressReported",
     "TaskReminded",
@@ -323,3 +324,40 @@ def next_status(
         assert isinstance(event, TaskReviewed)
         return S.reviewed if event.accepted else S.in_progress
     return after
+
+
+@register_event
+class TaskNotice(EventData):
+    """What a department's system receives (its outbox, delivered by the department sink): the
+    step that happened and the task as it now stands, so the message is work on its own."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "DC-2025-017",
+                    "step": "reminded",
+                    "title": "城区学校扩容工程",
+                    "deadline": "2025-08-31",
+                    "status": "in_progress",
+                    "lead_department": "edu",
+                    "assisting_departments": ["housing"],
+                    "light": "red",
+                    "message": "overdue by 3 days",
+                }
+            ]
+        }
+    )
+
+    type = "cn.gov.county.office.supervision.task.notice.v1"
+    topic = "office.outbox.<department>.v1"
+
+    task_id: str = Field(min_length=1)
+    step: str = Field(examples=["assigned", "reminded", "reviewed", "extension-approved"])
+    title: str
+    deadline: date
+    status: TaskStatus
+    lead_department: DepartmentCode
+    assisting_departments: tuple[DepartmentCode, ...] = ()
+    light: str = Field("", description="For reminders: the light that caused it.")
+    message: str = Field("", description="Instruction, reason or reminder text.")

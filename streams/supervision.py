@@ -1,0 +1,88 @@
+"""The supervision processor: the ``ledger`` table, its agent, the reminder timer and outboxes.
+
+The agent applies each event of ``office.supervision.task.v1`` with :func:`streams.ledger.apply`:
+an applied event updates the book and sends a notice to each department concerned; a refused
+one goes to the dead-letter topic with the lifecycle's reason (and is remembered, so a re-read
+refuses it again); a repeated id changes nothing. Notices are sent before the book is written:
+after a crash in between, the event is read again and its notices re-sent with the same ids
+(the department sink delivers them with the same ``webhook-id``, so receivers de-duplicate).
+
+The reminder timer proposes :class:`TaskReminded` events to the task topic itself, so a reminder
+is a fact in the log like any other, applied once by id (DESIGN §5, "Reminders").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from midfield.logging import get_logger
+from schemas.catalog import outbox, topic
+from schemas.envelope import Envelope
+from schemas.events.task import TaskEvent
+from streams import ledger
+from streams.dead_letters import dead_letter, decode_or_dead_letter
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["add_supervision"]
+
+log = get_logger(__name__)
+
+
+def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletters: Any) -> Any:
+    """Add the ledger table, its agent and the reminder timer to ``app``; return the topic."""
+    settings = app.settings
+    source = f"midfield://worker/{app.conf.id}"
+    app.ledger = app.Table("ledger", default=None, schema=schema)
+    tasks = app.topic(topic(TaskEvent.topic).name, key_type=bytes, value_type=bytes,
+                      key_serializer="raw", value_serializer="raw")  # fmt: skip
+    outboxes: dict[str, Any] = {}
+
+    def outbox_of(department: str) -> Any:
+        if department not in outboxes:
+            outboxes[department] = app.topic(outbox(department), key_type=bytes,
+                                              value_type=bytes, key_serializer="raw",
+                                              value_serializer="raw")  # fmt: skip
+        return outboxes[department]
+
+    @app.agent(tasks, name="ledger_tasks")
+    async def ledger_tasks(stream: Any) -> None:
+        async for event in stream.events():
+            envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
+            if envelope is None:
+                continue
+            outcome = ledger.apply(app.ledger.get(envelope.subject), envelope)
+            if isinstance(outcome, ledger.Refused):
+                await dead_letter(event, deadletters, app.conf.id, outcome.error.reason,
+                                  str(outcome.error), connector="ledger")  # fmt: skip
+            elif outcome is not None:
+                for department, notice in ledger.notices(outcome, envelope, source=source):
+                    await _send(outbox_of(department), notice)
+            if outcome is not None:
+                app.ledger[envelope.subject] = outcome.book
+
+    @app.timer(interval=settings.supervision.reminder_check_interval_s)  # type: ignore[untyped-decorator]
+    async def remind() -> None:
+        if not _settled(app):
+            return
+        books = [book for _, book in app.ledger.items()]
+        due = ledger.due_reminders(books, app.clock(), settings.supervision,
+                                   settings.office.zone, source=source)  # fmt: skip
+        for reminder in due:
+            log.info("reminding", task=reminder.subject, reason=reminder.data.reason)  # type: ignore[attr-defined]
+            await _send(tasks, reminder)
+
+    return tasks
+
+
+async def _send(channel: Any, envelope: Envelope) -> None:
+    await channel.send(key=envelope.key(), value=envelope.value(), headers=envelope.headers())
+
+
+def _settled(app: MidfieldApp) -> bool:
+    """Tables recovered and partitions assigned: a timer acting earlier would read half a book."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return bool(recovery.completed.is_set()) and not app.rebalancing

@@ -1,0 +1,189 @@
+"""The supervision ledger in a real worker: task events in, books, notices, dead letters and
+reminders out, across a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from schemas.catalog import DEADLETTER, outbox
+from schemas.deadletter import DeadLetter
+from schemas.envelope import Envelope
+from schemas.events.task import (
+    TaskAssigned,
+    TaskClosed,
+    TaskCreated,
+    TaskEvent,
+    TaskProgressReported,
+    TaskSigned,
+)
+from tests.harness import (
+    Broker,
+    WorkerProcess,
+    departments_file,
+    produce,
+    read_topic,
+    wait_for,
+)
+
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _wrap(event: TaskEvent, n: int) -> Envelope:
+    return Envelope.wrap(
+        event,
+        source="midfield://tasks/test",
+        position=f"{event.task_id}/{n}",
+        subject=event.task_id,
+        time=datetime.now(ZoneInfo("UTC")),
+    )
+
+
+def _task(task_id: str, lead: str, assisting: str, deadline: date) -> list[TaskEvent]:
+    return [
+        TaskCreated(
+            task_id=task_id,
+            actor="office",
+            title="城区学校扩容",
+            deadline=deadline,
+            lead_department=lead,
+            assisting_departments=(assisting,),
+        ),
+        TaskAssigned(task_id=task_id, actor="office", instruction="请按期办结"),
+        TaskSigned(task_id=task_id, actor=lead, person="王明"),
+    ]
+
+
+@pytest.fixture
+def codes(unique: str) -> tuple[str, str]:
+    return f"l{unique}", f"a{unique}"
+
+
+@pytest.fixture
+def worker(catalog_topics: Broker, workdir: Path, unique: str, codes: tuple[str, str]):
+    lead, assisting = codes
+    directory = departments_file(workdir / "departments.toml", {lead: "k1", assisting: "k2"})
+    worker = WorkerProcess(
+        catalog_topics,
+        workdir,
+        app_id=f"ledger-{unique}",
+        env_extra={
+            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+            "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "0.5",
+        },
+    ).start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+def _notices(broker: Broker, department: str, task_id: str) -> list[dict]:
+    found = [r for r in read_topic(broker, outbox(department)) if r.key == task_id.encode()]
+    return [json.loads(r.value) | {"ce_id": r.headers["ce_id"].decode()} for r in found]
+
+
+def test_task_events_build_the_book_and_notify_both_departments(
+    worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
+) -> None:
+    lead, assisting = codes
+    task_id = f"DC-{unique}"
+    events = [
+        *_task(task_id, lead, assisting, TODAY + timedelta(days=90)),
+        TaskProgressReported(task_id=task_id, actor=lead, percent=40, text="主体四成"),
+    ]
+    produce(catalog_topics, [_wrap(e, n) for n, e in enumerate(events)])
+
+    book = wait_for(
+        lambda: (
+            (r := worker.get(f"/ledger/{task_id}"))[0] == 200
+            and r[1]["status"] == "in_progress"
+            and r[1]
+        ),
+        timeout=30,
+        what="the book",
+    )
+    assert [h["kind"] for h in book["history"]] == ["created", "assigned", "signed", "progress"]
+    assert (book["percent"], book["light"], book["signed_by"].keys()) == (40, "green", {lead})
+    status, listing = worker.get(f"/ledger?department={assisting}")
+    assert status == 200 and [t["task_id"] for t in listing["tasks"]] == [task_id]
+    for department in codes:
+        [notice] = wait_for(
+            lambda d=department: _notices(catalog_topics, d, task_id),
+            timeout=30,
+            what=f"notice to {department}",
+        )
+        assert (notice["step"], notice["message"]) == ("assigned", "请按期办结")
+
+
+def test_a_step_the_lifecycle_forbids_is_dead_lettered_and_not_applied(
+    worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
+) -> None:
+    task_id = f"DC-{unique}"
+    events = [
+        *_task(task_id, *codes, TODAY + timedelta(days=90)),
+        TaskClosed(task_id=task_id, actor="office"),
+    ]
+    envelopes = [_wrap(e, n) for n, e in enumerate(events)]
+    produce(catalog_topics, envelopes)
+
+    def letter() -> tuple[dict, DeadLetter] | None:
+        for record in read_topic(catalog_topics, DEADLETTER):
+            dead = DeadLetter.from_value(record.value)
+            if dead.meta.get("ce_id") == envelopes[-1].id:
+                return record.headers, dead
+        return None
+
+    headers, dead = wait_for(letter, timeout=30, what="the dead letter")
+    assert headers["dlq.reason"] == b"illegal-transition"
+    assert headers["dlq.connector"] == b"ledger"
+    assert dead.raw_bytes() == envelopes[-1].value()
+    status, book = worker.get(f"/ledger/{task_id}")
+    assert status == 200 and book["status"] == "signed" and len(book["history"]) == 3
+
+
+def test_unknown_task_answers_404_and_a_bad_filter_400(worker: WorkerProcess) -> None:
+    assert worker.get("/ledger/no-such-task")[0] == 404
+    status, body = worker.get("/ledger?light=purple")
+    assert status == 400 and body["error"] == "bad-filter"
+
+
+def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
+    worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
+) -> None:
+    lead, assisting = codes
+    task_id = f"DC-{unique}"
+    produce(
+        catalog_topics,
+        [
+            _wrap(e, n)
+            for n, e in enumerate(_task(task_id, lead, assisting, TODAY - timedelta(days=2)))
+        ],
+    )
+
+    def reminded(department: str) -> list[dict]:
+        return [n for n in _notices(catalog_topics, department, task_id) if n["step"] == "reminded"]
+
+    for department in codes:
+        wait_for(lambda d=department: reminded(d), timeout=30, what=f"reminder to {department}")
+    status, red = worker.get("/ledger?light=red")
+    assert status == 200 and task_id in [t["task_id"] for t in red["tasks"]]
+    [reminder] = reminded(lead)
+    assert (reminder["light"], reminder["message"]) == ("red", "overdue by 2 days")
+
+    worker.stop()
+    worker.start().wait_ready()
+    wait_for(
+        lambda: worker.get(f"/ledger/{task_id}")[1].get("reminders") == 1,
+        timeout=30,
+        what="the book recovered",
+    )
+    time.sleep(3)  # six reminder checks on the restarted worker
+    assert [len(reminded(d)) for d in codes] == [1, 1]
+    assert worker.get(f"/ledger/{task_id}")[1]["reminders"] == 1
