@@ -54,6 +54,12 @@ def _quiet(logger: str) -> Iterator[None]:
         log.setLevel(level)
 
 
+def broker_answers(bootstrap: str) -> bool:
+    """Does the broker answer a metadata request (within 2 s)?"""
+    with _quiet("kafka"):
+        return _answers(bootstrap)
+
+
 def _answers(bootstrap: str) -> bool:
     try:
         with map_kafka_errors():

@@ -11,14 +11,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from connectors.runtime.metered import Metered
-from connectors.sources import SOURCES, Source
+from connectors.sources import SOURCES, HttpSource, Source
 from midfield import metrics
 from midfield.errors import ConfigError, MidfieldError
 from midfield.logging import configure_logging
@@ -196,7 +196,7 @@ def _option(name: str, field: FieldInfo) -> click.Option:
                         help=field.description)  # fmt: skip
 
 
-def _connect_command(name: str, source_cls: type[Source]) -> click.Command:
+def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> click.Command:
     """``midfield connect <name>``, its options made from the source's options model."""
 
     def run(**given: Any) -> None:
@@ -208,7 +208,12 @@ def _connect_command(name: str, source_cls: type[Source]) -> click.Command:
         source = source_cls.from_options(options, settings)
         if options.metrics_port:
             metrics.serve(options.metrics_port)
-        _run_source(Metered(source), settings, follow=not getattr(options, "once", False))
+        if isinstance(source, HttpSource):
+            from connectors.runtime.http import HttpSourceOptions, serve
+
+            serve(source, cast(HttpSourceOptions, options), settings)
+        else:
+            _run_source(Metered(source), settings, follow=not getattr(options, "once", False))
 
     fields = source_cls.options.model_fields
     return click.Command(name, callback=run, help=source_cls.__doc__,

@@ -13,6 +13,7 @@ from faust.types import TransportT
 
 from midfield.admin import client_config
 from midfield.clock import Clock, utc_now
+from midfield.departments import Directory, load_directory
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
@@ -39,6 +40,7 @@ class MidfieldApp(faust.App):
     """Now, for lights, reminders and default dates; tests in the same process may replace it."""
     duty_log: Any  # faust.Tables; typed loosely because faust's generics are untyped
     ledger: Any
+    directory: Directory
 
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
@@ -82,6 +84,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     app = MidfieldApp(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings
     app.clock = utc_now
+    app.directory = load_directory(settings.departments)
     deadletters = app.topic(
         DEADLETTER, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )

@@ -191,8 +191,11 @@ def _step(book: Book, event: TaskEvent, at: datetime) -> tuple[str, ...]:
             book["completed_at"] = None
             return (book["lead_department"],)
         case TaskExtensionRequested():
-            book["extension_request"] = {"deadline": event.deadline.isoformat(),
-                                         "reason": event.reason, "by": event.actor}  # fmt: skip
+            book["extension_request"] = {
+                "deadline": event.deadline.isoformat(),
+                "reason": event.reason,
+                "by": event.actor,
+            }
         case TaskExtensionApproved():
             _extend(book, event.deadline)
             return (book["lead_department"],)
@@ -224,8 +227,14 @@ def _history(envelope: Envelope) -> dict[str, Any]:
     event = envelope.data
     assert isinstance(event, TaskEvent)
     detail = event.model_dump(mode="json", exclude={"task_id", "actor", "person"})
-    return {"id": envelope.id, "kind": event.kind, "at": envelope.time.isoformat(),
-            "actor": event.actor, "person": event.person, "detail": detail}  # fmt: skip
+    return {
+        "id": envelope.id,
+        "kind": event.kind,
+        "at": envelope.time.isoformat(),
+        "actor": event.actor,
+        "person": event.person,
+        "detail": detail,
+    }
 
 
 # -- traffic lights ----------------------------------------------------------------------------
@@ -267,8 +276,16 @@ def _behind_schedule(book: Book, now: datetime, due: datetime) -> float:
     return elapsed - done
 
 
-def matches(book: Book, *, department: str | None, light_: Light | None, status: str | None,
-            now: datetime, rules: SupervisionSettings, zone: ZoneInfo) -> bool:  # fmt: skip
+def matches(
+    book: Book,
+    *,
+    department: str | None,
+    light_: Light | None,
+    status: str | None,
+    now: datetime,
+    rules: SupervisionSettings,
+    zone: ZoneInfo,
+) -> bool:
     """Does the task pass the ``GET /ledger`` filters?"""
     if department and department not in departments_of(book):
         return False
@@ -278,8 +295,9 @@ def matches(book: Book, *, department: str | None, light_: Light | None, status:
 
 
 # -- reminders (催办) --------------------------------------------------------------------------
-def due_reminders(books: list[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo,
-                  *, source: str) -> list[Envelope]:  # fmt: skip
+def due_reminders(
+    books: list[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo, *, source: str
+) -> list[Envelope]:
     """A :class:`TaskReminded` for each open yellow or red task not reminded within the window.
 
     The id is deterministic per task and window, so a timer that fires twice (or again after a
@@ -299,12 +317,25 @@ def due_reminders(books: list[Book], now: datetime, rules: SupervisionSettings, 
         recipients = [book["lead_department"]]
         if colour is Light.red:
             recipients += book["assisting_departments"]
-        event = TaskReminded(task_id=book["task_id"], actor=OFFICE, light=colour.value,
-                             reason=reason, departments=tuple(recipients))  # fmt: skip
+        event = TaskReminded(
+            task_id=book["task_id"],
+            actor=OFFICE,
+            light=colour.value,
+            reason=reason,
+            departments=tuple(recipients),
+        )
         slot = int(now.timestamp() // window.total_seconds())
-        out.append(Envelope(id=event_id(source, f"{book['task_id']}@{slot}"), source=source,
-                            type=event.type, subject=book["task_id"], time=now,
-                            ingested_at=now, data=event))  # fmt: skip
+        out.append(
+            Envelope(
+                id=event_id(source, f"{book['task_id']}@{slot}"),
+                source=source,
+                type=event.type,
+                subject=book["task_id"],
+                time=now,
+                ingested_at=now,
+                data=event,
+            )
+        )
     return out
 
 
@@ -326,11 +357,20 @@ def notices(applied: Applied, envelope: Envelope, *, source: str) -> list[tuple[
         message=_message(event),
     )
     return [
-        (department, Envelope(id=event_id(source, f"{envelope.id}/{department}"), source=source,
-                              type=notice.type, subject=book["task_id"], time=envelope.time,
-                              ingested_at=envelope.ingested_at, data=notice))
+        (
+            department,
+            Envelope(
+                id=event_id(source, f"{envelope.id}/{department}"),
+                source=source,
+                type=notice.type,
+                subject=book["task_id"],
+                time=envelope.time,
+                ingested_at=envelope.ingested_at,
+                data=notice,
+            ),
+        )
         for department in applied.outbox
-    ]  # fmt: skip
+    ]
 
 
 def _message(event: TaskEvent) -> str:

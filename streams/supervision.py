@@ -37,15 +37,24 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
     settings = app.settings
     source = f"midfield://worker/{app.conf.id}"
     app.ledger = app.Table("ledger", default=None, schema=schema)
-    tasks = app.topic(topic(TaskEvent.topic).name, key_type=bytes, value_type=bytes,
-                      key_serializer="raw", value_serializer="raw")  # fmt: skip
+    tasks = app.topic(
+        topic(TaskEvent.topic).name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
     outboxes: dict[str, Any] = {}
 
     def outbox_of(department: str) -> Any:
         if department not in outboxes:
-            outboxes[department] = app.topic(outbox(department), key_type=bytes,
-                                              value_type=bytes, key_serializer="raw",
-                                              value_serializer="raw")  # fmt: skip
+            outboxes[department] = app.topic(
+                outbox(department),
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+            )
         return outboxes[department]
 
     @app.agent(tasks, name="ledger_tasks")
@@ -56,8 +65,14 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
                 continue
             outcome = ledger.apply(app.ledger.get(envelope.subject), envelope)
             if isinstance(outcome, ledger.Refused):
-                await dead_letter(event, deadletters, app.conf.id, outcome.error.reason,
-                                  str(outcome.error), connector="ledger")  # fmt: skip
+                await dead_letter(
+                    event,
+                    deadletters,
+                    app.conf.id,
+                    outcome.error.reason,
+                    str(outcome.error),
+                    connector="ledger",
+                )
             elif outcome is not None:
                 for department, notice in ledger.notices(outcome, envelope, source=source):
                     await _send(outbox_of(department), notice)
@@ -69,8 +84,9 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
         if not _settled(app):
             return
         books = [book for _, book in app.ledger.items()]
-        due = ledger.due_reminders(books, app.clock(), settings.supervision,
-                                   settings.office.zone, source=source)  # fmt: skip
+        due = ledger.due_reminders(
+            books, app.clock(), settings.supervision, settings.office.zone, source=source
+        )
         for reminder in due:
             log.info("reminding", task=reminder.subject, reason=reminder.data.reason)  # type: ignore[attr-defined]
             await _send(tasks, reminder)

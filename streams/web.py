@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from midfield import metrics
 from schemas.events.task import TaskStatus
 from streams import duty_log, ledger
+from streams import ledger_sheet as ledger_sheet_
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -69,6 +70,7 @@ def register_views(app: MidfieldApp) -> None:
 
 
 _HIDDEN = ("applied", "refused", "history")
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _summary(app: MidfieldApp, book: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -93,12 +95,33 @@ def register_ledger_views(app: MidfieldApp) -> None:
         found = [
             _summary(app, b, now)
             for b in sorted(books, key=lambda b: b["task_id"])
-            if ledger.matches(b, department=query.get("department"), light_=light,
-                              status=status, now=now, rules=rules, zone=zone)
-        ]  # fmt: skip
+            if ledger.matches(
+                b,
+                department=query.get("department"),
+                light_=light,
+                status=status,
+                now=now,
+                rules=rules,
+                zone=zone,
+            )
+        ]
         counts = {c.value: sum(t["light"] == c.value for t in found) for c in ledger.Light}
-        return web.json({"now": now.isoformat(), "count": len(found), "lights": counts,
-                         "tasks": found})  # fmt: skip
+        return web.json(
+            {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found}
+        )
+
+    @app.page("/ledger.xlsx")
+    async def ledger_sheet(web: Any, request: Any) -> Any:
+        now = app.clock()
+        books = [b for _, b in app.ledger.items() if ledger.is_task(b)]
+        names = {code: d.name for code, d in app.directory.departments.items()}
+        body = ledger_sheet_.workbook(books, now, rules, zone, names)
+        filename = f"ledger-{now.astimezone(zone).date().isoformat()}.xlsx"
+        return web.bytes(
+            body,
+            content_type=_XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     @app.page("/ledger/{task_id}")
     async def task_view(web: Any, request: Any, task_id: str) -> Any:

@@ -61,6 +61,24 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, Any]:
         return 0, None
 
 
+def http_post(
+    url: str, body: Any, *, headers: dict[str, str] | None = None, timeout: float = 10.0
+) -> tuple[int, Any]:
+    """POST ``body`` (JSON unless it is bytes) to ``url``; ``(status, parsed JSON answer)``."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
 def wait_for(predicate: Any, *, timeout: float, interval: float = 0.1, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

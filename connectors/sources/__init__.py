@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from connectors.runtime.http import HttpSource
 from connectors.runtime.source import Source
 from connectors.sources.fax_log import FaxLogSource
+from connectors.sources.task_sheet import TaskSheetSource
+from connectors.sources.tasks import TasksApi
 
-__all__ = ["SOURCES", "Source"]
+__all__ = ["SOURCES", "HttpSource", "Source"]
 
-SOURCES: dict[str, type[Source]] = {
+SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     FaxLogSource.name: FaxLogSource,
+    TaskSheetSource.name: TaskSheetSource,
+    TasksApi.name: TasksApi,
 }

@@ -11,7 +11,16 @@ from pathlib import Path
 from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.settings import KafkaSettings, TopicSettings
-from tests.harness import Broker, midfield_env, read_topic, spawn_cli, wait_for
+from tests.harness import (
+    Broker,
+    departments_file,
+    http_get,
+    http_post,
+    midfield_env,
+    read_topic,
+    spawn_cli,
+    wait_for,
+)
 from tests.samples import fax_line
 
 
@@ -94,3 +103,55 @@ def test_broker_unresponsive_mid_stream_keeps_the_position_until_it_has_the_line
         finally:
             connector.kill()
     assert set(keys) == {b"000000001", b"000000002", b"000000003"}
+
+
+def test_tasks_api_answers_503_while_the_broker_hangs_and_accepts_the_retry_after(
+    workdir: Path, unique: str
+) -> None:
+    """DESIGN §10: an HTTP intake acknowledges nothing the broker does not have; the sender's
+    retry (same Idempotency-Key) after the broker is back becomes the one event."""
+    port, api_port = free_port(), free_port()
+    private = Broker(f"127.0.0.1:{port}", "embedded", "embedded")
+    directory = departments_file(workdir / "departments.toml", {"edu": "edu-key"})
+    env = midfield_env(
+        private,
+        workdir,
+        MIDFIELD_KAFKA_REQUEST_TIMEOUT_MS="2000",
+        MIDFIELD_DEPARTMENTS_FILE=str(directory),
+    )
+    url = f"http://127.0.0.1:{api_port}"
+    body = {
+        "task_id": f"DC-{unique}",
+        "title": "t",
+        "deadline": "2099-01-01",
+        "lead_department": "edu",
+    }
+    headers = {"Authorization": "Bearer office-key", "Idempotency-Key": unique}
+    with EmbeddedBroker(workdir / "broker").running(port=port) as status:
+        create_topics(KafkaSettings(bootstrap_servers=private.bootstrap), TopicSettings())
+        api = spawn_cli(["connect", "tasks", "--port", str(api_port)], env, cwd=workdir)
+        try:
+            wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="API ready")
+            os.kill(status.pid, signal.SIGSTOP)
+            try:
+                answer = http_post(url + "/tasks", body, headers=headers, timeout=30)
+                assert (answer[0], answer[1]["error"]) == (503, "broker-unavailable")
+                assert wait_for(
+                    lambda: http_get(url + "/ready")[0] == 503, timeout=30, what="/ready 503"
+                )
+            finally:
+                os.kill(status.pid, signal.SIGCONT)
+            created = wait_for(
+                lambda: (
+                    (a := http_post(url + "/tasks", body, headers=headers, timeout=30))[0]
+                    in (200, 201)
+                    and a
+                ),
+                timeout=60,
+                what="accepted after the broker is back",
+            )
+            ids = {r.headers["ce_id"] for r in read_topic(private, "office.supervision.task.v1")}
+        finally:
+            api.send_signal(signal.SIGTERM)
+            api.wait(timeout=20)
+    assert ids == {created[1]["id"].encode()}

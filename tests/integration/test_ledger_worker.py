@@ -3,12 +3,15 @@ reminders out, across a restart."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from schemas.catalog import DEADLETTER, outbox
@@ -22,6 +25,7 @@ from schemas.events.task import (
     TaskProgressReported,
     TaskSigned,
 )
+from streams.ledger_sheet import COLUMNS
 from tests.harness import (
     Broker,
     WorkerProcess,
@@ -187,3 +191,37 @@ def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
     time.sleep(3)  # six reminder checks on the restarted worker
     assert [len(reminded(d)) for d in codes] == [1, 1]
     assert worker.get(f"/ledger/{task_id}")[1]["reminders"] == 1
+
+
+def test_ledger_xlsx_has_one_row_per_task_with_the_light_as_its_colour(
+    worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
+) -> None:
+    late, fine = f"DC-{unique}-late", f"DC-{unique}-fine"
+    envelopes = [
+        _wrap(e, n)
+        for n, e in enumerate(
+            [
+                *_task(late, *codes, TODAY - timedelta(days=1)),
+                *_task(fine, *codes, TODAY + timedelta(days=90)),
+            ]
+        )
+    ]
+    produce(catalog_topics, envelopes)
+    wait_for(
+        lambda: all(worker.get(f"/ledger/{t}")[0] == 200 for t in (late, fine)),
+        timeout=30,
+        what="both books",
+    )
+
+    with urllib.request.urlopen(worker.url + "/ledger.xlsx", timeout=10) as resp:
+        assert resp.headers["Content-Type"].startswith(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        sheet = openpyxl.load_workbook(io.BytesIO(resp.read())).active
+    header = [c.value for c in sheet[2]]
+    assert header == list(COLUMNS)
+    rows = {row[1].value: row for row in sheet.iter_rows(min_row=3) if row[1].value in (late, fine)}
+    light = COLUMNS.index("亮灯")
+    assert (rows[late][light].value, rows[late][light].fill.fgColor.rgb[-6:]) == ("红", "FF0000")
+    assert (rows[fine][light].value, rows[fine][light].fill.fgColor.rgb[-6:]) == ("绿", "00B050")
+    assert rows[late][COLUMNS.index("牵头单位")].value == f"部门{codes[0]}"

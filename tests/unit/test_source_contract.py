@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from connectors.runtime.http import HttpSource
 from connectors.runtime.source import ReadOnceOptions, Source, SourceOptions
 from connectors.sources import SOURCES
 from midfield.cli import cli
@@ -13,7 +14,7 @@ from midfield.cli import cli
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_source_is_registered_under_its_own_name(name: str) -> None:
     assert SOURCES[name].name == name
-    assert issubclass(SOURCES[name], Source)
+    assert issubclass(SOURCES[name], Source | HttpSource)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -37,5 +38,6 @@ def test_missing_required_option_is_a_usage_error(name: str) -> None:
     assert "--" + required[0].replace("_", "-") in result.output
 
 
-def test_file_sources_take_once() -> None:
-    assert issubclass(SOURCES["fax-log"].options, ReadOnceOptions)
+@pytest.mark.parametrize("name", ["fax-log", "task-sheet"])
+def test_file_sources_take_once(name: str) -> None:
+    assert issubclass(SOURCES[name].options, ReadOnceOptions)

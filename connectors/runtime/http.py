@@ -1,0 +1,266 @@
+"""The runtime of sources whose input is HTTP requests (tasks, duty, WeChat, board, hotline).
+
+An :class:`HttpSource` declares its routes; the runtime serves them on 127.0.0.1 with what every
+intake shares (DESIGN §6, §10):
+
+* a request is acknowledged only after the broker has its event (``acks=all``): a broker that
+  is down answers **503** with ``Retry-After``, so the sender retries and nothing is lost;
+* bodies over ``max_body_bytes`` answer **413**; a :class:`Rejected` answers its status with the
+  reason as JSON (``{"error": reason, "message": …}``);
+* malformed input is also kept as a dead letter (:meth:`Intake.dead_letter`);
+* ``/health``, ``/ready`` and ``/metrics`` on the same port; request counts and times are
+  recorded by middleware, never by handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import Field
+
+from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
+from connectors.runtime.source import SourceOptions
+from midfield import metrics
+from midfield.admin import broker_answers
+from midfield.clock import Clock, utc_now
+from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
+from midfield.logging import get_logger
+from midfield.settings import KafkaSettings, Settings
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from schemas.envelope import Envelope
+
+__all__ = ["HttpSource", "HttpSourceOptions", "Intake", "json_error", "make_app", "serve"]
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class HttpSourceOptions(SourceOptions):
+    host: str = Field("127.0.0.1", description="Address to listen on (loopback by default).")
+    port: int = Field(8070, ge=0, le=65535, description="Port to listen on.")
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+
+
+class HttpSource(ABC):
+    """A source served over HTTP. Subclasses set ``name`` and ``options`` and give routes."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    options: ClassVar[type[HttpSourceOptions]] = HttpSourceOptions
+
+    def __init__(self, *, instance: str, zone: ZoneInfo, clock: Clock = utc_now) -> None:
+        self.instance = instance
+        self.zone = zone
+        self.clock = clock
+
+    @property
+    def uri(self) -> str:
+        return f"midfield://{self.name}/{self.instance}"
+
+    @classmethod
+    @abstractmethod
+    def from_options(cls, options: Any, settings: Settings) -> HttpSource:
+        """The source ``midfield connect <name>`` serves."""
+
+    @abstractmethod
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        """The source's endpoints; handlers publish through ``intake``."""
+
+    async def start(self, settings: Settings) -> None:  # noqa: B027 (a hook, optional)
+        """Called before serving (e.g. to start following a topic)."""
+
+    async def stop(self) -> None:  # noqa: B027 (a hook, optional)
+        """Called after serving stopped."""
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the source can take requests, and why not."""
+        return True, "ready"
+
+
+def json_error(status: int, reason: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": reason, "message": message, **extra}, status=status)
+
+
+class Intake:
+    """What handlers use to hand input to the bus. The producer is made lazily and retried, so
+    the endpoint serves (503) while the broker is away and recovers by itself."""
+
+    def __init__(self, source: HttpSource, kafka: KafkaSettings) -> None:
+        self.source = source
+        self.kafka = kafka
+        self._producer: EventProducer | None = None
+        self.broker_error: str | None = None
+        """Why the broker is unusable (from the last send or probe); ``None`` when it is fine."""
+
+    async def publish(self, *envelopes: Envelope) -> None:
+        """Produce ``envelopes`` and wait until the broker has every one; raises
+        :class:`BrokerError` (answered 503 by the middleware) when it cannot."""
+        records = [(e.topic, e.key(), e.value(), e.headers()) for e in envelopes]
+        await self.send(records)
+        for envelope in envelopes:
+            metrics.EVENTS_OUT.labels(envelope.topic, envelope.source).inc()
+            metrics.saw_event(envelope.source)
+
+    async def send(self, records: list[OutRecord]) -> None:
+        """Send and wait, bounded: whatever the client library does while the broker hangs,
+        the request is answered (503) within the request timeout plus a second."""
+        loop = asyncio.get_running_loop()
+        limit = self.kafka.request_timeout_ms / 1000 + 1
+        try:
+            await asyncio.wait_for(loop.run_in_executor(None, self._send_and_wait, records), limit)
+            self.broker_error = None
+        except TimeoutError as exc:
+            self.broker_error = f"no acknowledgement in {limit:.0f} s"
+            raise BrokerUnavailable(self.broker_error) from exc
+        except BrokerError as exc:
+            self.broker_error = str(exc)
+            raise
+
+    def _send_and_wait(self, records: list[OutRecord]) -> None:
+        producer = self._connect()
+        deliveries = [producer.send(record) for record in records]
+        producer.flush(timeout_s=self.kafka.request_timeout_ms / 1000)
+        for delivery in deliveries:
+            if not delivery.is_done:
+                raise BrokerUnavailable("the broker did not answer in time")
+            if delivery.failed():
+                raise delivery_error(delivery) or BrokerUnavailable("delivery failed")
+
+    async def watch_broker(self, interval_s: float = 10.0) -> None:
+        """Keep :attr:`broker_error` true while idle, for ``/ready``."""
+        loop = asyncio.get_running_loop()
+        bootstrap = ",".join(self.kafka.bootstrap_list)
+        while True:
+            answers = await loop.run_in_executor(None, broker_answers, bootstrap)
+            self.broker_error = None if answers else f"no metadata from {bootstrap}"
+            if answers and self._producer is None:  # connect before the first request needs it
+                with contextlib.suppress(BrokerError):
+                    await loop.run_in_executor(None, self._connect)
+            await asyncio.sleep(interval_s)
+
+    def _connect(self) -> EventProducer:
+        if self._producer is None:
+            self._producer = EventProducer(self.kafka, linger_ms=5)
+        return self._producer
+
+    async def dead_letter(
+        self, raw: bytes, error: ParseError, where: str, meta: dict[str, str] | None = None
+    ) -> None:
+        """Keep input that could not become an event, with the reason (best effort: the
+        request is answered 4xx either way)."""
+        letter = DeadLetter.of(
+            raw,
+            reason=error.reason,
+            error=str(error),
+            source=self.source.uri,
+            position=where,
+            connector=self.source.name,
+            first_seen=self.source.clock(),
+            meta=meta or {},
+        )
+        metrics.DEAD_LETTERS.labels(error.reason, self.source.name).inc()
+        try:
+            await self.send([(DEADLETTER, letter.key(), letter.value(), letter.headers())])
+        except BrokerError as exc:
+            log.error("dead letter lost: broker unavailable", reason=error.reason, error=str(exc))
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()
+
+
+@web.middleware
+async def _measured(request: web.Request, handler: Handler) -> web.StreamResponse:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics.HTTP_REQUESTS.labels(route, str(status)).inc()
+        metrics.HTTP_SECONDS.labels(route).observe(time.perf_counter() - start)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Rejected as exc:
+        fields = getattr(exc, "fields", None)  # field-level reasons of a 422
+        return json_error(
+            exc.status, exc.reason, str(exc), **({"fields": fields} if fields else {})
+        )
+    except BrokerError as exc:
+        response = json_error(503, "broker-unavailable", f"try again later: {exc}")
+        response.headers["Retry-After"] = "5"
+        return response
+    except web.HTTPRequestEntityTooLarge as exc:
+        return json_error(413, "body-too-large", exc.text or "request body too large")
+
+
+def make_app(source: HttpSource, intake: Intake, max_body_bytes: int) -> web.Application:
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[_measured, _errors])
+    app.add_routes(source.routes(intake))
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "source": source.uri})
+
+    async def ready(request: web.Request) -> web.Response:
+        ok, reason = source.ready()
+        if ok and intake.broker_error:
+            ok, reason = False, f"broker unreachable: {intake.broker_error}"
+        return web.json_response({"ready": ok, "reason": reason}, status=200 if ok else 503)
+
+    async def metrics_view(request: web.Request) -> web.Response:
+        return web.Response(
+            body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST}
+        )
+
+    app.add_routes(
+        [web.get("/health", health), web.get("/ready", ready), web.get("/metrics", metrics_view)]
+    )
+    return app
+
+
+def serve(source: HttpSource, options: HttpSourceOptions, settings: Settings) -> None:
+    """Serve ``source`` until SIGINT or SIGTERM."""
+    asyncio.run(_serve(source, options, settings))
+
+
+async def _serve(source: HttpSource, options: HttpSourceOptions, settings: Settings) -> None:
+    intake = Intake(source, settings.kafka)
+    await source.start(settings)
+    runner = web.AppRunner(make_app(source, intake, options.max_body_bytes), access_log=None)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(intake.watch_broker())
+    try:
+        await web.TCPSite(runner, options.host, options.port).start()
+        log.info("serving", source=source.uri, url=f"http://{options.host}:{options.port}")
+        await stop.wait()
+    finally:
+        watch.cancel()
+        await runner.cleanup()
+        await source.stop()
+        intake.close()

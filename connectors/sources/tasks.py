@@ -1,0 +1,328 @@
+"""The tasks API (督查督办): the office and the departments move supervised tasks along.
+
+``midfield connect tasks --port 8070`` serves (docs/departments.md has examples)::
+
+    POST /tasks                              create (立项)                     office
+    POST /tasks/{id}/assign                  assign (交办)                     office
+    POST /tasks/{id}/sign                    sign for (签收)                   its departments
+    POST /tasks/{id}/progress                progress report (反馈)            its departments
+    POST /tasks/{id}/completion              completion report                its departments
+    POST /tasks/{id}/review                  accept or send back (复核)        office
+    POST /tasks/{id}/extension               request an extension (延期)       its departments
+    POST /tasks/{id}/extension/approve       approve it                       office
+    POST /tasks/{id}/extension/reject        refuse it                        office
+    POST /tasks/{id}/close                   close (办结销号)                  office
+    GET  /tasks/{id}                         the task as the API knows it     office, departments
+
+Every request carries ``Authorization: Bearer <key>``; the key names the actor (the office or one
+department, midfield/departments.py). An unknown key answers 401. A department acting on a task
+that is not its own, or on a step that is the office's, answers 403 and raises a security alert
+on ``office.alerts.v1``. A step the lifecycle does not allow now answers 409. A body that is not
+JSON answers 400, one that does not validate 422 with the fields; both are dead-lettered. An
+accepted request answers 202 (201 for a create) once the broker has the event. An
+``Idempotency-Key`` header makes a retried request the same event (same id), applied once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any, ClassVar, NoReturn
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake, json_error
+from connectors.sources.task_view import TaskView
+from midfield.clock import Clock, utc_now
+from midfield.departments import OFFICE, Directory, load_directory
+from midfield.errors import BrokerError, ParseError, Rejected
+from midfield.logging import get_logger
+from midfield.settings import Settings
+from schemas.envelope import Envelope
+from schemas.events.alert import AlertRaised, Severity
+from schemas.events.task import (
+    IllegalTransition,
+    TaskAssigned,
+    TaskClosed,
+    TaskCompletionReported,
+    TaskCreated,
+    TaskEvent,
+    TaskExtensionApproved,
+    TaskExtensionRejected,
+    TaskExtensionRequested,
+    TaskProgressReported,
+    TaskReviewed,
+    TaskSigned,
+    next_status,
+)
+
+__all__ = ["ACTIONS", "TasksApi", "TasksOptions"]
+
+log = get_logger(__name__)
+
+ACTIONS: dict[str, type[TaskEvent]] = {
+    "assign": TaskAssigned,
+    "sign": TaskSigned,
+    "progress": TaskProgressReported,
+    "completion": TaskCompletionReported,
+    "review": TaskReviewed,
+    "extension": TaskExtensionRequested,
+    "extension/approve": TaskExtensionApproved,
+    "extension/reject": TaskExtensionRejected,
+    "close": TaskClosed,
+}
+"""Path after ``/tasks/{id}/`` -> the event it makes."""
+
+
+class TasksOptions(HttpSourceOptions):
+    pass
+
+
+class TasksApi(HttpSource):
+    """Serve the tasks API for the office and the departments (see docs/departments.md)."""
+
+    name: ClassVar[str] = "tasks"
+    options = TasksOptions
+
+    def __init__(
+        self,
+        *,
+        instance: str,
+        zone: ZoneInfo,
+        directory: Directory,
+        view: TaskView | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.directory = directory
+        self.view = view or TaskView()
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> TasksApi:
+        return cls(
+            instance=options.instance,
+            zone=settings.office.zone,
+            directory=load_directory(settings.departments),
+        )
+
+    async def start(self, settings: Settings) -> None:
+        thread = threading.Thread(
+            target=self.view.follow,
+            name="task-view",
+            daemon=True,
+            args=(settings.kafka, TaskEvent.topic, self._stop),
+        )
+        thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.view.caught_up.is_set():
+            return False, "reading the task topic"
+        return True, "ready"
+
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        return [
+            web.post("/tasks", self._handler(intake, TaskCreated)),
+            *[
+                web.post(f"/tasks/{{task_id}}/{path}", self._handler(intake, event))
+                for path, event in ACTIONS.items()
+            ],
+            web.get("/tasks/{task_id}", self._show),
+        ]
+
+    # -- handling a request ----------------------------------------------------------------
+    def _handler(self, intake: Intake, event_type: type[TaskEvent]) -> Any:
+        async def handle(request: web.Request) -> web.Response:
+            actor = self._authenticate(request)
+            if event_type.office_only and actor != OFFICE:
+                task_id = request.match_info.get("task_id", "")
+                await self._forbid(
+                    intake,
+                    actor,
+                    task_id,
+                    "office-only",
+                    f"only the office may {event_type.kind} a task",
+                    request,
+                )
+            raw = await request.read()
+            event = await self._parse(intake, request, raw, event_type, actor)
+            envelope = self._wrap(event, actor, request)
+            if self.view.seen(envelope.id):  # a retry of a request already accepted
+                return _accepted(envelope, event, duplicate=True)
+            await self._authorize(intake, event, request)
+            await intake.publish(envelope)
+            self.view.apply(envelope)
+            return _accepted(envelope, event)
+
+        return handle
+
+    def _authenticate(self, request: web.Request) -> str:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        actor = self.directory.principal(key.strip()) if scheme.lower() == "bearer" else None
+        if actor is None:
+            raise Rejected(
+                "missing or unknown API key (Authorization: Bearer <key>)",
+                reason="unauthenticated",
+                status=401,
+            )
+        return actor
+
+    async def _parse(
+        self,
+        intake: Intake,
+        request: web.Request,
+        raw: bytes,
+        event_type: type[TaskEvent],
+        actor: str,
+    ) -> TaskEvent:
+        where = f"{request.method} {request.path} by {actor}"
+        try:
+            body = json.loads(raw or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            await intake.dead_letter(raw, ParseError("bad-json", str(exc)), where)
+            raise Rejected(f"body is not a JSON object: {exc}", reason="bad-json") from exc
+        fixed = {"actor": actor, "task_id": request.match_info.get("task_id")}
+        clash = sorted(k for k in ("actor", "task_id") if k in body and fixed[k] is not None)
+        try:
+            if clash:
+                raise ValueError(f"{', '.join(clash)} come from the key and the path, not the body")
+            return event_type.model_validate(body | {k: v for k, v in fixed.items() if v})
+        except (ValidationError, ValueError) as exc:
+            fields = _field_errors(exc)
+            await intake.dead_letter(
+                raw, ParseError("invalid-request", fields[0]["message"]), where
+            )
+            raise _Invalid(fields) from exc
+
+    def _wrap(self, event: TaskEvent, actor: str, request: web.Request) -> Envelope:
+        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        return Envelope.wrap(
+            event,
+            source=self.uri,
+            position=f"{actor}/{key}",
+            subject=event.task_id,
+            time=self.clock(),
+            connector_version=self.version,
+        )
+
+    async def _authorize(self, intake: Intake, event: TaskEvent, request: web.Request) -> None:
+        known = self.view.get(event.task_id)
+        if isinstance(event, TaskCreated):
+            self._check_departments(event)
+        elif known is None:
+            raise Rejected(f"no task {event.task_id}", reason="unknown-task", status=404)
+        if event.actor != OFFICE and known is not None and event.actor not in known.departments:
+            await self._forbid(
+                intake,
+                event.actor,
+                event.task_id,
+                "not-a-task-department",
+                f"{event.actor} is not a department of {event.task_id}",
+                request,
+            )
+        try:
+            next_status(
+                known.status if known else None,
+                event,
+                extension_pending=bool(known and known.extension_pending),
+            )
+        except IllegalTransition as exc:
+            raise Rejected(exc.detail, reason=exc.reason, status=409) from exc
+
+    def _check_departments(self, event: TaskCreated) -> None:
+        unknown = [
+            d
+            for d in (event.lead_department, *event.assisting_departments)
+            if d not in self.directory.departments
+        ]
+        if unknown:
+            raise _Invalid(
+                [
+                    {
+                        "field": "lead_department/assisting_departments",
+                        "message": f"unknown departments: {', '.join(unknown)}",
+                    }
+                ]
+            )
+
+    async def _forbid(
+        self,
+        intake: Intake,
+        actor: str,
+        task_id: str,
+        reason: str,
+        message: str,
+        request: web.Request,
+    ) -> NoReturn:
+        """Answer 403 and raise a security alert (DESIGN §4, tasks: per-department keys)."""
+        alert = AlertRaised(
+            alert_id=f"security/{self.name}/{actor}/{uuid.uuid4().hex[:12]}",
+            kind="security",
+            severity=Severity.critical,
+            about=task_id,
+            message=f"{message} ({request.method} {request.path})",
+            reason=reason,
+            actor=actor,
+        )
+        log.warning("forbidden request", actor=actor, task=task_id, reason=reason)
+        envelope = Envelope.wrap(
+            alert,
+            source=self.uri,
+            position=alert.alert_id,
+            subject=alert.alert_id,
+            time=self.clock(),
+        )
+        try:
+            await intake.publish(envelope)
+        except BrokerError as exc:  # the 403 stands; the log keeps what the alert would say
+            log.error("security alert not sent", error=str(exc), alert=alert.alert_id)
+        raise Rejected(message, reason=reason, status=403)
+
+    async def _show(self, request: web.Request) -> web.Response:
+        actor = self._authenticate(request)
+        known = self.view.get(request.match_info["task_id"])
+        if known is None or (actor != OFFICE and actor not in known.departments):
+            return json_error(404, "unknown-task", "no such task of yours")
+        return web.json_response(
+            {
+                "task_id": known.task_id,
+                "status": known.status.value,
+                "lead_department": known.lead_department,
+                "assisting_departments": list(known.assisting_departments),
+                "extension_pending": known.extension_pending,
+            }
+        )
+
+
+class _Invalid(Rejected):
+    """422 with field-level reasons."""
+
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        super().__init__(summary, reason="invalid-request", status=422)
+        self.fields = fields
+
+
+def _field_errors(exc: Exception) -> list[dict[str, str]]:
+    if isinstance(exc, ValidationError):
+        return [
+            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+    return [{"field": "body", "message": str(exc)}]
+
+
+def _accepted(envelope: Envelope, event: TaskEvent, *, duplicate: bool = False) -> web.Response:
+    status = 200 if duplicate else 201 if isinstance(event, TaskCreated) else 202
+    return web.json_response(
+        {"id": envelope.id, "task_id": event.task_id, "step": event.kind, "duplicate": duplicate},
+        status=status,
+    )

@@ -1,0 +1,255 @@
+"""The tasks API as departments use it: a real ``midfield connect tasks`` process on 127.0.0.1,
+real keys, real events on the broker, and the ledger of a real worker behind it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from midfield.broker import free_port
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from tests.harness import (
+    Broker,
+    WorkerProcess,
+    departments_file,
+    http_get,
+    http_post,
+    midfield_env,
+    read_topic,
+    spawn_cli,
+    wait_for,
+)
+
+DEADLINE = (date.today() + timedelta(days=60)).isoformat()
+
+
+@dataclass
+class Api:
+    url: str
+    keys: dict[str, str]
+    lead: str
+    other: str
+    connector: str
+
+    def post(self, path: str, body: Any, who: str, **headers: str) -> tuple[int, Any]:
+        auth = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
+        return http_post(self.url + path, body, headers=auth | headers)
+
+    def create(self, task_id: str, lead: str | None = None) -> None:
+        status, body = self.post(
+            "/tasks",
+            {
+                "task_id": task_id,
+                "title": "城区学校扩容",
+                "deadline": DEADLINE,
+                "lead_department": lead or self.lead,
+            },
+            "office",
+        )
+        assert status == 201, body
+        assert self.post(f"/tasks/{task_id}/assign", {}, "office")[0] == 202
+
+    def ready(self) -> bool:
+        return http_get(self.url + "/ready")[0] == 200
+
+
+@pytest.fixture(scope="module")
+def api(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    workdir = tmp_path_factory.mktemp("tasks-api")
+    unique = uuid.uuid4().hex[:8]
+    lead, other = f"l{unique}", f"o{unique}"
+    keys = {"office": "office-key", lead: f"key-{lead}", other: f"key-{other}"}
+    directory = departments_file(
+        workdir / "departments.toml", {lead: keys[lead], other: keys[other]}
+    )
+    port = free_port()
+    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
+    proc = spawn_cli(
+        ["connect", "tasks", "--port", str(port), "--instance", unique, "--max-body-bytes", "4096"],
+        env,
+        cwd=workdir,
+    )
+    api = Api(f"http://127.0.0.1:{port}", keys, lead, other, f"midfield://tasks/{unique}")
+    try:
+        wait_for(api.ready, timeout=60, what="tasks API ready")
+        yield api
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def _task_id() -> str:
+    return f"DC-{uuid.uuid4().hex[:8]}"
+
+
+def _events(broker: Broker, task_id: str) -> list[tuple[str, dict]]:
+    records = read_topic(broker, "office.supervision.task.v1")
+    return [
+        (r.headers["ce_type"].decode().split(".")[-2], json.loads(r.value))
+        for r in records
+        if r.key == task_id.encode()
+    ]
+
+
+def test_department_reports_progress_on_its_own_task(api: Api, catalog_topics: Broker) -> None:
+    task_id = _task_id()
+    api.create(task_id)
+    assert api.post(f"/tasks/{task_id}/sign", {"person": "王明"}, api.lead)[0] == 202
+    status, body = api.post(f"/tasks/{task_id}/progress", {"percent": 40, "text": "过半"}, api.lead)
+    assert (status, body["step"]) == (202, "progress")
+    kinds = [(kind, data["actor"]) for kind, data in _events(catalog_topics, task_id)]
+    assert kinds == [
+        ("created", "office"),
+        ("assigned", "office"),
+        ("signed", api.lead),
+        ("progress", api.lead),
+    ]
+
+
+def test_department_cannot_act_on_another_departments_task(
+    api: Api, catalog_topics: Broker
+) -> None:
+    task_id = _task_id()
+    api.create(task_id)
+    status, body = api.post(f"/tasks/{task_id}/progress", {"percent": 90, "text": "x"}, api.other)
+    assert (status, body["error"]) == (403, "not-a-task-department")
+
+    def alert() -> dict | None:
+        for record in read_topic(catalog_topics, "office.alerts.v1"):
+            data = json.loads(record.value)
+            if data["about"] == task_id:
+                return data
+        return None
+
+    raised = wait_for(alert, timeout=20, what="security alert")
+    assert (raised["kind"], raised["actor"], raised["severity"]) == (
+        "security",
+        api.other,
+        "critical",
+    )
+    assert [kind for kind, _ in _events(catalog_topics, task_id)] == ["created", "assigned"]
+
+
+def test_department_cannot_take_the_offices_steps(api: Api) -> None:
+    task_id = _task_id()
+    api.create(task_id)
+    status, body = api.post(f"/tasks/{task_id}/close", {}, api.lead)
+    assert (status, body["error"]) == (403, "office-only")
+    assert (
+        api.post(
+            "/tasks", {"title": "t", "deadline": DEADLINE, "lead_department": api.lead}, api.lead
+        )[0]
+        == 403
+    )
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nobody-has-this-key", "Basic b2ZmaWNl"])
+def test_missing_or_unknown_key_is_401(api: Api, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    status, body = http_post(api.url + "/tasks", {"title": "t"}, headers=headers)
+    assert (status, body["error"]) == (401, "unauthenticated")
+
+
+def test_office_key_takes_a_task_through_its_whole_life_into_the_ledger(
+    api: Api, catalog_topics: Broker, tmp_path: Path
+) -> None:
+    task_id = _task_id()
+    worker = WorkerProcess(catalog_topics, tmp_path, app_id=f"api-{task_id}").start()
+    try:
+        api.create(task_id)
+        steps = [
+            ("sign", {}),
+            ("progress", {"percent": 50, "text": "半"}),
+            ("extension", {"deadline": "2099-12-31", "reason": "汛期"}),
+            ("extension/approve", {"deadline": "2099-06-30"}),
+            ("completion", {"text": "完成"}),
+            ("review", {"accepted": False, "reason": "缺材料"}),
+            ("completion", {"text": "已补材料"}),
+            ("review", {"accepted": True}),
+            ("close", {"note": "办结"}),
+        ]
+        for path, body in steps:
+            status, answer = api.post(f"/tasks/{task_id}/{path}", body, "office")
+            assert status == 202, (path, answer)
+        worker.wait_ready()
+        book = wait_for(
+            lambda: (
+                (r := worker.get(f"/ledger/{task_id}"))[0] == 200
+                and r[1]["status"] == "closed"
+                and r[1]
+            ),
+            timeout=30,
+            what="closed",
+        )
+        assert (book["delay_count"], book["deadline"]) == (1, "2099-06-30")
+        assert len(book["history"]) == 2 + len(steps)
+    finally:
+        worker.stop()
+
+
+def test_a_step_out_of_order_is_409(api: Api) -> None:
+    task_id = _task_id()
+    api.create(task_id)
+    status, body = api.post(f"/tasks/{task_id}/close", {}, "office")
+    assert (status, body["error"]) == (409, "illegal-transition")
+    assert api.post("/tasks/DC-none/sign", {}, api.lead)[0] == 404
+
+
+def test_invalid_fields_are_422_with_reasons_and_a_dead_letter(
+    api: Api, catalog_topics: Broker
+) -> None:
+    task_id = _task_id()
+    api.create(task_id)
+    api.post(f"/tasks/{task_id}/sign", {}, api.lead)
+    marker = uuid.uuid4().hex
+    status, body = api.post(
+        f"/tasks/{task_id}/progress", {"percent": 140, "text": marker}, api.lead
+    )
+    assert (status, body["error"]) == (422, "invalid-request")
+    assert [f["field"] for f in body["fields"]] == ["percent"]
+
+    letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+    [letter] = [d for d in letters if marker in d.raw]
+    assert (letter.reason, letter.connector, letter.source) == (
+        "invalid-request",
+        "tasks",
+        api.connector,
+    )
+
+
+def test_a_body_that_is_not_json_is_400(api: Api) -> None:
+    status, body = api.post("/tasks", b"{not json", "office")
+    assert (status, body["error"]) == (400, "bad-json")
+
+
+def test_a_body_over_the_limit_is_413(api: Api) -> None:
+    status, body = api.post("/tasks", {"title": "x" * 10_000}, "office")
+    assert (status, body["error"]) == (413, "body-too-large")
+
+
+def test_a_retry_with_the_same_idempotency_key_is_one_event(
+    api: Api, catalog_topics: Broker
+) -> None:
+    task_id = _task_id()
+    api.create(task_id)
+    api.post(f"/tasks/{task_id}/sign", {}, api.lead)
+    body = {"percent": 10, "text": "起步"}
+    first = api.post(f"/tasks/{task_id}/progress", body, api.lead, **{"Idempotency-Key": "r-1"})
+    again = api.post(f"/tasks/{task_id}/progress", body, api.lead, **{"Idempotency-Key": "r-1"})
+    assert (first[0], again[0]) == (202, 200)
+    assert first[1]["id"] == again[1]["id"] and again[1]["duplicate"] is True
+    assert [kind for kind, _ in _events(catalog_topics, task_id)].count("progress") == 1

@@ -1,0 +1,184 @@
+"""streams.ledger_sheet.workbook: books made by the real ledger, the .xlsx read back with openpyxl.
+
+At ``NOW`` (2025-06-20 10:00 office time, warning window 3 days) the tasks are: DC-001 red
+(overdue after one extension), DC-002 green (on track), DC-003 yellow (due in 2 days),
+DC-004 green (closed).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from io import BytesIO
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from midfield.settings import SupervisionSettings
+from schemas.envelope import Envelope
+from schemas.events.task import (
+    TaskAssigned,
+    TaskClosed,
+    TaskCompletionReported,
+    TaskCreated,
+    TaskEvent,
+    TaskExtensionApproved,
+    TaskExtensionRequested,
+    TaskOrigin,
+    TaskProgressReported,
+    TaskReviewed,
+    TaskSigned,
+)
+from streams import ledger
+from streams.ledger_sheet import COLUMNS, workbook
+
+ZONE = ZoneInfo("Asia/Shanghai")
+RULES = SupervisionSettings(warning_days=3, progress_lag=0.25)
+CREATED = datetime(2025, 6, 1, 9, 0, tzinfo=ZONE)
+NOW = datetime(2025, 6, 20, 10, 0, tzinfo=ZONE)
+NAMES = {"edu": "县教育局", "housing": "县住建局"}  # finance has no name: shown as its code
+LIGHT = COLUMNS.index("亮灯") + 1
+FIRST_TASK_ROW = 3
+
+
+def _book(*events: TaskEvent, start: datetime = CREATED) -> ledger.Book:
+    """The ledger's book after ``events``, one day apart from ``start``."""
+    book = None
+    for n, event in enumerate(events):
+        at = start + timedelta(days=n)
+        envelope = Envelope.wrap(event, source="midfield://tasks/test", position=f"{n}",
+                                 subject=event.task_id, time=at, ingested_at=at)  # fmt: skip
+        outcome = ledger.apply(book, envelope)
+        assert isinstance(outcome, ledger.Applied), outcome
+        book = outcome.book
+    assert book is not None
+    return book
+
+
+def _created(task_id: str, deadline: date, **fields: Any) -> TaskCreated:
+    return TaskCreated(task_id=task_id, actor="office", title=f"事项{task_id}", deadline=deadline,
+                       lead_department="edu", **fields)  # fmt: skip
+
+
+def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> ledger.Book:
+    assigned = TaskAssigned(task_id=task_id, actor="office")
+    signed = TaskSigned(task_id=task_id, actor="edu")
+    return _book(_created(task_id, deadline, **fields), assigned, signed, *more)
+
+
+RED = _working(
+    "DC-001", date(2025, 6, 10),
+    TaskProgressReported(task_id="DC-001", actor="edu", percent=60, text="主体完成六成"),
+    TaskExtensionRequested(task_id="DC-001", actor="edu", deadline=date(2025, 6, 15),
+                           reason="雨季停工"),
+    TaskExtensionApproved(task_id="DC-001", actor="office", deadline=date(2025, 6, 15)),
+    goal="9月开学前投用", category="重点项目", origin=TaskOrigin.meeting,
+    assisting_departments=("housing", "finance"), focus=True,
+)  # fmt: skip
+GREEN = _working("DC-002", date(2025, 12, 31))
+YELLOW = _working("DC-003", date(2025, 6, 22))
+CLOSED = _working(
+    "DC-004", date(2025, 6, 30),
+    TaskCompletionReported(task_id="DC-004", actor="edu", text="已完工"),
+    TaskReviewed(task_id="DC-004", actor="office", accepted=True),
+    TaskClosed(task_id="DC-004", actor="office"),
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sheet() -> Any:
+    """The ledger sheet of the four tasks, handed over out of order, with a refused stub."""
+    stub = ledger.apply(None, Envelope.wrap(
+        TaskSigned(task_id="DC-999", actor="edu"), source="midfield://tasks/test", position="x",
+        subject="DC-999", time=CREATED, ingested_at=CREATED))  # fmt: skip
+    assert isinstance(stub, ledger.Refused)
+    data = workbook([YELLOW, CLOSED, stub.book, RED, GREEN], NOW, RULES, ZONE, NAMES)
+    return load_workbook(BytesIO(data)).active
+
+
+def _row(sheet: Any, n: int) -> list[Any]:
+    return [c.value for c in sheet[n]]
+
+
+def _light_cells(sheet: Any) -> list[Any]:
+    return [sheet.cell(r, LIGHT) for r in range(FIRST_TASK_ROW, sheet.max_row + 1)]
+
+
+def test_title_row_names_the_ledger_and_the_day(sheet: Any) -> None:
+    assert sheet["A1"].value == "督查事项台账（截至2025年6月20日）"
+
+
+def test_header_row_is_the_column_list(sheet: Any) -> None:
+    assert _row(sheet, 2) == list(COLUMNS)
+
+
+def test_one_row_per_task_sorted_by_task_id_without_stubs(sheet: Any) -> None:
+    tasks = [sheet.cell(r, 2).value for r in range(FIRST_TASK_ROW, sheet.max_row + 1)]
+
+    assert tasks == ["DC-001", "DC-002", "DC-003", "DC-004"]
+
+
+def test_task_row_holds_the_ledger_fields_in_chinese(sheet: Any) -> None:
+    assert _row(sheet, FIRST_TASK_ROW) == [
+        1, "DC-001", "事项DC-001", "9月开学前投用", "重点项目", "会议议定", "县教育局",
+        "县住建局、finance", datetime(2025, 6, 1), datetime(2025, 6, 15), "主体完成六成", 0.6,
+        "办理中", 1, 5, "雨季停工", None, "是", "红",
+    ]  # fmt: skip
+
+
+def test_closed_task_shows_its_closing_day_and_status(sheet: Any) -> None:
+    row = dict(zip(COLUMNS, _row(sheet, FIRST_TASK_ROW + 3), strict=True))
+
+    assert (row["状态"], row["办结时间"], row["完成比例"]) == ("已办结", datetime(2025, 6, 6), 1)
+
+
+def test_light_cells_are_filled_with_the_light_colour(sheet: Any) -> None:
+    colours = [c.fill.fgColor.rgb for c in _light_cells(sheet)]
+
+    assert colours == ["FFFF0000", "FF00B050", "FFFFFF00", "FF00B050"]
+
+
+def test_light_cells_also_say_the_light_in_words(sheet: Any) -> None:
+    assert [c.value for c in _light_cells(sheet)] == ["红", "绿", "黄", "绿"]
+
+
+def test_no_other_cell_of_a_task_row_is_filled(sheet: Any) -> None:
+    filled = [c.coordinate for row in sheet.iter_rows(min_row=FIRST_TASK_ROW) for c in row
+              if c.column != LIGHT and c.fill.fill_type is not None]  # fmt: skip
+
+    assert filled == []
+
+
+@pytest.mark.parametrize("column", ["立项时间", "完成时限", "办结时间"])
+def test_dates_are_date_cells_with_a_date_format(sheet: Any, column: str) -> None:
+    cell = sheet.cell(FIRST_TASK_ROW + 3, COLUMNS.index(column) + 1)
+
+    assert cell.is_date
+    assert cell.number_format == "yyyy-mm-dd"
+
+
+def test_share_done_is_a_percentage_cell(sheet: Any) -> None:
+    assert sheet.cell(FIRST_TASK_ROW, COLUMNS.index("完成比例") + 1).number_format == "0%"
+
+
+def test_header_is_bold_and_frozen_with_an_autofilter(sheet: Any) -> None:
+    assert all(c.font.bold for c in sheet[2])
+    assert sheet.freeze_panes == "A3"
+    assert sheet.auto_filter.ref == "A2:S6"
+
+
+def test_every_column_has_a_width(sheet: Any) -> None:
+    widths = [sheet.column_dimensions[get_column_letter(i)].width for i in range(1, 20)]
+
+    assert all(w >= 6 for w in widths)
+    assert widths[COLUMNS.index("进展情况")] > widths[COLUMNS.index("序号")]
+
+
+def test_empty_ledger_is_a_title_and_a_header() -> None:
+    data = workbook([], NOW, RULES, ZONE, NAMES)
+
+    sheet = load_workbook(BytesIO(data)).active
+    assert sheet.max_row == 2
+    assert _row(sheet, 2) == list(COLUMNS)
