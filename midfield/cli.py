@@ -247,6 +247,50 @@ def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:
     click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
 
 
+# -- sink --------------------------------------------------------------------------------------
+@cli.group()
+def sink() -> None:
+    """Deliver events from the bus to department systems."""
+
+
+@sink.command("department")
+@click.option("--department", "code", required=True,
+              help="Its code in the departments file (MIDFIELD_DEPARTMENTS_FILE).")  # fmt: skip
+@click.option("--metrics-port", type=int, default=None, help="Serve /metrics on this port.")
+def sink_department(code: str, metrics_port: int | None) -> None:
+    """Deliver office.outbox.<CODE>.v1 to the department's webhook until interrupted.
+
+    Each record is POSTed as a CloudEvent (application/cloudevents+json) to the department's
+    webhook_url, signed with its webhook_secret in the Standard Webhooks style (webhook-id,
+    webhook-timestamp, webhook-signature). 2xx: delivered. 408, 429, 5xx and no answer: tried
+    again with back-off (MIDFIELD_SINK_ATTEMPTS, _BACKOFF_FIRST_S, _BACKOFF_MAX_S), then a dead
+    letter. Any other answer: a dead letter at once. The position advances only after a 2xx or
+    a dead letter. Prints a JSON summary on exit. Receivers: docs/departments.md.
+    """
+    from connectors.sinks.department import Target, run_department_sink
+    from midfield.departments import load_directory
+
+    settings = Settings()
+    target = Target.of(load_directory(settings.departments), code)
+    if metrics_port:
+        metrics.serve(metrics_port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    progress = sys.stderr.isatty()
+
+    def on_outcome(outcome: str, reason: str, stats: Any) -> None:
+        if progress:
+            counts = stats.as_dict()
+            click.echo(f"\r{counts['delivered']} delivered, {counts['retried']} retried, "
+                       f"{counts['dead_letters']} dead letters", err=True, nl=False)  # fmt: skip
+
+    stats = run_department_sink(target, settings, stop=stop, on_outcome=on_outcome)
+    if progress:
+        click.echo(err=True)
+    click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
+
+
 # -- worker and demo ---------------------------------------------------------------------------
 @cli.command()
 @click.option(

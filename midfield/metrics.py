@@ -36,12 +36,15 @@ __all__ = [
     "PROCESSING_SECONDS",
     "SKIPPED",
     "TABLE_ENTRIES",
+    "WEBHOOK_DELIVERIES",
+    "WEBHOOK_SECONDS",
     "render",
     "saw_event",
     "serve",
 ]
 
 _LATENCY = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
+_WEBHOOK = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)  # up to the sink's time-out
 
 EVENTS_OUT = Counter("midfield_events_out", "Events produced to the bus.", ["topic", "source"])
 EVENTS_IN = Counter("midfield_events_in", "Events consumed by the worker.", ["topic", "source"])
@@ -61,6 +64,12 @@ LAG_SECONDS = Gauge("midfield_consumergroup_group_lag_seconds",
                     ["group", "topic", "partition"])  # fmt: skip
 TABLE_ENTRIES = Gauge("midfield_table_entries", "Keys held in a book (local partitions).",
                       ["table"])  # fmt: skip
+WEBHOOK_DELIVERIES = Counter("midfield_webhook_deliveries",
+                             "Department webhook attempts by outcome: delivered, retried, "
+                             "dead_letter.", ["department", "outcome"])  # fmt: skip
+WEBHOOK_SECONDS = Histogram("midfield_webhook_delivery_seconds",
+                            "Time for a department's endpoint to answer one delivery.",
+                            ["department"], buckets=_WEBHOOK)  # fmt: skip
 
 
 class _SourceAge(Collector):

@@ -6,14 +6,24 @@ from pathlib import Path
 
 from midfield.admin import create_topics
 from midfield.settings import TopicSettings
-from schemas.catalog import CATALOG, TopicSpec
-from tests.harness import Broker, midfield_env, run_cli
+from schemas.catalog import TopicSpec, concrete
+from tests.harness import Broker, departments_file, midfield_env, run_cli
 
 
 def test_second_run_finds_every_topic_existing(catalog_topics: Broker, workdir: Path) -> None:
     result = run_cli(["topics", "create"], midfield_env(catalog_topics, workdir), cwd=workdir)
     outcomes = {line.split()[1]: line.split()[0] for line in result.stdout.splitlines()}
-    assert outcomes == {spec.name: "exists" for spec in CATALOG}
+    assert outcomes == {spec.name: "exists" for spec in concrete()}
+
+
+def test_each_department_in_the_directory_gets_its_outbox(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    directory = departments_file(workdir / "departments.toml", {f"d{unique}": "k"})
+    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
+    result = run_cli(["topics", "create"], env, cwd=workdir)
+    assert f"created  office.outbox.d{unique}.v1" in result.stdout
+    assert "<department>" not in result.stdout
 
 
 def test_new_topic_is_created_with_the_configured_partitions(broker: Broker, unique: str) -> None:

@@ -45,15 +45,18 @@ def _ids(worker: WorkerProcess, source: str) -> Counter[str]:
     return Counter(e["id"] for e in body["entries"] if e["source"] == source)
 
 
-def _recovery_highwaters(worker: WorkerProcess) -> dict[int, int]:
-    """The per-partition highwaters faust's recovery logged ("Highwater - Active" table)."""
+def _recovery_highwaters(worker: WorkerProcess, changelog: str) -> dict[int, int]:
+    """The per-partition highwaters faust's recovery logged for ``changelog`` ("Highwater -
+    Active" table, one row per changelog partition)."""
     found: dict[int, int] = {}
     for line in worker.log_tail(10**7).splitlines():
         if "Highwater for active changelog partitions" not in line:
             continue
+        topic = ""
         for row in json.loads(line)["event"].splitlines():
             cells = [c.strip() for c in row.strip("|").split("|")]
-            if len(cells) == 3 and cells[1].isdigit():
+            topic = topic if cells[0] == "〃" else cells[0]  # faust writes a ditto mark
+            if len(cells) == 3 and topic == changelog and cells[1].isdigit():
                 found[int(cells[1])] = int(cells[2])
     return found
 
@@ -88,7 +91,9 @@ def test_clean_restart_recovers_every_entry_before_ready(
         # partition, not the last batch's base offset (Tansu's ListOffsets answer).
         changelog = f"{worker.app_id}-duty_log-changelog"
         ends = topic_end_offsets(client_config(catalog_topics.kafka_settings()), [changelog])
-        assert _recovery_highwaters(worker) == {p: end - 1 for (_, p), end in ends.items()}
+        assert _recovery_highwaters(worker, changelog) == {
+            p: end - 1 for (_, p), end in ends.items()
+        }
         assert len(ids) == 3000
         assert max(ids.values()) == 1
     finally:

@@ -1,0 +1,1 @@
+"""Sinks: events on the bus -> department systems. One module per sink (``department.py``)."""

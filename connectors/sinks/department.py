@@ -1,0 +1,458 @@
+"""The department sink: ``office.outbox.<code>.v1`` -> that department's signed webhook.
+
+Each record is POSTed as a CloudEvent in structured mode (``application/cloudevents+json``),
+signed in the Standard Webhooks style (https://www.standardwebhooks.com/). ``webhook-id`` is the
+event id, so a re-delivery after a crash carries the same id and the receiver can de-duplicate.
+
+* 2xx: delivered.
+* 408, 429, 5xx, no answer (refused, reset, timed out): tried again after ``backoff_first_s``,
+  doubling up to ``backoff_max_s``, ``attempts`` times in all; then a dead letter
+  ``delivery-failed``.
+* any other answer (4xx; 3xx, as redirects are not followed): a dead letter
+  ``delivery-rejected`` at once. A record that is not a CloudEvent: ``not-cloudevent``; one
+  whose id cannot be a header: ``bad-event-id``.
+
+The group's offset moves past a record only after a 2xx or once the broker has its dead letter.
+Records of a partition go out in order: a record waiting for its retry pauses its partition while
+the others go on, and the consumer keeps polling, so it stays in its group. The receiver's side is
+docs/departments.md, "Receiving work: signed webhooks".
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
+
+from connectors.runtime.producer import EventProducer, delivery_error
+from connectors.runtime.runner import Backoff
+from midfield import faults, metrics
+from midfield.admin import client_config
+from midfield.clock import Clock, utc_now
+from midfield.departments import Directory
+from midfield.errors import (
+    BrokerError,
+    BrokerUnavailable,
+    ConfigError,
+    ParseError,
+    map_kafka_errors,
+)
+from midfield.logging import get_logger
+from midfield.settings import KafkaSettings, Settings, SinkSettings
+from schemas.catalog import DEADLETTER, outbox
+from schemas.deadletter import DeadLetter
+
+__all__ = [
+    "Answer",
+    "DepartmentSink",
+    "SinkStats",
+    "Target",
+    "Verdict",
+    "judge",
+    "post",
+    "retry_delay",
+    "run_department_sink",
+    "signed_headers",
+    "structured",
+]
+
+log = get_logger(__name__)
+
+CONNECTOR = "department-sink"
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one department's work goes, and the secret it is signed with."""
+
+    code: str
+    url: str
+    webhook: Webhook = field(repr=False)
+
+    @property
+    def source(self) -> str:
+        return f"midfield://sink/{self.code}"
+
+    @classmethod
+    def of(cls, directory: Directory, code: str) -> Target:
+        """The department ``code`` of the directory; ``ConfigError`` if it has no webhook."""
+        department = directory.departments.get(code)
+        if department is None:
+            raise ConfigError(f"department {code!r} is not in the departments file",
+                              reason="unknown-department")  # fmt: skip
+        if department.webhook_url is None or department.webhook_secret is None:
+            raise ConfigError(f"department {code!r} needs webhook_url and webhook_secret in the "
+                              "departments file", reason="no-webhook")  # fmt: skip
+        try:
+            webhook = Webhook(department.webhook_secret.get_secret_value())
+        except (ValueError, EmptyWebhookSecretError):  # not from the exception: it holds the key
+            raise ConfigError(f"the webhook_secret of {code!r} is not whsec_ + base64",
+                              reason="bad-webhook-secret") from None  # fmt: skip
+        return cls(code, str(department.webhook_url), webhook)
+
+
+# -- the pure part: body, signature, verdict ---------------------------------------------------
+def structured(headers: Iterable[tuple[str, bytes]] | None, value: bytes | None) -> tuple[str, str]:
+    """``(id, body)``: the structured-mode JSON of a binary-mode record (every ``ce_*`` header
+    becomes an attribute, the value becomes ``data``); ``ParseError`` if it is not a CloudEvent."""
+    attrs = {k[3:]: v.decode("utf-8", "replace") for k, v in headers or () if k.startswith("ce_")}
+    if attrs.get("specversion") != "1.0" or not all(map(attrs.get, ("id", "source", "type"))):
+        found = ", ".join(sorted(attrs)) or "none"
+        raise ParseError("not-cloudevent", f"needs ce_specversion 1.0, ce_id, ce_source, ce_type; "
+                         f"ce_* attributes found: {found}")  # fmt: skip
+    if not (attrs["id"].isascii() and attrs["id"].isprintable()):  # it travels as a header
+        raise ParseError("bad-event-id", f"ce_id must be printable ASCII: {attrs['id']!r}")
+    try:
+        data = json.loads(value or b"")
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ParseError("not-cloudevent", f"the value is not JSON: {exc}") from exc
+    event = attrs | {"datacontenttype": "application/json", "data": data}
+    return attrs["id"], json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def signed_headers(webhook: Webhook, event_id: str, body: str, now: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers of ``body`` signed at ``now`` (timezone-aware)."""
+    now = now.astimezone(UTC)  # sign() reads the datetime as UTC whatever its zone says
+    return {
+        "content-type": CONTENT_TYPE,
+        "user-agent": "midfield-department-sink",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": webhook.sign(event_id, now, body),
+    }
+
+
+class Verdict(StrEnum):
+    delivered = "delivered"
+    retry = "retry"
+    rejected = "delivery-rejected"
+    failed = "delivery-failed"
+
+
+def judge(status: int | None, attempt: int, attempts: int) -> Verdict:
+    """What an answer means: ``status`` None is no answer; ``attempt`` counts from 1."""
+    if status is not None and 200 <= status < 300:
+        return Verdict.delivered
+    if status is None or status in (408, 429) or status >= 500:
+        return Verdict.retry if attempt < attempts else Verdict.failed
+    return Verdict.rejected
+
+
+def retry_delay(settings: SinkSettings, attempt: int) -> float:
+    """The wait after failed attempt number ``attempt``: the first back-off, doubling, capped."""
+    return min(settings.backoff_max_s, settings.backoff_first_s * 2.0 ** min(attempt - 1, 60))
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Answer:
+    """What the endpoint said: a status with the start of its body, or ``None`` and why not."""
+
+    status: int | None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.status is None:
+            return self.detail
+        return f"HTTP {self.status}: {self.detail}" if self.detail else f"HTTP {self.status}"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Work is posted to the URL the office configured, never elsewhere: a 3xx is an answer."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+Deliver = Callable[[str, bytes, Mapping[str, str], float], Answer]
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> Answer:
+    """POST ``body``; HTTP and network failures are answers, not exceptions."""
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+    try:
+        with _OPENER.open(request, timeout=timeout_s) as response:
+            return Answer(response.status)
+    except urllib.error.HTTPError as exc:
+        try:
+            return Answer(exc.code, _start_of(exc))
+        finally:
+            exc.close()
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        why = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        return Answer(None, why if isinstance(why, str) else f"{type(why).__name__}: {why}")
+
+
+def _start_of(answer: urllib.error.HTTPError, chars: int = 200) -> str:
+    try:
+        text = answer.read(chars * 4).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return ""
+    return " ".join(text.split())[:chars]
+
+
+# -- the consumer loop ---------------------------------------------------------------------------
+@dataclass
+class SinkStats:
+    outcomes: Counter[str] = field(default_factory=Counter)  # delivered, retried, dead_letter
+    dead_by_reason: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "delivered": self.outcomes["delivered"],
+            "retried": self.outcomes["retried"],
+            "dead_letters": self.outcomes["dead_letter"],
+            "dead_by_reason": dict(self.dead_by_reason),
+        }
+
+
+OnOutcome = Callable[[str, str, SinkStats], None]
+"""Called with ``(outcome, dead-letter reason or "", stats)`` after every attempt's outcome."""
+
+
+@dataclass
+class _Pending:
+    """A record being worked on; ``letter`` is set once it is to become a dead letter."""
+
+    record: Any  # kafka-python's ConsumerRecord
+    first_seen: datetime
+    attempts: int = 0
+    due: float = 0.0  # time.monotonic() of the next step
+    letter: DeadLetter | None = None
+    broker_errors: int = 0
+
+
+class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sink: DepartmentSink) -> None:
+        self.sink = sink
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self.sink.forget(revoked)
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        pass
+
+
+class DepartmentSink:
+    """Delivers one department's outbox until ``stop`` is set (see the module docstring)."""
+
+    def __init__(self, target: Target, consumer: KafkaConsumer, producer: EventProducer,
+                 settings: Settings, *, stop: threading.Event | None = None,
+                 clock: Clock = utc_now, deliver: Deliver = post,
+                 on_outcome: OnOutcome | None = None) -> None:  # fmt: skip
+        self.target, self.consumer, self.producer = target, consumer, producer
+        self.settings, self.kafka = settings.sink, settings.kafka
+        self.stop = stop or threading.Event()
+        self.clock, self.deliver, self.on_outcome = clock, deliver, on_outcome
+        self.backoff = Backoff.of(settings.kafka)
+        self.stats = SinkStats()
+        self.log = log.bind(connector=CONNECTOR, department=target.code)
+        self._queues: dict[TopicPartition, deque[_Pending]] = {}
+        consumer.subscribe([outbox(target.code)], listener=_Forget(self))
+
+    def run(self) -> SinkStats:
+        self.log.info("delivering", topic=outbox(self.target.code), url=self.target.url)
+        while not self.stop.is_set():
+            self._fetch()
+            for tp in list(self._queues):
+                self._step(tp)
+        return self.stats
+
+    def forget(self, partitions: Iterable[TopicPartition]) -> None:
+        """Partitions gone in a rebalance: their new owner resumes at the committed offset."""
+        for tp in partitions:
+            self._queues.pop(tp, deque()).clear()
+
+    def _fetch(self) -> None:
+        with map_kafka_errors():
+            batches = self.consumer.poll(timeout_ms=self._wait_ms())
+        for tp, records in batches.items():
+            now = self.clock()
+            self._queues.setdefault(tp, deque()).extend(_Pending(r, now) for r in records)
+            self.consumer.pause(tp)  # nothing more from it until these are settled, in order
+
+    def _wait_ms(self) -> int:
+        """Until the next retry is due; at most 0.5 s, so that ``stop`` is noticed."""
+        now = time.monotonic()
+        due = min((queue[0].due for queue in self._queues.values()), default=now + 0.5)
+        return int(max(0.0, min(due - now, 0.5)) * 1000)
+
+    def _step(self, tp: TopicPartition) -> None:
+        """One step for the partition's first record, if it is due. One at a time: the consumer
+        is polled between steps, so it stays in its group however slow the endpoint is."""
+        queue = self._queues[tp]
+        if queue[0].due > time.monotonic() or not self._settle(queue[0]):
+            return
+        self._commit(tp, queue.popleft().record)
+        if not queue:
+            del self._queues[tp]
+            self.consumer.resume(tp)
+
+    def _settle(self, pending: _Pending) -> bool:
+        """One step for a record: True once it is delivered or the broker has its dead letter."""
+        if pending.letter is None and self._attempt(pending):
+            return True
+        return pending.letter is not None and self._send_letter(pending.letter, pending)
+
+    def _attempt(self, pending: _Pending) -> bool:
+        """POST the record once: True if delivered; else its retry or its dead letter is set."""
+        try:
+            event_id, body = structured(pending.record.headers, pending.record.value)
+        except ParseError as exc:
+            pending.letter = self._letter(pending, exc.reason, str(exc), event_id="")
+            return False
+        pending.attempts += 1
+        headers = signed_headers(self.target.webhook, event_id, body, self.clock())
+        answer = self.deliver(self.target.url, body.encode(), headers, self.settings.timeout_s)
+        verdict = judge(answer.status, pending.attempts, self.settings.attempts)
+        if verdict is Verdict.delivered:
+            self._count("delivered")
+        elif verdict is Verdict.retry:
+            self._retry_later(pending, answer, event_id)
+        else:
+            pending.letter = self._letter(pending, verdict.value, str(answer), event_id)
+        return verdict is Verdict.delivered
+
+    def _retry_later(self, pending: _Pending, answer: Answer, event_id: str) -> None:
+        delay = retry_delay(self.settings, pending.attempts)
+        pending.due = time.monotonic() + delay
+        self.log.warning("delivery failed, will retry", answer=str(answer), event_id=event_id,
+                         attempt=pending.attempts, retry_in_s=round(delay, 3))  # fmt: skip
+        self._count("retried")
+
+    def _letter(self, pending: _Pending, reason: str, error: str, event_id: str) -> DeadLetter:
+        record = pending.record
+        letter = DeadLetter.of(record.value or b"", reason=reason, error=error,
+                               source=self.target.source, connector=CONNECTOR,
+                               position=f"{record.topic}/{record.partition}@{record.offset}",
+                               first_seen=pending.first_seen, attempts=max(pending.attempts, 1),
+                               meta={"webhook_url": self.target.url,
+                                     "ce_id": event_id})  # fmt: skip
+        self.log.warning("dead letter", reason=reason, error=error, position=letter.position)
+        return letter
+
+    def _send_letter(self, letter: DeadLetter, pending: _Pending) -> bool:
+        """Produce the dead letter: True once the broker has it, else try again after a back-off."""
+        error = self._produce(letter)
+        if error is None:
+            self._count("dead_letter", letter.reason)
+            return True
+        if not isinstance(error, BrokerUnavailable):
+            raise error  # permanent (too large, not authorised): stop, keep the position
+        delay = self.backoff.delay(pending.broker_errors)
+        pending.broker_errors += 1
+        pending.due = time.monotonic() + delay
+        self.log.warning("broker unavailable, dead letter not written yet", error=str(error),
+                         retry_in_s=round(delay, 3))  # fmt: skip
+        return False
+
+    def _produce(self, letter: DeadLetter) -> BrokerError | None:
+        try:
+            delivery = self.producer.send((DEADLETTER, letter.key(), letter.value(),
+                                           letter.headers()))  # fmt: skip
+            self.producer.flush(self.kafka.request_timeout_ms / 1000)
+        except BrokerUnavailable as exc:
+            return exc
+        if not delivery.is_done:
+            return BrokerUnavailable("the broker did not answer for the dead letter")
+        return delivery_error(delivery)
+
+    def _commit(self, tp: TopicPartition, record: Any) -> None:
+        """Move the group past ``record``; if that fails it may only come again (same id)."""
+        faults.point("sink.before-commit")
+        try:
+            with map_kafka_errors():
+                self.consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)},
+                                     timeout_ms=self.kafka.request_timeout_ms)  # fmt: skip
+        except BrokerError as exc:
+            self.log.warning("commit failed; the record may be delivered again", error=str(exc),
+                             partition=tp.partition, offset=record.offset)  # fmt: skip
+
+    def _count(self, outcome: str, reason: str = "") -> None:
+        self.stats.outcomes[outcome] += 1
+        if reason:
+            self.stats.dead_by_reason[reason] += 1
+        if self.on_outcome:
+            self.on_outcome(outcome, reason, self.stats)
+
+
+# -- wiring --------------------------------------------------------------------------------------
+def run_department_sink(target: Target, settings: Settings, *, stop: threading.Event | None = None,
+                        on_outcome: OnOutcome | None = None) -> SinkStats:  # fmt: skip
+    """Deliver ``target``'s outbox until ``stop`` is set, with metrics. A broker that is not up
+    yet is waited for."""
+    stop = stop or threading.Event()
+    backoff = Backoff.of(settings.kafka)
+    with ExitStack() as stack:
+        consumer = _connect(lambda: _consumer(target.code, settings.kafka), backoff, stop)
+        stack.enter_context(closing(consumer))
+        producer = _connect(lambda: EventProducer(settings.kafka), backoff, stop)
+        stack.enter_context(closing(producer))
+        sink = DepartmentSink(target, consumer, producer, settings, stop=stop,
+                              deliver=_timed(post, target.code),
+                              on_outcome=_counted(target.code, on_outcome))  # fmt: skip
+        return sink.run()
+
+
+def _consumer(code: str, kafka: KafkaSettings) -> KafkaConsumer:
+    timings = {}
+    if kafka.profile == "embedded":  # Tansu answers JoinGroup after session_timeout / 2
+        timings = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
+    with map_kafka_errors():
+        return KafkaConsumer(**client_config(kafka), group_id=f"midfield-sink-{code}",
+                             enable_auto_commit=False, auto_offset_reset="earliest",
+                             **timings)  # fmt: skip
+
+
+_T = TypeVar("_T")
+
+
+def _connect(make: Callable[[], _T], backoff: Backoff, stop: threading.Event) -> _T:
+    attempt = 0
+    while True:
+        try:
+            return make()
+        except BrokerUnavailable as exc:
+            delay = backoff.delay(attempt)
+            log.warning("broker unavailable, retrying", error=str(exc), retry_in_s=round(delay, 2))
+            if stop.wait(delay):
+                raise
+            attempt += 1
+
+
+def _timed(deliver: Deliver, code: str) -> Deliver:
+    seconds = metrics.WEBHOOK_SECONDS.labels(code)
+
+    def timed(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> Answer:
+        with seconds.time():
+            return deliver(url, body, headers, timeout_s)
+
+    return timed
+
+
+def _counted(code: str, then: OnOutcome | None) -> OnOutcome:
+    def counted(outcome: str, reason: str, stats: SinkStats) -> None:
+        metrics.WEBHOOK_DELIVERIES.labels(code, outcome).inc()
+        if reason:
+            metrics.DEAD_LETTERS.labels(reason, CONNECTOR).inc()
+        if then:
+            then(outcome, reason, stats)
+
+    return counted
