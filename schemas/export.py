@@ -174,8 +174,13 @@ def asyncapi(version: str = "0") -> dict[str, Any]:
 
 def _channel(spec: TopicSpec, messages: dict[str, Any]) -> dict[str, Any]:
     names = [*spec.event_types, *([_DEAD_LETTER_TYPE] if spec.name == DEADLETTER else [])]
-    return {
-        "address": spec.name,
+    channel: dict[str, Any] = {}
+    if spec.per_department:  # an AsyncAPI address parameter, one topic per department
+        channel["parameters"] = {
+            "department": {"description": "A department code from the departments file."}
+        }
+    return channel | {
+        "address": spec.name.replace("<department>", "{department}"),
         "description": f"{spec.description} Key: {spec.key}.",
         "messages": {
             _channel_id(n): {"$ref": f"#/components/messages/{n}"} for n in names if n in messages
