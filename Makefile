@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Two cores: two xdist workers, each with its own embedded broker.
 XDIST  ?= -n 2 --dist loadgroup
 
-.PHONY: help venv demo test test-fast soak lint bench clean
+.PHONY: help venv demo test test-fast soak lint bench clean system-deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,8 +22,11 @@ venv: $(STAMP)  ## create .venv and install Midfield with its test tools
 demo: $(STAMP)  ## run the whole hub on the embedded broker with sample faxes (Ctrl-C stops it)
 	$(BIN)/midfield demo
 
-test: $(STAMP)  ## install everything and run the test suite (soak runs excluded)
+test: $(STAMP) system-deps  ## install everything and run the test suite (soak runs excluded)
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+system-deps:  ## Chromium, kcat and a CJK font for the end-to-end tests (apt, when root)
+	@.ci/system-deps
 
 soak: $(STAMP)  ## the long fault/load runs
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)

@@ -41,6 +41,7 @@ __all__ = [
     "render",
     "saw_event",
     "serve",
+    "source_ages",
 ]
 
 _LATENCY = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
@@ -97,6 +98,12 @@ REGISTRY.register(_AGE)
 
 def saw_event(source: str, at: float | None = None) -> None:
     _AGE.last[source] = time.time() if at is None else at
+
+
+def source_ages() -> dict[str, float]:
+    """Seconds since the last event of each source this process has seen."""
+    now = time.time()
+    return {source: max(now - seen, 0.0) for source, seen in sorted(_AGE.last.items())}
 
 
 def render() -> bytes:

@@ -17,9 +17,10 @@ from midfield.departments import Directory, load_directory
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
+from schemas.events.alert import AlertRaised
 from schemas.events.fax import FaxReceived
-from streams import duty_log
-from streams.dead_letters import decode_or_dead_letter
+from streams import alerts, duty_log
+from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.health import BrokerWatch
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
@@ -40,6 +41,7 @@ class MidfieldApp(faust.App):
     """Now, for lights, reminders and default dates; tests in the same process may replace it."""
     duty_log: Any  # faust.Tables; typed loosely because faust's generics are untyped
     ledger: Any
+    alerts: Any
     directory: Directory
 
     def _new_transport(self) -> TransportT:
@@ -108,22 +110,63 @@ def create_app(settings: Settings) -> MidfieldApp:
                 app.duty_log[envelope.subject] = book
 
     tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
+    alerts = _add_alerts(app, deadletters)
 
     app.sensors.add(MetricsSensor())
-    _measure_every(app, settings.worker.lag_interval_s,
-                   [fax.get_topic_name(), tasks.get_topic_name()])  # fmt: skip
+    topics = [fax.get_topic_name(), tasks.get_topic_name(), alerts.get_topic_name()]
+    _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
     return app
+
+
+def _add_alerts(app: MidfieldApp, deadletters: Any) -> Any:
+    """The alerts book, keyed by alert id, from ``office.alerts.v1``."""
+    app.alerts = app.Table("alerts", default=None, schema=_BOOK_SCHEMA)
+    channel = app.topic(
+        topic(AlertRaised.topic).name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    @app.agent(channel, name="alerts")
+    async def take_alerts(stream: Any) -> None:
+        async for event in stream.events():
+            envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
+            if envelope is None:
+                continue
+            if not isinstance(envelope.data, AlertRaised):
+                await dead_letter(
+                    event,
+                    deadletters,
+                    app.conf.id,
+                    "unexpected-type",
+                    f"{envelope.type} on the alerts topic",
+                    connector="alerts",
+                )
+                continue
+            book = alerts.apply(app.alerts.get(envelope.subject), envelope)
+            if book is not None:
+                app.alerts[envelope.subject] = book
+
+    return channel
 
 
 def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> None:
     """Lag and table sizes for /metrics, and the broker check /ready uses."""
     kafka = app.settings.kafka
     app.broker_watch = BrokerWatch(
-        client_config(kafka), app.conf.id, topics,
+        client_config(kafka),
+        app.conf.id,
+        topics,
         deadline_s=max(2 * kafka.request_timeout_ms / 1000, interval_s),
-        tables=lambda: {"duty_log": len(app.duty_log), "ledger": len(app.ledger)},
-    )  # fmt: skip
+        tables=lambda: {
+            "duty_log": len(app.duty_log),
+            "ledger": len(app.ledger),
+            "alerts": len(app.alerts),
+        },
+    )
 
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
     async def measure() -> None:

@@ -36,6 +36,8 @@ class BrokerWatch:
         self.deadline_s = deadline_s
         self.tables = tables
         self.error: str | None = None
+        self.lags: list[PartitionLag] = []
+        """The last lag measured, per partition (for the dashboard)."""
         self._pending: asyncio.Future[list[PartitionLag]] | None = None
         self._started = 0.0
 
@@ -63,6 +65,7 @@ class BrokerWatch:
             self.error = str(exc)
             return
         self.error = None
+        self.lags = lags
         for lag in lags:
             labels = (lag.group, lag.topic, str(lag.partition))
             metrics.LAG.labels(*labels).set(lag.lag)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from midfield import metrics
 from schemas.events.task import TaskStatus
-from streams import duty_log, ledger
+from streams import alerts, dashboard, duty_log, ledger
 from streams import ledger_sheet as ledger_sheet_
 
 if TYPE_CHECKING:
@@ -65,6 +65,23 @@ def register_views(app: MidfieldApp) -> None:
         books = [book for _, book in app.duty_log.items() if book]
         entries = duty_log.entries_on(books, day, zone)
         return web.json({"date": day.isoformat(), "count": len(entries), "entries": entries})
+
+    @app.page("/alerts")
+    async def alerts_view(web: Any, request: Any) -> Any:
+        raw = request.query.get("open", "true").lower()
+        if raw not in ("true", "false"):
+            return _bad_request(web, "bad-filter", f"open must be true or false, got {raw!r}")
+        books = [book for _, book in app.alerts.items() if book]
+        shown = alerts.open_first(books, only_open=raw == "true")
+        return web.json({"count": len(shown), "alerts": shown})
+
+    @app.page("/")
+    async def dashboard_page(web: Any, request: Any) -> Any:
+        return web.html(dashboard.PAGE)
+
+    @app.page("/dashboard.json")
+    async def dashboard_data(web: Any, request: Any) -> Any:
+        return web.json(dashboard.snapshot(app, readiness(app)))
 
     register_ledger_views(app)
 

@@ -1,0 +1,123 @@
+"""The dashboard (``GET /``): one page for the duty officer and ops, and the JSON it shows.
+
+The page (``streams/static/dashboard.html``) is one self-contained file: no CDN, no build step,
+no fonts of its own; it works on an office network without the internet. Its script fetches
+``GET /dashboard.json`` every ``refresh_s`` seconds and writes every value with ``textContent``,
+so text from the public (a message, a title) can never become markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import datetime
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from midfield import metrics
+from streams import alerts, duty_log, ledger
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["PAGE", "in_chinese", "snapshot"]
+
+PAGE = files("streams").joinpath("static/dashboard.html").read_text(encoding="utf-8")
+"""The page, read once: it is static; the data comes from /dashboard.json."""
+
+_LISTED = 20
+"""Rows shown per list (red tasks, alerts, duty-log entries); the counts are always whole."""
+
+
+def snapshot(app: MidfieldApp, ready: tuple[bool, str]) -> dict[str, Any]:
+    """Everything the page shows, as of ``app.clock()``."""
+    now = app.clock()
+    return {
+        "now": now.isoformat(),
+        "office": app.directory.office_name,
+        "ready": {"ok": ready[0], "reason": ready[1]},
+        "supervision": _supervision(app, now),
+        "replies": None,  # reply tallies (办复率) are not kept by this worker yet
+        "alerts": _alerts(app),
+        "duty_log": _duty_log(app, now),
+        "sources": [{"source": s, "age_s": round(age, 1)}
+                    for s, age in metrics.source_ages().items()],
+        "lag": _lag(app),
+    }  # fmt: skip
+
+
+def _supervision(app: MidfieldApp, now: datetime) -> dict[str, Any]:
+    rules, zone = app.settings.supervision, app.settings.office.zone
+    counts: Counter[str] = Counter()
+    flagged: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
+    for _, book in app.ledger.items():
+        if not ledger.is_task(book):
+            continue
+        colour, reason = ledger.light(book, now, rules, zone)
+        counts[colour.value] += 1
+        if colour.value in flagged:
+            flagged[colour.value].append(_task_row(app, book, reason))
+    for rows in flagged.values():
+        rows.sort(key=lambda row: (row["deadline"], row["task_id"]))
+    return {
+        "lights": {c.value: counts[c.value] for c in ledger.Light},
+        "red": flagged["red"][:_LISTED],
+        "yellow": flagged["yellow"][:_LISTED],
+    }
+
+
+def _task_row(app: MidfieldApp, book: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {
+        "task_id": book["task_id"],
+        "title": book["title"],
+        "lead": app.directory.name_of(book["lead_department"]),
+        "deadline": book["deadline"],
+        "status": book["status"],
+        "percent": book["percent"],
+        "reason": in_chinese(reason),
+        "focus": book["focus"],
+    }
+
+
+_REASONS = (
+    (re.compile(r"overdue by (\d+) days?"), "逾期 {0} 天"),
+    (re.compile(r"deadline in (\d+) days?"), "距完成时限 {0} 天"),
+    (re.compile(r"progress (\d+)% behind time elapsed by (\d+)%"), "进度 {0}%，落后时间进度 {1}%"),
+    (re.compile(r"on track"), "正常"),
+    (re.compile(r"closed"), "已办结"),
+)
+
+
+def in_chinese(reason: str) -> str:
+    """The light's reason (streams.ledger.light words it in English) for the office's page."""
+    for pattern, text in _REASONS:
+        if match := pattern.fullmatch(reason):
+            return text.format(*match.groups())
+    return reason
+
+
+def _alerts(app: MidfieldApp) -> dict[str, Any]:
+    shown = alerts.open_first([b for _, b in app.alerts.items() if b], only_open=True)
+    return {"open": len(shown), "items": shown[:_LISTED]}
+
+
+def _duty_log(app: MidfieldApp, now: datetime) -> dict[str, Any]:
+    zone = app.settings.office.zone
+    today = now.astimezone(zone).date()
+    entries = duty_log.entries_on([b for _, b in app.duty_log.items() if b], today, zone)
+    return {
+        "date": today.isoformat(),
+        "count": len(entries),
+        "by_channel": dict(Counter(e["channel"] for e in entries)),
+        "latest": entries[-_LISTED:][::-1],
+    }
+
+
+def _lag(app: MidfieldApp) -> list[dict[str, Any]]:
+    """Lag per topic: records summed over partitions, seconds of the oldest partition."""
+    per_topic: dict[str, dict[str, float]] = defaultdict(lambda: {"lag": 0, "lag_seconds": 0.0})
+    for part in app.broker_watch.lags:
+        total = per_topic[part.topic]
+        total["lag"] += part.lag
+        total["lag_seconds"] = max(total["lag_seconds"], part.lag_seconds)
+    return [{"topic": t, **v} for t, v in sorted(per_topic.items())]
