@@ -1,9 +1,12 @@
-"""``midfield demo``: the whole hub on the embedded broker, with faxes arriving live.
+"""``midfield demo``: the whole hub on the embedded broker, with faxes and tasks arriving live.
 
-Starts Tansu, creates the catalog's topics, starts the worker and the fax-log connector as child
-processes, then appends realistic HylaFAX+ lines (one malformed, one SEND) to a demo fax log over
-a few seconds while printing what arrived. ``--check`` runs the same unattended, verifies the
-duty log over HTTP and exits 0 or 1. Ctrl-C stops everything the demo started.
+Starts Tansu, creates the catalog's topics, starts the worker, the fax-log connector and the
+tasks API as child processes, then appends realistic HylaFAX+ lines (one malformed, one SEND) to
+a demo fax log over a few seconds, and hands three supervised tasks to departments through the
+API (one overdue, one near its deadline, one on track; one department oversteps and raises a
+security alert), printing what arrived. The dashboard shows it all. ``--check`` runs the same
+unattended, verifies the duty log and the ledger over HTTP and exits 0 or 1. Ctrl-C stops
+everything the demo started.
 """
 
 from __future__ import annotations
@@ -17,17 +20,17 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from midfield.admin import client_config, create_topics
-from midfield.broker import EmbeddedBroker
+from midfield.broker import EmbeddedBroker, free_port
 from midfield.settings import KafkaSettings, OfficeSettings, TopicSettings
 from midfield.watermarks import topic_end_offsets
-from schemas.catalog import DEADLETTER
+from schemas.catalog import DEADLETTER, concrete
 
 __all__ = ["recv_line", "run_demo", "sample_lines"]
 
@@ -41,18 +44,60 @@ _STATIONS = [
 ]
 
 
+_DEPARTMENTS = {
+    "water": "县水利局",
+    "health": "县卫生健康委",
+    "edu": "县教育局",
+    "housing": "县住建局",
+}
+
+
+def _departments_file(path: Path) -> Path:
+    """The demo's directory: the office and four departments, keys ``demo-<code>-key``."""
+    lines = ["[office]", 'name = "示范县人民政府办公室"', 'api_keys = ["demo-office-key"]']
+    for code, name in _DEPARTMENTS.items():
+        lines += [f"[departments.{code}]", f'name = "{name}"', f'api_keys = ["demo-{code}-key"]']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @dataclass(frozen=True)
 class Expected:
     entries: int
     dead_letters: int
 
 
-def recv_line(commid: int, *, when: str, tsi: str = "+86 551 2345678", pages: int = 3,
-              caller_name: str = "", caller_number: str = "05512345678") -> str:  # fmt: skip
+def recv_line(
+    commid: int,
+    *,
+    when: str,
+    tsi: str = "+86 551 2345678",
+    pages: int = 3,
+    caller_name: str = "",
+    caller_number: str = "05512345678",
+) -> str:
     """A RECV record as HylaFAX+ writes it to xferfaxlog (19 tab-separated fields)."""
-    fields = [when, "RECV", f"{commid:09d}", "ttyS0", f"recvq/fax{commid:09d}.tif", '""', "fax",
-              '"05511234567"', f'"{tsi}"', "65576", str(pages), "00:01:12", "00:01:05", '""',
-              f'"{caller_name}"', f'"{caller_number}"', '""', '""', '""']  # fmt: skip
+    fields = [
+        when,
+        "RECV",
+        f"{commid:09d}",
+        "ttyS0",
+        f"recvq/fax{commid:09d}.tif",
+        '""',
+        "fax",
+        '"05511234567"',
+        f'"{tsi}"',
+        "65576",
+        str(pages),
+        "00:01:12",
+        "00:01:05",
+        '""',
+        f'"{caller_name}"',
+        f'"{caller_number}"',
+        '""',
+        '""',
+        '""',
+    ]
     return "\t".join(fields) + "\n"
 
 
@@ -91,6 +136,8 @@ class _Demo:
         self.port = port
         self.children: list[subprocess.Popen[bytes]] = []
         self.url = f"http://127.0.0.1:{port}"
+        self.api_port = free_port()
+        self.api = f"http://127.0.0.1:{self.api_port}"
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.workdir / f"{name}.log").open("wb")
@@ -142,8 +189,10 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
             "MIDFIELD_WORKER_DATA_DIR": str(workdir / "worker-data"),
             "MIDFIELD_CONNECT_STATE_DIR": str(workdir / "state"),
             "MIDFIELD_LOG_FORMAT": "json",
+            "MIDFIELD_DEPARTMENTS_FILE": str(_departments_file(workdir / "departments.toml")),
+            "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "5",
         }
-        create_topics(kafka, TopicSettings())
+        create_topics(kafka, TopicSettings(), concrete(_DEPARTMENTS))
         fax_log = workdir / "xferfaxlog"
         fax_log.touch()
         try:
@@ -153,6 +202,7 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
                 ["connect", "fax-log", "--path", str(fax_log), "--instance", "demo"],
                 env,
             )
+            demo.spawn("tasks-api", ["connect", "tasks", "--port", str(demo.api_port)], env)
             return _drive(demo, kafka, fax_log, zone, started, check, feed_seconds)
         except KeyboardInterrupt:
             click.echo("\nstopping…", err=True)
@@ -174,20 +224,30 @@ def _drive(
     day = now.date().isoformat()
     lines, expected = sample_lines(now)
     click.echo(f"Midfield demo — broker {kafka.bootstrap_servers}, logs in {demo.workdir}/")
+    click.echo(f"  dashboard: {demo.url}/")
     click.echo(f"  duty log:  {demo.url}/duty-log?date={day}")
+    click.echo(f"  ledger:    {demo.url}/ledger   (and {demo.url}/ledger.xlsx)")
+    click.echo(f"  tasks API: {demo.api} (office key demo-office-key, docs/departments.md)")
     click.echo(f"  ready:     {demo.url}/ready")
     click.echo(f"  fax log:   {fax_log} (append HylaFAX lines to see them arrive)")
     watch = _Watch(demo, kafka, day, started)
     _wait(lambda: (_get(f"{demo.url}/ready") or {}).get("ready"), timeout=60)
+    if _wait(lambda: (_get(f"{demo.api}/ready") or {}).get("ready"), timeout=60):
+        handed = _hand_out_tasks(demo.api, now)
+        click.echo(f"  {handed} supervised tasks handed out (one overdue, one near its deadline)")
+    else:
+        click.echo(f"  the tasks API did not get ready: see {demo.workdir}/tasks-api.log", err=True)
     for line in lines:  # a fax every so often, as a morning's log grows
         with fax_log.open("a", encoding="utf-8") as out:
             out.write(line)
         watch.poll()
         time.sleep(feed_seconds / len(lines))
     done = _wait(lambda: watch.poll() == (expected.entries, expected.dead_letters), timeout=30)
+    lights = _wait(lambda: _lights(demo.url) == {"red": 1, "yellow": 1, "green": 1}, timeout=30)
     if check:
         verdict = {
-            "ok": done,
+            "ok": done and lights,
+            "lights": _lights(demo.url),
             "first_entry_s": watch.first_entry_s,
             **watch.last,
             "expected_entries": expected.entries,
@@ -232,3 +292,54 @@ class _Watch:
             )
             self.last = counts
         return counts["entries"], counts["dead_letters"]
+
+
+def _post(url: str, body: dict[str, Any], key: str) -> int:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0
+
+
+def _hand_out_tasks(api: str, now: datetime) -> int:
+    """Three tasks through the tasks API, as the office and the departments would."""
+    office = "demo-office-key"
+    tasks = [
+        ("DC-2025-001", "汛前病险水库除险加固", "water", ("housing",), -3, 30),
+        ("DC-2025-002", "乡镇卫生院能力提升", "health", (), 2, 60),
+        ("DC-2025-003", "城区学校扩容工程", "edu", ("housing",), 90, 20),
+    ]
+    for task_id, title, lead, assisting, days, percent in tasks:
+        deadline = (now.date() + timedelta(days=days)).isoformat()
+        _post(
+            f"{api}/tasks",
+            {
+                "task_id": task_id,
+                "title": title,
+                "deadline": deadline,
+                "lead_department": lead,
+                "assisting_departments": assisting,
+                "focus": days < 0,
+            },
+            office,
+        )
+        _post(f"{api}/tasks/{task_id}/assign", {"instruction": "请按期办结"}, office)
+        key = f"demo-{lead}-key"
+        _post(f"{api}/tasks/{task_id}/sign", {"person": "值班员"}, key)
+        _post(f"{api}/tasks/{task_id}/progress", {"percent": percent, "text": "按计划推进"}, key)
+    # a department reporting on a task that is not its own: 403 and a security alert
+    _post(f"{api}/tasks/DC-2025-002/progress", {"percent": 99, "text": "x"}, "demo-edu-key")
+    return len(tasks)
+
+
+def _lights(url: str) -> dict[str, int]:
+    return dict((_get(f"{url}/ledger") or {}).get("lights", {}))

@@ -72,7 +72,8 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
     demo = subprocess.Popen(
         [sys.executable, "-m", "midfield", "demo", "--workdir", str(tmp_path / "demo"),
          "--port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=(tmp_path / "demo.stderr").open("wb"), text=True,
+        cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(Path.home())},
     )  # fmt: skip
     assert demo.stdout is not None
@@ -83,7 +84,8 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
             break
     port = lines[0].split("broker 127.0.0.1:")[1].split(",")[0]
     started = _descendants_and_broker(demo.pid, port)
-    assert len(started) == 3, lines  # broker, worker, fax connector
+    logs = (tmp_path / "demo.stderr").read_text(errors="replace")[-3000:]
+    assert len(started) == 4, (lines, logs)  # broker, worker, fax connector, tasks API
     demo.send_signal(signal.SIGINT)
     assert demo.wait(timeout=60) == 0
     time.sleep(0.5)
