@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = [
+    "ALERTS_OPEN",
     "CONTENT_TYPE_LATEST",
     "DEAD_LETTERS",
     "EVENTS_IN",
@@ -34,6 +35,7 @@ __all__ = [
     "LAG_SECONDS",
     "PARSE_SECONDS",
     "PROCESSING_SECONDS",
+    "REMINDERS",
     "SKIPPED",
     "TABLE_ENTRIES",
     "WEBHOOK_DELIVERIES",
@@ -51,26 +53,44 @@ EVENTS_OUT = Counter("midfield_events_out", "Events produced to the bus.", ["top
 EVENTS_IN = Counter("midfield_events_in", "Events consumed by the worker.", ["topic", "source"])
 DEAD_LETTERS = Counter("midfield_dead_letters", "Records dead-lettered.", ["reason", "connector"])
 SKIPPED = Counter("midfield_records_skipped", "Documented skips.", ["reason", "connector"])
-PARSE_SECONDS = Histogram("midfield_parse_seconds", "Time to parse one input record.",
-                          ["connector"], buckets=_LATENCY)  # fmt: skip
-PROCESSING_SECONDS = Histogram("midfield_processing_seconds", "Time to apply one event.",
-                               ["topic"], buckets=_LATENCY)  # fmt: skip
+PARSE_SECONDS = Histogram(
+    "midfield_parse_seconds", "Time to parse one input record.", ["connector"], buckets=_LATENCY
+)
+PROCESSING_SECONDS = Histogram(
+    "midfield_processing_seconds", "Time to apply one event.", ["topic"], buckets=_LATENCY
+)
 HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
-HTTP_SECONDS = Histogram("midfield_http_request_duration_seconds", "HTTP answer time.",
-                         ["route"], buckets=_LATENCY)  # fmt: skip
-LAG = Gauge("midfield_consumergroup_group_lag", "Records not yet consumed (log end - committed).",
-            ["group", "topic", "partition"])  # fmt: skip
-LAG_SECONDS = Gauge("midfield_consumergroup_group_lag_seconds",
-                    "Age of the oldest record not yet consumed.",
-                    ["group", "topic", "partition"])  # fmt: skip
-TABLE_ENTRIES = Gauge("midfield_table_entries", "Keys held in a book (local partitions).",
-                      ["table"])  # fmt: skip
-WEBHOOK_DELIVERIES = Counter("midfield_webhook_deliveries",
-                             "Department webhook attempts by outcome: delivered, retried, "
-                             "dead_letter.", ["department", "outcome"])  # fmt: skip
-WEBHOOK_SECONDS = Histogram("midfield_webhook_delivery_seconds",
-                            "Time for a department's endpoint to answer one delivery.",
-                            ["department"], buckets=_WEBHOOK)  # fmt: skip
+HTTP_SECONDS = Histogram(
+    "midfield_http_request_duration_seconds", "HTTP answer time.", ["route"], buckets=_LATENCY
+)
+LAG = Gauge(
+    "midfield_consumergroup_group_lag",
+    "Records not yet consumed (log end - committed).",
+    ["group", "topic", "partition"],
+)
+LAG_SECONDS = Gauge(
+    "midfield_consumergroup_group_lag_seconds",
+    "Age of the oldest record not yet consumed.",
+    ["group", "topic", "partition"],
+)
+REMINDERS = Counter("midfield_reminders_sent", "Reminders (催办) applied to the ledger.", ["light"])
+ALERTS_OPEN = Gauge(
+    "midfield_alerts_open", "Open alerts in the alerts book (local partitions).", ["severity"]
+)
+TABLE_ENTRIES = Gauge(
+    "midfield_table_entries", "Keys held in a book (local partitions).", ["table"]
+)
+WEBHOOK_DELIVERIES = Counter(
+    "midfield_webhook_deliveries",
+    "Department webhook attempts by outcome: delivered, retried, dead_letter.",
+    ["department", "outcome"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "midfield_webhook_delivery_seconds",
+    "Time for a department's endpoint to answer one delivery.",
+    ["department"],
+    buckets=_WEBHOOK,
+)
 
 
 class _SourceAge(Collector):

@@ -6,18 +6,20 @@ worker and the replay tools each get their own app. ``midfield worker`` runs it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import faust
 from faust.types import TransportT
 
+from midfield import metrics
 from midfield.admin import client_config
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
-from schemas.events.alert import AlertRaised
+from schemas.events.alert import AlertRaised, Severity
 from schemas.events.fax import FaxReceived
 from streams import alerts, duty_log
 from streams.dead_letters import dead_letter, decode_or_dead_letter
@@ -171,3 +173,6 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
     async def measure() -> None:
         await app.broker_watch.tick()
+        open_alerts = Counter(b["severity"] for _, b in app.alerts.items() if b and b["open"])
+        for severity in Severity:
+            metrics.ALERTS_OPEN.labels(severity.value).set(open_alerts[severity.value])

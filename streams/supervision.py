@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
+from midfield import metrics
 from midfield.logging import get_logger
 from schemas.catalog import outbox, topic
 from schemas.envelope import Envelope
-from schemas.events.task import TaskEvent
+from schemas.events.task import TaskEvent, TaskReminded
 from streams import ledger
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 
@@ -76,6 +77,8 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
             elif outcome is not None:
                 for department, notice in ledger.notices(outcome, envelope, source=source):
                     await _send(outbox_of(department), notice)
+                if isinstance(envelope.data, TaskReminded):
+                    metrics.REMINDERS.labels(envelope.data.light).inc()
             if outcome is not None:
                 app.ledger[envelope.subject] = outcome.book
 

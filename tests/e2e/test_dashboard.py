@@ -16,7 +16,15 @@ import pytest
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.task import TaskAssigned, TaskCreated, TaskEvent
-from tests.harness import REPO, Broker, WorkerProcess, departments_file, produce, wait_for
+from tests.harness import (
+    REPO,
+    Broker,
+    WorkerProcess,
+    departments_file,
+    produce,
+    scrape,
+    wait_for,
+)
 from tests.samples import fax_envelope
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -90,7 +98,10 @@ def test_dashboard_shows_the_red_task_in_chromium_and_leaves_a_screenshot(
         catalog_topics,
         workdir,
         app_id=f"dash-{unique}",
-        env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
+        env_extra={
+            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+            "MIDFIELD_WORKER_LAG_INTERVAL_S": "1",
+        },
     ).start()
     try:
         worker.wait_ready()
@@ -127,6 +138,14 @@ def test_dashboard_shows_the_red_task_in_chromium_and_leaves_a_screenshot(
             what="the books",
         )
 
+        open_alerts = wait_for(
+            lambda: scrape(worker.url + "/metrics").get(
+                ("midfield_alerts_open", (("severity", "critical"),))
+            ),
+            timeout=30,
+            what="the open-alerts gauge",
+        )
+        assert open_alerts >= 1
         dom = _chromium("--dump-dom", worker.url + "/").stdout
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "dashboard.png"

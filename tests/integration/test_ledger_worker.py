@@ -32,6 +32,7 @@ from tests.harness import (
     departments_file,
     produce,
     read_topic,
+    scrape,
     wait_for,
 )
 
@@ -180,6 +181,9 @@ def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
     assert status == 200 and task_id in [t["task_id"] for t in red["tasks"]]
     [reminder] = reminded(lead)
     assert (reminder["light"], reminder["message"]) == ("red", "overdue by 2 days")
+
+    sent = scrape(worker.url + "/metrics")[("midfield_reminders_sent_total", (("light", "red"),))]
+    assert sent == 1
 
     worker.stop()
     worker.start().wait_ready()
