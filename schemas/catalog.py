@@ -51,6 +51,10 @@ CATALOG: tuple[TopicSpec, ...] = (
         name="office.intake.message.v1",
         key="message id",
         description="Public messages from the web board, WeChat and the hotline.",
+        event_types=(
+            "cn.gov.county.office.message.received.v1",
+            "cn.gov.county.office.message.replied.v1",
+        ),
     ),
     TopicSpec(
         name="office.intake.duty.v1",
@@ -87,7 +91,11 @@ CATALOG: tuple[TopicSpec, ...] = (
         name="office.alerts.v1",
         key="alert id",
         description="Alerts: overdue, veto risk, quarantine, connector failures.",
-        event_types=("cn.gov.county.office.alert.raised.v1",),
+        event_types=(
+            "cn.gov.county.office.alert.raised.v1",
+            "cn.gov.county.office.alert.acknowledged.v1",
+            "cn.gov.county.office.alert.resolved.v1",
+        ),
     ),
     TopicSpec(
         name="office.quarantine.v1",

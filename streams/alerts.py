@@ -1,18 +1,21 @@
-"""The alerts book: every alert raised on ``office.alerts.v1``, by alert id. Pure logic.
+"""The alerts book: one alert per alert id — raised, acknowledged, resolved. Pure logic.
 
-An alert raised again under the same id (the same condition seen again) stays one alert with a
-count; an event id seen before changes nothing. Alerts stay open until they are resolved; the
-books that raise alerts (incoming items, reply tallies) resolve them when their cause goes away.
+An alert id names a condition ("message board-0042 unanswered"); the books that watch a condition
+raise it once, raise it again at a higher ``level`` to escalate, and resolve it when the condition
+ends. An event id seen before changes nothing. A raise that happened before the alert's
+resolution (a timer's reading that crossed the reply in flight) does not reopen it; a raise after
+it does.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised
+from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
 
-__all__ = ["apply", "open_first"]
+__all__ = ["apply", "is_alert", "open_first"]
 
 Book = dict[str, Any]
 
@@ -21,34 +24,90 @@ _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 def apply(book: Book | None, envelope: Envelope) -> Book | None:
     """The alert after ``envelope``; ``None`` if the event was applied already."""
-    event = envelope.data
-    if not isinstance(event, AlertRaised):
-        raise ValueError(f"the alerts book does not take {envelope.type}")
     if book is not None and envelope.id in book["applied"]:
         return None
+    event, at = envelope.data, envelope.time
+    match event:
+        case AlertRaised():
+            new = _raised(book, event, envelope)
+        case AlertAcknowledged():
+            new = _stub(event.alert_id) if book is None else dict(book)
+            new |= {"acknowledged_at": at.isoformat(), "acknowledged_by": event.by}
+        case AlertResolved():
+            new = _stub(event.alert_id) if book is None else dict(book)
+            new |= {"open": False, "resolved_at": at.isoformat(), "resolution": event.reason}
+        case _:
+            raise ValueError(f"the alerts book does not take {envelope.type}")
+    new["applied"] = [*(book["applied"] if book else []), envelope.id]
+    return new
+
+
+def _raised(book: Book | None, event: AlertRaised, envelope: Envelope) -> Book:
     at = envelope.time.isoformat()
-    if book is None:
-        fields = event.model_dump(mode="json")
-        return fields | {
-            "open": True,
-            "count": 1,
-            "raised_at": at,
-            "last_raised_at": at,
-            "source": envelope.source,
-            "applied": [envelope.id],
-        }
-    return book | {
-        "count": book["count"] + 1,
-        "last_raised_at": max(book["last_raised_at"], at),
-        "message": event.message,
-        "applied": [*book["applied"], envelope.id],
+    fields = event.model_dump(mode="json") | {"last_raised_at": at, "source": envelope.source}
+    if book is not None and not is_alert(book) and _before(envelope.time, book["resolved_at"]):
+        return dict(book)  # its resolution came first, and this raise is older than it
+    if book is None or not is_alert(book):
+        return (
+            (book or {})
+            | fields
+            | {
+                "open": True,
+                "count": 1,
+                "raised_at": at,
+                "acknowledged_at": None,
+                "acknowledged_by": "",
+                "resolved_at": None,
+                "resolution": "",
+            }
+        )
+    if not book["open"]:
+        if _before(envelope.time, book["resolved_at"]):
+            return dict(book)  # raised before it was resolved: stays resolved
+        return (
+            book
+            | fields
+            | {
+                "open": True,
+                "count": book["count"] + 1,
+                "raised_at": at,
+                "resolved_at": None,
+                "resolution": "",
+            }
+        )
+    if event.level > book["level"]:  # escalation: the new level's severity and words
+        return book | fields | {"count": book["count"] + 1}
+    return book | {"count": book["count"] + 1, "last_raised_at": max(book["last_raised_at"], at)}
+
+
+def _before(when: datetime, resolved_at: str | None) -> bool:
+    return resolved_at is not None and when <= datetime.fromisoformat(resolved_at)
+
+
+def _stub(alert_id: str) -> Book:
+    """What an acknowledgement or resolution of an alert not (yet) raised leaves behind."""
+    return {
+        "alert_id": alert_id,
+        "raised_at": None,
+        "open": False,
+        "resolved_at": None,
+        "resolution": "",
+        "acknowledged_at": None,
+        "acknowledged_by": "",
     }
 
 
+def is_alert(book: Book | None) -> bool:
+    """Raised at least once (not only a stub)."""
+    return bool(book and book.get("raised_at"))
+
+
 def open_first(books: list[Book], *, only_open: bool) -> list[dict[str, Any]]:
-    """Alerts for display: open before closed, critical first, newest first; without ids."""
+    """Alerts for display: open before resolved, critical first, newest first; without ids."""
     shown = [
-        {k: v for k, v in b.items() if k != "applied"} for b in books if b["open"] or not only_open
+        {k: v for k, v in b.items() if k != "applied"}
+        for b in books
+        if is_alert(b) and (b["open"] or not only_open)
     ]
     shown.sort(key=lambda a: a["last_raised_at"], reverse=True)
     shown.sort(key=lambda a: (not a["open"], _SEVERITY_ORDER.get(a["severity"], 9)))

@@ -19,7 +19,7 @@ from midfield.departments import Directory, load_directory
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
-from schemas.events.alert import AlertRaised, Severity
+from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
 from schemas.events.fax import FaxReceived
 from streams import alerts, duty_log
 from streams.dead_letters import dead_letter, decode_or_dead_letter
@@ -138,7 +138,7 @@ def _add_alerts(app: MidfieldApp, deadletters: Any) -> Any:
             envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
             if envelope is None:
                 continue
-            if not isinstance(envelope.data, AlertRaised):
+            if not isinstance(envelope.data, AlertRaised | AlertAcknowledged | AlertResolved):
                 await dead_letter(
                     event,
                     deadletters,

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from schemas.envelope import EventData, register_event
 
-__all__ = ["AlertRaised", "Severity"]
+__all__ = ["AlertAcknowledged", "AlertRaised", "AlertResolved", "Severity"]
 
 
 class Severity(StrEnum):
@@ -49,3 +49,36 @@ class AlertRaised(EventData):
     message: str = Field(max_length=2000, examples=["department edu acted on a task of housing"])
     reason: str = Field("", examples=["forbidden-task"], description="Machine-readable cause.")
     actor: str = Field("", description="Who caused it, where known (department code, key id).")
+    level: int = Field(
+        0, ge=0, description="Escalation step; a raise at a higher level escalates the alert."
+    )
+
+
+@register_event
+class AlertAcknowledged(EventData):
+    """Someone has seen the alert and is on it (it stays open)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"alert_id": "unanswered/board-0042", "by": "值班员李华"}]}
+    )
+
+    type = "cn.gov.county.office.alert.acknowledged.v1"
+    topic = "office.alerts.v1"
+
+    alert_id: str = Field(min_length=1)
+    by: str = Field("", max_length=64)
+
+
+@register_event
+class AlertResolved(EventData):
+    """The condition behind the alert ended (the message was answered, the item closed)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"alert_id": "unanswered/board-0042", "reason": "replied"}]}
+    )
+
+    type = "cn.gov.county.office.alert.resolved.v1"
+    topic = "office.alerts.v1"
+
+    alert_id: str = Field(min_length=1)
+    reason: str = Field("", examples=["replied"])

@@ -8,22 +8,38 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised, Severity
+from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
 from schemas.events.fax import FaxReceived
 from streams import alerts
 
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-def _raised(alert_id: str, n: int, severity: Severity = Severity.warning) -> Envelope:
-    event = AlertRaised(alert_id=alert_id, kind="overdue", severity=severity, message=f"m{n}")
+def _raised(
+    alert_id: str, n: int, severity: Severity = Severity.warning, level: int = 0
+) -> Envelope:
+    event = AlertRaised(
+        alert_id=alert_id, kind="overdue", severity=severity, message=f"m{n}", level=level
+    )
+    return _at(event, alert_id, n)
+
+
+def _at(event: AlertRaised | AlertResolved | AlertAcknowledged, alert_id: str, n: int) -> Envelope:
     return Envelope.wrap(
         event,
         source="midfield://test",
-        position=f"{alert_id}/{n}",
+        position=f"{alert_id}/{n}/{event.type}",
         subject=alert_id,
         time=T0 + timedelta(minutes=n),
     )
+
+
+def _fold(*envelopes: Envelope) -> dict:
+    book = None
+    for envelope in envelopes:
+        book = alerts.apply(book, envelope) or book
+    assert book is not None
+    return book
 
 
 def test_first_raise_opens_the_alert() -> None:
@@ -32,11 +48,40 @@ def test_first_raise_opens_the_alert() -> None:
     assert (book["open"], book["count"], book["message"]) == (True, 1, "m0")
 
 
-def test_raised_again_is_one_alert_with_a_count() -> None:
-    book = alerts.apply(alerts.apply(None, _raised("a", 0)), _raised("a", 5))
-    assert book is not None
-    assert (book["count"], book["message"]) == (2, "m5")
+def test_raised_again_at_the_same_level_is_one_alert_with_a_count() -> None:
+    book = _fold(_raised("a", 0), _raised("a", 5))
+    assert (book["count"], book["message"], book["open"]) == (2, "m0", True)
     assert book["last_raised_at"] == (T0 + timedelta(minutes=5)).isoformat()
+
+
+def test_raised_at_a_higher_level_escalates() -> None:
+    book = _fold(_raised("a", 0, Severity.warning, 30), _raised("a", 5, Severity.critical, 80))
+    assert (book["level"], book["severity"], book["message"]) == (80, "critical", "m5")
+    assert book["raised_at"] == T0.isoformat()
+
+
+def test_resolution_closes_it_and_acknowledgement_keeps_it_open() -> None:
+    acked = _fold(_raised("a", 0), _at(AlertAcknowledged(alert_id="a", by="李华"), "a", 1))
+    assert (acked["open"], acked["acknowledged_by"]) == (True, "李华")
+    resolved = alerts.apply(acked, _at(AlertResolved(alert_id="a", reason="replied"), "a", 2))
+    assert resolved is not None
+    assert (resolved["open"], resolved["resolution"]) == (False, "replied")
+
+
+def test_a_raise_older_than_the_resolution_does_not_reopen_it() -> None:
+    book = _fold(_raised("a", 0), _at(AlertResolved(alert_id="a"), "a", 5), _raised("a", 4))
+    assert book["open"] is False
+
+
+def test_a_raise_after_the_resolution_reopens_it() -> None:
+    book = _fold(_raised("a", 0), _at(AlertResolved(alert_id="a"), "a", 5), _raised("a", 9))
+    assert (book["open"], book["count"]) == (True, 2)
+
+
+def test_a_resolution_before_any_raise_holds_against_an_older_raise() -> None:
+    book = _fold(_at(AlertResolved(alert_id="a"), "a", 5), _raised("a", 4))
+    assert not alerts.is_alert(book)
+    assert alerts.open_first([book], only_open=False) == []
 
 
 def test_the_same_event_again_changes_nothing() -> None:
