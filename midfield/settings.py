@@ -18,6 +18,7 @@ __all__ = [
     "DepartmentSettings",
     "KafkaSettings",
     "OfficeSettings",
+    "RepliesSettings",
     "Settings",
     "SinkSettings",
     "SupervisionSettings",
@@ -172,6 +173,35 @@ class SupervisionSettings(BaseSettings):
     )
 
 
+class RepliesSettings(BaseSettings):
+    """Public-message reply tallies (办复率) and the early warning (docs/metrics.md)."""
+
+    model_config = _config("MIDFIELD_REPLIES_")
+
+    on_time_days: Annotated[float, Field(gt=0)] = Field(
+        5, description="A reply within this many days of receipt is on time (calendar days)."
+    )
+    warning_days: tuple[int, ...] = Field(
+        (30, 60, 80),
+        min_length=1,
+        description="Unanswered this many days: an alert, escalating at each (JSON list).",
+    )
+    fail_days: Annotated[int, Field(gt=0)] = Field(
+        91,
+        description="Unanswered this long fails the national website check (3 months, 互动回应差).",
+    )
+    check_interval_s: Annotated[float, Field(gt=0)] = Field(
+        300.0, description="How often the worker looks for unanswered messages."
+    )
+
+    @field_validator("warning_days")
+    @classmethod
+    def _ascending(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if list(value) != sorted(set(value)) or value[0] <= 0:
+            raise ValueError("warning days must be positive and ascending")
+        return value
+
+
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
@@ -201,6 +231,7 @@ class Settings:
         departments: DepartmentSettings | None = None,
         supervision: SupervisionSettings | None = None,
         sink: SinkSettings | None = None,
+        replies: RepliesSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -210,6 +241,7 @@ class Settings:
         self.departments = departments or DepartmentSettings()
         self.supervision = supervision or SupervisionSettings()
         self.sink = sink or SinkSettings()
+        self.replies = replies or RepliesSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

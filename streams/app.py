@@ -24,6 +24,7 @@ from schemas.events.fax import FaxReceived
 from streams import alerts, duty_log
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.health import BrokerWatch
+from streams.messages import add_messages
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
 from streams.transport import Transport
@@ -44,6 +45,7 @@ class MidfieldApp(faust.App):
     duty_log: Any  # faust.Tables; typed loosely because faust's generics are untyped
     ledger: Any
     alerts: Any
+    messages: Any
     directory: Directory
 
     def _new_transport(self) -> TransportT:
@@ -112,10 +114,11 @@ def create_app(settings: Settings) -> MidfieldApp:
                 app.duty_log[envelope.subject] = book
 
     tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
-    alerts = _add_alerts(app, deadletters)
+    alert_topic = _add_alerts(app, deadletters)
+    message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
 
     app.sensors.add(MetricsSensor())
-    topics = [fax.get_topic_name(), tasks.get_topic_name(), alerts.get_topic_name()]
+    topics = [t.get_topic_name() for t in (fax, tasks, alert_topic, message_topic)]
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
     return app
@@ -167,6 +170,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
             "duty_log": len(app.duty_log),
             "ledger": len(app.ledger),
             "alerts": len(app.alerts),
+            "messages": len(app.messages),
         },
     )
 

@@ -15,7 +15,7 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
-from streams import alerts, duty_log, ledger
+from streams import alerts, duty_log, ledger, replies
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -37,13 +37,14 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str]) -> dict[str, Any]:
         "office": app.directory.office_name,
         "ready": {"ok": ready[0], "reason": ready[1]},
         "supervision": _supervision(app, now),
-        "replies": None,  # reply tallies (办复率) are not kept by this worker yet
+        "replies": _replies(app, now),
         "alerts": _alerts(app),
         "duty_log": _duty_log(app, now),
-        "sources": [{"source": s, "age_s": round(age, 1)}
-                    for s, age in metrics.source_ages().items()],
+        "sources": [
+            {"source": s, "age_s": round(age, 1)} for s, age in metrics.source_ages().items()
+        ],
         "lag": _lag(app),
-    }  # fmt: skip
+    }
 
 
 def _supervision(app: MidfieldApp, now: datetime) -> dict[str, Any]:
@@ -94,6 +95,26 @@ def in_chinese(reason: str) -> str:
         if match := pattern.fullmatch(reason):
             return text.format(*match.groups())
     return reason
+
+
+def _replies(app: MidfieldApp, now: datetime) -> dict[str, Any]:
+    """This month's reply tallies per department, and the oldest message still unanswered."""
+    zone, rules = app.settings.office.zone, app.settings.replies
+    books = [b for _, b in app.messages.items() if replies.is_message(b)]
+    month = replies.Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
+    figures = replies.by_department(
+        books, month, department=None, now=now, rules=rules, name_of=app.directory.name_of
+    )
+    ever = replies.tally(
+        books, replies.Period.parse("all", zone), department=None, now=now, rules=rules
+    )
+    return {
+        "period": month.label,
+        "departments": figures["departments"][:_LISTED],
+        "total": figures["total"],
+        "oldest_unanswered": ever["oldest_unanswered"],
+        "unanswered": ever["unanswered"],
+    }
 
 
 def _alerts(app: MidfieldApp) -> dict[str, Any]:

@@ -20,10 +20,10 @@ import faust
 from midfield import metrics
 from midfield.logging import get_logger
 from schemas.catalog import outbox, topic
-from schemas.envelope import Envelope
 from schemas.events.task import TaskEvent, TaskReminded
 from streams import ledger
 from streams.dead_letters import dead_letter, decode_or_dead_letter
+from streams.emit import send, tables_settled
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -76,7 +76,7 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
                 )
             elif outcome is not None:
                 for department, notice in ledger.notices(outcome, envelope, source=source):
-                    await _send(outbox_of(department), notice)
+                    await send(outbox_of(department), notice)
                 if isinstance(envelope.data, TaskReminded):
                     metrics.REMINDERS.labels(envelope.data.light).inc()
             if outcome is not None:
@@ -84,7 +84,7 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
 
     @app.timer(interval=settings.supervision.reminder_check_interval_s)  # type: ignore[untyped-decorator]
     async def remind() -> None:
-        if not _settled(app):
+        if not tables_settled(app):
             return
         books = [book for _, book in app.ledger.items()]
         due = ledger.due_reminders(
@@ -92,16 +92,6 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
         )
         for reminder in due:
             log.info("reminding", task=reminder.subject, reason=reminder.data.reason)  # type: ignore[attr-defined]
-            await _send(tasks, reminder)
+            await send(tasks, reminder)
 
     return tasks
-
-
-async def _send(channel: Any, envelope: Envelope) -> None:
-    await channel.send(key=envelope.key(), value=envelope.value(), headers=envelope.headers())
-
-
-def _settled(app: MidfieldApp) -> bool:
-    """Tables recovered and partitions assigned: a timer acting earlier would read half a book."""
-    recovery = app.tables.recovery  # type: ignore[attr-defined]
-    return bool(recovery.completed.is_set()) and not app.rebalancing

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from midfield import metrics
 from schemas.events.task import TaskStatus
-from streams import alerts, dashboard, duty_log, ledger
+from streams import alerts, dashboard, duty_log, ledger, replies
 from streams import ledger_sheet as ledger_sheet_
 
 if TYPE_CHECKING:
@@ -75,6 +75,16 @@ def register_views(app: MidfieldApp) -> None:
         shown = alerts.open_first(books, only_open=raw == "true")
         return web.json({"count": len(shown), "alerts": shown})
 
+    @app.page("/reply-rate")
+    async def reply_rate_view(web: Any, request: Any) -> Any:
+        now = app.clock()
+        text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
+        try:
+            period = replies.Period.parse(text, zone)
+        except ValueError as exc:
+            return _bad_request(web, "bad-period", str(exc))
+        return web.json(reply_rates(app, period, request.query.get("department") or None, now))
+
     @app.page("/")
     async def dashboard_page(web: Any, request: Any) -> Any:
         return web.html(dashboard.PAGE)
@@ -84,6 +94,21 @@ def register_views(app: MidfieldApp) -> None:
         return web.json(dashboard.snapshot(app, readiness(app)))
 
     register_ledger_views(app)
+
+
+def reply_rates(
+    app: MidfieldApp, period: replies.Period, department: str | None, now: datetime
+) -> dict[str, Any]:
+    """The reply tallies of ``period``, per department (or the one asked for) and in total."""
+    books = [b for _, b in app.messages.items() if replies.is_message(b)]
+    return replies.by_department(
+        books,
+        period,
+        department=department,
+        now=now,
+        rules=app.settings.replies,
+        name_of=app.directory.name_of,
+    )
 
 
 _HIDDEN = ("applied", "refused", "history")

@@ -1,0 +1,23 @@
+"""How processors and their timers put events on the bus, and when a timer may act."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from schemas.envelope import Envelope
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["send", "tables_settled"]
+
+
+async def send(channel: Any, envelope: Envelope) -> None:
+    """Produce ``envelope`` to ``channel`` (a faust topic) as a binary-mode CloudEvent."""
+    await channel.send(key=envelope.key(), value=envelope.value(), headers=envelope.headers())
+
+
+def tables_settled(app: MidfieldApp) -> bool:
+    """Tables recovered and partitions assigned: a timer acting earlier would read half a book."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return bool(recovery.completed.is_set()) and not app.rebalancing
