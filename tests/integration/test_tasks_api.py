@@ -131,7 +131,7 @@ def test_department_cannot_act_on_another_departments_task(
     def alert() -> dict | None:
         for record in read_topic(catalog_topics, "office.alerts.v1"):
             data = json.loads(record.value)
-            if data["about"] == task_id:
+            if data.get("about") == task_id:
                 return data
         return None
 
