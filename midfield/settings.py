@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "ConnectorSettings",
     "DepartmentSettings",
+    "HotlineSettings",
     "KafkaSettings",
     "OfficeSettings",
     "RepliesSettings",
@@ -202,6 +203,31 @@ class RepliesSettings(BaseSettings):
         return value
 
 
+def _close_days() -> dict[str, int]:
+    return {
+        "consultation": 1,
+        "help": 5,
+        "complaint": 15,
+        "report": 15,
+        "suggestion": 15,
+        "other": 5,
+    }
+
+
+class HotlineSettings(BaseSettings):
+    """Hotline (12345) time limits; counties set their own (docs/metrics.md)."""
+
+    model_config = _config("MIDFIELD_HOTLINE_")
+
+    sign_for_hours: Annotated[float, Field(gt=0)] = Field(
+        2.0, description="A unit signs for a dispatched order within this many hours to be on time."
+    )
+    close_days: dict[str, Annotated[int, Field(gt=0)]] = Field(
+        default_factory=_close_days,
+        description="Days from acceptance to close, per category (JSON object).",
+    )
+
+
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
@@ -232,6 +258,7 @@ class Settings:
         supervision: SupervisionSettings | None = None,
         sink: SinkSettings | None = None,
         replies: RepliesSettings | None = None,
+        hotline: HotlineSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -242,6 +269,7 @@ class Settings:
         self.supervision = supervision or SupervisionSettings()
         self.sink = sink or SinkSettings()
         self.replies = replies or RepliesSettings()
+        self.hotline = hotline or HotlineSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

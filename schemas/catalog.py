@@ -65,6 +65,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         name="office.hotline.workorder.v1",
         key="order number",
         description="Hotline work order lifecycle events.",
+        event_types=("cn.gov.county.office.hotline.workorder.step.v1",),
     ),
     TopicSpec(
         name="office.supervision.task.v1",

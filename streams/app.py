@@ -24,6 +24,7 @@ from schemas.events.fax import FaxReceived
 from streams import alerts, duty_log
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.health import BrokerWatch
+from streams.hotline import add_work_orders
 from streams.messages import add_messages
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
@@ -46,6 +47,7 @@ class MidfieldApp(faust.App):
     ledger: Any
     alerts: Any
     messages: Any
+    work_orders: Any
     directory: Directory
 
     def _new_transport(self) -> TransportT:
@@ -116,9 +118,10 @@ def create_app(settings: Settings) -> MidfieldApp:
     tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
     alert_topic = _add_alerts(app, deadletters)
     message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
+    order_topic = add_work_orders(app, _BOOK_SCHEMA, deadletters)
 
     app.sensors.add(MetricsSensor())
-    topics = [t.get_topic_name() for t in (fax, tasks, alert_topic, message_topic)]
+    topics = [t.get_topic_name() for t in (fax, tasks, alert_topic, message_topic, order_topic)]
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
     return app
@@ -171,6 +174,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
             "ledger": len(app.ledger),
             "alerts": len(app.alerts),
             "messages": len(app.messages),
+            "work_orders": len(app.work_orders),
         },
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from midfield import metrics
 from schemas.events.task import TaskStatus
-from streams import alerts, dashboard, duty_log, ledger, replies
+from streams import alerts, dashboard, duty_log, ledger, replies, workorders
 from streams import ledger_sheet as ledger_sheet_
 
 if TYPE_CHECKING:
@@ -84,6 +84,37 @@ def register_views(app: MidfieldApp) -> None:
         except ValueError as exc:
             return _bad_request(web, "bad-period", str(exc))
         return web.json(reply_rates(app, period, request.query.get("department") or None, now))
+
+    @app.page("/work-orders/{number}")
+    async def work_order_view(web: Any, request: Any, number: str) -> Any:
+        book = app.work_orders.get(number)
+        if not workorders.is_order(book):
+            return web.json({"error": "unknown-order", "message": f"no order {number}"}, status=404)
+        shown = {k: v for k, v in book.items() if k not in ("applied", "refused")}
+        return web.json(shown | {"due_at": workorders.due_at(book, zone).isoformat()})
+
+    @app.page("/work-order-rates")
+    async def work_order_rates_view(web: Any, request: Any) -> Any:
+        now = app.clock()
+        text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
+        try:
+            period = replies.Period.parse(text, zone)
+        except ValueError as exc:
+            return _bad_request(web, "bad-period", str(exc))
+        books = [b for _, b in app.work_orders.items() if workorders.is_order(b)]
+        unit = request.query.get("department") or None
+        units = [unit] if unit else sorted({u for b in books for u in b["dispatched_at"]})
+        rows = [
+            {"department": u, "name": app.directory.name_of(u)}
+            | workorders.figures(
+                books, period, unit=u, now=now, rules=app.settings.hotline, zone=zone
+            )
+            for u in units
+        ]
+        total = workorders.figures(
+            books, period, unit=unit, now=now, rules=app.settings.hotline, zone=zone
+        )
+        return web.json({"period": period.label, "departments": rows, "total": total})
 
     @app.page("/")
     async def dashboard_page(web: Any, request: Any) -> Any:

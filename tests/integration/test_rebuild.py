@@ -1,6 +1,6 @@
 """The books are a function of the log: a second worker under a new application id, reading every
-topic from the beginning, ends with the same books as the live worker — duty log, ledger (with
-a refused step), reply tallies and alerts — compared entity by entity over HTTP."""
+topic from the beginning, ends with the same books as the live worker — duty log, ledger and
+work orders (each with a refused step), reply tallies and alerts — compared entity by entity."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from schemas.events.task import TaskAssigned, TaskClosed, TaskCreated, TaskProgressReported
+from schemas.events.workorder import WorkOrderStepped
 from tests.harness import Broker, WorkerProcess, departments_file, produce, wait_for
 from tests.samples import fax_envelope
 
@@ -28,8 +29,11 @@ def _events(unique: str, dept: str) -> list[Envelope]:
             event, source=source, position=f"{subject}/{n}", subject=subject, time=at
         )
 
-    task = f"DC-{unique}"
+    task, order = f"DC-{unique}", f"o-{unique}"
     return [
+        wrap(WorkOrderStepped(order_number=order, step="accepted"), order, 0),
+        wrap(WorkOrderStepped(order_number=order, step="closed"), order, 1),  # refused
+        wrap(WorkOrderStepped(order_number=order, step="dispatched", units=(dept,)), order, 2),
         fax_envelope(f"7{unique[:8]}", now.replace(hour=8), source=f"midfield://fax-log/{unique}"),
         wrap(
             TaskCreated(
@@ -96,6 +100,7 @@ def _books(worker: WorkerProcess, unique: str, dept: str) -> dict[str, Any]:
         "task": worker.get(f"/ledger/DC-{unique}"),
         "replies": worker.get(f"/reply-rate?department={dept}&period=all")[1]["total"],
         "alerts": sorted(alerts, key=lambda a: a["alert_id"]),
+        "order": worker.get(f"/work-orders/o-{unique}"),
     }
 
 
@@ -123,6 +128,7 @@ def test_books_rebuilt_from_the_beginning_equal_the_live_books(
                 and books["task"][0] == 200
                 and books["replies"]["received"] == 2
                 and len(books["alerts"]) == 2
+                and books["order"][0] == 200
             )
             return books if done else None
 
@@ -135,4 +141,5 @@ def test_books_rebuilt_from_the_beginning_equal_the_live_books(
         live.stop()
     assert got["task"][1]["history"] == expected["task"][1]["history"]
     assert [h["kind"] for h in got["task"][1]["history"]] == ["created", "assigned"]
+    assert got["order"][1]["status"] == "dispatched"  # the early close refused, both times
     assert got == expected
