@@ -6,6 +6,7 @@ The broker address is the standard ``KAFKA_BOOTSTRAP_SERVERS``.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "ConnectorSettings",
     "DepartmentSettings",
+    "DutySettings",
     "HotlineSettings",
     "KafkaSettings",
     "OfficeSettings",
@@ -228,6 +230,37 @@ class HotlineSettings(BaseSettings):
     )
 
 
+class DutySettings(BaseSettings):
+    """The duty system (值班): its shifts, for the duty report (值班报告)."""
+
+    model_config = _config("MIDFIELD_DUTY_")
+
+    shifts: dict[str, str] = Field(
+        default_factory=lambda: {"白班": "08:30", "夜班": "17:30"},
+        description=(
+            "Shift name -> start time (HH:MM, office time); each shift runs until the next "
+            "one starts, the last one past midnight (JSON object)."
+        ),
+    )
+    report_check_interval_s: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="How often the worker looks for a shift that has ended."
+    )
+
+    @field_validator("shifts")
+    @classmethod
+    def _times(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one shift")
+        for name, start in value.items():
+            try:
+                time.fromisoformat(start)
+            except ValueError as exc:
+                raise ValueError(f"shift {name!r}: start {start!r} is not HH:MM") from exc
+        if len(set(value.values())) != len(value):
+            raise ValueError("two shifts start at the same time")
+        return value
+
+
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
@@ -259,6 +292,7 @@ class Settings:
         sink: SinkSettings | None = None,
         replies: RepliesSettings | None = None,
         hotline: HotlineSettings | None = None,
+        duty: DutySettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -270,6 +304,7 @@ class Settings:
         self.sink = sink or SinkSettings()
         self.replies = replies or RepliesSettings()
         self.hotline = hotline or HotlineSettings()
+        self.duty = duty or DutySettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

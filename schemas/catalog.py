@@ -89,6 +89,12 @@ CATALOG: tuple[TopicSpec, ...] = (
         per_department=True,
     ),
     TopicSpec(
+        name="office.duty.report.v1",
+        key="date/shift",
+        description="Duty reports (值班报告): one per shift and per day, in figures.",
+        event_types=("cn.gov.county.office.duty.report.v1",),
+    ),
+    TopicSpec(
         name="office.alerts.v1",
         key="alert id",
         description="Alerts: overdue, veto risk, quarantine, connector failures.",

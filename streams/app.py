@@ -26,6 +26,7 @@ from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.health import BrokerWatch
 from streams.hotline import add_work_orders
 from streams.messages import add_messages
+from streams.reporting import add_duty_reports
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
 from streams.transport import Transport
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     alert_topic = _add_alerts(app, deadletters)
     message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
     order_topic = add_work_orders(app, _BOOK_SCHEMA, deadletters)
+    add_duty_reports(app)
 
     app.sensors.add(MetricsSensor())
     topics = [t.get_topic_name() for t in (fax, tasks, alert_topic, message_topic, order_topic)]

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 from midfield import metrics
 from schemas.events.task import TaskStatus
-from streams import alerts, dashboard, duty_log, ledger, replies, workorders
+from streams import (
+    alerts,
+    dashboard,
+    duty_log,
+    duty_report,
+    ledger,
+    replies,
+    reporting,
+    workorders,
+)
 from streams import ledger_sheet as ledger_sheet_
 
 if TYPE_CHECKING:
@@ -115,6 +124,28 @@ def register_views(app: MidfieldApp) -> None:
             books, period, unit=unit, now=now, rules=app.settings.hotline, zone=zone
         )
         return web.json({"period": period.label, "departments": rows, "total": total})
+
+    @app.page("/duty-report")
+    async def duty_report_view(web: Any, request: Any) -> Any:
+        query, now = request.query, app.clock()
+        try:
+            day = (
+                date.fromisoformat(query["date"])
+                if query.get("date")
+                else now.astimezone(zone).date()
+            )
+            win = duty_report.window(
+                day, query.get("shift") or None, app.settings.duty.shifts, zone
+            )
+        except ValueError:
+            return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {query['date']!r}")
+        except KeyError:
+            shifts = ", ".join(app.settings.duty.shifts)
+            return _bad_request(web, "unknown-shift", f"shift must be one of: {shifts}")
+        rep = reporting.report_for(app, win, now)
+        if query.get("format") == "html":
+            return web.html(duty_report.render_html(rep, app.directory.office_name))
+        return web.json(rep)
 
     @app.page("/")
     async def dashboard_page(web: Any, request: Any) -> Any:

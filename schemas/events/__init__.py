@@ -1,7 +1,16 @@
 """One module per area, one pydantic model per CloudEvents ``type``; importing registers them."""
 
-from schemas.events import message, task, workorder
+from schemas.events import duty, message, task, workorder
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.fax import FaxFormat, FaxReceived
 
-__all__ = ["AlertRaised", "FaxFormat", "FaxReceived", "Severity", "message", "task", "workorder"]
+__all__ = [
+    "AlertRaised",
+    "FaxFormat",
+    "FaxReceived",
+    "Severity",
+    "duty",
+    "message",
+    "task",
+    "workorder",
+]

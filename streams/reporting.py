@@ -1,0 +1,111 @@
+"""The duty report from the app's books, for ``GET /duty-report`` and for the shift-end timer.
+
+At the end of each shift and each day the timer produces a :class:`DutyReportIssued` to
+``office.duty.report.v1``; its id is fixed per date and shift, so a worker that restarts (or a
+second worker) proposes the same event, not a second report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from schemas.catalog import topic
+from schemas.envelope import Envelope, event_id
+from schemas.events.duty import DutyReportIssued
+from streams import duty_report, ledger, workorders
+from streams.dashboard import in_chinese
+from streams.emit import send, tables_settled
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["add_duty_reports", "report_for"]
+
+
+def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
+    entries = [e for _, b in app.duty_log.items() if b for e in b["entries"]]
+    alerts = [b for _, b in app.alerts.items() if b]
+    return duty_report.report(
+        win, entries=entries, overdue=_overdue(app, now), alerts=alerts, now=now
+    )
+
+
+def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
+    """Red supervised tasks and work orders past their last day, as the report lists them."""
+    rules, zone = app.settings.supervision, app.settings.office.zone
+    found = []
+    for _, book in app.ledger.items():
+        if ledger.is_task(book):
+            colour, reason = ledger.light(book, now, rules, zone)
+            if colour is ledger.Light.red:
+                found.append(
+                    {
+                        "kind": "task",
+                        "id": book["task_id"],
+                        "what": f"督办事项 {book['task_id']}《{book['title']}》",
+                        "reason": in_chinese(reason),
+                    }
+                )
+    for _, order in app.work_orders.items():
+        if workorders.is_order(order) and order["status"] != "closed":
+            due = workorders.due_at(order, zone)
+            if now >= due:
+                found.append(
+                    {
+                        "kind": "work_order",
+                        "id": order["order_number"],
+                        "what": f"热线工单 {order['order_number']}",
+                        "reason": f"超过办结时限 {(now - due).days + 1} 天",
+                    }
+                )
+    return sorted(found, key=lambda o: (o["kind"], o["id"]))
+
+
+def add_duty_reports(app: MidfieldApp) -> None:
+    """The shift-end timer."""
+    settings = app.settings
+    source = f"midfield://worker/{app.conf.id}"
+    channel = app.topic(
+        topic(DutyReportIssued.topic).name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    issued: set[str] = set()
+
+    @app.timer(interval=settings.duty.report_check_interval_s)  # type: ignore[untyped-decorator]
+    async def issue_reports() -> None:
+        if not tables_settled(app):
+            return
+        now = app.clock()
+        for win in duty_report.last_ended(now, settings.duty.shifts, settings.office.zone):
+            position = f"{win.day.isoformat()}/{win.shift or 'day'}"
+            if position in issued:
+                continue
+            rep = report_for(app, win, now)
+            event = DutyReportIssued(
+                date=win.day,
+                shift=win.shift,
+                start=win.start,
+                end=win.end,
+                by_channel=rep["by_channel"],
+                new_items=len(rep["new_items"]),
+                overdue_items=len(rep["overdue_items"]),
+                open_emergencies=len(rep["open_emergencies"]),
+                alerts_raised=len(rep["alerts_raised"]),
+            )
+            await send(
+                channel,
+                Envelope(
+                    id=event_id(source, position),
+                    source=source,
+                    type=event.type,
+                    subject=position,
+                    time=win.end,
+                    ingested_at=now,
+                    data=event,
+                ),
+            )
+            issued.add(position)
