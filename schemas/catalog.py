@@ -59,7 +59,12 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         name="office.intake.duty.v1",
         key="entry id",
-        description="Calls and visits registered by the duty officer.",
+        description="Calls and visits registered by the duty officer; emergency reports.",
+        event_types=(
+            "cn.gov.county.office.duty.entry.recorded.v1",
+            "cn.gov.county.office.duty.emergency.reported.v1",
+            "cn.gov.county.office.duty.emergency.closed.v1",
+        ),
     ),
     TopicSpec(
         name="office.hotline.workorder.v1",

@@ -20,8 +20,9 @@ from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
+from schemas.events.duty import DutyEntryRecorded, EmergencyClosed, EmergencyReported
 from schemas.events.fax import FaxReceived
-from streams import alerts, duty_log
+from streams import alerts, duty_log, emergencies
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.health import BrokerWatch
 from streams.hotline import add_work_orders
@@ -49,6 +50,7 @@ class MidfieldApp(faust.App):
     alerts: Any
     messages: Any
     work_orders: Any
+    emergencies: Any
     directory: Directory
 
     def _new_transport(self) -> TransportT:
@@ -116,6 +118,7 @@ def create_app(settings: Settings) -> MidfieldApp:
             if book is not None:
                 app.duty_log[envelope.subject] = book
 
+    duty = _add_duty(app, deadletters)
     tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
     alert_topic = _add_alerts(app, deadletters)
     message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
@@ -123,10 +126,57 @@ def create_app(settings: Settings) -> MidfieldApp:
     add_duty_reports(app)
 
     app.sensors.add(MetricsSensor())
-    topics = [t.get_topic_name() for t in (fax, tasks, alert_topic, message_topic, order_topic)]
+    topics = [
+        t.get_topic_name() for t in (fax, duty, tasks, alert_topic, message_topic, order_topic)
+    ]
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
     return app
+
+
+def _add_duty(app: MidfieldApp, deadletters: Any) -> Any:
+    """Calls, visits and emergency reports: into the duty log, and the emergencies book."""
+    app.emergencies = app.Table("emergencies", default=None, schema=_BOOK_SCHEMA)
+    channel = app.topic(
+        topic(DutyEntryRecorded.topic).name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    @app.agent(channel, name="duty")
+    async def take_duty(stream: Any) -> None:
+        async for event in stream.events():
+            envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
+            if envelope is None:
+                continue
+            if isinstance(envelope.data, EmergencyReported | EmergencyClosed):
+                out = emergencies.apply(app.emergencies.get(envelope.subject), envelope)
+                if isinstance(out, emergencies.Refused):
+                    app.emergencies[envelope.subject] = out.book
+                    await dead_letter(
+                        event, deadletters, app.conf.id, out.reason, out.detail, connector="duty"
+                    )
+                    continue
+                if out is None:
+                    continue
+                app.emergencies[envelope.subject] = out
+            elif not isinstance(envelope.data, DutyEntryRecorded):
+                await dead_letter(
+                    event,
+                    deadletters,
+                    app.conf.id,
+                    "unexpected-type",
+                    f"{envelope.type} on the duty topic",
+                    connector="duty",
+                )
+                continue
+            book = duty_log.apply(app.duty_log.get(envelope.subject), envelope)
+            if book is not None:
+                app.duty_log[envelope.subject] = book
+
+    return channel
 
 
 def _add_alerts(app: MidfieldApp, deadletters: Any) -> Any:
@@ -177,6 +227,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
             "alerts": len(app.alerts),
             "messages": len(app.messages),
             "work_orders": len(app.work_orders),
+            "emergencies": len(app.emergencies),
         },
     )
 

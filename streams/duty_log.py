@@ -14,6 +14,12 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.envelope import Envelope
+from schemas.events.duty import (
+    DutyEntryRecorded,
+    EmergencyClosed,
+    EmergencyReported,
+    sequence_name,
+)
 from schemas.events.fax import FaxReceived
 
 __all__ = ["DutyLogEntry", "apply", "entries_on", "entry_for"]
@@ -64,6 +70,23 @@ def entry_for(envelope: Envelope) -> DutyLogEntry:
             document=data.document,
             content=f"收到传真 {data.pages} 页 (来自 {data.remote_station or '未知'}){status}",
         )
+    match data:
+        case DutyEntryRecorded():
+            fields = data.model_dump(exclude={"entry_id", "kind"})
+            return DutyLogEntry(**(common | fields), channel=data.kind.value)
+        case EmergencyReported():
+            return DutyLogEntry(
+                **(common | {"recorder": data.recorder}),
+                channel="emergency",
+                unit=data.unit,
+                content=f"【{sequence_name(data.sequence)}】{data.title}：{data.content}",
+            )
+        case EmergencyClosed():
+            return DutyLogEntry(
+                **(common | {"recorder": data.recorder}),
+                channel="emergency",
+                content=f"【终报】{data.note or '事件处置完毕'}",
+            )
     raise ValueError(f"the duty log does not take {envelope.type}")
 
 

@@ -73,6 +73,7 @@ def report(
     overdue: list[dict[str, Any]],
     alerts: list[Book],
     now: datetime,
+    emergencies: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report of ``win``: entries received in it, items overdue now, alerts raised in it."""
     mine = sorted(
@@ -92,7 +93,7 @@ def report(
         "by_channel": dict(Counter(e["channel"] for e in mine)),
         "new_items": mine,
         "overdue_items": overdue,
-        "open_emergencies": [],  # emergency reports come with the duty officer's API
+        "open_emergencies": emergencies or [],
         "alerts_raised": [
             {k: a[k] for k in ("alert_id", "kind", "severity", "message", "raised_at", "open")}
             for a in raised
@@ -114,6 +115,7 @@ def render_html(rep: dict[str, Any], office: str) -> str:
     zone = _t(rep["from"]).tzinfo
     rows = "".join(_row(x, zone) for x in rep["new_items"])
     overdue = "".join(f"<li>{e(o['what'])} — {e(o['reason'])}</li>" for o in rep["overdue_items"])
+    emergencies = _emergencies(rep)
     alerts = "".join(f"<li>{e(a['message'])}</li>" for a in rep["alerts_raised"])
     counts = "，".join(f"{e(_CHANNELS.get(c, c))} {n} 件" for c, n in rep["by_channel"].items())
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
@@ -124,7 +126,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #999;padding
 <h2>一、来件来电 {len(rep["new_items"])} 件</h2><p>{counts or "无"}</p>
 <table><tr><th>时间</th><th>渠道</th><th>单位</th><th>内容</th></tr>{rows}</table>
 <h2>二、逾期事项 {len(rep["overdue_items"])} 件</h2><ul>{overdue or "<li>无</li>"}</ul>
-<h2>三、突发事件</h2><ul><li>无未结突发事件</li></ul>
+<h2>三、未结突发事件 {len(rep["open_emergencies"])} 起</h2><ul>{emergencies or "<li>无</li>"}</ul>
 <h2>四、告警 {len(rep["alerts_raised"])} 条</h2><ul>{alerts or "<li>无</li>"}</ul>
 <p>值班人：__________　　带班领导：__________</p></body></html>"""
 
@@ -139,3 +141,11 @@ def _row(entry: dict[str, Any], zone: Any) -> str:
 
 def _pending(rep: dict[str, Any]) -> str:
     return "" if rep["complete"] else "（本时段尚未结束）"
+
+
+def _emergencies(rep: dict[str, Any]) -> str:
+    e = html.escape
+    return "".join(
+        f"<li>{e(x['title'])}（{e(x['unit'])}，最新：{e(x['latest'])}）</li>"
+        for x in rep["open_emergencies"]
+    )

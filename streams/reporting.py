@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.catalog import topic
 from schemas.envelope import Envelope, event_id
 from schemas.events.duty import DutyReportIssued
-from streams import duty_report, ledger, workorders
+from streams import duty_report, emergencies, ledger, workorders
 from streams.dashboard import in_chinese
 from streams.emit import send, tables_settled
 
@@ -26,8 +26,16 @@ __all__ = ["add_duty_reports", "report_for"]
 def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
     entries = [e for _, b in app.duty_log.items() if b for e in b["entries"]]
     alerts = [b for _, b in app.alerts.items() if b]
+    still_open = [
+        emergencies.summary(b) for _, b in app.emergencies.items() if emergencies.is_open(b)
+    ]
     return duty_report.report(
-        win, entries=entries, overdue=_overdue(app, now), alerts=alerts, now=now
+        win,
+        entries=entries,
+        overdue=_overdue(app, now),
+        alerts=alerts,
+        emergencies=still_open,
+        now=now,
     )
 
 

@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import BaseModel, Field, ValidationError
 
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import SourceOptions
 from midfield import metrics
 from midfield.admin import broker_answers
 from midfield.clock import Clock, utc_now
+from midfield.departments import Directory
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
 from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
@@ -38,11 +40,24 @@ from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
 
-__all__ = ["HttpSource", "HttpSourceOptions", "Intake", "json_error", "make_app", "serve"]
+__all__ = [
+    "HttpSource",
+    "HttpSourceOptions",
+    "Intake",
+    "Invalid",
+    "bearer_principal",
+    "field_errors",
+    "json_error",
+    "json_object",
+    "make_app",
+    "serve",
+    "validated",
+]
 
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
 
 
 class HttpSourceOptions(SourceOptions):
@@ -91,6 +106,61 @@ class HttpSource(ABC):
 
 def json_error(status: int, reason: str, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": reason, "message": message, **extra}, status=status)
+
+
+def bearer_principal(request: web.Request, directory: Directory) -> str:
+    """Who the request's ``Authorization: Bearer <key>`` names; 401 for no or an unknown key."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    principal = directory.principal(key.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise Rejected(
+            "missing or unknown API key (Authorization: Bearer <key>)",
+            reason="unauthenticated",
+            status=401,
+        )
+    return principal
+
+
+class Invalid(Rejected):
+    """422 with field-level reasons (``fields``: ``[{"field", "message"}]``)."""
+
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        super().__init__(summary, reason="invalid-request", status=422)
+        self.fields = fields
+
+
+def field_errors(exc: Exception) -> list[dict[str, str]]:
+    if isinstance(exc, ValidationError):
+        return [
+            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+    return [{"field": "body", "message": str(exc)}]
+
+
+async def json_object(intake: Intake, raw: bytes, where: str) -> dict[str, Any]:
+    """The body as a JSON object; 400 ``bad-json`` and a dead letter otherwise."""
+    try:
+        body = json.loads(raw or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        return body
+    except (ValueError, UnicodeDecodeError) as exc:
+        await intake.dead_letter(raw, ParseError("bad-json", str(exc)), where)
+        raise Rejected(f"body is not a JSON object: {exc}", reason="bad-json") from exc
+
+
+async def validated(
+    intake: Intake, raw: bytes, model: type[M], data: dict[str, Any], where: str
+) -> M:
+    """``model`` from ``data``; 422 with the fields and a dead letter when it does not validate."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = field_errors(exc)
+        await intake.dead_letter(raw, ParseError("invalid-request", fields[0]["message"]), where)
+        raise Invalid(fields) from exc
 
 
 class Intake:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors.runtime.http import HttpSource
 from connectors.runtime.source import Source
+from connectors.sources.duty import DutyApi
 from connectors.sources.fax_log import FaxLogSource
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
@@ -14,4 +15,5 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     FaxLogSource.name: FaxLogSource,
     TaskSheetSource.name: TaskSheetSource,
     TasksApi.name: TasksApi,
+    DutyApi.name: DutyApi,
 }

@@ -25,16 +25,23 @@ accepted request answers 202 (201 for a create) once the broker has the event. A
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from typing import Any, ClassVar, NoReturn
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import ValidationError
 
-from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake, json_error
+from connectors.runtime.http import (
+    HttpSource,
+    HttpSourceOptions,
+    Intake,
+    Invalid,
+    bearer_principal,
+    json_error,
+    json_object,
+    validated,
+)
 from connectors.sources.task_view import TaskView
 from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory, load_directory
@@ -163,15 +170,7 @@ class TasksApi(HttpSource):
         return handle
 
     def _authenticate(self, request: web.Request) -> str:
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        actor = self.directory.principal(key.strip()) if scheme.lower() == "bearer" else None
-        if actor is None:
-            raise Rejected(
-                "missing or unknown API key (Authorization: Bearer <key>)",
-                reason="unauthenticated",
-                status=401,
-            )
-        return actor
+        return bearer_principal(request, self.directory)
 
     async def _parse(
         self,
@@ -182,25 +181,15 @@ class TasksApi(HttpSource):
         actor: str,
     ) -> TaskEvent:
         where = f"{request.method} {request.path} by {actor}"
-        try:
-            body = json.loads(raw or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-        except (ValueError, UnicodeDecodeError) as exc:
-            await intake.dead_letter(raw, ParseError("bad-json", str(exc)), where)
-            raise Rejected(f"body is not a JSON object: {exc}", reason="bad-json") from exc
+        body = await json_object(intake, raw, where)
         fixed = {"actor": actor, "task_id": request.match_info.get("task_id")}
         clash = sorted(k for k in ("actor", "task_id") if k in body and fixed[k] is not None)
-        try:
-            if clash:
-                raise ValueError(f"{', '.join(clash)} come from the key and the path, not the body")
-            return event_type.model_validate(body | {k: v for k, v in fixed.items() if v})
-        except (ValidationError, ValueError) as exc:
-            fields = _field_errors(exc)
-            await intake.dead_letter(
-                raw, ParseError("invalid-request", fields[0]["message"]), where
-            )
-            raise _Invalid(fields) from exc
+        if clash:
+            error = f"{', '.join(clash)} come from the key and the path, not the body"
+            await intake.dead_letter(raw, ParseError("invalid-request", error), where)
+            raise Invalid([{"field": clash[0], "message": error}])
+        data = body | {k: v for k, v in fixed.items() if v}
+        return await validated(intake, raw, event_type, data, where)
 
     def _wrap(self, event: TaskEvent, actor: str, request: web.Request) -> Envelope:
         key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
@@ -244,7 +233,7 @@ class TasksApi(HttpSource):
             if d not in self.directory.departments
         ]
         if unknown:
-            raise _Invalid(
+            raise Invalid(
                 [
                     {
                         "field": "lead_department/assisting_departments",
@@ -300,24 +289,6 @@ class TasksApi(HttpSource):
                 "extension_pending": known.extension_pending,
             }
         )
-
-
-class _Invalid(Rejected):
-    """422 with field-level reasons."""
-
-    def __init__(self, fields: list[dict[str, str]]) -> None:
-        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        super().__init__(summary, reason="invalid-request", status=422)
-        self.fields = fields
-
-
-def _field_errors(exc: Exception) -> list[dict[str, str]]:
-    if isinstance(exc, ValidationError):
-        return [
-            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
-            for e in exc.errors(include_input=False, include_url=False)
-        ]
-    return [{"field": "body", "message": str(exc)}]
 
 
 def _accepted(envelope: Envelope, event: TaskEvent, *, duplicate: bool = False) -> web.Response:

@@ -1,14 +1,24 @@
-"""The duty system's own events: the report at the end of each shift and day (值班报告)."""
+"""The duty system (值班): calls and visits, emergency reports and follow-ups, and the report at
+the end of each shift and day (值班报告)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
 from schemas.envelope import EventData, register_event
 
-__all__ = ["DutyReportIssued"]
+__all__ = [
+    "DutyEntryRecorded",
+    "DutyReportIssued",
+    "EmergencyClosed",
+    "EmergencyReported",
+    "EntryKind",
+    "sequence_name",
+]
 
 
 @register_event
@@ -45,3 +55,111 @@ class DutyReportIssued(EventData):
     overdue_items: int = Field(ge=0)
     open_emergencies: int = Field(ge=0)
     alerts_raised: int = Field(ge=0)
+
+
+class EntryKind(StrEnum):
+    call = "call"  # 来电
+    visit = "visit"  # 来访
+
+
+@register_event
+class DutyEntryRecorded(EventData):
+    """The duty officer registered a call or a visit (值班记录); the envelope's time is when it
+    came in."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entry_id": "D-20250314-0003",
+                    "kind": "call",
+                    "unit": "城关镇人民政府",
+                    "person": "张伟",
+                    "phone": "0551-6234567",
+                    "content": "城关镇东街水管爆裂，已组织抢修",
+                    "instruction": "请县水利局协助",
+                    "actions": "已电话通知县水利局值班室",
+                    "notified": "县水利局",
+                    "recorder": "李华",
+                }
+            ]
+        }
+    )
+
+    type = "cn.gov.county.office.duty.entry.recorded.v1"
+    topic = "office.intake.duty.v1"
+
+    entry_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+    kind: EntryKind
+    unit: str = Field("", max_length=200, description="Caller's or visitor's unit.")
+    person: str = Field("", max_length=64)
+    phone: str = Field("", max_length=40)
+    content: str = Field(min_length=1, max_length=8000)
+    instruction: str = Field("", max_length=4000, description="Leader's instruction (批示).")
+    actions: str = Field("", max_length=4000, description="What was done.")
+    notified: str = Field("", max_length=1000, description="Who was notified.")
+    recorder: str = Field(min_length=1, max_length=64, description="The duty officer.")
+
+
+@register_event
+class EmergencyReported(EventData):
+    """An emergency's first report (首报, ``sequence`` 0) or a numbered follow-up (续报一 = 1 …)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "report_id": "EM-2025-003",
+                    "sequence": 1,
+                    "title": "城东片区内涝",
+                    "unit": "县应急管理局",
+                    "content": "积水已退至20厘米，无人员伤亡",
+                    "recorder": "李华",
+                }
+            ]
+        }
+    )
+
+    type = "cn.gov.county.office.duty.emergency.reported.v1"
+    topic = "office.intake.duty.v1"
+
+    report_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[^\s/]+$", description="Names the emergency."
+    )
+    sequence: Annotated[int, Field(ge=0, le=99)] = Field(
+        description="0: the first report; 1, 2 …: follow-ups (续报一, 续报二 …)."
+    )
+    title: str = Field(min_length=1, max_length=200)
+    unit: str = Field("", max_length=200, description="Who reported.")
+    content: str = Field(min_length=1, max_length=8000)
+    recorder: str = Field(min_length=1, max_length=64)
+
+
+@register_event
+class EmergencyClosed(EventData):
+    """The emergency is over (终报); it leaves the open list."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"report_id": "EM-2025-003", "note": "险情解除", "recorder": "李华"}]
+        }
+    )
+
+    type = "cn.gov.county.office.duty.emergency.closed.v1"
+    topic = "office.intake.duty.v1"
+
+    report_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+    note: str = Field("", max_length=4000)
+    recorder: str = Field(min_length=1, max_length=64)
+
+
+def sequence_name(sequence: int) -> str:
+    """首报, 续报一, 续报二 … 续报十二 … (Chinese numerals, as the office writes them)."""
+    if sequence == 0:
+        return "首报"
+    digits = "零一二三四五六七八九"
+    tens, ones = divmod(sequence, 10)
+    words = (
+        ("" if tens < 2 else digits[tens]) + ("十" if tens else "") + (digits[ones] if ones else "")
+    )
+    return "续报" + words

@@ -1,0 +1,151 @@
+"""The duty officer's API (值班): calls and visits, emergency reports and their follow-ups.
+
+``midfield connect duty --port 8071`` serves, for the office's key only (docs/duty.md)::
+
+    POST /duty/entries                                a call or a visit (来电、来访)
+    POST /duty/emergencies                            an emergency's first report (首报)
+    POST /duty/emergencies/{report_id}/follow-ups     a numbered follow-up (续报一, 续报二 …)
+    POST /duty/emergencies/{report_id}/close          the emergency is over (终报)
+    GET  /duty                                        a minimal form for the duty officer
+
+An entry's or report's own id is its idempotency key (the same entry id, or the same report id
+and follow-up number, sent twice is one event); without one the server makes an id. ``time``
+(ISO 8601; office time when it has no offset) is when the call came in, default now. Answers:
+201/202 once the broker has the event, 401 unknown key, 403 a department's key, 422 with the
+fields (and a dead letter), 400 not JSON, 413 too large, 503 broker unavailable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from importlib.resources import files
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from connectors.runtime.http import (
+    HttpSource,
+    HttpSourceOptions,
+    Intake,
+    Invalid,
+    bearer_principal,
+    json_object,
+    validated,
+)
+from midfield.clock import Clock, utc_now
+from midfield.departments import OFFICE, Directory, load_directory
+from midfield.errors import ParseError, Rejected
+from midfield.settings import Settings
+from schemas.envelope import Envelope, EventData
+from schemas.events.duty import DutyEntryRecorded, EmergencyClosed, EmergencyReported
+
+__all__ = ["DutyApi", "DutyOptions"]
+
+_FORM = files("connectors.sources").joinpath("duty_form.html")
+
+
+class DutyOptions(HttpSourceOptions):
+    pass
+
+
+class DutyApi(HttpSource):
+    """Serve the duty officer's API: calls, visits, emergency reports (see docs/duty.md)."""
+
+    name: ClassVar[str] = "duty"
+    options = DutyOptions
+
+    def __init__(
+        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.directory = directory
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> DutyApi:
+        return cls(
+            instance=options.instance,
+            zone=settings.office.zone,
+            directory=load_directory(settings.departments),
+        )
+
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        return [
+            web.post("/duty/entries", self._handler(intake, self._entry)),
+            web.post("/duty/emergencies", self._handler(intake, self._first_report)),
+            web.post(
+                "/duty/emergencies/{report_id}/follow-ups", self._handler(intake, self._follow_up)
+            ),
+            web.post("/duty/emergencies/{report_id}/close", self._handler(intake, self._close)),
+            web.get("/duty", self._form),
+        ]
+
+    def _handler(self, intake: Intake, make: Any) -> Any:
+        async def handle(request: web.Request) -> web.Response:
+            if bearer_principal(request, self.directory) != OFFICE:
+                raise Rejected("the duty API is the office's", reason="office-only", status=403)
+            raw = await request.read()
+            where = f"{request.method} {request.path}"
+            body = await json_object(intake, raw, where)
+            at = await self._time(intake, raw, body.pop("time", None), where)
+            event, position = await make(intake, raw, body, request, where)
+            envelope = Envelope.wrap(
+                event,
+                source=self.uri,
+                position=position,
+                subject=position.split("/")[1],
+                time=at,
+                connector_version=self.version,
+            )
+            await intake.publish(envelope)
+            created = isinstance(event, DutyEntryRecorded | EmergencyReported)
+            return web.json_response(
+                {"id": envelope.id, "subject": envelope.subject}, status=201 if created else 202
+            )
+
+        return handle
+
+    async def _time(self, intake: Intake, raw: bytes, value: Any, where: str) -> datetime:
+        if value is None:
+            return self.clock()
+        try:
+            at = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            error = f"time must be ISO 8601, got {value!r}"
+            await intake.dead_letter(raw, ParseError("invalid-request", error), where)
+            raise Invalid([{"field": "time", "message": error}]) from exc
+        return at if at.tzinfo else at.replace(tzinfo=self.zone)
+
+    async def _entry(
+        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+    ) -> tuple[EventData, str]:
+        body.setdefault("entry_id", f"D-{uuid.uuid4().hex[:12]}")
+        event = await validated(intake, raw, DutyEntryRecorded, body, where)
+        return event, f"entry/{event.entry_id}"
+
+    async def _first_report(
+        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+    ) -> tuple[EventData, str]:
+        body.setdefault("report_id", f"EM-{uuid.uuid4().hex[:10]}")
+        event = await validated(intake, raw, EmergencyReported, body | {"sequence": 0}, where)
+        return event, f"emergency/{event.report_id}/0"
+
+    async def _follow_up(
+        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+    ) -> tuple[EventData, str]:
+        data = body | {"report_id": request.match_info["report_id"]}
+        event = await validated(intake, raw, EmergencyReported, data, where)
+        if event.sequence < 1:
+            raise Invalid([{"field": "sequence", "message": "a follow-up is numbered from 1"}])
+        return event, f"emergency/{event.report_id}/{event.sequence}"
+
+    async def _close(
+        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+    ) -> tuple[EventData, str]:
+        data = body | {"report_id": request.match_info["report_id"]}
+        event = await validated(intake, raw, EmergencyClosed, data, where)
+        return event, f"emergency/{event.report_id}/close"
+
+    async def _form(self, request: web.Request) -> web.Response:
+        return web.Response(text=_FORM.read_text(encoding="utf-8"), content_type="text/html")

@@ -1,0 +1,98 @@
+"""Emergencies (突发事件): a first report, numbered follow-ups, a close. Pure logic.
+
+One book per emergency (keyed by report id). A follow-up or a close without a first report is
+refused (dead-lettered by the caller, remembered for replays); a follow-up number given twice
+keeps the first; an id seen before changes nothing. The open ones are in the duty report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.envelope import Envelope
+from schemas.events.duty import EmergencyClosed, EmergencyReported, sequence_name
+
+__all__ = ["Refused", "apply", "is_open", "summary"]
+
+Book = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Refused:
+    book: Book
+    reason: str
+    detail: str
+
+
+def apply(book: Book | None, envelope: Envelope) -> Book | Refused | None:
+    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+        return None
+    event, at = envelope.data, envelope.time.isoformat()
+    new: Book = (
+        dict(book)
+        if book
+        else {
+            "report_id": envelope.subject,
+            "title": None,
+            "reports": [],
+            "closed_at": None,
+            "applied": [],
+            "refused": [],
+        }
+    )
+    match event:
+        case EmergencyReported() if event.sequence == 0 and new["title"] is None:
+            new |= {"title": event.title, "first_reported_at": at, "unit": event.unit}
+        case EmergencyReported() | EmergencyClosed() if new["title"] is None:
+            return _refused(
+                new,
+                envelope,
+                "no-first-report",
+                f"{envelope.type} for {envelope.subject} before its first report",
+            )
+        case EmergencyClosed():
+            new["closed_at"] = new["closed_at"] or at
+        case EmergencyReported():
+            pass
+        case _:
+            raise ValueError(f"the emergencies book does not take {envelope.type}")
+    if isinstance(event, EmergencyReported) and all(
+        r["sequence"] != event.sequence for r in new["reports"]
+    ):
+        new["reports"] = sorted(
+            [
+                *new["reports"],
+                {
+                    "sequence": event.sequence,
+                    "at": at,
+                    "name": sequence_name(event.sequence),
+                    "content": event.content,
+                },
+            ],
+            key=lambda r: r["sequence"],
+        )
+    new["applied"] = [*new["applied"], envelope.id]
+    return new
+
+
+def _refused(book: Book, envelope: Envelope, reason: str, detail: str) -> Refused:
+    return Refused(book | {"refused": [*book["refused"], envelope.id]}, reason, detail)
+
+
+def is_open(book: Book | None) -> bool:
+    return bool(book and book["title"] is not None and book["closed_at"] is None)
+
+
+def summary(book: Book) -> dict[str, Any]:
+    """An emergency as the duty report lists it."""
+    latest = book["reports"][-1]
+    return {
+        "report_id": book["report_id"],
+        "title": book["title"],
+        "unit": book.get("unit", ""),
+        "first_reported_at": book["first_reported_at"],
+        "latest": latest["name"],
+        "latest_at": latest["at"],
+        "reports": len(book["reports"]),
+    }

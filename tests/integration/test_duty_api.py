@@ -1,0 +1,129 @@
+"""The duty officer's API as a real process, into a real worker: a call in the duty log, an
+emergency with a numbered follow-up open in the duty report until closed, and what is refused."""
+
+from __future__ import annotations
+
+import signal
+import urllib.request
+import uuid
+from pathlib import Path
+
+from midfield.broker import free_port
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from tests.harness import (
+    Broker,
+    WorkerProcess,
+    departments_file,
+    http_get,
+    http_post,
+    midfield_env,
+    read_topic,
+    spawn_cli,
+    wait_for,
+)
+
+OFFICE = {"Authorization": "Bearer office-key"}
+
+
+def test_calls_and_emergencies_reach_the_duty_log_and_report(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    directory = departments_file(workdir / "departments.toml", {"edu": f"edu-{unique}"})
+    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    proc = spawn_cli(["connect", "duty", "--port", str(port)], env, cwd=workdir)
+    worker = WorkerProcess(
+        catalog_topics,
+        workdir,
+        app_id=f"duty-{unique}",
+        env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
+    ).start()
+    entry, report = f"D-{unique}", f"EM-{unique}"
+    try:
+        wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="duty API")
+        call = {
+            "entry_id": entry,
+            "kind": "call",
+            "time": "2025-07-02T14:05:00",
+            "unit": "城关镇人民政府",
+            "person": "张伟",
+            "content": "东街水管爆裂",
+            "recorder": "李华",
+        }
+        assert http_post(api + "/duty/entries", call, headers=OFFICE)[0] == 201
+        assert http_post(api + "/duty/entries", call, headers=OFFICE)[0] == 201  # a retry
+        first = {
+            "report_id": report,
+            "title": "城东内涝",
+            "unit": "县应急管理局",
+            "content": "积水 50 厘米",
+            "recorder": "李华",
+            "time": "2025-07-02T14:10:00",
+        }
+        assert http_post(api + "/duty/emergencies", first, headers=OFFICE)[0] == 201
+        follow = {
+            "sequence": 1,
+            "title": "城东内涝",
+            "content": "积水回落",
+            "recorder": "李华",
+            "time": "2025-07-02T15:10:00",
+        }
+        assert (
+            http_post(api + f"/duty/emergencies/{report}/follow-ups", follow, headers=OFFICE)[0]
+            == 201
+        )
+
+        worker.wait_ready()
+
+        def lines() -> list[str]:
+            entries = worker.get("/duty-log?date=2025-07-02")[1]["entries"]
+            return [e["content"] for e in entries if e["subject"] in (entry, report)]
+
+        assert wait_for(lambda: len(lines()) == 3 or None, timeout=30, what="3 duty-log lines")
+        assert lines() == [
+            "东街水管爆裂",
+            "【首报】城东内涝：积水 50 厘米",
+            "【续报一】城东内涝：积水回落",
+        ]
+
+        def open_ids() -> list[str]:
+            rep = worker.get("/duty-report?date=2025-07-02")[1]
+            return [x["report_id"] for x in rep["open_emergencies"]]
+
+        assert report in wait_for(open_ids, timeout=30, what="the open emergency")
+        close = {"note": "险情解除", "recorder": "李华"}
+        assert http_post(api + f"/duty/emergencies/{report}/close", close, headers=OFFICE)[0] == 202
+        wait_for(lambda: report not in open_ids(), timeout=30, what="the emergency closed")
+
+        # refused: a department's key, a missing field, a follow-up of an unknown emergency
+        assert (
+            http_post(
+                api + "/duty/entries", call, headers={"Authorization": f"Bearer edu-{unique}"}
+            )[0]
+            == 403
+        )
+        status, body = http_post(
+            api + "/duty/entries", {"kind": "call", "recorder": "李华"}, headers=OFFICE
+        )
+        assert (status, [f["field"] for f in body["fields"]]) == (422, ["content"])
+        ghost = f"EM-ghost-{uuid.uuid4().hex[:6]}"
+        assert (
+            http_post(api + f"/duty/emergencies/{ghost}/follow-ups", follow, headers=OFFICE)[0]
+            == 201
+        )  # accepted: the worker's book refuses it
+        with urllib.request.urlopen(api + "/duty", timeout=5) as resp:
+            assert "值班登记" in resp.read().decode()
+
+        def refused() -> list[DeadLetter]:
+            letters = [
+                DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)
+            ]
+            return [d for d in letters if ghost in d.raw and d.reason == "no-first-report"]
+
+        assert wait_for(refused, timeout=30, what="the ghost follow-up dead-lettered")
+    finally:
+        worker.stop()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
