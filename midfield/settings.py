@@ -245,6 +245,10 @@ class DutySettings(BaseSettings):
     report_check_interval_s: Annotated[float, Field(gt=0)] = Field(
         60.0, description="How often the worker looks for a shift that has ended."
     )
+    item_days: dict[str, Annotated[int, Field(gt=0)]] = Field(
+        default_factory=lambda: {"特提": 1, "特急": 3, "加急": 5, "平急": 10, "平件": 15},
+        description="Days to handle an incoming item by urgency (JSON object).",
+    )
 
     @field_validator("shifts")
     @classmethod

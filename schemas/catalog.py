@@ -64,6 +64,7 @@ CATALOG: tuple[TopicSpec, ...] = (
             "cn.gov.county.office.duty.entry.recorded.v1",
             "cn.gov.county.office.duty.emergency.reported.v1",
             "cn.gov.county.office.duty.emergency.closed.v1",
+            "cn.gov.county.office.duty.item.handled.v1",
         ),
     ),
     TopicSpec(

@@ -20,10 +20,9 @@ from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
-from schemas.events.duty import DutyEntryRecorded, EmergencyClosed, EmergencyReported
-from schemas.events.fax import FaxReceived
-from streams import alerts, duty_log, emergencies
+from streams import alerts
 from streams.dead_letters import dead_letter, decode_or_dead_letter
+from streams.duty import add_duty
 from streams.health import BrokerWatch
 from streams.hotline import add_work_orders
 from streams.messages import add_messages
@@ -51,6 +50,7 @@ class MidfieldApp(faust.App):
     messages: Any
     work_orders: Any
     emergencies: Any
+    items: Any
     directory: Directory
 
     def _new_transport(self) -> TransportT:
@@ -99,28 +99,9 @@ def create_app(settings: Settings) -> MidfieldApp:
     deadletters = app.topic(
         DEADLETTER, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
-    app.duty_log = app.Table("duty_log", default=None, schema=_BOOK_SCHEMA)
-    fax = app.topic(
-        topic(FaxReceived.topic).name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-    @app.agent(fax, name="duty_log_fax")
-    async def duty_log_fax(stream: Any) -> None:
-        async for event in stream.events():
-            envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
-            if envelope is None:
-                continue
-            book = duty_log.apply(app.duty_log.get(envelope.subject), envelope)
-            if book is not None:
-                app.duty_log[envelope.subject] = book
-
-    duty = _add_duty(app, deadletters)
-    tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
     alert_topic = _add_alerts(app, deadletters)
+    fax, duty = add_duty(app, _BOOK_SCHEMA, deadletters, alert_topic)
+    tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
     message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
     order_topic = add_work_orders(app, _BOOK_SCHEMA, deadletters)
     add_duty_reports(app)
@@ -132,51 +113,6 @@ def create_app(settings: Settings) -> MidfieldApp:
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
     return app
-
-
-def _add_duty(app: MidfieldApp, deadletters: Any) -> Any:
-    """Calls, visits and emergency reports: into the duty log, and the emergencies book."""
-    app.emergencies = app.Table("emergencies", default=None, schema=_BOOK_SCHEMA)
-    channel = app.topic(
-        topic(DutyEntryRecorded.topic).name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-    @app.agent(channel, name="duty")
-    async def take_duty(stream: Any) -> None:
-        async for event in stream.events():
-            envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
-            if envelope is None:
-                continue
-            if isinstance(envelope.data, EmergencyReported | EmergencyClosed):
-                out = emergencies.apply(app.emergencies.get(envelope.subject), envelope)
-                if isinstance(out, emergencies.Refused):
-                    app.emergencies[envelope.subject] = out.book
-                    await dead_letter(
-                        event, deadletters, app.conf.id, out.reason, out.detail, connector="duty"
-                    )
-                    continue
-                if out is None:
-                    continue
-                app.emergencies[envelope.subject] = out
-            elif not isinstance(envelope.data, DutyEntryRecorded):
-                await dead_letter(
-                    event,
-                    deadletters,
-                    app.conf.id,
-                    "unexpected-type",
-                    f"{envelope.type} on the duty topic",
-                    connector="duty",
-                )
-                continue
-            book = duty_log.apply(app.duty_log.get(envelope.subject), envelope)
-            if book is not None:
-                app.duty_log[envelope.subject] = book
-
-    return channel
 
 
 def _add_alerts(app: MidfieldApp, deadletters: Any) -> Any:
@@ -228,6 +164,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
             "messages": len(app.messages),
             "work_orders": len(app.work_orders),
             "emergencies": len(app.emergencies),
+            "items": len(app.items),
         },
     )
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.catalog import topic
 from schemas.envelope import Envelope, event_id
 from schemas.events.duty import DutyReportIssued
-from streams import duty_report, emergencies, ledger, workorders
+from streams import duty_report, emergencies, items, ledger, workorders
 from streams.dashboard import in_chinese
 from streams.emit import send, tables_settled
 
@@ -53,6 +53,18 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
                         "id": book["task_id"],
                         "what": f"督办事项 {book['task_id']}《{book['title']}》",
                         "reason": in_chinese(reason),
+                    }
+                )
+    for _, item in app.items.items():
+        if items.is_item(item) and item["status"] != "closed":
+            due = items.due_at(item, zone)
+            if now >= due:
+                found.append(
+                    {
+                        "kind": "item",
+                        "id": item["item_id"],
+                        "what": f"来件 {item['what']}（{item['urgency']}）",
+                        "reason": f"超过办理时限 {(now - due).days + 1} 天",
                     }
                 )
     for _, order in app.work_orders.items():

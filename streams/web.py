@@ -13,6 +13,7 @@ from streams import (
     dashboard,
     duty_log,
     duty_report,
+    items,
     ledger,
     replies,
     reporting,
@@ -101,6 +102,14 @@ def register_views(app: MidfieldApp) -> None:
             return web.json({"error": "unknown-order", "message": f"no order {number}"}, status=404)
         shown = {k: v for k, v in book.items() if k not in ("applied", "refused")}
         return web.json(shown | {"due_at": workorders.due_at(book, zone).isoformat()})
+
+    @app.page("/items/{item_id}")
+    async def item_view(web: Any, request: Any, item_id: str) -> Any:
+        book = app.items.get(item_id)
+        if not items.is_item(book):
+            return web.json({"error": "unknown-item", "message": f"no item {item_id}"}, status=404)
+        shown = {k: v for k, v in book.items() if k not in ("applied", "refused", "held")}
+        return web.json(shown | {"due_at": items.due_at(book, zone).isoformat()})
 
     @app.page("/work-order-rates")
     async def work_order_rates_view(web: Any, request: Any) -> Any:

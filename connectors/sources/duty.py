@@ -6,6 +6,8 @@
     POST /duty/emergencies                            an emergency's first report (首报)
     POST /duty/emergencies/{report_id}/follow-ups     a numbered follow-up (续报一, 续报二 …)
     POST /duty/emergencies/{report_id}/close          the emergency is over (终报)
+    POST /duty/items/{item_id}/sign|handle|close      an incoming item signed (签阅, sets its
+                                                      urgency), handed on (办理), closed (办结)
     GET  /duty                                        a minimal form for the duty officer
 
 An entry's or report's own id is its idempotency key (the same entry id, or the same report id
@@ -39,9 +41,17 @@ from midfield.departments import OFFICE, Directory, load_directory
 from midfield.errors import ParseError, Rejected
 from midfield.settings import Settings
 from schemas.envelope import Envelope, EventData
-from schemas.events.duty import DutyEntryRecorded, EmergencyClosed, EmergencyReported
+from schemas.events.duty import (
+    DutyEntryRecorded,
+    EmergencyClosed,
+    EmergencyReported,
+    ItemHandled,
+    ItemStep,
+)
 
 __all__ = ["DutyApi", "DutyOptions"]
+
+_ITEM_STEPS = {"sign": ItemStep.signed, "handle": ItemStep.handling, "close": ItemStep.closed}
 
 _FORM = files("connectors.sources").joinpath("duty_form.html")
 
@@ -78,6 +88,10 @@ class DutyApi(HttpSource):
                 "/duty/emergencies/{report_id}/follow-ups", self._handler(intake, self._follow_up)
             ),
             web.post("/duty/emergencies/{report_id}/close", self._handler(intake, self._close)),
+            *[
+                web.post(f"/duty/items/{{item_id}}/{path}", self._handler(intake, self._item(step)))
+                for path, step in _ITEM_STEPS.items()
+            ],
             web.get("/duty", self._form),
         ]
 
@@ -146,6 +160,16 @@ class DutyApi(HttpSource):
         data = body | {"report_id": request.match_info["report_id"]}
         event = await validated(intake, raw, EmergencyClosed, data, where)
         return event, f"emergency/{event.report_id}/close"
+
+    def _item(self, step: ItemStep) -> Any:
+        async def make(
+            intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+        ) -> tuple[EventData, str]:
+            data = body | {"item_id": request.match_info["item_id"], "step": step.value}
+            event = await validated(intake, raw, ItemHandled, data, where)
+            return event, f"item/{event.item_id}/{step.value}"
+
+        return make
 
     async def _form(self, request: web.Request) -> web.Response:
         return web.Response(text=_FORM.read_text(encoding="utf-8"), content_type="text/html")

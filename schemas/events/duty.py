@@ -17,6 +17,9 @@ __all__ = [
     "EmergencyClosed",
     "EmergencyReported",
     "EntryKind",
+    "ItemHandled",
+    "ItemStep",
+    "Urgency",
     "sequence_name",
 ]
 
@@ -163,3 +166,58 @@ def sequence_name(sequence: int) -> str:
         ("" if tens < 2 else digits[tens]) + ("十" if tens else "") + (digits[ones] if ones else "")
     )
     return "续报" + words
+
+
+class Urgency(StrEnum):
+    """紧急程度: telegrams 特提/特急/加急/平急, documents 特急/加急, everything else 平件."""
+
+    immediate = "特提"
+    very_urgent = "特急"
+    urgent = "加急"
+    ordinary_urgent = "平急"
+    ordinary = "平件"
+
+
+class ItemStep(StrEnum):
+    signed = "signed"  # 签阅: read and signed off, urgency set
+    handling = "handling"  # 办理: handed to whoever handles it
+    closed = "closed"  # 办结
+
+
+@register_event
+class ItemHandled(EventData):
+    """A step in the handling of an incoming item (来件: a fax, a telegram, a document), recorded
+    by the duty officer. ``item_id`` is the item's subject on its intake topic (the fax's comm
+    id, the telegram's number), so the item's events share a partition."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "item_id": "000000123",
+                    "step": "signed",
+                    "urgency": "特急",
+                    "by": "王主任",
+                    "to": "",
+                    "note": "请县应急局阅办",
+                },
+                {
+                    "item_id": "000000123",
+                    "step": "handling",
+                    "by": "李华",
+                    "to": "县应急管理局",
+                    "note": "",
+                },
+            ]
+        }
+    )
+
+    type = "cn.gov.county.office.duty.item.handled.v1"
+    topic = "office.intake.duty.v1"
+
+    item_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+    step: ItemStep
+    urgency: Urgency | None = Field(None, description="Signed: sets the deadline.")
+    by: str = Field(min_length=1, max_length=64, description="Who signed, handed on or closed.")
+    to: str = Field("", max_length=200, description="Handling: the unit or person it went to.")
+    note: str = Field("", max_length=4000, description="Instruction (批示) or result.")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import signal
 import urllib.request
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from midfield.broker import free_port
 from schemas.catalog import DEADLETTER
@@ -18,12 +20,15 @@ from tests.harness import (
     http_get,
     http_post,
     midfield_env,
+    produce,
     read_topic,
     spawn_cli,
     wait_for,
 )
+from tests.samples import fax_envelope
 
 OFFICE = {"Authorization": "Bearer office-key"}
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def test_calls_and_emergencies_reach_the_duty_log_and_report(
@@ -123,6 +128,64 @@ def test_calls_and_emergencies_reach_the_duty_log_and_report(
             return [d for d in letters if ghost in d.raw and d.reason == "no-first-report"]
 
         assert wait_for(refused, timeout=30, what="the ghost follow-up dead-lettered")
+    finally:
+        worker.stop()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_an_incoming_fax_signed_urgent_goes_overdue_then_closing_resolves_its_alert(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    directory = departments_file(workdir / "departments.toml", {})
+    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    proc = spawn_cli(["connect", "duty", "--port", str(port)], env, cwd=workdir)
+    worker = WorkerProcess(
+        catalog_topics,
+        workdir,
+        app_id=f"items-{unique}",
+        env_extra={
+            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+            "MIDFIELD_DUTY_REPORT_CHECK_INTERVAL_S": "0.5",
+        },
+    ).start()
+    commid = f"5{unique[:8]}"
+    three_days_ago = datetime.now(ZONE) - timedelta(days=3)
+    try:
+        produce(
+            catalog_topics,
+            [fax_envelope(commid, three_days_ago, source=f"midfield://fax-log/{unique}")],
+        )
+        wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="duty API")
+        worker.wait_ready()
+
+        def alert() -> dict | None:
+            found = [
+                a
+                for a in worker.get("/alerts?open=false")[1]["alerts"]
+                if a["alert_id"] == f"overdue/item/{commid}"
+            ]
+            return found[0] if found else None
+
+        sign = {"urgency": "特提", "by": "王主任", "note": "请速办"}
+        wait_for(
+            lambda: (
+                http_post(api + f"/duty/items/{commid}/sign", sign, headers=OFFICE)[0] == 202
+                and alert()
+            ),
+            timeout=30,
+            what="the overdue alert",
+        )
+        assert (alert() or {})["severity"] == "critical"
+        today = datetime.now(ZONE).date().isoformat()
+        overdue = worker.get(f"/duty-report?date={today}")[1]["overdue_items"]
+        assert commid in [o["id"] for o in overdue]
+
+        close = {"by": "李华", "note": "已办结"}
+        assert http_post(api + f"/duty/items/{commid}/close", close, headers=OFFICE)[0] == 202
+        wait_for(lambda: not (alert() or {"open": True})["open"], timeout=30, what="resolved")
     finally:
         worker.stop()
         proc.send_signal(signal.SIGTERM)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
+from schemas.events.duty import ItemHandled
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from schemas.events.task import TaskAssigned, TaskClosed, TaskCreated, TaskProgressReported
 from schemas.events.workorder import WorkOrderStepped
@@ -29,8 +30,9 @@ def _events(unique: str, dept: str) -> list[Envelope]:
             event, source=source, position=f"{subject}/{n}", subject=subject, time=at
         )
 
-    task, order = f"DC-{unique}", f"o-{unique}"
+    task, order, commid = f"DC-{unique}", f"o-{unique}", f"7{unique[:8]}"
     return [
+        wrap(ItemHandled(item_id=commid, step="signed", urgency="加急", by="王主任"), commid, 0),
         wrap(WorkOrderStepped(order_number=order, step="accepted"), order, 0),
         wrap(WorkOrderStepped(order_number=order, step="closed"), order, 1),  # refused
         wrap(WorkOrderStepped(order_number=order, step="dispatched", units=(dept,)), order, 2),
@@ -101,6 +103,7 @@ def _books(worker: WorkerProcess, unique: str, dept: str) -> dict[str, Any]:
         "replies": worker.get(f"/reply-rate?department={dept}&period=all")[1]["total"],
         "alerts": sorted(alerts, key=lambda a: a["alert_id"]),
         "order": worker.get(f"/work-orders/o-{unique}"),
+        "item": worker.get(f"/items/7{unique[:8]}"),
     }
 
 
@@ -129,6 +132,7 @@ def test_books_rebuilt_from_the_beginning_equal_the_live_books(
                 and books["replies"]["received"] == 2
                 and len(books["alerts"]) == 2
                 and books["order"][0] == 200
+                and books["item"][0] == 200
             )
             return books if done else None
 
@@ -142,4 +146,5 @@ def test_books_rebuilt_from_the_beginning_equal_the_live_books(
     assert got["task"][1]["history"] == expected["task"][1]["history"]
     assert [h["kind"] for h in got["task"][1]["history"]] == ["created", "assigned"]
     assert got["order"][1]["status"] == "dispatched"  # the early close refused, both times
+    assert got["item"][1]["urgency"] == "加急"  # signed before its fax arrived: held, replayed
     assert got == expected

@@ -1,0 +1,248 @@
+"""Incoming items (来件): registered -> signed (签阅) -> handling (办理) -> closed (办结).
+
+Pure logic. An item is registered by its intake event (a received fax); the duty officer's
+steps (:class:`ItemHandled`) move it on, and steps that arrive first are held until it is
+registered. Signing sets the urgency, and the deadline is the registration day plus the days for
+that urgency (``MIDFIELD_DUTY_ITEM_DAYS``); until signed the item counts as 平件. An item still
+open after its last day is overdue: one alert per item (``overdue/item/<id>``, fixed ids, so
+raised once), resolved when the item is closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from midfield.settings import DutySettings
+from schemas.envelope import Envelope, event_id
+from schemas.events.alert import AlertRaised, AlertResolved, Severity
+from schemas.events.duty import ItemHandled, ItemStep, Urgency
+from schemas.events.fax import FaxReceived
+
+__all__ = [
+    "Late",
+    "Refused",
+    "alert_id",
+    "apply",
+    "due_at",
+    "is_item",
+    "overdue_alerts",
+    "resolution",
+]
+
+Book = dict[str, Any]
+
+_AFTER = {
+    ItemStep.signed: ("registered", "signed"),
+    ItemStep.handling: ("signed", "handling"),
+    ItemStep.closed: ("registered", "signed", "handling"),
+}
+"""A step -> the statuses it may follow (an item may be closed without a handling step)."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    book: Book
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Late:
+    """The registration came after steps that had been held for it: the book, and the held
+    steps the lifecycle refused on replay (``{"id", "reason", "detail", "event"}``)."""
+
+    book: Book
+    refused: tuple[dict[str, Any], ...]
+
+
+def apply(
+    book: Book | None, envelope: Envelope, rules: DutySettings, zone: ZoneInfo
+) -> Book | Refused | Late | None:
+    """The item after ``envelope``. Steps that arrive before the item's registration (its fax
+    and the duty officer's steps travel on different topics) are held and replayed, in their
+    order, when it is registered: the book is the same whatever the interleaving."""
+    if book is not None and envelope.id in _seen(book):
+        return None
+    event, at = envelope.data, envelope.time
+    new = (
+        dict(book)
+        if book
+        else {
+            "item_id": envelope.subject,
+            "status": None,
+            "history": [],
+            "applied": [],
+            "refused": [],
+            "held": [],
+        }
+    )
+    match event:
+        case FaxReceived() if new["status"] is None:
+            _register(new, envelope, rules, zone)
+            return _replay(new, rules, zone)
+        case FaxReceived():
+            new["applied"] = [*new["applied"], envelope.id]  # the same fax again
+        case ItemHandled() if new["status"] is None:
+            new["held"] = [
+                *new["held"],
+                {"id": envelope.id, "at": at.isoformat(), "event": event.model_dump(mode="json")},
+            ]
+        case ItemHandled():
+            error = _check(new, event)
+            if error is not None:
+                return Refused(new | {"refused": [*new["refused"], envelope.id]}, *error)
+            _apply_step(new, envelope.id, event, at, rules, zone)
+        case _:
+            raise ValueError(f"the incoming items do not take {envelope.type}")
+    return new
+
+
+def _seen(book: Book) -> set[str]:
+    return {*book["applied"], *book["refused"], *(h["id"] for h in book["held"])}
+
+
+def _register(book: Book, envelope: Envelope, rules: DutySettings, zone: ZoneInfo) -> None:
+    event = envelope.data
+    assert isinstance(event, FaxReceived)
+    book |= {
+        "kind": "fax",
+        "what": f"传真 {event.pages} 页，来自 {event.remote_station}",
+        "registered_at": envelope.time.isoformat(),
+        "status": "registered",
+        "urgency": Urgency.ordinary.value,
+        "signed_by": "",
+        "handler": "",
+        "closed_at": None,
+    }
+    _deadline(book, rules, zone)
+    book["history"] = [
+        *book["history"],
+        {"id": envelope.id, "at": envelope.time.isoformat(), "step": "registered"},
+    ]
+    book["applied"] = [*book["applied"], envelope.id]
+
+
+def _replay(book: Book, rules: DutySettings, zone: ZoneInfo) -> Book | Late:
+    held, book["held"] = book["held"], []
+    refused = []
+    for step in held:
+        event = ItemHandled.model_validate(step["event"])
+        error = _check(book, event)
+        if error is None:
+            _apply_step(book, step["id"], event, datetime.fromisoformat(step["at"]), rules, zone)
+        else:
+            book["refused"] = [*book["refused"], step["id"]]
+            refused.append(
+                {"id": step["id"], "reason": error[0], "detail": error[1], "event": step["event"]}
+            )
+    return Late(book, tuple(refused)) if refused else book
+
+
+def _check(book: Book, event: ItemHandled) -> tuple[str, str] | None:
+    if book["status"] in _AFTER[event.step]:
+        return None
+    return "illegal-step", f"{event.step.value} when {book['status']}"
+
+
+def _apply_step(
+    book: Book,
+    event_id_: str,
+    event: ItemHandled,
+    at: datetime,
+    rules: DutySettings,
+    zone: ZoneInfo,
+) -> None:
+    _step(book, event, at, rules, zone)
+    book["history"] = [
+        *book["history"],
+        {"id": event_id_, "at": at.isoformat(), "step": event.step.value},
+    ]
+    book["applied"] = [*book["applied"], event_id_]
+
+
+def _step(
+    book: Book, event: ItemHandled, at: datetime, rules: DutySettings, zone: ZoneInfo
+) -> None:
+    book["status"] = event.step.value
+    match event.step:
+        case ItemStep.signed:
+            book |= {
+                "signed_by": event.by,
+                "signed_at": at.isoformat(),
+                "urgency": (event.urgency or Urgency.ordinary).value,
+            }
+            _deadline(book, rules, zone)
+        case ItemStep.handling:
+            book["handler"] = event.to
+        case ItemStep.closed:
+            book["closed_at"] = at.isoformat()
+
+
+def _deadline(book: Book, rules: DutySettings, zone: ZoneInfo) -> None:
+    days = rules.item_days.get(book["urgency"], max(rules.item_days.values()))
+    registered = datetime.fromisoformat(book["registered_at"]).astimezone(zone).date()
+    book["deadline"] = (registered + timedelta(days=days)).isoformat()
+
+
+def is_item(book: Book | None) -> bool:
+    return bool(book and book["status"])
+
+
+def due_at(book: Book, zone: ZoneInfo) -> datetime:
+    return datetime.combine(date.fromisoformat(book["deadline"]) + timedelta(days=1), time(0), zone)
+
+
+def alert_id(item_id: str) -> str:
+    return f"overdue/item/{item_id}"
+
+
+def overdue_alerts(
+    books: list[Book], now: datetime, zone: ZoneInfo, *, source: str
+) -> list[Envelope]:
+    """One alert per open item past its last day (fixed id per item: applied once)."""
+    out = []
+    for book in books:
+        if not is_item(book) or book["status"] == "closed" or now < due_at(book, zone):
+            continue
+        event = AlertRaised(
+            alert_id=alert_id(book["item_id"]),
+            kind="overdue",
+            severity=Severity.critical if book["urgency"] in ("特提", "特急") else Severity.warning,
+            about=book["item_id"],
+            message=f"来件逾期未办结：{book['what']}（{book['urgency']}，时限 {book['deadline']}）",
+            reason="item-overdue",
+            level=1,
+        )
+        out.append(
+            Envelope(
+                id=event_id(source, event.alert_id),
+                source=source,
+                type=event.type,
+                subject=event.alert_id,
+                time=now,
+                ingested_at=now,
+                data=event,
+            )
+        )
+    return out
+
+
+def resolution(after: Book, envelope: Envelope, zone: ZoneInfo, *, source: str) -> Envelope | None:
+    """Closing an item that was past its last day resolves its overdue alert."""
+    if after.get("status") != "closed" or not isinstance(envelope.data, ItemHandled):
+        return None
+    if envelope.time < due_at(after, zone):
+        return None
+    event = AlertResolved(alert_id=alert_id(after["item_id"]), reason="closed")
+    return Envelope(
+        id=event_id(source, f"resolve/{envelope.id}"),
+        source=source,
+        type=event.type,
+        subject=event.alert_id,
+        time=envelope.time,
+        ingested_at=envelope.ingested_at,
+        data=event,
+    )
