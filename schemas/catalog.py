@@ -46,6 +46,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         name="office.intake.telegram.v1",
         key="telegram number",
         description="Clear-text telegrams registered.",
+        event_types=("cn.gov.county.office.telegram.received.v1",),
     ),
     TopicSpec(
         name="office.intake.message.v1",
@@ -65,6 +66,7 @@ CATALOG: tuple[TopicSpec, ...] = (
             "cn.gov.county.office.duty.emergency.reported.v1",
             "cn.gov.county.office.duty.emergency.closed.v1",
             "cn.gov.county.office.duty.item.handled.v1",
+            "cn.gov.county.office.duty.document.registered.v1",
         ),
     ),
     TopicSpec(

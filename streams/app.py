@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> MidfieldApp:
         DEADLETTER, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
     alert_topic = _add_alerts(app, deadletters)
-    fax, duty = add_duty(app, _BOOK_SCHEMA, deadletters, alert_topic)
+    fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, deadletters, alert_topic)
     tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
     message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
     order_topic = add_work_orders(app, _BOOK_SCHEMA, deadletters)
@@ -108,7 +108,8 @@ def create_app(settings: Settings) -> MidfieldApp:
 
     app.sensors.add(MetricsSensor())
     topics = [
-        t.get_topic_name() for t in (fax, duty, tasks, alert_topic, message_topic, order_topic)
+        t.get_topic_name()
+        for t in (fax, telegram, duty, tasks, alert_topic, message_topic, order_topic)
     ]
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)

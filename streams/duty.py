@@ -1,9 +1,10 @@
 """The duty processor: the duty log (值班记录), emergencies, and incoming items (来件).
 
-Faxes (``office.intake.fax.v1``) become duty-log lines and register incoming items; the duty
-officer's events (``office.intake.duty.v1``: calls, visits, emergency reports, item steps) become
-duty-log lines, move emergencies and items on. Both topics are keyed by the entity (a fax's comm
-id is also its item id), so an item's events meet in one partition. A timer raises one overdue
+Faxes and telegrams (``office.intake.fax.v1``, ``office.intake.telegram.v1``) become duty-log
+lines and register incoming items; the duty officer's events (``office.intake.duty.v1``: calls,
+visits, emergency reports, documents registered, item steps) become duty-log lines and move
+emergencies and items on. The topics are keyed by the entity (a fax's comm id is also its item
+id), so an item's events meet in one partition. A timer raises one overdue
 alert per item past its last day; closing the item resolves it.
 """
 
@@ -16,14 +17,16 @@ import faust
 
 from schemas.catalog import topic
 from schemas.deadletter import DeadLetter
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, EventData
 from schemas.events.duty import (
+    DocumentRegistered,
     DutyEntryRecorded,
     EmergencyClosed,
     EmergencyReported,
     ItemHandled,
 )
 from schemas.events.fax import FaxReceived
+from schemas.events.telegram import TelegramReceived
 from streams import duty_log, emergencies, items
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.emit import send, tables_settled
@@ -51,10 +54,9 @@ def add_duty(
     app.duty_log = app.Table("duty_log", default=None, schema=schema)
     app.emergencies = app.Table("emergencies", default=None, schema=schema)
     app.items = app.Table("items", default=None, schema=schema)
-    fax, duty = (
-        _raw(app, topic(FaxReceived.topic).name),
-        _raw(app, topic(DutyEntryRecorded.topic).name),
-    )
+    fax = _raw(app, topic(FaxReceived.topic).name)
+    telegram = _raw(app, topic(TelegramReceived.topic).name)
+    duty = _raw(app, topic(DutyEntryRecorded.topic).name)
     proposed: set[str] = set()
 
     async def refuse(event: EventT[Any], reason: str, detail: str) -> None:
@@ -97,13 +99,25 @@ def add_duty(
         if book is not None:
             app.duty_log[envelope.subject] = book
 
-    @app.agent(fax, name="duty_log_fax")
-    async def take_faxes(stream: Any) -> None:
+    async def take_intake(stream: Any, wanted: type[EventData]) -> None:
+        """Faxes and telegrams: each registers an incoming item and makes a duty-log line."""
         async for event in stream.events():
             envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
-            if envelope is not None:
-                await take_item(event, envelope)
-                log(envelope)
+            if envelope is None:
+                continue
+            if not isinstance(envelope.data, wanted):
+                await refuse(event, "unexpected-type", f"{envelope.type} on {wanted.topic}")
+                continue
+            await take_item(event, envelope)
+            log(envelope)
+
+    @app.agent(fax, name="duty_log_fax")
+    async def take_faxes(stream: Any) -> None:
+        await take_intake(stream, FaxReceived)
+
+    @app.agent(telegram, name="duty_log_telegram")
+    async def take_telegrams(stream: Any) -> None:
+        await take_intake(stream, TelegramReceived)
 
     @app.agent(duty, name="duty")
     async def take_duty(stream: Any) -> None:
@@ -114,6 +128,10 @@ def add_duty(
             data = envelope.data
             if isinstance(data, ItemHandled):
                 await take_item(event, envelope)
+                continue
+            if isinstance(data, DocumentRegistered):
+                if await take_item(event, envelope):
+                    log(envelope)
                 continue
             if isinstance(data, EmergencyReported | EmergencyClosed):
                 out = emergencies.apply(app.emergencies.get(envelope.subject), envelope)
@@ -139,4 +157,4 @@ def add_duty(
                 await send(alerts, alert)
                 proposed.add(alert.id)
 
-    return [fax, duty]
+    return [fax, telegram, duty]

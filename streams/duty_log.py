@@ -15,12 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.envelope import Envelope
 from schemas.events.duty import (
+    DocumentRegistered,
     DutyEntryRecorded,
     EmergencyClosed,
     EmergencyReported,
     sequence_name,
 )
 from schemas.events.fax import FaxReceived
+from schemas.events.telegram import TelegramReceived
 
 __all__ = ["DutyLogEntry", "apply", "entries_on", "entry_for"]
 
@@ -80,6 +82,23 @@ def entry_for(envelope: Envelope) -> DutyLogEntry:
                 channel="emergency",
                 unit=data.unit,
                 content=f"【{sequence_name(data.sequence)}】{data.title}：{data.content}",
+            )
+        case TelegramReceived():
+            return DutyLogEntry(
+                **common,
+                channel="telegram",
+                unit=data.issuing_unit,
+                person=data.approver,
+                document=data.document,
+                content=f"收到明传电报 {data.number}（{data.grade}）《{data.title}》，"
+                f"{data.pages} 页",
+            )
+        case DocumentRegistered():
+            return DutyLogEntry(
+                **(common | {"recorder": data.by}),
+                channel="document",
+                unit=data.issuer,
+                content=f"来文登记 {data.number}（{data.urgency}）《{data.title}》",
             )
         case EmergencyClosed():
             return DutyLogEntry(

@@ -1,9 +1,10 @@
 """Incoming items (来件): registered -> signed (签阅) -> handling (办理) -> closed (办结).
 
-Pure logic. An item is registered by its intake event (a received fax); the duty officer's
-steps (:class:`ItemHandled`) move it on, and steps that arrive first are held until it is
-registered. Signing sets the urgency, and the deadline is the registration day plus the days for
-that urgency (``MIDFIELD_DUTY_ITEM_DAYS``); until signed the item counts as 平件. An item still
+Pure logic. An item is registered by its intake event (a received fax or telegram, or a
+document the duty officer registers); the duty officer's steps (:class:`ItemHandled`) move it
+on, and steps that arrive first are held until it is registered. A telegram's grade or a
+document's urgency sets the deadline: the registration day plus the days for that urgency
+(``MIDFIELD_DUTY_ITEM_DAYS``); a fax counts as 平件 until signing sets its urgency. An item still
 open after its last day is overdue: one alert per item (``overdue/item/<id>``, fixed ids, so
 raised once), resolved when the item is closed.
 """
@@ -18,8 +19,9 @@ from zoneinfo import ZoneInfo
 from midfield.settings import DutySettings
 from schemas.envelope import Envelope, event_id
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
-from schemas.events.duty import ItemHandled, ItemStep, Urgency
+from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgency
 from schemas.events.fax import FaxReceived
+from schemas.events.telegram import TelegramReceived
 
 __all__ = [
     "Late",
@@ -80,11 +82,11 @@ def apply(
         }
     )
     match event:
-        case FaxReceived() if new["status"] is None:
+        case FaxReceived() | TelegramReceived() | DocumentRegistered() if new["status"] is None:
             _register(new, envelope, rules, zone)
             return _replay(new, rules, zone)
-        case FaxReceived():
-            new["applied"] = [*new["applied"], envelope.id]  # the same fax again
+        case FaxReceived() | TelegramReceived() | DocumentRegistered():
+            new["applied"] = [*new["applied"], envelope.id]  # registered already
         case ItemHandled() if new["status"] is None:
             new["held"] = [
                 *new["held"],
@@ -105,14 +107,13 @@ def _seen(book: Book) -> set[str]:
 
 
 def _register(book: Book, envelope: Envelope, rules: DutySettings, zone: ZoneInfo) -> None:
-    event = envelope.data
-    assert isinstance(event, FaxReceived)
+    kind, what, urgency = _registration(envelope.data)
     book |= {
-        "kind": "fax",
-        "what": f"传真 {event.pages} 页，来自 {event.remote_station}",
+        "kind": kind,
+        "what": what,
         "registered_at": envelope.time.isoformat(),
         "status": "registered",
-        "urgency": Urgency.ordinary.value,
+        "urgency": urgency,
         "signed_by": "",
         "handler": "",
         "closed_at": None,
@@ -123,6 +124,23 @@ def _register(book: Book, envelope: Envelope, rules: DutySettings, zone: ZoneInf
         {"id": envelope.id, "at": envelope.time.isoformat(), "step": "registered"},
     ]
     book["applied"] = [*book["applied"], envelope.id]
+
+
+def _registration(event: object) -> tuple[str, str, str]:
+    """``(kind, what it is, urgency)`` of a registering event."""
+    match event:
+        case FaxReceived():
+            return "fax", f"传真 {event.pages} 页，来自 {event.remote_station}", Urgency.ordinary
+        case TelegramReceived():
+            what = f"明传电报 {event.number}《{event.title}》（{event.issuing_unit}）"
+            return "telegram", what, event.grade.value
+        case DocumentRegistered():
+            return (
+                "document",
+                f"来文 {event.number}《{event.title}》（{event.issuer}）",
+                event.urgency,
+            )
+    raise ValueError(f"{type(event).__name__} registers no item")
 
 
 def _replay(book: Book, rules: DutySettings, zone: ZoneInfo) -> Book | Late:
@@ -172,7 +190,7 @@ def _step(
             book |= {
                 "signed_by": event.by,
                 "signed_at": at.isoformat(),
-                "urgency": (event.urgency or Urgency.ordinary).value,
+                "urgency": event.urgency.value if event.urgency else book["urgency"],
             }
             _deadline(book, rules, zone)
         case ItemStep.handling:

@@ -6,8 +6,10 @@
     POST /duty/emergencies                            an emergency's first report (首报)
     POST /duty/emergencies/{report_id}/follow-ups     a numbered follow-up (续报一, 续报二 …)
     POST /duty/emergencies/{report_id}/close          the emergency is over (终报)
+    POST /duty/items                                  an incoming document registered (收文)
     POST /duty/items/{item_id}/sign|handle|close      an incoming item signed (签阅, sets its
                                                       urgency), handed on (办理), closed (办结)
+    POST /duty/alerts/{alert_id}/acknowledge          someone is on an alert (it stays open)
     GET  /duty                                        a minimal form for the duty officer
 
 An entry's or report's own id is its idempotency key (the same entry id, or the same report id
@@ -41,7 +43,9 @@ from midfield.departments import OFFICE, Directory, load_directory
 from midfield.errors import ParseError, Rejected
 from midfield.settings import Settings
 from schemas.envelope import Envelope, EventData
+from schemas.events.alert import AlertAcknowledged
 from schemas.events.duty import (
+    DocumentRegistered,
     DutyEntryRecorded,
     EmergencyClosed,
     EmergencyReported,
@@ -88,6 +92,8 @@ class DutyApi(HttpSource):
                 "/duty/emergencies/{report_id}/follow-ups", self._handler(intake, self._follow_up)
             ),
             web.post("/duty/emergencies/{report_id}/close", self._handler(intake, self._close)),
+            web.post("/duty/items", self._handler(intake, self._document)),
+            web.post("/duty/alerts/{alert_id:.+}/acknowledge", self._handler(intake, self._ack)),
             *[
                 web.post(f"/duty/items/{{item_id}}/{path}", self._handler(intake, self._item(step)))
                 for path, step in _ITEM_STEPS.items()
@@ -108,12 +114,12 @@ class DutyApi(HttpSource):
                 event,
                 source=self.uri,
                 position=position,
-                subject=position.split("/")[1],
+                subject=_subject(event),
                 time=at,
                 connector_version=self.version,
             )
             await intake.publish(envelope)
-            created = isinstance(event, DutyEntryRecorded | EmergencyReported)
+            created = isinstance(event, DutyEntryRecorded | EmergencyReported | DocumentRegistered)
             return web.json_response(
                 {"id": envelope.id, "subject": envelope.subject}, status=201 if created else 202
             )
@@ -161,6 +167,19 @@ class DutyApi(HttpSource):
         event = await validated(intake, raw, EmergencyClosed, data, where)
         return event, f"emergency/{event.report_id}/close"
 
+    async def _document(
+        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+    ) -> tuple[EventData, str]:
+        event = await validated(intake, raw, DocumentRegistered, body, where)
+        return event, f"item/{event.number}/registered"
+
+    async def _ack(
+        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
+    ) -> tuple[EventData, str]:
+        data = body | {"alert_id": request.match_info["alert_id"]}
+        event = await validated(intake, raw, AlertAcknowledged, data, where)
+        return event, f"alert/{event.alert_id}/ack/{uuid.uuid4().hex[:8]}"
+
     def _item(self, step: ItemStep) -> Any:
         async def make(
             intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
@@ -173,3 +192,19 @@ class DutyApi(HttpSource):
 
     async def _form(self, request: web.Request) -> web.Response:
         return web.Response(text=_FORM.read_text(encoding="utf-8"), content_type="text/html")
+
+
+def _subject(event: EventData) -> str:
+    """The entity an event is about: its Kafka key."""
+    match event:
+        case DutyEntryRecorded():
+            return event.entry_id
+        case EmergencyReported() | EmergencyClosed():
+            return event.report_id
+        case ItemHandled():
+            return event.item_id
+        case DocumentRegistered():
+            return event.number
+        case AlertAcknowledged():
+            return event.alert_id
+    raise TypeError(type(event).__name__)

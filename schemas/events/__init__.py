@@ -1,6 +1,6 @@
 """One module per area, one pydantic model per CloudEvents ``type``; importing registers them."""
 
-from schemas.events import duty, message, task, workorder
+from schemas.events import duty, message, task, telegram, workorder
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.fax import FaxFormat, FaxReceived
 
@@ -12,5 +12,6 @@ __all__ = [
     "duty",
     "message",
     "task",
+    "telegram",
     "workorder",
 ]

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 from schemas.envelope import EventData, register_event
 
 __all__ = [
+    "DocumentRegistered",
     "DutyEntryRecorded",
     "DutyReportIssued",
     "EmergencyClosed",
@@ -221,3 +222,40 @@ class ItemHandled(EventData):
     by: str = Field(min_length=1, max_length=64, description="Who signed, handed on or closed.")
     to: str = Field("", max_length=200, description="Handling: the unit or person it went to.")
     note: str = Field("", max_length=4000, description="Instruction (批示) or result.")
+
+
+@register_event
+class DocumentRegistered(EventData):
+    """The duty officer registered an incoming official document (收文登记, GB/T 9704 elements)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "×政发〔2025〕7号",
+                    "title": "关于印发2025年重点工作任务分工的通知",
+                    "issuer": "×市人民政府",
+                    "urgency": "加急",
+                    "copy_number": "000123",
+                    "pages": 12,
+                    "by": "李华",
+                }
+            ]
+        }
+    )
+
+    type = "cn.gov.county.office.duty.document.registered.v1"
+    topic = "office.intake.duty.v1"
+
+    number: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\s/]+$",
+        description="发文字号: the document's id.",
+    )
+    title: str = Field(min_length=1, max_length=300)
+    issuer: str = Field(min_length=1, max_length=200, description="发文机关")
+    urgency: Urgency = Urgency.ordinary
+    copy_number: str = Field("", max_length=16, description="份号")
+    pages: Annotated[int, Field(ge=0)] = 0
+    by: str = Field(min_length=1, max_length=64, description="Who registered it.")

@@ -4,6 +4,7 @@ emergency with a numbered follow-up open in the duty report until closed, and wh
 from __future__ import annotations
 
 import signal
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
@@ -182,6 +183,33 @@ def test_an_incoming_fax_signed_urgent_goes_overdue_then_closing_resolves_its_al
         today = datetime.now(ZONE).date().isoformat()
         overdue = worker.get(f"/duty-report?date={today}")[1]["overdue_items"]
         assert commid in [o["id"] for o in overdue]
+
+        ack = http_post(
+            api + f"/duty/alerts/overdue/item/{commid}/acknowledge", {"by": "李华"}, headers=OFFICE
+        )
+        assert ack[0] == 202
+        wait_for(
+            lambda: (alert() or {}).get("acknowledged_by") == "李华",
+            timeout=30,
+            what="acknowledged",
+        )
+        assert (alert() or {})["open"] is True
+
+        document = {
+            "number": f"×政发〔2025〕{unique}号",
+            "title": "重点工作分工",
+            "issuer": "×市人民政府",
+            "urgency": "加急",
+            "by": "李华",
+        }
+        assert http_post(api + "/duty/items", document, headers=OFFICE)[0] == 201
+        quoted = urllib.parse.quote(document["number"])
+        item = wait_for(
+            lambda: (r := worker.get(f"/items/{quoted}"))[0] == 200 and r[1],
+            timeout=30,
+            what="the document registered",
+        )
+        assert (item["kind"], item["urgency"], item["status"]) == ("document", "加急", "registered")
 
         close = {"by": "李华", "note": "已办结"}
         assert http_post(api + f"/duty/items/{commid}/close", close, headers=OFFICE)[0] == 202

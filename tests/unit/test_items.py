@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from midfield.settings import DutySettings
 from schemas.envelope import Envelope
-from schemas.events.duty import ItemHandled, ItemStep, Urgency
-from streams import alerts, items
+from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgency
+from schemas.events.telegram import TelegramReceived
+from streams import alerts, duty_log, items
 from tests.samples import fax_envelope
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -125,3 +126,56 @@ def test_an_overdue_item_raises_one_alert_and_closing_it_resolves_it() -> None:
     after = alerts.apply(alert, resolved)
     assert after is not None and after["open"] is False
     assert items.overdue_alerts([closed], late, ZONE, source="w") == []
+
+
+def _telegram(grade: str = "特提") -> Envelope:
+    event = TelegramReceived(
+        number="×政办明电〔2025〕12号",
+        issuing_unit="×市人民政府办公室",
+        grade=grade,
+        title="关于做好防汛工作的紧急通知",
+        pages=3,
+    )  # type: ignore[arg-type]
+    return Envelope.wrap(
+        event, source="midfield://telegram/test", position="t/1", subject=event.number, time=T0
+    )
+
+
+def test_a_telegram_registers_with_its_grade_as_urgency() -> None:
+    book = _outcome(None, _telegram("特提"))
+    assert book is not None
+    assert (book["kind"], book["urgency"], book["deadline"]) == ("telegram", "特提", "2025-03-15")
+    signed = items.apply(
+        book,
+        Envelope.wrap(
+            ItemHandled(item_id="×政办明电〔2025〕12号", step=ItemStep.signed, by="王主任"),
+            source="s",
+            position="t/2",
+            subject="×政办明电〔2025〕12号",
+            time=T0,
+        ),
+        RULES,
+        ZONE,
+    )
+    assert isinstance(signed, dict) and signed["urgency"] == "特提"  # signing keeps the grade
+
+
+def test_a_registered_document_takes_its_urgency() -> None:
+    event = DocumentRegistered(
+        number="×政发〔2025〕7号",
+        title="重点工作分工",
+        issuer="×市人民政府",
+        urgency=Urgency.urgent,
+        by="李华",
+    )
+    book = _outcome(
+        None, Envelope.wrap(event, source="s", position="d/1", subject=event.number, time=T0)
+    )
+    assert book is not None
+    assert (book["kind"], book["urgency"], book["deadline"]) == ("document", "加急", "2025-03-19")
+
+
+def test_telegrams_and_documents_make_duty_log_lines() -> None:
+    line = duty_log.entry_for(_telegram("特急"))
+    assert (line.channel, line.unit) == ("telegram", "×市人民政府办公室")
+    assert line.content.startswith("收到明传电报 ×政办明电〔2025〕12号（特急）")
