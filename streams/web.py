@@ -1,5 +1,6 @@
-"""HTTP views served by the worker's web server (DESIGN §6): health, readiness, metrics, the
-duty log and the supervision ledger."""
+"""HTTP views served by the worker's web server (DESIGN §6): health, readiness and metrics; the
+books (duty log and report, incoming items, ledger, work orders, reply tallies, alerts); the
+dashboard. Views read the books; the figures are computed by the books' pure modules."""
 
 from __future__ import annotations
 
