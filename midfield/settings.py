@@ -137,6 +137,10 @@ class ConnectorSettings(BaseSettings):
     poll_interval_s: Annotated[float, Field(gt=0)] = Field(
         0.2, description="How often a tailing reader looks for new input."
     )
+    documents_dir: Path = Field(
+        Path(".midfield/documents"),
+        description="The document store: received TIFFs and PDFs, by SHA-256.",
+    )
 
 
 class DepartmentSettings(BaseSettings):
