@@ -25,6 +25,7 @@ __all__ = [
     "Settings",
     "SinkSettings",
     "SupervisionSettings",
+    "TelegramSettings",
     "TopicSettings",
     "WorkerSettings",
 ]
@@ -269,6 +270,22 @@ class DutySettings(BaseSettings):
         return value
 
 
+class TelegramSettings(BaseSettings):
+    """The telegram drop directory's classification guard (docs/telegram.md)."""
+
+    model_config = _config("MIDFIELD_TELEGRAM_")
+
+    markers: tuple[str, ...] = Field(
+        ("绝密", "机密", "秘密", "★", "涉密", "内部资料"),
+        description=(
+            "Text that withholds a cover sheet wherever it appears in it (JSON list); the "
+            "declared 密级 and ★ terms are checked whatever this says."
+        ),
+    )
+    max_sheet_bytes: Annotated[int, Field(gt=0)] = Field(1 << 20, description="Larger: rejected.")
+    max_pdf_bytes: Annotated[int, Field(gt=0)] = Field(64 << 20, description="Larger: rejected.")
+
+
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
@@ -301,6 +318,7 @@ class Settings:
         replies: RepliesSettings | None = None,
         hotline: HotlineSettings | None = None,
         duty: DutySettings | None = None,
+        telegram: TelegramSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -313,6 +331,7 @@ class Settings:
         self.replies = replies or RepliesSettings()
         self.hotline = hotline or HotlineSettings()
         self.duty = duty or DutySettings()
+        self.telegram = telegram or TelegramSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

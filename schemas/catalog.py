@@ -116,6 +116,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         name="office.quarantine.v1",
         key="item id",
         description="Items withheld from the bus (classified content): metadata only.",
+        event_types=("cn.gov.county.office.quarantine.withheld.v1",),
     ),
     TopicSpec(
         name="office.deadletter.v1",

@@ -16,11 +16,13 @@ from typing import Any
 from schemas.catalog import CATALOG, DEADLETTER, TopicSpec
 from schemas.deadletter import DeadLetter
 from schemas.envelope import EventData, event_types
+from schemas.telegram_sheet import TelegramCoverSheet
 
 __all__ = ["asyncapi", "json_schemas"]
 
 _ID_BASE = "https://midfield.example.gov.cn/schemas/"
 _DEAD_LETTER_TYPE = "cn.gov.county.office.deadletter.v1"
+_COVER_SHEET = "cn.gov.county.office.telegram.cover-sheet.v1"
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
@@ -29,6 +31,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         name: _standalone(name, cls.model_json_schema()) for name, cls in event_types().items()
     }
     found[_DEAD_LETTER_TYPE] = _standalone(_DEAD_LETTER_TYPE, DeadLetter.model_json_schema())
+    # an input format, not an event: what the systems writing the telegram drop directory send
+    found[_COVER_SHEET] = _standalone(_COVER_SHEET, TelegramCoverSheet.model_json_schema())
     return dict(sorted(found.items()))
 
 

@@ -28,7 +28,7 @@ class Metered(Source):
     def from_options(cls, options: Any, settings: Settings) -> Source:
         raise NotImplementedError("wrap a source instead")
 
-    def parse(self, record: RawRecord) -> Envelope | Skip:
+    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
         start = time.perf_counter()
         try:
             result = self.inner.parse(record)
@@ -39,10 +39,14 @@ class Metered(Source):
             self._parse_seconds.observe(time.perf_counter() - start)
         if isinstance(result, Skip):
             metrics.SKIPPED.labels(result.reason, self.name).inc()
-        else:
-            metrics.EVENTS_OUT.labels(result.topic, result.source).inc()
-            metrics.saw_event(result.source)
+            return result
+        for event in result if isinstance(result, list) else [result]:
+            metrics.EVENTS_OUT.labels(event.topic, event.source).inc()
+            metrics.saw_event(event.source)
         return result
 
     def read(self, position: Position | None, *, follow: bool) -> Reading:
         return self.inner.read(position, follow=follow)
+
+    def committed(self, position: Position) -> None:
+        self.inner.committed(position)

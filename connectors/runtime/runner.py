@@ -128,10 +128,10 @@ class Runner:
         return self.stats
 
     def _take(self, record: RawRecord) -> None:
-        out = self._convert(record)
+        outs = self._convert(record)
         self._open.resume = record.resume
-        if out is not None:
-            self._open.records.append(out)
+        self._open.records.extend(outs)  # all of them first: a failed send re-sends the batch
+        for out in outs:
             try:
                 self._open.deliveries.append(self.producer.send(out))
             except BrokerUnavailable as exc:
@@ -205,21 +205,23 @@ class Runner:
         assert batch.resume is not None
         faults.point("connector.before-commit")
         self.store.commit(batch.resume)
+        self.source.committed(batch.resume)
         self.stats.committed += len(batch.records)
         if self.on_commit:
             self.on_commit(self.stats)
 
-    def _convert(self, record: RawRecord) -> OutRecord | None:
+    def _convert(self, record: RawRecord) -> list[OutRecord]:
         self.stats.read += 1
         try:
             result = self.source.parse(record)
         except ParseError as exc:
-            return self._dead_letter(record, exc)
+            return [self._dead_letter(record, exc)]
         if isinstance(result, Skip):
             self.stats.skipped[result.reason] += 1
-            return None
-        self.stats.events += 1
-        return (result.topic, result.key(), result.value(), result.headers())
+            return []
+        events = result if isinstance(result, list) else [result]
+        self.stats.events += len(events)
+        return [(e.topic, e.key(), e.value(), e.headers()) for e in events]
 
     def _dead_letter(self, record: RawRecord, exc: ParseError) -> OutRecord:
         self.stats.dead_letters += 1

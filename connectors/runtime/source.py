@@ -8,6 +8,8 @@ position. Copy ``connectors/sources/fax_log.py`` when adding a source.
 What each outcome means to the runtime:
 
 * ``parse`` returns an :class:`Envelope` -> produced to ``envelope.topic``, key ``subject``.
+* ``parse`` returns a list of envelopes -> each produced (one input, several events: a withheld
+  telegram's quarantine record and its alert); the position moves once the broker has all.
 * ``parse`` returns a :class:`Skip` -> a documented skip (e.g. SEND lines in the fax log),
   counted by its reason, nothing produced.
 * ``parse`` raises :class:`midfield.errors.ParseError` -> a dead letter with the reason and
@@ -15,6 +17,8 @@ What each outcome means to the runtime:
 * ``read`` yields ``None`` -> "nothing new right now": the runtime flushes and commits.
 * ``read`` returns -> end of input (only when ``follow`` is false): commit and stop.
 * ``read`` raises :class:`midfield.errors.StoreError` -> the input cannot be read; stop.
+* ``committed(position)`` is called after a position is saved: a source that must act on its
+  input once the broker has it (move a drop file to ``done/``, mark a mail seen) does it there.
 """
 
 from __future__ import annotations
@@ -115,9 +119,12 @@ class Source(ABC):
         """The source ``midfield connect <name>`` runs, from ``options`` (a ``cls.options``)."""
 
     @abstractmethod
-    def parse(self, record: RawRecord) -> Envelope | Skip:
+    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
         """Pure: no I/O. Raise ``ParseError(reason, detail)`` for input that cannot be an event."""
 
     @abstractmethod
     def read(self, position: Position | None, *, follow: bool) -> Reading:
         """Yield records from ``position`` (``None``: the beginning); see the module contract."""
+
+    def committed(self, position: Position) -> None:  # noqa: B027 (a hook, optional)
+        """Called once ``position`` is saved: everything read up to it is on the bus."""

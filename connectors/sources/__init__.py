@@ -8,6 +8,7 @@ from connectors.sources.duty import DutyApi
 from connectors.sources.fax_log import FaxLogSource
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
+from connectors.sources.telegram import TelegramSource
 
 __all__ = ["SOURCES", "HttpSource", "Source"]
 
@@ -16,4 +17,5 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     TaskSheetSource.name: TaskSheetSource,
     TasksApi.name: TasksApi,
     DutyApi.name: DutyApi,
+    TelegramSource.name: TelegramSource,
 }

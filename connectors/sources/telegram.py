@@ -1,0 +1,354 @@
+"""The ``telegram`` source: a drop directory of clear-text telegrams (明传电报), with the guard.
+
+Each telegram arrives as ``NAME.pdf`` and its cover sheet ``NAME.json``
+(:class:`schemas.telegram_sheet.TelegramCoverSheet`); write the PDF first and the sheet last
+(each by writing elsewhere and renaming): the sheet is the trigger. Names are never trusted as
+paths: only plain regular files directly in the directory, with a name of letters, digits and
+``._-〔〕`` are read; anything else (a symlink, a sub-directory, ``../x.json``) is rejected.
+
+**Classification guard** (DESIGN §4). Before anything else, the sheet's bytes are checked: a
+declared 密级 (绝密/机密/秘密), a ``★`` term, or any configured marker anywhere in it withholds the
+telegram. Then its metadata only (number, issuing unit, the rule) goes to ``office.quarantine.v1``
+with a critical alert to the duty officer; the sheet and the PDF are moved to ``rejected/`` at
+once and never read again, stored, produced or logged (log lines and dead letters name a
+withheld file by a digest of its name). A withheld file whose quarantine record did not reach
+the broker (a crash) is found in ``rejected/`` at the next start and reported again.
+
+Accepted telegrams: the PDF goes to the document store by digest, the event
+:class:`TelegramReceived` to ``office.intake.telegram.v1``, the files to ``done/``. A sheet that
+does not validate, or has no PDF, goes to ``rejected/`` with a ``.reason`` file and a dead
+letter. Files move only after the broker has the events (:meth:`TelegramSource.committed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, ValidationError
+
+from connectors.runtime.documents import DocumentStore
+from connectors.runtime.source import (
+    Position,
+    RawRecord,
+    Reading,
+    ReadOnceOptions,
+    Skip,
+    Source,
+)
+from midfield.clock import Clock, utc_now
+from midfield.errors import ParseError, StoreError
+from midfield.logging import get_logger
+from midfield.settings import Settings, TelegramSettings
+from schemas.envelope import Envelope
+from schemas.events.alert import AlertRaised, Severity
+from schemas.events.quarantine import ItemQuarantined
+from schemas.events.telegram import TelegramReceived
+from schemas.telegram_sheet import TelegramCoverSheet
+
+__all__ = ["TelegramOptions", "TelegramSource", "withheld_by"]
+
+log = get_logger(__name__)
+
+_SAFE_NAME = re.compile(r"^[\w\-.〔〕()（）]{1,200}\.json$")
+_DECLARED = ("绝密", "机密", "秘密")
+_STAR = re.compile(r"(绝密|机密|秘密)?\s*★")
+_NOT_CLASSIFIED = ("", "无", "非密", "none")
+
+
+class TelegramOptions(ReadOnceOptions):
+    dir: Path = Field(description="The drop directory (done/ and rejected/ are made inside).")
+
+
+def withheld_by(sheet: bytes, markers: tuple[str, ...]) -> str | None:
+    """The guard: the rule that withholds this cover sheet, or ``None`` when it may pass.
+
+    Works on the raw bytes, so a sheet that is not even valid JSON is still checked.
+    """
+    text = sheet.decode("utf-8", "replace")
+    try:
+        fields = json.loads(text)
+        declared = str(fields.get("classification") or fields.get("密级") or "")
+    except (ValueError, AttributeError):
+        declared = ""
+    if declared.strip().lower() not in _NOT_CLASSIFIED or any(d in declared for d in _DECLARED):
+        return "declared-classification"
+    if _STAR.search(text):
+        return "star-term"
+    if any(marker and marker in text for marker in markers):
+        return "marker"
+    return None
+
+
+def _hidden(name: str) -> str:
+    """How logs and dead letters name a withheld file: never by its name."""
+    return "withheld#" + hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+class TelegramSource(Source):
+    """Read a drop directory of telegram cover sheets and PDFs, withholding classified ones."""
+
+    name: ClassVar[str] = "telegram"
+    options = TelegramOptions
+
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        documents: DocumentStore,
+        rules: TelegramSettings,
+        instance: str,
+        zone: ZoneInfo,
+        clock: Clock = utc_now,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.dir = Path(directory)
+        self.documents = documents
+        self.rules = rules
+        self.poll_interval_s = poll_interval_s
+        self._pending: dict[str, str] = {}
+        """name -> "done" | "rejected:<reason>" | "quarantined", read but not yet committed."""
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> TelegramSource:
+        return cls(
+            directory=options.dir,
+            documents=DocumentStore(settings.connect.documents_dir),
+            rules=settings.telegram,
+            instance=options.instance,
+            zone=settings.office.zone,
+            poll_interval_s=settings.connect.poll_interval_s,
+        )
+
+    # -- parse (pure) --------------------------------------------------------------------------
+    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
+        if record.meta.get("withheld"):
+            return self._quarantine(json.loads(record.raw), record.meta["withheld"])
+        if record.meta.get("problem"):
+            raise ParseError(record.meta["problem"], record.meta.get("detail", ""))
+        try:
+            sheet = TelegramCoverSheet.model_validate_json(record.raw)
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            where = ".".join(map(str, first["loc"])) or "sheet"
+            raise ParseError("invalid-sheet", f"{where}: {first['msg']}") from exc
+        received = sheet.received_at or datetime.fromisoformat(record.meta["read_at"])
+        if received.tzinfo is None:
+            received = received.replace(tzinfo=self.zone)
+        event = TelegramReceived(
+            **sheet.model_dump(exclude={"received_at", "classification", "body"}),
+            document=record.meta["pdf"],
+        )
+        return Envelope.wrap(
+            event,
+            source=self.uri,
+            position=f"telegram/{sheet.number}",
+            subject=sheet.number,
+            time=received,
+            connector_version=self.version,
+        )
+
+    def _quarantine(self, meta: dict[str, str], rule: str) -> list[Envelope]:
+        item = meta["item_id"]
+        held = ItemQuarantined(
+            item_id=item, kind="telegram", issuing_unit=meta["issuing_unit"], rule=rule
+        )
+        alert = AlertRaised(
+            alert_id=f"quarantine/telegram/{item}",
+            kind="quarantine",
+            severity=Severity.critical,
+            about=item,
+            reason=rule,
+            message=f"明传电报 {item}（{meta['issuing_unit'] or '发电单位不明'}）"
+            "含密级标识，已拦截，未进入总线；请按涉密渠道处理",
+        )
+        at = datetime.fromisoformat(meta["read_at"])
+        return [
+            Envelope.wrap(
+                held,
+                source=self.uri,
+                position=f"quarantine/{item}",
+                subject=item,
+                time=at,
+                connector_version=self.version,
+            ),
+            Envelope.wrap(
+                alert,
+                source=self.uri,
+                position=f"quarantine-alert/{item}",
+                subject=alert.alert_id,
+                time=at,
+                connector_version=self.version,
+            ),
+        ]
+
+    # -- read ----------------------------------------------------------------------------------
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
+        if position:
+            self.committed(position)  # moves a crash left undone
+        self._prepare()
+        yield from self._report_unconfirmed()
+        while True:
+            found = False
+            for entry in self._sheets():
+                record = self._record(entry, final=not follow)
+                if record is not None:
+                    found = True
+                    yield record
+            if not follow:
+                return
+            if not found:
+                yield None
+                time.sleep(self.poll_interval_s)
+
+    def _prepare(self) -> None:
+        if not self.dir.is_dir():
+            raise StoreError(
+                f"telegram drop directory {self.dir} does not exist", reason="input-missing"
+            )
+        for sub in ("done", "rejected"):
+            (self.dir / sub).mkdir(exist_ok=True)
+
+    def _sheets(self) -> Iterator[os.DirEntry[str]]:
+        with os.scandir(self.dir) as entries:
+            found = sorted((e for e in entries if e.name.endswith(".json")), key=lambda e: e.name)
+        return iter(e for e in found if e.name not in self._pending)
+
+    def _record(self, entry: os.DirEntry[str], *, final: bool) -> RawRecord | None:
+        name = entry.name
+        if (
+            entry.is_symlink()
+            or not entry.is_file(follow_symlinks=False)
+            or not _SAFE_NAME.match(name)
+        ):
+            return self._problem(name, "unsafe-name", "not a plain file with a safe name")
+        sheet = self._read(self.dir / name, self.rules.max_sheet_bytes)
+        if sheet is None:
+            return self._problem(name, "too-large", "cover sheet over the limit")
+        rule = withheld_by(sheet, self.rules.markers)
+        if rule is not None:
+            return self._withhold(name, sheet, rule)
+        pdf = self.dir / (name[: -len(".json")] + ".pdf")
+        if pdf.is_symlink() or not pdf.is_file():
+            if not final:
+                return None  # the PDF may still be on its way
+            return self._problem(name, "missing-pdf", "no regular PDF with the sheet's name")
+        content = self._read(pdf, self.rules.max_pdf_bytes)
+        if content is None:
+            return self._problem(name, "too-large", "PDF over the limit")
+        digest = self.documents.put(content)
+        record = RawRecord(
+            sheet,
+            where=f"file {name}",
+            resume={},
+            meta={"file": name, "pdf": digest, "read_at": self.clock().isoformat()},
+        )
+        self._pending[name] = _outcome(self, record)
+        return RawRecord(record.raw, record.where, {"pending": dict(self._pending)}, record.meta)
+
+    def _problem(self, name: str, reason: str, detail: str) -> RawRecord:
+        self._pending[name] = f"rejected:{reason}"
+        return RawRecord(
+            name.encode(),
+            where=f"file {name}",
+            resume={"pending": dict(self._pending)},
+            meta={"file": name, "problem": reason, "detail": detail},
+        )
+
+    def _withhold(self, name: str, sheet: bytes, rule: str) -> RawRecord:
+        """Into ``rejected/`` at once; what goes on is metadata only."""
+        self._move(name, "rejected")
+        (self.dir / "rejected" / f"{name}.reason").write_text(f"withheld: {rule}\n")
+        log.warning("telegram withheld", file=_hidden(name), rule=rule)
+        return self._withheld_record(name, sheet, rule)
+
+    def _withheld_record(self, name: str, sheet: bytes, rule: str) -> RawRecord:
+        meta = _metadata(sheet) | {"read_at": self.clock().isoformat()}
+        self._pending[name] = "quarantined"
+        return RawRecord(
+            json.dumps(meta, ensure_ascii=False).encode(),
+            where=_hidden(name),
+            resume={"pending": dict(self._pending)},
+            meta={"withheld": rule},
+        )
+
+    def _report_unconfirmed(self) -> Iterator[RawRecord]:
+        """Withheld files whose quarantine record was not confirmed (a crash): report again."""
+        rejected = self.dir / "rejected"
+        for reason in sorted(rejected.glob("*.json.reason")):
+            name = reason.name[: -len(".reason")]
+            sheet_path = rejected / name
+            if (rejected / f"{name}.quarantined").exists() or not sheet_path.is_file():
+                continue
+            said = reason.read_text()
+            if said.startswith("withheld:") and name not in self._pending:
+                rule = said.removeprefix("withheld:").strip()
+                yield self._withheld_record(name, sheet_path.read_bytes(), rule)
+
+    def _read(self, path: Path, limit: int) -> bytes | None:
+        try:
+            if path.stat().st_size > limit:
+                return None
+            return path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read {path.name}: {exc.strerror}", reason="input") from exc
+
+    # -- after the broker has them -------------------------------------------------------------
+    def committed(self, position: Position) -> None:
+        for name, outcome in position.get("pending", {}).items():
+            if not _component(name):
+                continue  # a position file that names a path is not ours to follow
+            if outcome == "done":
+                self._move(name, "done")
+            elif outcome == "quarantined":
+                (self.dir / "rejected" / f"{name}.quarantined").touch()
+            else:
+                reason = outcome.removeprefix("rejected:")
+                self._move(name, "rejected")
+                (self.dir / "rejected" / f"{name}.reason").write_text(reason + "\n")
+            self._pending.pop(name, None)
+
+    def _move(self, name: str, where: str) -> None:
+        """Move the sheet and its PDF (if any) into ``where/``; names were checked to be safe."""
+        files = [name, name[: -len(".json")] + ".pdf"] if name.endswith(".json") else [name]
+        for file in files:
+            source = self.dir / file
+            if _component(file) and (source.is_symlink() or source.is_file()):
+                os.replace(source, self.dir / where / file)  # a symlink moves as a link
+
+
+def _outcome(source: TelegramSource, record: RawRecord) -> str:
+    """Where a read sheet goes once the broker has its event (or dead letter): parse is pure,
+    so the reader asks it."""
+    try:
+        source.parse(record)
+    except ParseError as exc:
+        return f"rejected:{exc.reason}"
+    return "done"
+
+
+def _component(name: str) -> bool:
+    """One plain path component (directory listings only give these; position files might not)."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+
+
+def _metadata(sheet: bytes) -> dict[str, str]:
+    """What a withheld sheet may say on the bus: its number and issuing unit, nothing else."""
+    try:
+        fields = json.loads(sheet)
+        number = str(fields.get("number") or fields.get("部门号") or "")
+        unit = str(fields.get("issuing_unit") or fields.get("发电单位") or "")
+    except (ValueError, AttributeError):
+        number, unit = "", ""
+    if not number or not re.fullmatch(r"[^\s/]{1,64}", number) or withheld_by(number.encode(), ()):
+        number = "sheet-" + hashlib.sha256(sheet).hexdigest()[:16]
+    return {"item_id": number, "issuing_unit": unit[:200]}

@@ -1,0 +1,124 @@
+"""The telegram drop directory through a real ``midfield connect telegram`` on a real broker:
+accepted, withheld and rejected sheets — and a classified telegram's title, body and PDF bytes
+found nowhere but in ``rejected/``: not on any topic, in any log, state or store file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from schemas.catalog import DEADLETTER, concrete
+from schemas.deadletter import DeadLetter
+from tests.harness import Broker, midfield_env, read_topic, run_cli
+
+SHEET = {
+    "issuing_unit": "×市人民政府办公室",
+    "grade": "特急",
+    "title": "关于做好防汛工作的紧急通知",
+    "pages": 1,
+    "received_at": "2025-06-20T10:15:00+08:00",
+}
+
+
+def _drop(
+    directory: Path, name: str, sheet: dict | bytes, pdf: bytes | None = b"%PDF-1.4 x"
+) -> None:
+    if pdf is not None:
+        (directory / f"{name}.pdf").write_bytes(pdf)
+    raw = sheet if isinstance(sheet, bytes) else json.dumps(sheet, ensure_ascii=False).encode()
+    (directory / f"{name}.json").write_bytes(raw)
+
+
+@pytest.fixture
+def drop(workdir: Path, unique: str) -> tuple[Path, dict[str, str]]:
+    """A drop directory with one telegram of each kind; answers the secrets to look for."""
+    directory = workdir / "drop"
+    directory.mkdir()
+    secrets = {
+        "title": f"绝对机密标题{unique}",
+        "body": f"正文里的秘密内容{unique}",
+        "pdf": f"PDF-SECRET-{unique}",
+    }
+    _drop(directory, "good", SHEET | {"number": f"×政办明电〔2025〕{unique}号"})
+    _drop(
+        directory,
+        "classified",
+        SHEET
+        | {
+            "number": f"×政办明电〔2025〕{unique}A号",
+            "classification": "机密",
+            "title": secrets["title"],
+            "body": secrets["body"],
+        },
+        pdf=f"%PDF-1.4 {secrets['pdf']}".encode(),
+    )
+    _drop(directory, "starred", SHEET | {"number": f"S{unique}", "title": "通知（秘密★1年）"})
+    _drop(directory, "invalid", SHEET | {"number": f"I{unique}", "grade": "很急"})
+    _drop(directory, "nopdf", SHEET | {"number": f"N{unique}"}, pdf=None)
+    (workdir / "elsewhere.json").write_text(json.dumps(SHEET | {"number": f"L{unique}"}))
+    os.symlink(workdir / "elsewhere.json", directory / "linked.json")
+    return directory, secrets
+
+
+def test_drop_directory_accepts_withholds_and_rejects_and_leaks_nothing(
+    catalog_topics: Broker, workdir: Path, unique: str, drop: tuple[Path, dict[str, str]]
+) -> None:
+    directory, secrets = drop
+    env = midfield_env(
+        catalog_topics, workdir, MIDFIELD_CONNECT_DOCUMENTS_DIR=str(workdir / "docs")
+    )
+    result = run_cli(
+        ["connect", "telegram", "--dir", str(directory), "--instance", unique, "--once"],
+        env,
+        cwd=workdir,
+    )
+    stats = json.loads(result.stdout)
+    assert (stats["events"], stats["dead_letters"]) == (1 + 2 * 2, 3)  # good; 2 withheld x2; 3 bad
+
+    [good] = [
+        r
+        for r in read_topic(catalog_topics, "office.intake.telegram.v1")
+        if r.key == f"×政办明电〔2025〕{unique}号".encode()
+    ]
+    digest = json.loads(good.value)["document"]
+    assert (workdir / "docs" / digest[7:9] / digest[7:]).read_bytes() == b"%PDF-1.4 x"
+    held = {
+        json.loads(r.value)["item_id"]: json.loads(r.value)
+        for r in read_topic(catalog_topics, "office.quarantine.v1")
+        if r.headers.get("ce_source") == f"midfield://telegram/{unique}".encode()
+    }
+    assert held[f"×政办明电〔2025〕{unique}A号"]["rule"] == "declared-classification"
+    assert held[f"S{unique}"]["rule"] == "star-term"
+    alerts = [
+        json.loads(r.value)
+        for r in read_topic(catalog_topics, "office.alerts.v1")
+        if r.headers.get("ce_source") == f"midfield://telegram/{unique}".encode()
+    ]
+    assert sorted(a["about"] for a in alerts) == sorted(held)
+    letters = [
+        DeadLetter.from_value(r.value)
+        for r in read_topic(catalog_topics, DEADLETTER)
+        if r.key == f"midfield://telegram/{unique}".encode()
+    ]
+    assert sorted(d.reason for d in letters) == ["invalid-sheet", "missing-pdf", "unsafe-name"]
+
+    assert sorted(p.name for p in (directory / "done").iterdir()) == ["good.json", "good.pdf"]
+    rejected = sorted(p.name for p in (directory / "rejected").iterdir())
+    assert "classified.pdf" in rejected and "classified.json.reason" in rejected
+    assert "linked.json" in rejected and (directory / "rejected" / "linked.json").is_symlink()
+    assert not [p for p in directory.iterdir() if p.is_file()], "the drop directory is emptied"
+
+    # the leak check: every topic, the connector's output, every file outside rejected/
+    for secret in secrets.values():
+        needle = secret.encode()
+        for spec in concrete():
+            for record in read_topic(catalog_topics, spec.name):
+                assert needle not in record.value, f"{secret!r} on {spec.name}"
+                assert all(needle not in v for v in record.headers.values())
+        assert needle not in (result.stdout + result.stderr).encode()
+        for path in workdir.rglob("*"):
+            if path.is_file() and not path.is_symlink() and "rejected" not in path.parts:
+                assert needle not in path.read_bytes(), f"{secret!r} in {path}"
