@@ -13,7 +13,9 @@
     GET  /duty                                        a minimal form for the duty officer
 
 An entry's or report's own id is its idempotency key (the same entry id, or the same report id
-and follow-up number, sent twice is one event); without one the server makes an id. ``time``
+and follow-up number, sent twice is one event); without one the server makes an id, from the
+``Idempotency-Key`` header when there is one. A follow-up or close of an emergency with no first
+report on the bus answers 404 ``unknown-emergency``. ``time``
 (ISO 8601; office time when it has no offset) is when the call came in, default now. Answers:
 201/202 once the broker has the event, 401 unknown key, 403 a department's key, 422 with the
 fields (and a dead letter), 400 not JSON, 413 too large, 503 broker unavailable.
@@ -21,6 +23,8 @@ fields (and a dead letter), 400 not JSON, 413 too large, 503 broker unavailable.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import uuid
 from datetime import datetime
 from importlib.resources import files
@@ -29,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from connectors.runtime.follow import follow_topic
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -75,6 +80,10 @@ class DutyApi(HttpSource):
     ) -> None:
         super().__init__(instance=instance, zone=zone, clock=clock)
         self.directory = directory
+        self._reports: set[str] = set()
+        """Emergencies with a first report on the bus (followed from the duty topic)."""
+        self._caught_up = threading.Event()
+        self._stop = threading.Event()
 
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> DutyApi:
@@ -83,6 +92,27 @@ class DutyApi(HttpSource):
             zone=settings.office.zone,
             directory=load_directory(settings.departments),
         )
+
+    async def start(self, settings: Settings) -> None:
+        thread = threading.Thread(
+            target=follow_topic,
+            name="duty-view",
+            daemon=True,
+            args=(settings.kafka, DutyEntryRecorded.topic, self._see, self._caught_up, self._stop),
+        )
+        thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+    def ready(self) -> tuple[bool, str]:
+        if not self._caught_up.is_set():
+            return False, "reading the duty topic"
+        return True, "ready"
+
+    def _see(self, envelope: Envelope) -> None:
+        if isinstance(envelope.data, EmergencyReported) and envelope.data.sequence == 0:
+            self._reports.add(envelope.data.report_id)
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [
@@ -119,6 +149,7 @@ class DutyApi(HttpSource):
                 connector_version=self.version,
             )
             await intake.publish(envelope)
+            self._see(envelope)
             created = isinstance(event, DutyEntryRecorded | EmergencyReported | DocumentRegistered)
             return web.json_response(
                 {"id": envelope.id, "subject": envelope.subject}, status=201 if created else 202
@@ -140,21 +171,21 @@ class DutyApi(HttpSource):
     async def _entry(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
-        body.setdefault("entry_id", f"D-{uuid.uuid4().hex[:12]}")
+        body.setdefault("entry_id", _made_id("D", request))
         event = await validated(intake, raw, DutyEntryRecorded, body, where)
         return event, f"entry/{event.entry_id}"
 
     async def _first_report(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
-        body.setdefault("report_id", f"EM-{uuid.uuid4().hex[:10]}")
+        body.setdefault("report_id", _made_id("EM", request))
         event = await validated(intake, raw, EmergencyReported, body | {"sequence": 0}, where)
         return event, f"emergency/{event.report_id}/0"
 
     async def _follow_up(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
-        data = body | {"report_id": request.match_info["report_id"]}
+        data = body | {"report_id": self._known(request.match_info["report_id"])}
         event = await validated(intake, raw, EmergencyReported, data, where)
         if event.sequence < 1:
             raise Invalid([{"field": "sequence", "message": "a follow-up is numbered from 1"}])
@@ -163,7 +194,7 @@ class DutyApi(HttpSource):
     async def _close(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
-        data = body | {"report_id": request.match_info["report_id"]}
+        data = body | {"report_id": self._known(request.match_info["report_id"])}
         event = await validated(intake, raw, EmergencyClosed, data, where)
         return event, f"emergency/{event.report_id}/close"
 
@@ -179,6 +210,15 @@ class DutyApi(HttpSource):
         data = body | {"alert_id": request.match_info["alert_id"]}
         event = await validated(intake, raw, AlertAcknowledged, data, where)
         return event, f"alert/{event.alert_id}/ack/{uuid.uuid4().hex[:8]}"
+
+    def _known(self, report_id: str) -> str:
+        if report_id not in self._reports:
+            raise Rejected(
+                f"no first report of emergency {report_id}: send it first",
+                reason="unknown-emergency",
+                status=404,
+            )
+        return report_id
 
     def _item(self, step: ItemStep) -> Any:
         async def make(
@@ -208,3 +248,12 @@ def _subject(event: EventData) -> str:
         case AlertAcknowledged():
             return event.alert_id
     raise TypeError(type(event).__name__)
+
+
+def _made_id(prefix: str, request: web.Request) -> str:
+    """An id for an entry or report sent without one: from its ``Idempotency-Key`` (so a retry
+    is the same entry), else new."""
+    key = request.headers.get("Idempotency-Key")
+    if key:
+        return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -12,14 +12,10 @@ import contextlib
 import threading
 from dataclasses import dataclass, replace
 
-from kafka import TopicPartition
-
-from midfield.admin import client_config
-from midfield.errors import BrokerError, map_kafka_errors
+from connectors.runtime.follow import follow_topic
 from midfield.logging import get_logger
 from midfield.settings import KafkaSettings
-from midfield.watermarks import probe_consumer, topic_end_offsets
-from schemas.envelope import DecodeError, Envelope
+from schemas.envelope import Envelope
 from schemas.events.task import (
     IllegalTransition,
     TaskAssigned,
@@ -81,34 +77,8 @@ class TaskView:
                 self._tasks[event.task_id] = _step(known, event)
 
     def follow(self, kafka: KafkaSettings, topic: str, stop: threading.Event) -> None:
-        """Read ``topic`` from the beginning until ``stop``; retries while the broker is away."""
-        while not stop.is_set():
-            try:
-                self._read(kafka, topic, stop)
-            except BrokerError as exc:
-                log.warning("task view: broker unavailable, retrying", error=str(exc))
-                stop.wait(2.0)
-
-    def _read(self, kafka: KafkaSettings, topic: str, stop: threading.Event) -> None:
-        config = client_config(kafka)
-        ends = topic_end_offsets(config, [topic])  # true ends: fetch high watermarks
-        with map_kafka_errors(), probe_consumer(config, auto_offset_reset="earliest") as consumer:
-            partitions = [TopicPartition(t, p) for t, p in ends]
-            consumer.assign(partitions)
-            consumer.seek_to_beginning(*partitions)
-            while not stop.is_set():
-                for batch in consumer.poll(timeout_ms=500).values():
-                    for record in batch:
-                        self._take(record.headers, record.value)
-                if not self.caught_up.is_set() and all(
-                    consumer.position(TopicPartition(t, p)) >= end for (t, p), end in ends.items()
-                ):
-                    log.info("task view caught up", tasks=len(self._tasks))
-                    self.caught_up.set()
-
-    def _take(self, headers: list[tuple[str, bytes]] | None, value: bytes) -> None:
-        with contextlib.suppress(DecodeError):  # the worker dead-letters it
-            self.apply(Envelope.from_record(headers, value))
+        """Read ``topic`` from the beginning until ``stop`` (run it in a thread)."""
+        follow_topic(kafka, topic, self.apply, self.caught_up, stop)
 
 
 def _step(known: KnownTask | None, event: TaskEvent) -> KnownTask:

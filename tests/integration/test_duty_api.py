@@ -4,6 +4,7 @@ emergency with a numbered follow-up open in the duty report until closed, and wh
 from __future__ import annotations
 
 import signal
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -12,8 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from midfield.broker import free_port
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
@@ -22,7 +21,6 @@ from tests.harness import (
     http_post,
     midfield_env,
     produce,
-    read_topic,
     spawn_cli,
     wait_for,
 )
@@ -115,20 +113,37 @@ def test_calls_and_emergencies_reach_the_duty_log_and_report(
         )
         assert (status, [f["field"] for f in body["fields"]]) == (422, ["content"])
         ghost = f"EM-ghost-{uuid.uuid4().hex[:6]}"
-        assert (
-            http_post(api + f"/duty/emergencies/{ghost}/follow-ups", follow, headers=OFFICE)[0]
-            == 201
-        )  # accepted: the worker's book refuses it
+        status, body = http_post(
+            api + f"/duty/emergencies/{ghost}/follow-ups", follow, headers=OFFICE
+        )
+        assert (status, body["error"]) == (404, "unknown-emergency")
         with urllib.request.urlopen(api + "/duty", timeout=5) as resp:
             assert "值班登记" in resp.read().decode()
 
-        def refused() -> list[DeadLetter]:
-            letters = [
-                DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)
-            ]
-            return [d for d in letters if ghost in d.raw and d.reason == "no-first-report"]
+        visit = {
+            "kind": "visit",
+            "content": f"来访反映噪音{unique}",
+            "recorder": "李华",
+            "time": "2025-07-02T16:00:00",
+        }
+        retried = [
+            http_post(
+                api + "/duty/entries",
+                visit,
+                headers=OFFICE | {"Idempotency-Key": f"visit-{unique}"},
+            )
+            for _ in range(2)
+        ]
+        assert [s for s, _ in retried] == [201, 201]
+        assert retried[0][1]["subject"] == retried[1][1]["subject"]
 
-        assert wait_for(refused, timeout=30, what="the ghost follow-up dead-lettered")
+        def visits() -> list[str]:
+            entries = worker.get("/duty-log?date=2025-07-02")[1]["entries"]
+            return [e["id"] for e in entries if e["content"] == visit["content"]]
+
+        wait_for(visits, timeout=30, what="the visit")
+        time.sleep(1)
+        assert len(visits()) == 1
     finally:
         worker.stop()
         proc.send_signal(signal.SIGTERM)

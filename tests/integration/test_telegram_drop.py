@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,48 @@ def test_drop_directory_accepts_withholds_and_rejects_and_leaks_nothing(
         for path in workdir.rglob("*"):
             if path.is_file() and not path.is_symlink() and "rejected" not in path.parts:
                 assert needle not in path.read_bytes(), f"{secret!r} in {path}"
+
+
+def test_connector_killed_between_produce_and_commit_registers_each_telegram_once(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    directory = workdir / "drop"
+    directory.mkdir()
+    numbers = [f"×政办明电〔2025〕{unique}-{n}号" for n in range(5)]
+    for n, number in enumerate(numbers):
+        _drop(directory, f"t{n}", SHEET | {"number": number})
+    _drop(directory, "secret", SHEET | {"number": f"Q{unique}", "classification": "秘密"})
+    env = midfield_env(
+        catalog_topics,
+        workdir,
+        MIDFIELD_CONNECT_BATCH_SIZE="2",
+        MIDFIELD_CONNECT_DOCUMENTS_DIR=str(workdir / "docs"),
+    )
+    args = ["connect", "telegram", "--dir", str(directory), "--instance", unique, "--once"]
+
+    crashed = run_cli(
+        args, env | {"MIDFIELD_FAULTS": "connector.before-commit=kill@2"}, cwd=workdir, check=False
+    )
+    assert crashed.returncode == -signal.SIGKILL
+    assert (directory / "rejected" / "secret.json").exists(), "withheld at once, crash or not"
+    run_cli(args, env, cwd=workdir)
+
+    source = f"midfield://telegram/{unique}".encode()
+    telegrams = [
+        r
+        for r in read_topic(catalog_topics, "office.intake.telegram.v1")
+        if r.headers.get("ce_source") == source
+    ]
+    assert len(telegrams) > len(numbers)  # some were sent twice: the crash came before commit
+    assert sorted({r.key.decode() for r in telegrams}) == sorted(numbers)
+    assert len({r.headers["ce_id"] for r in telegrams}) == len(numbers)
+    held = [
+        r
+        for r in read_topic(catalog_topics, "office.quarantine.v1")
+        if r.headers.get("ce_source") == source
+    ]
+    assert len({r.headers["ce_id"] for r in held}) == 1
+    assert sorted(p.name for p in (directory / "done").iterdir()) == sorted(
+        [f"t{n}.{ext}" for n in range(5) for ext in ("json", "pdf")]
+    )
+    assert (directory / "rejected" / "secret.json.quarantined").exists()

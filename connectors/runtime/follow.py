@@ -1,0 +1,66 @@
+"""Following a topic from its beginning, for HTTP sources that answer from what is on the bus
+(the tasks API's task view, the duty API's emergencies): no consumer group, every partition,
+every envelope handed to ``take``; ``caught_up`` is set once what was there at the start is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+
+from kafka import TopicPartition
+
+from midfield.admin import client_config
+from midfield.errors import BrokerError, map_kafka_errors
+from midfield.logging import get_logger
+from midfield.settings import KafkaSettings
+from midfield.watermarks import probe_consumer, topic_end_offsets
+from schemas.envelope import DecodeError, Envelope
+
+__all__ = ["follow_topic"]
+
+log = get_logger(__name__)
+
+
+def follow_topic(
+    kafka: KafkaSettings,
+    topic: str,
+    take: Callable[[Envelope], None],
+    caught_up: threading.Event,
+    stop: threading.Event,
+) -> None:
+    """Read ``topic`` until ``stop``, retrying while the broker is away (run it in a thread)."""
+    while not stop.is_set():
+        try:
+            _read(kafka, topic, take, caught_up, stop)
+        except BrokerError as exc:
+            log.warning(
+                "following a topic: broker unavailable, retrying", topic=topic, error=str(exc)
+            )
+            stop.wait(2.0)
+
+
+def _read(
+    kafka: KafkaSettings,
+    topic: str,
+    take: Callable[[Envelope], None],
+    caught_up: threading.Event,
+    stop: threading.Event,
+) -> None:
+    config = client_config(kafka)
+    ends = topic_end_offsets(config, [topic])  # true ends: fetch high watermarks
+    with map_kafka_errors(), probe_consumer(config, auto_offset_reset="earliest") as consumer:
+        partitions = [TopicPartition(t, p) for t, p in ends]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        while not stop.is_set():
+            for batch in consumer.poll(timeout_ms=500).values():
+                for record in batch:
+                    with contextlib.suppress(DecodeError):  # the worker dead-letters it
+                        take(Envelope.from_record(record.headers, record.value))
+            if not caught_up.is_set() and all(
+                consumer.position(TopicPartition(t, p)) >= end for (t, p), end in ends.items()
+            ):
+                log.info("caught up with a topic", topic=topic)
+                caught_up.set()
