@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "SupervisionSettings",
     "TelegramSettings",
     "TopicSettings",
+    "WechatSettings",
     "WorkerSettings",
 ]
 
@@ -286,6 +287,24 @@ class TelegramSettings(BaseSettings):
     max_pdf_bytes: Annotated[int, Field(gt=0)] = Field(64 << 20, description="Larger: rejected.")
 
 
+class WechatSettings(BaseSettings):
+    """The WeChat official account's push (docs/wechat.md); values from the account's console."""
+
+    model_config = _config("MIDFIELD_WECHAT_")
+
+    token: SecretStr = Field(SecretStr(""), description="The push Token.")
+    appid: str = Field("", description="The account's AppID (secure mode checks it).")
+    encoding_aes_key: SecretStr = Field(
+        SecretStr(""), description="EncodingAESKey (43 characters) for secure mode."
+    )
+    max_skew_seconds: Annotated[int, Field(gt=0)] = Field(
+        300, description="Requests whose timestamp is further from now are refused (replays)."
+    )
+    submitter_salt: SecretStr = Field(
+        SecretStr(""), description="Salt for the sender's OpenID digest (default: the token)."
+    )
+
+
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
@@ -319,6 +338,7 @@ class Settings:
         hotline: HotlineSettings | None = None,
         duty: DutySettings | None = None,
         telegram: TelegramSettings | None = None,
+        wechat: WechatSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -332,6 +352,7 @@ class Settings:
         self.hotline = hotline or HotlineSettings()
         self.duty = duty or DutySettings()
         self.telegram = telegram or TelegramSettings()
+        self.wechat = wechat or WechatSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

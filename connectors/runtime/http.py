@@ -174,20 +174,21 @@ class Intake:
         self.broker_error: str | None = None
         """Why the broker is unusable (from the last send or probe); ``None`` when it is fine."""
 
-    async def publish(self, *envelopes: Envelope) -> None:
+    async def publish(self, *envelopes: Envelope, within_s: float | None = None) -> None:
         """Produce ``envelopes`` and wait until the broker has every one; raises
-        :class:`BrokerError` (answered 503 by the middleware) when it cannot."""
+        :class:`BrokerError` (answered 503 by the middleware) when it cannot, within
+        ``within_s`` when given (WeChat wants an answer in 5 s)."""
         records = [(e.topic, e.key(), e.value(), e.headers()) for e in envelopes]
-        await self.send(records)
+        await self.send(records, within_s=within_s)
         for envelope in envelopes:
             metrics.EVENTS_OUT.labels(envelope.topic, envelope.source).inc()
             metrics.saw_event(envelope.source)
 
-    async def send(self, records: list[OutRecord]) -> None:
+    async def send(self, records: list[OutRecord], *, within_s: float | None = None) -> None:
         """Send and wait, bounded: whatever the client library does while the broker hangs,
         the request is answered (503) within the request timeout plus a second."""
         loop = asyncio.get_running_loop()
-        limit = self.kafka.request_timeout_ms / 1000 + 1
+        limit = within_s or self.kafka.request_timeout_ms / 1000 + 1
         try:
             await asyncio.wait_for(loop.run_in_executor(None, self._send_and_wait, records), limit)
             self.broker_error = None

@@ -9,6 +9,7 @@ from connectors.sources.fax_log import FaxLogSource
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
 from connectors.sources.telegram import TelegramSource
+from connectors.sources.wechat import WechatSource
 
 __all__ = ["SOURCES", "HttpSource", "Source"]
 
@@ -18,4 +19,5 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     TasksApi.name: TasksApi,
     DutyApi.name: DutyApi,
     TelegramSource.name: TelegramSource,
+    WechatSource.name: WechatSource,
 }

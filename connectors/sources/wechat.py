@@ -1,0 +1,192 @@
+"""The ``wechat`` source: the official account's message push (公众号消息推送), plain and secure.
+
+``midfield connect wechat --port 8072`` serves ``GET``/``POST /wechat`` on 127.0.0.1 (put the
+county's HTTPS proxy in front; docs/wechat.md). Every request is checked before anything else:
+its ``signature`` (and in secure mode ``msg_signature``) must match the token, and its
+``timestamp`` must be within ``MIDFIELD_WECHAT_MAX_SKEW_SECONDS`` of now — otherwise 403, so a
+captured request cannot be replayed later. ``GET`` is the server check: it echoes ``echostr``.
+
+``POST`` carries a message: text, image, voice, video, location, link — each becomes a
+:class:`PublicMessageReceived` on ``office.intake.message.v1`` with the MsgId (a string: 19-digit
+ids exceed 2^53) as its id; the sender's OpenID only as a salted digest. Events (subscribe,
+unsubscribe, CLICK, VIEW, SCAN) are acknowledged and counted, not produced: they are no
+messages to answer. The answer ``success`` is given only once the broker has the event, and
+within 5 s (WeChat retries three times otherwise); a retry is the same event id (MsgId, or
+sender + time for events), applied once. XML with a DTD or entities (XXE, billion laughs) is
+refused with 400 and nothing is produced or kept; other unreadable bodies: 400 and a dead letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import Field
+
+from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake
+from connectors.sources.wechat_protocol import (
+    BadMessage,
+    Hostile,
+    SecureMode,
+    WechatMessage,
+    message,
+    signature_matches,
+)
+from midfield import metrics
+from midfield.clock import Clock, utc_now
+from midfield.errors import ConfigError, ParseError, Rejected
+from midfield.logging import get_logger
+from midfield.settings import Settings, WechatSettings
+from schemas.envelope import Envelope
+from schemas.events.message import MessageChannel, PublicMessageReceived
+
+__all__ = ["WechatOptions", "WechatSource"]
+
+log = get_logger(__name__)
+
+ANSWER_WITHIN_S = 4.5
+"""WeChat waits 5 s for ``success``; the broker gets what is left after parsing."""
+
+_DESCRIBED = {
+    "image": lambda f: f"[图片] {f.get('PicUrl', '')}",
+    "voice": lambda f: f"[语音] {f.get('Recognition', '') or f.get('MediaId', '')}",
+    "video": lambda f: f"[视频] {f.get('MediaId', '')}",
+    "shortvideo": lambda f: f"[小视频] {f.get('MediaId', '')}",
+    "location": lambda f: (
+        f"[位置] {f.get('Label', '')} ({f.get('Location_X')}, {f.get('Location_Y')})"
+    ),
+    "link": lambda f: f"[链接] {f.get('Title', '')} {f.get('Url', '')}",
+}
+
+
+class WechatOptions(HttpSourceOptions):
+    port: int = Field(8072, ge=0, le=65535, description="Port to listen on.")
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+
+
+class WechatSource(HttpSource):
+    """Serve the WeChat official account's push endpoint (see docs/wechat.md)."""
+
+    name: ClassVar[str] = "wechat"
+    options = WechatOptions
+
+    def __init__(
+        self, *, rules: WechatSettings, instance: str, zone: ZoneInfo, clock: Clock = utc_now
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        if not rules.token.get_secret_value():
+            raise ConfigError("MIDFIELD_WECHAT_TOKEN is not set", reason="wechat-token")
+        self.rules = rules
+        self.token = rules.token.get_secret_value()
+        aes = rules.encoding_aes_key.get_secret_value()
+        self.secure = SecureMode(aes, rules.appid) if aes else None
+        salt = rules.submitter_salt.get_secret_value() or self.token
+        self._salt = salt.encode()
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> WechatSource:
+        try:
+            return cls(rules=settings.wechat, instance=options.instance, zone=settings.office.zone)
+        except ValueError as exc:
+            raise ConfigError(f"WeChat settings: {exc}", reason="wechat-settings") from exc
+
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        return [web.get("/wechat", self._check), web.post("/wechat", self._handler(intake))]
+
+    # -- the request's credentials -------------------------------------------------------------
+    def _verified(self, request: web.Request) -> tuple[str, str]:
+        query = request.query
+        stamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not signature_matches(query.get("signature", ""), self.token, stamp, nonce):
+            raise Rejected("signature does not match", reason="bad-signature", status=403)
+        try:
+            skew = abs(self.clock().timestamp() - int(stamp))
+        except ValueError as exc:
+            raise Rejected("timestamp is not a number", reason="bad-timestamp", status=403) from exc
+        if skew > self.rules.max_skew_seconds:
+            raise Rejected(f"timestamp {skew:.0f} s from now", reason="stale-timestamp", status=403)
+        return stamp, nonce
+
+    async def _check(self, request: web.Request) -> web.Response:
+        self._verified(request)
+        return web.Response(text=request.query.get("echostr", ""))
+
+    # -- a pushed message ------------------------------------------------------------------------
+    def _handler(self, intake: Intake) -> Any:
+        async def handle(request: web.Request) -> web.Response:
+            started = time.monotonic()
+            stamp, nonce = self._verified(request)
+            raw = await request.read()
+            try:
+                pushed = self._open(raw, request, stamp, nonce)
+            except Hostile as exc:
+                metrics.DEAD_LETTERS.labels(exc.reason, self.name).inc()
+                log.warning("hostile XML refused", reason=exc.reason)
+                raise Rejected(str(exc), reason=exc.reason, status=400) from exc
+            except BadMessage as exc:
+                await intake.dead_letter(raw, ParseError(exc.reason, str(exc)), "POST /wechat")
+                raise Rejected(str(exc), reason=exc.reason, status=400) from exc
+            envelope = self._event(pushed)
+            if envelope is None:
+                metrics.SKIPPED.labels(f"event-{pushed.fields.get('Event', '')}", self.name).inc()
+                return web.Response(text="success")
+            left = ANSWER_WITHIN_S - (time.monotonic() - started)
+            await intake.publish(envelope, within_s=max(left, 0.5))
+            return web.Response(text="success")
+
+        return handle
+
+    def _open(self, raw: bytes, request: web.Request, stamp: str, nonce: str) -> WechatMessage:
+        outer = message(raw)
+        if request.query.get("encrypt_type") != "aes":
+            return outer
+        if self.secure is None:
+            raise BadMessage("no-aes-key", "secure mode without MIDFIELD_WECHAT_ENCODING_AES_KEY")
+        encrypted = outer.fields.get("Encrypt", "")
+        if not signature_matches(
+            request.query.get("msg_signature", ""), self.token, stamp, nonce, encrypted
+        ):
+            raise Rejected("msg_signature does not match", reason="bad-signature", status=403)
+        return message(self.secure.decrypt(encrypted))
+
+    def _event(self, pushed: WechatMessage) -> Envelope | None:
+        """The event a pushed message makes; ``None`` for account events (no message)."""
+        fields = pushed.fields
+        if pushed.kind == "event":
+            return None
+        key = pushed.dedupe_key
+        if not key:
+            raise Rejected("a message without MsgId", reason="no-msgid", status=400)
+        content = fields.get("Content", "") if pushed.kind == "text" else _describe(pushed)
+        event = PublicMessageReceived(
+            message_id=f"wx-{key}",
+            channel=MessageChannel.wechat,
+            content=content[:20_000],
+            submitter=self._digest(fields.get("FromUserName", "")),
+        )
+        try:
+            sent = datetime.fromtimestamp(int(fields.get("CreateTime", "")), self.zone)
+        except ValueError:
+            sent = self.clock()
+        return Envelope.wrap(
+            event,
+            source=self.uri,
+            position=f"msg/{key}",
+            subject=f"wx-{key}",
+            time=sent,
+            connector_version=self.version,
+        )
+
+    def _digest(self, openid: str) -> str:
+        return "sha256:" + hashlib.sha256(self._salt + openid.encode()).hexdigest()
+
+
+def _describe(pushed: WechatMessage) -> str:
+    describe = _DESCRIBED.get(pushed.kind)
+    return describe(pushed.fields) if describe else f"[{pushed.kind}]"

@@ -1,0 +1,187 @@
+"""WeChat push against a real ``midfield connect wechat`` on 127.0.0.1 and a real broker: signed
+requests, secure mode, replays and stale requests refused, XXE refused with nothing produced,
+retries applied once, and no ``success`` while the broker cannot take the message."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.sources.wechat_protocol import SecureMode, signature
+from midfield.admin import create_topics
+from midfield.broker import EmbeddedBroker, free_port
+from midfield.settings import KafkaSettings, TopicSettings
+from tests.harness import Broker, http_get, midfield_env, read_topic, spawn_cli, wait_for
+
+TOKEN, APPID = "AAAAA", "wx5823bf96d3bd56c7"
+AES_KEY = base64.b64encode(b"midfield-test-aes-key-32-bytes!!").decode().rstrip("=")
+TOPIC = "office.intake.message.v1"
+
+
+def _xml(msg_id: str, content: str = "请问今年学区怎么划分？") -> bytes:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_office]]></ToUserName><FromUserName><![CDATA[oU{msg_id}]]>"
+        f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]>"
+        f"</MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+
+
+def _query(stamp: int | None = None, **extra: str) -> dict[str, str]:
+    stamp_text, nonce = str(stamp or int(time.time())), "1514711492"
+    return {
+        "timestamp": stamp_text,
+        "nonce": nonce,
+        "signature": signature(TOKEN, stamp_text, nonce),
+    } | extra
+
+
+def _post(url: str, body: bytes, query: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(
+        f"{url}/wechat?{urllib.parse.urlencode(query)}",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/xml"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _serve(broker: Broker, workdir: Path, **extra: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    env = midfield_env(
+        broker,
+        workdir,
+        MIDFIELD_WECHAT_TOKEN=TOKEN,
+        MIDFIELD_WECHAT_APPID=APPID,
+        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
+        **extra,
+    )
+    proc = spawn_cli(["connect", "wechat", "--port", str(port)], env, cwd=workdir)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def wechat(catalog_topics: Broker, workdir: Path) -> Iterator[str]:
+    proc, url = _serve(catalog_topics, workdir)
+    try:
+        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="wechat ready")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def _ids(broker: Broker, msg_id: str) -> list[bytes]:
+    return [
+        r.headers["ce_id"] for r in read_topic(broker, TOPIC) if r.key == f"wx-{msg_id}".encode()
+    ]
+
+
+def test_server_check_echoes_echostr_for_the_published_vector(wechat: str) -> None:
+    query = {
+        "signature": "f464b24fc39322e44b38aa78f5edd27bd1441696",
+        "timestamp": "1714036504",
+        "nonce": "1514711492",
+        "echostr": "hello",
+    }
+    with pytest.raises(urllib.error.HTTPError) as stale:  # a 2024 timestamp is far too old now
+        urllib.request.urlopen(f"{wechat}/wechat?{urllib.parse.urlencode(query)}", timeout=5)
+    assert stale.value.code == 403
+    fresh = _query(echostr="hello")
+    with urllib.request.urlopen(f"{wechat}/wechat?{urllib.parse.urlencode(fresh)}", timeout=5) as r:
+        assert r.read() == b"hello"
+
+
+def test_a_text_message_is_an_event_and_its_retry_is_the_same_event(
+    wechat: str, catalog_topics: Broker, unique: str
+) -> None:
+    msg_id = f"246{int(unique, 16) % 10**16:016d}"  # 19 digits, over 2^53
+    body = _xml(msg_id)
+    assert _post(wechat, body, _query()) == (200, "success")
+    assert _post(wechat, body, _query()) == (200, "success")  # WeChat's retry
+    ids = _ids(catalog_topics, msg_id)
+    assert len(set(ids)) == 1
+    [record] = [r for r in read_topic(catalog_topics, TOPIC) if r.key == f"wx-{msg_id}".encode()][
+        :1
+    ]
+    data = json.loads(record.value)
+    assert (data["message_id"], data["channel"], data["content"]) == (
+        f"wx-{msg_id}",
+        "wechat",
+        "请问今年学区怎么划分？",
+    )
+    assert data["submitter"].startswith("sha256:") and f"oU{msg_id}" not in record.value.decode()
+
+
+def test_secure_mode_round_trip(wechat: str, catalog_topics: Broker, unique: str) -> None:
+    msg_id = f"247{int(unique, 16) % 10**16:016d}"
+    encrypted = SecureMode(AES_KEY, APPID).encrypt(_xml(msg_id, "加密留言"), os.urandom(16))
+    query = _query(encrypt_type="aes")
+    query["msg_signature"] = signature(TOKEN, query["timestamp"], query["nonce"], encrypted)
+    body = (
+        f"<xml><ToUserName>gh_office</ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    )
+    assert _post(wechat, body.encode(), query) == (200, "success")
+    assert len(_ids(catalog_topics, msg_id)) == 1
+    query["msg_signature"] = "0" * 40
+    assert _post(wechat, body.encode(), query)[0] == 403
+
+
+def test_bad_signature_stale_timestamp_and_xxe_are_refused_with_nothing_produced(
+    wechat: str, catalog_topics: Broker, unique: str
+) -> None:
+    msg_id = f"248{int(unique, 16) % 10**16:016d}"
+    assert _post(wechat, _xml(msg_id), _query() | {"signature": "0" * 40})[0] == 403
+    assert _post(wechat, _xml(msg_id), _query(stamp=int(time.time()) - 3600))[0] == 403
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        f"<xml><MsgType>text</MsgType><Content>&e;</Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+    status, body = _post(wechat, xxe.encode(), _query())
+    assert (status, json.loads(body)["error"]) == (400, "hostile-xml")
+    assert _ids(catalog_topics, msg_id) == []
+    assert all(
+        b"/etc/passwd" not in r.value for r in read_topic(catalog_topics, "office.deadletter.v1")
+    )
+
+
+def test_no_success_while_the_broker_hangs_and_nothing_lost_after(
+    workdir: Path, unique: str
+) -> None:
+    port = free_port()
+    private = Broker(f"127.0.0.1:{port}", "embedded", "embedded")
+    msg_id = f"249{int(unique, 16) % 10**16:016d}"
+    with EmbeddedBroker(workdir / "broker").running(port=port) as status:
+        create_topics(KafkaSettings(bootstrap_servers=private.bootstrap), TopicSettings())
+        proc, url = _serve(private, workdir, MIDFIELD_KAFKA_REQUEST_TIMEOUT_MS="2000")
+        try:
+            wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="ready")
+            os.kill(status.pid, signal.SIGSTOP)
+            try:
+                answer = _post(url, _xml(msg_id), _query())
+                assert answer[0] == 503 and answer[1] != "success"
+            finally:
+                os.kill(status.pid, signal.SIGCONT)
+            wait_for(
+                lambda: _post(url, _xml(msg_id), _query()) == (200, "success"),
+                timeout=60,
+                what="success once the broker is back",
+            )
+            assert len(set(_ids(private, msg_id))) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
