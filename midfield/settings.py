@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "BoardSettings",
     "ConnectorSettings",
     "DepartmentSettings",
     "DutySettings",
@@ -305,6 +306,17 @@ class WechatSettings(BaseSettings):
     )
 
 
+class BoardSettings(BaseSettings):
+    """The website's message board (docs/board.md)."""
+
+    model_config = _config("MIDFIELD_BOARD_")
+
+    secret: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret of the webhook's HMAC; also salts the submitters' digests.",
+    )
+
+
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
@@ -339,6 +351,7 @@ class Settings:
         duty: DutySettings | None = None,
         telegram: TelegramSettings | None = None,
         wechat: WechatSettings | None = None,
+        board: BoardSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -353,6 +366,7 @@ class Settings:
         self.duty = duty or DutySettings()
         self.telegram = telegram or TelegramSettings()
         self.wechat = wechat or WechatSettings()
+        self.board = board or BoardSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors.runtime.http import HttpSource
 from connectors.runtime.source import Source
+from connectors.sources.board import BoardWebhook
 from connectors.sources.duty import DutyApi
 from connectors.sources.fax_log import FaxLogSource
 from connectors.sources.task_sheet import TaskSheetSource
@@ -20,4 +21,5 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     DutyApi.name: DutyApi,
     TelegramSource.name: TelegramSource,
     WechatSource.name: WechatSource,
+    BoardWebhook.name: BoardWebhook,
 }

@@ -1,0 +1,352 @@
+"""The ``board`` source: the county website's public message board (公众留言台).
+
+Two inputs, one shape (docs/board.md):
+
+* ``midfield connect board [--port 8073]`` serves a webhook for the board's system:
+  ``POST /board/messages`` (a new message) and ``POST /board/replies`` (a published reply),
+  JSON, signed with the shared secret (``X-Board-Signature: sha256=<hex HMAC-SHA256 of the
+  body>``; ``MIDFIELD_BOARD_SECRET``): a missing or wrong signature answers 401.
+* ``midfield connect board --csv FILE`` or ``--xlsx FILE`` imports the board's export (Chinese
+  headers: 留言编号, 留言时间, 留言类别, 标题, 留言内容, 联系电话, 办理单位, 回复内容, 回复时间 …).
+
+A message becomes :class:`PublicMessageReceived` (id ``board-<留言编号>``), a reply
+:class:`PublicMessageReplied`; ids come from the message id alone, so a re-sent webhook or a
+re-imported export (or both, for the same message) is applied once. The submitter's phone
+number never travels: only a salted digest of it. Departments are given by code or by name
+(the departments file). A row that cannot be read becomes a dead letter naming its row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from openpyxl import load_workbook
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake, json_object
+from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from midfield.clock import Clock, utc_now
+from midfield.departments import Directory, load_directory
+from midfield.errors import ParseError, Rejected, StoreError
+from midfield.settings import Settings
+from schemas.envelope import Envelope
+from schemas.events.message import (
+    MessageCategory,
+    MessageChannel,
+    PublicMessageReceived,
+    PublicMessageReplied,
+)
+
+__all__ = ["BoardExport", "BoardOptions", "BoardWebhook", "board_events", "board_reply"]
+
+HEADERS = {
+    "留言编号": "id",
+    "编号": "id",
+    "留言时间": "received_at",
+    "提交时间": "received_at",
+    "留言类别": "category",
+    "类别": "category",
+    "标题": "title",
+    "留言标题": "title",
+    "留言内容": "content",
+    "内容": "content",
+    "联系电话": "contact",
+    "手机号码": "contact",
+    "办理单位": "department",
+    "承办单位": "department",
+    "回复内容": "reply",
+    "答复内容": "reply",
+    "回复时间": "replied_at",
+    "答复时间": "replied_at",
+    "回复单位": "replied_by",
+}
+"""The export's Chinese headers -> fields (the webhook uses the field names themselves)."""
+_CATEGORIES = {"咨询": "consultation", "求助": "help", "投诉": "complaint", "建议": "suggestion"}
+
+
+class BoardOptions(HttpSourceOptions):
+    port: int = Field(8073, ge=0, le=65535, description="Port of the webhook.")
+    csv: Path | None = Field(None, description="Import this CSV export instead of serving.")
+    xlsx: Path | None = Field(None, description="Import this XLSX export instead of serving.")
+    once: bool = Field(False, description="With --csv/--xlsx: read to the end, commit, exit 0.")
+
+
+class BoardMessage(BaseModel):
+    """One message as the board gives it (webhook JSON or an export row)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=60, pattern=r"^[^\s/]+$")
+    received_at: datetime | None = None
+    category: str = ""
+    title: str = Field("", max_length=200)
+    content: str = Field("", max_length=20_000)
+    contact: str = Field("", max_length=100)
+    department: str = ""
+    reply: str = Field("", max_length=20_000)
+    replied_at: datetime | None = None
+    replied_by: str = ""
+
+
+def board_events(
+    fields: dict[str, Any],
+    *,
+    source: str,
+    zone: ZoneInfo,
+    now: datetime,
+    directory: Directory,
+    salt: bytes,
+) -> list[Envelope]:
+    """The events of one message (and its reply, when it has one). Pure."""
+    try:
+        msg = BoardMessage.model_validate({k: v for k, v in fields.items() if v not in (None, "")})
+    except ValidationError as exc:
+        first = exc.errors(include_input=False)[0]
+        raise ParseError(
+            "invalid-message", f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+        ) from exc
+    department = _code(msg.department, directory)
+    subject = f"board-{msg.id}"
+    received = PublicMessageReceived(
+        message_id=subject,
+        channel=MessageChannel.board,
+        category=_category(msg.category),
+        title=msg.title,
+        content=msg.content,
+        department=department,
+        submitter="sha256:" + hashlib.sha256(salt + msg.contact.encode()).hexdigest()
+        if msg.contact
+        else "",
+    )
+    events = [
+        Envelope.wrap(
+            received,
+            source=source,
+            position=f"message/{msg.id}",
+            subject=subject,
+            time=_aware(msg.received_at, zone) or now,
+        )
+    ]
+    if msg.reply:
+        replied = PublicMessageReplied(
+            message_id=subject,
+            reply=msg.reply,
+            department=_code(msg.replied_by, directory) or department,
+        )
+        events.append(
+            Envelope.wrap(
+                replied,
+                source=source,
+                position=f"reply/{msg.id}",
+                subject=subject,
+                time=_aware(msg.replied_at, zone) or now,
+            )
+        )
+    return events
+
+
+def board_reply(
+    fields: dict[str, Any],
+    *,
+    source: str,
+    zone: ZoneInfo,
+    now: datetime,
+    directory: Directory,
+    salt: bytes,
+) -> list[Envelope]:
+    """The event of a reply sent alone (the webhook's ``/board/replies``). Pure."""
+    message_id, text = str(fields.get("message_id") or ""), str(fields.get("reply") or "").strip()
+    if not message_id or not text:
+        raise ParseError("invalid-reply", "a reply needs message_id and reply")
+    return board_events(
+        {
+            "id": message_id,
+            "reply": text,
+            "replied_at": fields.get("replied_at"),
+            "replied_by": fields.get("department", ""),
+        },
+        source=source,
+        zone=zone,
+        now=now,
+        directory=directory,
+        salt=salt,
+    )[1:]
+
+
+def _aware(when: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return when.replace(tzinfo=zone) if when is not None and when.tzinfo is None else when
+
+
+def _category(text: str) -> MessageCategory:
+    value = _CATEGORIES.get(text, text or "other")
+    try:
+        return MessageCategory(value)
+    except ValueError as exc:
+        raise ParseError("unknown-category", f"category {text!r}") from exc
+
+
+def _code(text: str, directory: Directory) -> str:
+    if not text:
+        return ""
+    for code, department in directory.departments.items():
+        if text in (code, department.name):
+            return code
+    raise ParseError("unknown-department", f"{text!r} is not in the departments file")
+
+
+def _salt(settings: Settings) -> bytes:
+    return settings.board.secret.get_secret_value().encode()
+
+
+class BoardWebhook(HttpSource):
+    """Serve the message board's webhook, or import its CSV/XLSX export (see docs/board.md)."""
+
+    name: ClassVar[str] = "board"
+    options = BoardOptions
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        directory: Directory,
+        instance: str,
+        zone: ZoneInfo,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.secret = secret.encode()
+        self.directory = directory
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> Any:
+        directory = load_directory(settings.departments)
+        if options.csv or options.xlsx:
+            return BoardExport(
+                path=options.csv or options.xlsx,
+                directory=directory,
+                salt=_salt(settings),
+                instance=options.instance,
+                zone=settings.office.zone,
+            )
+        if not settings.board.secret.get_secret_value():
+            raise Rejected("MIDFIELD_BOARD_SECRET is not set", reason="board-secret")
+        return cls(
+            secret=settings.board.secret.get_secret_value(),
+            directory=directory,
+            instance=options.instance,
+            zone=settings.office.zone,
+        )
+
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        return [
+            web.post("/board/messages", self._handler(intake, reply=False)),
+            web.post("/board/replies", self._handler(intake, reply=True)),
+        ]
+
+    def _handler(self, intake: Intake, *, reply: bool) -> Any:
+        async def handle(request: web.Request) -> web.Response:
+            raw = await request.read()
+            given = request.headers.get("X-Board-Signature", "").removeprefix("sha256=")
+            expected = hmac.new(self.secret, raw, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(given, expected):
+                raise Rejected("missing or wrong X-Board-Signature", reason="bad-hmac", status=401)
+            body = await json_object(intake, raw, f"POST {request.path}")
+            make = board_reply if reply else board_events
+            try:
+                events = make(
+                    body,
+                    source=self.uri,
+                    zone=self.zone,
+                    now=self.clock(),
+                    directory=self.directory,
+                    salt=self.secret,
+                )
+            except ParseError as exc:
+                await intake.dead_letter(raw, exc, f"POST {request.path}")
+                raise Rejected(str(exc), reason=exc.reason, status=422) from exc
+            await intake.publish(*events)
+            return web.json_response({"ids": [e.id for e in events]}, status=202)
+
+        return handle
+
+
+class BoardExport(Source):
+    """The board's CSV or XLSX export, read row by row (position: file digest and row)."""
+
+    name: ClassVar[str] = "board"
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        directory: Directory,
+        salt: bytes,
+        instance: str,
+        zone: ZoneInfo,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.path, self.directory, self.salt = Path(path), directory, salt
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> Source:
+        raise NotImplementedError("made by BoardWebhook.from_options")
+
+    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
+        fields = json.loads(record.raw)
+        if not any(fields.values()):
+            return Skip("blank-row")
+        return board_events(
+            fields,
+            source=self.uri,
+            zone=self.zone,
+            now=self.clock(),
+            directory=self.directory,
+            salt=self.salt,
+        )
+
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
+        try:
+            content = self.path.read_bytes()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read {self.path}: {exc.strerror}", reason="input-missing"
+            ) from exc
+        digest = hashlib.sha256(content).hexdigest()
+        start = position["row"] if position and position.get("sha256") == digest else 0
+        for number, fields in self._rows(content):
+            if number > start:
+                yield RawRecord(
+                    json.dumps(fields, ensure_ascii=False, default=str).encode(),
+                    where=f"{self.path.name} row {number}",
+                    resume={"sha256": digest, "row": number},
+                )
+
+    def _rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+        if self.path.suffix.lower() == ".xlsx":
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+            rows: list[list[Any]] = [list(r) for r in sheet.iter_rows(values_only=True)]
+        else:
+            text = content.decode("utf-8-sig", errors="replace")
+            rows = [list(r) for r in csv.reader(io.StringIO(text))]
+        if not rows:
+            return
+        keys = [HEADERS.get(re.sub(r"\s+", "", str(h or "")), "") for h in rows[0]]
+        if "id" not in keys:
+            raise StoreError(
+                f"{self.path.name} has no 留言编号 column: not a board export",
+                reason="not-a-board-export",
+            )
+        for number, row in enumerate(rows[1:], start=2):
+            yield number, {k: v for k, v in zip(keys, row, strict=False) if k}

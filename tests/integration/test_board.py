@@ -1,0 +1,185 @@
+"""The message board: its signed webhook served by a real ``connect board``, and its XLSX and CSV
+exports imported twice — each message and reply applied once, bad rows dead-lettered by row."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import signal
+from pathlib import Path
+
+import openpyxl
+
+from midfield.broker import free_port
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from tests.harness import (
+    Broker,
+    departments_file,
+    http_get,
+    http_post,
+    midfield_env,
+    read_topic,
+    run_cli,
+    spawn_cli,
+    wait_for,
+)
+
+SECRET = "board-shared-secret"
+TOPIC = "office.intake.message.v1"
+HEADER = [
+    "留言编号",
+    "留言时间",
+    "留言类别",
+    "标题",
+    "留言内容",
+    "联系电话",
+    "办理单位",
+    "回复内容",
+    "回复时间",
+]
+
+
+def _signed(body: dict) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    digest = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return raw, {"X-Board-Signature": f"sha256={digest}"}
+
+
+def _env(broker: Broker, workdir: Path, unique: str) -> dict[str, str]:
+    directory = departments_file(workdir / "departments.toml", {f"e{unique}": "k"})
+    return midfield_env(
+        broker, workdir, MIDFIELD_BOARD_SECRET=SECRET, MIDFIELD_DEPARTMENTS_FILE=str(directory)
+    )
+
+
+def _mine(broker: Broker, unique: str) -> list:
+    return [r for r in read_topic(broker, TOPIC) if unique.encode() in (r.key or b"")]
+
+
+def test_signed_webhook_messages_and_replies(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = spawn_cli(
+        ["connect", "board", "--port", str(port)],
+        _env(catalog_topics, workdir, unique),
+        cwd=workdir,
+    )
+    try:
+        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="board ready")
+        message = {
+            "id": f"M{unique}",
+            "category": "咨询",
+            "title": "学区划分",
+            "content": "请问学区？",
+            "contact": "13800138000",
+            "department": f"e{unique}",
+            "received_at": "2025-06-01T09:00:00",
+        }
+        raw, headers = _signed(message)
+        assert http_post(url + "/board/messages", raw, headers=headers)[0] == 202
+        assert http_post(url + "/board/messages", raw, headers=headers)[0] == 202  # re-sent
+        reply, headers = _signed(
+            {"message_id": f"M{unique}", "reply": "已公布", "replied_at": "2025-06-03T10:00:00"}
+        )
+        assert http_post(url + "/board/replies", reply, headers=headers)[0] == 202
+        assert (
+            http_post(url + "/board/messages", raw, headers={"X-Board-Signature": "sha256=00"})[0]
+            == 401
+        )
+        bad, headers = _signed(message | {"id": f"B{unique}", "category": "闲聊"})
+        status, body = http_post(url + "/board/messages", bad, headers=headers)
+        assert (status, body["error"]) == (422, "unknown-category")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    records = _mine(catalog_topics, unique)
+    types = sorted({r.headers["ce_type"].decode().split(".")[-2] for r in records})
+    assert types == ["received", "replied"] and len({r.headers["ce_id"] for r in records}) == 2
+    assert all(b"13800138000" not in r.value for r in records), "the phone number never travels"
+
+
+def _export(path: Path, unique: str) -> Path:
+    rows = [
+        [
+            f"X{unique}-1",
+            "2025-06-01 09:00:00",
+            "投诉",
+            "噪音",
+            "夜间施工",
+            "13900000001",
+            "部门e" + unique,
+            "已处理",
+            "2025-06-02 10:00:00",
+        ],
+        [
+            f"X{unique}-2",
+            "2025-06-01 10:00:00",
+            "建议",
+            "增设公交",
+            "建议增设",
+            "",
+            f"e{unique}",
+            "",
+            "",
+        ],
+        [
+            f"X{unique}-3",
+            "2025-06-01 11:00:00",
+            "求助",
+            "断水",
+            "断水三天",
+            "",
+            "不存在的局",
+            "",
+            "",
+        ],
+    ]
+    if path.suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(HEADER)
+        for row in rows:
+            sheet.append(row)
+        book.save(path)
+    else:
+        path.write_text(
+            "\n".join(",".join(r) for r in [HEADER, *rows]) + "\n", encoding="utf-8-sig"
+        )
+    return path
+
+
+def test_an_export_imported_twice_applies_each_message_once(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    env = _env(catalog_topics, workdir, unique)
+    xlsx = _export(workdir / "board.xlsx", unique)
+    csv_file = _export(workdir / "board.csv", unique)
+    run_cli(
+        ["connect", "board", "--xlsx", str(xlsx), "--instance", unique, "--once"], env, cwd=workdir
+    )
+    run_cli(
+        ["connect", "board", "--xlsx", str(xlsx), "--instance", unique, "--once"],
+        env | {"MIDFIELD_CONNECT_STATE_DIR": str(workdir / "fresh")},
+        cwd=workdir,
+    )
+    run_cli(
+        ["connect", "board", "--csv", str(csv_file), "--instance", unique, "--once"],
+        env,
+        cwd=workdir,
+    )
+    records = _mine(catalog_topics, unique)
+    ids = {r.headers["ce_id"] for r in records}
+    assert len(ids) == 3  # X-1 received and replied, X-2 received; X-3 is a dead letter
+    letters = [
+        DeadLetter.from_value(r.value)
+        for r in read_topic(catalog_topics, DEADLETTER)
+        if r.key == f"midfield://board/{unique}".encode()
+    ]
+    assert {(d.reason, d.position) for d in letters} == {
+        ("unknown-department", "board.xlsx row 4"),
+        ("unknown-department", "board.csv row 4"),
+    }
