@@ -235,6 +235,9 @@ class HotlineSettings(BaseSettings):
         default_factory=_close_days,
         description="Days from acceptance to close, per category (JSON object).",
     )
+    secret: SecretStr = Field(
+        SecretStr(""), description="Shared secret of the hotline webhook's HMAC."
+    )
 
 
 class DutySettings(BaseSettings):

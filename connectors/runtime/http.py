@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import signal
 import time
@@ -50,6 +52,7 @@ __all__ = [
     "json_error",
     "json_object",
     "make_app",
+    "require_hmac",
     "serve",
     "validated",
 ]
@@ -119,6 +122,14 @@ def bearer_principal(request: web.Request, directory: Directory) -> str:
             status=401,
         )
     return principal
+
+
+def require_hmac(request: web.Request, raw: bytes, secret: bytes, header: str) -> None:
+    """The body must carry ``<header>: sha256=<hex HMAC-SHA256 of it>``; 401 otherwise."""
+    given = request.headers.get(header, "").removeprefix("sha256=")
+    expected = hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(given, expected):
+        raise Rejected(f"missing or wrong {header}", reason="bad-hmac", status=401)
 
 
 class Invalid(Rejected):

@@ -7,6 +7,7 @@ from connectors.runtime.source import Source
 from connectors.sources.board import BoardWebhook
 from connectors.sources.duty import DutyApi
 from connectors.sources.fax_log import FaxLogSource
+from connectors.sources.hotline import HotlineWebhook
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
 from connectors.sources.telegram import TelegramSource
@@ -22,4 +23,5 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     TelegramSource.name: TelegramSource,
     WechatSource.name: WechatSource,
     BoardWebhook.name: BoardWebhook,
+    HotlineWebhook.name: HotlineWebhook,
 }

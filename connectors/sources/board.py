@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
 import json
 import re
@@ -34,7 +33,13 @@ from aiohttp import web
 from openpyxl import load_workbook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake, json_object
+from connectors.runtime.http import (
+    HttpSource,
+    HttpSourceOptions,
+    Intake,
+    json_object,
+    require_hmac,
+)
 from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
@@ -257,10 +262,7 @@ class BoardWebhook(HttpSource):
     def _handler(self, intake: Intake, *, reply: bool) -> Any:
         async def handle(request: web.Request) -> web.Response:
             raw = await request.read()
-            given = request.headers.get("X-Board-Signature", "").removeprefix("sha256=")
-            expected = hmac.new(self.secret, raw, hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(given, expected):
-                raise Rejected("missing or wrong X-Board-Signature", reason="bad-hmac", status=401)
+            require_hmac(request, raw, self.secret, "X-Board-Signature")
             body = await json_object(intake, raw, f"POST {request.path}")
             make = board_reply if reply else board_events
             try:

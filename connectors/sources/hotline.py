@@ -1,0 +1,307 @@
+"""The ``hotline`` source: 12345 / magistrate hotline (县长热线) work orders.
+
+* ``midfield connect hotline [--port 8074]`` serves ``POST /hotline/steps`` for the platform:
+  one JSON step of an order's flow record (流转记录), signed like the board's webhook
+  (``X-Hotline-Signature: sha256=<hex HMAC-SHA256 of the body>``, ``MIDFIELD_HOTLINE_SECRET``);
+  a wrong or missing signature answers 401.
+* ``midfield connect hotline --xlsx FILE`` imports the platform's export: one row per order as it
+  stands, with Chinese headers (工单编号, 来电时间, 诉求类型, 诉求内容, 承办单位, 工单状态,
+  派单时间, 签收时间, 答复时间, 回访时间, 办结时间, 回访结果, 满意度 …), matched by name in any
+  order; a missing required column stops the import with its name. A row becomes the steps its
+  status implies (accepted, dispatched, signed, replied, callback, closed …), each with the time
+  of its column when there is one.
+
+Every step's id comes from the order number and the step (and, for a repeated step, its time):
+re-importing the same export, a later export of the same orders, or the webhook and the export
+together apply each step once (docs/hotline.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from openpyxl import load_workbook
+from pydantic import Field, ValidationError
+
+from connectors.runtime.http import (
+    HttpSource,
+    HttpSourceOptions,
+    Intake,
+    json_object,
+    require_hmac,
+)
+from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from midfield.clock import Clock, utc_now
+from midfield.departments import Directory, load_directory
+from midfield.errors import ParseError, Rejected, StoreError
+from midfield.settings import Settings
+from schemas.envelope import Envelope
+from schemas.events.workorder import Satisfaction, WorkOrderStep, WorkOrderStepped
+
+__all__ = ["HotlineExport", "HotlineOptions", "HotlineWebhook", "row_steps"]
+
+HEADERS = {
+    "工单编号": "number",
+    "来电时间": "accepted_at",
+    "受理时间": "accepted_at",
+    "诉求类型": "category",
+    "诉求内容": "content",
+    "承办单位": "units",
+    "办理时限": "deadline",
+    "工单状态": "status",
+    "派单时间": "dispatched_at",
+    "签收时间": "signed_at",
+    "答复时间": "replied_at",
+    "回访时间": "callback_at",
+    "办结时间": "closed_at",
+    "回访结果": "callback",
+    "满意度": "satisfaction",
+}
+REQUIRED = ("number", "accepted_at", "status")
+_CATEGORIES = {
+    "咨询": "consultation",
+    "求助": "help",
+    "投诉": "complaint",
+    "举报": "report",
+    "建议": "suggestion",
+}
+_SATISFACTION = {
+    "满意": Satisfaction.satisfied,
+    "基本满意": Satisfaction.basically_satisfied,
+    "不满意": Satisfaction.dissatisfied,
+}
+T = WorkOrderStep
+_BY_STATUS: dict[str, tuple[WorkOrderStep, ...]] = {
+    "已受理": (T.accepted,),
+    "待派单": (T.accepted,),
+    "已派单": (T.accepted, T.dispatched),
+    "待签收": (T.accepted, T.dispatched),
+    "已签收": (T.accepted, T.dispatched, T.signed),
+    "办理中": (T.accepted, T.dispatched, T.signed, T.handling),
+    "已答复": (T.accepted, T.dispatched, T.signed, T.replied),
+    "已回访": (T.accepted, T.dispatched, T.signed, T.replied, T.callback),
+    "已办结": (T.accepted, T.dispatched, T.signed, T.replied, T.callback, T.closed),
+    "已退单": (T.accepted, T.dispatched, T.returned),
+}
+"""工单状态 -> the steps an order in that status has been through."""
+_TIME_OF = {
+    T.accepted: "accepted_at",
+    T.dispatched: "dispatched_at",
+    T.signed: "signed_at",
+    T.handling: "signed_at",
+    T.replied: "replied_at",
+    T.callback: "callback_at",
+    T.closed: "closed_at",
+    T.returned: "dispatched_at",
+}
+
+
+class HotlineOptions(HttpSourceOptions):
+    port: int = Field(8074, ge=0, le=65535, description="Port of the webhook.")
+    xlsx: Path | None = Field(None, description="Import this XLSX export instead of serving.")
+    once: bool = Field(False, description="With --xlsx: read to the end, commit, exit 0.")
+
+
+def row_steps(
+    row: dict[str, Any], *, source: str, zone: ZoneInfo, directory: Directory
+) -> list[Envelope]:
+    """The steps one export row implies, oldest first. Pure."""
+    number = _text(row.get("number"))
+    if not number:
+        raise ParseError("missing-order-number", "工单编号 is empty")
+    status = _text(row.get("status"))
+    steps = _BY_STATUS.get(status)
+    if steps is None:
+        raise ParseError("unknown-status", f"工单状态 {status!r}")
+    units = tuple(
+        _code(u, directory) for u in re.split(r"[、,，;；\s]+", _text(row.get("units"))) if u
+    )
+    satisfaction = _SATISFACTION.get(_text(row.get("satisfaction")) or _text(row.get("callback")))
+    last = _time(row.get("accepted_at"), zone, "来电时间")
+    out = []
+    for step in steps:
+        if step is T.callback and satisfaction is None:
+            continue  # 已办结 without a 回访 result: closed without a callback
+        last = _time(row.get(_TIME_OF[step]), zone, _TIME_OF[step], default=last)
+        fields: dict[str, Any] = {"order_number": number, "step": step}
+        if step is T.accepted:
+            fields |= {
+                "category": _CATEGORIES.get(_text(row.get("category")), "other"),
+                "note": _text(row.get("content"))[:4000],
+            }
+        if step in (T.dispatched, T.returned):
+            if not units:
+                raise ParseError("missing-units", "承办单位 is empty")
+            fields |= {"units": units} if step is T.dispatched else {"unit": units[0]}
+        if step in (T.signed, T.handling, T.replied):
+            fields["unit"] = units[0] if units else ""
+        if step is T.callback:
+            fields["satisfaction"] = satisfaction
+        try:
+            event = WorkOrderStepped.model_validate(fields)
+        except ValidationError as exc:
+            raise ParseError(
+                "invalid-step", str(exc.errors(include_input=False)[0]["msg"])
+            ) from exc
+        out.append(
+            Envelope.wrap(
+                event, source=source, position=f"{number}/{step.value}", subject=number, time=last
+            )
+        )
+    return out
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _time(value: Any, zone: ZoneInfo, column: str, default: datetime | None = None) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    text = _text(value)
+    if not text:
+        if default is None:
+            raise ParseError("missing-time", f"{column} is empty")
+        return default
+    try:
+        parsed = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError as exc:
+        raise ParseError("bad-time", f"{column} {text!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def _code(text: str, directory: Directory) -> str:
+    for code, department in directory.departments.items():
+        if text in (code, department.name):
+            return code
+    raise ParseError("unknown-unit", f"{text!r} is not in the departments file")
+
+
+class HotlineWebhook(HttpSource):
+    """Serve the hotline platform's webhook, or import its XLSX export (see docs/hotline.md)."""
+
+    name: ClassVar[str] = "hotline"
+    options = HotlineOptions
+
+    def __init__(
+        self, *, secret: str, instance: str, zone: ZoneInfo, clock: Clock = utc_now
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.secret = secret.encode()
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> Any:
+        if options.xlsx:
+            return HotlineExport(
+                path=options.xlsx,
+                directory=load_directory(settings.departments),
+                instance=options.instance,
+                zone=settings.office.zone,
+            )
+        secret = settings.hotline.secret.get_secret_value()
+        if not secret:
+            raise Rejected("MIDFIELD_HOTLINE_SECRET is not set", reason="hotline-secret")
+        return cls(secret=secret, instance=options.instance, zone=settings.office.zone)
+
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        return [web.post("/hotline/steps", self._step(intake))]
+
+    def _step(self, intake: Intake) -> Any:
+        async def handle(request: web.Request) -> web.Response:
+            raw = await request.read()
+            require_hmac(request, raw, self.secret, "X-Hotline-Signature")
+            body = await json_object(intake, raw, "POST /hotline/steps")
+            at = body.pop("time", None)
+            try:
+                event = WorkOrderStepped.model_validate(body)
+                when = _time(at, self.zone, "time", default=self.clock())
+            except (ValidationError, ParseError) as exc:
+                error = (
+                    exc
+                    if isinstance(exc, ParseError)
+                    else ParseError("invalid-step", str(exc.errors(include_input=False)[0]["msg"]))
+                )
+                await intake.dead_letter(raw, error, "POST /hotline/steps")
+                raise Rejected(str(error), reason=error.reason, status=422) from exc
+            position = f"{event.order_number}/{event.step.value}"
+            if event.step in (
+                T.dispatched,
+                T.reopened,
+                T.returned,
+                T.extension_requested,
+                T.extension_approved,
+                T.signed,
+                T.replied,
+            ):
+                position += f"@{when.isoformat()}"  # these may happen more than once
+            envelope = Envelope.wrap(
+                event, source=self.uri, position=position, subject=event.order_number, time=when
+            )
+            await intake.publish(envelope)
+            return web.json_response({"id": envelope.id}, status=202)
+
+        return handle
+
+
+class HotlineExport(Source):
+    """The platform's XLSX export, a row per order (position: file digest and row)."""
+
+    name: ClassVar[str] = "hotline"
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        directory: Directory,
+        instance: str,
+        zone: ZoneInfo,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.path, self.directory = Path(path), directory
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> Source:
+        raise NotImplementedError("made by HotlineWebhook.from_options")
+
+    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
+        row = json.loads(record.raw)
+        if not any(row.values()):
+            return Skip("blank-row")
+        return row_steps(row, source=self.uri, zone=self.zone, directory=self.directory)
+
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
+        try:
+            content = self.path.read_bytes()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read {self.path}: {exc.strerror}", reason="input-missing"
+            ) from exc
+        digest = hashlib.sha256(content).hexdigest()
+        start = position["row"] if position and position.get("sha256") == digest else 0
+        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        keys = [HEADERS.get(re.sub(r"\s+", "", _text(h)), "") for h in (rows[0] if rows else [])]
+        first_header = {field: name for name, field in reversed(HEADERS.items())}
+        missing = [first_header[field] for field in REQUIRED if field not in keys]
+        if missing:
+            raise StoreError(
+                f"{self.path.name} lacks required columns: {', '.join(missing)}",
+                reason="not-a-hotline-export",
+            )
+        for number, row in enumerate(rows[1:], start=2):
+            if number > start:
+                fields = {k: v for k, v in zip(keys, row, strict=False) if k}
+                yield RawRecord(
+                    json.dumps(fields, ensure_ascii=False, default=str).encode(),
+                    where=f"{self.path.name} row {number}",
+                    resume={"sha256": digest, "row": number},
+                )

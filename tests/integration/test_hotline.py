@@ -1,0 +1,197 @@
+"""The hotline: its signed webhook served by a real ``connect hotline``, and its XLSX export
+imported twice and then again with orders moved on — each step applied once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import signal
+from pathlib import Path
+
+import openpyxl
+
+from midfield.broker import free_port
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from tests.harness import (
+    Broker,
+    departments_file,
+    http_get,
+    http_post,
+    midfield_env,
+    read_topic,
+    run_cli,
+    spawn_cli,
+    wait_for,
+)
+
+SECRET = "hotline-shared-secret"
+TOPIC = "office.hotline.workorder.v1"
+HEADER = [
+    "满意度",
+    "工单编号",
+    "来电时间",
+    "诉求类型",
+    "诉求内容",
+    "承办单位",
+    "工单状态",
+    "派单时间",
+    "签收时间",
+    "答复时间",
+    "回访时间",
+    "办结时间",
+    "备注",
+]
+
+
+def _env(broker: Broker, workdir: Path, unique: str) -> dict[str, str]:
+    directory = departments_file(workdir / "departments.toml", {f"w{unique}": "k"})
+    return midfield_env(
+        broker, workdir, MIDFIELD_HOTLINE_SECRET=SECRET, MIDFIELD_DEPARTMENTS_FILE=str(directory)
+    )
+
+
+def _steps(broker: Broker, unique: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for record in read_topic(broker, TOPIC):
+        if record.key and unique.encode() in record.key:
+            step = json.loads(record.value)["step"]
+            found.setdefault(record.key.decode(), set()).add(
+                f"{step}:{record.headers['ce_id'].decode()}"
+            )
+    return found
+
+
+def _export(path: Path, unique: str, *, later: bool = False) -> Path:
+    unit = f"w{unique}"
+    rows = [
+        [
+            "",
+            f"H{unique}-1",
+            "2025-06-01 09:00:00",
+            "求助",
+            "路灯不亮",
+            unit,
+            "已答复" if not later else "已办结",
+            "2025-06-01 09:30:00",
+            "2025-06-01 10:00:00",
+            "2025-06-02 09:00:00",
+            "" if not later else "2025-06-03 09:00:00",
+            "" if not later else "2025-06-03 10:00:00",
+            "x",
+        ],
+        [
+            "",
+            f"H{unique}-2",
+            "2025-06-01 11:00:00",
+            "咨询",
+            "社保查询",
+            unit,
+            "已派单",
+            "2025-06-01 11:10:00",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "",
+            f"H{unique}-3",
+            "2025-06-01 12:00:00",
+            "投诉",
+            "噪音",
+            "不存在的单位",
+            "已派单",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        ["", "", "2025-06-01 13:00:00", "投诉", "无编号", unit, "已受理", "", "", "", "", "", ""],
+    ]
+    if later:
+        rows[0][0] = "满意"
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def test_export_imported_twice_then_moved_on_applies_each_step_once(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    env = _env(catalog_topics, workdir, unique)
+    first = _export(workdir / "12345.xlsx", unique)
+    args = ["connect", "hotline", "--xlsx", str(first), "--instance", unique, "--once"]
+    run_cli(args, env, cwd=workdir)
+    run_cli(args, env | {"MIDFIELD_CONNECT_STATE_DIR": str(workdir / "fresh")}, cwd=workdir)
+    steps = _steps(catalog_topics, unique)
+    kinds = {order: sorted(s.split(":")[0] for s in found) for order, found in steps.items()}
+    assert kinds == {
+        f"H{unique}-1": ["accepted", "dispatched", "replied", "signed"],
+        f"H{unique}-2": ["accepted", "dispatched"],
+    }
+    later = _export(workdir / "12345-later.xlsx", unique, later=True)
+    run_cli(
+        ["connect", "hotline", "--xlsx", str(later), "--instance", unique, "--once"],
+        env,
+        cwd=workdir,
+    )
+    moved = {s.split(":")[0] for s in _steps(catalog_topics, unique)[f"H{unique}-1"]}
+    assert moved == {"accepted", "dispatched", "signed", "replied", "callback", "closed"}
+    assert len(_steps(catalog_topics, unique)[f"H{unique}-1"]) == 6  # one id per step, ever
+    letters = [
+        DeadLetter.from_value(r.value)
+        for r in read_topic(catalog_topics, DEADLETTER)
+        if r.key == f"midfield://hotline/{unique}".encode()
+    ]
+    assert {(d.reason, d.position) for d in letters} == {
+        ("unknown-unit", "12345.xlsx row 4"),
+        ("missing-order-number", "12345.xlsx row 5"),
+        ("unknown-unit", "12345-later.xlsx row 4"),
+        ("missing-order-number", "12345-later.xlsx row 5"),
+    }
+
+
+def test_a_signed_webhook_step_and_a_wrong_signature(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hotline/steps"
+    proc = spawn_cli(
+        ["connect", "hotline", "--port", str(port)],
+        _env(catalog_topics, workdir, unique),
+        cwd=workdir,
+    )
+    try:
+        wait_for(
+            lambda: http_get(f"http://127.0.0.1:{port}/ready")[0] == 200,
+            timeout=60,
+            what="hotline ready",
+        )
+        body = json.dumps(
+            {
+                "order_number": f"W{unique}",
+                "step": "accepted",
+                "category": "help",
+                "time": "2025-06-01T09:00:00",
+            }
+        ).encode()
+        signed = {
+            "X-Hotline-Signature": "sha256="
+            + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        }
+        assert http_post(url, body, headers=signed)[0] == 202
+        assert http_post(url, body, headers=signed)[0] == 202  # a retry
+        assert http_post(url, body, headers={"X-Hotline-Signature": "sha256=bad"})[0] == 401
+        assert http_post(url, body, headers={})[0] == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert len(_steps(catalog_topics, unique)[f"W{unique}"]) == 1
