@@ -28,6 +28,7 @@ import click
 
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker, free_port
+from midfield.demo_feed import DemoSecrets, Endpoints, feed
 from midfield.settings import KafkaSettings, OfficeSettings, TopicSettings
 from midfield.watermarks import topic_end_offsets
 from schemas.catalog import DEADLETTER, concrete
@@ -138,6 +139,10 @@ class _Demo:
         self.url = f"http://127.0.0.1:{port}"
         self.api_port = free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
+        self.intakes = {
+            n: f"http://127.0.0.1:{free_port()}" for n in ("duty", "board", "hotline", "wechat")
+        }
+        self.telegrams = workdir / "telegrams"
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.workdir / f"{name}.log").open("wb")
@@ -166,7 +171,7 @@ class _Demo:
         return {
             "events": sum(v for (t, _), v in ends.items() if t != DEADLETTER),
             "dead_letters": sum(v for (t, _), v in ends.items() if t == DEADLETTER),
-            "entries": int(body.get("count", 0)),
+            "entries": sum(e["channel"] == "fax" for e in body.get("entries", [])),
         }
 
 
@@ -191,7 +196,9 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
             "MIDFIELD_LOG_FORMAT": "json",
             "MIDFIELD_DEPARTMENTS_FILE": str(_departments_file(workdir / "departments.toml")),
             "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "5",
-        }
+            "MIDFIELD_REPLIES_CHECK_INTERVAL_S": "5",
+            "MIDFIELD_CONNECT_DOCUMENTS_DIR": str(workdir / "documents"),
+        } | DemoSecrets().env()
         create_topics(kafka, TopicSettings(), concrete(_DEPARTMENTS))
         fax_log = workdir / "xferfaxlog"
         fax_log.touch()
@@ -203,6 +210,10 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
                 env,
             )
             demo.spawn("tasks-api", ["connect", "tasks", "--port", str(demo.api_port)], env)
+            demo.telegrams.mkdir()
+            demo.spawn("telegram", ["connect", "telegram", "--dir", str(demo.telegrams)], env)
+            for name, url in demo.intakes.items():
+                demo.spawn(name, ["connect", name, "--port", url.rsplit(":", 1)[1]], env)
             return _drive(demo, kafka, fax_log, zone, started, check, feed_seconds)
         except KeyboardInterrupt:
             click.echo("\nstopping…", err=True)
@@ -228,6 +239,8 @@ def _drive(
     click.echo(f"  duty log:  {demo.url}/duty-log?date={day}")
     click.echo(f"  ledger:    {demo.url}/ledger   (and {demo.url}/ledger.xlsx)")
     click.echo(f"  tasks API: {demo.api} (office key demo-office-key, docs/departments.md)")
+    click.echo("  intakes:   " + ", ".join(f"{n} {u}" for n, u in demo.intakes.items()))
+    click.echo(f"  telegrams: {demo.telegrams} (drop NAME.pdf, then NAME.json)")
     click.echo(f"  ready:     {demo.url}/ready")
     click.echo(f"  fax log:   {fax_log} (append HylaFAX lines to see them arrive)")
     watch = _Watch(demo, kafka, day, started)
@@ -237,6 +250,16 @@ def _drive(
         click.echo(f"  {handed} supervised tasks handed out (one overdue, one near its deadline)")
     else:
         click.echo(f"  the tasks API did not get ready: see {demo.workdir}/tasks-api.log", err=True)
+    intakes_ready = all(
+        _wait(lambda u=u: (_get(f"{u}/ready") or {}).get("ready"), timeout=60)
+        for u in demo.intakes.values()
+    )
+    sent = feed(Endpoints(telegrams=demo.telegrams, **demo.intakes), DemoSecrets(), now)
+    took = sum(200 <= status < 300 for status in sent.values())
+    click.echo(
+        f"  {took} of {len(sent)} samples taken by the intakes (calls, emergency, WeChat, "
+        "board, hotline); two telegrams dropped, one of them classified"
+    )
     for line in lines:  # a fax every so often, as a morning's log grows
         with fax_log.open("a", encoding="utf-8") as out:
             out.write(line)
@@ -244,16 +267,19 @@ def _drive(
         time.sleep(feed_seconds / len(lines))
     done = _wait(lambda: watch.poll() == (expected.entries, expected.dead_letters), timeout=30)
     lights = _wait(lambda: _lights(demo.url) == {"red": 1, "yellow": 1, "green": 1}, timeout=30)
+    public = _wait(lambda: _received(demo.url) == 2, timeout=30)  # the WeChat and board messages
     if check:
         verdict = {
-            "ok": done and lights,
+            "ok": done and lights and public and intakes_ready and took == len(sent),
             "lights": _lights(demo.url),
+            "samples": sent,
+            "public_messages": _received(demo.url),
             "first_entry_s": watch.first_entry_s,
             **watch.last,
             "expected_entries": expected.entries,
         }
-        click.echo(json.dumps(verdict))
-        return 0 if done else 1
+        click.echo(json.dumps(verdict, ensure_ascii=False))
+        return 0 if verdict["ok"] else 1
     click.echo("  the sample faxes are in; append lines to the fax log, Ctrl-C stops the demo")
     while True:
         watch.poll()
@@ -288,7 +314,7 @@ class _Watch:
         if counts != self.last:
             click.echo(
                 f"  events in {counts['events']:3}   dead letters {counts['dead_letters']:2}"
-                f"   duty-log entries {counts['entries']:3}"
+                f"   fax entries in the duty log {counts['entries']:3}"
             )
             self.last = counts
         return counts["entries"], counts["dead_letters"]
@@ -339,6 +365,10 @@ def _hand_out_tasks(api: str, now: datetime) -> int:
     # a department reporting on a task that is not its own: 403 and a security alert
     _post(f"{api}/tasks/DC-2025-002/progress", {"percent": 99, "text": "x"}, "demo-edu-key")
     return len(tasks)
+
+
+def _received(url: str) -> int:
+    return int(((_get(f"{url}/reply-rate?period=all") or {}).get("total") or {}).get("received", 0))
 
 
 def _lights(url: str) -> dict[str, int]:

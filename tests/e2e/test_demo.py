@@ -85,7 +85,8 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
     port = lines[0].split("broker 127.0.0.1:")[1].split(",")[0]
     started = _descendants_and_broker(demo.pid, port)
     logs = (tmp_path / "demo.stderr").read_text(errors="replace")[-3000:]
-    assert len(started) == 4, (lines, logs)  # broker, worker, fax connector, tasks API
+    # broker, worker, fax-log, tasks, telegram, duty, board, hotline, wechat
+    assert len(started) == 9, (lines, logs)
     demo.send_signal(signal.SIGINT)
     assert demo.wait(timeout=60) == 0
     time.sleep(0.5)
