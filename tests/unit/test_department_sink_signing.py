@@ -14,9 +14,9 @@ import pytest
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from connectors.sinks.department import (
+from connectors.sinks.department import Target
+from connectors.sinks.webhook import (
     Answer,
-    Target,
     Verdict,
     judge,
     retry_delay,
