@@ -84,11 +84,14 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
             break
     port = lines[0].split("broker 127.0.0.1:")[1].split(",")[0]
     started = _descendants_and_broker(demo.pid, port)
-    logs = (tmp_path / "demo.stderr").read_text(errors="replace")[-3000:]
-    # broker, worker, fax-log, tasks, telegram, duty, board, hotline, wechat
-    assert len(started) == 9, (lines, logs)
-    demo.send_signal(signal.SIGINT)
-    assert demo.wait(timeout=60) == 0
+    try:
+        logs = (tmp_path / "demo.stderr").read_text(errors="replace")[-3000:]
+        # broker, worker, fax-log, tasks, telegram, duty, board, hotline, wechat
+        assert len(started) == 9, (lines, logs)
+    finally:  # whatever the assertion said: Ctrl-C, and nothing may be left running
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(timeout=60)
+    assert code == 0
     time.sleep(0.5)
     alive = {pid for pid in started if Path(f"/proc/{pid}").exists()}
     assert not alive, f"still running after Ctrl-C: {alive}"
