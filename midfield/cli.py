@@ -82,8 +82,10 @@ def broker_start(run_dir: Path, port: int | None) -> None:
     from midfield.broker import EmbeddedBroker
 
     status = EmbeddedBroker(run_dir).start(port=port)
-    click.echo(f"KAFKA_BOOTSTRAP_SERVERS={status.bootstrap}")
-    click.echo("MIDFIELD_KAFKA_PROFILE=embedded")
+    # `export KEY=VALUE`: `eval` exports them to the commands that follow (a bare assignment
+    # would stay a shell variable), and dotenv parsers accept the prefix too.
+    click.echo(f"export KAFKA_BOOTSTRAP_SERVERS={status.bootstrap}")
+    click.echo("export MIDFIELD_KAFKA_PROFILE=embedded")
     click.echo(f"# pid {status.pid}, log {status.log}; stop with: midfield broker stop", err=True)
 
 
@@ -289,6 +291,80 @@ def sink_department(code: str, metrics_port: int | None) -> None:
     if progress:
         click.echo(err=True)
     click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
+
+
+# -- replay ------------------------------------------------------------------------------------
+@cli.group()
+def replay() -> None:
+    """Replay tooling: topic archives (and, next, rebuild, shadow and re-drive)."""
+
+
+def _progress_bar(label: str) -> Any:
+    if sys.stderr.isatty():
+        return click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True)
+    from contextlib import nullcontext
+
+    return nullcontext(None)
+
+
+@replay.command("export")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Archive directory (created; an existing archive is continued).",
+)
+@click.option(
+    "--topic",
+    "topic_names",
+    multiple=True,
+    help="A topic to export (repeat); default: every topic of the catalog.",
+)
+def replay_export(out: Path, topic_names: tuple[str, ...]) -> None:
+    """Export topics to compressed JSON lines with a manifest and checksums (resumable).
+
+    midfield replay export --out backup/2025-06-30
+    """
+    from streams.replay.archive import export_topics
+
+    settings = Settings()
+    names = list(topic_names) or [spec.name for spec in _catalog(settings)]
+    with _progress_bar("exporting") as bar:
+        report = export_topics(
+            settings.kafka,
+            names,
+            out,
+            progress=(lambda n: bar.update(n)) if bar else (lambda n: None),
+        )
+    click.echo(json.dumps({"records": report.records, "files": report.files, "archive": str(out)}))
+
+
+@replay.command("import")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, exists=True),
+    required=True,
+    help="Archive directory written by `midfield replay export`.",
+)
+@click.option("--topic", "topic_names", multiple=True, help="Only this topic (repeat).")
+def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
+    """Import an archive into the broker: checksums first, each record to its partition with its
+    key, headers and timestamp; resumable (import-progress.json). Creates missing topics."""
+    from midfield.admin import create_topics
+    from streams.replay.archive import import_archive
+
+    settings = Settings()
+    create_topics(settings.kafka, settings.topics, _catalog(settings))
+    with _progress_bar("importing") as bar:
+        report = import_archive(
+            settings.kafka,
+            source,
+            topics=list(topic_names) or None,
+            progress=(lambda n: bar.update(n)) if bar else (lambda n: None),
+        )
+    click.echo(json.dumps({"records": report.records, "files": report.files}))
 
 
 # -- worker and demo ---------------------------------------------------------------------------

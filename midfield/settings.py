@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -68,6 +68,45 @@ class KafkaSettings(BaseSettings):
         0.5, description="First back-off after a broker error; doubles up to retry_backoff_max_s."
     )
     retry_backoff_max_s: Annotated[float, Field(gt=0)] = 30.0
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description=(
+            "How clients talk to the broker: PLAINTEXT (laptops, a private compose network), "
+            "SSL (TLS, optionally with a client certificate), SASL_PLAINTEXT or SASL_SSL "
+            "(user name and password; SASL_SSL in production). Used by every client: "
+            "connectors, sinks, the worker, the admin tools (docs/deploy.md)."
+        ),
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (Strimzi's KafkaUser uses SCRAM-SHA-512)."
+    )
+    sasl_username: str = Field("", description="SASL user name; required with SASL_*.")
+    sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password; required with SASL_*. Never logged."
+    )
+    ssl_cafile: Path | None = Field(
+        None, description="PEM file of the CA that signed the brokers' certificates (TLS)."
+    )
+    ssl_certfile: Path | None = Field(
+        None, description="PEM client certificate, for brokers that authenticate clients by TLS."
+    )
+    ssl_keyfile: Path | None = Field(None, description="PEM private key of ssl_certfile.")
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not (self.sasl_username and self.sasl_password.get_secret_value()):
+            raise ValueError(f"{self.security_protocol} needs sasl_username and sasl_password")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile go together")
+        tls_files = (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
+        if not self.uses_tls and any(f is not None for f in tls_files):
+            raise ValueError(f"ssl_* files given but security_protocol is {self.security_protocol}")
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
 
     @property
     def bootstrap_list(self) -> list[str]:
@@ -125,6 +164,14 @@ class WorkerSettings(BaseSettings):
     )
     commit_interval_s: Annotated[float, Field(gt=0)] = Field(
         0.5, description="Offset commit interval; shorter means fewer re-deliveries after a kill."
+    )
+    standby_replicas: Annotated[int, Field(ge=0)] = Field(
+        0,
+        description=(
+            "Standby copies of each table partition kept warm on other workers (faust's "
+            "table_standby_replicas): a partition that moves after a worker dies starts from "
+            "the standby instead of replaying its whole changelog. Useful from 2 workers on."
+        ),
     )
 
 

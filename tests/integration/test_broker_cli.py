@@ -15,7 +15,7 @@ def test_start_prints_bootstrap_status_answers_json_and_stop_ends_the_process(
 ) -> None:
     env = midfield_env(broker, workdir, MIDFIELD_RUN_DIR=str(workdir / "run"))
     started = run_cli(["broker", "start"], env, cwd=workdir)
-    lines = dict(line.split("=", 1) for line in started.stdout.splitlines())
+    lines = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines())
     bootstrap = lines["KAFKA_BOOTSTRAP_SERVERS"]
     assert bootstrap.startswith("127.0.0.1:")
     assert lines["MIDFIELD_KAFKA_PROFILE"] == "embedded"

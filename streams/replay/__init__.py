@@ -1,0 +1,1 @@
+"""Replay tooling (DESIGN §8): rebuild, shadow runs, dead-letter re-drive, topic archives."""
