@@ -15,16 +15,34 @@ from midfield.errors import BrokerUnavailable, map_kafka_errors
 from midfield.settings import KafkaSettings, TopicSettings
 from schemas.catalog import TopicSpec, concrete
 
-__all__ = ["TopicResult", "client_config", "create_topics", "wait_for_broker"]
+__all__ = ["TopicResult", "client_config", "create_topics", "topic_configs", "wait_for_broker"]
 
 
 def client_config(kafka: KafkaSettings) -> dict[str, Any]:
-    """Settings every kafka-python client shares."""
-    return {
+    """Settings every kafka-python client shares, TLS and SASL included when configured.
+
+    The worker's faust/aiokafka clients get the same from ``streams.app.broker_credentials``.
+    """
+    config: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_list,
         "request_timeout_ms": kafka.request_timeout_ms,
         "client_id": "midfield",
     }
+    if kafka.security_protocol == "PLAINTEXT":
+        return config
+    config["security_protocol"] = kafka.security_protocol
+    if kafka.security_protocol.startswith("SASL_"):
+        config |= {
+            "sasl_mechanism": kafka.sasl_mechanism,
+            "sasl_plain_username": kafka.sasl_username,
+            "sasl_plain_password": kafka.sasl_password.get_secret_value(),
+        }
+    if kafka.uses_tls:
+        files = {"ssl_cafile": kafka.ssl_cafile, "ssl_certfile": kafka.ssl_certfile,
+                 "ssl_keyfile": kafka.ssl_keyfile}  # fmt: skip
+        config |= {key: str(path) for key, path in files.items() if path is not None}
+        config["ssl_check_hostname"] = True
+    return config
 
 
 def wait_for_broker(
@@ -54,16 +72,18 @@ def _quiet(logger: str) -> Iterator[None]:
         log.setLevel(level)
 
 
-def broker_answers(bootstrap: str) -> bool:
-    """Does the broker answer a metadata request (within 2 s)?"""
+def broker_answers(broker: str | KafkaSettings) -> bool:
+    """Does the broker answer a metadata request (within 2 s)? ``broker``: a bootstrap list,
+    or the settings (then with their TLS and SASL)."""
     with _quiet("kafka"):
-        return _answers(bootstrap)
+        return _answers(broker)
 
 
-def _answers(bootstrap: str) -> bool:
+def _answers(broker: str | KafkaSettings) -> bool:
+    config = {"bootstrap_servers": broker} if isinstance(broker, str) else client_config(broker)
     try:
         with map_kafka_errors():
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+            admin = KafkaAdminClient(**(config | {"request_timeout_ms": 2000}))
             try:
                 admin.list_topics()
                 return True
@@ -81,16 +101,27 @@ class TopicResult:
     detail: str = ""
 
 
-def _wanted(spec: TopicSpec, topics: TopicSettings) -> dict[str, Any]:
-    configs: dict[str, str] = {}
+def topic_configs(spec: TopicSpec, topics: TopicSettings) -> dict[str, str]:
+    """The topic-level configs a catalog row asks for (``midfield topics create`` and the
+    KafkaTopic manifests of ``midfield deploy k8s-topics`` both use these).
+
+    Retention is always explicit: ``retention_days = -1`` means ``retention.ms = -1`` (keep
+    forever), not the broker's default (7 days on Apache Kafka).
+    """
     if spec.compacted:
-        configs["cleanup.policy"] = "compact"
-    elif topics.retention_days >= 0:
-        configs["retention.ms"] = str(topics.retention_days * 86_400_000)
+        return {"cleanup.policy": "compact"}
+    days = topics.retention_days
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": str(days * 86_400_000) if days >= 0 else "-1",
+    }
+
+
+def _wanted(spec: TopicSpec, topics: TopicSettings) -> dict[str, Any]:
     return {
         "num_partitions": spec.partitions or topics.partitions,
         "replication_factor": topics.replication_factor,
-        "configs": configs,
+        "configs": topic_configs(spec, topics),
     }
 
 

@@ -1,12 +1,13 @@
 """``midfield demo``: the whole hub on the embedded broker, with faxes and tasks arriving live.
 
-Starts Tansu, creates the catalog's topics, starts the worker, the fax-log connector and the
-tasks API as child processes, then appends realistic HylaFAX+ lines (one malformed, one SEND) to
-a demo fax log over a few seconds, and hands three supervised tasks to departments through the
-API (one overdue, one near its deadline, one on track; one department oversteps and raises a
-security alert), printing what arrived. The dashboard shows it all. ``--check`` runs the same
-unattended, verifies the duty log and the ledger over HTTP and exits 0 or 1. Ctrl-C stops
-everything the demo started.
+Starts Tansu, creates the catalog's topics, starts the worker, the fax-log and fax-mail connectors
+and the tasks API as child processes, then appends realistic HylaFAX+ lines (one malformed, one
+SEND) to a demo fax log over a few seconds, delivers three T.37 fax mails (one a PNG, not a TIFF)
+to a demo Maildir, and hands three supervised tasks to departments through the API (one overdue,
+one near its deadline, one on track; one department oversteps and raises a security alert),
+printing what arrived. The dashboard shows it all. ``--check`` runs the same unattended,
+verifies the duty log and the ledger over HTTP and exits 0 or 1. Ctrl-C stops everything the
+demo started.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import click
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.demo_feed import DemoSecrets, Endpoints, feed
+from midfield.fax_samples import deliver, demo_mails
 from midfield.settings import KafkaSettings, OfficeSettings, TopicSettings
 from midfield.watermarks import topic_end_offsets
 from schemas.catalog import DEADLETTER, concrete
@@ -143,6 +145,7 @@ class _Demo:
             n: f"http://127.0.0.1:{free_port()}" for n in ("duty", "board", "hotline", "wechat")
         }
         self.telegrams = workdir / "telegrams"
+        self.fax_mail = workdir / "fax-mail"
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.workdir / f"{name}.log").open("wb")
@@ -210,6 +213,9 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
                 env,
             )
             demo.spawn("tasks-api", ["connect", "tasks", "--port", str(demo.api_port)], env)
+            deliver(demo.fax_mail, {})
+            demo.spawn("fax-mail", ["connect", "fax-mail", "--maildir", str(demo.fax_mail),
+                                    "--instance", "demo"], env)  # fmt: skip
             demo.telegrams.mkdir()
             demo.spawn("telegram", ["connect", "telegram", "--dir", str(demo.telegrams)], env)
             for name, url in demo.intakes.items():
@@ -243,6 +249,7 @@ def _drive(
     click.echo(f"  telegrams: {demo.telegrams} (drop NAME.pdf, then NAME.json)")
     click.echo(f"  ready:     {demo.url}/ready")
     click.echo(f"  fax log:   {fax_log} (append HylaFAX lines to see them arrive)")
+    click.echo(f"  fax mail:  {demo.fax_mail} (a Maildir: deliver T.37 mails into new/)")
     watch = _Watch(demo, kafka, day, started)
     _wait(lambda: (_get(f"{demo.url}/ready") or {}).get("ready"), timeout=60)
     if _wait(lambda: (_get(f"{demo.api}/ready") or {}).get("ready"), timeout=60):
@@ -260,6 +267,10 @@ def _drive(
         f"  {took} of {len(sent)} samples taken by the intakes (calls, emergency, WeChat, "
         "board, hotline); two telegrams dropped, one of them classified"
     )
+    mails, mail_events, mail_dead_letters = demo_mails(now)
+    deliver(demo.fax_mail, mails)
+    click.echo(f"  {len(mails)} T.37 fax mails delivered ({mail_dead_letters} of them not a TIFF)")
+    expected = Expected(expected.entries + mail_events, expected.dead_letters + mail_dead_letters)
     for line in lines:  # a fax every so often, as a morning's log grows
         with fax_log.open("a", encoding="utf-8") as out:
             out.write(line)

@@ -154,7 +154,14 @@ class WorkerSettings(BaseSettings):
     app_id: str = Field("midfield", description="Consumer group and changelog prefix.")
     web_host: str = Field("127.0.0.1", description="Bind address of the HTTP server.")
     web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
-    store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
+    store: str = Field(
+        "memory://",
+        description=(
+            "Table store: memory:// (rebuilt from the changelogs at every start) or rocksdb:// "
+            "(kept on local disk under data_dir, so a restart only reads the changelog tail; "
+            "needs the rocksdb extra: pip install 'midfield[rocksdb]'; docs/deploy.md)."
+        ),
+    )
     data_dir: Path = Field(Path(".midfield/worker"), description="faust's data directory.")
     lag_interval_s: Annotated[float, Field(gt=0)] = Field(
         10.0, description="How often the worker measures its lag and checks the broker."
@@ -190,6 +197,13 @@ class ConnectorSettings(BaseSettings):
     documents_dir: Path = Field(
         Path(".midfield/documents"),
         description="The document store: received TIFFs and PDFs, by SHA-256.",
+    )
+    imap_password: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Password of `connect fax-mail --imap URL` when the URL has none (keeps it off the "
+            "command line and out of `ps`)."
+        ),
     )
 
 

@@ -6,18 +6,21 @@ worker and the replay tools each get their own app. ``midfield worker`` runs it.
 
 from __future__ import annotations
 
+import ssl
 from collections import Counter
 from typing import Any
 
 import faust
 from faust.types import TransportT
+from faust.types.auth import CredentialsT
 
 from midfield import metrics
 from midfield.admin import client_config
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
+from midfield.errors import ConfigError
 from midfield.logging import get_logger
-from midfield.settings import Settings
+from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
 from streams import alerts
@@ -29,10 +32,11 @@ from streams.messages import add_messages
 from streams.reporting import add_duty_reports
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
+from streams.table import Table
 from streams.transport import Transport
 from streams.web import register_views
 
-__all__ = ["MidfieldApp", "create_app"]
+__all__ = ["MidfieldApp", "broker_credentials", "create_app"]
 
 log = get_logger(__name__)
 
@@ -63,6 +67,46 @@ _BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
 )
 
 
+def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """TLS and SASL for faust's aiokafka clients, from the settings the kafka-python clients
+    use too (:func:`midfield.admin.client_config`); ``None`` for PLAINTEXT."""
+    context = _ssl_context(kafka) if kafka.uses_tls else None
+    if kafka.security_protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value(),
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=context,  # given: SASL_SSL; None: SASL_PLAINTEXT
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def _ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
+    """Verify the brokers against ``ssl_cafile`` (the system's CAs when unset); present a client
+    certificate when one is configured."""
+    try:
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None
+        )
+        if kafka.ssl_certfile is not None:
+            context.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the TLS files: {exc}", reason="tls-files") from exc
+    return context
+
+
+def _require_rocksdict() -> None:
+    try:
+        import rocksdict  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "the rocksdb:// store needs rocksdict: pip install 'midfield[rocksdb]'",
+            reason="store-unavailable",
+        ) from exc
+
+
 def _faust_config(settings: Settings) -> dict[str, Any]:
     worker, kafka = settings.worker, settings.kafka
     config: dict[str, Any] = {
@@ -77,9 +121,13 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "broker_commit_interval": worker.commit_interval_s,
         "producer_linger": worker.producer_linger_s,
         "consumer_auto_offset_reset": "earliest",
+        "Table": Table,  # forgets books of partitions that moved away (streams/table.py)
         "producer_acks": -1,
-        "table_standby_replicas": 0,
+        "table_standby_replicas": worker.standby_replicas,
+        "broker_credentials": broker_credentials(kafka),
     }
+    if worker.store.startswith("rocksdb:"):
+        _require_rocksdict()
     if kafka.profile == "embedded":
         # Tansu answers JoinGroup after session_timeout / 2: 30 s on defaults, ~1 s here.
         # Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s by default).

@@ -21,6 +21,8 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
 
+from midfield.admin import client_config
+from midfield.settings import Settings
 from midfield.watermarks import end_offsets
 
 __all__ = ["Transport"]
@@ -32,7 +34,7 @@ class HighwaterConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         nonzero = [tp for tp, offset in listed.items() if offset]
         if not nonzero:
             return listed
-        config = _client_config(self.transport)
+        config = _client_config(self.transport, getattr(self.app, "settings", None))
         fetched = await asyncio.to_thread(
             end_offsets, config, [(tp.topic, tp.partition) for tp in nonzero]
         )
@@ -41,7 +43,10 @@ class HighwaterConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return listed
 
 
-def _client_config(transport: TransportT) -> dict[str, Any]:
+def _client_config(transport: TransportT, settings: Settings | None) -> dict[str, Any]:
+    """The app's own client settings (TLS and SASL included); the transport's URLs otherwise."""
+    if settings is not None:
+        return client_config(settings.kafka) | {"client_id": "midfield-recovery"}
     urls = transport.url if isinstance(transport.url, list) else [transport.url]
     servers = [f"{u.host}:{u.port or faust_aiokafka.Transport.default_port}" for u in urls]
     return {"bootstrap_servers": servers, "client_id": "midfield-recovery"}

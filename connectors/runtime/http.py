@@ -225,7 +225,7 @@ class Intake:
         loop = asyncio.get_running_loop()
         bootstrap = ",".join(self.kafka.bootstrap_list)
         while True:
-            answers = await loop.run_in_executor(None, broker_answers, bootstrap)
+            answers = await loop.run_in_executor(None, broker_answers, self.kafka)
             self.broker_error = None if answers else f"no metadata from {bootstrap}"
             if answers and self._producer is None:  # connect before the first request needs it
                 with contextlib.suppress(BrokerError):

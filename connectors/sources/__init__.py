@@ -7,6 +7,7 @@ from connectors.runtime.source import Source
 from connectors.sources.board import BoardWebhook
 from connectors.sources.duty import DutyApi
 from connectors.sources.fax_log import FaxLogSource
+from connectors.sources.fax_mail import FaxMailSource
 from connectors.sources.hotline import HotlineWebhook
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
@@ -17,6 +18,7 @@ __all__ = ["SOURCES", "HttpSource", "Source"]
 
 SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     FaxLogSource.name: FaxLogSource,
+    FaxMailSource.name: FaxMailSource,
     TaskSheetSource.name: TaskSheetSource,
     TasksApi.name: TasksApi,
     DutyApi.name: DutyApi,

@@ -13,11 +13,12 @@ __all__ = ["FaxFormat", "FaxReceived"]
 
 
 class FaxFormat(StrEnum):
-    """Which xferfaxlog dialect a line was written in."""
+    """What the fax was read from: an xferfaxlog dialect, or a T.37 fax mail."""
 
     hylafax = "hylafax"  # classic, 14 fields
     hylafax_plus = "hylafax+"  # 19 fields: adds CIDName, CIDNumber, callid, owner, dcs
     gofaxip = "gofaxip"  # HylaFAX+ layout with doubled quotes
+    t37_mail = "t37-mail"  # RFC 3965 fax-to-email, TIFF attachment(s) in the document store
 
 
 @register_event
@@ -41,7 +42,19 @@ class FaxReceived(EventData):
                     "call_id": "",
                     "params": "65576",
                     "log_format": "hylafax+",
-                }
+                },
+                {
+                    "commid": "20250314094112.1234@fax-gw.example.gov.cn",
+                    "device": "fax@office.example.gov.cn",
+                    "document": "sha256:" + "ab" * 32,
+                    "documents": ["sha256:" + "ab" * 32],
+                    "size_bytes": 48213,
+                    "remote_station": "+86 551 2345678",
+                    "pages": 2,
+                    "duration_s": 0,
+                    "connect_s": 0,
+                    "log_format": "t37-mail",
+                },
             ]
         }
     )
@@ -49,9 +62,19 @@ class FaxReceived(EventData):
     type = "cn.gov.county.office.fax.received.v1"
     topic = "office.intake.fax.v1"
 
-    commid: str = Field(min_length=1, examples=["000000123"], description="HylaFAX comm id.")
-    device: str = Field(examples=["ttyS0"], description="Modem or gateway that took the call.")
-    document: str = Field(examples=["recvq/fax000000123.tif"], description="Received file.")
+    commid: str = Field(
+        min_length=1,
+        examples=["000000123"],
+        description="HylaFAX comm id; for a T.37 mail its Message-ID (or the mail's digest).",
+    )
+    device: str = Field(
+        examples=["ttyS0"],
+        description="Modem or gateway that took the call; for a T.37 mail the mailbox it went to.",
+    )
+    document: str = Field(
+        examples=["recvq/fax000000123.tif"],
+        description="Received file: a HylaFAX path, or the document-store digest of the TIFF.",
+    )
     remote_station: str = Field(examples=["+86 551 2345678"], description="TSI the sender sent.")
     pages: Annotated[int, Field(ge=0)]
     duration_s: Annotated[int, Field(ge=0)] = Field(description="Job time in seconds.")
@@ -62,3 +85,13 @@ class FaxReceived(EventData):
     call_id: str = ""
     params: str = Field("", description="Opaque encoded session parameters.")
     log_format: FaxFormat = FaxFormat.hylafax
+    size_bytes: Annotated[int, Field(ge=0)] = Field(
+        0, description="Bytes of the received TIFF(s) in the document store; 0 when not known."
+    )
+    documents: tuple[str, ...] = Field(
+        (),
+        examples=[["sha256:" + "ab" * 32]],
+        description=(
+            "Every TIFF of a T.37 mail by digest (``document`` is the first); empty for HylaFAX."
+        ),
+    )

@@ -35,8 +35,8 @@ def test_demo_check_runs_the_hub_and_verifies_the_books(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     verdict = json.loads(proc.stdout.strip().splitlines()[-1])
     assert verdict["ok"] is True
-    assert verdict["entries"] == verdict["expected_entries"] == 6
-    assert verdict["dead_letters"] == 1
+    assert verdict["entries"] == verdict["expected_entries"] == 8  # 6 fax-log, 2 fax-mail
+    assert verdict["dead_letters"] == 2  # a malformed xferfaxlog line, a PNG fax mail
     assert "duty-log?date=" in proc.stdout
 
 
@@ -86,8 +86,8 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
     started = _descendants_and_broker(demo.pid, port)
     try:
         logs = (tmp_path / "demo.stderr").read_text(errors="replace")[-3000:]
-        # broker, worker, fax-log, tasks, telegram, duty, board, hotline, wechat
-        assert len(started) == 9, (lines, logs)
+        # broker, worker, fax-log, fax-mail, tasks, telegram, duty, board, hotline, wechat
+        assert len(started) == 10, (lines, logs)
     finally:  # whatever the assertion said: Ctrl-C, and nothing may be left running
         demo.send_signal(signal.SIGINT)
         code = demo.wait(timeout=60)
