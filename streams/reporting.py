@@ -1,8 +1,8 @@
 """The duty report from the app's books, for ``GET /duty-report`` and for the shift-end timer.
 
 At the end of each shift and each day the timer produces a :class:`DutyReportIssued` to
-``office.duty.report.v1``; its id is fixed per date and shift, so a worker that restarts (or a
-second worker) proposes the same event, not a second report.
+``office.duty.report.v1``; its id is fixed per date and shift, not per application, so a worker
+that restarts, a second worker or a rebuild proposes the same event, not a second report.
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
 def add_duty_reports(app: MidfieldApp) -> None:
     """The shift-end timer."""
     settings = app.settings
-    source = f"midfield://worker/{app.conf.id}"
+    # One report per date and shift for the office, whichever worker (or app) issues it: the id
+    # must not depend on the application id.
+    source = "midfield://office/duty-report"
     channel = app.topic(
         topic(DutyReportIssued.topic).name,
         key_type=bytes,
