@@ -26,6 +26,7 @@ from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, 
 from streams import alerts
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.duty import add_duty
+from streams.emit import raw_topic
 from streams.health import BrokerWatch
 from streams.hotline import add_work_orders
 from streams.messages import add_messages
@@ -144,9 +145,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     app.settings = settings
     app.clock = utc_now
     app.directory = load_directory(settings.departments)
-    deadletters = app.topic(
-        DEADLETTER, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
+    deadletters = raw_topic(app, DEADLETTER)
     alert_topic = _add_alerts(app, deadletters)
     fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, deadletters, alert_topic)
     tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
@@ -167,13 +166,7 @@ def create_app(settings: Settings) -> MidfieldApp:
 def _add_alerts(app: MidfieldApp, deadletters: Any) -> Any:
     """The alerts book, keyed by alert id, from ``office.alerts.v1``."""
     app.alerts = app.Table("alerts", default=None, schema=_BOOK_SCHEMA)
-    channel = app.topic(
-        topic(AlertRaised.topic).name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    channel = raw_topic(app, topic(AlertRaised.topic).name)
 
     @app.agent(channel, name="alerts")
     async def take_alerts(stream: Any) -> None:

@@ -29,7 +29,7 @@ from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams import duty_log, emergencies, items
 from streams.dead_letters import dead_letter, decode_or_dead_letter
-from streams.emit import send, tables_settled
+from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -37,12 +37,6 @@ if TYPE_CHECKING:
     from streams.app import MidfieldApp
 
 __all__ = ["add_duty"]
-
-
-def _raw(app: MidfieldApp, name: str) -> Any:
-    return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
 
 
 def add_duty(
@@ -54,9 +48,9 @@ def add_duty(
     app.duty_log = app.Table("duty_log", default=None, schema=schema)
     app.emergencies = app.Table("emergencies", default=None, schema=schema)
     app.items = app.Table("items", default=None, schema=schema)
-    fax = _raw(app, topic(FaxReceived.topic).name)
-    telegram = _raw(app, topic(TelegramReceived.topic).name)
-    duty = _raw(app, topic(DutyEntryRecorded.topic).name)
+    fax = raw_topic(app, topic(FaxReceived.topic).name)
+    telegram = raw_topic(app, topic(TelegramReceived.topic).name)
+    duty = raw_topic(app, topic(DutyEntryRecorded.topic).name)
     proposed: set[str] = set()
 
     async def refuse(event: EventT[Any], reason: str, detail: str) -> None:

@@ -9,7 +9,14 @@ from schemas.envelope import Envelope
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
 
-__all__ = ["send", "tables_settled"]
+__all__ = ["raw_topic", "send", "tables_settled"]
+
+
+def raw_topic(app: MidfieldApp, name: str) -> Any:
+    """A faust topic of raw bytes: records are decoded as envelopes by the processors themselves."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
 
 
 async def send(channel: Any, envelope: Envelope) -> None:

@@ -14,6 +14,7 @@ from schemas.catalog import topic
 from schemas.events.workorder import WorkOrderStepped
 from streams import workorders
 from streams.dead_letters import dead_letter, decode_or_dead_letter
+from streams.emit import raw_topic
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -25,13 +26,7 @@ def add_work_orders(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
     """Add the work-orders table and its agent to ``app``; return the topic."""
     rules, zone = app.settings.hotline, app.settings.office.zone
     app.work_orders = app.Table("work_orders", default=None, schema=schema)
-    channel = app.topic(
-        topic(WorkOrderStepped.topic).name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    channel = raw_topic(app, topic(WorkOrderStepped.topic).name)
 
     @app.agent(channel, name="work_orders")
     async def take_steps(stream: Any) -> None:

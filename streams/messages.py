@@ -19,7 +19,7 @@ from schemas.catalog import topic
 from schemas.events.message import PublicMessageReceived
 from streams import replies
 from streams.dead_letters import dead_letter, decode_or_dead_letter
-from streams.emit import send, tables_settled
+from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -35,8 +35,7 @@ def add_messages(app: MidfieldApp, schema: faust.Schema[str, Any], deadletters: 
     rules = app.settings.replies
     source = f"midfield://worker/{app.conf.id}"
     app.messages = app.Table("messages", default=None, schema=schema)
-    channel = app.topic(topic(PublicMessageReceived.topic).name, key_type=bytes,
-                        value_type=bytes, key_serializer="raw", value_serializer="raw")  # fmt: skip
+    channel = raw_topic(app, topic(PublicMessageReceived.topic).name)
     proposed: set[str] = set()
 
     @app.agent(channel, name="messages")

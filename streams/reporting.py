@@ -15,7 +15,7 @@ from schemas.envelope import Envelope, event_id
 from schemas.events.duty import DutyReportIssued
 from streams import duty_report, emergencies, items, ledger, workorders
 from streams.dashboard import in_chinese
-from streams.emit import send, tables_settled
+from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -88,13 +88,7 @@ def add_duty_reports(app: MidfieldApp) -> None:
     # One report per date and shift for the office, whichever worker (or app) issues it: the id
     # must not depend on the application id.
     source = "midfield://office/duty-report"
-    channel = app.topic(
-        topic(DutyReportIssued.topic).name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    channel = raw_topic(app, topic(DutyReportIssued.topic).name)
     issued: set[str] = set()
 
     @app.timer(interval=settings.duty.report_check_interval_s)  # type: ignore[untyped-decorator]

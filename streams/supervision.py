@@ -23,7 +23,7 @@ from schemas.catalog import outbox, topic
 from schemas.events.task import TaskEvent, TaskReminded
 from streams import ledger
 from streams.dead_letters import dead_letter, decode_or_dead_letter
-from streams.emit import send, tables_settled
+from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -38,24 +38,12 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], deadletter
     settings = app.settings
     source = f"midfield://worker/{app.conf.id}"
     app.ledger = app.Table("ledger", default=None, schema=schema)
-    tasks = app.topic(
-        topic(TaskEvent.topic).name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    tasks = raw_topic(app, topic(TaskEvent.topic).name)
     outboxes: dict[str, Any] = {}
 
     def outbox_of(department: str) -> Any:
         if department not in outboxes:
-            outboxes[department] = app.topic(
-                outbox(department),
-                key_type=bytes,
-                value_type=bytes,
-                key_serializer="raw",
-                value_serializer="raw",
-            )
+            outboxes[department] = raw_topic(app, outbox(department))
         return outboxes[department]
 
     @app.agent(tasks, name="ledger_tasks")
