@@ -100,6 +100,13 @@ class Directory:
                 found = who
         return found
 
+    def code_of(self, text: str) -> str | None:
+        """The code of the department ``text`` names, by its code or its name."""
+        for code, department in self.departments.items():
+            if text in (code, department.name):
+                return code
+        return None
+
     def name_of(self, code: str) -> str:
         if code == OFFICE:
             return self.office_name

@@ -18,9 +18,7 @@ number never travels: only a salted digest of it. Departments are given by code 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -30,9 +28,9 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from openpyxl import load_workbook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from connectors.runtime.exports import read_export, table
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -202,12 +200,10 @@ def _category(text: str) -> MessageCategory:
 
 
 def _code(text: str, directory: Directory) -> str:
-    if not text:
-        return ""
-    for code, department in directory.departments.items():
-        if text in (code, department.name):
-            return code
-    raise ParseError("unknown-department", f"{text!r} is not in the departments file")
+    code = directory.code_of(text) if text else ""
+    if code is None:
+        raise ParseError("unknown-department", f"{text!r} is not in the departments file")
+    return code
 
 
 def _salt(settings: Settings) -> bytes:
@@ -319,29 +315,10 @@ class BoardExport(Source):
         )
 
     def read(self, position: Position | None, *, follow: bool) -> Reading:
-        try:
-            content = self.path.read_bytes()
-        except OSError as exc:
-            raise StoreError(
-                f"cannot read {self.path}: {exc.strerror}", reason="input-missing"
-            ) from exc
-        digest = hashlib.sha256(content).hexdigest()
-        start = position["row"] if position and position.get("sha256") == digest else 0
-        for number, fields in self._rows(content):
-            if number > start:
-                yield RawRecord(
-                    json.dumps(fields, ensure_ascii=False, default=str).encode(),
-                    where=f"{self.path.name} row {number}",
-                    resume={"sha256": digest, "row": number},
-                )
+        return read_export(self.path, position, self._rows)
 
     def _rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
-        if self.path.suffix.lower() == ".xlsx":
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-            rows: list[list[Any]] = [list(r) for r in sheet.iter_rows(values_only=True)]
-        else:
-            text = content.decode("utf-8-sig", errors="replace")
-            rows = [list(r) for r in csv.reader(io.StringIO(text))]
+        rows = table(self.path, content)
         if not rows:
             return
         keys = [HEADERS.get(re.sub(r"\s+", "", str(h or "")), "") for h in rows[0]]

@@ -18,19 +18,18 @@ together apply each step once (docs/hotline.md).
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from openpyxl import load_workbook
 from pydantic import Field, ValidationError
 
+from connectors.runtime.exports import read_export, table
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -179,10 +178,10 @@ def _time(value: Any, zone: ZoneInfo, column: str, default: datetime | None = No
 
 
 def _code(text: str, directory: Directory) -> str:
-    for code, department in directory.departments.items():
-        if text in (code, department.name):
-            return code
-    raise ParseError("unknown-unit", f"{text!r} is not in the departments file")
+    code = directory.code_of(text)
+    if code is None:
+        raise ParseError("unknown-unit", f"{text!r} is not in the departments file")
+    return code
 
 
 class HotlineWebhook(HttpSource):
@@ -279,16 +278,10 @@ class HotlineExport(Source):
         return row_steps(row, source=self.uri, zone=self.zone, directory=self.directory)
 
     def read(self, position: Position | None, *, follow: bool) -> Reading:
-        try:
-            content = self.path.read_bytes()
-        except OSError as exc:
-            raise StoreError(
-                f"cannot read {self.path}: {exc.strerror}", reason="input-missing"
-            ) from exc
-        digest = hashlib.sha256(content).hexdigest()
-        start = position["row"] if position and position.get("sha256") == digest else 0
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        return read_export(self.path, position, self._rows)
+
+    def _rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+        rows = table(self.path, content)
         keys = [HEADERS.get(re.sub(r"\s+", "", _text(h)), "") for h in (rows[0] if rows else [])]
         first_header = {field: name for name, field in reversed(HEADERS.items())}
         missing = [first_header[field] for field in REQUIRED if field not in keys]
@@ -298,10 +291,4 @@ class HotlineExport(Source):
                 reason="not-a-hotline-export",
             )
         for number, row in enumerate(rows[1:], start=2):
-            if number > start:
-                fields = {k: v for k, v in zip(keys, row, strict=False) if k}
-                yield RawRecord(
-                    json.dumps(fields, ensure_ascii=False, default=str).encode(),
-                    where=f"{self.path.name} row {number}",
-                    resume={"sha256": digest, "row": number},
-                )
+            yield number, {k: v for k, v in zip(keys, row, strict=False) if k}
