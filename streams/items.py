@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from midfield.settings import DutySettings
-from schemas.envelope import Envelope, event_id
+from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
 from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgency
 from schemas.events.fax import FaxReceived
@@ -235,14 +235,13 @@ def overdue_alerts(
             level=1,
         )
         out.append(
-            Envelope(
-                id=event_id(source, event.alert_id),
+            Envelope.wrap(
+                event,
                 source=source,
-                type=event.type,
+                position=event.alert_id,
                 subject=event.alert_id,
                 time=now,
                 ingested_at=now,
-                data=event,
             )
         )
     return out
@@ -255,12 +254,11 @@ def resolution(after: Book, envelope: Envelope, zone: ZoneInfo, *, source: str) 
     if envelope.time < due_at(after, zone):
         return None
     event = AlertResolved(alert_id=alert_id(after["item_id"]), reason="closed")
-    return Envelope(
-        id=event_id(source, f"resolve/{envelope.id}"),
+    return Envelope.wrap(
+        event,
         source=source,
-        type=event.type,
+        position=f"resolve/{envelope.id}",
         subject=event.alert_id,
         time=envelope.time,
         ingested_at=envelope.ingested_at,
-        data=event,
     )

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from midfield.settings import SupervisionSettings
-from schemas.envelope import Envelope, event_id
+from schemas.envelope import Envelope
 from schemas.events.task import (
     OFFICE,
     IllegalTransition,
@@ -326,14 +326,13 @@ def due_reminders(
         )
         slot = int(now.timestamp() // window.total_seconds())
         out.append(
-            Envelope(
-                id=event_id(source, f"{book['task_id']}@{slot}"),
+            Envelope.wrap(
+                event,
                 source=source,
-                type=event.type,
+                position=f"{book['task_id']}@{slot}",
                 subject=book["task_id"],
                 time=now,
                 ingested_at=now,
-                data=event,
             )
         )
     return out
@@ -359,14 +358,13 @@ def notices(applied: Applied, envelope: Envelope, *, source: str) -> list[tuple[
     return [
         (
             department,
-            Envelope(
-                id=event_id(source, f"{envelope.id}/{department}"),
+            Envelope.wrap(
+                notice,
                 source=source,
-                type=notice.type,
+                position=f"{envelope.id}/{department}",
                 subject=book["task_id"],
                 time=envelope.time,
                 ingested_at=envelope.ingested_at,
-                data=notice,
             ),
         )
         for department in applied.outbox

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from midfield.settings import RepliesSettings
-from schemas.envelope import Envelope, event_id
+from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 
@@ -257,14 +257,13 @@ def due_warnings(
             actor=book["department"],
         )
         out.append(
-            Envelope(
-                id=event_id(source, f"{event.alert_id}@{level}"),
+            Envelope.wrap(
+                event,
                 source=source,
-                type=event.type,
+                position=f"{event.alert_id}@{level}",
                 subject=event.alert_id,
                 time=now,
                 ingested_at=now,
-                data=event,
             )
         )
     return out
@@ -280,12 +279,11 @@ def resolution(
     if waited < rules.warning_days[0]:
         return None
     event = AlertResolved(alert_id=alert_id(after["message_id"]), reason="replied")
-    return Envelope(
-        id=event_id(source, f"resolve/{envelope.id}"),
+    return Envelope.wrap(
+        event,
         source=source,
-        type=event.type,
+        position=f"resolve/{envelope.id}",
         subject=event.alert_id,
         time=envelope.time,
         ingested_at=envelope.ingested_at,
-        data=event,
     )

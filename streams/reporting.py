@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from schemas.catalog import topic
-from schemas.envelope import Envelope, event_id
+from schemas.envelope import Envelope
 from schemas.events.duty import DutyReportIssued
 from streams import duty_report, emergencies, items, ledger, workorders
 from streams.dashboard import in_chinese
@@ -114,14 +114,13 @@ def add_duty_reports(app: MidfieldApp) -> None:
             )
             await send(
                 channel,
-                Envelope(
-                    id=event_id(source, position),
+                Envelope.wrap(
+                    event,
                     source=source,
-                    type=event.type,
+                    position=position,
                     subject=position,
                     time=win.end,
                     ingested_at=now,
-                    data=event,
                 ),
             )
             issued.add(position)
