@@ -215,6 +215,7 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
 
             serve(source, cast(HttpSourceOptions, options), settings)
         else:
+            assert isinstance(source, Source)
             _run_source(Metered(source), settings, follow=not getattr(options, "once", False))
 
     fields = source_cls.options.model_fields

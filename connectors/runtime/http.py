@@ -21,19 +21,17 @@ import hmac
 import json
 import signal
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
-from connectors.runtime.source import SourceOptions
+from connectors.runtime.source import Connector, SourceOptions
 from midfield import metrics
 from midfield.admin import broker_answers
-from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
 from midfield.logging import get_logger
@@ -71,35 +69,19 @@ class HttpSourceOptions(SourceOptions):
     )
 
 
-class HttpSource(ABC):
+class HttpSource(Connector):
     """A source served over HTTP. Subclasses set ``name`` and ``options`` and give routes."""
 
-    name: ClassVar[str]
-    version: ClassVar[str] = "1"
-    options: ClassVar[type[HttpSourceOptions]] = HttpSourceOptions
-
-    def __init__(self, *, instance: str, zone: ZoneInfo, clock: Clock = utc_now) -> None:
-        self.instance = instance
-        self.zone = zone
-        self.clock = clock
-
-    @property
-    def uri(self) -> str:
-        return f"midfield://{self.name}/{self.instance}"
-
-    @classmethod
-    @abstractmethod
-    def from_options(cls, options: Any, settings: Settings) -> HttpSource:
-        """The source ``midfield connect <name>`` serves."""
+    options: ClassVar[type[SourceOptions]] = HttpSourceOptions
 
     @abstractmethod
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         """The source's endpoints; handlers publish through ``intake``."""
 
-    async def start(self, settings: Settings) -> None:  # noqa: B027 (a hook, optional)
+    async def start(self, settings: Settings) -> None:
         """Called before serving (e.g. to start following a topic)."""
 
-    async def stop(self) -> None:  # noqa: B027 (a hook, optional)
+    async def stop(self) -> None:
         """Called after serving stopped."""
 
     def ready(self) -> tuple[bool, str]:

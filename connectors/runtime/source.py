@@ -37,6 +37,7 @@ from schemas.envelope import Envelope
 
 __all__ = [
     "Clock",
+    "Connector",
     "Position",
     "RawRecord",
     "ReadOnceOptions",
@@ -94,8 +95,9 @@ class ReadOnceOptions(SourceOptions):
     once: bool = Field(False, description="Read to the end, commit, exit 0 (imports, tests).")
 
 
-class Source(ABC):
-    """Turns one real input into events. Subclasses set ``name`` and implement both halves."""
+class Connector(ABC):
+    """What every source has, read from files (:class:`Source`) or served over HTTP
+    (:class:`connectors.runtime.http.HttpSource`): a name, options, an instance, a clock."""
 
     name: ClassVar[str]
     """Registry name, also the ``connect`` sub-command: ``fax-log``."""
@@ -115,8 +117,12 @@ class Source(ABC):
 
     @classmethod
     @abstractmethod
-    def from_options(cls, options: Any, settings: Settings) -> Source:
-        """The source ``midfield connect <name>`` runs, from ``options`` (a ``cls.options``)."""
+    def from_options(cls, options: Any, settings: Settings) -> Connector:
+        """What ``midfield connect <name>`` runs, from ``options`` (a ``cls.options``)."""
+
+
+class Source(Connector):
+    """Turns one real input into events. Subclasses set ``name`` and implement both halves."""
 
     @abstractmethod
     def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
@@ -126,5 +132,5 @@ class Source(ABC):
     def read(self, position: Position | None, *, follow: bool) -> Reading:
         """Yield records from ``position`` (``None``: the beginning); see the module contract."""
 
-    def committed(self, position: Position) -> None:  # noqa: B027 (a hook, optional)
+    def committed(self, position: Position) -> None:
         """Called once ``position`` is saved: everything read up to it is on the bus."""
