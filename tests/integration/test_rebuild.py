@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
-from schemas.events.duty import ItemHandled
+from schemas.events.duty import EmergencyReported, ItemHandled
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from schemas.events.task import TaskAssigned, TaskClosed, TaskCreated, TaskProgressReported
 from schemas.events.workorder import WorkOrderStepped
@@ -33,6 +33,20 @@ def _events(unique: str, dept: str) -> list[Envelope]:
     task, order, commid = f"DC-{unique}", f"o-{unique}", f"7{unique[:8]}"
     return [
         wrap(ItemHandled(item_id=commid, step="signed", urgency="加急", by="王主任"), commid, 0),
+        wrap(
+            EmergencyReported(
+                report_id=f"EM-{unique}", sequence=1, title="内涝", content="续", recorder="李华"
+            ),
+            f"EM-{unique}",
+            1,
+        ),  # refused: before its first
+        wrap(
+            EmergencyReported(
+                report_id=f"EM-{unique}", sequence=0, title="内涝", content="首", recorder="李华"
+            ),
+            f"EM-{unique}",
+            0,
+        ),
         wrap(WorkOrderStepped(order_number=order, step="accepted"), order, 0),
         wrap(WorkOrderStepped(order_number=order, step="closed"), order, 1),  # refused
         wrap(WorkOrderStepped(order_number=order, step="dispatched", units=(dept,)), order, 2),
@@ -104,6 +118,11 @@ def _books(worker: WorkerProcess, unique: str, dept: str) -> dict[str, Any]:
         "alerts": sorted(alerts, key=lambda a: a["alert_id"]),
         "order": worker.get(f"/work-orders/o-{unique}"),
         "item": worker.get(f"/items/7{unique[:8]}"),
+        "emergencies": [
+            e
+            for e in worker.get("/duty-report")[1]["open_emergencies"]
+            if e["report_id"] == f"EM-{unique}"
+        ],
     }
 
 
@@ -133,6 +152,7 @@ def test_books_rebuilt_from_the_beginning_equal_the_live_books(
                 and len(books["alerts"]) == 2
                 and books["order"][0] == 200
                 and books["item"][0] == 200
+                and books["emergencies"]
             )
             return books if done else None
 
@@ -147,4 +167,5 @@ def test_books_rebuilt_from_the_beginning_equal_the_live_books(
     assert [h["kind"] for h in got["task"][1]["history"]] == ["created", "assigned"]
     assert got["order"][1]["status"] == "dispatched"  # the early close refused, both times
     assert got["item"][1]["urgency"] == "加急"  # signed before its fax arrived: held, replayed
+    assert got["emergencies"][0]["reports"] == 1  # the early follow-up refused, both times
     assert got == expected
