@@ -178,9 +178,12 @@ class Envelope(BaseModel):
         return self.data.model_dump_json().encode()
 
     @classmethod
-    def from_record(cls, headers: Iterable[tuple[str, bytes]] | None, value: bytes) -> Envelope:
-        """Decode a record written by :meth:`headers`/:meth:`value`; ``DecodeError`` if unfit."""
-        attrs = {k: v.decode("utf-8", "replace") for k, v in headers or ()}
+    def from_record(
+        cls, headers: Iterable[tuple[str, bytes | None]] | None, value: bytes
+    ) -> Envelope:
+        """Decode a record written by :meth:`headers`/:meth:`value`; ``DecodeError`` if unfit.
+        A header with a null value (Kafka allows them) counts as absent."""
+        attrs = {k: v.decode("utf-8", "replace") for k, v in headers or () if v is not None}
         if attrs.get("ce_specversion") != cls.specversion:
             raise DecodeError("not-cloudevent", f"ce_specversion={attrs.get('ce_specversion')!r}")
         data_cls = _REGISTRY.get(attrs.get("ce_type", ""))

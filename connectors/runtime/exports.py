@@ -8,16 +8,28 @@ import csv
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from connectors.runtime.source import Position, RawRecord, Reading
-from midfield.errors import StoreError
+from midfield.errors import ParseError, StoreError
 
-__all__ = ["Rows", "read_export", "table"]
+__all__ = ["WORKBOOK_ERRORS", "Rows", "read_export", "row_of", "table"]
+
+WORKBOOK_ERRORS: tuple[type[Exception], ...] = (
+    *(BadZipFile, InvalidFileException, KeyError, OSError, EOFError, zlib.error),
+    *(NotImplementedError, SyntaxError, ValueError, TypeError, IndexError, AttributeError),
+    OverflowError,
+)
+"""What openpyxl raises on a damaged workbook (a broken zip, a part missing, XML that does not
+parse — ElementTree's ParseError is a SyntaxError — or values of the wrong kind): found by
+tests/unit/test_fuzz_parsers.py."""
 
 Rows = Callable[[bytes], Iterator[tuple[int, dict[str, Any]]]]
 """The file's bytes -> ``(row number, {field: cell})`` for each data row."""
@@ -41,9 +53,31 @@ def read_export(path: Path, position: Position | None, rows: Rows) -> Reading:
 
 
 def table(path: Path, content: bytes) -> list[list[Any]]:
-    """Every row of an XLSX (first sheet) or UTF-8 CSV (a BOM allowed), header row included."""
+    """Every row of an XLSX (first sheet) or UTF-8 CSV (a BOM allowed), header row included;
+    ``StoreError`` for a file that is neither."""
     if path.suffix.lower() == ".xlsx":
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+            return [list(r) for r in sheet.iter_rows(values_only=True)]
+        except WORKBOOK_ERRORS as exc:
+            raise StoreError(
+                f"{path.name} is not a readable .xlsx workbook: {type(exc).__name__}",
+                reason="not-an-xlsx",
+            ) from exc
     text = content.decode("utf-8-sig", errors="replace")
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+    try:
+        return [list(r) for r in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+        raise StoreError(f"{path.name} is not a readable CSV: {exc}", reason="not-a-csv") from exc
+
+
+def row_of(raw: bytes) -> dict[str, Any]:
+    """A row as :func:`read_export` wrote it (``{field: cell}`` JSON); ``ParseError`` for
+    anything else (a dead letter re-driven by hand, say)."""
+    try:
+        row = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ParseError("bad-row", f"not the JSON of an export row: {exc}") from exc
+    if not isinstance(row, dict):
+        raise ParseError("bad-row", "not an object of field: cell")
+    return row

@@ -139,7 +139,7 @@ async def json_object(intake: Intake, raw: bytes, where: str) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
         return body
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python goes
         await intake.dead_letter(raw, ParseError("bad-json", str(exc)), where)
         raise Rejected(f"body is not a JSON object: {exc}", reason="bad-json") from exc
 

@@ -19,7 +19,6 @@ number never travels: only a salted digest of it. Departments are given by code 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -30,7 +29,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.runtime.exports import read_export, table
+from connectors.runtime.exports import read_export, row_of, table
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -302,7 +301,7 @@ class BoardExport(Source):
         raise NotImplementedError("made by BoardWebhook.from_options")
 
     def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
-        fields = json.loads(record.raw)
+        fields = row_of(record.raw)
         if not any(fields.values()):
             return Skip("blank-row")
         return board_events(

@@ -350,7 +350,7 @@ def _message_id(message: Message, raw: bytes) -> str:
 def _mailbox(message: Message) -> str:
     to: Any = message.get("To")
     addresses = getattr(to, "addresses", ())
-    return str(addresses[0].addr_spec) if addresses else ""
+    return _show(str(addresses[0].addr_spec)) if addresses else ""
 
 
 def _station(message: Message) -> str:
@@ -373,4 +373,10 @@ def _sent(message: Message) -> datetime | None:
 
 
 def _show(value: str, limit: int = 200) -> str:
-    return value[:limit]
+    """``value`` cut to ``limit``, as text that can travel: raw 8-bit header bytes, which the
+    email package keeps as surrogate escapes, read as UTF-8 (RFC 6532), U+FFFD where not."""
+    try:
+        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that is no escape
+        text = value.encode("utf-8", "replace").decode("utf-8")
+    return text[:limit]

@@ -18,7 +18,6 @@ together apply each step once (docs/hotline.md).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -29,7 +28,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import Field, ValidationError
 
-from connectors.runtime.exports import read_export, table
+from connectors.runtime.exports import read_export, row_of, table
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -272,7 +271,7 @@ class HotlineExport(Source):
         raise NotImplementedError("made by HotlineWebhook.from_options")
 
     def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
-        row = json.loads(record.raw)
+        row = row_of(record.raw)
         if not any(row.values()):
             return Skip("blank-row")
         return row_steps(row, source=self.uri, zone=self.zone, directory=self.directory)

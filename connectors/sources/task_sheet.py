@@ -37,14 +37,13 @@ from io import BytesIO
 from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any, ClassVar
-from zipfile import BadZipFile
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import Field, ValidationError
 
+from connectors.runtime.exports import WORKBOOK_ERRORS
 from connectors.runtime.source import (
     Clock,
     Position,
@@ -218,31 +217,39 @@ class TaskSheetSource(Source):
     def _rows(self, content: bytes, digest: str, position: Position | None) -> _Reading:
         book = self._open(content)
         try:
-            sheet = self._sheet(book)
-            sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
-            rows: _Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-            keys, rows = _header(rows, f"{self.path.name} sheet {sheet.title}")
-            after = _resume_row(position, digest, sheet.title)
-            resume = {"sha256": digest, "sheet": sheet.title}
-            meta = {"file": str(self.path), "sheet": sheet.title}
-            blanks: list[RawRecord] = []  # yielded only if a filled row follows
-            for n, values in rows:
-                if n <= after:
-                    continue
-                texts = [_text(v) for v in values]
-                raw = json.dumps(_row(keys, texts), ensure_ascii=False).encode()
-                record = RawRecord(raw, f"{self.path.name} row {n}", resume | {"row": n}, meta)
-                blanks.append(record)
-                if any(texts):
-                    yield from blanks
-                    blanks.clear()
+            yield from self._sheet_rows(book, digest, position)
+        except WORKBOOK_ERRORS as exc:  # openpyxl reads the sheet's XML lazily, row by row
+            raise StoreError(
+                f"task list {self.path} is not a readable .xlsx workbook: {type(exc).__name__}",
+                reason="not-an-xlsx",
+            ) from exc
         finally:
             book.close()
+
+    def _sheet_rows(self, book: Any, digest: str, position: Position | None) -> _Reading:
+        sheet = self._sheet(book)
+        sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
+        rows: _Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        keys, rows = _header(rows, f"{self.path.name} sheet {sheet.title}")
+        after = _resume_row(position, digest, sheet.title)
+        resume = {"sha256": digest, "sheet": sheet.title}
+        meta = {"file": str(self.path), "sheet": sheet.title}
+        blanks: list[RawRecord] = []  # yielded only if a filled row follows
+        for n, values in rows:
+            if n <= after:
+                continue
+            texts = [_text(v) for v in values]
+            raw = json.dumps(_row(keys, texts), ensure_ascii=False).encode()
+            record = RawRecord(raw, f"{self.path.name} row {n}", resume | {"row": n}, meta)
+            blanks.append(record)
+            if any(texts):
+                yield from blanks
+                blanks.clear()
 
     def _open(self, content: bytes) -> Any:
         try:
             return load_workbook(BytesIO(content), read_only=True, data_only=True)
-        except (BadZipFile, InvalidFileException, KeyError) as exc:
+        except WORKBOOK_ERRORS as exc:
             hint = ": an old .xls workbook, save it as .xlsx" if content[:4] == _OLE else ""
             raise StoreError(f"task list {self.path} is not an .xlsx workbook{hint}",
                              reason="not-an-xlsx") from exc  # fmt: skip
@@ -333,7 +340,7 @@ def _plain(header: str) -> str:
 def _decode(raw: bytes) -> dict[str, str]:
     try:
         row = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ParseError("bad-row", f"not the JSON of a sheet row: {exc}") from exc
     if not isinstance(row, dict) or not all(isinstance(v, str) for v in row.values()):
         raise ParseError("bad-row", "not an object of column: cell text")

@@ -71,21 +71,34 @@ class TelegramOptions(ReadOnceOptions):
 def withheld_by(sheet: bytes, markers: tuple[str, ...]) -> str | None:
     """The guard: the rule that withholds this cover sheet, or ``None`` when it may pass.
 
-    Works on the raw bytes, so a sheet that is not even valid JSON is still checked.
+    Works on the raw text, so a sheet that is not even valid JSON is still checked, and on the
+    JSON's decoded strings, so ``\\u673a\\u5bc6`` escapes hide no 机密. A sheet that is not UTF-8
+    (GB18030, UTF-16) cannot be checked at all, so it is withheld too (``not-utf8``).
     """
-    text = sheet.decode("utf-8", "replace")
     try:
-        fields = json.loads(text)
+        text = sheet.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not-utf8"
+    fields = _loaded(text)
+    declared = ""
+    if isinstance(fields, dict):
         declared = str(fields.get("classification") or fields.get("密级") or "")
-    except (ValueError, AttributeError):
-        declared = ""
     if declared.strip().lower() not in _NOT_CLASSIFIED or any(d in declared for d in _DECLARED):
         return "declared-classification"
-    if _STAR.search(text):
+    texts = (text, json.dumps(fields, ensure_ascii=False))
+    if any(_STAR.search(t) for t in texts):
         return "star-term"
-    if any(marker and marker in text for marker in markers):
+    if any(marker and marker in t for marker in markers for t in texts):
         return "marker"
     return None
+
+
+def _loaded(text: str) -> Any:
+    """The sheet's JSON; ``None`` when it is not JSON, or nested deeper than Python reads."""
+    try:
+        return json.loads(text.removeprefix("\ufeff"))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _hidden(name: str) -> str:
@@ -347,7 +360,7 @@ def _metadata(sheet: bytes) -> dict[str, str]:
         fields = json.loads(sheet)
         number = str(fields.get("number") or fields.get("部门号") or "")
         unit = str(fields.get("issuing_unit") or fields.get("发电单位") or "")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         number, unit = "", ""
     if not number or not re.fullmatch(r"[^\s/]{1,64}", number) or withheld_by(number.encode(), ()):
         number = "sheet-" + hashlib.sha256(sheet).hexdigest()[:16]

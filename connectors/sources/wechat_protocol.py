@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from midfield.errors import ParseError
+
 __all__ = [
     "BadMessage",
     "Hostile",
@@ -35,12 +37,8 @@ __all__ = [
 _BLOCK = 32
 
 
-class BadMessage(ValueError):
+class BadMessage(ParseError):
     """Not a message we can read; ``reason`` is the dead-letter category."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
 
 
 class Hostile(BadMessage):
@@ -79,7 +77,7 @@ def message(xml: bytes) -> WechatMessage:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise Hostile("hostile-xml", type(exc).__name__) from exc
-    except (XmlError, ValueError) as exc:
+    except (XmlError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding=
         raise BadMessage("bad-xml", str(exc)[:200]) from exc
     if root.tag != "xml":
         raise BadMessage("bad-xml", f"root element <{root.tag}>, not <xml>")
