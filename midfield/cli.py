@@ -297,7 +297,8 @@ def sink_department(code: str, metrics_port: int | None) -> None:
 # -- replay ------------------------------------------------------------------------------------
 @cli.group()
 def replay() -> None:
-    """Replay tooling: topic archives (and, next, rebuild, shadow and re-drive)."""
+    """Replay tooling: rebuild the books from any point, the books as of a moment, shadow runs
+    of new code, dead-letter re-drive and topic archives (docs/replay.md)."""
 
 
 def _progress_bar(label: str) -> Any:
@@ -366,6 +367,206 @@ def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
             progress=(lambda n: bar.update(n)) if bar else (lambda n: None),
         )
     click.echo(json.dumps({"records": report.records, "files": report.files}))
+
+
+def _replay_report(label: str) -> Any:
+    """Progress on stderr: one line redrawn on a terminal, a line every 5 s otherwise."""
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def report(progress: Any) -> None:
+        if tty:
+            click.echo("\r" + progress.line(label) + "   ", err=True, nl=False)
+        elif progress.elapsed_s - last[0] >= 5 or progress.done >= progress.total:
+            last[0] = progress.elapsed_s
+            click.echo(progress.line(label), err=True)
+
+    return report
+
+
+def _serve(worker: Any, what: str) -> None:
+    click.echo(
+        f"{what} answer at {worker.url} (the same queries as a live worker); Ctrl-C stops it",
+        err=True,
+    )
+    try:
+        worker.proc.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping", err=True)
+    finally:
+        worker.stop()
+
+
+def _replay_dir(app_id: str) -> Path:
+    return (Path(".midfield/replay") / app_id).resolve()
+
+
+@replay.command("rebuild")
+@click.option(
+    "--from",
+    "start",
+    default="beginning",
+    show_default=True,
+    help="'beginning', an ISO time (2025-03-01T09:00; no offset: the office's zone) or "
+    "an offsets file (JSON {topic: {partition: offset}}).",
+)
+@click.option(
+    "--app-id",
+    default=None,
+    help="The new books' application id (default: <live app id>-rebuild-<UTC time>).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the rebuilt books (one JSON snapshot) to this file.",
+)
+@click.option("--serve", is_flag=True, help="Keep answering queries from the new books.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (offsets, events) and stop.")
+def replay_rebuild(
+    start: str, app_id: str | None, output: Path | None, serve: bool, dry_run: bool
+) -> None:
+    """Rebuild the books from a point: the processors run again, read-only, under a fresh
+    application id into new tables. When caught up it prints how to make them the live books.
+
+    \b
+    midfield replay rebuild --from beginning
+    midfield replay rebuild --from 2025-03-01T00:00 --output books.json
+    """
+    from datetime import UTC, datetime
+
+    from streams.replay.commands import rebuild
+    from streams.replay.run import plan
+
+    settings = Settings()
+    app_id = app_id or f"{settings.worker.app_id}-rebuild-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    if dry_run:
+        click.echo(json.dumps(plan(settings, app_id, start=start).as_json(), indent=2))
+        return
+    outcome = rebuild(
+        settings,
+        app_id,
+        _replay_dir(app_id),
+        start=start,
+        report=_replay_report("rebuild"),
+        serve=serve,
+    )
+    click.echo("", err=True)
+    if output is not None:
+        output.write_text(json.dumps(outcome.books, ensure_ascii=False, indent=1))
+    click.echo(json.dumps(outcome.summary()))
+    click.echo(
+        f"to make these the live books, restart the workers with MIDFIELD_WORKER_APP_ID={app_id}",
+        err=True,
+    )
+    if serve:
+        _serve(outcome.worker, "the rebuilt books")
+
+
+@replay.command("as-of")
+@click.argument("at")
+@click.option(
+    "--app-id",
+    default=None,
+    help="Application id of the books built (default: <live app id>-asof-<UTC time>).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the books to this file: .json (a snapshot) or .xlsx (the ledger).",
+)
+@click.option("--serve", is_flag=True, help="Keep answering queries from those books.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (stop offsets, events) and stop.")
+def replay_as_of(
+    at: str, app_id: str | None, output: Path | None, serve: bool, dry_run: bool
+) -> None:
+    """The books as they stood at AT (an ISO time): every record produced before it, replayed
+    into new tables, lights as at AT. Prints the snapshot unless --output names a file.
+
+    \b
+    midfield replay as-of 2025-03-01T17:00 --output ledger-0301.xlsx
+    """
+    from datetime import UTC, datetime
+
+    from streams.replay.commands import as_of
+    from streams.replay.run import parse_time, plan
+
+    settings = Settings()
+    when = parse_time(at, settings)
+    app_id = app_id or f"{settings.worker.app_id}-asof-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    if dry_run:
+        click.echo(json.dumps(plan(settings, app_id, stop_at=when).as_json(), indent=2))
+        return
+    outcome = as_of(
+        settings, app_id, _replay_dir(app_id), when, report=_replay_report("as-of"), serve=serve
+    )
+    click.echo("", err=True)
+    if output is None:
+        click.echo(json.dumps(outcome.books, ensure_ascii=False, indent=1))
+    elif output.suffix == ".xlsx":
+        from midfield.departments import load_directory
+        from streams.ledger_sheet import workbook
+
+        names = {c: d.name for c, d in load_directory(settings.departments).departments.items()}
+        tasks = list(outcome.books["ledger"].values())
+        output.write_bytes(workbook(tasks, when, settings.supervision, settings.office.zone, names))
+    else:
+        output.write_text(json.dumps(outcome.books, ensure_ascii=False, indent=1))
+    click.echo(json.dumps(outcome.summary()), err=output is None)
+    if serve:
+        _serve(outcome.worker, f"the books as of {when.isoformat()}")
+
+
+@replay.command("shadow")
+@click.option("--app-id", required=True, help="The shadow's application id (a fresh one).")
+@click.option(
+    "--module",
+    default=None,
+    help="New processor code: a module imported by the shadow worker first "
+    "(it may replace functions of the streams package; configure(settings) is called "
+    "when it defines one).",
+)
+@click.option(
+    "--live-app-id",
+    default=None,
+    help="The live books to compare with (default MIDFIELD_WORKER_APP_ID).",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the difference as JSON to this file.",
+)
+def replay_shadow(
+    app_id: str, module: str | None, live_app_id: str | None, json_out: Path | None
+) -> None:
+    """Run a second copy of the processors (new code, same input, side effects off) into its own
+    tables and report how its books differ from the live ones, entity by entity. Exit status 0
+    when they are equal, 3 when they differ.
+
+    \b
+    midfield replay shadow --app-id try-yellow-5d --module mychange
+    """
+    from streams.replay.commands import shadow
+
+    settings = Settings()
+    outcome = shadow(
+        settings,
+        app_id,
+        _replay_dir(app_id),
+        live_app_id=live_app_id,
+        module=module,
+        report=_replay_report("shadow"),
+    )
+    click.echo("", err=True)
+    assert outcome.diff is not None
+    if json_out is not None:
+        json_out.write_text(json.dumps(outcome.diff.as_json(), ensure_ascii=False, indent=1))
+    click.echo(outcome.diff.text())
+    click.echo(json.dumps(outcome.summary()), err=True)
+    sys.exit(0 if outcome.diff.equal else 3)
 
 
 # -- deploy ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from kafka import KafkaAdminClient, TopicPartition
 from midfield.errors import map_kafka_errors
 from midfield.watermarks import end_offsets, probe_consumer, topic_partitions
 
-__all__ = ["PartitionLag", "group_lag"]
+__all__ = ["PartitionLag", "committed_offsets", "group_lag"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def group_lag(
 ) -> list[PartitionLag]:
     """Lag of ``group`` on every partition it committed on, and on every partition of
     ``topics`` (so a group that has not started yet shows its whole backlog)."""
-    committed = _committed(config, group)
+    committed = committed_offsets(config, group)
     partitions = set(committed) | set(topic_partitions(config, topics))
     ends = end_offsets(config, sorted(partitions))
     behind = {
@@ -62,7 +62,8 @@ def group_lag(
     ]  # fmt: skip
 
 
-def _committed(config: Mapping[str, Any], group: str) -> dict[tuple[str, int], int]:
+def committed_offsets(config: Mapping[str, Any], group: str) -> dict[tuple[str, int], int]:
+    """What ``group`` has committed, per partition (partitions it never committed on: absent)."""
     with map_kafka_errors():
         admin = KafkaAdminClient(**config)
         try:

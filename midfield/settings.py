@@ -22,6 +22,7 @@ __all__ = [
     "HotlineSettings",
     "KafkaSettings",
     "OfficeSettings",
+    "ReplaySettings",
     "RepliesSettings",
     "Settings",
     "SinkSettings",
@@ -396,6 +397,36 @@ class SinkSettings(BaseSettings):
     timeout_s: Annotated[float, Field(gt=0)] = Field(10.0, description="HTTP request timeout.")
 
 
+class ReplaySettings(BaseSettings):
+    """How a worker runs when ``midfield replay rebuild``, ``as-of`` or ``shadow`` starts it
+    (DESIGN §8). A live worker leaves these alone."""
+
+    model_config = _config("MIDFIELD_REPLAY_")
+
+    read_only: bool = Field(
+        False,
+        description=(
+            "The processors write only their own tables: no outbox notices, alerts, reminders, "
+            "duty reports or dead letters, and the timers stay idle, so a rebuild or a shadow "
+            "run never acts twice on what the live workers already did."
+        ),
+    )
+    stop_offsets_file: Path | None = Field(
+        None,
+        description=(
+            "JSON {topic: {partition: offset}}: records at or after these offsets are read but "
+            "not applied (`replay as-of` stops the books at a moment)."
+        ),
+    )
+    module: str | None = Field(
+        None,
+        description=(
+            "A Python module imported before the processors are built: the new code a shadow "
+            "run tries (it may replace functions of the streams package or change settings)."
+        ),
+    )
+
+
 class Settings:
     """All parts, read once at the entry point and passed down."""
 
@@ -416,6 +447,7 @@ class Settings:
         telegram: TelegramSettings | None = None,
         wechat: WechatSettings | None = None,
         board: BoardSettings | None = None,
+        replay: ReplaySettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -431,6 +463,7 @@ class Settings:
         self.telegram = telegram or TelegramSettings()
         self.wechat = wechat or WechatSettings()
         self.board = board or BoardSettings()
+        self.replay = replay or ReplaySettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

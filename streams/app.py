@@ -23,6 +23,12 @@ from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
+from schemas.events.duty import DutyEntryRecorded
+from schemas.events.fax import FaxReceived
+from schemas.events.message import PublicMessageReceived
+from schemas.events.task import TaskEvent
+from schemas.events.telegram import TelegramReceived
+from schemas.events.workorder import WorkOrderStepped
 from streams import alerts
 from streams.dead_letters import dead_letter, decode_or_dead_letter
 from streams.duty import add_duty
@@ -30,6 +36,8 @@ from streams.emit import raw_topic
 from streams.health import BrokerWatch
 from streams.hotline import add_work_orders
 from streams.messages import add_messages
+from streams.replay.offsets import read_offsets
+from streams.replay.shadow import try_code
 from streams.reporting import add_duty_reports
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
@@ -37,7 +45,7 @@ from streams.table import Table
 from streams.transport import Transport
 from streams.web import register_views
 
-__all__ = ["MidfieldApp", "broker_credentials", "create_app"]
+__all__ = ["PROCESSED", "MidfieldApp", "broker_credentials", "create_app"]
 
 log = get_logger(__name__)
 
@@ -57,6 +65,8 @@ class MidfieldApp(faust.App):
     emergencies: Any
     items: Any
     directory: Directory
+    replay_stops: dict[tuple[str, int], int]
+    """Records at or after these offsets are read, not applied (``replay as-of``); empty live."""
 
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
@@ -66,6 +76,21 @@ class MidfieldApp(faust.App):
 _BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
     key_type=str, value_type=None, key_serializer="raw", value_serializer="json"
 )
+
+
+PROCESSED = tuple(
+    topic(data.topic).name
+    for data in (
+        FaxReceived,
+        TelegramReceived,
+        DutyEntryRecorded,
+        TaskEvent,
+        AlertRaised,
+        PublicMessageReceived,
+        WorkOrderStepped,
+    )
+)
+"""The topics the processors read: what lag is measured on and what a replay reads again."""
 
 
 def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
@@ -141,8 +166,13 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> MidfieldApp:
+    if settings.replay.module:
+        try_code(settings.replay.module, settings)
     app = MidfieldApp(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings
+    app.replay_stops = (
+        read_offsets(settings.replay.stop_offsets_file) if settings.replay.stop_offsets_file else {}
+    )
     app.clock = utc_now
     app.directory = load_directory(settings.departments)
     deadletters = raw_topic(app, DEADLETTER)
@@ -154,10 +184,9 @@ def create_app(settings: Settings) -> MidfieldApp:
     add_duty_reports(app)
 
     app.sensors.add(MetricsSensor())
-    topics = [
-        t.get_topic_name()
-        for t in (fax, telegram, duty, tasks, alert_topic, message_topic, order_topic)
-    ]
+    channels = (fax, telegram, duty, tasks, alert_topic, message_topic, order_topic)
+    topics = [t.get_topic_name() for t in channels]
+    assert sorted(topics) == sorted(PROCESSED), "PROCESSED lists what the agents read"
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
     return app

@@ -12,7 +12,7 @@ from midfield.logging import get_logger
 from schemas.deadletter import DeadLetter
 from schemas.envelope import DecodeError, Envelope
 
-__all__ = ["dead_letter", "decode_or_dead_letter"]
+__all__ = ["dead_letter", "decode_or_dead_letter", "send_dead_letter"]
 
 log = get_logger(__name__)
 
@@ -20,11 +20,14 @@ log = get_logger(__name__)
 async def decode_or_dead_letter(
     event: EventT[Any], deadletters: Any, app_id: str
 ) -> Envelope | None:
-    """The event's envelope; a record that is no valid event goes to the dead-letter topic."""
+    """The event's envelope; a record that is no valid event goes to the dead-letter topic.
+    ``None`` for those, and for records past a replay's stop offsets."""
     headers: Any = event.headers or []
     pairs: list[tuple[str, bytes]] = (
         list(headers.items()) if isinstance(headers, dict) else list(headers)
     )
+    if _beyond_stop(event):
+        return None
     try:
         return Envelope.from_record(pairs, event.value)
     except (DecodeError, ParseError) as exc:
@@ -51,4 +54,22 @@ async def dead_letter(
         meta={k: v.decode("utf-8", "replace") for k, v in pairs},
     )
     log.warning("record dead-lettered", reason=reason, position=position, connector=connector)
+    await send_dead_letter(deadletters, letter)
+
+
+async def send_dead_letter(deadletters: Any, letter: DeadLetter) -> None:
+    """Produce ``letter``; nothing in a read-only replay (the live workers already sent it)."""
+    if deadletters.app.settings.replay.read_only:
+        return
     await deadletters.send(key=letter.key(), value=letter.value(), headers=letter.headers())
+
+
+def _beyond_stop(event: EventT[Any]) -> bool:
+    """At or after the replay's stop offset for its partition (``replay as-of``): read, not
+    applied."""
+    stops: dict[tuple[str, int], int] = event.app.replay_stops  # type: ignore[attr-defined]
+    if not stops:
+        return False
+    message = event.message
+    stop = stops.get((message.topic, message.partition))
+    return stop is not None and message.offset >= stop

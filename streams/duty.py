@@ -28,7 +28,7 @@ from schemas.events.duty import (
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams import duty_log, emergencies, items
-from streams.dead_letters import dead_letter, decode_or_dead_letter
+from streams.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def add_duty(
             first_seen=app.clock(),
             meta={"ce_id": late["id"]},
         )
-        await deadletters.send(key=letter.key(), value=letter.value(), headers=letter.headers())
+        await send_dead_letter(deadletters, letter)
 
     def log(envelope: Envelope) -> None:
         book = duty_log.apply(app.duty_log.get(envelope.subject), envelope)

@@ -20,11 +20,17 @@ def raw_topic(app: MidfieldApp, name: str) -> Any:
 
 
 async def send(channel: Any, envelope: Envelope) -> None:
-    """Produce ``envelope`` to ``channel`` (a faust topic) as a binary-mode CloudEvent."""
+    """Produce ``envelope`` to ``channel`` (a faust topic) as a binary-mode CloudEvent; nothing
+    in a read-only replay (the live workers already sent it)."""
+    if channel.app.settings.replay.read_only:
+        return
     await channel.send(key=envelope.key(), value=envelope.value(), headers=envelope.headers())
 
 
 def tables_settled(app: MidfieldApp) -> bool:
-    """Tables recovered and partitions assigned: a timer acting earlier would read half a book."""
+    """Tables recovered and partitions assigned: a timer acting earlier would read half a book.
+    Never in a read-only replay, whose timers stay idle."""
+    if app.settings.replay.read_only:
+        return False
     recovery = app.tables.recovery  # type: ignore[attr-defined]
     return bool(recovery.completed.is_set()) and not app.rebalancing

@@ -21,6 +21,7 @@ from streams import (
     workorders,
 )
 from streams import ledger_sheet as ledger_sheet_
+from streams.replay import books as replay_books
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -164,6 +165,18 @@ def register_views(app: MidfieldApp) -> None:
     @app.page("/dashboard.json")
     async def dashboard_data(web: Any, request: Any) -> Any:
         return web.json(dashboard.snapshot(app, readiness(app)))
+
+    @app.page("/replay/books")
+    async def books_view(web: Any, request: Any) -> Any:
+        raw = request.query.get("at")
+        try:
+            at = datetime.fromisoformat(raw) if raw else app.clock()
+        except ValueError:
+            return _bad_request(web, "bad-time", f"at must be an ISO time, got {raw!r}")
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=zone)
+        tables = {name: dict(getattr(app, name).items()) for name in replay_books.BOOKS}
+        return web.json(replay_books.render(tables, at, app.settings))
 
     register_ledger_views(app)
 

@@ -58,3 +58,17 @@ def unique() -> str:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def own_broker(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A private embedded broker for one test module (nothing else produces to it), with the
+    catalog's topics; the session's broker when that is a real Kafka."""
+    if not broker.is_tansu:
+        create_topics(broker.kafka_settings(), TopicSettings())
+        yield broker
+        return
+    with EmbeddedBroker(tmp_path_factory.mktemp("own-broker")).running() as status:
+        own = Broker(status.bootstrap, "embedded", "embedded")
+        create_topics(own.kafka_settings(), TopicSettings())
+        yield own

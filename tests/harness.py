@@ -200,6 +200,8 @@ class Record:
     headers: dict[str, bytes]
     partition: int
     offset: int
+    timestamp: int = 0
+    """Milliseconds since the epoch."""
 
 
 def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Record]:
@@ -224,7 +226,9 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
                     if msg.offset < ends[key]:
                         headers = dict(msg.headers or ())
                         records.append(
-                            Record(msg.key, msg.value, headers, tp.partition, msg.offset)
+                            Record(
+                                msg.key, msg.value, headers, tp.partition, msg.offset, msg.timestamp
+                            )
                         )
                     done[key] = max(done[key], msg.offset + 1)
     return records

@@ -23,7 +23,6 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -34,29 +33,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from kafka import KafkaProducer
 
-from midfield.admin import client_config, create_topics
-from midfield.broker import EmbeddedBroker
+from midfield.admin import client_config
 from midfield.lag import group_lag
-from midfield.settings import TopicSettings
 from tests.harness import REPO, Broker, WorkerProcess, read_topic, wait_for
 from tests.samples import fax_envelope
 
 ZONE = ZoneInfo("Asia/Shanghai")
 FAX_TOPIC = "office.intake.fax.v1"
 BOOKS = ("duty_log", "items")  # the tables a fax touches
-
-
-@pytest.fixture(scope="module")
-def own_broker(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """A private embedded broker (or the session's real Kafka), with the catalog's topics."""
-    if not broker.is_tansu:
-        create_topics(broker.kafka_settings(), TopicSettings())
-        yield broker
-        return
-    with EmbeddedBroker(tmp_path_factory.mktemp("scale-out-broker")).running() as status:
-        own = Broker(status.bootstrap, "embedded", "embedded")
-        create_topics(own.kafka_settings(), TopicSettings())
-        yield own
 
 
 class PacedProducer(threading.Thread):

@@ -1,0 +1,119 @@
+"""What ``midfield replay rebuild``, ``as-of`` and ``shadow`` do, without the command line's
+options and printing (streams/replay/run.py says how a replay runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from midfield.admin import client_config
+from midfield.clock import utc_now
+from midfield.settings import Settings
+from midfield.watermarks import topic_partitions
+from streams.app import PROCESSED
+from streams.replay.books import Diff, Snapshot, diff, from_changelogs, render
+from streams.replay.offsets import beginning_offsets, committed_offsets
+from streams.replay.run import Plan, Progress, ReplayWorker, plan, run_to_targets
+
+__all__ = ["Outcome", "as_of", "rebuild", "shadow"]
+
+Report = Callable[[Progress], None]
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    progress: Progress
+    worker: ReplayWorker
+    """Still running when the command was asked to keep serving, else stopped."""
+    books: Snapshot
+    diff: Diff | None = None
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "app_id": self.plan.app_id,
+            "events": self.progress.done,
+            "seconds": round(self.progress.elapsed_s, 2),
+            "events_per_s": round(self.progress.rate),
+            "books": {name: len(entities) for name, entities in self.books.items()},
+            "searched_by_timestamp": sorted(f"{t}/{p}" for t, p in self.plan.searched),
+        }
+        if self.diff is not None:
+            out["equal"] = self.diff.equal
+            out["entities_differ"] = self.diff.entities()
+        return out
+
+
+def _run(
+    settings: Settings, plan_: Plan, worker: ReplayWorker, at: datetime, report: Report, serve: bool
+) -> tuple[Progress, Snapshot]:
+    with ExitStack() as stack:
+        stack.callback(worker.stop)
+        progress = run_to_targets(settings, plan_, worker, report=report)
+        books = worker.snapshot(at)
+        if serve:
+            stack.pop_all()  # the caller serves the books and stops the worker
+    return progress, books
+
+
+def rebuild(
+    settings: Settings,
+    app_id: str,
+    workdir: Path,
+    *,
+    start: str = "beginning",
+    report: Report = lambda p: None,
+    serve: bool = False,
+) -> Outcome:
+    """The books rebuilt from ``start`` to the current end of every topic under ``app_id``."""
+    plan_ = plan(settings, app_id, start=start)
+    worker = ReplayWorker(settings, app_id, workdir)
+    progress, books = _run(settings, plan_, worker, utc_now(), report, serve)
+    return Outcome(plan_, progress, worker, books)
+
+
+def as_of(
+    settings: Settings,
+    app_id: str,
+    workdir: Path,
+    at: datetime,
+    *,
+    report: Report = lambda p: None,
+    serve: bool = False,
+) -> Outcome:
+    """The books as they stood at ``at``: every record produced before it, lights at ``at``."""
+    plan_ = plan(settings, app_id, stop_at=at)
+    worker = ReplayWorker(settings, app_id, workdir, stops_file=workdir / "stop-offsets.json")
+    progress, books = _run(settings, plan_, worker, at, report, serve)
+    return Outcome(plan_, progress, worker, books)
+
+
+def shadow(
+    settings: Settings,
+    app_id: str,
+    workdir: Path,
+    *,
+    live_app_id: str | None = None,
+    module: str | None = None,
+    report: Report = lambda p: None,
+) -> Outcome:
+    """A second copy of the processors (``module``'s code) over the input the live workers have
+    committed, compared with the live books entity by entity at one moment."""
+    config = client_config(settings.kafka)
+    live = live_app_id or settings.worker.app_id
+    partitions = topic_partitions(config, PROCESSED)
+    committed = committed_offsets(config, live)
+    begins = beginning_offsets(config, partitions)
+    stops = {tp: committed.get(tp, begins[tp]) for tp in partitions}
+    now = utc_now()
+    live_books = render(from_changelogs(config, live), now, settings)
+    plan_ = plan(settings, app_id, stops=stops)
+    worker = ReplayWorker(
+        settings, app_id, workdir, stops_file=workdir / "stop-offsets.json", module=module
+    )
+    progress, books = _run(settings, plan_, worker, now, report, False)
+    return Outcome(plan_, progress, worker, books, diff(live_books, books))

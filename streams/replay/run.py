@@ -1,0 +1,306 @@
+"""``midfield replay rebuild``, ``as-of`` and ``shadow``: the real processors, run again.
+
+Each command starts a ``midfield worker`` child process under an application id of its own, so
+it has its own consumer group and its own tables (changelog topics ``<app id>-<book>-changelog``)
+and cannot disturb the live workers:
+
+1. the start offsets (the beginning, a moment, or an offsets file) are committed for the new
+   group before the worker joins it, so the worker starts exactly there (:func:`commit_offsets`);
+2. the worker runs read-only (``MIDFIELD_REPLAY_READ_ONLY``): it writes its tables and nothing
+   else, no notices, alerts, reminders or dead letters, its timers idle;
+3. ``as-of`` and ``shadow`` also give it stop offsets: records at or after them are read but not
+   applied, so the books stop at a moment or at the live workers' position;
+4. progress is the group's committed offsets against the targets (offsets done / to do,
+   events/s, ETA); the run is caught up when every partition has committed its target;
+5. the books are read from the worker (``GET /replay/books``) as one snapshot.
+
+A rebuilt application id is a complete set of books: workers started with
+``MIDFIELD_WORKER_APP_ID=<it>`` recover its tables from its changelogs and carry on from its
+committed offsets, which is how the queries switch over (docs/replay.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from midfield.admin import client_config
+from midfield.broker import free_port
+from midfield.errors import ConfigError, MidfieldError
+from midfield.settings import Settings
+from midfield.watermarks import end_offsets, topic_partitions
+from streams.app import PROCESSED
+from streams.replay.books import Snapshot
+from streams.replay.offsets import (
+    Offsets,
+    beginning_offsets,
+    commit_offsets,
+    committed_offsets,
+    offsets_at,
+    read_offsets,
+    write_offsets,
+)
+
+__all__ = [
+    "Plan",
+    "Progress",
+    "ReplayError",
+    "ReplayWorker",
+    "caught_up",
+    "plan",
+    "run_to_targets",
+]
+
+
+class ReplayError(MidfieldError):
+    """A replay that cannot go on (its worker died, it stopped moving)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    elapsed_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+    def line(self, label: str) -> str:
+        share = 100 * self.done / self.total if self.total else 100.0
+        eta = f"ETA {self.eta_s:,.0f} s" if self.eta_s is not None else "ETA -"
+        return (
+            f"{label}: {self.done:,}/{self.total:,} events ({share:.0f}%), "
+            f"{self.rate:,.0f} events/s, {eta}"
+        )
+
+
+@dataclass
+class Plan:
+    """Where a replay starts, where it is caught up, and (as-of, shadow) where it stops."""
+
+    app_id: str
+    starts: Offsets
+    targets: Offsets
+    stops: Offsets | None = None
+    searched: set[tuple[str, int]] = field(default_factory=set)
+    """Partitions whose start for a moment needed the binary search (the broker's answer failed
+    its check)."""
+
+    @property
+    def events(self) -> int:
+        return sum(max(self.targets[tp] - self.starts.get(tp, 0), 0) for tp in self.targets)
+
+    def as_json(self) -> dict[str, Any]:
+        topics: dict[str, dict[str, Any]] = {}
+        for (t, p), target in sorted(self.targets.items()):
+            entry = topics.setdefault(t, {"events": 0, "partitions": {}})
+            start = self.starts.get((t, p), 0)
+            entry["partitions"][str(p)] = {"start": start, "target": target}
+            entry["events"] += max(target - start, 0)
+        return {
+            "app_id": self.app_id,
+            "events": self.events,
+            "topics": topics,
+            "searched_by_timestamp": sorted(f"{t}/{p}" for t, p in self.searched),
+        }
+
+
+def plan(
+    settings: Settings,
+    app_id: str,
+    *,
+    start: str = "beginning",
+    stop_at: datetime | None = None,
+    stops: Offsets | None = None,
+) -> Plan:
+    """The offsets a replay under ``app_id`` starts from, stops at and must reach.
+
+    ``start``: ``beginning``, an ISO time, or the path of an offsets file (partitions it does
+    not name start at the beginning). ``stop_at`` (as-of) or ``stops`` (shadow) bound it.
+    """
+    config = client_config(settings.kafka)
+    if committed_offsets(config, app_id):
+        raise ConfigError(
+            f"application id {app_id!r} already has committed offsets: a replay needs a fresh "
+            "one (--app-id)",
+            reason="app-id-in-use",
+        )
+    partitions = topic_partitions(config, PROCESSED)
+    begins = beginning_offsets(config, partitions)
+    ends = end_offsets(config, partitions)
+    searched: set[tuple[str, int]] = set()
+    if start == "beginning":
+        starts = dict(begins)
+    elif Path(start).is_file():
+        given = read_offsets(Path(start))
+        starts = {tp: given.get(tp, begins[tp]) for tp in partitions}
+    else:
+        found = offsets_at(config, partitions, parse_time(start, settings))
+        starts, searched = found.offsets, found.searched
+    if stop_at is not None:
+        found = offsets_at(config, partitions, stop_at)
+        stops, searched = found.offsets, searched | found.searched
+    targets = dict(ends) if stops is None else {tp: stops.get(tp, begins[tp]) for tp in partitions}
+    return Plan(app_id, starts, targets, stops, searched)
+
+
+def parse_time(text: str, settings: Settings) -> datetime:
+    """An ISO time; without an offset it is the office's local time."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{text!r} is neither 'beginning', an ISO time (2025-03-01T09:00+08:00) nor an "
+            "offsets file",
+            reason="bad-time",
+        ) from exc
+    return when if when.tzinfo else when.replace(tzinfo=settings.office.zone)
+
+
+def caught_up(committed: Offsets, plan_: Plan) -> int:
+    """Events done: per partition, how far the committed offset is past its start, up to the
+    target (a partition with nothing to do counts as done)."""
+    done = 0
+    for tp, target in plan_.targets.items():
+        start = plan_.starts.get(tp, 0)
+        done += max(min(committed.get(tp, start), target) - start, 0)
+    return done
+
+
+@dataclass
+class ReplayWorker:
+    """A read-only ``midfield worker`` child process under the replay's application id."""
+
+    settings: Settings
+    app_id: str
+    workdir: Path
+    stops_file: Path | None = None
+    module: str | None = None
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "worker.log"
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ) | {
+            "MIDFIELD_WORKER_APP_ID": self.app_id,
+            "MIDFIELD_WORKER_WEB_PORT": str(self.port),
+            "MIDFIELD_WORKER_WEB_HOST": "127.0.0.1",
+            "MIDFIELD_WORKER_DATA_DIR": str(self.workdir / "data"),
+            "MIDFIELD_REPLAY_READ_ONLY": "true",
+        }
+        if self.stops_file is not None:
+            env["MIDFIELD_REPLAY_STOP_OFFSETS_FILE"] = str(self.stops_file)
+        if self.module is not None:
+            env["MIDFIELD_REPLAY_MODULE"] = self.module
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "midfield", "worker", "--no-create-topics"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def check_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            tail = (
+                self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+            )
+            raise ReplayError(f"the replay worker exited; its log ends:\n{tail}", reason="worker")
+
+    def get(self, path: str, timeout: float = 30.0) -> Any:
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as answer:
+            return json.loads(answer.read())
+
+    def snapshot(self, at: datetime) -> Snapshot:
+        from urllib.parse import quote
+
+        books: Snapshot = self.get(f"/replay/books?at={quote(at.isoformat())}")
+        return books
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @contextmanager
+    def running(self) -> Iterator[ReplayWorker]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+
+def run_to_targets(
+    settings: Settings,
+    plan_: Plan,
+    worker: ReplayWorker,
+    *,
+    report: Callable[[Progress], None] = lambda p: None,
+    interval_s: float = 0.5,
+    stall_s: float = 120.0,
+) -> Progress:
+    """Commit the start offsets, start ``worker`` and wait until its group has committed every
+    target; ``report`` is called with the progress as it goes. The worker is left running."""
+    config = client_config(settings.kafka)
+    commit_offsets(config, plan_.app_id, plan_.starts)
+    if plan_.stops is not None:
+        assert worker.stops_file is not None, "a plan with stops needs the worker's stops file"
+        worker.stops_file.parent.mkdir(parents=True, exist_ok=True)
+        write_offsets(worker.stops_file, plan_.stops)
+    began = time.monotonic()
+    worker.start()
+    done, moved = -1, began
+    while True:
+        worker.check_alive()
+        now_done = caught_up(committed_offsets(config, plan_.app_id), plan_)
+        progress = Progress(now_done, plan_.events, time.monotonic() - began)
+        report(progress)
+        if now_done >= plan_.events and _ready(worker):
+            return progress
+        if now_done != done:
+            done, moved = now_done, time.monotonic()
+        elif time.monotonic() - moved > stall_s:
+            raise ReplayError(
+                f"no progress for {stall_s:.0f} s at {now_done:,}/{plan_.events:,} events; "
+                f"see {worker.log_path}",
+                reason="stalled",
+            )
+        time.sleep(interval_s)
+
+
+def _ready(worker: ReplayWorker) -> bool:
+    try:
+        return bool(worker.get("/ready", timeout=5).get("ready"))
+    except OSError:
+        return False

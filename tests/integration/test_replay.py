@@ -1,0 +1,306 @@
+"""``midfield replay rebuild``, ``as-of`` and ``shadow`` against a real broker (a private one per
+module, so nothing but these events is on it and the books can be compared whole).
+
+Events arrive in two batches with a moment T between them. The references are independent of
+the replay machinery: the live worker's books (everything), its books as they stood at T, and a
+second broker that is given only the second batch and a plain worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pytest
+from kafka import KafkaProducer
+
+from midfield.admin import client_config, create_topics
+from midfield.broker import EmbeddedBroker
+from midfield.settings import TopicSettings
+from schemas.envelope import Envelope
+from schemas.events.task import TaskAssigned, TaskCreated
+from streams.replay.offsets import offsets_at
+from tests.harness import (
+    Broker,
+    WorkerProcess,
+    midfield_env,
+    produce,
+    read_topic,
+    run_cli,
+    wait_for,
+)
+from tests.samples import fax_envelope
+
+pytestmark = pytest.mark.xdist_group("replay")  # one private broker and live worker for all
+
+ZONE = ZoneInfo("Asia/Shanghai")
+FAX_TOPIC = "office.intake.fax.v1"
+QUIET = {  # the live worker's timers must not add events while the books are compared
+    "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "3600",
+    "MIDFIELD_DUTY_REPORT_CHECK_INTERVAL_S": "3600",
+    "MIDFIELD_REPLIES_CHECK_INTERVAL_S": "3600",
+}
+
+
+def _task(task_id: str, days: int, n: int = 0) -> list[Envelope]:
+    now = datetime.now(ZONE)
+    source = "midfield://replay-test/tasks"
+
+    def wrap(event: Any, k: int) -> Envelope:
+        return Envelope.wrap(
+            event, source=source, position=f"{task_id}/{k}", subject=task_id, time=now
+        )
+
+    out = [
+        wrap(
+            TaskCreated(
+                task_id=task_id,
+                actor="office",
+                title=f"任务{task_id}",
+                lead_department="d1",
+                deadline=now.date() + timedelta(days=days),
+            ),
+            0,
+        ),
+    ]
+    if n:
+        out.append(wrap(TaskAssigned(task_id=task_id, actor="office"), 1))
+    return out
+
+
+def _faxes(first: int, count: int) -> list[Envelope]:
+    now = datetime.now(ZONE)
+    return [
+        fax_envelope(f"5{n:08d}", now, source="midfield://fax-log/replay")
+        for n in range(first, first + count)
+    ]
+
+
+@dataclass
+class History:
+    """Two batches on the private broker, the moment between them, the live worker's books."""
+
+    first: list[Envelope]
+    second: list[Envelope]
+    moment: datetime
+    books_at_moment: dict[str, Any]
+    live: WorkerProcess
+
+
+def _settled(worker: WorkerProcess, faxes: int, tasks: int) -> dict[str, Any] | None:
+    status, books = worker.get("/replay/books")
+    if status != 200:
+        return None
+    done = len(books["duty_log"]) == faxes and len(books["ledger"]) == tasks
+    return books if done else None
+
+
+@pytest.fixture(scope="module")
+def history(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    workdir = tmp_path_factory.mktemp("replay-live")
+    first = _faxes(0, 40) + _task("T-red", -2) + _task("T-far", 30) + _task("T-soon", 2)
+    second = (
+        _faxes(40, 60)
+        + _task("T-five", 5)
+        + _task("T-six", 6, n=1)
+        + _task("T-eight", 8, n=1)
+        + [_task("T-far", 30, n=1)[1]]  # assigned: a task the first batch created
+    )
+    live = WorkerProcess(own_broker, workdir, app_id="live", env_extra=QUIET)
+    live.start()
+    try:
+        live.wait_ready(timeout=60)
+        produce(own_broker, first)
+        wait_for(lambda: _settled(live, 40, 3), timeout=60, what="the first batch in the books")
+        time.sleep(1.0)
+        moment = datetime.now(ZONE)
+        at_moment = live.get(f"/replay/books?at={quote(moment.isoformat())}")[1]
+        time.sleep(1.0)
+        _produce_in_batches(own_broker, second)
+        wait_for(lambda: _settled(live, 100, 6), timeout=60, what="the second batch")
+        time.sleep(1.5)  # the live worker commits (0.5 s interval)
+        yield History(first, second, moment, at_moment, live)
+    finally:
+        live.stop()
+
+
+def _produce_in_batches(broker: Broker, envelopes: list[Envelope]) -> None:
+    """Many records per batch, as a busy connector sends them (the embedded broker answers
+    ListOffsets by timestamp with offset 0 / timestamp -1 when the record is inside such a
+    batch: the fallback search must run)."""
+    producer = KafkaProducer(**client_config(broker.kafka_settings()), linger_ms=200)
+    try:
+        for e in envelopes:
+            producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
+        producer.flush(timeout=30)
+    finally:
+        producer.close(timeout=5)
+
+
+def _cli(broker: Broker, workdir: Path, args: list[str], *, check: bool = True) -> Any:
+    env = midfield_env(broker, workdir, **QUIET)
+    return run_cli(["replay", *args], env, cwd=workdir, timeout=180, check=check)
+
+
+def _rebuild(broker: Broker, workdir: Path, app_id: str, start: str) -> dict[str, Any]:
+    out = workdir / f"{app_id}.json"
+    proc = _cli(
+        broker, workdir, ["rebuild", "--from", start, "--app-id", app_id, "--output", str(out)]
+    )
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["app_id"] == app_id
+    assert "MIDFIELD_WORKER_APP_ID=" + app_id in proc.stderr
+    books: dict[str, Any] = json.loads(out.read_text())
+    return books
+
+
+def _without_time(books: dict[str, Any]) -> dict[str, Any]:
+    """Lights depend on the moment they are read at: compare the stored fields only."""
+    return {
+        name: {
+            k: {f: v for f, v in e.items() if f not in ("light", "light_reason")}
+            for k, e in entities.items()
+        }
+        for name, entities in books.items()
+    }
+
+
+def test_rebuild_from_the_beginning_equals_the_live_books(
+    own_broker: Broker, history: History, workdir: Path
+) -> None:
+    rebuilt = _rebuild(own_broker, workdir, "rebuilt-all", "beginning")
+    live = history.live.get("/replay/books")[1]
+    assert len(rebuilt["duty_log"]) == 100 and len(rebuilt["ledger"]) == 6
+    assert rebuilt["ledger"]["T-far"]["status"] == "assigned"
+    assert _without_time(rebuilt) == _without_time(live)
+
+
+def test_rebuild_from_a_moment_equals_a_run_over_the_later_events_only(
+    own_broker: Broker, history: History, workdir: Path
+) -> None:
+    rebuilt = _rebuild(own_broker, workdir, "rebuilt-later", history.moment.isoformat())
+    # The reference: a second broker that only ever saw the second batch, and a plain worker.
+    with EmbeddedBroker(workdir / "reference-broker").running() as status:
+        reference = Broker(status.bootstrap, "embedded", "embedded")
+        create_topics(reference.kafka_settings(), TopicSettings())
+        worker = WorkerProcess(reference, workdir / "ref", app_id="reference", env_extra=QUIET)
+        worker.workdir.mkdir()
+        worker.start()
+        try:
+            worker.wait_ready(timeout=60)
+            produce(reference, history.second)
+            expected = wait_for(lambda: _settled(worker, 60, 4), timeout=60, what="reference")
+        finally:
+            worker.stop()
+    assert len(rebuilt["duty_log"]) == 60
+    assert "T-red" not in rebuilt["ledger"]  # created before the moment
+    assert "T-far" in rebuilt["ledger"]  # only its assignment came after: a refused stub
+    # Read-only: the refusal was not dead-lettered again (nor anything else sent).
+    letters = read_topic(own_broker, "office.deadletter.v1")
+    assert not [r for r in letters if r.key and b"rebuilt-later" in r.key]
+    assert _without_time(rebuilt) == _without_time(expected)
+
+
+def test_as_of_a_moment_gives_the_books_as_they_stood_then(
+    own_broker: Broker, history: History, workdir: Path
+) -> None:
+    out = workdir / "as-of.json"
+    _cli(
+        own_broker,
+        workdir,
+        ["as-of", history.moment.isoformat(), "--app-id", "as-of", "--output", str(out)],
+    )
+    books = json.loads(out.read_text())
+    assert len(books["duty_log"]) == 40 and sorted(books["ledger"]) == ["T-far", "T-red", "T-soon"]
+    assert books["ledger"]["T-red"]["light"] == "red"
+    assert books == history.books_at_moment  # lights included: both read at the moment
+
+
+def test_shadow_of_the_same_code_finds_no_difference(
+    own_broker: Broker, history: History, workdir: Path
+) -> None:
+    proc = _cli(
+        own_broker,
+        workdir,
+        ["shadow", "--app-id", "shadow-same", "--live-app-id", "live"],
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert proc.stdout.strip() == "no difference"
+
+
+def test_shadow_of_a_wider_yellow_window_lists_exactly_the_tasks_it_turns(
+    own_broker: Broker, history: History, workdir: Path
+) -> None:
+    report = workdir / "diff.json"
+    proc = _cli(
+        own_broker,
+        workdir,
+        [
+            "shadow",
+            "--app-id",
+            "shadow-yellow",
+            "--live-app-id",
+            "live",
+            "--module",
+            "tests.replay_yellow_window",
+            "--json",
+            str(report),
+        ],
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
+    found = json.loads(report.read_text())
+    assert found["added"] == {} and found["removed"] == {}
+    assert set(found["changed"]) == {"ledger"}
+    changed = found["changed"]["ledger"]
+    assert sorted(changed) == ["T-five", "T-six"]  # 2, 8 and 30 days, and red: unchanged
+    assert changed["T-five"]["light"] == {"old": "green", "new": "yellow"}
+    assert set(changed["T-six"]) == {"light", "light_reason"}
+    assert "T-five" in proc.stdout and "T-far" not in proc.stdout
+
+
+def test_offsets_for_a_moment_are_found_on_every_partition(
+    own_broker: Broker, history: History
+) -> None:
+    config = client_config(own_broker.kafka_settings())
+    target = int(history.moment.timestamp() * 1000)
+    records = read_topic(own_broker, FAX_TOPIC)
+    truth: dict[tuple[str, int], int] = {}
+    for partition in range(4):
+        mine = sorted((r for r in records if r.partition == partition), key=lambda r: r.offset)
+        later = [r.offset for r in mine if r.timestamp >= target]
+        truth[(FAX_TOPIC, partition)] = later[0] if later else len(mine)
+    assert all(0 < offset < len(records) for offset in truth.values())  # a real middle
+    parts = list(truth)
+
+    found = offsets_at(config, parts, history.moment)
+    assert found.offsets == truth
+
+    ends = {tp: sum(r.partition == tp[1] for r in records) for tp in parts}
+    later = offsets_at(config, parts, history.moment + timedelta(hours=1))
+    assert later.offsets == ends  # no record that late: the log end
+    if own_broker.is_tansu:  # it answers offset 0 / timestamp -1: the check fails, search runs
+        assert later.searched == set(parts)
+
+    class Answer:
+        def __init__(self, offset: int) -> None:
+            self.offset = offset
+
+    def right(consumer: Any, timestamps: dict[Any, int]) -> dict[Any, Answer]:
+        return {tp: Answer(truth[(tp.topic, tp.partition)]) for tp in timestamps}
+
+    def wrong(consumer: Any, timestamps: dict[Any, int]) -> dict[Any, Answer]:
+        return {tp: Answer(0) for tp in timestamps}
+
+    trusted = offsets_at(config, parts, history.moment, lookup=right)
+    assert trusted.offsets == truth and trusted.searched == set()
+    assert trusted.fetches <= 2 * len(parts)  # the check: the record at the answer and before
+    searched = offsets_at(config, parts, history.moment, lookup=wrong)
+    assert searched.offsets == truth and searched.searched == set(parts)
