@@ -6,6 +6,7 @@ and metrics use as their category; ``str(error)`` is the human message.
     MidfieldError
     ├── ConfigError            a setting is missing or wrong; fail fast at start-up
     ├── ParseError             input that cannot become an event -> dead letter
+    │   └── NotRedrivable      a dead letter today's parsers do not take again (re-drive)
     ├── Rejected               a request refused on purpose (auth, size, policy) -> 4xx
     ├── StoreError             the local offset/document store cannot be read or written
     ├── EmbeddedBrokerError    the embedded Tansu broker cannot be found, started or stopped
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "EmbeddedBrokerError",
     "MidfieldError",
+    "NotRedrivable",
     "ParseError",
     "Rejected",
     "StoreError",
@@ -63,6 +65,11 @@ class ParseError(MidfieldError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}", reason=reason)
         self.detail = detail
+
+
+class NotRedrivable(ParseError):
+    """A dead letter ``midfield replay redrive`` leaves as it is; ``reason`` says why
+    (connectors/redrive.py lists them)."""
 
 
 class Rejected(MidfieldError):

@@ -41,6 +41,17 @@ class DeadLetter(BaseModel):
     raw_sha256: str = Field(description="Digest of the whole input, kept even when raw is cut.")
     raw_truncated: bool = Field(False, description="raw holds only the first MAX_RAW bytes.")
     meta: dict[str, str] = Field(default_factory=dict, description="Input headers, file names.")
+    resolved: Literal["redriven", "skipped"] | None = Field(
+        None,
+        description=(
+            "Set on the record a re-drive writes once today's parser took the input: its events "
+            "(``redriven_ids``) are on their topics, or it is now a documented skip. The latest "
+            "record of an ``id`` is its state; a resolved letter is not re-driven again."
+        ),
+    )
+    redriven_ids: list[str] = Field(
+        default_factory=list, description="The ids of the events a re-drive made of the input."
+    )
 
     @classmethod
     def of(
@@ -95,6 +106,8 @@ class DeadLetter(BaseModel):
             "dlq.first_seen": self.first_seen.isoformat(),
             "content-type": "application/json",
         }
+        if self.resolved is not None:
+            attrs["dlq.resolved"] = self.resolved
         return [(k, v.encode()) for k, v in attrs.items()]
 
     def key(self) -> bytes:

@@ -1,5 +1,8 @@
 """New processor code for a shadow run (``midfield replay shadow --module``).
 
+``midfield replay redrive --module`` takes the same kind of module: a parser fix to try on the
+dead letters before it is released.
+
 The module is imported in the shadow worker's process before its processors are built, so it can
 replace any function of the ``streams`` package (a book's ``apply``, ``ledger.light``) for that
 process only; the live workers and the command comparing the books keep today's code. A module
@@ -10,6 +13,8 @@ different yellow window, say). docs/replay.md has an example.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 from midfield.errors import ConfigError
@@ -19,7 +24,10 @@ __all__ = ["try_code"]
 
 
 def try_code(module: str, settings: Settings) -> Any:
-    """Import ``module`` (a dotted name on the path) and let it configure ``settings``."""
+    """Import ``module`` (a dotted name; the current directory is searched too, as
+    ``python -m`` would) and let it configure ``settings``."""
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         loaded = importlib.import_module(module)
     except ImportError as exc:

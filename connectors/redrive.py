@@ -1,0 +1,133 @@
+"""Today's parsers for dead letters (``midfield replay redrive``): which letters can be parsed
+again, and with what.
+
+A letter is parsed again by the parser of the connector that wrote it (``connector``), as the same
+instance (``source``) and at the same position, so what now parses gets exactly the id it would
+have had the first time (DESIGN §2): a re-drive run twice, or racing the source re-reading its
+input, is applied once.
+
+Re-driven:
+
+* ``fax-log`` lines, ``task-sheet`` rows, ``board`` and ``hotline`` export rows: the raw input is
+  the whole line or row, and ``parse`` is pure;
+* the worker's decode failures (``not-cloudevent``, ``unknown-type``, ``invalid-event``): a record
+  today's :meth:`Envelope.from_record` can read (say, an event type the worker learnt since) goes
+  back to its topic as it was.
+
+Not re-driven, with the reason (the letters stay as they are):
+
+* ``http-intake``: letters of the HTTP intakes (position ``POST …``). The sender was answered 4xx
+  and told to correct and resend; an event made of it now would be one the sender believes
+  refused, and maybe a second one beside its corrected request.
+* ``document-intake``: ``fax-mail`` and ``telegram`` letters. Their events reference a file the
+  reader keeps in the document store (the TIFF, the PDF); put the mail or the cover sheet back into
+  the Maildir or the drop directory and the source makes the same ids.
+* ``input-cut``: the letter kept only the first part of a huge input (``raw_truncated``).
+* ``verdict``: the worker's other letters are the books' refusals (an illegal step), not parse
+  failures: re-sending the event would be refused again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from connectors.runtime.source import RawRecord, Skip, Source
+from connectors.sources.board import BoardExport
+from connectors.sources.fax_log import FaxLogSource
+from connectors.sources.hotline import HotlineExport
+from connectors.sources.task_sheet import TaskSheetSource
+from midfield.departments import load_directory
+from midfield.errors import NotRedrivable, ParseError
+from midfield.settings import Settings
+from schemas.deadletter import DeadLetter
+from schemas.envelope import DecodeError, Envelope
+
+__all__ = ["Reparse", "reparser"]
+
+Reparse = Callable[[DeadLetter], list[Envelope] | Skip]
+"""A letter -> the events today's parser makes of its input (or a skip); ``ParseError`` when it
+still fails."""
+
+WORKER_DECODE = frozenset({"not-cloudevent", "unknown-type", "invalid-event"})
+_NO_INPUT = Path(os.devnull)  # a parse-only source never opens its input
+
+
+def reparser(settings: Settings) -> Reparse:
+    """The re-drive parser for ``settings``: each source instance built once, on first use."""
+    sources: dict[tuple[str, str], Source] = {}
+
+    def source_for(connector: str, instance: str) -> Source:
+        key = (connector, instance)
+        if key not in sources:
+            sources[key] = _FILE_SOURCES[connector](instance, settings)
+        return sources[key]
+
+    def reparse(letter: DeadLetter) -> list[Envelope] | Skip:
+        if letter.raw_truncated:
+            raise NotRedrivable("input-cut", f"only {len(letter.raw)} of {letter.raw_size} kept")
+        if letter.connector == "worker":
+            return [_decode_again(letter)]
+        if letter.position.startswith("POST "):
+            raise NotRedrivable("http-intake", "the sender was answered 4xx and resends")
+        if letter.connector in ("fax-mail", "telegram"):
+            raise NotRedrivable("document-intake", "put the input back into its folder")
+        if letter.connector not in _FILE_SOURCES:
+            raise NotRedrivable("verdict", f"{letter.connector} letters are no parse failures")
+        instance = letter.source.removeprefix(f"midfield://{letter.connector}/")
+        source = source_for(letter.connector, instance)
+        record = RawRecord(letter.raw_bytes(), letter.position, {}, dict(letter.meta))
+        result = source.parse(record)
+        return result if isinstance(result, Skip | list) else [result]
+
+    return reparse
+
+
+def _decode_again(letter: DeadLetter) -> Envelope:
+    if letter.reason not in WORKER_DECODE:
+        raise NotRedrivable("verdict", f"the books refused it ({letter.reason})")
+    headers = [(k, v.encode()) for k, v in letter.meta.items()]
+    try:
+        return Envelope.from_record(headers, letter.raw_bytes())
+    except DecodeError as exc:
+        raise ParseError(exc.reason, str(exc)) from exc
+
+
+def _fax_log(instance: str, settings: Settings) -> Source:
+    return FaxLogSource(path=_NO_INPUT, instance=instance, zone=settings.office.zone)
+
+
+def _task_sheet(instance: str, settings: Settings) -> Source:
+    directory = load_directory(settings.departments)
+    names = {code: d.name for code, d in directory.departments.items()}
+    return TaskSheetSource(
+        path=_NO_INPUT, departments=names, instance=instance, zone=settings.office.zone
+    )
+
+
+def _board(instance: str, settings: Settings) -> Source:
+    return BoardExport(
+        path=_NO_INPUT,
+        directory=load_directory(settings.departments),
+        salt=settings.board.secret.get_secret_value().encode(),
+        instance=instance,
+        zone=settings.office.zone,
+    )
+
+
+def _hotline(instance: str, settings: Settings) -> Source:
+    return HotlineExport(
+        path=_NO_INPUT,
+        directory=load_directory(settings.departments),
+        instance=instance,
+        zone=settings.office.zone,
+    )
+
+
+_FILE_SOURCES: dict[str, Callable[[str, Settings], Source]] = {
+    FaxLogSource.name: _fax_log,
+    TaskSheetSource.name: _task_sheet,
+    BoardExport.name: _board,
+    HotlineExport.name: _hotline,
+}
