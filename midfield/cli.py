@@ -539,19 +539,56 @@ def replay_as_of(
     default=None,
     help="Also write the difference as JSON to this file.",
 )
+@click.option(
+    "--cases",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="First run these processor cases (YAML: input events -> expected books, e.g. "
+    "tests/cases) with the new code on a private embedded broker, and report the cases it "
+    "changes.",
+)
+@click.option(
+    "--cases-only", is_flag=True, help="Run the cases only; no comparison with the live books."
+)
 def replay_shadow(
-    app_id: str, module: str | None, live_app_id: str | None, json_out: Path | None
+    app_id: str,
+    module: str | None,
+    live_app_id: str | None,
+    json_out: Path | None,
+    cases: Path | None,
+    cases_only: bool,
 ) -> None:
     """Run a second copy of the processors (new code, same input, side effects off) into its own
     tables and report how its books differ from the live ones, entity by entity. Exit status 0
-    when they are equal, 3 when they differ.
+    when they are equal (and every case passes), 3 when they differ.
 
     \b
     midfield replay shadow --app-id try-yellow-5d --module mychange
+    midfield replay shadow --app-id try-1 --module mychange --cases tests/cases --cases-only
     """
     from streams.replay.commands import shadow
 
     settings = Settings()
+    if cases_only and cases is None:
+        raise click.UsageError("--cases-only needs --cases DIR")
+    cases_pass = True
+    if cases is not None:
+        from streams.replay.cases import load_cases, run_cases
+
+        results = run_cases(
+            load_cases(cases),
+            settings,
+            _replay_dir(app_id) / "cases",
+            module=module,
+            report=_replay_report("cases"),
+        )
+        click.echo("", err=True)
+        for result in results:
+            click.echo(result.line())
+        cases_pass = all(r.passed for r in results)
+        click.echo(f"cases: {sum(r.passed for r in results)} of {len(results)} as expected")
+        if cases_only:
+            sys.exit(0 if cases_pass else 3)
     outcome = shadow(
         settings,
         app_id,
@@ -566,7 +603,7 @@ def replay_shadow(
         json_out.write_text(json.dumps(outcome.diff.as_json(), ensure_ascii=False, indent=1))
     click.echo(outcome.diff.text())
     click.echo(json.dumps(outcome.summary()), err=True)
-    sys.exit(0 if outcome.diff.equal else 3)
+    sys.exit(0 if outcome.diff.equal and cases_pass else 3)
 
 
 @replay.command("redrive")

@@ -189,6 +189,8 @@ class ReplayWorker:
     workdir: Path
     stops_file: Path | None = None
     module: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """More environment for the child process (a private broker's address, say)."""
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -202,13 +204,17 @@ class ReplayWorker:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ) | {
-            "MIDFIELD_WORKER_APP_ID": self.app_id,
-            "MIDFIELD_WORKER_WEB_PORT": str(self.port),
-            "MIDFIELD_WORKER_WEB_HOST": "127.0.0.1",
-            "MIDFIELD_WORKER_DATA_DIR": str(self.workdir / "data"),
-            "MIDFIELD_REPLAY_READ_ONLY": "true",
-        }
+        env = (
+            dict(os.environ)
+            | {
+                "MIDFIELD_WORKER_APP_ID": self.app_id,
+                "MIDFIELD_WORKER_WEB_PORT": str(self.port),
+                "MIDFIELD_WORKER_WEB_HOST": "127.0.0.1",
+                "MIDFIELD_WORKER_DATA_DIR": str(self.workdir / "data"),
+                "MIDFIELD_REPLAY_READ_ONLY": "true",
+            }
+            | self.env
+        )
         if self.stops_file is not None:
             env["MIDFIELD_REPLAY_STOP_OFFSETS_FILE"] = str(self.stops_file)
         if self.module is not None:
@@ -253,10 +259,12 @@ class ReplayWorker:
                 self.proc.wait()
 
     @contextmanager
-    def running(self) -> Iterator[ReplayWorker]:
-        self.start()
+    def running_to(
+        self, plan_: Plan, *, report: Callable[[Progress], None] = lambda p: None
+    ) -> Iterator[Progress]:
+        """Run to ``plan_``'s targets (:func:`run_to_targets`); stopped when the block ends."""
         try:
-            yield self
+            yield run_to_targets(self.settings, plan_, self, report=report)
         finally:
             self.stop()
 

@@ -1,0 +1,199 @@
+"""Processor cases as data: input events and the books they must give, one YAML file per case.
+
+As in Redpanda Connect's config tests, a case is data, and one runner takes them all: the real
+processors, in a read-only worker on a private embedded broker that holds nothing but the cases'
+events. It runs twice over: ``tests/integration/test_processor_cases.py`` runs every case in
+``tests/cases/`` with today's code, and ``midfield replay shadow --cases DIR --module M`` runs
+them with the new code first, so a change shows which documented behaviours it alters before it
+is tried on the live input.
+
+A case file::
+
+    name: progress that lags the time elapsed turns a task yellow
+    at: 2025-03-20T10:00:00+08:00        # the moment the books are read at (lights, due times)
+    events:                              # produced in this order, each to its event's topic
+      - type: TaskCreated                # the event class (or its CloudEvents type)
+        subject: DC-case-1               # the key; default: the data's first field
+        time: 2025-03-01T09:00:00+08:00  # default: ``at``
+        position: created                # default: its index; repeat one to repeat the event id
+        data: {task_id: DC-case-1, actor: office, title: 修路, lead_department: edu,
+               deadline: 2025-04-30}
+    expect:                              # book -> entity -> the fields that must have these values
+      ledger:
+        DC-case-1: {status: in_progress, light: yellow}
+
+Only the fields named are compared (a case documents one behaviour, not every field); a field may
+be a dotted path (``entries.0.channel``); an entity expected as ``null`` must be absent. Keep
+entity ids unique across cases: they run together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kafka import KafkaProducer
+from pydantic import ValidationError
+
+from midfield.admin import client_config, create_topics
+from midfield.broker import EmbeddedBroker
+from midfield.errors import ConfigError, map_kafka_errors
+from midfield.settings import KafkaSettings, Settings
+from schemas.envelope import Envelope, EventData, event_types
+from streams.replay.books import BOOKS, Snapshot
+from streams.replay.run import Progress, ReplayWorker, plan
+
+__all__ = ["Case", "CaseResult", "check", "load_cases", "run_cases"]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: Path
+    at: datetime
+    events: list[Envelope]
+    expect: dict[str, dict[str, dict[str, Any] | None]]
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+    def line(self) -> str:
+        head = f"{'ok  ' if self.passed else 'DIFF'} {self.case.path.name}: {self.case.name}"
+        return "\n".join([head, *(f"     {m}" for m in self.mismatches)])
+
+
+def load_cases(directory: Path) -> list[Case]:
+    """Every ``*.yaml`` case in ``directory``, checked; ``ConfigError`` names a bad file."""
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise ConfigError(f"no *.yaml cases in {directory}", reason="no-cases")
+    return [_load(path) for path in paths]
+
+
+def _load(path: Path) -> Case:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        at = _moment(raw["at"])
+        events = [_envelope(path, n, step, at) for n, step in enumerate(raw["events"])]
+        expect = raw["expect"]
+        unknown = set(expect) - set(BOOKS)
+        if unknown:
+            raise ValueError(f"unknown books {sorted(unknown)}; the books are {list(BOOKS)}")
+        return Case(str(raw["name"]), path, at, events, expect)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"case {path}: {exc}", reason="bad-case") from exc
+
+
+def _moment(value: Any) -> datetime:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset")
+    return when
+
+
+def _envelope(path: Path, n: int, step: dict[str, Any], at: datetime) -> Envelope:
+    by_name = {cls.__name__: cls for cls in event_types().values()} | dict(event_types())
+    cls: type[EventData] | None = by_name.get(step["type"])
+    if cls is None:
+        raise ValueError(f"event {n}: unknown type {step['type']!r}")
+    try:
+        data = cls.model_validate(step["data"])
+    except ValidationError as exc:
+        raise ValueError(f"event {n} ({step['type']}): {exc}") from exc
+    subject = step.get("subject") or str(next(iter(step["data"].values())))
+    return Envelope.wrap(
+        data,
+        source=f"midfield://cases/{path.stem}",
+        position=str(step.get("position", n)),
+        subject=subject,
+        time=_moment(step.get("time", at)),
+    )
+
+
+def check(case: Case, books: Snapshot) -> CaseResult:
+    """Compare the fields ``case`` names with ``books`` (a snapshot read at ``case.at``)."""
+    result = CaseResult(case)
+    for book, entities in case.expect.items():
+        for key, fields in entities.items():
+            found = books.get(book, {}).get(key)
+            if fields is None:
+                if found is not None:
+                    result.mismatches.append(f"{book} {key}: expected absent, found")
+                continue
+            if found is None:
+                result.mismatches.append(f"{book} {key}: expected, absent")
+                continue
+            for name, want in fields.items():
+                got = _field(found, name)
+                if _plain(got) != _plain(want):
+                    result.mismatches.append(f"{book} {key}: {name} {got!r}, expected {want!r}")
+    return result
+
+
+def _field(entity: Any, path: str) -> Any:
+    """``status``, or a dotted path into lists and objects: ``entries.0.channel``."""
+    for part in path.split("."):
+        if isinstance(entity, list) and part.isdigit() and int(part) < len(entity):
+            entity = entity[int(part)]
+        elif isinstance(entity, dict):
+            entity = entity.get(part)
+        else:
+            return None
+    return entity
+
+
+def _plain(value: Any) -> Any:
+    """YAML reads dates and times as objects, the books hold ISO text: compare as text."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def run_cases(
+    cases: list[Case],
+    settings: Settings,
+    workdir: Path,
+    *,
+    module: str | None = None,
+    report: Callable[[Progress], None] = lambda p: None,
+) -> list[CaseResult]:
+    """Run ``cases`` through the real processors (``module``'s code) on a private broker."""
+    with EmbeddedBroker(workdir / "broker").running() as status:
+        kafka = KafkaSettings(bootstrap_servers=status.bootstrap, profile="embedded")
+        private = Settings(kafka=kafka, topics=settings.topics, office=settings.office)
+        create_topics(kafka, settings.topics)
+        _produce(kafka, [e for case in cases for e in case.events])
+        worker = ReplayWorker(
+            private,
+            "cases",
+            workdir / "worker",
+            module=module,
+            env={"KAFKA_BOOTSTRAP_SERVERS": status.bootstrap, "MIDFIELD_KAFKA_PROFILE": "embedded"},
+        )
+        with worker.running_to(plan(private, "cases"), report=report):
+            snapshots = {at: worker.snapshot(at) for at in {case.at for case in cases}}
+    return [check(case, snapshots[case.at]) for case in cases]
+
+
+def _produce(kafka: KafkaSettings, envelopes: list[Envelope]) -> None:
+    with map_kafka_errors():
+        producer = KafkaProducer(**client_config(kafka), acks="all")
+        try:
+            sent = [
+                producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
+                for e in envelopes
+            ]
+            producer.flush(timeout=30)
+            for future in sent:
+                future.get(timeout=0)  # raises the broker's error for a record not acknowledged
+        finally:
+            producer.close(timeout=5)
