@@ -54,7 +54,7 @@ def read_export(path: Path, position: Position | None, rows: Rows) -> Reading:
 
 def table(path: Path, content: bytes) -> list[list[Any]]:
     """Every row of an XLSX (first sheet) or UTF-8 CSV (a BOM allowed), header row included;
-    ``StoreError`` for a file that is neither."""
+    ``StoreError`` for a file that is neither (``not-utf8``: a CSV in GB18030, say)."""
     if path.suffix.lower() == ".xlsx":
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
@@ -64,7 +64,14 @@ def table(path: Path, content: bytes) -> list[list[Any]]:
                 f"{path.name} is not a readable .xlsx workbook: {type(exc).__name__}",
                 reason="not-an-xlsx",
             ) from exc
-    text = content.decode("utf-8-sig", errors="replace")
+    try:  # strictly: a replacement character would reach the bus in place of the citizen's text
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise StoreError(
+            f"{path.name} is not UTF-8 (line {line}, byte {exc.start}): export it as CSV UTF-8",
+            reason="not-utf8",
+        ) from exc
     try:
         return [list(r) for r in csv.reader(io.StringIO(text))]
     except csv.Error as exc:  # e.g. a field over csv.field_size_limit()

@@ -132,16 +132,36 @@ def field_errors(exc: Exception) -> list[dict[str, str]]:
     return [{"field": "body", "message": str(exc)}]
 
 
+MAX_JSON_DEPTH = 32
+"""No intake's body nests more than a few levels. A deeper one is refused as ``bad-json``: a value
+nested near Python's recursion limit still parses, then breaks whatever prints it (a 500 from a
+duty ``kind`` nested 965 deep; tests/integration/test_hostile_inputs.py)."""
+
+
 async def json_object(intake: Intake, raw: bytes, where: str) -> dict[str, Any]:
     """The body as a JSON object; 400 ``bad-json`` and a dead letter otherwise."""
     try:
         body = json.loads(raw or b"{}")
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
+        if _depth(body) > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
         return body
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python goes
         await intake.dead_letter(raw, ParseError("bad-json", str(exc)), where)
         raise Rejected(f"body is not a JSON object: {exc}", reason="bad-json") from exc
+
+
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests (``{}`` is 1), counted without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            todo.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 async def validated(

@@ -229,7 +229,9 @@ class TelegramSource(Source):
                 f"telegram drop directory {self.dir} does not exist", reason="input-missing"
             )
         for sub in ("done", "rejected"):
-            (self.dir / sub).mkdir(exist_ok=True)
+            if not os.path.lexists(self.dir / sub):
+                (self.dir / sub).mkdir()
+            self._subdir(sub)
 
     def _sheets(self) -> Iterator[os.DirEntry[str]]:
         with os.scandir(self.dir) as entries:
@@ -280,7 +282,7 @@ class TelegramSource(Source):
     def _withhold(self, name: str, sheet: bytes, rule: str) -> RawRecord:
         """Into ``rejected/`` at once; what goes on is metadata only."""
         self._move(name, "rejected")
-        (self.dir / "rejected" / f"{name}.reason").write_text(f"withheld: {rule}\n")
+        (self._subdir("rejected") / f"{name}.reason").write_text(f"withheld: {rule}\n")
         log.warning("telegram withheld", file=_hidden(name), rule=rule)
         return self._withheld_record(name, sheet, rule)
 
@@ -323,20 +325,32 @@ class TelegramSource(Source):
             if outcome == "done":
                 self._move(name, "done")
             elif outcome == "quarantined":
-                (self.dir / "rejected" / f"{name}.quarantined").touch()
+                (self._subdir("rejected") / f"{name}.quarantined").touch()
             else:
                 reason = outcome.removeprefix("rejected:")
                 self._move(name, "rejected")
-                (self.dir / "rejected" / f"{name}.reason").write_text(reason + "\n")
+                (self._subdir("rejected") / f"{name}.reason").write_text(reason + "\n")
             self._pending.pop(name, None)
 
     def _move(self, name: str, where: str) -> None:
-        """Move the sheet and its PDF (if any) into ``where/``; names were checked to be safe."""
+        """Move the sheet and its PDF (if any) into ``where/``: whatever they are (a symlink
+        moves as a link, a directory or FIFO named like a sheet whole), so none is seen again."""
         files = [name, name[: -len(".json")] + ".pdf"] if name.endswith(".json") else [name]
+        target = self._subdir(where)
         for file in files:
-            source = self.dir / file
-            if _component(file) and (source.is_symlink() or source.is_file()):
-                os.replace(source, self.dir / where / file)  # a symlink moves as a link
+            if _component(file) and os.path.lexists(self.dir / file):
+                os.replace(self.dir / file, target / file)
+
+    def _subdir(self, where: str) -> Path:
+        """``done/`` or ``rejected/``, refused unless a plain directory: through a symlink,
+        telegrams (withheld ones too) would be moved out of the drop directory."""
+        path = self.dir / where
+        if path.is_symlink() or not path.is_dir():
+            raise StoreError(
+                f"{path} is not a plain directory: remove it, it is made again",
+                reason="unsafe-drop-directory",
+            )
+        return path
 
 
 def _outcome(source: TelegramSource, record: RawRecord) -> str:

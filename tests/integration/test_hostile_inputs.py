@@ -1,0 +1,604 @@
+"""Hostile inputs at every intake, as one table (DESIGN §10). Each row names the intake, the
+hostile input and what must come of it: an HTTP intake answers a 4xx with a JSON reason (and
+keeps a dead letter where input arrived), a file intake dead-letters, withholds or refuses it.
+Every row also checks that the intake still takes a good input afterwards and that nothing
+changed in the tmp tree outside the connector's own directories.
+
+The HTTP intakes (wechat, board, hotline, duty, tasks) are real ``midfield connect`` processes
+on 127.0.0.1 with ``--max-body-bytes 65536``, started once for the module, with a real worker
+behind them for the dashboard; the file intakes (telegram, fax-log, fax-mail, the board's CSV,
+the hotline's and the task list's XLSX) are one ``--once`` run per row in a tmp tree of their
+own: ``in/`` (their input), ``state/``, ``documents/`` and ``outside/``, which must not change.
+A body's ``UNIQ`` becomes a number of its own at each run. How the dashboard renders hostile
+text in a real browser is tests/e2e/test_dashboard.py's; here it reaches the worker's JSON
+verbatim and the page itself carries no data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from midfield.broker import free_port
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from tests.harness import (
+    Broker,
+    WorkerProcess,
+    departments_file,
+    http_get,
+    midfield_env,
+    read_topic,
+    run_cli,
+    spawn_cli,
+    wait_for,
+)
+from tests.integration.test_board import HEADER as BOARD_HEADER
+from tests.integration.test_board import SECRET as BOARD_SECRET
+from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
+from tests.integration.test_hotline import _export as hotline_export
+from tests.integration.test_tasks_api import DEADLINE
+from tests.integration.test_telegram_drop import SHEET, _drop
+from tests.integration.test_wechat import AES_KEY, APPID, TOKEN, _query, _xml
+from tests.mail_samples import deliver, good_mail, make_maildir
+from tests.samples import fax_line
+from tests.unit.test_task_sheet import DEPARTMENTS_FILE, SCHOOLS, write_sheet
+
+LIMIT = 64 * 1024
+MESSAGES, WORKORDERS = "office.intake.message.v1", "office.hotline.workorder.v1"
+QUARANTINE = "office.quarantine.v1"
+KEYS = {"good": "office-key", "lead": "key-lead", "other": "key-other", "nobody": "key-of-nobody"}
+
+
+# -- hostile and good bodies ---------------------------------------------------------------------
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def deep(name: str) -> tuple[bytes, ...]:
+    """A body nested 20 000 deep, then ``name`` nested 940 to 999 deep: around Python's
+    recursion limit (1000), where a body still parses but printing its value may not."""
+    return (
+        _nested(20_000),
+        *(b'{"%s": %s}' % (name.encode(), _nested(d)) for d in range(940, 1000)),
+    )
+
+
+BIG = b"x" * (LIMIT + 1024)
+NOT_UTF8 = b'{"content": "\xc3\x28\xff UNIQ"}'
+GB18030 = _json({"content": "请问今年学区怎么划分？UNIQ"}).decode().encode("gb18030")
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml>'
+    b"<MsgType>text</MsgType><Content>&e;</Content><MsgId>1UNIQ</MsgId></xml>"
+)
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (n, b"&lol%d;" % (n - 1) * 10) for n in range(1, 10))
+    + b"]><xml><MsgType>text</MsgType><Content>&lol9;</Content><MsgId>2UNIQ</MsgId></xml>"
+)
+BAD_JSON = "bad-json"  # the dead letter of a body that is not a JSON object
+HOSTILE_TEXT = "<script>alert('UNIQ')</script><img src=x onerror=alert(1)>'; DROP TABLE log; --"
+
+WX = _xml("246UNIQ")
+BOARD_MSG = _json({"id": "MUNIQ", "category": "咨询", "title": "学区", "content": "请问学区？",
+                   "received_at": "2025-06-01T09:00:00"})  # fmt: skip
+STEP = _json({"order_number": "WUNIQ", "step": "accepted", "category": "help",
+              "time": "2025-06-01T09:00:00"})  # fmt: skip
+CALL = _json({"kind": "call", "content": "东街水管爆裂UNIQ", "recorder": "李华"})
+TASK = _json({"task_id": "DC-UNIQ", "title": "城区学校扩容", "deadline": DEADLINE,
+              "lead_department": "lead"})  # fmt: skip
+PROGRESS, ASSIGN = "/tasks/DC-UNIQ/progress", "/tasks/DC-UNIQ/assign"
+REPORT = b'{"percent": 90, "text": "x"}'
+HOSTILE_CALL = _json({"kind": "call", "content": HOSTILE_TEXT, "recorder": "李华"})
+
+
+# -- the rows ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Send:
+    """A request to an HTTP intake. ``auth``: ``good`` (signed; the office's key), ``bad`` (signed
+    with something else), ``stale`` (WeChat: signed an hour ago), ``none``, or whose key."""
+
+    intake: str
+    path: str
+    body: bytes | tuple[bytes, ...]
+    auth: str = "good"
+
+    @property
+    def bodies(self) -> tuple[bytes, ...]:
+        return self.body if isinstance(self.body, tuple) else (self.body,)
+
+
+def wechat(body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
+    return Send("wechat", "/wechat", body, auth)
+
+
+def board(body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
+    return Send("board", "/board/messages", body, auth)
+
+
+def hotline(body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
+    return Send("hotline", "/hotline/steps", body, auth)
+
+
+def duty(body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
+    return Send("duty", "/duty/entries", body, auth)
+
+
+def tasks(path: str, body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
+    return Send("tasks", path, body, auth)
+
+
+GOOD = {"wechat": wechat(WX), "board": board(BOARD_MSG), "hotline": hotline(STEP),
+        "duty": duty(CALL), "tasks": tasks("/tasks", TASK)}  # fmt: skip
+"""The follow-up of every row: the intake still takes a good request."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Every body answered ``status`` with JSON ``{"error": reason}``; kept as a dead letter with
+    ``dlq.reason`` ``letter`` (``None``: nothing kept). ``given`` is sent first and accepted."""
+
+    intake: str
+    hostile: str
+    send: Send
+    status: int
+    reason: str
+    letter: str | None = None
+    given: tuple[Send, ...] = ()
+
+
+@dataclass(frozen=True)
+class Once:
+    """Sent twice, accepted twice, one event: one ``ce_id`` for ``key`` on ``topic``."""
+
+    intake: str
+    hostile: str
+    send: Send
+    topic: str
+    key: bytes
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Accepted; the worker's ``/dashboard.json`` has the text verbatim, ``GET /`` never."""
+
+    intake: str
+    hostile: str
+    send: Send
+    text: str
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a ``--once`` run makes of its input: ``events`` (quarantine records and alerts
+    count), dead letters and withheld telegrams by reason, or ``error``: exit 1 with that reason.
+    ``emptied``: every entry of the drop directory moved to done/ or rejected/."""
+
+    events: int = 0
+    letters: dict[str, int] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    emptied: bool = False
+
+
+Plant = Callable[[Path, Path], list[str]]
+"""Puts the input into ``in/`` (and what it points at into ``outside/``); answers the connect
+arguments."""
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A file intake's ``--once`` run over planted input."""
+
+    intake: str
+    hostile: str
+    plant: Plant
+    ran: Ran
+
+
+# -- what the file rows plant --------------------------------------------------------------------
+def _telegram(inside: Path) -> list[str]:
+    """The drop directory's arguments, with one good telegram next to the hostile input."""
+    _drop(inside, "good", SHEET | {"number": "GOOD-1"})
+    return ["telegram", "--dir", str(inside)]
+
+
+def odd_names(inside: Path, outside: Path) -> list[str]:
+    for name in ("..%2F..%2Foutside%2Fcanary.txt.json", "..\\..\\outside\\x.json", "a\nb.json"):
+        (inside / name).write_bytes(_json(SHEET | {"number": "ODD-1"}))
+    (inside / "dir.json").mkdir()
+    os.mkfifo(inside / "fifo.json")
+    return _telegram(inside)
+
+
+def symlinks_out(inside: Path, outside: Path) -> list[str]:
+    (outside / "sheet.json").write_bytes(_json(SHEET | {"number": "OUTSIDE-1"}))
+    (outside / "doc.pdf").write_bytes(b"%PDF-1.4 outside")
+    (inside / "linked.json").symlink_to(outside / "sheet.json")
+    _drop(inside, "pdf-linked", SHEET | {"number": "LINKED-1"}, pdf=None)
+    (inside / "pdf-linked.pdf").symlink_to(outside / "doc.pdf")
+    return _telegram(inside)
+
+
+def linked_subdirs(inside: Path, outside: Path) -> list[str]:
+    (outside / "trap").mkdir()
+    (inside / "done").symlink_to(outside / "trap")
+    (inside / "rejected").symlink_to(outside / "trap")
+    _drop(inside, "secret", SHEET | {"number": "SECRET-1", "classification": "机密"})
+    return _telegram(inside)
+
+
+def not_utf8_sheets(inside: Path, outside: Path) -> list[str]:
+    _drop(inside, "gb", _json(SHEET | {"number": "GB-1"}).decode().encode("gb18030"))
+    _drop(inside, "broken", _json(SHEET | {"number": "BROKEN-1"}).replace(b"pages", b"pa\xffges"))
+    return _telegram(inside)
+
+
+def deep_sheet(inside: Path, outside: Path) -> list[str]:
+    _drop(inside, "deep", _nested(20_000))
+    return _telegram(inside)
+
+
+def fax_log_lines(inside: Path, outside: Path) -> list[str]:
+    fields = fax_line(3).split("\t")
+    fields[14] = '"张三"'  # CIDName, as a modem on a Chinese system may give it
+    broken = fax_line(2).encode().replace(b"ttyS0", b"tty\xc3\x28\xff")
+    log = inside / "xferfaxlog"
+    log.write_bytes(fax_line(1).encode() + broken + "\t".join(fields).encode("gb18030"))
+    return ["fax-log", "--path", str(log)]
+
+
+def maildir_links(inside: Path, outside: Path) -> list[str]:
+    make_maildir(inside)
+    deliver(inside, "gw\\..\\..\\outside\\canary.txt", good_mail(1))  # a name is only a key
+    (outside / "mail.eml").write_bytes(good_mail(2, pages=2))
+    (inside / "new" / "1741916461.2.gw").symlink_to(outside / "mail.eml")
+    return ["fax-mail", "--maildir", str(inside)]
+
+
+def _board_csv(inside: Path, encode: Callable[[str], bytes]) -> list[str]:
+    row = ["X1", "2025-06-01 09:00:00", "投诉", "噪音", "夜间施工", "", "", "", ""]
+    path = inside / "board.csv"
+    path.write_bytes(encode("\n".join(",".join(r) for r in (BOARD_HEADER, row)) + "\n"))
+    return ["board", "--csv", str(path)]
+
+
+def csv_not_utf8(inside: Path, outside: Path) -> list[str]:
+    return _board_csv(inside, lambda text: text.encode().replace("施工".encode(), b"\xc3\x28\xff"))
+
+
+def csv_gb18030(inside: Path, outside: Path) -> list[str]:
+    return _board_csv(inside, lambda text: text.encode("gb18030"))
+
+
+def _with_xxe(xlsx: Path, text: str, outside: Path) -> Path:
+    """``text`` in the workbook's first sheet becomes an external entity reading a file in
+    ``outside/`` (XXE in an XLSX, whose parts are XML)."""
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(xlsx) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    doctype = f'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file://{outside}/canary.txt">]>'
+    parts[part] = doctype.encode() + parts[part].replace(text.encode(), b"&xxe;")
+    with zipfile.ZipFile(xlsx, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return xlsx
+
+
+def hotline_xxe(inside: Path, outside: Path) -> list[str]:
+    xlsx = _with_xxe(hotline_export(inside / "12345.xlsx", "x"), "路灯不亮", outside)
+    return ["hotline", "--xlsx", str(xlsx)]
+
+
+def task_sheet_xxe(inside: Path, outside: Path) -> list[str]:
+    xlsx = _with_xxe(write_sheet(inside / "台账.xlsx", [SCHOOLS]), "城区学校扩容工程", outside)
+    return ["task-sheet", "--xlsx", str(xlsx)]
+
+
+# -- the table -----------------------------------------------------------------------------------
+# One row: the intake, the hostile input, how it is sent or planted, and what must come of it.
+# fmt: off
+TABLE: list[Refused | Once | Shown | Dropped] = [
+    Refused("wechat", "XXE: an entity reading /etc/passwd", wechat(XXE), 400, "hostile-xml"),
+    Refused("wechat", "billion laughs", wechat(LAUGHS), 400, "hostile-xml"),
+    Refused("wechat", "a body over the limit", wechat(BIG), 413, "body-too-large"),
+    Refused("wechat", "a wrong signature", wechat(WX, "bad"), 403, "bad-signature"),
+    Refused("wechat", "signed an hour ago", wechat(WX, "stale"), 403, "stale-timestamp"),
+    Once("wechat", "the same MsgId pushed twice", wechat(WX), MESSAGES, b"wx-246UNIQ"),
+
+    Refused("board", "a body over the limit", board(BIG), 413, "body-too-large"),
+    Refused("board", "deeply nested JSON", board(deep("category")), 400, "bad-json", BAD_JSON),
+    Refused("board", "invalid UTF-8", board(NOT_UTF8), 400, "bad-json", BAD_JSON),
+    Refused("board", "GB18030 text", board(GB18030), 400, "bad-json", BAD_JSON),
+    Refused("board", "HMAC with another secret", board(BOARD_MSG, "bad"), 401, "bad-hmac"),
+    Once("board", "a signed request replayed", board(BOARD_MSG), MESSAGES, b"board-MUNIQ"),
+    Dropped("board", "CSV with invalid UTF-8", csv_not_utf8, Ran(error="not-utf8")),
+    Dropped("board", "CSV saved in GB18030", csv_gb18030, Ran(error="not-utf8")),
+
+    Refused("hotline", "a body over the limit", hotline(BIG), 413, "body-too-large"),
+    Refused("hotline", "deeply nested JSON", hotline(deep("step")), 400, "bad-json", BAD_JSON),
+    Refused("hotline", "invalid UTF-8", hotline(NOT_UTF8), 400, "bad-json", BAD_JSON),
+    Refused("hotline", "GB18030 text", hotline(GB18030), 400, "bad-json", BAD_JSON),
+    Refused("hotline", "no signature", hotline(STEP, "none"), 401, "bad-hmac"),
+    Once("hotline", "a signed request replayed", hotline(STEP), WORKORDERS, b"WUNIQ"),
+    Dropped("hotline", "XXE in the XLSX export", hotline_xxe, Ran(error="not-an-xlsx")),
+
+    Refused("duty", "a body over the limit", duty(BIG), 413, "body-too-large"),
+    Refused("duty", "deeply nested JSON", duty(deep("kind")), 400, "bad-json", BAD_JSON),
+    Refused("duty", "invalid UTF-8", duty(NOT_UTF8), 400, "bad-json", BAD_JSON),
+    Refused("duty", "GB18030 text", duty(GB18030), 400, "bad-json", BAD_JSON),
+    Refused("duty", "a department's key", duty(CALL, "lead"), 403, "office-only"),
+    Shown("duty", "HTML and SQL in the content", duty(HOSTILE_CALL), HOSTILE_TEXT),
+
+    Refused("tasks", "a body over the limit", tasks("/tasks", BIG), 413, "body-too-large"),
+    Refused("tasks", "deeply nested JSON", tasks("/tasks", deep("title")), 400, "bad-json",
+            BAD_JSON),
+    Refused("tasks", "invalid UTF-8", tasks("/tasks", NOT_UTF8), 400, "bad-json", BAD_JSON),
+    Refused("tasks", "GB18030 text", tasks("/tasks", GB18030), 400, "bad-json", BAD_JSON),
+    Refused("tasks", "an unknown key", tasks("/tasks", TASK, "nobody"), 401, "unauthenticated"),
+    Refused("tasks", "another department's task", tasks(PROGRESS, REPORT, "other"),
+            403, "not-a-task-department", given=(tasks("/tasks", TASK), tasks(ASSIGN, b"{}"))),
+    Dropped("task-sheet", "XXE in the XLSX", task_sheet_xxe, Ran(error="not-an-xlsx")),
+
+    Dropped("telegram", "names like paths, a directory and a FIFO named *.json", odd_names,
+            Ran(events=1, letters={"unsafe-name": 5}, emptied=True)),
+    Dropped("telegram", "a sheet and a PDF symlinked to files outside", symlinks_out,
+            Ran(events=1, letters={"unsafe-name": 1, "missing-pdf": 1}, emptied=True)),
+    Dropped("telegram", "done/ and rejected/ symlinked outside", linked_subdirs,
+            Ran(error="unsafe-drop-directory")),
+    Dropped("telegram", "sheets in GB18030 and invalid UTF-8", not_utf8_sheets,
+            Ran(events=1 + 2 * 2, withheld={"not-utf8": 2}, emptied=True)),
+    Dropped("telegram", "a sheet nested 20 000 deep", deep_sheet,
+            Ran(events=1, letters={"invalid-sheet": 1}, emptied=True)),
+
+    Dropped("fax-log", "lines in invalid UTF-8 and GB18030", fax_log_lines,
+            Ran(events=1, letters={"not-utf8": 2})),
+    Dropped("fax-mail", "a mail symlinked outside, a name like a path", maildir_links,
+            Ran(events=1)),
+]
+# fmt: on
+
+
+def _rows(kind: type) -> Any:
+    rows = [row for row in TABLE if isinstance(row, kind)]
+    ids = [f"{row.intake}-{re.sub(r'[^a-z0-9]+', '-', row.hostile.lower()).strip('-')}"
+           for row in rows]  # fmt: skip
+    return pytest.mark.parametrize("row", rows, ids=ids)
+
+
+# -- shared machinery ------------------------------------------------------------------------------
+def _uniq() -> str:
+    return str(uuid.uuid4().int % 10**12)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every path under ``root`` (links not followed) -> a file's digest, a link's target, or
+    its kind (``d``, ``p`` …)."""
+    found = {}
+    for top, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(top, name)
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                what = "-> " + os.readlink(path)
+            elif stat.S_ISREG(mode):
+                what = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                what = stat.filemode(mode)[0]
+            found[path.relative_to(root).as_posix()] = what
+    return found
+
+
+def assert_nothing_written_outside(
+    before: dict[str, str], after: dict[str, str], allowed: tuple[str, ...]
+) -> None:
+    """Changes only in the ``allowed`` top-level entries, none a copy of a file from outside/."""
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    assert sorted(p for p in changed if p.split("/")[0] not in allowed) == []
+    outside = {what for p, what in before.items() if p.startswith("outside/")}
+    assert sorted(p for p in changed if after.get(p) in outside) == []
+
+
+def _letters(broker: Broker, source: str) -> list[tuple[str, bytes]]:
+    """``(dlq.reason header, raw input)`` of every dead letter of ``source``."""
+    return [
+        (r.headers["dlq.reason"].decode(), DeadLetter.from_value(r.value).raw_bytes())
+        for r in read_topic(broker, DEADLETTER)
+        if r.key == source.encode()
+    ]
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    """``(status, answer)``: the JSON when the answer is JSON, else its text."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as resp:
+            status, ctype, raw = resp.status, resp.headers.get_content_type(), resp.read()
+    except urllib.error.HTTPError as exc:
+        status, ctype, raw = exc.code, exc.headers.get_content_type(), exc.read()
+    return status, json.loads(raw) if ctype == "application/json" else raw.decode()
+
+
+@dataclass
+class Hub:
+    """The HTTP intakes as real processes, and a worker reading what they produce."""
+
+    broker: Broker
+    root: Path
+    instance: str
+    urls: dict[str, str]
+    worker: WorkerProcess
+
+    def post(self, send: Send, uniq: str) -> list[tuple[int, Any]]:
+        """Each of ``send``'s bodies, its ``UNIQ`` (and its path's) replaced by ``uniq``."""
+        url = self.urls[send.intake] + send.path.replace("UNIQ", uniq)
+        return [self._one(send, url, body.replace(b"UNIQ", uniq.encode())) for body in send.bodies]
+
+    def _one(self, send: Send, url: str, body: bytes) -> tuple[int, Any]:
+        if send.intake == "wechat":
+            query = _query(int(time.time()) - 3600 if send.auth == "stale" else None)
+            query |= {"signature": "0" * 40} if send.auth == "bad" else {}
+            return _post(
+                f"{url}?{urllib.parse.urlencode(query)}", body, {"Content-Type": "text/xml"}
+            )
+        headers = {"Content-Type": "application/json"}
+        if send.intake in ("board", "hotline"):
+            secret = {"board": BOARD_SECRET, "hotline": HOTLINE_SECRET}[send.intake]
+            secret = secret if send.auth == "good" else "not-the-secret"
+            digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            if send.auth != "none":
+                headers[f"X-{send.intake.title()}-Signature"] = f"sha256={digest}"
+        else:
+            headers["Authorization"] = f"Bearer {KEYS[send.auth]}"
+        return _post(url, body, headers)
+
+    def letters(self, intake: str) -> list[tuple[str, bytes]]:
+        return _letters(self.broker, f"midfield://{intake}/{self.instance}")
+
+    def check_after(self, intake: str, before: dict[str, str]) -> None:
+        """A good request is still taken, and nothing was written."""
+        [(status, answer)] = self.post(GOOD[intake], _uniq())
+        assert status in (200, 201, 202), answer
+        assert_nothing_written_outside(before, _tree(self.root), ("cli.stderr", "state"))
+
+
+@pytest.fixture(scope="module")
+def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    root, instance = tmp_path_factory.mktemp("hostile"), uuid.uuid4().hex[:8]
+    directory = departments_file(root / "departments.toml",
+                                 {"lead": KEYS["lead"], "other": KEYS["other"]})  # fmt: skip
+    env = midfield_env(
+        catalog_topics,
+        root,
+        MIDFIELD_WECHAT_TOKEN=TOKEN,
+        MIDFIELD_WECHAT_APPID=APPID,
+        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
+        MIDFIELD_BOARD_SECRET=BOARD_SECRET,
+        MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
+        MIDFIELD_DEPARTMENTS_FILE=str(directory),
+    )
+    ports = {name: free_port() for name in GOOD}
+    options = ["--instance", instance, "--max-body-bytes", str(LIMIT)]
+    procs = [
+        spawn_cli(["connect", name, "--port", str(port), *options], env, cwd=root)
+        for name, port in ports.items()
+    ]
+    worker = WorkerProcess(
+        catalog_topics,
+        tmp_path_factory.mktemp("hostile-worker"),
+        app_id=f"hostile-{instance}",
+        env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
+    ).start()
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        for name, url in urls.items():
+            wait_for(lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=name)
+        yield Hub(catalog_topics, root, instance, urls, worker)
+    finally:
+        worker.stop()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+# -- the runners: one per kind of row -------------------------------------------------------------
+@pytest.mark.xdist_group("hostile-http")
+@_rows(Refused)
+def test_http_intake_refuses_with_a_reason_and_keeps_serving(row: Refused, hub: Hub) -> None:
+    uniq, before = _uniq(), _tree(hub.root)
+    for given in row.given:
+        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    answers = hub.post(row.send, uniq)
+    reasons = [(s, a["error"] if isinstance(a, dict) else a) for s, a in answers]
+    assert reasons == [(row.status, row.reason)] * len(answers)
+    sent = {body.replace(b"UNIQ", uniq.encode()) for body in row.send.bodies}
+    kept = [reason for reason, raw in hub.letters(row.intake) if raw in sent]
+    assert kept == ([row.letter] * len(sent) if row.letter else [])
+    hub.check_after(row.intake, before)
+
+
+@pytest.mark.xdist_group("hostile-http")
+@_rows(Once)
+def test_a_replayed_request_is_one_event(row: Once, hub: Hub) -> None:
+    uniq, before = _uniq(), _tree(hub.root)
+    answers = hub.post(row.send, uniq) + hub.post(row.send, uniq)
+    assert [status for status, _ in answers] in ([200, 200], [202, 202]), answers
+    key = row.key.replace(b"UNIQ", uniq.encode())
+    ids = {r.headers["ce_id"] for r in read_topic(hub.broker, row.topic) if r.key == key}
+    assert len(ids) == 1
+    hub.check_after(row.intake, before)
+
+
+@pytest.mark.xdist_group("hostile-http")
+@_rows(Shown)
+def test_text_the_dashboard_shows_stays_text(row: Shown, hub: Hub) -> None:
+    uniq, before = _uniq(), _tree(hub.root)
+    text = row.text.replace("UNIQ", uniq)
+    assert [status for status, _ in hub.post(row.send, uniq)] == [201]
+    hub.worker.wait_ready()
+
+    def shown() -> list[str]:
+        latest = hub.worker.get("/dashboard.json")[1]["duty_log"]["latest"]
+        return [e["content"] for e in latest if uniq in e["content"]]
+
+    assert wait_for(shown, timeout=30, what="the entry on the dashboard") == [text]
+    with urllib.request.urlopen(hub.worker.url + "/", timeout=5) as page:
+        assert page.headers.get_content_type() == "text/html" and uniq not in page.read().decode()
+    hub.check_after(row.intake, before)
+
+
+@_rows(Dropped)
+def test_file_intake_refuses_and_writes_nothing_outside(
+    row: Dropped, catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    inside, outside = workdir / "in", workdir / "outside"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "canary.txt").write_text(f"OUTSIDE {unique}")
+    args = row.plant(inside, outside)
+    before = _tree(workdir)
+    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(DEPARTMENTS_FILE),
+                       MIDFIELD_CONNECT_DOCUMENTS_DIR=str(workdir / "documents"))  # fmt: skip
+    run = run_cli(["connect", *args, "--instance", unique, "--once"], env, cwd=workdir,
+                  check=False)  # fmt: skip
+    if row.ran.error:
+        assert (run.returncode, f"error [{row.ran.error}]" in run.stderr) == (1, True), run.stderr
+    else:
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert json.loads(run.stdout)["events"] == row.ran.events
+    source = f"midfield://{args[0]}/{unique}"
+    assert Counter(reason for reason, _ in _letters(catalog_topics, source)) == row.ran.letters
+    if args[0] == "telegram":
+        held = [json.loads(r.value)["rule"] for r in read_topic(catalog_topics, QUARANTINE)
+                if r.headers.get("ce_source") == source.encode()]  # fmt: skip
+        assert Counter(held) == row.ran.withheld
+    if row.ran.emptied:
+        assert sorted(os.listdir(inside)) == ["done", "rejected"]
+    assert_nothing_written_outside(before, _tree(workdir), ("in", "state", "documents"))
