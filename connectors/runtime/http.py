@@ -249,7 +249,9 @@ class Intake:
             reason=error.reason,
             error=str(error),
             source=self.source.uri,
-            position=where,
+            # the body's digest makes the letter's id one per distinct request: a re-sent
+            # request is the same letter, two different bad requests are two
+            position=f"{where} sha256:{hashlib.sha256(raw).hexdigest()[:16]}",
             connector=self.source.name,
             first_seen=self.source.clock(),
             meta=meta or {},
