@@ -39,6 +39,7 @@ lint: $(STAMP)  ## ruff and mypy
 bench: $(STAMP)  ## benchmarks; numbers go to bench/results/
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.demo_ready
+	$(BIN)/python -m bench.rebuild
 
 clean:  ## remove the virtualenv and run state
 	rm -rf $(VENV) .midfield

@@ -1,0 +1,716 @@
+"""Rebuild benchmark: events per second that ``midfield replay rebuild`` applies from the beginning
+of the intake topics, against a raw aiokafka consumer reading the same records from the same
+broker in the same run. The issue's targets: ``>= 5k events/s`` per worker and ``midfield / raw
+>= 0.5``.
+
+``python -m bench.rebuild [--events N] [--repeat R] [--out PATH] [--no-decode] [--profile K]``.
+bench/README.md says how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import pstats
+import random
+import resource
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka import KafkaProducer
+
+from midfield.admin import client_config, create_topics
+from midfield.broker import EmbeddedBroker
+from midfield.clock import utc_now
+from midfield.settings import KafkaSettings, Settings
+from midfield.watermarks import topic_end_offsets
+from schemas.envelope import Envelope, EventData
+from schemas.events.duty import DutyEntryRecorded, EntryKind
+from schemas.events.message import (
+    MessageCategory,
+    MessageChannel,
+    PublicMessageReceived,
+    PublicMessageReplied,
+)
+from schemas.events.task import (
+    TaskAssigned,
+    TaskClosed,
+    TaskCompletionReported,
+    TaskCreated,
+    TaskProgressReported,
+    TaskReviewed,
+    TaskSigned,
+)
+from schemas.events.telegram import TelegramGrade, TelegramReceived
+from schemas.events.workorder import (
+    Satisfaction,
+    WorkOrderCategory,
+    WorkOrderStep,
+    WorkOrderStepped,
+)
+from streams.app import PROCESSED
+from streams.replay.books import Snapshot
+from streams.replay.commands import rebuild
+from streams.replay.run import Progress, ReplayWorker, plan, run_to_targets
+from tests.samples import fax_received
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 0.5
+TARGET_RATE = 5_000.0  # events/s per worker
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "rebuild.json"
+MIDFIELD, RAW, DECODE = "midfield", "baseline_aiokafka", "baseline_aiokafka_decode"
+CHUNK = 512  # entities whose steps interleave in the produced log
+DEPARTMENTS = ("edu", "housing", "water")
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- the workload (no broker) -----------------------------------------------------------------
+
+Step = tuple[EventData, str]  # an event and its subject (the Kafka key, the book's entity id)
+
+
+def _fax(i: int, today: date) -> list[Step]:
+    commid = f"{i:09d}"
+    return [(fax_received(commid, pages=1 + i % 9), commid)]
+
+
+def _telegram(i: int, today: date) -> list[Step]:
+    number = f"×政办明电〔2025〕{i}号"
+    grade = list(TelegramGrade)[i % len(TelegramGrade)]
+    event = TelegramReceived(
+        number=number,
+        issuing_unit="×市人民政府办公室",
+        addressees=("各县（区）人民政府",),
+        approver="张明",
+        grade=grade,
+        title="关于做好近期防汛工作的紧急通知",
+        pages=3,
+    )
+    return [(event, number)]
+
+
+def _duty(i: int, today: date) -> list[Step]:
+    entry_id = f"D-bench-{i:06d}"
+    event = DutyEntryRecorded(
+        entry_id=entry_id,
+        kind=(EntryKind.call, EntryKind.visit)[i % 2],
+        unit="城关镇人民政府",
+        person="张伟",
+        phone="0551-6234567",
+        content="城关镇东街水管爆裂，已组织抢修",
+        recorder="李华",
+    )
+    return [(event, entry_id)]
+
+
+def _task(i: int, today: date) -> list[Step]:
+    """The whole lifecycle, created to closed: seven events that must apply in order."""
+    task, lead = f"DC-bench-{i:05d}", DEPARTMENTS[i % len(DEPARTMENTS)]
+    events: list[EventData] = [
+        TaskCreated(
+            task_id=task,
+            actor="office",
+            title="城区学校扩容工程",
+            lead_department=lead,
+            deadline=today + timedelta(days=30),
+        ),
+        TaskAssigned(task_id=task, actor="office", instruction="请于5个工作日内签收"),
+        TaskSigned(task_id=task, actor=lead, person="王明"),
+        TaskProgressReported(task_id=task, actor=lead, percent=50, text="主体结构完成过半"),
+        TaskCompletionReported(task_id=task, actor=lead, text="已竣工验收"),
+        TaskReviewed(task_id=task, actor="office", accepted=True),
+        TaskClosed(task_id=task, actor="office", note="办结销号"),
+    ]
+    return [(event, task) for event in events]
+
+
+def _message(i: int, today: date) -> list[Step]:
+    message_id = f"board-bench-{i:06d}"
+    received = PublicMessageReceived(
+        message_id=message_id,
+        channel=MessageChannel.board,
+        category=MessageCategory.consultation,
+        title="学区划分咨询",
+        content="请问今年城区小学学区如何划分？",
+        department="edu",
+    )
+    replied = PublicMessageReplied(message_id=message_id, department="edu", reply="已公布。")
+    return [(received, message_id), (replied, message_id)]
+
+
+def _order(i: int, today: date) -> list[Step]:
+    """A work order from accepted to closed: seven steps that must apply in order."""
+    number, unit = f"12345-bench-{i:06d}", DEPARTMENTS[i % len(DEPARTMENTS)]
+    T = WorkOrderStep
+    steps = [
+        WorkOrderStepped(order_number=number, step=T.accepted, category=WorkOrderCategory.help),
+        WorkOrderStepped(order_number=number, step=T.dispatched, units=(unit,)),
+        *(
+            WorkOrderStepped(order_number=number, step=s, unit=unit)
+            for s in (T.signed, T.handling, T.replied)
+        ),
+        WorkOrderStepped(order_number=number, step=T.callback, satisfaction=Satisfaction.satisfied),
+        WorkOrderStepped(order_number=number, step=T.closed),
+    ]
+    return [(event, number) for event in steps]
+
+
+KINDS: dict[str, tuple[Callable[[int, date], list[Step]], int, float]] = {
+    # kind: (its events, events per entity, share of all events); faxes take what is left
+    "task": (_task, 7, 0.20),
+    "order": (_order, 7, 0.15),
+    "message": (_message, 2, 0.10),
+    "telegram": (_telegram, 1, 0.10),
+    "duty": (_duty, 1, 0.15),
+    "fax": (_fax, 1, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How many entities of each kind make ``events`` events."""
+
+    entities: dict[str, int]
+
+    @classmethod
+    def of(cls, events: int) -> Mix:
+        counts = {k: round(events * share / per) for k, (_, per, share) in KINDS.items()}
+        counts["fax"] = events - sum(counts[k] * KINDS[k][1] for k in counts if k != "fax")
+        if counts["fax"] < 0:
+            raise SystemExit(f"--events {events} is too few for the mix")
+        return cls(counts)
+
+    @property
+    def events(self) -> int:
+        return sum(n * KINDS[k][1] for k, n in self.entities.items())
+
+    def expected_books(self) -> dict[str, int]:
+        """Entities per book when every event applied (streams/duty.py, ledger, …)."""
+        n = self.entities
+        return {
+            "duty_log": n["fax"] + n["telegram"] + n["duty"],
+            "items": n["fax"] + n["telegram"],
+            "emergencies": 0,
+            "ledger": n["task"],
+            "alerts": 0,
+            "messages": n["message"],
+            "work_orders": n["order"],
+        }
+
+
+def ordered(mix: Mix, seed: int = 7) -> Iterator[tuple[str, int, int]]:
+    """``(kind, entity, step)`` in the order they are produced: entities shuffled, and in chunks
+    of :data:`CHUNK` every entity's first step, then every second step…, so the topics, keys and
+    a task's or an order's steps interleave as they would in a working office."""
+    entities = [(k, i) for k, n in mix.entities.items() for i in range(n)]
+    random.Random(seed).shuffle(entities)
+    for start in range(0, len(entities), CHUNK):
+        chunk = entities[start : start + CHUNK]
+        for step in range(max(KINDS[k][1] for k, _ in chunk)):
+            yield from ((k, i, step) for k, i in chunk if step < KINDS[k][1])
+
+
+def envelopes(mix: Mix, now: datetime) -> Iterator[Envelope]:
+    """The workload's events, 60 ms of event time apart, the last one about ``now``."""
+    today, base = now.date(), now - timedelta(milliseconds=60 * mix.events)
+    steps: dict[tuple[str, int], list[Step]] = {}
+    for n, (kind, i, step) in enumerate(ordered(mix)):
+        if step == 0:
+            steps[(kind, i)] = KINDS[kind][0](i, today)
+        data, subject = steps[(kind, i)][step]
+        if step == KINDS[kind][1] - 1:
+            del steps[(kind, i)]
+        at = base + timedelta(milliseconds=60 * n)
+        yield Envelope.wrap(
+            data,
+            source=f"midfield://bench/{kind}",
+            position=f"{subject}/{step}",
+            subject=subject,
+            time=at,
+            ingested_at=at,
+        )
+
+
+def produce(kafka: KafkaSettings, mix: Mix) -> float:
+    """Send the workload to the catalog topics; seconds from the first event built to the end
+    of ``flush`` (building the events included)."""
+    producer = KafkaProducer(
+        **client_config(kafka), acks=1, linger_ms=100, batch_size=1 << 20, max_request_size=8 << 20
+    )
+    failed: list[BaseException] = []
+    start = time.perf_counter()
+    try:
+        for n, e in enumerate(envelopes(mix, utc_now()), 1):
+            future = producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
+            future.add_errback(failed.append)
+            if n % 20_000 == 0:
+                progress(f"  produced {n:,}/{mix.events:,}")
+        producer.flush(timeout=120)
+        seconds = time.perf_counter() - start
+    finally:
+        producer.close(timeout=10)
+    if failed:
+        raise SystemExit(f"{len(failed)} events not acknowledged; first: {failed[0]!r}")
+    return seconds
+
+
+# --- the paths --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    path: str
+    round: int
+    events: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "round": self.round,
+            "events": self.events,
+            "seconds": round(self.seconds, 3),
+            "events_per_s": round(self.rate),
+        } | self.extra
+
+
+Ends = dict[tuple[str, int], int]
+
+
+async def _consume(kafka: KafkaSettings, ends: Ends, decode: bool) -> tuple[int, float]:
+    """Read every partition from the beginning to its end; ``(records, seconds)``, timed from
+    the first ``getmany`` (the consumer is started and assigned outside the timing)."""
+    config = client_config(kafka)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=config["bootstrap_servers"],
+        client_id="midfield-bench",
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        pending = {TopicPartition(t, p): end for (t, p), end in ends.items() if end}
+        consumer.assign(list(pending))
+        await consumer.seek_to_beginning()
+        records, start = 0, time.perf_counter()
+        while pending:
+            if time.perf_counter() - start > 300:
+                raise SystemExit(f"raw consumer stalled; still to read: {pending}")
+            batches = await consumer.getmany(timeout_ms=1000)
+            for tp, batch in batches.items():
+                records += len(batch)
+                if decode:
+                    for r in batch:
+                        Envelope.from_record(r.headers, r.value or b"")
+                if batch and batch[-1].offset + 1 >= pending.get(tp, 0):
+                    pending.pop(tp, None)
+                    consumer.pause(tp)
+        return records, time.perf_counter() - start
+    finally:
+        await consumer.stop()
+
+
+def run_raw(kafka: KafkaSettings, ends: Ends, round_: int, *, decode: bool = False) -> Run:
+    records, seconds = asyncio.run(_consume(kafka, ends, decode))
+    want = sum(ends.values())
+    if records != want:
+        raise SystemExit(f"raw consumer read {records:,} records, the topics hold {want:,}")
+    return Run(DECODE if decode else RAW, round_, records, seconds)
+
+
+@dataclass
+class Moments:
+    """The progress the rebuild reports as it goes: ``(elapsed_s, done)`` every half second."""
+
+    total: int = 0
+    seen: list[tuple[float, int]] = field(default_factory=list)
+    shown: float = 0.0
+    began: float = 0.0
+    """Wall-clock time (epoch s) of the rebuild's elapsed 0, i.e. just before the worker starts."""
+
+    def __call__(self, p: Progress) -> None:
+        if not self.seen:
+            self.began = time.time() - p.elapsed_s
+        self.total = p.total
+        self.seen.append((p.elapsed_s, p.done))
+        if p.elapsed_s - self.shown >= 5 or p.done >= p.total:
+            self.shown = p.elapsed_s
+            progress("  " + p.line("rebuild"))
+
+    def first_done(self) -> tuple[float, int] | None:
+        """The first moment the group had committed anything: the worker is up, joined and
+        working (its start-up, group join and table recovery lie before it)."""
+        return next(((t, d) for t, d in self.seen if d > 0), None)
+
+    def caught_up(self) -> float | None:
+        return next((t for t, d in self.seen if d >= self.total), None)
+
+    def catch_up_rate(self, ready_s: float | None) -> float | None:
+        """All events over the time from the worker's "ready" (started, joined, tables
+        recovered: it begins to consume) to the first sample that saw every target committed.
+        The end is late by the last commit and the half-second sampling."""
+        last = self.caught_up()
+        if ready_s is None or last is None or last <= ready_s:
+            return None
+        return self.total / (last - ready_s)
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's finished children: around a rebuild, its worker's (the
+    broker is a child too, but it is reaped only at the end)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ready_at(log: Path, began: float) -> float | None:
+    """Seconds from ``began`` to the worker's "Worker ready" line (faust's recovery logs it when
+    the tables are recovered and the streams start), from its JSON log."""
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "Worker ready" in line:
+            try:
+                stamp = json.loads(line)["timestamp"]
+            except (ValueError, KeyError):
+                continue
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - began
+    return None
+
+
+def check_books(books: Snapshot, mix: Mix) -> dict[str, int]:
+    """Fail loudly unless every entity is there and every lifecycle ran to its end."""
+    counts = {name: len(books.get(name, {})) for name in mix.expected_books()}
+    problems = [
+        f"{name}: {counts[name]:,} entities, expected {want:,}"
+        for name, want in mix.expected_books().items()
+        if counts[name] != want
+    ]
+    statuses = {
+        "ledger": ("status", "closed"),
+        "work_orders": ("status", "closed"),
+        "messages": ("replies", 1),
+    }
+    for name, (key, want) in statuses.items():
+        wrong = [k for k, e in books.get(name, {}).items() if e.get(key) != want]
+        if wrong:
+            problems.append(f"{name}: {len(wrong):,} with {key} != {want!r}, e.g. {wrong[0]}")
+    if problems:
+        raise SystemExit("the rebuilt books are wrong:\n  " + "\n  ".join(problems))
+    return counts
+
+
+def run_midfield(settings: Settings, mix: Mix, work: Path, round_: int) -> Run:
+    """``streams.replay.commands.rebuild`` from the beginning under a fresh application id."""
+    app_id = f"bench-rebuild-{round_}-{uuid.uuid4().hex[:6]}"
+    moments = Moments()
+    cpu, wall = children_cpu_s(), time.perf_counter()
+    outcome = rebuild(settings, app_id, work / app_id, start="beginning", report=moments)
+    cpu, wall = children_cpu_s() - cpu, time.perf_counter() - wall
+    done = outcome.progress
+    if (done.done, done.total) != (mix.events, mix.events):
+        raise SystemExit(f"rebuild did {done.done:,}/{done.total:,}, expected {mix.events:,}")
+    books = check_books(outcome.books, mix)
+    first, ready_s = moments.first_done(), ready_at(outcome.worker.log_path, moments.began)
+    catch_up = moments.catch_up_rate(ready_s)
+    extra = {
+        "app_id": app_id,
+        "ready_s": round(ready_s, 2) if ready_s is not None else None,
+        "first_commit_s": round(first[0], 2) if first else None,
+        "caught_up_s": round(moments.caught_up() or done.elapsed_s, 2),
+        "catch_up_events_per_s": round(catch_up) if catch_up else None,
+        "wall_s": round(wall, 2),
+        "worker_cpu_s": round(cpu, 2),
+        "books": books,
+    }
+    return Run(MIDFIELD, round_, done.done, done.elapsed_s, extra)
+
+
+# --- orchestration ----------------------------------------------------------------------------
+
+
+@contextmanager
+def worker_environment(bootstrap: str) -> Iterator[None]:
+    """What the rebuild's worker (a child process inheriting ``os.environ``) must see: this
+    broker with the embedded timing profile (fast group joins), as tests/harness.py sets it, and
+    none of the caller's own MIDFIELD_/KAFKA_ settings."""
+    saved = dict(os.environ)
+    for name in [n for n in os.environ if n.startswith(("MIDFIELD_", "KAFKA_"))]:
+        del os.environ[name]
+    os.environ |= {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MIDFIELD_KAFKA_PROFILE": "embedded",
+        "MIDFIELD_LOG_FORMAT": "json",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), saved.get("PYTHONPATH")])),
+    }
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+PathFn = Callable[[int], Run]
+
+
+def paths(settings: Settings, mix: Mix, ends: Ends, work: Path, decode: bool) -> list[PathFn]:
+    """One round's runs, baselines first, so runs alternate baseline / midfield."""
+    chosen: list[PathFn] = [lambda r: run_raw(settings.kafka, ends, r)]
+    if decode:
+        chosen.append(lambda r: run_raw(settings.kafka, ends, r, decode=True))
+    return [*chosen, lambda r: run_midfield(settings, mix, work, r)]
+
+
+def run_rounds(chosen: list[PathFn], repeat: int) -> list[Run]:
+    runs: list[Run] = []
+    total = len(chosen) * repeat
+    for round_ in range(1, repeat + 1):
+        for run_path in chosen:
+            progress(f"run {len(runs) + 1}/{total}…")
+            gc.collect()
+            run = run_path(round_)
+            progress(f"  {run.path}: {run.rate:,.0f} events/s ({run.seconds:.2f} s)")
+            runs.append(run)
+    return runs
+
+
+class ProfiledWorker(ReplayWorker):
+    """The replay worker under ``python -m cProfile``: ReplayWorker starts
+    ``sys.executable -m midfield worker``, so for its start ``sys.executable`` is a launcher
+    that inserts ``-m cProfile -o <stats>``. The stats are written when the worker exits
+    (SIGTERM -> faust stops -> SystemExit, which cProfile catches)."""
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        launcher = self.workdir / "python-cprofile"
+        launcher.write_text(
+            f'#!/bin/sh\nexec "{sys.executable}" -m cProfile -o '
+            f'"{self.workdir / "worker.prof"}" "$@"\n'
+        )
+        launcher.chmod(0o755)
+        real, sys.executable = sys.executable, str(launcher)
+        try:
+            super().start()
+        finally:
+            sys.executable = real
+
+
+def profile_midfield(settings: Settings, mix: Mix, work: Path, top: int) -> list[dict[str, Any]]:
+    """One extra, uncounted rebuild with its worker under cProfile (the worker's main thread:
+    the agents, tables and producer; faust's consumer thread is not in it)."""
+    progress("profiling one more rebuild (not counted)…")
+    app_id = f"bench-rebuild-profile-{uuid.uuid4().hex[:6]}"
+    worker = ProfiledWorker(settings, app_id, work / app_id)
+    with ExitStack() as stack:  # what commands.rebuild does, with this worker
+        stack.callback(worker.stop)
+        run_to_targets(settings, plan(settings, app_id), worker, report=Moments())
+        check_books(worker.snapshot(utc_now()), mix)
+    rows = pstats.Stats(str(worker.workdir / "worker.prof")).stats.items()  # type: ignore[attr-defined]
+    ranked = sorted(rows, key=lambda item: item[1][2], reverse=True)[:top]
+    return [
+        {
+            "function": _where(func),
+            "calls": nc,
+            "tottime_s": round(tt, 4),
+            "cumtime_s": round(ct, 4),
+        }
+        for func, (_, nc, tt, ct, _) in ranked
+    ]
+
+
+def _where(func: tuple[str, int, str]) -> str:
+    file, line, name = func
+    for marker in ("site-packages/", str(REPO) + "/", sysconfig.get_paths()["stdlib"] + "/"):
+        file = file.split(marker, 1)[-1]
+    return f"{file}:{line}({name})"
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def median_of(runs: Sequence[Run], path: str, value: Callable[[Run], float | None]) -> float | None:
+    values = [v for run in runs if run.path == path and (v := value(run)) is not None]
+    return statistics.median(values) if values else None
+
+
+def report(
+    args: argparse.Namespace, runs: list[Run], mix: Mix, ends: Ends, produce_s: float
+) -> dict[str, Any]:
+    midfield = median_of(runs, MIDFIELD, lambda r: r.rate) or 0.0
+    raw = median_of(runs, RAW, lambda r: r.rate) or 0.0
+    catch_up = median_of(runs, MIDFIELD, lambda r: r.extra["catch_up_events_per_s"])
+    ratio = midfield / raw
+    out: dict[str, Any] = {
+        "bench": "rebuild",
+        "events": mix.events,
+        "repeat": args.repeat,
+        "midfield_events_per_s": round(midfield),
+        "baseline_aiokafka_events_per_s": round(raw),
+        "ratio": round(ratio, 3),
+        "midfield_catch_up_events_per_s": round(catch_up) if catch_up else None,
+        "ratio_catch_up": round(catch_up / raw, 3) if catch_up else None,
+        "midfield_ready_s": median_of(runs, MIDFIELD, lambda r: r.extra["ready_s"]),
+        "midfield_wall_s": median_of(runs, MIDFIELD, lambda r: r.extra["wall_s"]),
+        "midfield_worker_cpu_us_per_event": round(
+            (median_of(runs, MIDFIELD, lambda r: r.extra["worker_cpu_s"]) or 0.0) / mix.events * 1e6
+        ),
+        "target_ratio": TARGET_RATIO,
+        "target_events_per_s": TARGET_RATE,
+        "meets_target": ratio >= TARGET_RATIO and midfield >= TARGET_RATE,
+    }
+    if args.decode:
+        decode = median_of(runs, DECODE, lambda r: r.rate) or 0.0
+        out["baseline_aiokafka_decode_events_per_s"] = round(decode)
+    return out | {
+        "runs": [run.as_dict() for run in runs],
+        "mix": {"entities": mix.entities, "events_per_entity": {k: v[1] for k, v in KINDS.items()}},
+        "books": mix.expected_books(),
+        "topics": len({t for t, _ in ends}),
+        "partitions": len(ends),
+        "produce_events_per_s": round(mix.events / produce_s),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        },
+        "broker": "tansu-embedded",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    def rate(value: float | None) -> str:
+        return f"{value:>10,} events/s" if value is not None else f"{'-':>10} events/s"
+
+    rows = [("raw aiokafka consumer", result["baseline_aiokafka_events_per_s"], "")]
+    if "baseline_aiokafka_decode_events_per_s" in result:
+        rows.append(
+            (
+                "raw aiokafka + Envelope.from_record",
+                result["baseline_aiokafka_decode_events_per_s"],
+                "",
+            )
+        )
+    rows += [
+        (
+            "midfield rebuild (as it reports)",
+            result["midfield_events_per_s"],
+            f"  worker start to caught up; wall {result['midfield_wall_s']:.1f} s, worker CPU "
+            f"{result['midfield_worker_cpu_us_per_event']} µs/event",
+        ),
+        (
+            "midfield rebuild, catch-up only",
+            result["midfield_catch_up_events_per_s"],
+            f"  from the worker ready at {result['midfield_ready_s'] or 0:.1f} s",
+        ),
+    ]
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    catch_up = result["ratio_catch_up"]
+    return "\n".join(
+        [
+            f"rebuild: {result['events']:,} mixed events on {result['topics']} topics "
+            f"({result['partitions']} partitions), median of {result['repeat']} runs each, "
+            f"{result['machine']['cpus']} CPUs, Python {result['machine']['python']}",
+            *(f"  {name:<38} {rate(value)}{note}" for name, value, note in rows),
+            f"  ratio midfield / raw: {result['ratio']:.3f}"
+            + (f" (catch-up only {catch_up:.3f})" if catch_up else "")
+            + f"; {verdict} targets {result['target_events_per_s']:,.0f} events/s and "
+            f"{result['target_ratio']}",
+            "  books: " + ", ".join(f"{k} {v:,}" for k, v in result["books"].items()),
+        ]
+    )
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.rebuild", description=(__doc__ or "").split("\n\n")[0]
+    )
+    parser.add_argument("--events", type=int, default=100_000, help="events on the topics")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each path")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
+    parser.add_argument(
+        "--no-decode",
+        dest="decode",
+        action="store_false",
+        help="skip the raw consumer that also decodes every record into an Envelope",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="K",
+        help="rebuild once more with the worker under cProfile and report its top K functions",
+    )
+    return parser.parse_args(argv)
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    mix = Mix.of(args.events)
+    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
+        work = Path(tmp)
+        with (
+            EmbeddedBroker(work / "broker").running() as status,
+            worker_environment(status.bootstrap),
+        ):
+            settings = Settings(
+                kafka=KafkaSettings(bootstrap_servers=status.bootstrap, profile="embedded")
+            )
+            create_topics(settings.kafka, settings.topics)
+            progress(f"producing {mix.events:,} events: {mix.entities}…")
+            produce_s = produce(settings.kafka, mix)
+            progress(
+                f"  {mix.events / produce_s:,.0f} events/s ({produce_s:.1f} s, building included)"
+            )
+            ends = topic_end_offsets(client_config(settings.kafka), PROCESSED)
+            if sum(ends.values()) != mix.events:
+                raise SystemExit(
+                    f"the topics hold {sum(ends.values()):,} records, not {mix.events:,}"
+                )
+            chosen = paths(settings, mix, ends, work / "replay", args.decode)
+            runs = run_rounds(chosen, args.repeat)
+            result = report(args, runs, mix, ends, produce_s)
+            if args.profile:
+                result["profile_top"] = profile_midfield(
+                    settings, mix, work / "replay", args.profile
+                )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    result = bench(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(result))
+    for row in result.get("profile_top", []):
+        print(f"  {row['tottime_s']:>8.3f}s own {row['cumtime_s']:>8.3f}s cum  {row['function']}")
+    progress(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
