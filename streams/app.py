@@ -22,20 +22,14 @@ from midfield.errors import ConfigError
 from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER, topic
-from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
-from schemas.events.duty import DutyEntryRecorded
-from schemas.events.fax import FaxReceived
-from schemas.events.message import PublicMessageReceived
-from schemas.events.task import TaskEvent
-from schemas.events.telegram import TelegramReceived
-from schemas.events.workorder import WorkOrderStepped
-from streams import alerts
-from streams.dead_letters import dead_letter, decode_or_dead_letter
+from schemas.events.alert import AlertRaised, Severity
+from streams.agents import Effects
 from streams.duty import add_duty
 from streams.emit import raw_topic
 from streams.health import BrokerWatch
 from streams.hotline import add_work_orders
 from streams.messages import add_messages
+from streams.process import PROCESSED
 from streams.replay.offsets import read_offsets
 from streams.replay.shadow import try_code
 from streams.reporting import add_duty_reports
@@ -76,21 +70,6 @@ class MidfieldApp(faust.App):
 _BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
     key_type=str, value_type=None, key_serializer="raw", value_serializer="json"
 )
-
-
-PROCESSED = tuple(
-    topic(data.topic).name
-    for data in (
-        FaxReceived,
-        TelegramReceived,
-        DutyEntryRecorded,
-        TaskEvent,
-        AlertRaised,
-        PublicMessageReceived,
-        WorkOrderStepped,
-    )
-)
-"""The topics the processors read: what lag is measured on and what a replay reads again."""
 
 
 def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
@@ -176,11 +155,13 @@ def create_app(settings: Settings) -> MidfieldApp:
     app.clock = utc_now
     app.directory = load_directory(settings.departments)
     deadletters = raw_topic(app, DEADLETTER)
-    alert_topic = _add_alerts(app, deadletters)
-    fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, deadletters, alert_topic)
-    tasks = add_supervision(app, _BOOK_SCHEMA, deadletters)
-    message_topic = add_messages(app, _BOOK_SCHEMA, deadletters, alert_topic)
-    order_topic = add_work_orders(app, _BOOK_SCHEMA, deadletters)
+    alert_topic = raw_topic(app, topic(AlertRaised.topic).name)
+    effects = Effects(app, deadletters, alert_topic)
+    _add_alerts(app, effects, alert_topic)
+    fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, effects)
+    tasks = add_supervision(app, _BOOK_SCHEMA, effects)
+    message_topic = add_messages(app, _BOOK_SCHEMA, effects)
+    order_topic = add_work_orders(app, _BOOK_SCHEMA, effects)
     add_duty_reports(app)
 
     app.sensors.add(MetricsSensor())
@@ -192,32 +173,13 @@ def create_app(settings: Settings) -> MidfieldApp:
     return app
 
 
-def _add_alerts(app: MidfieldApp, deadletters: Any) -> Any:
+def _add_alerts(app: MidfieldApp, effects: Effects, channel: Any) -> None:
     """The alerts book, keyed by alert id, from ``office.alerts.v1``."""
     app.alerts = app.Table("alerts", default=None, schema=_BOOK_SCHEMA)
-    channel = raw_topic(app, topic(AlertRaised.topic).name)
 
     @app.agent(channel, name="alerts")
     async def take_alerts(stream: Any) -> None:
-        async for event in stream.events():
-            envelope = await decode_or_dead_letter(event, deadletters, app.conf.id)
-            if envelope is None:
-                continue
-            if not isinstance(envelope.data, AlertRaised | AlertAcknowledged | AlertResolved):
-                await dead_letter(
-                    event,
-                    deadletters,
-                    app.conf.id,
-                    "unexpected-type",
-                    f"{envelope.type} on the alerts topic",
-                    connector="alerts",
-                )
-                continue
-            book = alerts.apply(app.alerts.get(envelope.subject), envelope)
-            if book is not None:
-                app.alerts[envelope.subject] = book
-
-    return channel
+        await effects.consume(stream, channel.get_topic_name())
 
 
 def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> None:

@@ -22,12 +22,11 @@ from typing import Any
 
 from midfield.settings import Settings
 from streams import items, ledger, workorders
+from streams.process import BOOKS
 from streams.replay.offsets import scan
 
 __all__ = ["BOOKS", "Diff", "Snapshot", "changelog_topic", "diff", "from_changelogs", "render"]
 
-BOOKS = ("duty_log", "items", "emergencies", "ledger", "alerts", "messages", "work_orders")
-"""The worker's tables (streams/app.py), in the order a snapshot lists them."""
 
 Snapshot = dict[str, dict[str, Any]]
 

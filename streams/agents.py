@@ -1,0 +1,84 @@
+"""The faust agents' one body: decode, :func:`streams.process.process`, act, write.
+
+Each processor module (duty, supervision, messages, hotline, alerts) declares its tables, its
+topic and its timers, and an agent whose body is :meth:`Effects.consume`. The side effects an
+event calls for (dead letters, alerts, notices to department outboxes, the reminder metric) are
+done before the books are written (streams/process.py says why).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from midfield import metrics
+from schemas.catalog import outbox
+from schemas.deadletter import DeadLetter
+from schemas.envelope import Envelope
+from streams.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
+from streams.emit import raw_topic, send
+from streams.process import BOOKS, Books, Outcome, process
+
+if TYPE_CHECKING:
+    from faust.types import EventT
+
+    from streams.app import MidfieldApp
+
+__all__ = ["Effects"]
+
+
+class Effects:
+    """The worker's side of an :class:`Outcome`, and the agents' body."""
+
+    def __init__(self, app: MidfieldApp, deadletters: Any, alerts: Any) -> None:
+        self.app, self.deadletters, self.alerts = app, deadletters, alerts
+        self.source = f"midfield://worker/{app.conf.id}"
+        self._outboxes: dict[str, Any] = {}
+        self._books: Books | None = None
+
+    @property
+    def books(self) -> Books:
+        if self._books is None:  # the tables exist once every processor module has added its
+            self._books = {name: getattr(self.app, name) for name in BOOKS}
+        return self._books
+
+    async def consume(self, stream: Any, name: str) -> None:
+        """The agent reading topic ``name``."""
+        app = self.app
+        async for event in stream.events():
+            envelope = await decode_or_dead_letter(event, self.deadletters, app.conf.id)
+            if envelope is None:
+                continue
+            outcome = process(self.books, name, envelope, app.settings, source=self.source)
+            await self.act(event, envelope, outcome)
+            for (book, key), value in outcome.writes.items():
+                self.books[book][key] = value
+
+    async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:
+        app = self.app
+        for refusal in outcome.refusals:
+            if refusal.late is None:
+                await dead_letter(event, self.deadletters, app.conf.id, refusal.reason,
+                                  refusal.detail, connector=refusal.connector)  # fmt: skip
+                continue
+            letter = DeadLetter.of(
+                refusal.late_letter_raw(),
+                reason=refusal.reason,
+                error=refusal.detail,
+                source=self.source,
+                position=f"item {envelope.subject} step {refusal.late['id']}",
+                connector=refusal.connector,
+                first_seen=app.clock(),
+                meta={"ce_id": refusal.late["id"]},
+            )
+            await send_dead_letter(self.deadletters, letter)
+        for alert in outcome.alerts:
+            await send(self.alerts, alert)
+        for department, notice in outcome.notices:
+            await send(self.outbox(department), notice)
+        if outcome.reminded is not None:
+            metrics.REMINDERS.labels(outcome.reminded).inc()
+
+    def outbox(self, department: str) -> Any:
+        if department not in self._outboxes:
+            self._outboxes[department] = raw_topic(self.app, outbox(department))
+        return self._outboxes[department]
