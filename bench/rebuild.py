@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
 import os
@@ -25,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -66,7 +67,7 @@ from schemas.events.workorder import (
 from streams.app import PROCESSED
 from streams.replay.books import Snapshot
 from streams.replay.commands import rebuild
-from streams.replay.run import Progress, ReplayWorker, plan, run_to_targets
+from streams.replay.run import Progress
 from tests.samples import fax_received
 
 REPO = Path(__file__).resolve().parent.parent
@@ -344,59 +345,20 @@ def run_raw(kafka: KafkaSettings, ends: Ends, round_: int, *, decode: bool = Fal
 
 @dataclass
 class Moments:
-    """The progress the rebuild reports as it goes: ``(elapsed_s, done)`` every half second."""
+    """Shows the progress the rebuild reports, every 5 s."""
 
-    total: int = 0
-    seen: list[tuple[float, int]] = field(default_factory=list)
     shown: float = 0.0
-    began: float = 0.0
-    """Wall-clock time (epoch s) of the rebuild's elapsed 0, i.e. just before the worker starts."""
 
     def __call__(self, p: Progress) -> None:
-        if not self.seen:
-            self.began = time.time() - p.elapsed_s
-        self.total = p.total
-        self.seen.append((p.elapsed_s, p.done))
         if p.elapsed_s - self.shown >= 5 or p.done >= p.total:
             self.shown = p.elapsed_s
             progress("  " + p.line("rebuild"))
 
-    def first_done(self) -> tuple[float, int] | None:
-        """The first moment the group had committed anything: the worker is up, joined and
-        working (its start-up, group join and table recovery lie before it)."""
-        return next(((t, d) for t, d in self.seen if d > 0), None)
 
-    def caught_up(self) -> float | None:
-        return next((t for t, d in self.seen if d >= self.total), None)
-
-    def catch_up_rate(self, ready_s: float | None) -> float | None:
-        """All events over the time from the worker's "ready" (started, joined, tables
-        recovered: it begins to consume) to the first sample that saw every target committed.
-        The end is late by the last commit and the half-second sampling."""
-        last = self.caught_up()
-        if ready_s is None or last is None or last <= ready_s:
-            return None
-        return self.total / (last - ready_s)
-
-
-def children_cpu_s() -> float:
-    """CPU seconds of this process's finished children: around a rebuild, its worker's (the
-    broker is a child too, but it is reaped only at the end)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+def cpu_s() -> float:
+    """CPU seconds of this process (the rebuild runs in it; the broker is a child)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def ready_at(log: Path, began: float) -> float | None:
-    """Seconds from ``began`` to the worker's "Worker ready" line (faust's recovery logs it when
-    the tables are recovered and the streams start), from its JSON log."""
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if "Worker ready" in line:
-            try:
-                stamp = json.loads(line)["timestamp"]
-            except (ValueError, KeyError):
-                continue
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - began
-    return None
 
 
 def check_books(books: Snapshot, mix: Mix) -> dict[str, int]:
@@ -422,29 +384,25 @@ def check_books(books: Snapshot, mix: Mix) -> dict[str, int]:
 
 
 def run_midfield(settings: Settings, mix: Mix, work: Path, round_: int) -> Run:
-    """``streams.replay.commands.rebuild`` from the beginning under a fresh application id."""
+    """``streams.replay.commands.rebuild`` from the beginning under a fresh application id, timed
+    whole: the plan, applying every record, and publishing the books (changelogs, offsets)."""
     app_id = f"bench-rebuild-{round_}-{uuid.uuid4().hex[:6]}"
-    moments = Moments()
-    cpu, wall = children_cpu_s(), time.perf_counter()
-    outcome = rebuild(settings, app_id, work / app_id, start="beginning", report=moments)
-    cpu, wall = children_cpu_s() - cpu, time.perf_counter() - wall
+    cpu, wall = cpu_s(), time.perf_counter()
+    outcome = rebuild(settings, app_id, work / app_id, start="beginning", report=Moments())
+    cpu, wall = cpu_s() - cpu, time.perf_counter() - wall
     done = outcome.progress
     if (done.done, done.total) != (mix.events, mix.events):
         raise SystemExit(f"rebuild did {done.done:,}/{done.total:,}, expected {mix.events:,}")
     books = check_books(outcome.books, mix)
-    first, ready_s = moments.first_done(), ready_at(outcome.worker.log_path, moments.began)
-    catch_up = moments.catch_up_rate(ready_s)
     extra = {
         "app_id": app_id,
-        "ready_s": round(ready_s, 2) if ready_s is not None else None,
-        "first_commit_s": round(first[0], 2) if first else None,
-        "caught_up_s": round(moments.caught_up() or done.elapsed_s, 2),
-        "catch_up_events_per_s": round(catch_up) if catch_up else None,
-        "wall_s": round(wall, 2),
-        "worker_cpu_s": round(cpu, 2),
+        "apply_s": round(done.elapsed_s, 2),
+        "apply_events_per_s": round(done.rate),
+        "changelog_records": outcome.extra["changelog_records"],
+        "cpu_s": round(cpu, 2),
         "books": books,
     }
-    return Run(MIDFIELD, round_, done.done, done.elapsed_s, extra)
+    return Run(MIDFIELD, round_, done.done, wall, extra)
 
 
 # --- orchestration ----------------------------------------------------------------------------
@@ -495,38 +453,14 @@ def run_rounds(chosen: list[PathFn], repeat: int) -> list[Run]:
     return runs
 
 
-class ProfiledWorker(ReplayWorker):
-    """The replay worker under ``python -m cProfile``: ReplayWorker starts
-    ``sys.executable -m midfield worker``, so for its start ``sys.executable`` is a launcher
-    that inserts ``-m cProfile -o <stats>``. The stats are written when the worker exits
-    (SIGTERM -> faust stops -> SystemExit, which cProfile catches)."""
-
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        launcher = self.workdir / "python-cprofile"
-        launcher.write_text(
-            f'#!/bin/sh\nexec "{sys.executable}" -m cProfile -o '
-            f'"{self.workdir / "worker.prof"}" "$@"\n'
-        )
-        launcher.chmod(0o755)
-        real, sys.executable = sys.executable, str(launcher)
-        try:
-            super().start()
-        finally:
-            sys.executable = real
-
-
 def profile_midfield(settings: Settings, mix: Mix, work: Path, top: int) -> list[dict[str, Any]]:
-    """One extra, uncounted rebuild with its worker under cProfile (the worker's main thread:
-    the agents, tables and producer; faust's consumer thread is not in it)."""
+    """One extra, uncounted rebuild under cProfile (it runs in this process)."""
     progress("profiling one more rebuild (not counted)…")
     app_id = f"bench-rebuild-profile-{uuid.uuid4().hex[:6]}"
-    worker = ProfiledWorker(settings, app_id, work / app_id)
-    with ExitStack() as stack:  # what commands.rebuild does, with this worker
-        stack.callback(worker.stop)
-        run_to_targets(settings, plan(settings, app_id), worker, report=Moments())
-        check_books(worker.snapshot(utc_now()), mix)
-    rows = pstats.Stats(str(worker.workdir / "worker.prof")).stats.items()  # type: ignore[attr-defined]
+    profiler = cProfile.Profile()
+    outcome = profiler.runcall(rebuild, settings, app_id, work / app_id, start="beginning")
+    check_books(outcome.books, mix)
+    rows = pstats.Stats(profiler).stats.items()  # type: ignore[attr-defined]
     ranked = sorted(rows, key=lambda item: item[1][2], reverse=True)[:top]
     return [
         {
@@ -559,7 +493,6 @@ def report(
 ) -> dict[str, Any]:
     midfield = median_of(runs, MIDFIELD, lambda r: r.rate) or 0.0
     raw = median_of(runs, RAW, lambda r: r.rate) or 0.0
-    catch_up = median_of(runs, MIDFIELD, lambda r: r.extra["catch_up_events_per_s"])
     ratio = midfield / raw
     out: dict[str, Any] = {
         "bench": "rebuild",
@@ -568,13 +501,14 @@ def report(
         "midfield_events_per_s": round(midfield),
         "baseline_aiokafka_events_per_s": round(raw),
         "ratio": round(ratio, 3),
-        "midfield_catch_up_events_per_s": round(catch_up) if catch_up else None,
-        "ratio_catch_up": round(catch_up / raw, 3) if catch_up else None,
-        "midfield_ready_s": median_of(runs, MIDFIELD, lambda r: r.extra["ready_s"]),
-        "midfield_wall_s": median_of(runs, MIDFIELD, lambda r: r.extra["wall_s"]),
-        "midfield_worker_cpu_us_per_event": round(
-            (median_of(runs, MIDFIELD, lambda r: r.extra["worker_cpu_s"]) or 0.0) / mix.events * 1e6
+        "midfield_apply_events_per_s": median_of(
+            runs, MIDFIELD, lambda r: r.extra["apply_events_per_s"]
         ),
+        "midfield_wall_s": median_of(runs, MIDFIELD, lambda r: r.seconds),
+        "midfield_cpu_us_per_event": round(
+            (median_of(runs, MIDFIELD, lambda r: r.extra["cpu_s"]) or 0.0) / mix.events * 1e6
+        ),
+        "changelog_records": median_of(runs, MIDFIELD, lambda r: r.extra["changelog_records"]),
         "target_ratio": TARGET_RATIO,
         "target_events_per_s": TARGET_RATE,
         "meets_target": ratio >= TARGET_RATIO and midfield >= TARGET_RATE,
@@ -615,19 +549,19 @@ def table(result: dict[str, Any]) -> str:
         )
     rows += [
         (
-            "midfield rebuild (as it reports)",
+            "midfield rebuild (whole command)",
             result["midfield_events_per_s"],
-            f"  worker start to caught up; wall {result['midfield_wall_s']:.1f} s, worker CPU "
-            f"{result['midfield_worker_cpu_us_per_event']} µs/event",
+            f"  plan, apply, publish {result['changelog_records']:,} changelog records: "
+            f"{result['midfield_wall_s']:.1f} s, "
+            f"{result['midfield_cpu_us_per_event']} µs CPU/event",
         ),
         (
-            "midfield rebuild, catch-up only",
-            result["midfield_catch_up_events_per_s"],
-            f"  from the worker ready at {result['midfield_ready_s'] or 0:.1f} s",
+            "midfield rebuild, applying only",
+            result["midfield_apply_events_per_s"],
+            "  read, decode, process",
         ),
     ]
     verdict = "meets" if result["meets_target"] else "MISSES"
-    catch_up = result["ratio_catch_up"]
     return "\n".join(
         [
             f"rebuild: {result['events']:,} mixed events on {result['topics']} topics "
@@ -635,7 +569,6 @@ def table(result: dict[str, Any]) -> str:
             f"{result['machine']['cpus']} CPUs, Python {result['machine']['python']}",
             *(f"  {name:<38} {rate(value)}{note}" for name, value, note in rows),
             f"  ratio midfield / raw: {result['ratio']:.3f}"
-            + (f" (catch-up only {catch_up:.3f})" if catch_up else "")
             + f"; {verdict} targets {result['target_events_per_s']:,.0f} events/s and "
             f"{result['target_ratio']}",
             "  books: " + ", ".join(f"{k} {v:,}" for k, v in result["books"].items()),

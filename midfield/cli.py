@@ -389,6 +389,7 @@ def _serve(worker: Any, what: str) -> None:
         f"{what} answer at {worker.url} (the same queries as a live worker); Ctrl-C stops it",
         err=True,
     )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the worker is stopped too
     try:
         worker.proc.wait()
     except KeyboardInterrupt:

@@ -1,11 +1,13 @@
 """What ``midfield replay rebuild``, ``as-of`` and ``shadow`` do, without the command line's
-options and printing (streams/replay/run.py says how a replay runs)."""
+options and printing. ``rebuild`` and ``as-of`` apply the records over a plain consumer
+(streams/replay/fast.py); a worker is started only to serve the books (``--serve``).
+``shadow`` runs new code, so it runs it in a worker of its own (streams/replay/run.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,9 @@ from midfield.settings import Settings
 from midfield.watermarks import topic_partitions
 from streams.app import PROCESSED
 from streams.replay.books import Diff, Snapshot, diff, from_changelogs, render
-from streams.replay.offsets import beginning_offsets, committed_offsets
-from streams.replay.run import Plan, Progress, ReplayWorker, plan, run_to_targets
+from streams.replay.fast import apply_plan, publish
+from streams.replay.offsets import Offsets, beginning_offsets, committed_offsets, write_offsets
+from streams.replay.run import Plan, Progress, ReplayWorker, plan, run_to_targets, wait_ready
 
 __all__ = ["Outcome", "as_of", "rebuild", "shadow"]
 
@@ -28,10 +31,11 @@ Report = Callable[[Progress], None]
 class Outcome:
     plan: Plan
     progress: Progress
-    worker: ReplayWorker
-    """Still running when the command was asked to keep serving, else stopped."""
+    worker: ReplayWorker | None
+    """Running when the command was asked to keep serving the books, else ``None``/stopped."""
     books: Snapshot
     diff: Diff | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -41,7 +45,7 @@ class Outcome:
             "events_per_s": round(self.progress.rate),
             "books": {name: len(entities) for name, entities in self.books.items()},
             "searched_by_timestamp": sorted(f"{t}/{p}" for t, p in self.plan.searched),
-        }
+        } | self.extra
         if self.diff is not None:
             out["equal"] = self.diff.equal
             out["entities_differ"] = self.diff.entities()
@@ -69,11 +73,17 @@ def rebuild(
     report: Report = lambda p: None,
     serve: bool = False,
 ) -> Outcome:
-    """The books rebuilt from ``start`` to the current end of every topic under ``app_id``."""
+    """The books rebuilt from ``start`` to the current end of every topic, published as the
+    books of ``app_id`` (changelogs and committed offsets: workers can switch to them)."""
+    config = client_config(settings.kafka)
     plan_ = plan(settings, app_id, start=start)
-    worker = ReplayWorker(settings, app_id, workdir)
-    progress, books = _run(settings, plan_, worker, utc_now(), report, serve)
-    return Outcome(plan_, progress, worker, books)
+    applied = apply_plan(config, plan_, settings, report=report)
+    written = publish(config, applied, plan_, settings)
+    books = render(applied.books, utc_now(), settings)
+    extra = {"changelog_records": written, "undecodable": applied.undecodable,
+             "refused": applied.refused}  # fmt: skip
+    worker = _serving(settings, app_id, workdir, None) if serve else None
+    return Outcome(plan_, applied.progress, worker, books, extra=extra)
 
 
 def as_of(
@@ -85,11 +95,32 @@ def as_of(
     report: Report = lambda p: None,
     serve: bool = False,
 ) -> Outcome:
-    """The books as they stood at ``at``: every record produced before it, lights at ``at``."""
+    """The books as they stood at ``at``: every record produced before it, lights at ``at``.
+    With ``serve`` they are also published under ``app_id`` for a worker to answer from."""
+    config = client_config(settings.kafka)
     plan_ = plan(settings, app_id, stop_at=at)
-    worker = ReplayWorker(settings, app_id, workdir, stops_file=workdir / "stop-offsets.json")
-    progress, books = _run(settings, plan_, worker, at, report, serve)
-    return Outcome(plan_, progress, worker, books)
+    applied = apply_plan(config, plan_, settings, report=report)
+    books = render(applied.books, at, settings)
+    worker = None
+    if serve:
+        publish(config, applied, plan_, settings)
+        assert plan_.stops is not None
+        worker = _serving(settings, app_id, workdir, plan_.stops)
+    extra = {"undecodable": applied.undecodable, "refused": applied.refused}
+    return Outcome(plan_, applied.progress, worker, books, extra=extra)
+
+
+def _serving(settings: Settings, app_id: str, workdir: Path, stops: Offsets | None) -> ReplayWorker:
+    """A read-only worker answering from the published books of ``app_id`` (it recovers them
+    from their changelogs and holds at ``stops``, if any)."""
+    worker = ReplayWorker(settings, app_id, workdir)
+    if stops is not None:
+        worker.stops_file = workdir / "stop-offsets.json"
+        workdir.mkdir(parents=True, exist_ok=True)
+        write_offsets(worker.stops_file, stops)
+    worker.start()
+    wait_ready(worker)
+    return worker
 
 
 def shadow(

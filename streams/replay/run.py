@@ -57,6 +57,7 @@ __all__ = [
     "caught_up",
     "plan",
     "run_to_targets",
+    "wait_ready",
 ]
 
 
@@ -305,6 +306,17 @@ def run_to_targets(
                 reason="stalled",
             )
         time.sleep(interval_s)
+
+
+def wait_ready(worker: ReplayWorker, timeout_s: float = 120.0) -> None:
+    """Until ``worker`` answers ready (joined, tables recovered); ``ReplayError`` if it dies."""
+    deadline = time.monotonic() + timeout_s
+    while not _ready(worker):
+        worker.check_alive()
+        if time.monotonic() > deadline:
+            raise ReplayError(f"not ready after {timeout_s:.0f} s; see {worker.log_path}",
+                              reason="stalled")  # fmt: skip
+        time.sleep(0.5)
 
 
 def _ready(worker: ReplayWorker) -> bool:

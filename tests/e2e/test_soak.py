@@ -73,6 +73,7 @@ SHORT = Size(inputs=10_000, kills=2, window_s=25, settle_s=240)
 LONG = Size(inputs=100_000, kills=5, window_s=180, settle_s=1800)
 
 
+@pytest.mark.timeout(900)
 def test_short_soak_loses_nothing_and_applies_nothing_twice(
     own_broker: Broker, tmp_path: Path
 ) -> None:
@@ -82,6 +83,7 @@ def test_short_soak_loses_nothing_and_applies_nothing_twice(
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(4 * 3600)
 def test_soak_loses_nothing_and_applies_nothing_twice(own_broker: Broker, tmp_path: Path) -> None:
     result = soak(own_broker, tmp_path, LONG, seed=int(os.environ.get("MIDFIELD_SOAK_SEED", "7")))
     (REPO / "bench" / "results" / "soak.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -146,41 +148,41 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
     processes = [worker, *connectors]
     external = {p.name: size.kills - p.fault_kills_wanted for p in processes}
     url = f"http://127.0.0.1:{worker_port}"
-    began = time.monotonic()
-    for process in processes:
-        process.start()
-    wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=90, what="worker ready")
-    wait_for(lambda: _answers(paths.board_url), timeout=60, what="board ready")
-    stop = threading.Event()
-    chaos = Chaos(processes, external=external, window_s=size.window_s, rng=rng)
-    chaos.start()
     try:
-        for thread in feed(inputs, paths, size.window_s, stop):
-            thread.join(timeout=size.window_s + size.settle_s)
-        fed_s = time.monotonic() - began
+        began = time.monotonic()
+        for process in processes:
+            process.start()
+        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=90, what="worker ready")
+        wait_for(lambda: _answers(paths.board_url), timeout=60, what="board ready")
+        stop = threading.Event()
+        chaos = Chaos(processes, external=external, window_s=size.window_s, rng=rng)
+        chaos.start()
         try:
-            wait_for(
-                lambda: chaos.check() and _all_kills_done(processes, size.kills),
-                timeout=size.settle_s,
-                what="every planned kill",
-            )
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}: {'; '.join(map(str, processes))}") from None
-        missing: dict[str, Any] = {}
-        try:
-            books = wait_for(
-                lambda: chaos.check() and _complete(url, inputs, missing),
-                timeout=size.settle_s,
-                interval=2,
-                what="every good input in the books",
-            )
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; still missing: {missing}") from None
-    finally:
-        stop.set()
-        chaos.stop()
-        statuses = {c.name: c.stop() for c in connectors}
-    try:
+            for thread in feed(inputs, paths, size.window_s, stop):
+                thread.join(timeout=size.window_s + size.settle_s)
+            fed_s = time.monotonic() - began
+            try:
+                wait_for(
+                    lambda: chaos.check() and _all_kills_done(processes, size.kills),
+                    timeout=size.settle_s,
+                    what="every planned kill",
+                )
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: {'; '.join(map(str, processes))}") from None
+            missing: dict[str, Any] = {}
+            try:
+                books = wait_for(
+                    lambda: chaos.check() and _complete(url, inputs, missing),
+                    timeout=size.settle_s,
+                    interval=2,
+                    what="every good input in the books",
+                )
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; still missing: {missing}") from None
+        finally:
+            stop.set()
+            chaos.stop()
+            statuses = {c.name: c.stop() for c in connectors}
         settled_s = time.monotonic() - began
         time.sleep(2)  # the worker commits what it has applied
         books = _books(url)
@@ -190,7 +192,8 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
             for path in ("/dashboard.json", "/alerts", "/duty-log", "/ledger", "/reply-rate")
         ]
     finally:
-        worker.stop()
+        for process in processes:  # whatever failed: no process outlives the test
+            process.stop()
     counts = _check_books(books, inputs)
     counts["dead_letters"] = _check_dead_letters(broker, inputs)
     counts["quarantined"] = _check_quarantine(broker, books, inputs)

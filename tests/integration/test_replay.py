@@ -304,3 +304,22 @@ def test_offsets_for_a_moment_are_found_on_every_partition(
     assert trusted.fetches <= 2 * len(parts)  # the check: the record at the answer and before
     searched = offsets_at(config, parts, history.moment, lookup=wrong)
     assert searched.offsets == truth and searched.searched == set(parts)
+
+
+# Last: it adds a fax to the history the other tests compare.
+def test_workers_switched_to_a_rebuilt_app_id_answer_from_the_rebuilt_books(
+    own_broker: Broker, history: History, workdir: Path
+) -> None:
+    rebuilt = _rebuild(own_broker, workdir, "switch-to", "beginning")
+    worker = WorkerProcess(own_broker, workdir, app_id="switch-to", env_extra=QUIET)
+    worker.start()
+    try:
+        worker.wait_ready(timeout=60)  # it recovered the books from the rebuild's changelogs
+        served = wait_for(lambda: _settled(worker, 100, 6), timeout=30, what="the books served")
+        late = _faxes(900, 1)
+        produce(own_broker, late)  # it carries on from the rebuild's committed offsets
+        after = wait_for(lambda: _settled(worker, 101, 6), timeout=30, what="one more fax")
+    finally:
+        worker.stop()
+    assert _without_time(served) == _without_time(rebuilt)
+    assert set(after["duty_log"]) - set(served["duty_log"]) == {late[0].subject}
