@@ -40,6 +40,8 @@ bench: $(STAMP)  ## benchmarks; numbers go to bench/results/
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.demo_ready
 	$(BIN)/python -m bench.rebuild
+	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.memory
 
 clean:  ## remove the virtualenv and run state
 	rm -rf $(VENV) .midfield

@@ -1,0 +1,597 @@
+"""Memory benchmark: the worker's resident memory (RSS) with N open supervised tasks in its
+ledger, against the same worker idle with empty tables in the same run. The issue's target:
+``RSS <= 250 MB with 100k open tasks``.
+
+``python -m bench.memory [--tasks N] [--settle-s S] [--no-restart] [--store URL] [--tracemalloc
+K] [--out PATH] [--keep DIR]``. bench/README.md says how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaProducer
+
+from midfield.admin import client_config, create_topics
+from midfield.broker import EmbeddedBroker
+from midfield.clock import utc_now
+from midfield.settings import Settings
+from midfield.watermarks import topic_end_offsets
+from schemas.catalog import topic as catalog_topic
+from schemas.envelope import Envelope
+from schemas.events.task import TaskCreated, TaskEvent, TaskOrigin
+from streams import ledger
+from tests.harness import Broker, WorkerProcess, scrape
+
+TARGET_MIB = 250.0
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "memory.json"
+TASK_TOPIC = catalog_topic(TaskEvent.topic).name
+MIB = 1 << 20
+
+# --- the workload (no broker) -----------------------------------------------------------------
+
+DEPARTMENTS = (
+    "edu",
+    "housing",
+    "water",
+    "finance",
+    "health",
+    "transport",
+    "agri",
+    "ecology",
+    "culture",
+    "civil",
+    "market",
+    "emergency",
+    "natres",
+    "planning",
+)
+PLACES = ("城关镇", "城东街道", "河西乡", "双桥镇", "经济开发区", "高新区", "北山林场", "县城")
+PROJECTS = (
+    "老旧小区改造",
+    "农村饮水安全巩固提升",
+    "城区学校扩容",
+    "县医院新院区建设",
+    "污水管网改造",
+    "乡村振兴示范村创建",
+    "高标准农田建设",
+    "河道综合治理",
+    "背街小巷整治",
+    "营商环境优化",
+    "安全生产专项整治",
+    "养老服务中心建设",
+)
+ACTIONS = ("工程", "项目推进", "专项行动", "攻坚任务", "整改落实", "年度目标")
+SENTENCES = (
+    "按照县委、县政府工作部署，",
+    "牵头单位要会同配合单位制定详细实施方案，明确时间节点和责任人，",
+    "每月二十五日前报送工作进展，",
+    "确保按期完成年度目标任务。",
+    "对推进中遇到的困难和问题要及时报告，",
+    "加强资金保障和要素支撑，",
+    "严格落实安全生产和质量管理责任，",
+    "主动接受群众监督，",
+    "县政府督查室将适时开展实地督查，",
+    "对工作不力、进度滞后的单位予以通报。",
+)
+CATEGORIES = ("重点项目", "民生实事", "领导批示", "会议议定事项", "政府工作报告")
+PEOPLE = ("李华", "王明", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周婷", "吴刚")
+SUBTASKS = (
+    "完成立项审批",
+    "完成施工招标",
+    "主体工程开工",
+    "主体封顶",
+    "完成竣工验收",
+    "资金拨付到位",
+    "完成群众满意度测评",
+    "形成长效管理机制",
+)
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def task_created(i: int, rng: random.Random, today: date) -> TaskCreated:
+    """One open task with the sizes of a county's ledger rows: a 10-19 character title, 30-210
+    characters of content (~100 on average), a goal, 0-3 assisting departments, 0-4 subtasks,
+    a deadline 1-12 months out (green: no reminders)."""
+    lead, *assisting = rng.sample(DEPARTMENTS, 1 + rng.choice((0, 1, 1, 2, 3)))
+    place, project = rng.choice(PLACES), rng.choice(PROJECTS)
+    return TaskCreated(
+        task_id=f"DC-{today.year}-{i:06d}",
+        actor="office",
+        person=rng.choice(PEOPLE),
+        title=f"{place}{project}{rng.choice(ACTIONS)}",
+        content="".join(rng.choices(SENTENCES, k=rng.randint(3, 9))),
+        goal=f"{rng.choice(('6月底前', '9月开学前', '年底前', '汛期前'))}{rng.choice(SUBTASKS)}，"
+        f"{rng.choice(SENTENCES)}",
+        category=rng.choice(CATEGORIES),
+        origin=rng.choice(list(TaskOrigin)),
+        lead_department=lead,
+        assisting_departments=tuple(assisting),
+        deadline=today + timedelta(days=rng.randint(30, 365)),
+        focus=rng.random() < 0.2,
+        subtasks=tuple(rng.sample(SUBTASKS, rng.randint(0, 4))),
+    )
+
+
+def envelopes(n: int, now: datetime, seed: int = 11) -> Iterator[Envelope]:
+    rng, today = random.Random(seed), now.date()
+    for i in range(n):
+        data = task_created(i, rng, today)
+        at = now - timedelta(milliseconds=n - i)
+        yield Envelope.wrap(
+            data,
+            source="midfield://bench/tasks",
+            position=f"task {i}",
+            subject=data.task_id,
+            time=at,
+            ingested_at=at,
+        )
+
+
+def deep_size(obj: Any, seen: set[int] | None = None) -> int:
+    """Bytes of a JSON-shaped Python object and everything it holds (shared objects once)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    elif isinstance(obj, list | tuple):
+        size += sum(deep_size(v, seen) for v in obj)
+    return size
+
+
+def shared_size(objects: Sequence[Any]) -> int:
+    """Bytes of all ``objects`` together: what they share (interned keys, small ints) once."""
+    seen: set[int] = set()
+    return sum(deep_size(o, seen) for o in objects)
+
+
+def book_sizes(n: int = 2000) -> dict[str, float]:
+    """What one task's book weighs, offline, averaged over ``n`` tasks: as the Python objects
+    the memory store keeps once the event is applied live (``ledger.apply``; its keys are shared
+    literals) and after a restart (each book decoded from its changelog JSON, with key strings
+    of its own); the part of it in ``history`` (which repeats the event's fields); its JSON."""
+    books, values = [], []
+    for envelope in envelopes(n, utc_now()):
+        outcome = ledger.apply(None, envelope)
+        assert isinstance(outcome, ledger.Applied)
+        books.append(outcome.book)
+        values.append(len(envelope.value()))
+    decoded = [json.loads(json.dumps(book)) for book in books]
+    return {
+        "live_bytes": shared_size(books) / n,
+        "recovered_bytes": shared_size(decoded) / n,
+        "history_bytes": shared_size([book["history"] for book in books]) / n,
+        "json_bytes": statistics.fmean(len(json.dumps(book).encode()) for book in books),
+        "event_value_bytes": statistics.fmean(values),
+    }
+
+
+def produce(settings: Settings, n: int) -> float:
+    """Send ``n`` TaskCreated events to the task topic; seconds, building included."""
+    producer = KafkaProducer(
+        **client_config(settings.kafka),
+        acks=1,
+        linger_ms=100,
+        batch_size=1 << 20,
+        max_request_size=8 << 20,
+    )
+    failed: list[BaseException] = []
+    start = time.perf_counter()
+    try:
+        for i, e in enumerate(envelopes(n, utc_now()), 1):
+            future = producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
+            future.add_errback(failed.append)
+            if i % 20_000 == 0:
+                progress(f"  produced {i:,}/{n:,}")
+        producer.flush(timeout=120)
+    finally:
+        producer.close(timeout=10)
+    if failed:
+        raise SystemExit(f"{len(failed)} events not acknowledged; first: {failed[0]!r}")
+    ends = topic_end_offsets(client_config(settings.kafka), [TASK_TOPIC])
+    if sum(ends.values()) != n:
+        raise SystemExit(f"the task topic holds {sum(ends.values()):,} records, not {n:,}")
+    return time.perf_counter() - start
+
+
+# --- the worker -------------------------------------------------------------------------------
+
+
+def memory_of(pid: int) -> dict[str, float]:
+    """VmRSS, VmHWM (peak RSS), RssAnon and RssFile of a live process, in MiB."""
+    wanted = ("VmRSS", "VmHWM", "RssAnon", "RssFile")
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in wanted:
+            out[name] = round(int(value.split()[0]) / 1024, 1)  # kB
+    return out
+
+
+def settled_memory(worker: WorkerProcess, seconds: float) -> dict[str, Any]:
+    """Wait ``seconds`` (timers, GC and the allocator settle), then read memory five times a
+    second apart; the last reading, and the spread of VmRSS over the five."""
+    assert worker.proc is not None
+    time.sleep(seconds)
+    readings = []
+    for _ in range(5):
+        readings.append(memory_of(worker.proc.pid))
+        time.sleep(1)
+    rss = [r["VmRSS"] for r in readings]
+    return readings[-1] | {"VmRSS_min": min(rss), "VmRSS_max": max(rss)}
+
+
+def ledger_size(worker: WorkerProcess) -> int:
+    """The ledger's entries from /metrics (the worker's timer sets the gauge every
+    MIDFIELD_WORKER_LAG_INTERVAL_S, 10 s by default)."""
+    try:
+        samples = scrape(worker.url + "/metrics")
+    except OSError:
+        return 0
+    return int(samples.get(("midfield_table_entries", (("table", "ledger"),)), 0))
+
+
+def dead_letters(worker: WorkerProcess) -> int:
+    samples = scrape(worker.url + "/metrics")
+    return int(sum(v for (name, _), v in samples.items() if name == "midfield_dead_letters_total"))
+
+
+def wait_ledger(worker: WorkerProcess, n: int, timeout_s: float) -> float:
+    """Seconds until the ledger holds ``n`` tasks (late by up to one gauge interval)."""
+    start, shown = time.monotonic(), 0.0
+    while (held := ledger_size(worker)) < n:
+        assert worker.proc is not None
+        if worker.proc.poll() is not None:
+            raise SystemExit(f"the worker exited:\n{worker.log_tail()}")
+        elapsed = time.monotonic() - start
+        if elapsed > timeout_s:
+            raise SystemExit(f"the ledger holds {held:,} tasks after {timeout_s:.0f} s, not {n:,}")
+        if elapsed - shown >= 10:
+            shown = elapsed
+            progress(
+                f"  ledger {held:,}/{n:,} after {elapsed:.0f} s, "
+                f"RSS {memory_of(worker.proc.pid)['VmRSS']:.0f} MiB"
+            )
+        time.sleep(1)
+    if held != n:
+        raise SystemExit(f"the ledger holds {held:,} tasks, not {n:,}")
+    return time.monotonic() - start
+
+
+# --- tracemalloc (optional) -------------------------------------------------------------------
+
+LAUNCHER = '''"""bench/memory.py: `python -m midfield ...` under tracemalloc, snapshot on demand."""
+import os, runpy, sys, threading, time, tracemalloc
+
+tracemalloc.start(int(os.environ.get("BENCH_TRACEMALLOC_FRAMES", "1")))
+trigger = os.environ["BENCH_TRACEMALLOC_TRIGGER"]
+
+
+def watch():
+    while not os.path.exists(trigger):
+        time.sleep(0.5)
+    tracemalloc.take_snapshot().dump(trigger + ".part")
+    os.rename(trigger + ".part", trigger + ".snapshot")
+
+
+threading.Thread(target=watch, daemon=True).start()
+assert sys.argv[1] == "-m", sys.argv
+sys.argv = sys.argv[2:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+'''
+
+
+@dataclass
+class TracedWorker(WorkerProcess):
+    """``midfield worker`` with tracemalloc on from its first import: WorkerProcess starts
+    ``sys.executable -m midfield worker``, so for its start ``sys.executable`` is a launcher."""
+
+    def start(self) -> TracedWorker:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "launch.py").write_text(LAUNCHER)
+        shell = self.workdir / "python-tracemalloc"
+        shell.write_text(
+            f'#!/bin/sh\nexec "{sys.executable}" "{self.workdir / "launch.py"}" "$@"\n'
+        )
+        shell.chmod(0o755)
+        self.env_extra = self.env_extra | {
+            "BENCH_TRACEMALLOC_TRIGGER": str(self.workdir / "trigger")
+        }
+        real, sys.executable = sys.executable, str(shell)
+        try:
+            super().start()
+        finally:
+            sys.executable = real
+        return self
+
+    def snapshot(self, timeout_s: float = 300) -> tracemalloc.Snapshot:
+        (self.workdir / "trigger").touch()
+        path = self.workdir / "trigger.snapshot"
+        deadline = time.monotonic() + timeout_s
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("the traced worker wrote no snapshot")
+            time.sleep(0.5)
+        return tracemalloc.Snapshot.load(str(path))
+
+
+def traced_top(
+    broker: Broker, work: Path, app_id: str, env: dict[str, str], n: int, top: int
+) -> dict[str, Any]:
+    """One extra, uncounted worker under tracemalloc, in the measured worker's group: it
+    recovers the ledger from the changelog, as the "recovered" phase did. The allocations still
+    live once it holds the ``n`` tasks, by file and line (tracemalloc's own overhead is not in
+    them, but it slows the worker and inflates its RSS, so only the split means something)."""
+    progress("one more worker under tracemalloc, recovering the same ledger (not counted)…")
+    worker = TracedWorker(broker, work / "traced", app_id, env_extra=env)
+    try:
+        worker.start()
+        worker.wait_ready(timeout=120)
+        wait_ledger(worker, n, timeout_s=1800)
+        snap = worker.snapshot()
+    finally:
+        worker.stop()
+    stats = snap.statistics("lineno")
+    total = sum(s.size for s in stats)
+    by_file: dict[str, int] = {}
+    for s in snap.statistics("filename"):
+        name = _short(s.traceback[0].filename)
+        by_file[name] = by_file.get(name, 0) + s.size
+    return {
+        "traced_mib": round(total / MIB, 1),
+        "top_lines": [
+            {
+                "where": f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
+                "mib": round(s.size / MIB, 2),
+                "blocks": s.count,
+            }
+            for s in stats[:top]
+        ],
+        "top_files": [
+            {"file": f, "mib": round(b / MIB, 2)}
+            for f, b in sorted(by_file.items(), key=lambda kv: -kv[1])[:top]
+        ],
+    }
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", str(Path(__file__).resolve().parent.parent) + "/"):
+        filename = filename.split(marker, 1)[-1]
+    return filename
+
+
+# --- orchestration ----------------------------------------------------------------------------
+
+
+@contextmanager
+def workdir(keep: Path | None) -> Iterator[Path]:
+    """A temp directory removed at the end, or one kept under ``keep`` (for its logs)."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield Path(tempfile.mkdtemp(prefix="midfield-bench-", dir=keep))
+        return
+    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
+        yield Path(tmp)
+
+
+def phase(name: str, worker: WorkerProcess, settle_s: float, **extra: Any) -> dict[str, Any]:
+    progress(f"[{name}] letting the worker settle for {settle_s:g} s, then reading its memory…")
+    mem = settled_memory(worker, settle_s)
+    progress(f"  VmRSS {mem['VmRSS']} MiB, peak (VmHWM) {mem['VmHWM']} MiB")
+    return {"phase": name, **extra, **mem}
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    progress("sizing one book offline…")
+    sizes = book_sizes()
+    phases: list[dict[str, Any]] = []
+    with workdir(args.keep) as work, EmbeddedBroker(work / "broker").running() as status:
+        broker = Broker(status.bootstrap, "embedded", "embedded")
+        settings = Settings(kafka=broker.kafka_settings())
+        create_topics(settings.kafka, settings.topics)
+        env = {"MIDFIELD_WORKER_STORE": args.store}
+        app_id = f"bench-memory-{uuid.uuid4().hex[:6]}"
+        worker = WorkerProcess(broker, work / "worker", app_id, env_extra=env)
+        (work / "worker").mkdir()
+        try:
+            progress("[idle] starting a worker on empty topics…")
+            started = time.monotonic()
+            worker.start()
+            worker.wait_ready(timeout=120)
+            phases.append(
+                phase(
+                    "idle",
+                    worker,
+                    args.settle_s,
+                    ready_s=round(time.monotonic() - started, 1),
+                    tasks=0,
+                )
+            )
+            progress(f"producing {args.tasks:,} TaskCreated events…")
+            produce_s = produce(settings, args.tasks)
+            progress(f"  {produce_s:.1f} s; waiting for the ledger to hold them…")
+            took = wait_ledger(worker, args.tasks, timeout_s=args.timeout_s)
+            phases.append(
+                phase("loaded", worker, args.settle_s, tasks=args.tasks, apply_s=round(took, 1))
+            )
+            if args.restart:
+                progress("[recovered] restarting the worker: the ledger comes from its changelog…")
+                worker.stop()
+                started = time.monotonic()
+                worker.start()
+                worker.wait_ready(timeout=args.timeout_s)
+                took = wait_ledger(worker, args.tasks, timeout_s=args.timeout_s)
+                phases.append(
+                    phase(
+                        "recovered",
+                        worker,
+                        args.settle_s,
+                        tasks=args.tasks,
+                        recover_s=round(time.monotonic() - started, 1),
+                    )
+                )
+            letters = dead_letters(worker)
+        finally:
+            worker.stop()
+        if letters:
+            raise SystemExit(f"the worker dead-lettered {letters} records")
+        traced = None
+        if args.tracemalloc:
+            traced = traced_top(broker, work, app_id, env, args.tasks, args.tracemalloc)
+    return report(args, phases, sizes, produce_s, load_at_start, traced)
+
+
+def report(
+    args: argparse.Namespace,
+    phases: list[dict[str, Any]],
+    sizes: dict[str, float],
+    produce_s: float,
+    load_at_start: list[float],
+    traced: dict[str, Any] | None,
+) -> dict[str, Any]:
+    idle, loaded = phases[0], phases[1]
+    worst = max(p["VmRSS"] for p in phases[1:])
+    per_1k = (loaded["VmRSS"] - idle["VmRSS"]) / (args.tasks / 1000)
+    out: dict[str, Any] = {
+        "bench": "memory",
+        "tasks": args.tasks,
+        "idle_rss_mib": idle["VmRSS"],
+        "loaded_rss_mib": loaded["VmRSS"],
+        "loaded_peak_rss_mib": loaded["VmHWM"],
+        "increment_mib": round(loaded["VmRSS"] - idle["VmRSS"], 1),
+        "mib_per_1k_tasks": round(per_1k, 2),
+        "target_rss_mib": TARGET_MIB,
+        "meets_target": worst <= TARGET_MIB,
+        "target_note": "MB read as MiB (2^20 bytes); checked on the steady RSS of every phase "
+        "with the tasks loaded, not on the peak",
+        "phases": phases,
+        "book": {k: round(v) for k, v in sizes.items()}
+        | {
+            "live_mib_for_all": round(sizes["live_bytes"] * args.tasks / MIB, 1),
+            "recovered_mib_for_all": round(sizes["recovered_bytes"] * args.tasks / MIB, 1),
+        },
+        "produce_s": round(produce_s, 1),
+        "settle_s": args.settle_s,
+        "store": args.store,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_at_start": load_at_start,
+            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+            "note": "1/5/15-minute load averages; other runs on the machine slow the run, they "
+            "hardly move RSS",
+        },
+        "broker": "tansu-embedded",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if len(phases) > 2:
+        out["recovered_rss_mib"] = phases[2]["VmRSS"]
+        out["recovered_peak_rss_mib"] = phases[2]["VmHWM"]
+    if traced is not None:
+        out["tracemalloc"] = traced
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        f"memory: worker RSS with {result['tasks']:,} open tasks (store {result['store']}), "
+        f"{result['machine']['cpus']} CPUs, Python {result['machine']['python']}, load "
+        f"{result['machine']['loadavg_at_start'][0]} at start",
+    ]
+    for p in result["phases"]:
+        lines.append(
+            f"  {p['phase']:<10} {p['tasks']:>8,} tasks  RSS {p['VmRSS']:>7.1f} MiB  "
+            f"peak {p['VmHWM']:>7.1f} MiB  (anon {p['RssAnon']:.1f})"
+        )
+    book = result["book"]
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    lines += [
+        f"  increment {result['increment_mib']} MiB: {result['mib_per_1k_tasks']} MiB per 1k "
+        f"tasks; one book (offline) {book['live_bytes']} B of Python objects live, "
+        f"{book['recovered_bytes']} B recovered, {book['history_bytes']} B of it history; "
+        f"{book['json_bytes']} B as JSON",
+        f"  {verdict} the target RSS <= {result['target_rss_mib']:g} MiB",
+    ]
+    traced = result.get("tracemalloc")
+    if traced:
+        lines.append(f"  tracemalloc, live after recovering: {traced['traced_mib']} MiB")
+        lines += [f"    {r['mib']:>8.2f} MiB  {r['where']}" for r in traced["top_lines"]]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.memory", description=(__doc__ or "").split("\n\n")[0]
+    )
+    add = parser.add_argument
+    add("--tasks", type=int, default=100_000, help="open tasks (TaskCreated events)")
+    add(
+        "--settle-s",
+        type=float,
+        default=15.0,
+        help="seconds the worker idles before its memory is read, in every phase",
+    )
+    add(
+        "--no-restart",
+        dest="restart",
+        action="store_false",
+        help="skip the phase that restarts the worker and recovers the ledger",
+    )
+    add(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="K",
+        help="run one more worker under tracemalloc and report its top K lines",
+    )
+    add(
+        "--store",
+        default="memory://",
+        help="the worker's table store, MIDFIELD_WORKER_STORE (rocksdb:// needs rocksdict)",
+    )
+    add("--timeout-s", type=float, default=900.0, help="longest wait for the ledger to fill")
+    add("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
+    add(
+        "--keep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the run directory (broker and worker logs) under DIR",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    result = bench(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(result))
+    progress(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
