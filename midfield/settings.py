@@ -153,6 +153,15 @@ class WorkerSettings(BaseSettings):
     model_config = _config("MIDFIELD_WORKER_")
 
     app_id: str = Field("midfield", description="Consumer group and changelog prefix.")
+    fetch_max_wait_ms: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description=(
+            "How long a fetch may wait at the broker for new records. Default: faust's 1500 ms "
+            "with MIDFIELD_KAFKA_PROFILE=kafka (Apache Kafka answers a waiting fetch as soon as "
+            "records arrive, so the wait costs no latency) and 100 ms with the embedded profile "
+            "(Tansu answers when the wait is over: the wait is latency; docs/brokers.md)."
+        ),
+    )
     web_host: str = Field("127.0.0.1", description="Bind address of the HTTP server.")
     web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     store: str = Field(

@@ -1,4 +1,5 @@
-"""faust's aiokafka transport, with log-end offsets taken from Fetch high watermarks.
+"""faust's aiokafka transport, with log-end offsets taken from Fetch high watermarks and a
+fetch wait that is a setting.
 
 faust's table recovery reads each changelog partition up to ``highwaters()`` (ListOffsets
 "latest") and then declares the table recovered. Tansu 0.6 answers ListOffsets with the last
@@ -25,10 +26,25 @@ from midfield.admin import client_config
 from midfield.settings import Settings
 from midfield.watermarks import end_offsets
 
-__all__ = ["Transport"]
+__all__ = ["Transport", "fetch_max_wait_ms"]
+
+
+def fetch_max_wait_ms(settings: Settings) -> int:
+    """The worker consumer's fetch wait (``WorkerSettings.fetch_max_wait_ms``): faust hard-codes
+    1500 ms, which on the embedded broker is latency (docs/brokers.md)."""
+    if settings.worker.fetch_max_wait_ms is not None:
+        return settings.worker.fetch_max_wait_ms
+    return 100 if settings.kafka.profile == "embedded" else 1500
 
 
 class HighwaterConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        settings = getattr(self.app, "settings", None)
+        if settings is not None:  # read by AIOKafkaConsumer.start(), which has not run yet
+            consumer._fetch_max_wait_ms = fetch_max_wait_ms(settings)
+        return consumer
+
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         listed = dict(await super()._highwaters(partitions))
         nonzero = [tp for tp, offset in listed.items() if offset]
