@@ -36,12 +36,8 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy schemas connectors midfield streams
 
-bench: $(STAMP)  ## benchmarks; numbers go to bench/results/
-	$(BIN)/python -m bench.ingest
-	$(BIN)/python -m bench.demo_ready
-	$(BIN)/python -m bench.rebuild
-	$(BIN)/python -m bench.latency
-	$(BIN)/python -m bench.memory
+bench: $(STAMP)  ## every benchmark (~15 min, quiet machine); numbers go to bench/results/
+	$(BIN)/midfield bench all
 
 clean:  ## remove the virtualenv and run state
 	rm -rf $(VENV) .midfield

@@ -12,13 +12,11 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import json
 import os
 import platform
 import pstats
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +30,7 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
+from bench.report import finish, profile_rows, progress
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.producer import EventProducer, OutRecord
 from connectors.runtime.runner import Runner
@@ -83,10 +82,6 @@ class Workload:
     records: list[OutRecord]
     parse_us: float
     encode_us: float
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- the workload (no broker) -----------------------------------------------------------------
@@ -284,24 +279,7 @@ def profile_midfield(settings: Settings, work: Workload, top: int) -> list[dict[
     progress("profiling one more midfield run (not counted)…")
     profiler = cProfile.Profile()
     run_midfield(settings, work, 0, profiler)
-    rows = pstats.Stats(profiler).stats.items()  # type: ignore[attr-defined]
-    ranked = sorted(rows, key=lambda item: item[1][2], reverse=True)[:top]
-    return [
-        {
-            "function": _where(func),
-            "calls": nc,
-            "tottime_s": round(tt, 4),
-            "cumtime_s": round(ct, 4),
-        }
-        for func, (_, nc, tt, ct, _) in ranked
-    ]
-
-
-def _where(func: tuple[str, int, str]) -> str:
-    file, line, name = func
-    for marker in ("site-packages/", str(Path.cwd()) + "/"):
-        file = file.split(marker, 1)[-1]
-    return f"{file}:{line}({name})"
+    return profile_rows(pstats.Stats(profiler), top)
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -414,12 +392,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     result = bench(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(table(result))
-    for row in result.get("profile_top", []):
-        print(f"  {row['tottime_s']:>8.3f}s own {row['cumtime_s']:>8.3f}s cum  {row['function']}")
-    progress(f"wrote {args.out}")
+    finish(args.out, result, table(result))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 
+from bench.report import finish, progress
 from connectors.runtime.producer import EventProducer
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
@@ -111,10 +112,6 @@ KNOBS = (
     "MIDFIELD_WORKER_PRODUCER_LINGER_S",
     "MIDFIELD_WORKER_COMMIT_INTERVAL_S",
 )
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -859,10 +856,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     result = bench(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(table(result))
-    progress(f"wrote {args.out}")
+    finish(args.out, result, table(result))
 
 
 if __name__ == "__main__":

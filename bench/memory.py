@@ -28,6 +28,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from bench.report import finish, progress
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
 from midfield.clock import utc_now
@@ -102,10 +103,6 @@ SUBTASKS = (
     "完成群众满意度测评",
     "形成长效管理机制",
 )
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def task_created(i: int, rng: random.Random, today: date) -> TaskCreated:
@@ -587,10 +584,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     result = bench(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(table(result))
-    progress(f"wrote {args.out}")
+    finish(args.out, result, table(result))
 
 
 if __name__ == "__main__":

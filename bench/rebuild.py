@@ -13,15 +13,12 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import json
 import os
 import platform
 import pstats
 import random
 import resource
 import statistics
-import sys
-import sysconfig
 import tempfile
 import time
 import uuid
@@ -35,6 +32,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
+from bench.report import finish, profile_rows, progress
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
 from midfield.clock import utc_now
@@ -77,10 +75,6 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "rebuild.json"
 MIDFIELD, RAW, DECODE = "midfield", "baseline_aiokafka", "baseline_aiokafka_decode"
 CHUNK = 512  # entities whose steps interleave in the produced log
 DEPARTMENTS = ("edu", "housing", "water")
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- the workload (no broker) -----------------------------------------------------------------
@@ -460,24 +454,7 @@ def profile_midfield(settings: Settings, mix: Mix, work: Path, top: int) -> list
     profiler = cProfile.Profile()
     outcome = profiler.runcall(rebuild, settings, app_id, work / app_id, start="beginning")
     check_books(outcome.books, mix)
-    rows = pstats.Stats(profiler).stats.items()  # type: ignore[attr-defined]
-    ranked = sorted(rows, key=lambda item: item[1][2], reverse=True)[:top]
-    return [
-        {
-            "function": _where(func),
-            "calls": nc,
-            "tottime_s": round(tt, 4),
-            "cumtime_s": round(ct, 4),
-        }
-        for func, (_, nc, tt, ct, _) in ranked
-    ]
-
-
-def _where(func: tuple[str, int, str]) -> str:
-    file, line, name = func
-    for marker in ("site-packages/", str(REPO) + "/", sysconfig.get_paths()["stdlib"] + "/"):
-        file = file.split(marker, 1)[-1]
-    return f"{file}:{line}({name})"
+    return profile_rows(pstats.Stats(profiler), top)
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -637,12 +614,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     result = bench(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(table(result))
-    for row in result.get("profile_top", []):
-        print(f"  {row['tottime_s']:>8.3f}s own {row['cumtime_s']:>8.3f}s cum  {row['function']}")
-    progress(f"wrote {args.out}")
+    finish(args.out, result, table(result))
 
 
 if __name__ == "__main__":

@@ -755,8 +755,11 @@ def demo(check: bool, workdir: Path, port: int) -> None:
     sys.exit(run_demo(workdir=workdir, port=port, check=check))
 
 
+_BENCHES = ("ingest", "demo_ready", "rebuild", "latency", "memory")
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
-@click.argument("name", type=click.Choice(["ingest", "demo_ready", "all"]), default="all")
+@click.argument("name", type=click.Choice([*_BENCHES, "all"]), default="all")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench(name: str, args: tuple[str, ...]) -> None:
     """Run a benchmark from bench/ (in a Midfield checkout); results go to bench/results/.
@@ -768,7 +771,7 @@ def bench(name: str, args: tuple[str, ...]) -> None:
     if not Path("bench", "__init__.py").exists():
         raise ConfigError("run this from a Midfield checkout: ./bench/ not found",
                           reason="not-a-checkout")  # fmt: skip
-    for one in ("ingest", "demo_ready") if name == "all" else (name,):
+    for one in _BENCHES if name == "all" else (name,):
         code = subprocess.call([sys.executable, "-m", f"bench.{one}", *args])
         if code:
             sys.exit(code)
