@@ -42,9 +42,16 @@ from bench.report import finish, progress
 from connectors.runtime.producer import EventProducer
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
-from midfield.settings import ConnectorSettings, OfficeSettings, Settings, WorkerSettings
+from midfield.settings import (
+    ConnectorSettings,
+    KafkaSettings,
+    OfficeSettings,
+    Settings,
+    WorkerSettings,
+)
 from schemas.catalog import topic as catalog_topic
 from schemas.events.fax import FaxReceived
+from streams.transport import fetch_max_wait_ms
 from tests.harness import Broker, WorkerProcess, http_get, midfield_env, read_topic, wait_for
 from tests.samples import fax_envelope, fax_line
 
@@ -53,14 +60,15 @@ TARGET_RATE = 500.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latency.json"
 RAW_TOPIC = "bench.latency.raw.v1"
 FAX_TOPIC = catalog_topic(FaxReceived.topic).name
-FAUST_FETCH_WAIT_MS = 1500  # faust's AIOKafkaConsumer: fetch_max_wait_ms=1500 (aiokafka driver)
+DEFAULT_FETCH_WAIT_MS = fetch_max_wait_ms(Settings(kafka=KafkaSettings(profile="embedded")))
+"""The worker consumer's fetch wait by default on the embedded broker (streams/transport.py)."""
 FETCH_WAIT_MODULE = "bench_fetch_wait"
 FETCH_WAIT_ENV = "BENCH_FETCH_MAX_WAIT_MS"
-# faust hard-codes the worker consumer's fetch_max_wait_ms, and on Tansu a consumer's latency
-# grows with it (the baselines measure it). No Midfield setting changes it, so the tuned run
-# changes it with a scratch module the worker imports through MIDFIELD_REPLAY_MODULE (the hook
-# meant for trying code): a product change, not a setting. The module also logs the worker's
-# garbage-collector pauses over 20 ms, to tell them from other stalls.
+# On Tansu a consumer's latency grows with its fetch wait (the baselines measure it). The worker's
+# is MIDFIELD_WORKER_FETCH_MAX_WAIT_MS (streams/transport.py); the tuned run sets it through this
+# scratch module, which the worker imports through MIDFIELD_REPLAY_MODULE (the hook for trying
+# code) and which also logs the worker's garbage-collector pauses over 20 ms, to tell them from
+# other stalls.
 FETCH_WAIT_CODE = f"""\"\"\"bench/latency.py: faust's worker consumer, another fetch wait.\"\"\"
 import gc
 import json
@@ -286,7 +294,7 @@ class Stage:
     env: dict[str, str]
     """MIDFIELD_* settings of the worker and the connector (none: the defaults)."""
     fetch_wait_ms: int | None = None
-    """The worker consumer's fetch_max_wait_ms; None: faust's own (FAUST_FETCH_WAIT_MS)."""
+    """The worker consumer's fetch_max_wait_ms; None: Midfield's default (DEFAULT_FETCH_WAIT_MS)."""
     samples: list[Sample] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     window: tuple[float, float] = (0.0, 0.0)
@@ -643,8 +651,8 @@ def knobs(stage: Stage) -> dict[str, Any]:
     }
     return {k: stage.env.get(k, defaults[k]) for k in KNOBS} | {
         "connector_producer_linger_ms": 50,  # connectors/runtime/producer.py, not a setting
-        "worker_fetch_max_wait_ms": stage.fetch_wait_ms or FAUST_FETCH_WAIT_MS,
-        "worker_fetch_max_wait_source": "faust (hard-coded)"
+        "worker_fetch_max_wait_ms": stage.fetch_wait_ms or DEFAULT_FETCH_WAIT_MS,
+        "worker_fetch_max_wait_source": "MIDFIELD_WORKER_FETCH_MAX_WAIT_MS unset (embedded profile)"
         if stage.fetch_wait_ms is None
         else f"bench scratch module via MIDFIELD_REPLAY_MODULE={FETCH_WAIT_MODULE}",
     }
@@ -675,14 +683,14 @@ def stage_result(stage: Stage, baseline: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_of(stage: Stage) -> int:
-    return stage.fetch_wait_ms or FAUST_FETCH_WAIT_MS
+    return stage.fetch_wait_ms or DEFAULT_FETCH_WAIT_MS
 
 
 def report(
     args: argparse.Namespace, stages: list[Stage], baselines: dict[int, dict[str, Any]]
 ) -> dict[str, Any]:
     runs = {s.name: stage_result(s, baselines[wait_of(s)]) for s in stages}
-    main, base = runs["defaults"], baselines[FAUST_FETCH_WAIT_MS]
+    main, base = runs["defaults"], baselines[DEFAULT_FETCH_WAIT_MS]
     return {
         "bench": "latency",
         "rate_per_s": args.rate,
@@ -791,8 +799,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add(
         "--tuned-fetch-wait-ms",
         type=int,
-        default=100,
-        help="the tuned run's worker fetch_max_wait_ms (faust: 1500; 0 keeps it)",
+        default=20,
+        help="the tuned run's worker fetch_max_wait_ms (default on the embedded broker: "
+        f"{DEFAULT_FETCH_WAIT_MS}; 0 keeps it)",
     )
     add("--no-tuned", dest="with_tuned", action="store_false", help="run the defaults only")
     add("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
