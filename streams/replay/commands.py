@@ -6,7 +6,6 @@ options and printing. ``rebuild`` and ``as-of`` apply the records over a plain c
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from streams.app import PROCESSED
 from streams.replay.books import Diff, Snapshot, diff, from_changelogs, render
 from streams.replay.fast import apply_plan, publish
 from streams.replay.offsets import Offsets, beginning_offsets, committed_offsets, write_offsets
-from streams.replay.run import Plan, Progress, ReplayWorker, plan, run_to_targets, wait_ready
+from streams.replay.run import Plan, Progress, ReplayWorker, plan, wait_ready
 
 __all__ = ["Outcome", "as_of", "rebuild", "shadow"]
 
@@ -50,18 +49,6 @@ class Outcome:
             out["equal"] = self.diff.equal
             out["entities_differ"] = self.diff.entities()
         return out
-
-
-def _run(
-    settings: Settings, plan_: Plan, worker: ReplayWorker, at: datetime, report: Report, serve: bool
-) -> tuple[Progress, Snapshot]:
-    with ExitStack() as stack:
-        stack.callback(worker.stop)
-        progress = run_to_targets(settings, plan_, worker, report=report)
-        books = worker.snapshot(at)
-        if serve:
-            stack.pop_all()  # the caller serves the books and stops the worker
-    return progress, books
 
 
 def rebuild(
@@ -146,5 +133,6 @@ def shadow(
     worker = ReplayWorker(
         settings, app_id, workdir, stops_file=workdir / "stop-offsets.json", module=module
     )
-    progress, books = _run(settings, plan_, worker, now, report, False)
+    with worker.running_to(plan_, report=report) as progress:
+        books = worker.snapshot(now)
     return Outcome(plan_, progress, worker, books, diff(live_books, books))

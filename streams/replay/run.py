@@ -1,22 +1,21 @@
-"""``midfield replay rebuild``, ``as-of`` and ``shadow``: the real processors, run again.
+"""Plans for every replay, and the read-only worker that runs new code (``replay shadow``, the
+processor cases) or serves replayed books (``--serve``).
 
-Each command starts a ``midfield worker`` child process under an application id of its own, so
-it has its own consumer group and its own tables (changelog topics ``<app id>-<book>-changelog``)
-and cannot disturb the live workers:
+A **plan** says, per partition of the topics the processors read, where a replay starts (the
+beginning, a moment, an offsets file), where it stops (``as-of``, ``shadow``) and what it must
+reach. ``rebuild`` and ``as-of`` apply a plan over a plain consumer (streams/replay/fast.py).
 
-1. the start offsets (the beginning, a moment, or an offsets file) are committed for the new
-   group before the worker joins it, so the worker starts exactly there (:func:`commit_offsets`);
-2. the worker runs read-only (``MIDFIELD_REPLAY_READ_ONLY``): it writes its tables and nothing
-   else, no notices, alerts, reminders or dead letters, its timers idle;
-3. ``as-of`` and ``shadow`` also give it stop offsets: records at or after them are read but not
-   applied, so the books stop at a moment or at the live workers' position;
+A **replay worker** is a ``midfield worker`` child process under an application id of its own,
+so it has its own consumer group and tables and cannot disturb the live workers:
+
+1. the start offsets are committed for the new group before the worker joins it, so the worker
+   starts exactly there (:func:`commit_offsets`);
+2. it runs read-only (``MIDFIELD_REPLAY_READ_ONLY``): it writes its tables and nothing else, no
+   notices, alerts, reminders or dead letters, its timers idle;
+3. with stop offsets, records at or after them are read but not applied;
 4. progress is the group's committed offsets against the targets (offsets done / to do,
-   events/s, ETA); the run is caught up when every partition has committed its target;
-5. the books are read from the worker (``GET /replay/books``) as one snapshot.
-
-A rebuilt application id is a complete set of books: workers started with
-``MIDFIELD_WORKER_APP_ID=<it>`` recover its tables from its changelogs and carry on from its
-committed offsets, which is how the queries switch over (docs/replay.md).
+   events/s, ETA); it is caught up when every partition has committed its target;
+5. its books are read over ``GET /replay/books`` as one snapshot.
 """
 
 from __future__ import annotations
