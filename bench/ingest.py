@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from bench.report import finish, profile_rows, progress
+from bench.harness import finish, profile_rows, progress
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.producer import EventProducer, OutRecord
 from connectors.runtime.runner import Runner

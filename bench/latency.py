@@ -20,7 +20,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -38,7 +37,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 
-from bench.report import finish, progress
+from bench.harness import finish, progress, workdir
 from connectors.runtime.producer import EventProducer
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
@@ -825,17 +824,6 @@ def embedded_broker(work: Path) -> Iterator[tuple[Broker, Settings]]:
         create_topics(settings.kafka, settings.topics)
         create_raw_topic(settings, fax_partitions())
         yield broker, settings
-
-
-@contextmanager
-def workdir(keep: Path | None) -> Iterator[Path]:
-    """A temp directory removed at the end, or one kept under ``keep`` (for its logs)."""
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield Path(tempfile.mkdtemp(prefix="midfield-bench-", dir=keep))
-        return
-    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
-        yield Path(tmp)
 
 
 def stages_of(args: argparse.Namespace) -> list[Stage]:

@@ -15,20 +15,16 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer
-
-from bench.report import finish, progress
+from bench.harness import finish, produce_all, progress, workdir
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
 from midfield.clock import utc_now
@@ -187,30 +183,11 @@ def book_sizes(n: int = 2000) -> dict[str, float]:
 
 def produce(settings: Settings, n: int) -> float:
     """Send ``n`` TaskCreated events to the task topic; seconds, building included."""
-    producer = KafkaProducer(
-        **client_config(settings.kafka),
-        acks=1,
-        linger_ms=100,
-        batch_size=1 << 20,
-        max_request_size=8 << 20,
-    )
-    failed: list[BaseException] = []
-    start = time.perf_counter()
-    try:
-        for i, e in enumerate(envelopes(n, utc_now()), 1):
-            future = producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
-            future.add_errback(failed.append)
-            if i % 20_000 == 0:
-                progress(f"  produced {i:,}/{n:,}")
-        producer.flush(timeout=120)
-    finally:
-        producer.close(timeout=10)
-    if failed:
-        raise SystemExit(f"{len(failed)} events not acknowledged; first: {failed[0]!r}")
+    seconds = produce_all(settings.kafka, envelopes(n, utc_now()), n)
     ends = topic_end_offsets(client_config(settings.kafka), [TASK_TOPIC])
     if sum(ends.values()) != n:
         raise SystemExit(f"the task topic holds {sum(ends.values()):,} records, not {n:,}")
-    return time.perf_counter() - start
+    return seconds
 
 
 # --- the worker -------------------------------------------------------------------------------
@@ -380,17 +357,6 @@ def _short(filename: str) -> str:
 
 
 # --- orchestration ----------------------------------------------------------------------------
-
-
-@contextmanager
-def workdir(keep: Path | None) -> Iterator[Path]:
-    """A temp directory removed at the end, or one kept under ``keep`` (for its logs)."""
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield Path(tempfile.mkdtemp(prefix="midfield-bench-", dir=keep))
-        return
-    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
-        yield Path(tmp)
 
 
 def phase(name: str, worker: WorkerProcess, settle_s: float, **extra: Any) -> dict[str, Any]:

@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from kafka import KafkaProducer
 
-from bench.report import finish, profile_rows, progress
+from bench.harness import finish, produce_all, profile_rows, progress
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
 from midfield.clock import utc_now
@@ -245,26 +244,8 @@ def envelopes(mix: Mix, now: datetime) -> Iterator[Envelope]:
 
 
 def produce(kafka: KafkaSettings, mix: Mix) -> float:
-    """Send the workload to the catalog topics; seconds from the first event built to the end
-    of ``flush`` (building the events included)."""
-    producer = KafkaProducer(
-        **client_config(kafka), acks=1, linger_ms=100, batch_size=1 << 20, max_request_size=8 << 20
-    )
-    failed: list[BaseException] = []
-    start = time.perf_counter()
-    try:
-        for n, e in enumerate(envelopes(mix, utc_now()), 1):
-            future = producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
-            future.add_errback(failed.append)
-            if n % 20_000 == 0:
-                progress(f"  produced {n:,}/{mix.events:,}")
-        producer.flush(timeout=120)
-        seconds = time.perf_counter() - start
-    finally:
-        producer.close(timeout=10)
-    if failed:
-        raise SystemExit(f"{len(failed)} events not acknowledged; first: {failed[0]!r}")
-    return seconds
+    """Send the workload to the catalog topics; seconds, building the events included."""
+    return produce_all(kafka, envelopes(mix, utc_now()), mix.events)
 
 
 # --- the paths --------------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""What every bench shares: a work directory, sending a workload, progress on stderr, the
+profile's top rows, and the end of a run (the JSON written to ``--out``, the table printed)."""
+
+from __future__ import annotations
+
+import json
+import pstats
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaProducer
+
+from midfield.admin import client_config
+from midfield.settings import KafkaSettings
+from schemas.envelope import Envelope
+
+__all__ = ["finish", "produce_all", "profile_rows", "progress", "workdir"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def profile_rows(stats: pstats.Stats, top: int) -> list[dict[str, Any]]:
+    """The ``top`` functions of a cProfile run by their own time."""
+    rows = stats.stats.items()  # type: ignore[attr-defined]
+    ranked = sorted(rows, key=lambda item: item[1][2], reverse=True)[:top]
+    return [
+        {
+            "function": _where(func),
+            "calls": nc,
+            "tottime_s": round(tt, 4),
+            "cumtime_s": round(ct, 4),
+        }
+        for func, (_, nc, tt, ct, _) in ranked
+    ]
+
+
+def _where(func: tuple[str, int, str]) -> str:
+    file, line, name = func
+    for marker in ("site-packages/", str(REPO) + "/", sysconfig.get_paths()["stdlib"] + "/"):
+        file = file.split(marker, 1)[-1]
+    return f"{file}:{line}({name})"
+
+
+def finish(out: Path, result: dict[str, Any], table: str) -> None:
+    """Write ``result`` to ``out`` as JSON, print ``table`` and any profile rows."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table)
+    for row in result.get("profile_top", []):
+        print(f"  {row['tottime_s']:>8.3f}s own {row['cumtime_s']:>8.3f}s cum  {row['function']}")
+    progress(f"wrote {out}")
+
+
+@contextmanager
+def workdir(keep: Path | None) -> Iterator[Path]:
+    """A temp directory removed at the end, or one kept under ``keep`` (for its logs)."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield Path(tempfile.mkdtemp(prefix="midfield-bench-", dir=keep))
+        return
+    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
+        yield Path(tmp)
+
+
+def produce_all(kafka: KafkaSettings, envelopes: Iterable[Envelope], total: int) -> float:
+    """Send a workload in big batches; seconds from the first event built to the end of
+    ``flush``. Exits if the broker did not acknowledge every event."""
+    producer = KafkaProducer(**client_config(kafka), acks=1, linger_ms=100, batch_size=1 << 20,
+                             max_request_size=8 << 20)  # fmt: skip
+    failed: list[BaseException] = []
+    start = time.perf_counter()
+    try:
+        for n, e in enumerate(envelopes, 1):
+            future = producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
+            future.add_errback(failed.append)
+            if n % 20_000 == 0:
+                progress(f"  produced {n:,}/{total:,}")
+        producer.flush(timeout=120)
+        seconds = time.perf_counter() - start
+    finally:
+        producer.close(timeout=10)
+    if failed:
+        raise SystemExit(f"{len(failed)} events not acknowledged; first: {failed[0]!r}")
+    return seconds
