@@ -204,10 +204,16 @@ def feed(
     def mail(item: tuple[str, bytes]) -> None:
         deliver(paths.maildir, *item)
 
+    staging = paths.drop.parent / "drop-staging"
+    staging.mkdir(exist_ok=True)
+
     def telegram(item: tuple[str, bytes]) -> None:
+        """As docs/telegram.md asks: the PDF, then the sheet, each written elsewhere and renamed
+        in (a sheet read half-written is an invalid sheet)."""
         name, sheet = item
-        (paths.drop / f"{name}.pdf").write_bytes(b"%PDF-1.4 soak")
-        (paths.drop / f"{name}.json").write_bytes(sheet)
+        for file, content in ((f"{name}.pdf", b"%PDF-1.4 soak"), (f"{name}.json", sheet)):
+            (staging / file).write_bytes(content)
+            (staging / file).rename(paths.drop / file)
 
     def faxes() -> None:
         try:
