@@ -8,6 +8,7 @@ sensor (``streams/sensor.py``), connectors through a wrapper around their source
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 
@@ -114,6 +115,21 @@ class _SourceAge(Collector):
 
 _AGE = _SourceAge()
 REGISTRY.register(_AGE)
+
+
+class _Frozen(Collector):
+    """``midfield_gc_frozen_objects``: objects the worker moved out of the collector's reach
+    once started (streams/worker.py); 0 in a process that never froze its heap."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "midfield_gc_frozen_objects",
+            "Objects out of the garbage collector's reach (gc.freeze at worker start).",
+            value=gc.get_freeze_count(),
+        )
+
+
+REGISTRY.register(_Frozen())
 
 
 def saw_event(source: str, at: float | None = None) -> None:

@@ -35,7 +35,7 @@ from streams.replay.shadow import try_code
 from streams.reporting import add_duty_reports
 from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
-from streams.table import Table
+from streams.table import Table, book_chunks
 from streams.transport import Transport
 from streams.web import register_views
 
@@ -204,6 +204,8 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
     async def measure() -> None:
         await app.broker_watch.tick()
-        open_alerts = Counter(b["severity"] for _, b in app.alerts.items() if b and b["open"])
+        open_alerts: Counter[str] = Counter()
+        async for books in book_chunks(app.alerts):
+            open_alerts.update(b["severity"] for b in books if b["open"])
         for severity in Severity:
             metrics.ALERTS_OPEN.labels(severity.value).set(open_alerts[severity.value])

@@ -22,6 +22,7 @@ from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams import items
 from streams.emit import raw_topic, send, tables_settled
+from streams.table import book_chunks
 
 if TYPE_CHECKING:
     from streams.agents import Effects
@@ -58,10 +59,11 @@ def add_duty(app: MidfieldApp, schema: faust.Schema[str, Any], effects: Effects)
     async def raise_overdue() -> None:
         if not tables_settled(app):
             return
-        books = [b for _, b in app.items.items()]
-        for alert in items.overdue_alerts(books, app.clock(), zone, source=source):
-            if alert.id not in proposed:
-                await send(effects.alerts, alert)
-                proposed.add(alert.id)
+        now = app.clock()
+        async for books in book_chunks(app.items):
+            for alert in items.overdue_alerts(books, now, zone, source=source):
+                if alert.id not in proposed:
+                    await send(effects.alerts, alert)
+                    proposed.add(alert.id)
 
     return [fax, telegram, duty]

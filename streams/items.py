@@ -11,6 +11,7 @@ raised once), resolved when the item is closed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -218,7 +219,7 @@ def alert_id(item_id: str) -> str:
 
 
 def overdue_alerts(
-    books: list[Book], now: datetime, zone: ZoneInfo, *, source: str
+    books: Iterable[Book], now: datetime, zone: ZoneInfo, *, source: str
 ) -> list[Envelope]:
     """One alert per open item past its last day (fixed id per item: applied once)."""
     out = []

@@ -8,6 +8,7 @@ the time, so :func:`light` computes them for a given ``now``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -296,7 +297,7 @@ def matches(
 
 # -- reminders (催办) --------------------------------------------------------------------------
 def due_reminders(
-    books: list[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo, *, source: str
+    books: Iterable[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo, *, source: str
 ) -> list[Envelope]:
     """A :class:`TaskReminded` for each open yellow or red task not reminded within the window.
 

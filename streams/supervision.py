@@ -22,6 +22,7 @@ from schemas.catalog import topic
 from schemas.events.task import TaskEvent
 from streams import ledger
 from streams.emit import raw_topic, send, tables_settled
+from streams.table import book_chunks
 
 if TYPE_CHECKING:
     from streams.agents import Effects
@@ -46,12 +47,13 @@ def add_supervision(app: MidfieldApp, schema: faust.Schema[str, Any], effects: E
     async def remind() -> None:
         if not tables_settled(app):
             return
-        books = [book for _, book in app.ledger.items()]
-        due = ledger.due_reminders(
-            books, app.clock(), settings.supervision, settings.office.zone, source=effects.source
-        )
-        for reminder in due:
-            log.info("reminding", task=reminder.subject, reason=reminder.data.reason)  # type: ignore[attr-defined]
-            await send(tasks, reminder)
+        now = app.clock()
+        async for books in book_chunks(app.ledger):
+            due = ledger.due_reminders(
+                books, now, settings.supervision, settings.office.zone, source=effects.source
+            )
+            for reminder in due:
+                log.info("reminding", task=reminder.subject, reason=reminder.data.reason)  # type: ignore[attr-defined]
+                await send(tasks, reminder)
 
     return tasks

@@ -8,20 +8,36 @@ the old one keeps answering stale copies of its books, and the two workers toget
 those entries twice (measured: tests/integration/test_scale_out.py). Here every write also
 records its key's partition, so faust's own clean-up drops them. The RocksDB store keeps one
 database per partition and needs nothing (checked by ``isinstance``).
+
+``memory://`` tables get :class:`streams.store.PackedStore`: faust's memory store with each book
+held as compressed JSON bytes (a quarter of the memory, nothing for the garbage collector to walk).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 from faust.stores.memory import Store as MemoryStore
 from faust.streams import current_event
+from faust.types.stores import StoreT
 
-__all__ = ["Table"]
+from streams.store import PackedStore
+
+__all__ = ["Table", "book_chunks"]
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
+    def _new_store_by_url(self, url: Any) -> StoreT:  # type: ignore[type-arg]
+        if not str(url).startswith("memory:"):
+            return super()._new_store_by_url(url)
+        return PackedStore(url, self.app, self, table_name=self.name, key_type=self.key_type,
+                           key_serializer=self.key_serializer,
+                           value_serializer=self.value_serializer, value_type=self.value_type,
+                           loop=self.loop, options=self.options)  # fmt: skip
+
     def on_key_set(self, key: Any, value: Any) -> None:
         super().on_key_set(key, value)
         store = self.data
@@ -32,3 +48,17 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
                 partition = event.message.partition if event is not None else None
             if partition is not None:
                 store._key_partition[key] = partition
+
+
+async def book_chunks(table: Any, size: int = 500) -> AsyncIterator[list[Any]]:
+    """Every book of ``table``, ``size`` at a time, the event loop running between chunks.
+
+    A timer's scan decodes each packed book (~20 µs for a task): 100k at once would hold the
+    loop, and every HTTP answer and event behind it, for seconds, and hold every decoded book
+    in memory together. The keys are listed first (agents may add books meanwhile: those wait
+    for the next scan); a book gone since is skipped."""
+    keys = list(table.keys())
+    for start in range(0, len(keys), size):
+        books = [table.get(key) for key in keys[start : start + size]]
+        yield [book for book in books if book is not None]
+        await asyncio.sleep(0)

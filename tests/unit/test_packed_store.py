@@ -1,0 +1,77 @@
+"""The memory store keeps books as compressed JSON bytes (streams/store.py): a read is a fresh
+copy, a write packs, and changelog records are applied in order (tombstones included) without
+going through the Python objects. Tables are the worker's own, from ``create_app``; events are
+faust's own ``Event``/``Message``, as recovery hands them over."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import faust
+import orjson
+import pytest
+from faust.types.tuples import Message
+
+from bench.memory import envelopes
+from midfield.clock import utc_now
+from midfield.settings import Settings, WorkerSettings
+from streams import ledger
+from streams.app import create_app
+from streams.store import PackedBooks, PackedStore
+
+
+def _changelog_event(app: faust.App, key: str, value: Any, partition: int = 0) -> Any:
+    raw = None if value is None else orjson.dumps(value)
+    message = Message("ledger-changelog", partition, 0, 0.0, 0, None, key.encode(), raw, None)
+    return app.create_event(key, value, {}, message)  # type: ignore[attr-defined]
+
+
+def test_a_book_read_is_a_copy_and_must_be_set_again_to_change() -> None:
+    books = PackedBooks()
+    books["T-1"] = {"status": "created", "history": [{"kind": "created"}]}
+    book = books["T-1"]
+    book["status"] = "completed"
+    assert books["T-1"]["status"] == "created"
+    books["T-1"] = book
+    assert books["T-1"] == {"status": "completed", "history": [{"kind": "created"}]}
+    assert list(books) == ["T-1"] and len(books) == 1 and "T-1" in books and "T-2" not in books
+    del books["T-1"]
+    assert len(books) == 0
+
+
+def test_memory_tables_pack_their_books_and_the_collector_does_not_see_them() -> None:
+    app = create_app(Settings())
+    store = app.ledger.data
+    assert isinstance(store, PackedStore) and store.json_values
+    tasks = [ledger.apply(None, e).book for e in envelopes(200, utc_now())]  # type: ignore[union-attr]
+    for book in tasks:
+        store[book["task_id"]] = book
+    assert [store[b["task_id"]] for b in tasks] == tasks
+    packed = store.data.packed_bytes() / len(tasks)
+    as_json = sum(len(orjson.dumps(b)) for b in tasks) / len(tasks)
+    assert packed < as_json / 2, (packed, as_json)
+    assert not any(gc.is_tracked(blob) for blob in store.data._packed.values())
+
+
+def test_changelog_records_apply_in_order_tombstones_included() -> None:
+    app = create_app(Settings())
+    table = app.ledger
+    events = [
+        _changelog_event(app, "T-1", {"v": 1}, partition=2),
+        _changelog_event(app, "T-2", {"v": 1}),
+        _changelog_event(app, "T-1", {"v": 2}, partition=2),
+        _changelog_event(app, "T-2", None),  # deleted
+        _changelog_event(app, "T-3", None),
+        _changelog_event(app, "T-3", {"v": 3}, partition=1),  # deleted, then set again
+    ]
+    table.apply_changelog_batch(events)
+    assert dict(table.data.items()) == {"T-1": {"v": 2}, "T-3": {"v": 3}}
+    assert table.data._key_partition == {"T-1": 2, "T-3": 1}
+
+
+def test_rocksdb_tables_keep_faust_s_store() -> None:
+    pytest.importorskip("rocksdict", reason="the [rocksdb] extra is not installed")
+    app = create_app(Settings(worker=WorkerSettings(store="rocksdb://")))
+    store = app.ledger.data
+    assert type(store).__module__ == "faust.stores.rocksdb", type(store)
