@@ -202,7 +202,11 @@ class ConnectorSettings(BaseSettings):
         500, description="Records produced before the producer is flushed and the position saved."
     )
     poll_interval_s: Annotated[float, Field(gt=0)] = Field(
-        0.2, description="How often a tailing reader looks for new input."
+        0.2,
+        description=(
+            "How often a tailing reader looks for new input (the fax log and Maildir readers "
+            "are also woken by inotify as soon as their directory changes)."
+        ),
     )
     documents_dir: Path = Field(
         Path(".midfield/documents"),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from connectors.runtime.source import (
     SourceOptions,
     utc_now,
 )
+from connectors.runtime.watch import DirectoryWatch
 from midfield.errors import ParseError, StoreError
 from midfield.settings import Settings
 from schemas.envelope import Envelope
@@ -99,6 +99,7 @@ class FaxLogSource(Source):
         super().__init__(instance=instance, zone=zone, clock=clock)
         self.path = path
         self.poll_interval_s = poll_interval_s
+        self._watch = DirectoryWatch(path.parent, poll_interval_s)  # wakes the tail on appends
 
     def parse(self, record: RawRecord) -> Envelope | Skip:
         raw = record.raw.rstrip(b"\r\n")
@@ -158,6 +159,8 @@ class FaxLogSource(Source):
             yield from self._tail(position, follow)
         except OSError as exc:
             raise StoreError(f"fax log {self.path}: {exc}", reason="input-unreadable") from exc
+        finally:
+            self._watch.close()
 
     def _tail(self, position: Position | None, follow: bool) -> _Reading:
         cursor = yield from self._open(position, follow)
@@ -181,7 +184,7 @@ class FaxLogSource(Source):
                         f"fax log {self.path} does not exist", reason="input-missing"
                     ) from None
                 yield None
-                time.sleep(self.poll_interval_s)
+                self._watch.wait()
                 continue
             stat = os.fstat(file.fileno())
             offset = _resume_offset(position, stat.st_ino, stat.st_size)
@@ -200,7 +203,7 @@ class FaxLogSource(Source):
             cursor.file.close()
             return (yield from self._open(None, follow=True))
         yield None
-        time.sleep(self.poll_interval_s)
+        self._watch.wait()
         return cursor
 
     def _path_id(self) -> tuple[int, int] | None:

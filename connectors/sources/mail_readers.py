@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 from connectors.runtime.runner import Backoff
 from connectors.runtime.source import Position
+from connectors.runtime.watch import DirectoryWatch
 from midfield.errors import ConfigError, StoreError
 from midfield.logging import get_logger
 
@@ -81,6 +82,7 @@ class MaildirFolder:
         self.path = Path(path)
         self.poll_interval_s = poll_interval_s
         self.max_bytes = max_bytes
+        self._watch = DirectoryWatch(self.path / "new", poll_interval_s)  # wakes on delivery
         self._done: dict[str, None] = {}  # an ordered set: keys read, in reading order
         self._unmarked: set[str] = set()  # keys read but not yet moved to cur/ as seen
 
@@ -89,6 +91,8 @@ class MaildirFolder:
             yield from self._read(position, follow)
         except OSError as exc:
             raise StoreError(f"maildir {self.path}: {exc}", reason="input-unreadable") from exc
+        finally:
+            self._watch.close()
 
     def _read(self, position: Position | None, follow: bool) -> FolderReading:
         if not ((self.path / "new").is_dir() and (self.path / "cur").is_dir()):
@@ -112,7 +116,7 @@ class MaildirFolder:
                 return
             if not found:
                 yield None
-                time.sleep(self.poll_interval_s)
+                self._watch.wait()
 
     def _unread(self) -> list[tuple[str, str]]:
         listing = self._listing()
