@@ -6,6 +6,7 @@ worker and the replay tools each get their own app. ``midfield worker`` runs it.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections import Counter
 from typing import Any
@@ -23,6 +24,7 @@ from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertRaised, Severity
+from streams import heap
 from streams.agents import Effects
 from streams.duty import add_duty
 from streams.emit import raw_topic
@@ -204,6 +206,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
     async def measure() -> None:
         await app.broker_watch.tick()
+        await asyncio.get_running_loop().run_in_executor(None, heap.trim)
         open_alerts: Counter[str] = Counter()
         async for books in book_chunks(app.alerts):
             open_alerts.update(b["severity"] for b in books if b["open"])

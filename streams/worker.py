@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-
 import faust
 
 from midfield.settings import Settings
+from streams import heap
 from streams.app import create_app
 
 __all__ = ["run_worker"]
@@ -27,14 +26,6 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
 
 class _Worker(faust.Worker):
     async def on_startup_finished(self) -> None:
-        _freeze_the_heap()
+        heap.freeze()  # recovered, not yet serving: the pauses cost nobody (streams/heap.py)
+        heap.trim()  # and what recovery freed goes back
         await super().on_startup_finished()
-
-
-def _freeze_the_heap() -> None:
-    """Once started (tables recovered, before serving): move every object alive now, the
-    imported code and faust's and aiohttp's machinery, out of the garbage collector's reach.
-    A full collection walks every tracked object; without this one stalled the event loop for
-    ~200 ms during bench/latency.py. Books are bytes (streams/store.py) and never tracked."""
-    gc.collect()
-    gc.freeze()
