@@ -99,7 +99,8 @@ class FaxLogSource(Source):
         super().__init__(instance=instance, zone=zone, clock=clock)
         self.path = path
         self.poll_interval_s = poll_interval_s
-        self._watch = DirectoryWatch(path.parent, poll_interval_s)  # wakes the tail on appends
+        # wakes the tail when the log (or a file rotated in under its name) changes
+        self._watch = DirectoryWatch(path.parent, poll_interval_s, names=frozenset({path.name}))
 
     def parse(self, record: RawRecord) -> Envelope | Skip:
         raw = record.raw.rstrip(b"\r\n")

@@ -36,6 +36,23 @@ def test_an_append_ends_the_wait(tmp_path: Path) -> None:
         assert time.monotonic() - started < LONG_POLL_S / 3
 
 
+def test_changes_to_other_files_do_not_end_a_named_wait(tmp_path: Path) -> None:
+    # HylaFAX's etc/ holds more than the log; a connector's own log file may sit next to it.
+    log, other = tmp_path / "xferfaxlog", tmp_path / "worker.log"
+    log.write_bytes(b"")
+    with DirectoryWatch(tmp_path, 1.0, names=frozenset({log.name})) as watch:
+        started = time.monotonic()
+        writer = _later(0.1, lambda: other.write_bytes(b"noise\n"))
+        watch.wait()
+        writer.join()
+        assert time.monotonic() - started >= 0.95  # the whole poll interval
+        writer = _later(0.3, lambda: log.open("ab").write(b"line\n"))
+        started = time.monotonic()
+        watch.wait()
+        writer.join()
+        assert time.monotonic() - started < 0.9
+
+
 def test_a_rename_into_the_directory_ends_the_wait(tmp_path: Path) -> None:
     (tmp_path / "new").mkdir()
     (tmp_path / "tmp").mkdir()
