@@ -36,7 +36,7 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy schemas connectors midfield streams
 
-bench: $(STAMP)  ## every benchmark (~15 min, quiet machine); numbers go to bench/results/
+bench: $(STAMP)  ## every benchmark (~20 min, quiet machine); numbers go to bench/results/
 	$(BIN)/midfield bench all
 
 clean:  ## remove the virtualenv and run state
