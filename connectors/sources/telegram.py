@@ -339,7 +339,7 @@ class TelegramSource(Source):
         target = self._subdir(where)
         for file in files:
             if _component(file) and os.path.lexists(self.dir / file):
-                os.replace(self.dir / file, target / file)
+                os.replace(self.dir / file, _free(target, file, self.dir / file))
 
     def _subdir(self, where: str) -> Path:
         """``done/`` or ``rejected/``, refused unless a plain directory: through a symlink,
@@ -351,6 +351,20 @@ class TelegramSource(Source):
                 reason="unsafe-drop-directory",
             )
         return path
+
+
+def _free(target: Path, file: str, moving: Path) -> Path:
+    """Where ``moving`` goes in ``target``: under its own name, over an earlier file of that
+    name (a sheet sent again); but a directory on either side cannot be replaced, so then the
+    first free ``<name>.<n>`` (a directory named like a sheet, dropped twice, must not stop the
+    connector)."""
+    dest = target / file
+    if not (os.path.isdir(moving) and not moving.is_symlink()) and not dest.is_dir():
+        return dest
+    n = 1
+    while os.path.lexists(target / f"{file}.{n}"):
+        n += 1
+    return target / f"{file}.{n}"
 
 
 def _outcome(source: TelegramSource, record: RawRecord) -> str:

@@ -234,6 +234,14 @@ def odd_names(inside: Path, outside: Path) -> list[str]:
     return _telegram(inside)
 
 
+def names_taken(inside: Path, outside: Path) -> list[str]:
+    """A directory named like a sheet, dropped again: rejected/ holds the first one."""
+    for where in (inside / "rejected" / "again.json", inside / "again.json"):
+        where.mkdir(parents=True)
+        (where / "inside.txt").write_text("x")
+    return _telegram(inside)
+
+
 def symlinks_out(inside: Path, outside: Path) -> list[str]:
     (outside / "sheet.json").write_bytes(_json(SHEET | {"number": "OUTSIDE-1"}))
     (outside / "doc.pdf").write_bytes(b"%PDF-1.4 outside")
@@ -365,6 +373,8 @@ TABLE: list[Refused | Once | Shown | Dropped] = [
 
     Dropped("telegram", "names like paths, a directory and a FIFO named *.json", odd_names,
             Ran(events=1, letters={"unsafe-name": 5}, emptied=True)),
+    Dropped("telegram", "a directory named *.json that rejected/ already holds", names_taken,
+            Ran(events=1, letters={"unsafe-name": 1}, emptied=True)),
     Dropped("telegram", "a sheet and a PDF symlinked to files outside", symlinks_out,
             Ran(events=1, letters={"unsafe-name": 1, "missing-pdf": 1}, emptied=True)),
     Dropped("telegram", "done/ and rejected/ symlinked outside", linked_subdirs,
