@@ -85,6 +85,7 @@ class MaildirFolder:
         self._watch = DirectoryWatch(self.path / "new", poll_interval_s)  # wakes on delivery
         self._done: dict[str, None] = {}  # an ordered set: keys read, in reading order
         self._unmarked: set[str] = set()  # keys read but not yet moved to cur/ as seen
+        self._skipped: set[str] = set()  # entries that are not mails, already logged
 
     def read(self, position: Position | None, *, follow: bool) -> FolderReading:
         try:
@@ -129,9 +130,21 @@ class MaildirFolder:
         for sub in ("new", "cur"):
             with os.scandir(self.path / sub) as entries:
                 for entry in entries:
-                    if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False):
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_file(follow_symlinks=False):
                         found[entry.name.split(":", 1)[0]] = f"{sub}/{entry.name}"
+                    else:
+                        self._not_a_mail(f"{sub}/{entry.name}")
         return found
+
+    def _not_a_mail(self, name: str) -> None:
+        """A symlink, directory or FIFO in new/ or cur/: never opened (a link could read a file
+        from anywhere into a dead letter), left where it is, and said once per name."""
+        if name not in self._skipped:
+            self._skipped.add(name)
+            log.warning("maildir entry skipped: not a regular file", maildir=str(self.path),
+                        entry=name)  # fmt: skip
 
     def _load(self, name: str) -> tuple[bytes, bool] | None:
         try:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from structlog.testing import capture_logs
 
 from connectors.runtime.documents import DocumentStore, digest_of
 from connectors.runtime.source import RawRecord, ReadOnceOptions
@@ -167,3 +168,17 @@ def test_maildir_and_imap_together_or_neither_is_a_usage_error(tmp_path: Path) -
     for result in (neither, both):
         assert result.exit_code == 2
         assert "--maildir DIR or --imap URL" in result.output
+
+
+def test_a_symlink_in_new_is_never_read_and_is_said_once(maildir: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.eml"
+    outside.write_bytes(good_mail(7) + b"SECRET-OUTSIDE")
+    (maildir / "new" / "1700000000.linked").symlink_to(outside)
+    deliver(maildir, "1700000001.ok", good_mail(1))
+    reader = folder(maildir)
+    with capture_logs() as logs:
+        mails = read_all(reader) + read_all(reader)
+    assert all(b"SECRET-OUTSIDE" not in m.raw for m in mails) and mails
+    said = [e for e in logs if e["event"] == "maildir entry skipped: not a regular file"]
+    assert [e["entry"] for e in said] == ["new/1700000000.linked"]
+    assert (maildir / "new" / "1700000000.linked").is_symlink()  # left where it is
