@@ -7,8 +7,8 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
   aiohttp's machinery are never walked again; books are bytes (streams/store.py), never tracked.
 * A backlog (a worker catching up) fills the consumer's buffers with records that are freed once
   applied, but the allocator keeps their pages: 100k tasks applied live left the worker at
-  250–268 MiB against 230 MiB for the same books recovered. :func:`trim` asks glibc to give free
-  pages back to the system (``malloc_trim``); with it the same run settled at 234 MiB.
+  250–268 MiB against 203–230 MiB for the same books recovered. :func:`trim` asks glibc to give
+  free pages back to the system (``malloc_trim``); with it the live runs settled at 230–241 MiB.
 """
 
 from __future__ import annotations

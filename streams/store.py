@@ -11,9 +11,10 @@ not tracked by the garbage collector at all. A read decodes a fresh copy (~18 µ
 a write encodes (~33 µs): the same copy-on-read contract as the RocksDB store, so code that
 changes a book must set it again, as it must for the changelog anyway.
 
-Recovery does not decode the changelog: a record's value is already the book's JSON, so it is
-compressed as it comes (only for plain-JSON tables; any other serializer goes through faust's
-decoder and is packed from the value).
+Recovery packs a changelog record's value as it came: it is already the book's JSON, so it is
+compressed without being encoded again (faust's consumer has decoded it too, for its own
+bookkeeping). Only for plain-JSON tables; any other serializer's values are packed from the
+decoded value.
 """
 
 from __future__ import annotations
