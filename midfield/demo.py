@@ -15,11 +15,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -220,12 +224,33 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
             demo.spawn("telegram", ["connect", "telegram", "--dir", str(demo.telegrams)], env)
             for name, url in demo.intakes.items():
                 demo.spawn(name, ["connect", name, "--port", url.rsplit(":", 1)[1]], env)
-            return _drive(demo, kafka, fax_log, zone, started, check, feed_seconds)
+            with _interruptible() as interrupted:
+                return _drive(demo, kafka, fax_log, zone, started, check, feed_seconds,
+                              interrupted)  # fmt: skip
         except KeyboardInterrupt:
             click.echo("\nstopping…", err=True)
             return 0
         finally:
             demo.stop()
+
+
+@contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and also sets the event this yields: when the
+    signal lands inside kafka-python's selector (the demo's topic watch), kafka-python catches
+    every BaseException of its tasks, and the interrupt would be lost (seen under load: the demo
+    ran on after Ctrl-C); the idle loop stops on the event."""
+    interrupted = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _drive(
@@ -236,6 +261,7 @@ def _drive(
     started: float,
     check: bool,
     feed_seconds: float,
+    interrupted: threading.Event,
 ) -> int:
     now = datetime.now(zone)
     day = now.date().isoformat()
@@ -292,9 +318,10 @@ def _drive(
         click.echo(json.dumps(verdict, ensure_ascii=False))
         return 0 if verdict["ok"] else 1
     click.echo("  the sample faxes are in; append lines to the fax log, Ctrl-C stops the demo")
-    while True:
+    while not interrupted.is_set():
         watch.poll()
-        time.sleep(1.0)
+        interrupted.wait(1.0)
+    raise KeyboardInterrupt
 
 
 def _wait(predicate: Any, *, timeout: float) -> bool:
