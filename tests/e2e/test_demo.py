@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -90,7 +92,13 @@ def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
         assert len(started) == 10, (lines, logs)
     finally:  # whatever the assertion said: Ctrl-C, and nothing may be left running
         demo.send_signal(signal.SIGINT)
-        code = demo.wait(timeout=60)
+        try:
+            code = demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # the failure is the timeout; leave no process behind
+            for pid in [demo.pid, *started]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            raise
     assert code == 0
     time.sleep(0.5)
     alive = {pid for pid in started if Path(f"/proc/{pid}").exists()}
