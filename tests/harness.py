@@ -128,6 +128,18 @@ def spawn_cli(args: list[str], env: dict[str, str], *, cwd: Path) -> subprocess.
                             stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
 
 
+def stop_processes(*procs: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """SIGTERM every process at once, then wait for each; one that outlives ``timeout`` is
+    killed."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @dataclass
 class WorkerProcess:
     """``midfield worker`` in a child process, its log in ``workdir``."""

@@ -27,3 +27,13 @@ def fax_envelope(
     return Envelope.wrap(fax_received(commid, pages=pages), source=source,
                          position=f"RECV {commid}", subject=commid, time=when,
                          ingested_at=when)  # fmt: skip
+
+
+TELEGRAM_SHEET = {
+    "issuing_unit": "×市人民政府办公室",
+    "grade": "特急",
+    "title": "关于做好防汛工作的紧急通知",
+    "pages": 1,
+    "received_at": "2025-06-20T10:15:00+08:00",
+}
+"""A clear-text telegram's sheet (docs/telegram.md) without its number: add one per telegram."""

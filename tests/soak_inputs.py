@@ -24,6 +24,7 @@ from pathlib import Path
 from midfield.fax_samples import fax_mail
 from tests.harness import http_post
 from tests.mail_samples import WHEN, deliver, good_mail, make_maildir
+from tests.samples import TELEGRAM_SHEET as SHEET
 from tests.samples import fax_line
 
 __all__ = ["BOARD_SECRET", "SHARES", "Inputs", "feed"]
@@ -33,13 +34,6 @@ SHARES = {"fax": 0.70, "board": 0.16, "telegram": 0.09, "mail": 0.05}
 """Share of all inputs per source (board: messages and their replies)."""
 BAD = 0.02
 CLASSIFIED = 0.01
-SHEET = {
-    "issuing_unit": "×市人民政府办公室",
-    "grade": "特急",
-    "title": "关于做好防汛工作的紧急通知",
-    "pages": 1,
-    "received_at": "2025-06-20T10:15:00+08:00",
-}
 
 
 @dataclass

@@ -5,7 +5,6 @@ nothing."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from tests.harness import (
     http_post,
     midfield_env,
     spawn_cli,
+    stop_processes,
     wait_for,
 )
 from tests.webhooks import Receiver
@@ -35,11 +35,7 @@ def _running(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[subpro
     try:
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_processes(proc)
 
 
 def test_overdue_task_reaches_the_department_once_signed_across_a_worker_restart(

@@ -21,9 +21,7 @@ import hmac
 import json
 import os
 import re
-import signal
 import stat
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -50,6 +48,7 @@ from tests.harness import (
     read_topic,
     run_cli,
     spawn_cli,
+    stop_processes,
     wait_for,
 )
 from tests.integration.test_board import HEADER as BOARD_HEADER
@@ -529,13 +528,7 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield Hub(catalog_topics, root, instance, urls, worker)
     finally:
         worker.stop()
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(*procs)
 
 
 # -- the runners: one per kind of row -------------------------------------------------------------

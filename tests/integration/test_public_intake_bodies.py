@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import signal
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +19,15 @@ from hypothesis import strategies as st
 
 from connectors.sources.wechat_protocol import signature
 from midfield.broker import free_port
-from tests.harness import Broker, departments_file, http_get, midfield_env, spawn_cli, wait_for
+from tests.harness import (
+    Broker,
+    departments_file,
+    http_get,
+    midfield_env,
+    spawn_cli,
+    stop_processes,
+    wait_for,
+)
 
 SECRET, TOKEN = "property-secret", "property-token"
 
@@ -74,13 +80,7 @@ def servers(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) ->
             )
         yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(*procs)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:

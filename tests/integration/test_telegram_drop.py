@@ -14,14 +14,7 @@ import pytest
 from schemas.catalog import DEADLETTER, concrete
 from schemas.deadletter import DeadLetter
 from tests.harness import Broker, midfield_env, read_topic, run_cli
-
-SHEET = {
-    "issuing_unit": "×市人民政府办公室",
-    "grade": "特急",
-    "title": "关于做好防汛工作的紧急通知",
-    "pages": 1,
-    "received_at": "2025-06-20T10:15:00+08:00",
-}
+from tests.samples import TELEGRAM_SHEET as SHEET
 
 
 def _drop(
