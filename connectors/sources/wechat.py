@@ -172,7 +172,7 @@ class WechatSource(HttpSource):
         )
         try:
             sent = datetime.fromtimestamp(int(fields.get("CreateTime", "")), self.zone)
-        except ValueError:
+        except (ValueError, OverflowError, OSError):  # not a number, or no date a clock can hold
             sent = self.clock()
         return Envelope.wrap(
             event,
