@@ -27,6 +27,7 @@ import json
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +63,14 @@ _SAFE_NAME = re.compile(r"^[\w\-.〔〕()（）]{1,200}\.json$")
 _DECLARED = ("绝密", "机密", "秘密")
 _STAR = re.compile(r"(绝密|机密|秘密)?\s*★")
 _NOT_CLASSIFIED = ("", "无", "非密", "none")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_INVISIBLE = re.compile(
+    "[\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]"
+)
+_NUMBER = re.compile(r"[\u4e00-\u9fff×]{1,10}〔(19|20)\d\d〕\d{1,6}号")
+"""A telegram number in the standard form (GB/T 9704-2012 7.2.4: the issuing organ's
+abbreviation, the year in 〔〕, the serial, 号): the only text of a withheld sheet that goes on."""
 
 
 class TelegramOptions(ReadOnceOptions):
@@ -71,9 +80,12 @@ class TelegramOptions(ReadOnceOptions):
 def withheld_by(sheet: bytes, markers: tuple[str, ...]) -> str | None:
     """The guard: the rule that withholds this cover sheet, or ``None`` when it may pass.
 
-    Works on the raw text, so a sheet that is not even valid JSON is still checked, and on the
-    JSON's decoded strings, so ``\\u673a\\u5bc6`` escapes hide no 机密. A sheet that is not UTF-8
-    (GB18030, UTF-16) cannot be checked at all, so it is withheld too (``not-utf8``).
+    Every field is checked, known or not, because the whole sheet is: its raw text, the same
+    with ``\\uXXXX`` escapes decoded (so ``\\u673a\\u5bc6`` hides no 机密, even in a sheet
+    that is not JSON) and its decoded JSON, each also with spaces and invisible characters
+    removed (``机 密``). The 密级 terms (绝密, 机密, 秘密) and ``★`` withhold wherever they
+    appear, whatever the configured markers say. A sheet that is not UTF-8 (GB18030, UTF-16)
+    cannot be checked at all, so it is withheld too (``not-utf8``).
     """
     try:
         text = sheet.decode("utf-8")
@@ -85,12 +97,28 @@ def withheld_by(sheet: bytes, markers: tuple[str, ...]) -> str | None:
         declared = str(fields.get("classification") or fields.get("密级") or "")
     if declared.strip().lower() not in _NOT_CLASSIFIED or any(d in declared for d in _DECLARED):
         return "declared-classification"
-    texts = (text, json.dumps(fields, ensure_ascii=False))
+    texts = _views(text, fields)
     if any(_STAR.search(t) for t in texts):
         return "star-term"
-    if any(marker and marker in t for marker in markers for t in texts):
+    if any(m and m in t for m in map(_plain, markers) for t in texts):
         return "marker"
+    if any(d in t for d in _DECLARED for t in texts):
+        return "classification-term"
     return None
+
+
+def _views(text: str, fields: Any) -> tuple[str, ...]:
+    """What the guard searches: the raw text, with escapes decoded, the decoded JSON, and each
+    of them :func:`_plain`."""
+    unescaped = _ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
+    views = (text, unescaped, json.dumps(fields, ensure_ascii=False))
+    return views + tuple(_plain(v) for v in views)
+
+
+def _plain(text: str) -> str:
+    """``text`` in NFKC with whitespace and invisible format characters removed: what a reader
+    sees, so that ``机 密``, ``机\u200b密`` or full-width letters hide no marker."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _loaded(text: str) -> Any:
@@ -171,18 +199,17 @@ class TelegramSource(Source):
         )
 
     def _quarantine(self, meta: dict[str, str], rule: str) -> list[Envelope]:
-        item = meta["item_id"]
-        held = ItemQuarantined(
-            item_id=item, kind="telegram", issuing_unit=meta["issuing_unit"], rule=rule
-        )
+        """The quarantine record and the duty officer's alert: metadata only (DESIGN §4)."""
+        item, digest = meta["item_id"], meta["sheet_digest"]
+        held = ItemQuarantined(item_id=item, kind="telegram", rule=rule, sheet_digest=digest)
         alert = AlertRaised(
             alert_id=f"quarantine/telegram/{item}",
             kind="quarantine",
             severity=Severity.critical,
             about=item,
             reason=rule,
-            message=f"明传电报 {item}（{meta['issuing_unit'] or '发电单位不明'}）"
-            "含密级标识，已拦截，未进入总线；请按涉密渠道处理",
+            message=f"明传电报 {item} 被拦截（{rule}），其内容未进入总线；封面文件在 rejected/"
+            f"（{digest}），请按涉密渠道处理",
         )
         at = datetime.fromisoformat(meta["read_at"])
         return [
@@ -287,7 +314,7 @@ class TelegramSource(Source):
         return self._withheld_record(name, sheet, rule)
 
     def _withheld_record(self, name: str, sheet: bytes, rule: str) -> RawRecord:
-        meta = _metadata(sheet) | {"read_at": self.clock().isoformat()}
+        meta = _metadata(sheet, self.rules.markers) | {"read_at": self.clock().isoformat()}
         self._pending[name] = "quarantined"
         return RawRecord(
             json.dumps(meta, ensure_ascii=False).encode(),
@@ -382,14 +409,15 @@ def _component(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
 
 
-def _metadata(sheet: bytes) -> dict[str, str]:
-    """What a withheld sheet may say on the bus: its number and issuing unit, nothing else."""
+def _metadata(sheet: bytes, markers: tuple[str, ...]) -> dict[str, str]:
+    """What a withheld sheet may say on the bus: its digest, and its number only in the
+    standard form with no marker in it; no free text (issuing unit, title, body…) at all."""
+    digest = hashlib.sha256(sheet).hexdigest()
     try:
         fields = json.loads(sheet)
         number = str(fields.get("number") or fields.get("部门号") or "")
-        unit = str(fields.get("issuing_unit") or fields.get("发电单位") or "")
     except (ValueError, AttributeError, RecursionError):
-        number, unit = "", ""
-    if not number or not re.fullmatch(r"[^\s/]{1,64}", number) or withheld_by(number.encode(), ()):
-        number = "sheet-" + hashlib.sha256(sheet).hexdigest()[:16]
-    return {"item_id": number, "issuing_unit": unit[:200]}
+        number = ""
+    if not _NUMBER.fullmatch(number) or withheld_by(json.dumps(number).encode(), markers):
+        number = f"sheet-{digest[:16]}"
+    return {"item_id": number, "sheet_digest": f"sha256:{digest}"}

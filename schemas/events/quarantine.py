@@ -11,8 +11,10 @@ __all__ = ["ItemQuarantined"]
 
 @register_event
 class ItemQuarantined(EventData):
-    """An input was withheld because it carries a classification: who sent what number when,
-    and the rule that matched. Its title, body and attachments are not here and go nowhere."""
+    """An input was withheld because it carries a classification: the rule that matched, the
+    digest of what was withheld and, for a telegram, its number when in the standard form
+    (docs/telegram.md). No free text of the item (issuing unit, title, body…) is here: it goes
+    nowhere (issue 18). The envelope's time is when it was withheld."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -20,8 +22,8 @@ class ItemQuarantined(EventData):
                 {
                     "item_id": "×政办明电〔2025〕13号",
                     "kind": "telegram",
-                    "issuing_unit": "×市人民政府办公室",
                     "rule": "declared-classification",
+                    "sheet_digest": "sha256:" + "9f2c" * 16,
                 }
             ]
         }
@@ -32,5 +34,15 @@ class ItemQuarantined(EventData):
 
     item_id: str = Field(min_length=1, description="The item's number, or its sheet's digest.")
     kind: str = Field(examples=["telegram"])
-    issuing_unit: str = Field("", description="Who sent it, when the sheet says.")
-    rule: str = Field(examples=["declared-classification", "star-term", "marker"])
+    issuing_unit: str = Field(
+        "",
+        deprecated="never filled: a withheld item's free text goes nowhere (issue 18)",
+        description="Always empty. Records written before issue 18 may hold the issuing unit.",
+    )
+    rule: str = Field(
+        examples=["declared-classification", "star-term", "marker", "classification-term"]
+    )
+    sheet_digest: str = Field(
+        "",
+        description="``sha256:<hex>`` of the withheld file: how the office finds it in rejected/.",
+    )

@@ -4,6 +4,7 @@ found nowhere but in ``rejected/``: not on any topic, in any log, state or store
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -26,27 +27,31 @@ def _drop(
     (directory / f"{name}.json").write_bytes(raw)
 
 
+def _digest(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @pytest.fixture
 def drop(workdir: Path, unique: str) -> tuple[Path, dict[str, str]]:
     """A drop directory with one telegram of each kind; answers the secrets to look for."""
     directory = workdir / "drop"
     directory.mkdir()
-    secrets = {
+    secrets = {  # one in every free-text field of the sheet (issue 18), and in the PDF
+        "number": f"SECRET-NUMBER-{unique}",
+        "issuing_unit": f"县公安局 绝密：12月8日凌晨收网行动 {unique}",
+        "addressees": f"SECRET-TO-{unique}",
+        "approver": f"SECRET-BY-{unique}",
+        "machine_number": f"SECRET-M{unique}",
         "title": f"绝对机密标题{unique}",
         "body": f"正文里的秘密内容{unique}",
         "pdf": f"PDF-SECRET-{unique}",
     }
     _drop(directory, "good", SHEET | {"number": f"×政办明电〔2025〕{unique}号"})
+    fields = {k: v for k, v in secrets.items() if k != "pdf"}
     _drop(
         directory,
         "classified",
-        SHEET
-        | {
-            "number": f"×政办明电〔2025〕{unique}A号",
-            "classification": "机密",
-            "title": secrets["title"],
-            "body": secrets["body"],
-        },
+        SHEET | fields | {"addressees": [secrets["addressees"]], "classification": "机密"},
         pdf=f"%PDF-1.4 {secrets['pdf']}".encode(),
     )
     _drop(directory, "starred", SHEET | {"number": f"S{unique}", "title": "通知（秘密★1年）"})
@@ -84,8 +89,11 @@ def test_drop_directory_accepts_withholds_and_rejects_and_leaks_nothing(
         for r in read_topic(catalog_topics, "office.quarantine.v1")
         if r.headers.get("ce_source") == f"midfield://telegram/{unique}".encode()
     }
-    assert held[f"×政办明电〔2025〕{unique}A号"]["rule"] == "declared-classification"
-    assert held[f"S{unique}"]["rule"] == "star-term"
+    by_digest = {h["sheet_digest"]: h for h in held.values()}
+    classified = by_digest[_digest(directory / "rejected" / "classified.json")]
+    assert classified["rule"] == "declared-classification"
+    assert classified["item_id"].startswith("sheet-"), "a number not in the standard form"
+    assert by_digest[_digest(directory / "rejected" / "starred.json")]["rule"] == "star-term"
     alerts = [
         json.loads(r.value)
         for r in read_topic(catalog_topics, "office.alerts.v1")

@@ -248,7 +248,8 @@ def check_telegram_sheet(raw: bytes) -> None:
     """The guard answers for any bytes, and withholds every sheet whose decoded text carries a
     marker, whatever the encoding or JSON escapes; then the drop directory takes the sheet."""
     rule = withheld_by(raw, MARKERS)
-    assert rule in (None, "declared-classification", "star-term", "marker", "not-utf8")
+    rules = ("declared-classification", "star-term", "marker", "classification-term", "not-utf8")
+    assert rule is None or rule in rules
     if any(marker in _decoded(raw) for marker in MARKERS):
         assert rule is not None, "a marked sheet passed the guard"
     with TemporaryDirectory() as tmp:
