@@ -7,12 +7,14 @@ paths: only plain regular files directly in the directory, with a name of letter
 ``._-〔〕`` are read; anything else (a symlink, a sub-directory, ``../x.json``) is rejected.
 
 **Classification guard** (DESIGN §4). Before anything else, the sheet's bytes are checked: a
-declared 密级 (绝密/机密/秘密), a ``★`` term, or any configured marker anywhere in it withholds the
-telegram. Then its metadata only (number, issuing unit, the rule) goes to ``office.quarantine.v1``
-with a critical alert to the duty officer; the sheet and the PDF are moved to ``rejected/`` at
-once and never read again, stored, produced or logged (log lines and dead letters name a
-withheld file by a digest of its name). A withheld file whose quarantine record did not reach
-the broker (a crash) is found in ``rejected/`` at the next start and reported again.
+declared 密级, a ``★`` term, a configured marker or a 密级 term (绝密/机密/秘密) anywhere in it,
+in any field, withholds the telegram. Then metadata only (the rule, the sheet's digest, the
+number when in the standard form; never the issuing unit, title or any other free text: issue
+18) goes to ``office.quarantine.v1`` with a critical alert to the duty officer; the sheet and
+the PDF are moved to ``rejected/`` at once and never read again, stored, produced or logged
+(log lines name a withheld file by a digest of its name). A withheld file whose quarantine
+record did not reach the broker (a crash) is found in ``rejected/`` at the next start and
+reported again.
 
 Accepted telegrams: the PDF goes to the document store by digest, the event
 :class:`TelegramReceived` to ``office.intake.telegram.v1``, the files to ``done/``. A sheet that
