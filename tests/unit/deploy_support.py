@@ -21,6 +21,38 @@ VENDOR = REPO / "tests" / "vendor"
 ENV_NAME = re.compile(r"\bMIDFIELD_[A-Z0-9_]+\b")
 
 
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Does a Kubernetes label selector (``matchLabels`` and ``matchExpressions``) select
+    ``labels``? An empty selector selects everything, as in a NetworkPolicy's ``podSelector``."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values")
+        held = {"In": key in labels and labels[key] in values,
+                "NotIn": key not in labels or labels[key] not in values,
+                "Exists": key in labels, "DoesNotExist": key not in labels}  # fmt: skip
+        if not held[operator]:
+            return False
+    return True
+
+
+def secrets_read(pod: dict[str, Any]) -> set[str]:
+    """The names of every Secret a pod spec reads: volumes (plain and projected), ``envFrom``
+    and ``secretKeyRef``, in every container and init container."""
+    names = set()
+    for volume in pod.get("volumes", []):
+        if "secret" in volume:
+            names.add(volume["secret"]["secretName"])
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                names.add(source["secret"]["name"])
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        names |= {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
+        names |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
+                  if "secretKeyRef" in e.get("valueFrom", {})}  # fmt: skip
+    return names
+
+
 def _cli_envvars(command: click.Command) -> set[str]:
     names = {p.envvar for p in command.params if isinstance(p.envvar, str)}
     if isinstance(command, click.Group):
@@ -69,6 +101,7 @@ _BUILTIN = {
     ("v1", "Secret"): "io.k8s.api.core.v1.Secret",
     ("v1", "PersistentVolumeClaim"): "io.k8s.api.core.v1.PersistentVolumeClaim",
     ("policy/v1", "PodDisruptionBudget"): "io.k8s.api.policy.v1.PodDisruptionBudget",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "io.k8s.api.networking.v1.NetworkPolicy",
 }
 _CRDS = (
     "strimzi/040-Crd-kafka.yaml",

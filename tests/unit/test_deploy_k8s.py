@@ -5,19 +5,38 @@ name is a setting; every command line parses; workers probe /ready and /health."
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Iterable
 from functools import cache
+from itertools import product
 from typing import Any
 
 import pytest
 import yaml
 
 from midfield.deploy import kafka_topics
-from midfield.settings import TopicSettings
-from schemas.catalog import concrete
-from tests.unit.deploy_support import DEPLOY, parse_command, schema_errors, unknown_env_names
+from midfield.settings import TopicSettings, WorkerSettings
+from schemas.catalog import DEADLETTER, concrete, outbox
+from schemas.events.alert import AlertRaised
+from schemas.events.duty import DutyEntryRecorded, DutyReportIssued
+from schemas.events.fax import FaxReceived
+from schemas.events.message import PublicMessageReceived
+from schemas.events.quarantine import ItemQuarantined
+from schemas.events.task import TaskEvent
+from schemas.events.telegram import TelegramReceived
+from schemas.events.workorder import WorkOrderStepped
+from streams.process import PROCESSED
+from tests.unit.deploy_support import (
+    DEPLOY,
+    parse_command,
+    schema_errors,
+    secrets_read,
+    selects,
+    unknown_env_names,
+)
 
 OVERLAYS = ("county", "province")
 pytestmark = pytest.mark.skipif(
@@ -102,17 +121,13 @@ def test_every_midfield_name_is_a_setting(overlay: str) -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_container_command_parses_and_reads_config_and_secrets(overlay: str) -> None:
+def test_every_container_command_parses(overlay: str) -> None:
     for name, spec in _pod_specs(_rendered(overlay)).items():
         [container] = spec["containers"]
-        args = [
-            a.replace("$(FAXMAIL_IMAP_URL)", "imaps://fax@mail/INBOX") for a in container["args"]
-        ]
+        args = [a.replace("$(FAXMAIL_IMAP_URL)", "imaps://fax@mail/INBOX")
+                .replace("$(POD_IP)", "10.0.0.7") for a in container["args"]]  # fmt: skip
         assert parse_command(args), name
-        sources = [next(iter(s.values()))["name"] for s in container["envFrom"]]
-        assert sources == ["midfield-config", "midfield-secrets"], name
-        password = {e["name"]: e for e in container["env"]}["MIDFIELD_KAFKA_SASL_PASSWORD"]
-        assert password["valueFrom"]["secretKeyRef"] == {"name": "midfield", "key": "password"}
+        assert container["envFrom"][0] == {"configMapRef": {"name": "midfield-config"}}, name
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -128,9 +143,23 @@ def test_clients_use_sasl_over_tls_against_the_strimzi_listener(overlay: str) ->
     assert listener["tls"] and listener["authentication"]["type"] == "scram-sha-512"
     assert config["MIDFIELD_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert config["MIDFIELD_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-    [user] = _of(docs, "KafkaUser")
-    assert config["MIDFIELD_KAFKA_SASL_USERNAME"] == user["metadata"]["name"]
     assert kafka["spec"]["kafka"]["config"]["min.insync.replicas"] == 2
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_component_signs_in_to_kafka_as_its_own_user(overlay: str) -> None:
+    """The user name is the component's name, the password the Secret the User Operator
+    writes for the KafkaUser of that name; no shared identity in the ConfigMap."""
+    docs = _rendered(overlay)
+    users = {u["metadata"]["name"]: u for u in _of(docs, "KafkaUser")}
+    assert "MIDFIELD_KAFKA_SASL_USERNAME" not in _config(docs)
+    for name, spec in _pod_specs(docs).items():
+        env = {e["name"]: e for e in spec["containers"][0]["env"]}
+        assert env["MIDFIELD_KAFKA_SASL_USERNAME"]["value"] == name
+        assert env["MIDFIELD_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": name, "key": "password"}  # fmt: skip
+        assert users[name]["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert set(users) == set(_pod_specs(docs))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -188,3 +217,283 @@ def test_service_monitor_scrapes_every_http_service(overlay: str) -> None:
     for service in http:
         if service["spec"].get("clusterIP") != "None":
             assert selector.items() <= service["metadata"]["labels"].items(), service["metadata"]
+
+
+# -- least privilege: secrets -----------------------------------------------------------------
+CA = "midfield-cluster-ca-cert"
+SECRETS = {
+    "midfield-worker": {"midfield-departments"},  # readers' keys and sign-in (DESIGN §6)
+    "midfield-fax-log": set(),
+    "midfield-fax-mail": {"midfield-fax-mail-secrets"},  # MIDFIELD_CONNECT_IMAP_PASSWORD
+    "midfield-telegram": set(),
+    "midfield-tasks": {"midfield-departments"},  # the departments' API keys
+    "midfield-duty": {"midfield-departments"},  # the office's keys (duty officers)
+    "midfield-wechat": {"midfield-wechat-secrets"},  # MIDFIELD_WECHAT_*
+    "midfield-board": {"midfield-board-secrets"},  # MIDFIELD_BOARD_SECRET
+    "midfield-hotline": {"midfield-hotline-secrets"},  # MIDFIELD_HOTLINE_SECRET
+    "midfield-sink-edu": {"midfield-sink-edu-webhook"},  # edu's webhook URL and secret only
+}
+"""Component -> the Secrets it reads beyond its own Kafka password (the Secret named as it and
+its KafkaUser) and the cluster CA. From what each reads: settings, ``from_options``,
+``create_app`` (MIDFIELD_DEPARTMENTS_FILE: worker, tasks, duty, the sink; board: names only)."""
+
+DEPARTMENTS_FILE = {
+    "midfield-worker": ("secret", "midfield-departments"),
+    "midfield-tasks": ("secret", "midfield-departments"),
+    "midfield-duty": ("secret", "midfield-departments"),
+    "midfield-board": ("configMap", "midfield-directory"),  # codes and names, no keys
+    "midfield-sink-edu": ("secret", "midfield-sink-edu-webhook"),
+}
+"""Component -> where its MIDFIELD_DEPARTMENTS_FILE comes from; the others set none."""
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_component_reads_only_the_secrets_it_needs(overlay: str) -> None:
+    pods = _pod_specs(_rendered(overlay))
+    assert set(pods) == set(SECRETS)
+    got = {name: secrets_read(spec) for name, spec in pods.items()}
+    assert got == {name: allowed | {name, CA} for name, allowed in SECRETS.items()}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_departments_file_is_mounted_only_where_it_is_read(overlay: str) -> None:
+    docs = _rendered(overlay)
+    assert "MIDFIELD_DEPARTMENTS_FILE" not in _config(docs)
+    got = {}
+    for name, spec in _pod_specs(docs).items():
+        [container] = spec["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        if "MIDFIELD_DEPARTMENTS_FILE" not in env:
+            continue
+        path = env["MIDFIELD_DEPARTMENTS_FILE"]
+        [mount] = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+        [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+        if "secret" in volume:
+            got[name] = ("secret", volume["secret"]["secretName"])
+        else:  # generated: the name ends in the content's hash
+            got[name] = ("configMap", volume["configMap"]["name"].rsplit("-", 1)[0])
+    assert got == DEPARTMENTS_FILE
+
+
+def test_the_board_directory_holds_codes_and_names_and_no_secret() -> None:
+    [directory] = [c for c in _of(_rendered("county"), "ConfigMap")
+                   if c["metadata"]["name"].startswith("midfield-directory")]  # fmt: skip
+    departments = tomllib.loads(directory["data"]["departments.toml"])
+    assert set(departments) == {"departments"}
+    for department in departments["departments"].values():
+        assert set(department) == {"name"}
+
+
+# -- least privilege: the network -------------------------------------------------------------
+INGRESS_CONTROLLER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+}
+PROMETHEUS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+DNS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+BROKERS = {"podSelector": {"matchLabels": {
+    "strimzi.io/cluster": "midfield", "strimzi.io/kind": "Kafka",
+    "strimzi.io/name": "midfield-kafka"}}}  # fmt: skip
+ANYWHERE = {"ipBlock": {"cidr": "0.0.0.0/0"}}
+EXTRA_EGRESS = {
+    "midfield-sink-edu": [(ANYWHERE, "443/TCP")],  # the department's webhook, HTTPS
+    "midfield-fax-mail": [(ANYWHERE, "993/TCP")],  # the fax gateway's IMAP folder, IMAPS
+}
+"""Component -> where it may connect beyond the brokers and DNS."""
+
+
+def _pods(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"]
+            for d in docs if d["kind"] in ("Deployment", "StatefulSet")}  # fmt: skip
+
+
+def _policies(docs: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    return [p for p in _of(docs, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels)]
+
+
+def _allowed(docs: list[dict[str, Any]], labels: dict[str, str], way: str) -> set[tuple[str, str]]:
+    """(peer, port/protocol) pairs the NetworkPolicies selecting ``labels`` allow ``way``
+    (Ingress or Egress); "any" where a rule leaves peers or ports out."""
+    found = set()
+    for policy in _policies(docs, labels):
+        if way not in policy["spec"]["policyTypes"]:
+            continue
+        for rule in policy["spec"].get(way.lower(), []):
+            peers = rule.get("from" if way == "Ingress" else "to") or ["any"]
+            for peer, port in product(peers, rule.get("ports") or [None]):
+                where = "any" if port is None else f"{port['port']}/{port.get('protocol', 'TCP')}"
+                found.add((json.dumps(peer, sort_keys=True), where))
+    return found
+
+
+def _pairs(pairs: Iterable[tuple[Any, str]]) -> set[tuple[str, str]]:
+    return {(json.dumps(peer, sort_keys=True), port) for peer, port in pairs}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_component_is_under_a_default_deny_network_policy(overlay: str) -> None:
+    docs = _rendered(overlay)
+    deny = [p for p in _of(docs, "NetworkPolicy")
+            if set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+            and not p["spec"].get("ingress") and not p["spec"].get("egress")]  # fmt: skip
+    assert deny
+    for name, labels in _pods(docs).items():
+        assert any(selects(p["spec"]["podSelector"], labels) for p in deny), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_ingress_controller_and_prometheus_reach_an_http_port(overlay: str) -> None:
+    docs = _rendered(overlay)
+    pods = _pod_specs(docs)
+    for name, labels in _pods(docs).items():
+        ports = {p["name"] for p in pods[name]["containers"][0].get("ports", [])}
+        expected = [(INGRESS_CONTROLLER, "http/TCP"), (PROMETHEUS, "http/TCP")]
+        assert _allowed(docs, labels, "Ingress") == (_pairs(expected) if ports else set()), name
+        assert ports <= {"http"}, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_components_connect_only_to_the_brokers_dns_and_what_they_call(overlay: str) -> None:
+    docs = _rendered(overlay)
+    [kafka] = _of(docs, "Kafka")
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    base = [(BROKERS, f"{listener['port']}/TCP"), (DNS, "53/UDP"), (DNS, "53/TCP")]
+    for name, labels in _pods(docs).items():
+        expected = base + EXTRA_EGRESS.get(name, [])
+        assert _allowed(docs, labels, "Egress") == _pairs(expected), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_kafka_listener_admits_only_midfield_pods(overlay: str) -> None:
+    """Strimzi makes the listener's NetworkPolicy from ``networkPolicyPeers``; without them
+    every pod in the cluster may connect."""
+    [kafka] = _of(_rendered(overlay), "Kafka")
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    assert listener["networkPolicyPeers"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "midfield"}}}
+    ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_http_servers_bind_the_pod_address_not_every_interface(overlay: str) -> None:
+    docs = _rendered(overlay)
+    assert "MIDFIELD_WORKER_WEB_HOST" not in _config(docs)
+    pod_ip = {"fieldRef": {"fieldPath": "status.podIP"}}
+    for name, spec in _pod_specs(docs).items():
+        [container] = spec["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        args = container["args"]
+        if args[0] == "worker":
+            assert env["MIDFIELD_WORKER_WEB_HOST"]["valueFrom"] == pod_ip, name
+        elif "--host" in args:
+            assert args[args.index("--host") + 1] == "$(POD_IP)", name
+            assert env["POD_IP"]["valueFrom"] == pod_ip, name
+        assert "0.0.0.0" not in json.dumps(container), name
+
+
+# -- least privilege: Kafka ACLs --------------------------------------------------------------
+AUDIT = "office.audit.v1"  # schemas/catalog.py: who, what, when, from where, outcome
+
+
+def _topic(name: str, *operations: str, prefix: bool = False) -> set[tuple[str, str, str, str]]:
+    return {("topic", name, "prefix" if prefix else "literal", op) for op in operations}
+
+
+def _produces(*topics: str) -> set[tuple[str, str, str, str]]:
+    """A connector's writes: its topics and the dead letters."""
+    return set().union(*(_topic(t, "Write") for t in (*topics, DEADLETTER)))
+
+
+def _expected_acls(app_id: str) -> dict[str, set[tuple[str, str, str, str]]]:
+    """(resource type, name, pattern, operation) per KafkaUser, from what the code produces and
+    consumes: each source's event types, PROCESSED, the sink's group name. Read and Write imply
+    Describe in Kafka's authorizer; no component creates a catalog topic (the Topic Operator
+    does), the worker only its changelogs and faust's leader topic (``<app id>-`` prefix)."""
+    alerts, task, duty = AlertRaised.topic, TaskEvent.topic, DutyEntryRecorded.topic
+    http = _topic(AUDIT, "Write")
+    worker_reads = set().union(*(_topic(t, "Read") for t in (*PROCESSED, AUDIT)))
+    worker_writes = _produces(alerts, task, DutyReportIssued.topic, AUDIT)
+    worker_own = _topic(f"{app_id}-", "Read", "Write", "Create", prefix=True)
+    worker_own |= _topic("office.outbox.", "Write", prefix=True)
+    worker_own.add(("group", app_id, "literal", "Read"))
+    sink_group = {("group", "midfield-sink-edu", "literal", "Read")}
+    return {
+        "midfield-worker": worker_reads | worker_writes | worker_own,
+        "midfield-fax-log": _produces(FaxReceived.topic),
+        "midfield-fax-mail": _produces(FaxReceived.topic),
+        "midfield-telegram": _produces(TelegramReceived.topic, ItemQuarantined.topic, alerts),
+        "midfield-tasks": _produces(task, alerts) | http | _topic(task, "Read"),  # its task view
+        "midfield-duty": _produces(duty, alerts) | http | _topic(duty, "Read"),  # acks; open items
+        "midfield-wechat": _produces(PublicMessageReceived.topic) | http,
+        "midfield-board": _produces(PublicMessageReceived.topic) | http,
+        "midfield-hotline": _produces(WorkOrderStepped.topic) | http,
+        "midfield-sink-edu": _topic(outbox("edu"), "Read") | _produces() | sink_group,
+    }
+
+
+def _acls(user: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    return {
+        (acl["resource"]["type"], acl["resource"].get("name", ""),
+         acl["resource"].get("patternType", "literal"), op)
+        for acl in user["spec"]["authorization"]["acls"] for op in acl["operations"]
+    }  # fmt: skip
+
+
+def _app_id(docs: list[dict[str, Any]]) -> str:
+    default: str = WorkerSettings.model_fields["app_id"].default
+    return _config(docs).get("MIDFIELD_WORKER_APP_ID", default)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kafka_authorizes_with_acls(overlay: str) -> None:
+    [kafka] = _of(_rendered(overlay), "Kafka")
+    assert kafka["spec"]["kafka"]["authorization"] == {"type": "simple"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_kafka_user_is_granted_exactly_what_its_component_does(overlay: str) -> None:
+    docs = _rendered(overlay)
+    users = {u["metadata"]["name"]: u for u in _of(docs, "KafkaUser")}
+    for user in users.values():
+        assert user["spec"]["authorization"]["type"] == "simple"
+    assert {name: _acls(u) for name, u in users.items()} == _expected_acls(_app_id(docs))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_acl_grants_all_a_wildcard_or_the_cluster(overlay: str) -> None:
+    for user in _of(_rendered(overlay), "KafkaUser"):
+        for acl in user["spec"]["authorization"]["acls"]:
+            where = f"{user['metadata']['name']}: {acl}"
+            assert "All" not in acl["operations"], where
+            assert acl["resource"]["type"] != "cluster", where
+            assert acl["resource"].get("name", "*") not in ("*", ""), where
+            assert acl.get("type", "allow") == "allow" and acl.get("host", "*") == "*", where
+            if acl["resource"].get("patternType") == "prefix":
+                assert len(acl["resource"]["name"]) > len("office."), where
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_topic_in_an_acl_is_in_the_catalog(overlay: str) -> None:
+    """Literal names are KafkaTopics of the overlay; a prefix names outboxes that exist, or the
+    worker's application id (its changelogs)."""
+    docs = _rendered(overlay)
+    topics = {t["spec"]["topicName"] for t in _of(docs, "KafkaTopic")}
+    for user in _of(docs, "KafkaUser"):
+        for acl in user["spec"]["authorization"]["acls"]:
+            resource = acl["resource"]
+            if resource["type"] != "topic":
+                continue
+            name = resource["name"]
+            if resource.get("patternType") == "prefix":
+                matched = {t for t in topics if t.startswith(name)}
+                assert name == f"{_app_id(docs)}-" or (
+                    matched and all(t.startswith("office.outbox.") for t in matched)
+                ), name
+            else:
+                assert name in topics, name
