@@ -34,6 +34,8 @@ SHARES = {"fax": 0.70, "board": 0.16, "telegram": 0.09, "mail": 0.05}
 """Share of all inputs per source (board: messages and their replies)."""
 BAD = 0.02
 CLASSIFIED = 0.01
+TELEGRAM_TEXT_FIELDS = ("issuing_unit", "addressees", "approver", "machine_number", "title", "body")
+"""The cover sheet's free-text fields besides its number (schemas/telegram_sheet.py)."""
 
 
 @dataclass
@@ -100,20 +102,33 @@ class Inputs:
             roll = rng.random()
             number = f"×政办明电〔2025〕{token}-{i}号"
             if roll < CLASSIFIED:
-                sheet = SHEET | {
-                    "number": number,
-                    "classification": "机密",
-                    "title": f"{self.secret} 标题",
-                    "body": f"{self.secret} 正文",
-                }
-                self.classified.add(number)
+                sheet = self._classified(i)
             elif roll < CLASSIFIED + BAD:
                 sheet = SHEET | {"number": f"BAD-T{i}", "grade": "很急"}
                 self._bad("telegram", f"BAD-T{i}")
             else:
                 sheet = SHEET | {"number": number}
                 self._good("duty_log", number)
-            self.telegrams.append((f"t{i:07d}", json.dumps(sheet, ensure_ascii=False).encode()))
+            raw = json.dumps(sheet, ensure_ascii=False).encode()
+            if roll < CLASSIFIED:  # its quarantine id: the sheet's digest (docs/telegram.md)
+                self.classified.add("sheet-" + hashlib.sha256(raw).hexdigest()[:16])
+            self.telegrams.append((f"t{i:07d}", raw))
+
+    def _classified(self, i: int) -> dict[str, object]:
+        """A classified sheet with the secret in every free-text field (issue 18), in turn
+        declared 机密, marked only by 绝密 in its issuing unit, and starred in a sheet that is
+        also invalid (a grade no telegram has): each must be withheld, none dead-lettered.
+        Its number holds the secret too, so its quarantine id is the sheet's digest."""
+        secret = f"{self.secret}-{i}"
+        texts = {field: f"{secret} {field}" for field in TELEGRAM_TEXT_FIELDS}
+        sheet = SHEET | texts | {"number": secret, "addressees": [texts["addressees"]],
+                                 "machine_number": secret[-32:]}  # fmt: skip
+        variant = i % 3
+        if variant == 0:
+            return sheet | {"classification": "机密"}
+        if variant == 1:
+            return sheet | {"issuing_unit": f"县公安局 绝密：12月8日凌晨收网行动 {secret}"}
+        return sheet | {"title": f"{secret}（秘密★6个月）", "grade": "很急"}
 
     def _board(self, n: int, rng: random.Random, token: str) -> None:
         while len(self.board) < n:

@@ -387,6 +387,11 @@ def _stored(books: dict[str, Any]) -> dict[str, Any]:
 
 
 def _leaks(broker: Broker, work: Path, rejected: Path, answers: list[str], secret: str) -> list:
+    """Where the classified telegrams' secret is found (it is in every field of their sheets):
+    any record of any topic (key, value, headers: quarantine records, alerts and dead letters
+    among them), any file outside ``rejected/`` (every process's log, the offset stores, the
+    worker's data, the document store) and any HTTP answer. Those places must exist: a check
+    that looked nowhere would pass."""
     needle = secret.encode()
     found: list[str] = []
     admin = KafkaAdminClient(**client_config(broker.kafka_settings()))
@@ -394,12 +399,15 @@ def _leaks(broker: Broker, work: Path, rejected: Path, answers: list[str], secre
         topics = sorted(admin.list_topics())
     finally:
         admin.close()
+    assert {DEADLETTER, "office.quarantine.v1", "office.alerts.v1"} <= set(topics), topics
     for name in topics:
         for record in read_topic(broker, name, timeout=120):
             blobs = [record.key or b"", record.value or b"", *record.headers.values()]
             if any(needle in blob for blob in blobs if blob):
                 found.append(f"topic {name}")
                 break
+    logs = [p.name for p in work.glob("*.log")]
+    assert {name.split("-")[0] for name in logs} >= {"worker", "telegram"}, logs
     for path in work.rglob("*"):
         if path.is_file() and rejected not in path.parents and needle in path.read_bytes():
             found.append(str(path.relative_to(work)))
