@@ -4,7 +4,8 @@ Pure: books in, workbook bytes out, for ``GET /ledger.xlsx``. A title row with t
 header (:data:`COLUMNS`), then the tasks by task id. The light is the colour of the 亮灯 cell,
 the only filled cell of a row, and also its text (绿/黄/红), so a black-and-white print still
 says it. Dates are date cells; the header is bold, frozen and has an autofilter, and the sheet
-prints landscape, one page wide, the header repeated on every page.
+prints landscape, one page wide, the header repeated on every page. Every value goes through
+:func:`midfield.spreadsheet.safe_cell`: no text becomes a formula.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from midfield.settings import SupervisionSettings
+from midfield.spreadsheet import safe_cell
 from schemas.events.task import TaskOrigin, TaskStatus
 from streams.ledger import Book, Light, is_task, light
 
@@ -101,8 +103,9 @@ def _layout(sheet: Any, *, rows: int) -> None:
 
 def _values(n: int, task: Book, colour: Light, zone: ZoneInfo,
             names: Mapping[str, str]) -> list[object]:  # fmt: skip
-    """One task's cells, in :data:`COLUMNS` order."""
-    return [
+    """One task's cells, in :data:`COLUMNS` order, each made safe (a title or report starting
+    with ``=`` must not become a live formula in the office's Excel)."""
+    return [safe_cell(v) for v in (
         n, task["task_id"], task["title"], task["goal"], task["category"],
         ORIGINS.get(task["origin"], task["origin"]),
         names.get(task["lead_department"], task["lead_department"]),
@@ -111,7 +114,7 @@ def _values(n: int, task: Book, colour: Light, zone: ZoneInfo,
         task["percent"] / 100, STATUSES.get(task["status"], task["status"]), task["delay_count"],
         task["extension_days"], "；".join(task["delay_reasons"]), _day(task["closed_at"], zone),
         "是" if task["focus"] else "否", LIGHT_TEXT[colour],
-    ]  # fmt: skip
+    )]  # fmt: skip
 
 
 def _day(moment: str | None, zone: ZoneInfo) -> date | None:

