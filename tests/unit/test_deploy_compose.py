@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,7 +66,7 @@ def test_every_source_but_the_one_off_import_has_a_service() -> None:
 
 
 def test_every_midfield_name_in_the_deploy_files_is_a_setting() -> None:
-    for path in (COMPOSE, DEPLOY / "secrets.env.example", DEPLOY / "Dockerfile",
+    for path in (COMPOSE, *(DEPLOY / "secrets").glob("*.env.example"), DEPLOY / "Dockerfile",
                  REPO / "docs" / "deploy.md"):  # fmt: skip
         assert unknown_env_names(path.read_text()) == set(), path
 
@@ -122,16 +124,70 @@ def test_workers_and_http_intakes_are_health_checked_on_ready_and_everything_res
             assert args[args.index("--host") + 1] == "0.0.0.0", name  # reachable in the network
 
 
+SECRET_FILES = {
+    "fax-mail": {"MIDFIELD_CONNECT_IMAP_PASSWORD"},
+    "wechat": {
+        "MIDFIELD_WECHAT_TOKEN",
+        "MIDFIELD_WECHAT_APPID",
+        "MIDFIELD_WECHAT_ENCODING_AES_KEY",
+        "MIDFIELD_WECHAT_SUBMITTER_SALT",
+    },
+    "board": {"MIDFIELD_BOARD_SECRET"},
+    "hotline": {"MIDFIELD_HOTLINE_SECRET"},
+}
+"""Service -> the names its own ``secrets/<service>.env`` may hold (what its code reads); the
+other services read no secret from the environment."""
+
+DEPARTMENTS_FILES = {
+    "worker-1": "./departments.toml",  # readers' keys and sign-in
+    "worker-2": "./departments.toml",
+    "tasks": "./departments.toml",  # the departments' API keys
+    "duty": "./departments.toml",
+    "board": "./directory.toml",  # codes and names only
+    "topics": "./directory.toml",  # one outbox per code
+    "sink-edu": "./sink-edu.toml",  # edu's webhook only
+}
+"""Service -> the file mounted where its MIDFIELD_DEPARTMENTS_FILE points; the others get none."""
+
+
+def _names(path: Path) -> set[str]:
+    return {line.partition("=")[0] for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")}  # fmt: skip
+
+
 def test_secrets_come_only_from_env_files() -> None:
-    secretish = re.compile(r"(SECRET|PASSWORD|TOKEN|AES_KEY|SALT)")
+    secretish = re.compile(r"(SECRET|PASSWORD|TOKEN|AES_KEY|SALT|SESSION_KEY)")
     for name, service in _compose()["services"].items():
         assert not [k for k in service.get("environment", {}) if secretish.search(k)], name
-    for name, service in _midfield().items():
-        assert service["env_file"] == ["./secrets.env"], name
     assert _compose()["services"]["grafana"]["env_file"] == ["./grafana.env"]
 
 
-@pytest.mark.parametrize("example", ["secrets.env.example", "grafana.env.example"])
+def test_each_service_reads_only_its_own_secrets_file() -> None:
+    got = {name: s.get("env_file") for name, s in _midfield().items()}
+    assert got == {name: [f"./secrets/{name}.env"] if name in SECRET_FILES else None
+                   for name in _midfield()}  # fmt: skip
+
+
+def test_each_secrets_example_holds_only_what_its_service_reads() -> None:
+    examples = {p.name.removesuffix(".env.example"): _names(p)
+                for p in (DEPLOY / "secrets").glob("*.env.example")}  # fmt: skip
+    assert examples == SECRET_FILES
+
+
+def test_the_departments_file_is_mounted_only_where_it_is_read() -> None:
+    got = {}
+    for name, service in _midfield().items():
+        mounts = [v.split(":") for v in service.get("volumes", [])]
+        tomls = {target: source for source, target, *_ in mounts if source.endswith(".toml")}
+        path = service.get("environment", {}).get("MIDFIELD_DEPARTMENTS_FILE")
+        assert set(tomls) == ({path} if path else set()), name
+        if path:
+            got[name] = tomls[path]
+    assert got == DEPARTMENTS_FILES
+
+
+@pytest.mark.parametrize("example", ["grafana.env.example", *[
+    f"secrets/{p.name}" for p in sorted((DEPLOY / "secrets").glob("*.env.example"))]])  # fmt: skip
 def test_env_examples_hold_names_only(example: str) -> None:
     lines = [line for line in (DEPLOY / example).read_text().splitlines()
              if line.strip() and not line.startswith("#")]  # fmt: skip
@@ -142,10 +198,28 @@ def test_env_examples_hold_names_only(example: str) -> None:
         assert value in ("", "admin", "false"), f"{example} must not carry a secret: {line}"
 
 
-def test_the_departments_example_is_a_valid_departments_file_with_the_sinks_department() -> None:
-    directory = load_directory(DepartmentSettings(file=DEPLOY / "departments.example.toml"))
+def test_the_departments_examples_are_valid_and_agree_on_the_codes() -> None:
+    full = load_directory(DepartmentSettings(file=DEPLOY / "departments.example.toml"))
+    names = load_directory(DepartmentSettings(file=DEPLOY / "directory.example.toml"))
+    assert names.codes == full.codes
+    assert {c: d.name for c, d in names.departments.items()} == {
+        c: d.name for c, d in full.departments.items()}  # fmt: skip
     sinks = [_args(s) for s in _midfield().values() if s["command"][0] == "sink"]
-    assert {args[args.index("--department") + 1] for args in sinks} <= set(directory.codes)
+    assert {args[args.index("--department") + 1] for args in sinks} <= set(full.codes)
+
+
+def test_the_directory_example_holds_codes_and_names_only() -> None:
+    directory = tomllib.loads((DEPLOY / "directory.example.toml").read_text())
+    assert set(directory) == {"departments"}
+    assert all(set(d) == {"name"} for d in directory["departments"].values())
+
+
+def test_a_sinks_file_holds_its_own_department_and_no_key() -> None:
+    sink = tomllib.loads((DEPLOY / "sink-edu.example.toml").read_text())
+    assert set(sink) == {"departments"} and set(sink["departments"]) == {"edu"}
+    assert set(sink["departments"]["edu"]) == {"name", "webhook_url", "webhook_secret"}
+    directory = load_directory(DepartmentSettings(file=DEPLOY / "sink-edu.example.toml"))
+    assert directory.codes == ["edu"]
 
 
 def test_prometheus_scrapes_every_worker_and_http_intake_on_their_ports() -> None:
