@@ -125,6 +125,7 @@ def test_workers_and_http_intakes_are_health_checked_on_ready_and_everything_res
 
 
 SECRET_FILES = {
+    "worker": {"MIDFIELD_ACCESS_SESSION_KEY", "MIDFIELD_ACCESS_SCRAPE_TOKEN"},
     "fax-mail": {"MIDFIELD_CONNECT_IMAP_PASSWORD"},
     "wechat": {
         "MIDFIELD_WECHAT_TOKEN",
@@ -135,8 +136,8 @@ SECRET_FILES = {
     "board": {"MIDFIELD_BOARD_SECRET"},
     "hotline": {"MIDFIELD_HOTLINE_SECRET"},
 }
-"""Service -> the names its own ``secrets/<service>.env`` may hold (what its code reads); the
-other services read no secret from the environment."""
+"""Service (both workers: ``worker``) -> the names its own ``secrets/<service>.env`` may hold (what
+its code reads); the other services read no secret from the environment."""
 
 DEPARTMENTS_FILES = {
     "worker-1": "./departments.toml",  # readers' keys and sign-in
@@ -164,8 +165,9 @@ def test_secrets_come_only_from_env_files() -> None:
 
 def test_each_service_reads_only_its_own_secrets_file() -> None:
     got = {name: s.get("env_file") for name, s in _midfield().items()}
-    assert got == {name: [f"./secrets/{name}.env"] if name in SECRET_FILES else None
-                   for name in _midfield()}  # fmt: skip
+    stems = {name: name.split("-")[0] if name.startswith("worker-") else name for name in got}
+    assert got == {name: [f"./secrets/{stem}.env"] if stem in SECRET_FILES else None
+                   for name, stem in stems.items()}  # fmt: skip
 
 
 def test_each_secrets_example_holds_only_what_its_service_reads() -> None:
@@ -220,6 +222,16 @@ def test_a_sinks_file_holds_its_own_department_and_no_key() -> None:
     assert set(sink["departments"]["edu"]) == {"name", "webhook_url", "webhook_secret"}
     directory = load_directory(DepartmentSettings(file=DEPLOY / "sink-edu.example.toml"))
     assert directory.codes == ["edu"]
+
+
+def test_prometheus_presents_the_scrape_token_to_the_workers() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "midfield-worker"]
+    path = job["authorization"]["credentials_file"]
+    mounts = {
+        m.split(":")[1]: m.split(":")[0] for m in _compose()["services"]["prometheus"]["volumes"]
+    }
+    assert mounts[path] == "./secrets/scrape-token"
 
 
 def test_prometheus_scrapes_every_worker_and_http_intake_on_their_ports() -> None:

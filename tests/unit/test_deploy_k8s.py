@@ -209,6 +209,9 @@ def test_service_monitor_scrapes_every_http_service(overlay: str) -> None:
     [monitor] = _of(docs, "ServiceMonitor")
     selector = monitor["spec"]["selector"]["matchLabels"]
     [endpoint] = monitor["spec"]["endpoints"]
+    worker = _worker(docs)["spec"]["template"]["spec"]["containers"][0]
+    token = {e["name"]: e for e in worker["env"]}["MIDFIELD_ACCESS_SCRAPE_TOKEN"]
+    assert endpoint["authorization"]["credentials"] == token["valueFrom"]["secretKeyRef"]
     http = [s for s in _of(docs, "Service") if any(p["name"] == endpoint["port"]
                                                    for p in s["spec"]["ports"])]  # fmt: skip
     assert {"midfield-worker", "midfield-tasks", "midfield-duty"} <= {
@@ -222,7 +225,8 @@ def test_service_monitor_scrapes_every_http_service(overlay: str) -> None:
 # -- least privilege: secrets -----------------------------------------------------------------
 CA = "midfield-cluster-ca-cert"
 SECRETS = {
-    "midfield-worker": {"midfield-departments"},  # readers' keys and sign-in (DESIGN §6)
+    # readers' keys and sign-in (DESIGN §6); the session key; the token Prometheus presents
+    "midfield-worker": {"midfield-departments", "midfield-worker-secrets", "midfield-scrape-token"},
     "midfield-fax-log": set(),
     "midfield-fax-mail": {"midfield-fax-mail-secrets"},  # MIDFIELD_CONNECT_IMAP_PASSWORD
     "midfield-telegram": set(),
