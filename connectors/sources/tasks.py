@@ -20,7 +20,9 @@ that is not its own, or on a step that is the office's, answers 403 and raises a
 on ``office.alerts.v1``. A step the lifecycle does not allow now answers 409. A body that is not
 JSON answers 400, one that does not validate 422 with the fields; both are dead-lettered. An
 accepted request answers 202 (201 for a create) once the broker has the event. An
-``Idempotency-Key`` header makes a retried request the same event (same id), applied once.
+``Idempotency-Key`` header makes a retried request the same event (same id), applied once; the
+same key (per actor) reused for another request (task, step or body) answers 422
+``idempotency-key-reused`` and nothing is produced (:mod:`connectors.sources.task_view`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from connectors.runtime.http import (
     json_object,
     validated,
 )
-from connectors.sources.task_view import TaskView
+from connectors.sources.task_view import Seen, TaskView
 from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory, load_directory
 from midfield.errors import BrokerError, ParseError, Rejected
@@ -160,11 +162,15 @@ class TasksApi(HttpSource):
             raw = await request.read()
             event = await self._parse(intake, request, raw, event_type, actor)
             envelope = self._wrap(event, actor, request)
-            if self.view.seen(envelope.id):  # a retry of a request already accepted
-                return _accepted(envelope, event, duplicate=True)
-            await self._authorize(intake, event, request)
-            await intake.publish(envelope)
-            self.view.apply(envelope)
+            seen = self.view.claim(envelope)
+            if seen is not Seen.new:
+                return _repeated(envelope, event, seen)
+            try:
+                await self._authorize(intake, event, request)
+                await intake.publish(envelope)
+                self.view.apply(envelope)
+            finally:
+                self.view.release(envelope)
             return _accepted(envelope, event)
 
         return handle
@@ -289,6 +295,26 @@ class TasksApi(HttpSource):
                 "extension_pending": known.extension_pending,
             }
         )
+
+
+def _repeated(envelope: Envelope, event: TaskEvent, seen: Seen) -> web.Response:
+    """The answer to a request whose ``Idempotency-Key`` was used before: the same request is
+    the same event (200, applied once); a key reused for another request is refused, never
+    taken as a duplicate and dropped (issue 18)."""
+    if seen is Seen.retry:
+        return _accepted(envelope, event, duplicate=True)
+    if seen is Seen.in_flight:
+        raise Rejected(
+            "the same request is being accepted now: retry in a moment",
+            reason="idempotency-key-in-flight",
+            status=409,
+        )
+    raise Rejected(
+        "this Idempotency-Key was used for another request (another task, step or body): "
+        "send this one with a new key",
+        reason="idempotency-key-reused",
+        status=422,
+    )
 
 
 def _accepted(envelope: Envelope, event: TaskEvent, *, duplicate: bool = False) -> web.Response:

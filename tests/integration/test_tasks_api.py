@@ -253,3 +253,68 @@ def test_a_retry_with_the_same_idempotency_key_is_one_event(
     assert (first[0], again[0]) == (202, 200)
     assert first[1]["id"] == again[1]["id"] and again[1]["duplicate"] is True
     assert [kind for kind, _ in _events(catalog_topics, task_id)].count("progress") == 1
+
+
+def _working_task(api: Api) -> str:
+    task_id = _task_id()
+    api.create(task_id)
+    assert api.post(f"/tasks/{task_id}/sign", {}, api.lead)[0] == 202
+    return task_id
+
+
+def _kinds(broker: Broker, task_id: str) -> list[str]:
+    return [kind for kind, _ in _events(broker, task_id)]
+
+
+def test_an_idempotency_key_reused_for_another_step_is_422_not_a_silent_drop(
+    api: Api, catalog_topics: Broker
+) -> None:
+    task_id = _working_task(api)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    progress = api.post(
+        f"/tasks/{task_id}/progress", {"percent": 90, "text": "收尾"}, api.lead, **key
+    )
+    completion = api.post(f"/tasks/{task_id}/completion", {"text": "已完工"}, api.lead, **key)
+
+    assert progress[0] == 202
+    assert (completion[0], completion[1]["error"]) == (422, "idempotency-key-reused")
+    assert _kinds(catalog_topics, task_id).count("completion") == 0
+    fresh = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    assert api.post(f"/tasks/{task_id}/completion", {"text": "已完工"}, api.lead, **fresh)[0] == 202
+
+
+def test_an_idempotency_key_reused_on_another_task_is_422(api: Api) -> None:
+    first, second = _working_task(api), _working_task(api)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    body = {"percent": 30, "text": "推进中"}
+    assert api.post(f"/tasks/{first}/progress", body, api.lead, **key)[0] == 202
+
+    status, answer = api.post(f"/tasks/{second}/progress", body, api.lead, **key)
+    assert (status, answer["error"]) == (422, "idempotency-key-reused")
+
+
+def test_an_idempotency_key_reused_with_another_body_is_422(api: Api) -> None:
+    task_id = _working_task(api)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    assert (
+        api.post(f"/tasks/{task_id}/progress", {"percent": 30, "text": "a"}, api.lead, **key)[0]
+        == 202
+    )
+
+    status, answer = api.post(
+        f"/tasks/{task_id}/progress", {"percent": 60, "text": "b"}, api.lead, **key
+    )
+    assert (status, answer["error"]) == (422, "idempotency-key-reused")
+
+
+def test_the_same_key_of_another_department_is_its_own_request(api: Api) -> None:
+    """A key is the sender's: two departments may happen to choose the same one."""
+    task_id = _task_id()
+    api.create(task_id)
+    assert (
+        api.post(f"/tasks/{task_id}/assign", {"assisting_departments": [api.other]}, "office")[0]
+        == 202
+    )
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    assert api.post(f"/tasks/{task_id}/sign", {}, api.lead, **key)[0] == 202
+    assert api.post(f"/tasks/{task_id}/sign", {}, api.other, **key)[0] == 202
