@@ -1,7 +1,9 @@
 """deploy/k8s: each overlay rendered by kustomize (kubectl's, offline) and checked without a
 cluster: every object against the vendored Kubernetes v1.33 and Strimzi 1.2 / Prometheus
 Operator schemas, unknown fields refused; the KafkaTopics equal the catalog; every MIDFIELD_*
-name is a setting; every command line parses; workers probe /ready and /health."""
+name is a setting; every command line parses; workers probe /ready and /health. Least privilege
+from tables here: the Secrets each component reads, the peers NetworkPolicies let in and out,
+the ACLs of each component's KafkaUser."""
 
 from __future__ import annotations
 
