@@ -12,8 +12,23 @@ Read from the TOML file named by ``MIDFIELD_DEPARTMENTS_FILE`` (docs/departments
     webhook_url = "https://edu.example.gov.cn/midfield/webhook"
     webhook_secret = "whsec_…"      # Standard Webhooks secret: whsec_ + base64
 
-A key names exactly one principal: ``office`` or a department code. Keys are compared by
-digest in constant time, and never logged.
+    [people.lihua]                   # office staff sign in to the dashboard (docs/security.md)
+    name = "李华"
+    roles = ["duty-officer"]
+    password_hash = "scrypt$…"       # `midfield users hash-password`
+
+    [people.wangming]                # a department's clerk sees only that department's share
+    name = "王明"
+    roles = ["department"]
+    department = "edu"
+    password_hash = "scrypt$…"
+
+    [systems.prometheus]             # a system reader: a key and roles
+    roles = ["ops"]
+    api_keys = ["…"]
+
+A key names exactly one principal: ``office``, a department code or a system. Keys are compared
+by digest in constant time, and never logged.
 """
 
 from __future__ import annotations
@@ -26,10 +41,11 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from midfield.access import Principal, Role, check_password_hash, verify_password
 from midfield.errors import ConfigError
 from midfield.settings import DepartmentSettings
 
-__all__ = ["OFFICE", "Department", "Directory", "load_directory"]
+__all__ = ["OFFICE", "Department", "Directory", "Person", "System", "load_directory"]
 
 OFFICE = "office"
 """The principal of the general office (schemas.events.task.OFFICE says the same on the wire)."""
@@ -58,6 +74,41 @@ class _Office(BaseModel):
 
     name: str = "县政府办公室"
     api_keys: tuple[SecretStr, ...] = ()
+    roles: tuple[Role, ...] = Field(
+        (Role.supervision,), description="What the office's system key may read on the worker."
+    )
+
+
+class Person(BaseModel):
+    """A member of staff who signs in to the dashboard with a password."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    login: Code
+    name: str = Field(min_length=1, examples=["李华"])
+    roles: tuple[Role, ...] = Field(min_length=1)
+    department: Code | None = Field(None, description="Required with the department role.")
+    password_hash: SecretStr = Field(description="scrypt$… from `midfield users hash-password`.")
+
+    def principal(self) -> Principal:
+        return Principal(
+            id=f"person:{self.login}",
+            name=self.name,
+            roles=frozenset(self.roles),
+            department=self.department,
+            person=True,
+        )
+
+
+class System(BaseModel):
+    """A system that reads with an API key (a scraper, a department's reporting tool)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: Code
+    roles: tuple[Role, ...] = Field(min_length=1)
+    department: Code | None = None
+    api_keys: tuple[SecretStr, ...] = Field(min_length=1)
 
 
 class _File(BaseModel):
@@ -65,31 +116,66 @@ class _File(BaseModel):
 
     office: _Office = _Office()
     departments: dict[Code, dict[str, object]] = {}
+    people: dict[Code, dict[str, object]] = {}
+    systems: dict[Code, dict[str, object]] = {}
 
 
 def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
 
 
 class Directory:
-    """Who is who. :meth:`principal` answers which principal an API key belongs to."""
+    """Who is who. :meth:`principal` answers which office or department an API key belongs to
+    (the actor of the tasks API); :meth:`authenticate` and :meth:`sign_in` answer the
+    :class:`~midfield.access.Principal` of a key or a person, with roles, for every reader."""
 
-    def __init__(self, departments: list[Department], office_keys: tuple[SecretStr, ...] = (),
-                 office_name: str = "县政府办公室") -> None:  # fmt: skip
+    def __init__(
+        self,
+        departments: list[Department],
+        office_keys: tuple[SecretStr, ...] = (),
+        office_name: str = "县政府办公室",
+        *,
+        office_roles: tuple[Role, ...] = (Role.supervision,),
+        people: list[Person] = (),  # type: ignore[assignment]
+        systems: list[System] = (),  # type: ignore[assignment]
+    ) -> None:
         self.office_name = office_name
         self.departments = {d.code: d for d in departments}
+        self.people = {p.login: p for p in people}
+        self._office = Principal(OFFICE, office_name, frozenset(office_roles))
         self._keys: list[tuple[bytes, str]] = [
             (_digest(k.get_secret_value()), OFFICE) for k in office_keys
         ] + [(_digest(k.get_secret_value()), d.code) for d in departments for k in d.api_keys]
+        self._systems: list[tuple[bytes, Principal]] = [
+            (_digest(k.get_secret_value()), _system_principal(s)) for s in systems
+            for k in s.api_keys
+        ]  # fmt: skip
         seen: set[bytes] = set()
-        for digest, _ in self._keys:
+        for digest in [d for d, _ in self._keys] + [d for d, _ in self._systems]:
             if digest in seen:
                 raise ConfigError("one API key is given to two principals", reason="duplicate-key")
             seen.add(digest)
+        for person in people:
+            if (Role.department in person.roles) != (person.department is not None):
+                raise ConfigError(
+                    f"person {person.login}: the department role and a department go together",
+                    reason="departments-file",
+                )
+            if person.department is not None and person.department not in self.departments:
+                raise ConfigError(
+                    f"person {person.login}: no department {person.department}",
+                    reason="departments-file",
+                )
+            check_password_hash(person.password_hash.get_secret_value())
 
     @property
     def codes(self) -> list[str]:
         return sorted(self.departments)
+
+    @property
+    def has_readers(self) -> bool:
+        """Whether anyone at all can read the worker (else every route but health is 401)."""
+        return bool(self._keys or self._systems or self.people)
 
     def principal(self, key: str) -> str | None:
         """``office``, a department code, or ``None`` for an unknown key."""
@@ -99,6 +185,35 @@ class Directory:
             if hmac.compare_digest(digest, given):
                 found = who
         return found
+
+    def authenticate(self, key: str) -> Principal | None:
+        """The principal of an API key (office, department or system); ``None`` if unknown."""
+        given = _digest(key)
+        found: Principal | None = None
+        for digest, system in self._systems:
+            if hmac.compare_digest(digest, given):
+                found = system
+        who = self.principal(key)
+        if who == OFFICE:
+            return self._office
+        if who is not None:
+            return Principal(
+                f"department:{who}", self.name_of(who), frozenset({Role.department}), who
+            )
+        return found
+
+    def sign_in(self, login: str, password: str) -> Principal | None:
+        """The person ``login`` when ``password`` is theirs; ``None`` otherwise. An unknown
+        login costs the same scrypt as a known one."""
+        person = self.people.get(login)
+        stored = person.password_hash.get_secret_value() if person else _DUMMY_HASH
+        ok = verify_password(password, stored)
+        return person.principal() if ok and person is not None else None
+
+    def person(self, login: str) -> Principal | None:
+        """The principal of a signed-in person (``None`` when no longer in the directory)."""
+        person = self.people.get(login)
+        return person.principal() if person else None
 
     def code_of(self, text: str) -> str | None:
         """The code of the department ``text`` names, by its code or its name."""
@@ -114,6 +229,18 @@ class Directory:
         return department.name if department else code
 
 
+_DUMMY_HASH = (
+    "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+)
+"""Checked against for an unknown login, so that the answer takes as long as for a known one."""
+
+
+def _system_principal(system: System) -> Principal:
+    return Principal(
+        f"system:{system.code}", system.code, frozenset(system.roles), system.department
+    )
+
+
 def load_directory(settings: DepartmentSettings) -> Directory:
     """The directory from the settings' TOML file; an empty one when no file is set."""
     if settings.file is None:
@@ -126,6 +253,14 @@ def load_directory(settings: DepartmentSettings) -> Directory:
             Department.model_validate({"code": code, **fields})
             for code, fields in parsed.departments.items()
         ]
+        people = [
+            Person.model_validate({"login": login, **fields})
+            for login, fields in parsed.people.items()
+        ]
+        systems = [
+            System.model_validate({"code": code, **fields})
+            for code, fields in parsed.systems.items()
+        ]
     except OSError as exc:
         raise ConfigError(f"cannot read departments file {path}: {exc.strerror}",
                           reason="departments-file") from exc  # fmt: skip
@@ -137,4 +272,11 @@ def load_directory(settings: DepartmentSettings) -> Directory:
                           for e in exc.errors(include_input=False)[:3])  # fmt: skip
         raise ConfigError(f"departments file {path} is invalid: {where}",
                           reason="departments-file") from exc  # fmt: skip
-    return Directory(departments, parsed.office.api_keys, parsed.office.name)
+    return Directory(
+        departments,
+        parsed.office.api_keys,
+        parsed.office.name,
+        office_roles=parsed.office.roles,
+        people=people,
+        systems=systems,
+    )

@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = [
+    "ACCESS_DENIED",
     "ALERTS_OPEN",
     "CONTENT_TYPE_LATEST",
     "DEAD_LETTERS",
@@ -61,6 +62,11 @@ PROCESSING_SECONDS = Histogram(
     "midfield_processing_seconds", "Time to apply one event.", ["topic"], buckets=_LATENCY
 )
 HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
+ACCESS_DENIED = Counter(
+    "midfield_access_denied",
+    "Requests refused for want of a credential (401) or a role (403), and failed sign-ins.",
+    ["service", "route", "status"],
+)
 HTTP_SECONDS = Histogram(
     "midfield_http_request_duration_seconds", "HTTP answer time.", ["route"], buckets=_LATENCY
 )

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AccessSettings",
     "BoardSettings",
     "ConnectorSettings",
     "DepartmentSettings",
@@ -22,6 +23,7 @@ __all__ = [
     "HotlineSettings",
     "KafkaSettings",
     "OfficeSettings",
+    "PrivacySettings",
     "ReplaySettings",
     "RepliesSettings",
     "Settings",
@@ -235,6 +237,59 @@ class DepartmentSettings(BaseSettings):
     )
 
 
+class AccessSettings(BaseSettings):
+    """Who may read what on every HTTP port (docs/security.md): sessions, sign-in throttling,
+    masking of personal data and the grouped alert on repeated denials."""
+
+    model_config = _config("MIDFIELD_ACCESS_")
+
+    session_key: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Fernet key (32 url-safe base64 bytes) that seals the dashboard's session cookie; "
+            "`midfield users new-session-key` makes one. Empty: a new key per process, so "
+            "sessions end when the worker restarts and are not shared between workers."
+        ),
+    )
+    session_hours: Annotated[float, Field(gt=0, le=24)] = Field(
+        12.0, description="A session ends this long after sign-in (one duty shift and a half)."
+    )
+    secure_cookies: bool = Field(
+        False,
+        description=(
+            "Mark the session cookie Secure (sent over HTTPS only). Set it in production, where "
+            "TLS sits in front of every HTTP port (docs/deploy.md)."
+        ),
+    )
+    sign_in_attempts: Annotated[int, Field(ge=1)] = Field(
+        5, description="Failed sign-ins per login and address before sign-in is refused (429)."
+    )
+    sign_in_lockout_s: Annotated[float, Field(gt=0)] = Field(
+        900.0, description="How long failed sign-ins are remembered for that count."
+    )
+    unmasked_roles: tuple[str, ...] = Field(
+        ("director", "duty-officer"),
+        description=(
+            "Roles that see citizens' personal data (names, phone and ID numbers) in clear; "
+            "every other reader sees them masked."
+        ),
+    )
+    scrape_token: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Bearer token Prometheus presents for GET /metrics on the worker and every intake; "
+            "empty: /metrics needs a principal with the ops role."
+        ),
+    )
+    denials_alert_at: Annotated[int, Field(ge=1)] = Field(
+        5,
+        description=(
+            "Denials of one principal (or one address without credentials) in one day that "
+            "raise the grouped security alert; it escalates at 10x and 100x, never per request."
+        ),
+    )
+
+
 class SupervisionSettings(BaseSettings):
     """The supervision ledger's traffic lights and reminders (conventions differ by county)."""
 
@@ -311,7 +366,11 @@ class HotlineSettings(BaseSettings):
         description="Days from acceptance to close, per category (JSON object).",
     )
     secret: SecretStr = Field(
-        SecretStr(""), description="Shared secret of the hotline webhook's HMAC."
+        SecretStr(""),
+        description=(
+            "Standard Webhooks secret of the hotline webhook: whsec_ + base64 of the key "
+            "(docs/hotline.md says how to convert an old secret)."
+        ),
     )
 
 
@@ -391,7 +450,25 @@ class BoardSettings(BaseSettings):
 
     secret: SecretStr = Field(
         SecretStr(""),
-        description="Shared secret of the webhook's HMAC; also salts the submitters' digests.",
+        description=(
+            "Standard Webhooks secret of the webhook: whsec_ + base64 of the key (docs/board.md "
+            "says how to convert an old secret); the key also salts the submitters' digests."
+        ),
+    )
+
+
+class PrivacySettings(BaseSettings):
+    """Keeping citizens' personal data out of what is stored in clear (issue 18)."""
+
+    model_config = _config("MIDFIELD_PRIVACY_")
+
+    key: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Key of the HMAC-SHA256 digests that stand for personal data (phone and ID numbers, "
+            "names, OpenIDs) in the HTTP intakes' dead letters; any long random text. Empty: a "
+            "new key per process, so digests match only within one run."
+        ),
     )
 
 
@@ -461,6 +538,8 @@ class Settings:
         wechat: WechatSettings | None = None,
         board: BoardSettings | None = None,
         replay: ReplaySettings | None = None,
+        privacy: PrivacySettings | None = None,
+        access: AccessSettings | None = None,
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -477,6 +556,8 @@ class Settings:
         self.wechat = wechat or WechatSettings()
         self.board = board or BoardSettings()
         self.replay = replay or ReplaySettings()
+        self.privacy = privacy or PrivacySettings()
+        self.access = access or AccessSettings()
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {

@@ -119,6 +119,15 @@ CATALOG: tuple[TopicSpec, ...] = (
         event_types=("cn.gov.county.office.quarantine.withheld.v1",),
     ),
     TopicSpec(
+        name="office.audit.v1",
+        key="<day>/<principal>",
+        description=(
+            "The audit trail: every sign-in, read of a book, write and denial on any HTTP "
+            "port — who, what, when, from where, outcome; never content."
+        ),
+        event_types=("cn.gov.county.office.audit.recorded.v1",),
+    ),
+    TopicSpec(
         name="office.deadletter.v1",
         key="source",
         description="Records that could not become events, with the reason and the raw input.",

@@ -24,7 +24,9 @@ from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertRaised, Severity
+from schemas.events.audit import AuditRecorded
 from streams import heap
+from streams.access import Gate, check_policies
 from streams.agents import Effects
 from streams.duty import add_duty
 from streams.emit import raw_topic
@@ -60,7 +62,12 @@ class MidfieldApp(faust.App):
     work_orders: Any
     emergencies: Any
     items: Any
+    audit: Any
+    audit_topic: Any
+    """Where the access middleware records each request (streams/access.py)."""
     directory: Directory
+    gate: Gate
+    """Who may call which route, and the audit record of each call (streams/access.py)."""
     replay_stops: dict[tuple[str, int], int]
     """Records at or after these offsets are read, not applied (``replay as-of``); empty live."""
 
@@ -132,6 +139,12 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         "table_standby_replicas": worker.standby_replicas,
         "broker_credentials": broker_credentials(kafka),
+        # faust's own pages answer raw stored records to anyone: off (docs/security.md)
+        "web_router_enabled": False,
+        "web_tables_enabled": False,
+        "web_graph_enabled": False,
+        "web_stats_enabled": False,
+        "web_metrics_enabled": False,
     }
     if worker.store.startswith("rocksdb:"):
         _require_rocksdict()
@@ -156,10 +169,14 @@ def create_app(settings: Settings) -> MidfieldApp:
     )
     app.clock = utc_now
     app.directory = load_directory(settings.departments)
+    app.gate = Gate(app)
+    # before anything builds faust's aiohttp application: every request passes the gate
+    app.conf.web_application_options = {"middlewares": [app.gate.middleware]}
     deadletters = raw_topic(app, DEADLETTER)
     alert_topic = raw_topic(app, topic(AlertRaised.topic).name)
     effects = Effects(app, deadletters, alert_topic)
     _add_alerts(app, effects, alert_topic)
+    audit_topic = _add_audit(app, effects)
     fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, effects)
     tasks = add_supervision(app, _BOOK_SCHEMA, effects)
     message_topic = add_messages(app, _BOOK_SCHEMA, effects)
@@ -167,11 +184,12 @@ def create_app(settings: Settings) -> MidfieldApp:
     add_duty_reports(app)
 
     app.sensors.add(MetricsSensor())
-    channels = (fax, telegram, duty, tasks, alert_topic, message_topic, order_topic)
+    channels = (fax, telegram, duty, tasks, alert_topic, message_topic, order_topic, audit_topic)
     topics = [t.get_topic_name() for t in channels]
     assert sorted(topics) == sorted(PROCESSED), "PROCESSED lists what the agents read"
     _measure_every(app, settings.worker.lag_interval_s, topics)
     register_views(app)
+    check_policies(app)
     return app
 
 
@@ -182,6 +200,19 @@ def _add_alerts(app: MidfieldApp, effects: Effects, channel: Any) -> None:
     @app.agent(channel, name="alerts")
     async def take_alerts(stream: Any) -> None:
         await effects.consume(stream, channel.get_topic_name())
+
+
+def _add_audit(app: MidfieldApp, effects: Effects) -> Any:
+    """The audit book, keyed by ``<day>/<principal>``, from ``office.audit.v1``; the same topic
+    is where this worker's own access middleware records each request."""
+    app.audit = app.Table("audit", default=None, schema=_BOOK_SCHEMA)
+    channel = app.audit_topic = raw_topic(app, topic(AuditRecorded.topic).name)
+
+    @app.agent(channel, name="audit")
+    async def take_audit(stream: Any) -> None:
+        await effects.consume(stream, channel.get_topic_name())
+
+    return channel
 
 
 def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> None:
@@ -200,6 +231,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
             "work_orders": len(app.work_orders),
             "emergencies": len(app.emergencies),
             "items": len(app.items),
+            "audit": len(app.audit),
         },
     )
 

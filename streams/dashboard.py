@@ -4,6 +4,10 @@ The page (``streams/static/dashboard.html``) is one self-contained file: no CDN,
 no fonts of its own; it works on an office network without the internet. Its script fetches
 ``GET /dashboard.json`` every ``refresh_s`` seconds and writes every value with ``textContent``,
 so text from the public (a message, a title) can never become markup.
+
+What it shows depends on who asks: a department's principal sees its own tasks and reply
+tallies only (no alerts, duty log, sources or lag); a reader whose role does not need citizens'
+personal data sees the duty log masked (streams/masking.py).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
-from streams import alerts, duty_log, ledger, replies
+from midfield.access import Principal
+from streams import alerts, duty_log, ledger, masking, replies
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
@@ -29,17 +34,28 @@ _LISTED = 20
 """Rows shown per list (red tasks, alerts, duty-log entries); the counts are always whole."""
 
 
-def snapshot(app: MidfieldApp, ready: tuple[bool, str]) -> dict[str, Any]:
-    """Everything the page shows, as of ``app.clock()``."""
+def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> dict[str, Any]:
+    """Everything the page shows ``viewer``, as of ``app.clock()``."""
     now = app.clock()
-    return {
+    own = viewer.department if viewer.scoped else None
+    shown = {
         "now": now.isoformat(),
         "office": app.directory.office_name,
+        "viewer": {"name": viewer.name, "roles": sorted(viewer.roles), "department": own},
         "ready": {"ok": ready[0], "reason": ready[1]},
-        "supervision": _supervision(app, now),
-        "replies": _replies(app, now),
+        "supervision": _supervision(app, now, own),
+        "replies": _replies(app, now, own),
+        "alerts": {"open": 0, "items": []},
+        "duty_log": {"date": "", "count": 0, "by_channel": {}, "latest": []},
+        "sources": [],
+        "lag": [],
+    }
+    if own is not None:
+        return shown
+    unmasked = not viewer.roles.isdisjoint(app.settings.access.unmasked_roles)
+    return shown | {
         "alerts": _alerts(app),
-        "duty_log": _duty_log(app, now),
+        "duty_log": _duty_log(app, now, unmasked),
         "sources": [
             {"source": s, "age_s": round(age, 1)} for s, age in metrics.source_ages().items()
         ],
@@ -47,12 +63,12 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str]) -> dict[str, Any]:
     }
 
 
-def _supervision(app: MidfieldApp, now: datetime) -> dict[str, Any]:
+def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
     rules, zone = app.settings.supervision, app.settings.office.zone
     counts: Counter[str] = Counter()
     flagged: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
     for _, book in app.ledger.items():
-        if not ledger.is_task(book):
+        if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
             continue
         colour, reason = ledger.light(book, now, rules, zone)
         counts[colour.value] += 1
@@ -97,16 +113,17 @@ def in_chinese(reason: str) -> str:
     return reason
 
 
-def _replies(app: MidfieldApp, now: datetime) -> dict[str, Any]:
-    """This month's reply tallies per department, and the oldest message still unanswered."""
+def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
+    """This month's reply tallies per department (or ``own`` only), and the oldest message
+    still unanswered."""
     zone, rules = app.settings.office.zone, app.settings.replies
     books = [b for _, b in app.messages.items() if replies.is_message(b)]
     month = replies.Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
     figures = replies.by_department(
-        books, month, department=None, now=now, rules=rules, name_of=app.directory.name_of
+        books, month, department=own, now=now, rules=rules, name_of=app.directory.name_of
     )
     ever = replies.tally(
-        books, replies.Period.parse("all", zone), department=None, now=now, rules=rules
+        books, replies.Period.parse("all", zone), department=own, now=now, rules=rules
     )
     return {
         "period": month.label,
@@ -122,10 +139,12 @@ def _alerts(app: MidfieldApp) -> dict[str, Any]:
     return {"open": len(shown), "items": shown[:_LISTED]}
 
 
-def _duty_log(app: MidfieldApp, now: datetime) -> dict[str, Any]:
+def _duty_log(app: MidfieldApp, now: datetime, unmasked: bool) -> dict[str, Any]:
     zone = app.settings.office.zone
     today = now.astimezone(zone).date()
     entries = duty_log.entries_on([b for _, b in app.duty_log.items() if b], today, zone)
+    if not unmasked:
+        entries = [masking.duty_entry(e) for e in entries]
     return {
         "date": today.isoformat(),
         "count": len(entries),

@@ -22,6 +22,7 @@ from midfield.settings import Settings
 from schemas.catalog import topic
 from schemas.envelope import Envelope, EventData
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
+from schemas.events.audit import AuditRecorded
 from schemas.events.duty import (
     DocumentRegistered,
     DutyEntryRecorded,
@@ -34,11 +35,20 @@ from schemas.events.message import PublicMessageReceived
 from schemas.events.task import TaskEvent, TaskReminded
 from schemas.events.telegram import TelegramReceived
 from schemas.events.workorder import WorkOrderStepped
-from streams import alerts, duty_log, emergencies, items, ledger, replies, workorders
+from streams import alerts, audit, duty_log, emergencies, items, ledger, replies, workorders
 
 __all__ = ["BOOKS", "PROCESSED", "Books", "Outcome", "Refusal", "process"]
 
-BOOKS = ("duty_log", "items", "emergencies", "ledger", "alerts", "messages", "work_orders")
+BOOKS = (
+    "duty_log",
+    "items",
+    "emergencies",
+    "ledger",
+    "alerts",
+    "messages",
+    "work_orders",
+    "audit",
+)
 """The worker's tables, in the order snapshots list them."""
 
 Books = dict[str, MutableMapping[str, Any]]
@@ -223,6 +233,27 @@ def _work_orders(run: _Run) -> None:
         run.put("work_orders", out)
 
 
+def _audit(run: _Run) -> None:
+    if not isinstance(run.envelope.data, AuditRecorded):
+        run.refuse("unexpected-type", f"{run.envelope.type} on the audit topic", "audit")
+        return
+    out = audit.apply(run.get("audit"), run.envelope, run.settings.access.denials_alert_at)
+    if out is None:
+        return
+    if out.alert is not None:  # the grouped alert: same id per principal and day
+        run.out.alerts.append(
+            Envelope.wrap(
+                out.alert,
+                source=run.source,
+                position=f"denied/{run.key}/{out.book['denied']}",
+                subject=out.alert.alert_id,
+                time=run.envelope.time,
+                ingested_at=run.envelope.ingested_at,
+            )
+        )
+    run.put("audit", out.book)
+
+
 _HANDLERS: dict[str, Callable[[_Run], None]] = {
     topic(FaxReceived.topic).name: _intake(FaxReceived),
     topic(TelegramReceived.topic).name: _intake(TelegramReceived),
@@ -231,6 +262,7 @@ _HANDLERS: dict[str, Callable[[_Run], None]] = {
     topic(AlertRaised.topic).name: _alerts,
     topic(PublicMessageReceived.topic).name: _messages,
     topic(WorkOrderStepped.topic).name: _work_orders,
+    topic(AuditRecorded.topic).name: _audit,
 }
 
 PROCESSED = tuple(_HANDLERS)

@@ -1,6 +1,11 @@
 """HTTP views served by the worker's web server (DESIGN §6): health, readiness and metrics; the
-books (duty log and report, incoming items, ledger, work orders, reply tallies, alerts); the
-dashboard. Views read the books; the figures are computed by the books' pure modules."""
+books (duty log and report, incoming items, ledger, work orders, reply tallies, alerts, the audit
+trail); the dashboard. Views read the books; the figures are computed by the books' pure modules.
+
+Each view names who may call it (:func:`streams.access.page`); a department's principal sees only
+its own share (:func:`_own_department`), and citizens' personal data is masked for roles that do
+not need it (streams/masking.py). docs/security.md has the whole table.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,24 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from midfield import metrics
+from midfield.access import Policy, Principal
+from midfield.access import Role as R
 from schemas.events.task import TaskStatus
 from streams import (
     alerts,
+    audit,
     dashboard,
     duty_log,
     duty_report,
     items,
     ledger,
+    masking,
     replies,
     reporting,
     workorders,
 )
 from streams import ledger_sheet as ledger_sheet_
+from streams.access import page, principal_of, register_sign_in
 from streams.replay import books as replay_books
 
 if TYPE_CHECKING:
@@ -51,23 +61,52 @@ def _bad_request(web: Any, reason: str, message: str) -> Any:
     return web.json({"error": reason, "message": message}, status=400)
 
 
+class OtherDepartment(Exception):
+    """A department's principal asked for another department's share."""
+
+
+def _own_department(request: Any, asked: str | None) -> str | None:
+    """The department whose share ``request`` may see: its own for a department's principal
+    (asking for another raises :class:`OtherDepartment`), else what was asked (``None``: all)."""
+    who: Principal = principal_of(request)
+    if not who.scoped:
+        return asked
+    if asked and asked != who.department:
+        raise OtherDepartment(asked)
+    return who.department
+
+
+def _forbidden_department(web: Any, request: Any) -> Any:
+    who = principal_of(request)
+    return web.json(
+        {"error": "other-department", "message": f"{who.id} sees only {who.department}"},
+        status=403,
+    )
+
+
+OFFICE_READERS = (R.director, R.duty_officer, R.supervision)
+"""The office's roles that read the office's books."""
+
+
 def register_views(app: MidfieldApp) -> None:
     zone = app.settings.office.zone
+    unmasked = frozenset(app.settings.access.unmasked_roles)
+    register_sign_in(app)
 
-    @app.page("/health")
+    @page(app, "/health", Policy.anyone())
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "app": app.conf.id})
 
-    @app.page("/ready")
+    @page(app, "/ready", Policy.anyone())
     async def ready(web: Any, request: Any) -> Any:
         ok, reason = readiness(app)
         return web.json({"ready": ok, "reason": reason}, status=200 if ok else 503)
 
-    @app.page("/metrics")
+    @page(app, "/metrics", Policy.of(R.ops))
     async def metrics_view(web: Any, request: Any) -> Any:
         return web.bytes(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 
-    @app.page("/duty-log")
+    @page(app, "/duty-log", Policy.of(*OFFICE_READERS))
     async def duty_log_view(web: Any, request: Any) -> Any:
         raw = request.query.get("date")
         try:
@@ -76,9 +115,11 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {raw!r}")
         books = [book for _, book in app.duty_log.items() if book]
         entries = duty_log.entries_on(books, day, zone)
+        if principal_of(request).roles.isdisjoint(unmasked):
+            entries = [masking.duty_entry(e) for e in entries]
         return web.json({"date": day.isoformat(), "count": len(entries), "entries": entries})
 
-    @app.page("/alerts")
+    @page(app, "/alerts", Policy.of(*OFFICE_READERS, R.ops))
     async def alerts_view(web: Any, request: Any) -> Any:
         raw = request.query.get("open", "true").lower()
         if raw not in ("true", "false"):
@@ -87,25 +128,29 @@ def register_views(app: MidfieldApp) -> None:
         shown = alerts.open_first(books, only_open=raw == "true")
         return web.json({"count": len(shown), "alerts": shown})
 
-    @app.page("/reply-rate")
+    @page(app, "/reply-rate", Policy.of(*OFFICE_READERS, R.department))
     async def reply_rate_view(web: Any, request: Any) -> Any:
         now = app.clock()
         text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
         try:
             period = replies.Period.parse(text, zone)
+            department = _own_department(request, request.query.get("department") or None)
         except ValueError as exc:
             return _bad_request(web, "bad-period", str(exc))
-        return web.json(reply_rates(app, period, request.query.get("department") or None, now))
+        except OtherDepartment:
+            return _forbidden_department(web, request)
+        return web.json(reply_rates(app, period, department, now))
 
-    @app.page("/work-orders/{number}")
+    @page(app, "/work-orders/{number}", Policy.of(*OFFICE_READERS, R.department))
     async def work_order_view(web: Any, request: Any, number: str) -> Any:
         book = app.work_orders.get(number)
-        if not workorders.is_order(book):
+        own = _own_department(request, None)
+        if not workorders.is_order(book) or (own and not workorders.involves(book, own)):
             return web.json({"error": "unknown-order", "message": f"no order {number}"}, status=404)
         shown = {k: v for k, v in book.items() if k not in ("applied", "refused")}
         return web.json(shown | {"due_at": workorders.due_at(book, zone).isoformat()})
 
-    @app.page("/items/{item_id}")
+    @page(app, "/items/{item_id}", Policy.of(R.director, R.duty_officer))
     async def item_view(web: Any, request: Any, item_id: str) -> Any:
         book = app.items.get(item_id)
         if not items.is_item(book):
@@ -113,16 +158,18 @@ def register_views(app: MidfieldApp) -> None:
         shown = {k: v for k, v in book.items() if k not in ("applied", "refused", "held")}
         return web.json(shown | {"due_at": items.due_at(book, zone).isoformat()})
 
-    @app.page("/work-order-rates")
+    @page(app, "/work-order-rates", Policy.of(*OFFICE_READERS, R.department))
     async def work_order_rates_view(web: Any, request: Any) -> Any:
         now = app.clock()
         text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
         try:
             period = replies.Period.parse(text, zone)
+            unit = _own_department(request, request.query.get("department") or None)
         except ValueError as exc:
             return _bad_request(web, "bad-period", str(exc))
+        except OtherDepartment:
+            return _forbidden_department(web, request)
         books = [b for _, b in app.work_orders.items() if workorders.is_order(b)]
-        unit = request.query.get("department") or None
         units = [unit] if unit else sorted({u for b in books for u in b["dispatched_at"]})
         rows = [
             {"department": u, "name": app.directory.name_of(u)}
@@ -136,7 +183,7 @@ def register_views(app: MidfieldApp) -> None:
         )
         return web.json({"period": period.label, "departments": rows, "total": total})
 
-    @app.page("/duty-report")
+    @page(app, "/duty-report", Policy.of(R.director, R.duty_officer))
     async def duty_report_view(web: Any, request: Any) -> Any:
         query, now = request.query, app.clock()
         try:
@@ -158,15 +205,28 @@ def register_views(app: MidfieldApp) -> None:
             return web.html(duty_report.render_html(rep, app.directory.office_name))
         return web.json(rep)
 
-    @app.page("/")
+    @page(app, "/", Policy.authenticated())
     async def dashboard_page(web: Any, request: Any) -> Any:
         return web.html(dashboard.PAGE)
 
-    @app.page("/dashboard.json")
+    @page(app, "/dashboard.json", Policy.of(*OFFICE_READERS, R.ops, R.department))
     async def dashboard_data(web: Any, request: Any) -> Any:
-        return web.json(dashboard.snapshot(app, readiness(app)))
+        return web.json(dashboard.snapshot(app, readiness(app), principal_of(request)))
 
-    @app.page("/replay/books")
+    @page(app, "/audit", Policy.of(R.director))
+    async def audit_view(web: Any, request: Any) -> Any:
+        raw = request.query.get("date")
+        try:
+            day = date.fromisoformat(raw) if raw else app.clock().astimezone(zone).date()
+        except ValueError:
+            return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {raw!r}")
+        found = audit.on_day(app.audit.items(), day, request.query.get("principal") or None)
+        denied = sum(b["denied"] for b in found)
+        return web.json(
+            {"date": day.isoformat(), "principals": len(found), "denied": denied, "books": found}
+        )
+
+    @page(app, "/replay/books", Policy.of(R.replay))
     async def books_view(web: Any, request: Any) -> Any:
         raw = request.query.get("at")
         try:
@@ -209,14 +269,19 @@ def _summary(app: MidfieldApp, book: dict[str, Any], now: datetime) -> dict[str,
 def register_ledger_views(app: MidfieldApp) -> None:
     rules, zone = app.settings.supervision, app.settings.office.zone
 
-    @app.page("/ledger")
+    readers = Policy.of(R.director, R.supervision, R.department)
+
+    @page(app, "/ledger", readers)
     async def ledger_view(web: Any, request: Any) -> Any:
         query = request.query
         try:
             light = ledger.Light(query["light"]) if query.get("light") else None
             status = TaskStatus(query["status"]).value if query.get("status") else None
+            department = _own_department(request, query.get("department") or None)
         except ValueError as exc:
             return _bad_request(web, "bad-filter", str(exc))
+        except OtherDepartment:
+            return _forbidden_department(web, request)
         now = app.clock()
         books = [b for _, b in app.ledger.items() if ledger.is_task(b)]
         found = [
@@ -224,7 +289,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
             for b in sorted(books, key=lambda b: b["task_id"])
             if ledger.matches(
                 b,
-                department=query.get("department"),
+                department=department,
                 light_=light,
                 status=status,
                 now=now,
@@ -237,10 +302,15 @@ def register_ledger_views(app: MidfieldApp) -> None:
             {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found}
         )
 
-    @app.page("/ledger.xlsx")
+    @page(app, "/ledger.xlsx", readers)
     async def ledger_sheet(web: Any, request: Any) -> Any:
         now = app.clock()
-        books = [b for _, b in app.ledger.items() if ledger.is_task(b)]
+        own = _own_department(request, None)
+        books = [
+            b
+            for _, b in app.ledger.items()
+            if ledger.is_task(b) and (own is None or own in ledger.departments_of(b))
+        ]
         names = {code: d.name for code, d in app.directory.departments.items()}
         body = ledger_sheet_.workbook(books, now, rules, zone, names)
         filename = f"ledger-{now.astimezone(zone).date().isoformat()}.xlsx"
@@ -250,9 +320,10 @@ def register_ledger_views(app: MidfieldApp) -> None:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    @app.page("/ledger/{task_id}")
+    @page(app, "/ledger/{task_id}", readers)
     async def task_view(web: Any, request: Any, task_id: str) -> Any:
         book = app.ledger.get(task_id)
-        if not ledger.is_task(book):
+        own = _own_department(request, None)
+        if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
         return web.json(_summary(app, book, app.clock()) | {"history": book["history"]})

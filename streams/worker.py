@@ -6,6 +6,7 @@ import faust
 
 from midfield.settings import Settings
 from streams import heap
+from streams.access import check_policies
 from streams.app import create_app
 
 __all__ = ["run_worker"]
@@ -26,6 +27,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
 
 class _Worker(faust.Worker):
     async def on_startup_finished(self) -> None:
+        check_policies(self.app)  # type: ignore[arg-type]  # faust's blueprints are added by now
         heap.freeze()  # recovered, not yet serving: the pauses cost nobody (streams/heap.py)
         heap.trim()  # and what recovery freed goes back
         await super().on_startup_finished()

@@ -25,7 +25,7 @@ from schemas.events.workorder import (
 )
 from streams.replies import Period
 
-__all__ = ["Refused", "apply", "due_at", "figures", "is_order"]
+__all__ = ["Refused", "apply", "due_at", "figures", "involves", "is_order"]
 
 Book = dict[str, Any]
 T = WorkOrderStep
@@ -63,6 +63,11 @@ def apply(book: Book | None, envelope: Envelope, rules: HotlineSettings,
 
 def is_order(book: Book | None) -> bool:
     return bool(book and book.get("status"))
+
+
+def involves(book: Book, unit: str) -> bool:
+    """Whether ``unit`` leads the order or was dispatched it (what a department may see)."""
+    return _lead(book) == unit or unit in book["dispatched_at"]
 
 
 def _stub(number: str) -> Book:
@@ -132,7 +137,7 @@ def figures(books: list[Book], period: Period, *, unit: str | None, now: datetim
             rules: HotlineSettings, zone: ZoneInfo) -> dict[str, Any]:  # fmt: skip
     """The five rates of ``unit`` (``None``: all units) for orders of ``period``."""
     orders = [b for b in books if is_order(b) and period.holds(_t(b["accepted_at"]))
-              and (unit is None or _lead(b) == unit or unit in b["dispatched_at"])]  # fmt: skip
+              and (unit is None or involves(b, unit))]  # fmt: skip
     led = [b for b in orders if unit is None or _lead(b) == unit]
     replied = [b for b in led if b["replied_at"]]
     callbacks = [b["callback"] for b in replied if b["callback"]]

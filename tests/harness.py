@@ -19,6 +19,28 @@ from midfield.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parent.parent
 
+READER_KEY = "test-reader-key-6f1c0d9e2b7a4c58"
+"""A system principal with every office role, in every directory a test worker reads
+(:func:`with_reader`): what the suite reads the worker's books with. The access tests use
+narrower principals of their own."""
+SCRAPE_TOKEN = "test-scrape-token-9a8b7c6d5e4f"
+"""``MIDFIELD_ACCESS_SCRAPE_TOKEN`` of every process the harness starts: /metrics with it."""
+_READER_SECTION = (
+    "\n[systems.test-reader]\n"
+    'roles = ["director", "duty-officer", "supervision", "ops", "replay"]\n'
+    f'api_keys = ["{READER_KEY}"]\n'
+)
+
+
+def with_reader(directory: Path | None, out: Path) -> Path:
+    """``directory`` (a departments TOML, or none) with the test reader added, written to
+    ``out``; the original is left as it is."""
+    text = directory.read_text(encoding="utf-8") if directory else ""
+    if "[systems.test-reader]" not in text:
+        text += _READER_SECTION
+    out.write_text(text, encoding="utf-8")
+    return out
+
 
 @dataclass(frozen=True)
 class Broker:
@@ -37,11 +59,18 @@ class Broker:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MIDFIELD_KAFKA_PROFILE": self.profile}
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def _authorized(url: str, key: str | None) -> urllib.request.Request:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return urllib.request.Request(url, headers=headers)
+
+
+def scrape(
+    url: str, key: str | None = SCRAPE_TOKEN
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """``/metrics`` parsed by prometheus-client's own parser: ``{(name, labels): value}``."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    with urllib.request.urlopen(url, timeout=5) as resp:
+    with urllib.request.urlopen(_authorized(url, key), timeout=5) as resp:
         text = resp.read().decode()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -50,15 +79,27 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, Any]:
-    """GET ``url``; ``(status, parsed JSON)``; status 0 when nothing answers."""
+def http_get(url: str, timeout: float = 5.0, *, key: str | None = READER_KEY) -> tuple[int, Any]:
+    """GET ``url`` with ``Authorization: Bearer <key>`` (the test reader's unless given; none
+    for ``None``); ``(status, parsed JSON)``; status 0 when nothing answers."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(_authorized(url, key), timeout=timeout) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, None
+
+
+def http_get_bytes(
+    url: str, timeout: float = 10.0, *, key: str | None = READER_KEY
+) -> tuple[int, bytes, Any]:
+    """GET ``url`` as :func:`http_get` does; ``(status, body, headers)`` whatever the body."""
+    try:
+        with urllib.request.urlopen(_authorized(url, key), timeout=timeout) as resp:
+            return resp.status, resp.read(), resp.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
 
 
 def http_post(
@@ -95,6 +136,7 @@ def midfield_env(broker: Broker, workdir: Path, **extra: str) -> dict[str, str]:
         "MIDFIELD_LOG_FORMAT": "json",
         "MIDFIELD_CONNECT_STATE_DIR": str(workdir / "state"),
         "MIDFIELD_WORKER_DATA_DIR": str(workdir / "worker-data"),
+        "MIDFIELD_ACCESS_SCRAPE_TOKEN": SCRAPE_TOKEN,
         "PYTHONPATH": str(REPO),
     }
     return env | extra
@@ -158,12 +200,16 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         self.starts += 1
+        given = self.env_extra.get("MIDFIELD_DEPARTMENTS_FILE")
+        directory = with_reader(
+            Path(given) if given else None, self.workdir / f"directory-{self.app_id}.toml"
+        )
         env = midfield_env(
             self.broker,
             self.workdir,
             MIDFIELD_WORKER_APP_ID=self.app_id,
             MIDFIELD_WORKER_WEB_PORT=str(self.port),
-            **self.env_extra,
+            **(self.env_extra | {"MIDFIELD_DEPARTMENTS_FILE": str(directory)}),
         )
         log = (self.workdir / f"worker-{self.starts}.log").open("wb")
         self.proc = subprocess.Popen(
@@ -269,5 +315,30 @@ def departments_file(path: Path, codes: dict[str, str], **extra: dict[str, Any])
     for code, key in codes.items():
         lines += [f"[departments.{code}]", f'name = "部门{code}"', f'api_keys = ["{key}"]']
         lines += [f"{name} = {json.dumps(value)}" for name, value in extra.get(code, {}).items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def people_file(
+    path: Path,
+    people: dict[str, tuple[tuple[str, ...], str | None, str]],
+    departments: dict[str, str] | None = None,
+    systems: dict[str, tuple[tuple[str, ...], str]] | None = None,
+) -> Path:
+    """A directory TOML with ``departments`` (code -> key, as :func:`departments_file`),
+    ``people`` (login -> (roles, department or None, password)) and ``systems``
+    (code -> (roles, key)). Passwords are stored as the product stores them: scrypt hashes."""
+    from midfield.access import hash_password
+
+    departments_file(path, departments or {})
+    lines = [path.read_text(encoding="utf-8")]
+    for login, (roles, department, password) in people.items():
+        lines += [f"[people.{login}]", f'name = "{login}"', f"roles = {json.dumps(list(roles))}",
+                  f'password_hash = "{hash_password(password)}"']  # fmt: skip
+        if department:
+            lines.append(f'department = "{department}"')
+    for code, (roles, key) in (systems or {}).items():
+        lines += [f"[systems.{code}]", f"roles = {json.dumps(list(roles))}",
+                  f'api_keys = ["{key}"]']  # fmt: skip
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

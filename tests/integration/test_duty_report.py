@@ -3,12 +3,11 @@ entries (as JSON and as a printable page), and the shift-end timer issues each r
 
 from __future__ import annotations
 
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.harness import Broker, WorkerProcess, produce, read_topic, wait_for
+from tests.harness import Broker, WorkerProcess, http_get_bytes, produce, read_topic, wait_for
 from tests.samples import fax_envelope
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -48,11 +47,11 @@ def test_shift_report_holds_exactly_its_entries_and_is_issued_once(
             timeout=30,
             what="the day shift's two entries",
         )
-        with urllib.request.urlopen(
-            worker.url + "/duty-report?date=2025-03-14&shift=%E7%99%BD%E7%8F%AD&format=html",
-            timeout=5,
-        ) as resp:
-            page = resp.read().decode()
+        status, body, _ = http_get_bytes(
+            worker.url + "/duty-report?date=2025-03-14&shift=%E7%99%BD%E7%8F%AD&format=html"
+        )
+        page = body.decode()
+        assert status == 200
         assert "值班报告 2025-03-14 白班" in page and "收到传真" in page
         assert worker.get("/duty-report?date=2025-03-14&shift=nope")[0] == 400
 

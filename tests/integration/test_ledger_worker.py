@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import time
-import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +29,7 @@ from tests.harness import (
     Broker,
     WorkerProcess,
     departments_file,
+    http_get_bytes,
     produce,
     read_topic,
     scrape,
@@ -217,11 +217,12 @@ def test_ledger_xlsx_has_one_row_per_task_with_the_light_as_its_colour(
         what="both books",
     )
 
-    with urllib.request.urlopen(worker.url + "/ledger.xlsx", timeout=10) as resp:
-        assert resp.headers["Content-Type"].startswith(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        sheet = openpyxl.load_workbook(io.BytesIO(resp.read())).active
+    status, body, headers = http_get_bytes(worker.url + "/ledger.xlsx")
+    assert status == 200
+    assert headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
     header = [c.value for c in sheet[2]]
     assert header == list(COLUMNS)
     rows = {row[1].value: row for row in sheet.iter_rows(min_row=3) if row[1].value in (late, fine)}

@@ -1,0 +1,313 @@
+"""Access to the worker's HTTP port: who is asking, may they, and the audit record of it.
+
+Every view is declared with :func:`page`, which names its :class:`~midfield.access.Policy` next
+to its path; one aiohttp middleware (installed before faust builds its web application) finds
+the caller's principal — an API key (``Authorization: Bearer``) or the dashboard's session
+cookie — and lets the request through only when the route's policy allows it. A route without a
+policy answers 403, and :func:`check_policies` stops the worker before it serves one (deny by
+default). faust's own table and router pages are switched off (streams/app.py).
+
+Each request but ``/health`` and ``/ready`` becomes an :class:`AuditRecorded` on
+``office.audit.v1``: who, what route, which entity, from where, the outcome — never a body, a
+query value or a key.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from html import escape
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from midfield import metrics
+from midfield.access import (
+    ANONYMOUS,
+    Policy,
+    Principal,
+    Role,
+    Sessions,
+    Throttle,
+    constant_time_equal,
+)
+from midfield.errors import ConfigError
+from midfield.logging import get_logger
+from schemas.envelope import Envelope
+from schemas.events.audit import Action, AuditRecorded, Outcome
+from streams.emit import send
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["Gate", "check_policies", "page", "principal_of"]
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LOGIN_PAGE = files("streams").joinpath("static/login.html").read_text(encoding="utf-8")
+
+
+def page(
+    app: MidfieldApp, path: str, policy: Policy, *, action: Action = Action.read
+) -> Callable[[Any], Any]:
+    """``app.page(path)`` that also declares who may call it (and how its calls are audited)."""
+    app.gate.declare(path, policy, action)
+    decorate: Callable[[Any], Any] = app.page(path)
+    return decorate
+
+
+def principal_of(request: Any) -> Principal:
+    """The principal the middleware found for ``request`` (set before any view runs)."""
+    found: Principal = request["principal"]
+    return found
+
+
+class Gate:
+    """The worker's access check: policies by route, principals by credential, audit records."""
+
+    def __init__(self, app: MidfieldApp) -> None:
+        self.app = app
+        access = app.settings.access
+        self.policies: dict[str, tuple[Policy, Action]] = {}
+        self.sessions = Sessions(access.session_key.get_secret_value(), access.session_hours * 3600)
+        self.sign_ins = Throttle(access.sign_in_attempts, access.sign_in_lockout_s)
+        self.scrape_token = access.scrape_token.get_secret_value()
+        if not self.sessions.shared:
+            log.warning(
+                "no MIDFIELD_ACCESS_SESSION_KEY: sessions end when this worker stops and "
+                "are not shared with other workers"
+            )
+
+    def declare(self, path: str, policy: Policy, action: Action) -> None:
+        if path in self.policies:
+            raise ConfigError(f"route {path} declared twice", reason="route-policy")
+        self.policies[path] = (policy, action)
+
+    # -- who -------------------------------------------------------------------------------------
+    def identify(self, request: web.Request) -> tuple[Principal, bool]:
+        """The caller, and whether a credential was given (a wrong one makes ``anonymous``)."""
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        if scheme:
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key:
+                return ANONYMOUS, True
+            if self.scrape_token and constant_time_equal(key, self.scrape_token):
+                return _SCRAPER, True
+            return self.app.directory.authenticate(key) or ANONYMOUS, True
+        token = request.cookies.get(Sessions.COOKIE)
+        if token:
+            login = self.sessions.login_of(token, time.time())
+            person = self.app.directory.person(login) if login else None
+            return person or ANONYMOUS, True
+        return ANONYMOUS, False
+
+    # -- the middleware --------------------------------------------------------------------------
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = _route(request)
+        found = self.policies.get(route) if route else None
+        if route is None:  # 404 and 405 from the router: nothing to guard, nothing served
+            return await handler(request)
+        principal, credential = self.identify(request)
+        request["principal"] = principal
+        if found is None:
+            return await self._refuse(request, route, principal, 403, "no-policy", Action.read)
+        policy, action = found
+        if not policy.allows(principal):
+            if principal.authenticated:
+                return await self._refuse(request, route, principal, 403, "forbidden", action)
+            reason = "bad-credential" if credential else "unauthenticated"
+            return await self._refuse(request, route, principal, 401, reason, action)
+        response = await handler(request)
+        if policy.audited and action is not Action.sign_in:  # sign-in records itself
+            await self.record(request, route, principal, action, response.status)
+        return response
+
+    async def _refuse(self, request: web.Request, route: str, principal: Principal, status: int,
+                      reason: str, action: Action) -> web.StreamResponse:  # fmt: skip
+        metrics.ACCESS_DENIED.labels("worker", route, str(status)).inc()
+        log.info("access refused", route=route, principal=principal.id, status=status,
+                 reason=reason, remote=request.remote)  # fmt: skip
+        await self.record(request, route, principal, action, status, reason)
+        if status == 401 and _wants_page(request):
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+        message = {
+            401: "sign in, or send Authorization: Bearer <key>",
+            403: f"{principal.id} may not call {route}",
+        }[status]
+        response = web.json_response({"error": reason, "message": message}, status=status)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="midfield"'
+        return response
+
+    async def record(self, request: web.Request, route: str, principal: Principal,
+                     action: Action, status: int, reason: str = "", *,
+                     target: str | None = None) -> None:  # fmt: skip
+        """Put the audit record of this request on ``office.audit.v1``."""
+        now = self.app.clock()
+        event = AuditRecorded(
+            principal=principal.id,
+            roles=tuple(sorted(principal.roles)),
+            service="worker",
+            action=action,
+            method=request.method,
+            route=route,
+            target=_target(request) if target is None else target[:200],
+            outcome=outcome_of(status, reason),
+            status=status,
+            reason=reason,
+            remote=(request.remote or "")[:64],
+            at=now,
+        )
+        who = principal.id if principal.authenticated else f"anonymous@{request.remote or '-'}"
+        day = now.astimezone(self.app.settings.office.zone).date().isoformat()
+        envelope = Envelope.wrap(
+            event,
+            source=f"midfield://worker/{self.app.conf.id}",
+            position=str(uuid.uuid4()),  # every request is an occurrence of its own
+            subject=f"{day}/{who}",
+            time=now,
+        )
+        await send(self.app.audit_topic, envelope)
+
+    # -- sign-in ---------------------------------------------------------------------------------
+    async def sign_in(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        login, password = str(form.get("login", ""))[:64], str(form.get("password", ""))[:256]
+        target = _safe_next(str(form.get("next", "/")))
+        who = f"{login}@{request.remote}"
+        if self.sign_ins.blocked(who, time.time()):
+            await self.record(request, "/login", ANONYMOUS, Action.sign_in, 429, "throttled",
+                              target=f"login:{login}")  # fmt: skip
+            return _login_page(target, "登录失败次数过多，请稍后再试。", status=429)
+        principal = self.app.directory.sign_in(login, password) if login else None
+        if principal is None:
+            self.sign_ins.failed(who, time.time())
+            metrics.ACCESS_DENIED.labels("worker", "/login", "401").inc()
+            await self.record(request, "/login", ANONYMOUS, Action.sign_in, 401, "bad-password",
+                              target=f"login:{login}")  # fmt: skip
+            return _login_page(target, "用户名或密码不正确。", status=401)
+        self.sign_ins.forget(who)
+        await self.record(request, "/login", principal, Action.sign_in, 303)
+        response = web.HTTPSeeOther(target)
+        response.set_cookie(
+            Sessions.COOKIE,
+            self.sessions.issue(login, time.time()),
+            max_age=int(self.sessions.ttl_s),
+            httponly=True,
+            samesite="Strict",
+            secure=self.app.settings.access.secure_cookies,
+            path="/",
+        )
+        return response
+
+    async def sign_out(self, request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get(Sessions.COOKIE)
+        if token:
+            self.sessions.end(token, time.time())
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(Sessions.COOKIE, path="/")
+        return response
+
+
+_SCRAPER = Principal("system:scrape-token", "Prometheus", frozenset({Role.ops}))
+"""Who presents MIDFIELD_ACCESS_SCRAPE_TOKEN: ops, for /metrics."""
+
+
+def outcome_of(status: int, reason: str = "") -> Outcome:
+    if status == 401 or reason == "bad-password":
+        return Outcome.unauthenticated
+    if status == 403:
+        return Outcome.denied
+    if status >= 500:
+        return Outcome.failed
+    if status >= 400:
+        return Outcome.refused
+    return Outcome.allowed
+
+
+def _route(request: web.Request) -> str | None:
+    info = request.match_info
+    if info.http_exception is not None:
+        return None
+    resource = info.route.resource
+    return resource.canonical if resource is not None else None
+
+
+def _target(request: web.Request) -> str:
+    """The entity a path names (``/ledger/{task_id}`` -> the task id); never a query value."""
+    return "/".join(str(v) for v in request.match_info.values())[:200]
+
+
+def _wants_page(request: web.Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site: no scheme, no host, no ``//`` (an open redirect otherwise)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_page(target: str, error: str = "", *, status: int = 200) -> web.Response:
+    body = LOGIN_PAGE.replace("{{next}}", escape(target, quote=True)).replace(
+        "{{error}}", escape(error)
+    )
+    return web.Response(
+        text=body,
+        status=status,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
+    )
+
+
+def register_sign_in(app: MidfieldApp) -> None:
+    """``GET/POST /login``, ``POST /logout`` and ``GET /whoami``."""
+    import faust
+
+    gate = app.gate
+
+    @page(app, "/login", Policy.sign_in(), action=Action.sign_in)
+    class Login(faust.web.View):
+        async def get(self, request: Any) -> Any:
+            return _login_page(_safe_next(request.query.get("next", "/")))
+
+        async def post(self, request: Any) -> Any:
+            return await gate.sign_in(request)
+
+    @page(app, "/logout", Policy.authenticated(), action=Action.sign_out)
+    class Logout(faust.web.View):
+        async def post(self, request: Any) -> Any:
+            return await gate.sign_out(request)
+
+    @page(app, "/whoami", Policy.authenticated())
+    async def whoami(web_: Any, request: Any) -> Any:
+        who = principal_of(request)
+        return web_.json(
+            {
+                "principal": who.id,
+                "name": who.name,
+                "roles": sorted(who.roles),
+                "department": who.department,
+            }
+        )
+
+
+def check_policies(app: MidfieldApp) -> None:
+    """Refuse to serve when a route of the web application has no declared policy."""
+    missing = sorted(
+        {
+            resource.canonical
+            for resource in app.web.web_app.router.resources()  # type: ignore[attr-defined]
+            if resource.canonical not in app.gate.policies
+        }
+    )
+    if missing:
+        raise ConfigError(
+            f"routes without an access policy: {', '.join(missing)}", reason="route-policy"
+        )

@@ -1,0 +1,469 @@
+"""Who may read what on the worker (DESIGN §6 "Access", docs/security.md), against a real worker.
+
+One matrix: every route the worker serves × every kind of caller — nobody, a wrong key, a
+non-ASCII key, a forged and an expired session cookie, each office role signed in as a person,
+the ops scraper's key, a department's clerk and a department's system key — and the status each
+must get. The route list comes from the app itself, so a route added without a row here fails
+:func:`test_every_route_of_the_app_is_in_the_matrix` (and one added without a policy does not
+even start: tests/unit/test_access.py). For the 200s, the body is checked to hold only what that
+principal may see: a department its own tasks, work orders and tallies; the duty log masked for
+a role that does not need citizens' personal data.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet
+
+from midfield.access import Sessions
+from midfield.settings import Settings
+from schemas.envelope import Envelope, EventData
+from schemas.events.duty import DutyEntryRecorded, EntryKind
+from schemas.events.task import TaskAssigned, TaskCreated
+from schemas.events.workorder import WorkOrderStepped
+from streams.app import create_app
+from tests.harness import Broker, WorkerProcess, people_file, produce, read_topic, wait_for
+
+ZONE = ZoneInfo("Asia/Shanghai")
+SESSION_KEY = Fernet.generate_key().decode()
+PASSWORD = "correct horse battery staple"
+PEOPLE: dict[str, tuple[tuple[str, ...], str | None, str]] = {
+    "director": (("director",), None, PASSWORD),
+    "duty": (("duty-officer",), None, PASSWORD),
+    "supervisor": (("supervision",), None, PASSWORD),
+    "replayer": (("replay",), None, PASSWORD),
+    "clerk": (("department",), "edu", PASSWORD),
+}
+KEYS = {"edu": "edu-key-3b9f2c7d1e8a6f40", "housing": "housing-key-5d2e8f1a9c3b7e64"}
+pytestmark = pytest.mark.xdist_group("access")  # one private broker and worker for the module
+OPS_KEY = "ops-key-8c1d4e7f2a5b9c3d"
+CITIZEN_PHONE = "13812345678"
+ORDER = "12345-ACCESS-0001"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """How a request authenticates: a bearer ``key``, a session ``cookie``, or raw header
+    bytes (``raw``) for credentials no client library would send."""
+
+    name: str
+    key: str | None = None
+    cookie: str | None = None
+    raw: bytes | None = None
+
+
+def call(
+    base: str,
+    path: str,
+    caller: Caller,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes, http.client.HTTPMessage]:
+    """One request over http.client (no redirect following, no cookie jar)."""
+    url = urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=15)
+    try:
+        conn.putrequest(method, path)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        if caller.key is not None:
+            conn.putheader("Authorization", f"Bearer {caller.key}")
+        if caller.raw is not None:
+            conn.putheader("Authorization", caller.raw)
+        if caller.cookie is not None:
+            conn.putheader("Cookie", f"{Sessions.COOKIE}={caller.cookie}")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, response.read(), response.headers
+    finally:
+        conn.close()
+
+
+def sign_in(base: str, login: str, password: str) -> tuple[int, str | None]:
+    """POST the sign-in form as a browser would; (status, the session cookie's value)."""
+    form = urlencode({"login": login, "password": password, "next": "/"}).encode()
+    status, _, headers = call(
+        base,
+        "/login",
+        Caller("form"),
+        method="POST",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    for header in headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        if name == Sessions.COOKIE:
+            return status, rest.split(";")[0]
+    return status, None
+
+
+# -- the worker and its books --------------------------------------------------------------------
+def _wrap(event: EventData, subject: str, n: int, when: datetime) -> Envelope:
+    return Envelope.wrap(
+        event,
+        source="midfield://access/test",
+        position=f"{subject}/{n}",
+        subject=subject,
+        time=when,
+    )
+
+
+def _books(unique: str) -> list[Envelope]:
+    now = datetime.now(ZONE)
+    deadline = now.date() + timedelta(days=60)
+    out: list[Envelope] = []
+    for code in KEYS:
+        task = f"DC-{unique}-{code}"
+        out += [
+            _wrap(
+                TaskCreated(
+                    task_id=task,
+                    actor="office",
+                    title=f"{code} 的任务",
+                    deadline=deadline,
+                    lead_department=code,
+                ),
+                task,
+                0,
+                now,
+            ),
+            _wrap(TaskAssigned(task_id=task, actor="office"), task, 1, now),
+        ]
+    out.append(
+        _wrap(
+            DutyEntryRecorded(
+                entry_id=f"D-{unique}",
+                kind=EntryKind.call,
+                person="张伟",
+                phone=CITIZEN_PHONE,
+                content=f"来电反映 {unique}，回电 {CITIZEN_PHONE}",
+                recorder="李华",
+            ),
+            f"D-{unique}",
+            0,
+            now,
+        )
+    )
+    order = f"{ORDER}-{unique}"
+    out += [
+        _wrap(
+            WorkOrderStepped(order_number=order, step="accepted", category="help"),
+            order,
+            0,
+            now - timedelta(minutes=5),
+        ),
+        _wrap(
+            WorkOrderStepped(order_number=order, step="dispatched", units=("edu",)), order, 1, now
+        ),
+    ]
+    return out
+
+
+@dataclass
+class Hub:
+    worker: WorkerProcess
+    callers: dict[str, Caller]
+    unique: str
+
+    @property
+    def url(self) -> str:
+        return self.worker.url
+
+
+@pytest.fixture(scope="module")
+def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    broker = own_broker
+    workdir = tmp_path_factory.mktemp("access")
+    unique = str(int(time.time() * 1000))[-9:]
+    directory = people_file(
+        workdir / "directory.toml", PEOPLE, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
+    )
+    worker = WorkerProcess(
+        broker,
+        workdir,
+        app_id=f"access-{unique}",
+        env_extra={
+            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+            "MIDFIELD_ACCESS_SESSION_KEY": SESSION_KEY,
+            "MIDFIELD_ACCESS_DENIALS_ALERT_AT": "5",
+        },
+    ).start()
+    try:
+        worker.wait_ready()
+        produce(broker, _books(unique))
+        wait_for(
+            lambda: len(worker.get("/ledger")[1]["tasks"]) >= 2, timeout=30, what="the two tasks"
+        )
+        wait_for(
+            lambda: worker.get(f"/work-orders/{ORDER}-{unique}")[0] == 200,
+            timeout=30,
+            what="the work order",
+        )
+        callers = {
+            "nobody": Caller("nobody"),
+            "wrong key": Caller("wrong key", key="not-a-key-of-anyone"),
+            "non-ascii key": Caller("non-ascii key", raw="Bearer 中文密钥".encode()),
+            "forged session": Caller("forged session", cookie="gAAAAABforged"),
+            "expired session": Caller(
+                "expired session",
+                cookie=Sessions(SESSION_KEY, 3600).issue("director", time.time() - 13 * 3600),
+            ),
+            "ops key": Caller("ops key", key=OPS_KEY),
+            "edu key": Caller("edu key", key=KEYS["edu"]),
+            "housing key": Caller("housing key", key=KEYS["housing"]),
+        }
+        for login in PEOPLE:
+            status, cookie = sign_in(worker.url, login, PASSWORD)
+            assert status == 303 and cookie, f"{login} could not sign in"
+            callers[login] = Caller(login, cookie=cookie)
+        yield Hub(worker, callers, unique)
+    finally:
+        worker.stop()
+
+
+# -- the matrix ----------------------------------------------------------------------------------
+ANON = ("nobody", "wrong key", "non-ascii key", "forged session", "expired session")
+OFFICE = ("director", "duty", "supervisor")
+EVERYONE = (*OFFICE, "replayer", "clerk", "ops key", "edu key", "housing key")
+
+
+def allow(*who: str, status: int = 200, **others: int) -> dict[str, int]:
+    """200 (or ``status``) for ``who``, 401 for the unauthenticated, 403 for everyone else;
+    ``others`` overrides single callers."""
+    row = dict.fromkeys(ANON, 401) | dict.fromkeys(EVERYONE, 403)
+    return row | dict.fromkeys(who, status) | others
+
+
+MATRIX: dict[str, tuple[str, dict[str, int]]] = {
+    "/health": ("/health", dict.fromkeys((*ANON, *EVERYONE), 200)),
+    "/ready": ("/ready", dict.fromkeys((*ANON, *EVERYONE), 200)),
+    "/login": ("/login", dict.fromkeys((*ANON, *EVERYONE), 200)),
+    "/logout": ("", {}),  # POST only: test_sign_out_ends_the_session
+    "/whoami": ("/whoami", allow(*EVERYONE)),
+    "/metrics": ("/metrics", allow("ops key")),
+    "/duty-log": ("/duty-log", allow(*OFFICE)),
+    "/duty-report": ("/duty-report", allow("director", "duty")),
+    "/alerts": ("/alerts", allow(*OFFICE, "ops key")),
+    "/items/{item_id}": ("/items/no-such-item", allow("director", "duty", status=404)),
+    "/ledger": ("/ledger", allow("director", "supervisor", "clerk", "edu key", "housing key")),
+    "/ledger.xlsx": (
+        "/ledger.xlsx",
+        allow("director", "supervisor", "clerk", "edu key", "housing key"),
+    ),
+    "/ledger/{task_id}": (
+        "/ledger/DC-{u}-edu",
+        allow("director", "supervisor", "clerk", "edu key", **{"housing key": 404}),
+    ),
+    "/work-orders/{number}": (
+        f"/work-orders/{ORDER}-{{u}}",
+        allow(*OFFICE, "clerk", "edu key", **{"housing key": 404}),
+    ),
+    "/work-order-rates": ("/work-order-rates", allow(*OFFICE, "clerk", "edu key", "housing key")),
+    "/reply-rate": ("/reply-rate", allow(*OFFICE, "clerk", "edu key", "housing key")),
+    "/": ("/", allow(*EVERYONE)),
+    "/dashboard.json": (
+        "/dashboard.json",
+        allow(*OFFICE, "ops key", "clerk", "edu key", "housing key"),
+    ),
+    "/audit": ("/audit", allow("director")),
+    "/replay/books": ("/replay/books", allow("replayer")),
+}
+
+
+def test_every_route_of_the_app_is_in_the_matrix(broker: Broker) -> None:
+    app = create_app(Settings(kafka=broker.kafka_settings()))
+    routes = {r.canonical for r in app.web.web_app.router.resources()}  # type: ignore[attr-defined]
+    assert routes == set(MATRIX), "a route was added or removed: give it a row in MATRIX"
+    assert routes == set(app.gate.policies)
+
+
+@pytest.mark.parametrize("route", sorted(r for r, (path, _) in MATRIX.items() if path))
+def test_each_caller_gets_the_status_its_roles_allow(hub: Hub, route: str) -> None:
+    path, expected = MATRIX[route]
+    path = path.format(u=hub.unique)
+    got = {name: call(hub.url, path, hub.callers[name])[0] for name in expected}
+    assert got == expected
+
+
+def test_faust_table_and_router_pages_are_not_served(hub: Hub) -> None:
+    for path in (
+        "/table/ledger/",
+        f"/table/ledger/DC-{hub.unique}-edu/",
+        "/router/",
+        "/graph/",
+        "/stats/",
+    ):
+        status, body, _ = call(hub.url, path, hub.callers["director"])
+        assert status == 404, path
+        assert hub.unique.encode() not in body
+
+
+def test_a_department_sees_only_its_own_share(hub: Hub) -> None:
+    for who in ("clerk", "edu key"):
+        caller = hub.callers[who]
+        ledger = json.loads(call(hub.url, "/ledger", caller)[1])
+        assert {t["lead_department"] for t in ledger["tasks"]} == {"edu"}
+        assert f"DC-{hub.unique}-housing" not in json.dumps(ledger)
+        assert call(hub.url, "/ledger?department=housing", caller)[0] == 403
+        rates = json.loads(call(hub.url, "/reply-rate", caller)[1])
+        assert {row["department"] for row in rates["departments"]} <= {"edu"}
+        board = json.loads(call(hub.url, "/dashboard.json", caller)[1])
+        assert board["duty_log"]["latest"] == [] and board["alerts"]["items"] == []
+        assert CITIZEN_PHONE not in json.dumps(board, ensure_ascii=False)
+        shown = json.dumps(board["supervision"], ensure_ascii=False)
+        assert f"DC-{hub.unique}-housing" not in shown
+    housing = json.loads(call(hub.url, "/ledger", hub.callers["housing key"])[1])
+    assert {t["lead_department"] for t in housing["tasks"]} == {"housing"}
+
+
+def test_personal_data_is_masked_for_roles_that_do_not_need_it(hub: Hub) -> None:
+    def entry(who: str) -> dict[str, Any]:
+        body = json.loads(call(hub.url, "/duty-log", hub.callers[who])[1])
+        return next(e for e in body["entries"] if hub.unique in e["content"])
+
+    clear, masked = entry("duty"), entry("supervisor")
+    assert clear["phone"] == CITIZEN_PHONE and clear["person"] == "张伟"
+    assert masked["phone"] == "138******78" and masked["person"] == "张*"
+    assert CITIZEN_PHONE not in masked["content"] and "138****5678" in masked["content"]
+
+
+def test_a_page_request_without_a_session_is_sent_to_sign_in(hub: Hub) -> None:
+    status, _, headers = call(hub.url, "/", Caller("nobody"), headers={"Accept": "text/html"})
+    assert status == 303 and headers["Location"] in ("/login?next=%2F", "/login?next=/")
+
+
+def test_wrong_password_and_unknown_login_are_refused_alike_then_throttled(hub: Hub) -> None:
+    assert sign_in(hub.url, "director", "wrong")[0] == 401
+    assert sign_in(hub.url, "no-such-person", PASSWORD)[0] == 401
+    statuses = [sign_in(hub.url, "replayer", f"guess-{n}")[0] for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert sign_in(hub.url, "replayer", PASSWORD)[0] == 429  # locked for the window
+
+
+def test_sign_in_goes_back_only_to_a_page_of_this_site(hub: Hub) -> None:
+    for target, expected in (
+        ("/ledger", "/ledger"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\\\evil", "/"),
+    ):
+        form = urlencode({"login": "director", "password": PASSWORD, "next": target}).encode()
+        status, _, headers = call(
+            hub.url,
+            "/login",
+            Caller("form"),
+            method="POST",
+            body=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert (status, headers["Location"]) == (303, expected), target
+
+
+def test_sign_out_ends_the_session_even_for_a_copied_cookie(hub: Hub) -> None:
+    status, cookie = sign_in(hub.url, "duty", PASSWORD)
+    caller = Caller("copy", cookie=cookie)
+    assert call(hub.url, "/whoami", caller)[0] == 200
+    status, _, headers = call(hub.url, "/logout", caller, method="POST")
+    assert status == 303 and "Max-Age=0" in headers["Set-Cookie"]
+    assert call(hub.url, "/whoami", caller)[0] == 401
+
+
+def test_the_session_cookie_is_httponly_and_samesite(hub: Hub) -> None:
+    form = urlencode({"login": "director", "password": PASSWORD}).encode()
+    _, _, headers = call(
+        hub.url,
+        "/login",
+        Caller("form"),
+        method="POST",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    cookie = headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+
+
+def test_every_request_is_audited_without_content_and_denials_raise_one_grouped_alert(
+    hub: Hub, own_broker: Broker
+) -> None:
+    broker = own_broker
+    secret_query = f"department=edu&note=SECRET{hub.unique}"
+    assert sign_in(hub.url, "director", f"SECRET{hub.unique}")[0] == 401
+    for _ in range(50):  # a flood of refused calls from one principal (alert at 5, 10x at 50)
+        assert call(hub.url, f"/audit?{secret_query}", hub.callers["clerk"])[0] == 403
+    assert (
+        call(hub.url, f"/ledger/DC-{hub.unique}-edu?{secret_query}", hub.callers["director"])[0]
+        == 200
+    )
+
+    def trail() -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in read_topic(broker, "office.audit.v1")]
+
+    def clerk_denials() -> int:
+        records = trail()
+        return sum(
+            r["principal"] == "person:clerk" and r["outcome"] == "denied" and r["route"] == "/audit"
+            for r in records
+        )
+
+    assert wait_for(lambda: clerk_denials() >= 50, timeout=30, what="the clerk's denials")
+    records = trail()
+    text = json.dumps(records, ensure_ascii=False)
+    assert f"SECRET{hub.unique}" not in text and PASSWORD not in text and OPS_KEY not in text
+    read = next(
+        r
+        for r in records
+        if r["target"] == f"DC-{hub.unique}-edu" and r["principal"] == "person:director"
+    )
+    assert (read["action"], read["outcome"], read["status"]) == ("read", "allowed", 200)
+    assert read["route"] == "/ledger/{task_id}" and read["remote"] == "127.0.0.1"
+    signed = Counter((r["principal"], r["outcome"]) for r in records if r["action"] == "sign-in")
+    assert signed[("person:director", "allowed")] >= 1
+    assert signed[("anonymous", "unauthenticated")] >= 1
+    failed = next(r for r in records if r["action"] == "sign-in" and r["status"] == 401)
+    assert failed["target"] == "login:director" and failed["reason"] == "bad-password"
+
+    day = datetime.now(ZONE).date().isoformat()
+    alert_id = f"security/denied/{day}/person:clerk"
+
+    def alert() -> dict[str, Any] | None:
+        shown = hub.worker.get("/alerts?open=true")[1]["alerts"]
+        return next((a for a in shown if a["alert_id"] == alert_id), None)
+
+    found = wait_for(alert, timeout=30, what="the grouped alert")
+    assert found["kind"] == "security" and found["actor"] == "person:clerk"
+
+    def raised() -> list[dict[str, Any]]:
+        alerts = [json.loads(r.value) for r in read_topic(broker, "office.alerts.v1")]
+        return [a for a in alerts if a.get("alert_id") == alert_id]
+
+    wait_for(lambda: len(raised()) >= 2, timeout=30, what="the escalation at 50 denials")
+    time.sleep(1)  # anything more the worker would send
+    levels = [a["level"] for a in raised()]
+    assert levels == [0, 1], "one alert at 5 denials, one escalation at 50; not one per denial"
+
+    audit = wait_for(
+        lambda: (
+            (b := hub.worker.get(f"/audit?date={day}&principal=person:clerk")[1])["books"]
+            and b["books"][0]["denied"] >= 50
+            and b
+        ),
+        timeout=30,
+        what="the clerk's audit book",
+    )
+    book = audit["books"][0]
+    assert book["counts"]["read GET /audit denied"] >= 50
+    assert "applied" not in book and f"SECRET{hub.unique}" not in json.dumps(book)
