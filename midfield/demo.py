@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -30,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.fernet import Fernet
 
+from midfield.access import hash_password
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.demo_feed import DemoSecrets, Endpoints, feed
@@ -59,11 +62,34 @@ _DEPARTMENTS = {
 }
 
 
+DEMO_PASSWORD = "midfield-demo"
+"""Every demo user's password (printed by the demo; a real office sets its own)."""
+DEMO_USERS = {
+    "zhuren": ("王主任", "director", None),
+    "zhiban": ("李华", "duty-officer", None),
+    "ducha": ("赵督查", "supervision", None),
+    "yunwei": ("陈运维", "ops", None),
+    "jiaoyu": ("教育局办事员", "department", "edu"),
+}
+"""login -> (name, role, department): one person per role, as docs/security.md describes."""
+_READER_KEY = secrets.token_urlsafe(24)
+"""The demo's own reading key (duty officer and supervision), new each run."""
+
+
 def _departments_file(path: Path) -> Path:
-    """The demo's directory: the office and four departments, keys ``demo-<code>-key``."""
+    """The demo's directory: the office and four departments, keys ``demo-<code>-key``; one
+    person per role (:data:`DEMO_USERS`); the demo's own reader key."""
     lines = ["[office]", 'name = "示范县人民政府办公室"', 'api_keys = ["demo-office-key"]']
     for code, name in _DEPARTMENTS.items():
         lines += [f"[departments.{code}]", f'name = "{name}"', f'api_keys = ["demo-{code}-key"]']
+    hashed = hash_password(DEMO_PASSWORD)  # one hash for all: the demo starts faster
+    for login, (name, role, department) in DEMO_USERS.items():
+        lines += [f"[people.{login}]", f'name = "{name}"', f'roles = ["{role}"]',
+                  f'password_hash = "{hashed}"']  # fmt: skip
+        lines += [f'department = "{department}"'] if department else []
+    lines += ["[systems.demo]", 'roles = ["duty-officer", "supervision"]',
+              f'api_keys = ["{_READER_KEY}"]']  # fmt: skip
+    path.touch(mode=0o600)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -130,8 +156,9 @@ def sample_lines(now: datetime) -> tuple[list[str], Expected]:
 
 
 def _get(url: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {_READER_KEY}"})
     try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
+        with urllib.request.urlopen(request, timeout=2) as resp:
             return json.loads(resp.read())
     except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
         return None
@@ -205,6 +232,7 @@ def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0
             "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "5",
             "MIDFIELD_REPLIES_CHECK_INTERVAL_S": "5",
             "MIDFIELD_CONNECT_DOCUMENTS_DIR": str(workdir / "documents"),
+            "MIDFIELD_ACCESS_SESSION_KEY": Fernet.generate_key().decode(),
         } | DemoSecrets().env()
         create_topics(kafka, TopicSettings(), concrete(_DEPARTMENTS))
         fax_log = workdir / "xferfaxlog"
@@ -267,7 +295,10 @@ def _drive(
     day = now.date().isoformat()
     lines, expected = sample_lines(now)
     click.echo(f"Midfield demo — broker {kafka.bootstrap_servers}, logs in {demo.workdir}/")
-    click.echo(f"  dashboard: {demo.url}/")
+    click.echo(f"  dashboard: {demo.url}/   sign in with any of these (password {DEMO_PASSWORD}):")
+    for login, (name, role, department) in DEMO_USERS.items():
+        scope = f"，只看 {_DEPARTMENTS[department]}" if department else ""
+        click.echo(f"             {login:<7} {name}（{role}{scope}）")
     click.echo(f"  duty log:  {demo.url}/duty-log?date={day}")
     click.echo(f"  ledger:    {demo.url}/ledger   (and {demo.url}/ledger.xlsx)")
     click.echo(f"  tasks API: {demo.api} (office key demo-office-key, docs/departments.md)")

@@ -310,12 +310,13 @@ def produce(broker: Broker, envelopes: list[Any], topic: str | None = None) -> N
 
 def departments_file(path: Path, codes: dict[str, str], **extra: dict[str, Any]) -> Path:
     """A departments TOML file (midfield/departments.py): ``codes`` maps code -> API key;
-    ``extra[code]`` adds fields such as webhook_url. The office's key is ``office-key``."""
+    ``extra[code]`` adds fields such as webhook_url. The office's key is ``office-key``; the test
+    reader (:data:`READER_KEY`) is in it too."""
     lines = ["[office]", 'api_keys = ["office-key"]']
     for code, key in codes.items():
         lines += [f"[departments.{code}]", f'name = "部门{code}"', f'api_keys = ["{key}"]']
         lines += [f"{name} = {json.dumps(value)}" for name, value in extra.get(code, {}).items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n" + _READER_SECTION, encoding="utf-8")
     return path
 
 

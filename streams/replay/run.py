@@ -21,6 +21,7 @@ so it has its own consumer group and tables and cannot disturb the live workers:
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -193,10 +194,25 @@ class ReplayWorker:
     """More environment for the child process (a private broker's address, say)."""
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    """This run's own API key: the replay reads ``/replay/books`` with it (docs/security.md)."""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _directory(self) -> Path:
+        """The office's directory (its people may read a ``--serve`` worker) plus this run's
+        key with the replay role, readable by this user only."""
+        given = self.settings.departments.file
+        text = Path(given).read_text(encoding="utf-8") if given else ""
+        path = self.workdir / "directory.toml"
+        path.touch(mode=0o600)
+        path.write_text(
+            f'{text}\n[systems.replay-run]\nroles = ["replay"]\napi_keys = ["{self.key}"]\n',
+            encoding="utf-8",
+        )
+        return path
 
     @property
     def log_path(self) -> Path:
@@ -212,6 +228,7 @@ class ReplayWorker:
                 "MIDFIELD_WORKER_WEB_HOST": "127.0.0.1",
                 "MIDFIELD_WORKER_DATA_DIR": str(self.workdir / "data"),
                 "MIDFIELD_REPLAY_READ_ONLY": "true",
+                "MIDFIELD_DEPARTMENTS_FILE": str(self._directory()),
             }
             | self.env
         )
@@ -240,7 +257,10 @@ class ReplayWorker:
         import json
         import urllib.request
 
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as answer:
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.key}"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
             return json.loads(answer.read())
 
     def snapshot(self, at: datetime) -> Snapshot:
