@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from connectors.runtime.source import RawRecord, Skip, Source
-from connectors.sources.board import BoardExport
+from connectors.sources.board import BoardExport, submitter_salt
 from connectors.sources.fax_log import FaxLogSource
 from connectors.sources.hotline import HotlineExport
 from connectors.sources.task_sheet import TaskSheetSource
@@ -110,7 +110,7 @@ def _board(instance: str, settings: Settings) -> Source:
     return BoardExport(
         path=_NO_INPUT,
         directory=load_directory(settings.departments),
-        salt=settings.board.secret.get_secret_value().encode(),
+        salt=submitter_salt(settings),
         instance=instance,
         zone=settings.office.zone,
     )

@@ -5,16 +5,17 @@ sender would (signed, over HTTP, or as files)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from standardwebhooks.webhooks import Webhook
 
 from connectors.sources.wechat_protocol import signature
 
@@ -24,8 +25,8 @@ __all__ = ["DemoSecrets", "Endpoints", "feed"]
 @dataclass(frozen=True)
 class DemoSecrets:
     office_key: str = "demo-office-key"
-    board: str = "demo-board-secret"
-    hotline: str = "demo-hotline-secret"
+    board: str = "whsec_" + base64.b64encode(b"demo-board-secret").decode()
+    hotline: str = "whsec_" + base64.b64encode(b"demo-hotline-secret").decode()
     wechat_token: str = "demo-wechat-token"
 
     def env(self) -> dict[str, str]:
@@ -62,8 +63,14 @@ def _json(body: dict[str, object]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def _hmac(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _signed(secret: str, msg_id: str, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers, as the board's system and the hotline platform sign."""
+    now = datetime.now(UTC)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, now, body.decode()),
+    }
 
 
 def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
@@ -113,7 +120,7 @@ def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
         }
     )
     results["board message"] = _post(
-        f"{at.board}/board/messages", board, {"X-Board-Signature": _hmac(secrets.board, board)}
+        f"{at.board}/board/messages", board, _signed(secrets.board, "msg_demo_board_1", board)
     )
     steps: list[dict[str, object]] = [
         {
@@ -130,7 +137,7 @@ def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
         results[f"hotline step {n + 1}"] = _post(
             f"{at.hotline}/hotline/steps",
             body,
-            {"X-Hotline-Signature": _hmac(secrets.hotline, body)},
+            _signed(secrets.hotline, f"msg_demo_hotline_{n + 1}", body),
         )
     results["wechat"] = _wechat(at.wechat, secrets.wechat_token)
     _telegrams(at.telegrams, now)

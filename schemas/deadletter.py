@@ -3,7 +3,8 @@
 Headers follow Kafka Connect's error-context style (``dlq.*``, DESIGN §3) so ops tools can filter
 without decoding the value; the value is JSON that keeps the raw input whole: UTF-8 text as is,
 anything else base64 (the first :data:`MAX_RAW` bytes, with the size and digest of the whole).
-The key is the connector's ``source`` URI.
+The key is the connector's ``source`` URI. Letters of the HTTP intakes are redacted
+(``redaction``, connectors/runtime/privacy.py): they keep no personal data in clear.
 """
 
 from __future__ import annotations
@@ -38,9 +39,23 @@ class DeadLetter(BaseModel):
     raw: str
     raw_encoding: Literal["utf-8", "base64"]
     raw_size: int = Field(description="Size of the whole input in bytes.")
-    raw_sha256: str = Field(description="Digest of the whole input, kept even when raw is cut.")
+    raw_sha256: str = Field(
+        description=(
+            "Digest of the whole input, kept even when raw is cut: SHA-256, or when ``redaction`` "
+            "is set HMAC-SHA256 under MIDFIELD_PRIVACY_KEY (a plain digest of a short input, a "
+            "phone number, is reversed by trying them all)."
+        )
+    )
     raw_truncated: bool = Field(False, description="raw holds only the first MAX_RAW bytes.")
     meta: dict[str, str] = Field(default_factory=dict, description="Input headers, file names.")
+    redaction: Literal["fields", "withheld"] | None = Field(
+        None,
+        description=(
+            "Personal data is not kept in clear: ``fields``: raw is the input with personal "
+            "values replaced by keyed digests; ``withheld``: the input could not be parsed, raw "
+            "is empty and only its size and keyed digest are kept."
+        ),
+    )
     resolved: Literal["redriven", "skipped"] | None = Field(
         None,
         description=(
@@ -67,6 +82,52 @@ class DeadLetter(BaseModel):
         attempts: int = 1,
         meta: dict[str, str] | None = None,
     ) -> DeadLetter:
+        letter = cls._kept(raw, source=source, position=position, first_seen=first_seen,
+                           reason=reason, error=error, connector=connector, attempts=attempts,
+                           meta=meta)  # fmt: skip
+        return letter.model_copy(
+            update={"raw_size": len(raw), "raw_sha256": hashlib.sha256(raw).hexdigest()}
+        )
+
+    @classmethod
+    def redacted(
+        cls,
+        kept: bytes,
+        *,
+        redaction: Literal["fields", "withheld"],
+        size: int,
+        keyed_digest: str,
+        reason: str,
+        error: str,
+        source: str,
+        position: str,
+        connector: str,
+        first_seen: datetime,
+        meta: dict[str, str] | None = None,
+    ) -> DeadLetter:
+        """A letter keeping ``kept`` (the input's redacted view) in place of the input, whose
+        ``size`` and ``keyed_digest`` it records."""
+        letter = cls._kept(kept, source=source, position=position, first_seen=first_seen,
+                           reason=reason, error=error, connector=connector, attempts=1,
+                           meta=meta)  # fmt: skip
+        return letter.model_copy(
+            update={"raw_size": size, "raw_sha256": keyed_digest, "redaction": redaction}
+        )
+
+    @classmethod
+    def _kept(
+        cls,
+        raw: bytes,
+        *,
+        reason: str,
+        error: str,
+        source: str,
+        position: str,
+        connector: str,
+        first_seen: datetime,
+        attempts: int,
+        meta: dict[str, str] | None,
+    ) -> DeadLetter:
         kept = raw[:MAX_RAW]
         try:
             text, encoding = kept.decode("utf-8"), "utf-8"
@@ -84,7 +145,7 @@ class DeadLetter(BaseModel):
             raw=text,
             raw_encoding=encoding,
             raw_size=len(raw),
-            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            raw_sha256="",
             raw_truncated=len(raw) > MAX_RAW,
             meta=meta or {},
         )

@@ -11,7 +11,6 @@ quarantine.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import random
 import threading
@@ -26,10 +25,11 @@ from tests.harness import http_post
 from tests.mail_samples import WHEN, deliver, good_mail, make_maildir
 from tests.samples import TELEGRAM_SHEET as SHEET
 from tests.samples import fax_line
+from tests.webhooks import signed, whsec
 
 __all__ = ["BOARD_SECRET", "SHARES", "Inputs", "feed"]
 
-BOARD_SECRET = "soak-board-secret"
+BOARD_SECRET = whsec("soak-board-secret")
 SHARES = {"fax": 0.70, "board": 0.16, "telegram": 0.09, "mail": 0.05}
 """Share of all inputs per source (board: messages and their replies)."""
 BAD = 0.02
@@ -177,11 +177,9 @@ def _post_until_answered(url: str, body: dict[str, str], stop: threading.Event) 
     """POST as a sender does: again on no answer or 5xx (the connector was killed, the broker is
     slow), until a 2xx or a 4xx."""
     raw = json.dumps(body, ensure_ascii=False).encode()
-    digest = hmac.new(BOARD_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    headers = {"X-Board-Signature": f"sha256={digest}"}
-    while not stop.is_set():
+    while not stop.is_set():  # each attempt signed anew, one webhook-id (Standard Webhooks)
         try:
-            status, _ = http_post(url, raw, headers=headers, timeout=10)
+            status, _ = http_post(url, raw, headers=signed(BOARD_SECRET, raw), timeout=10)
         except (urllib.error.URLError, OSError, ValueError):
             status = 0
         if 200 <= status < 500 and status not in (408, 429):

@@ -1,21 +1,53 @@
 """A department's webhook endpoint for tests: a real aiohttp server on 127.0.0.1 that checks every
-signature with the Standard Webhooks package and answers what the test says."""
+signature with the Standard Webhooks package and answers what the test says; and
+:func:`signed`, the headers a sender (the board, the hotline platform) signs a request with."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-__all__ = ["Answerer", "Got", "Receiver"]
+__all__ = ["Answerer", "Got", "Receiver", "signed", "whsec"]
+
+
+def whsec(secret: str) -> str:
+    """An old shared secret as a Standard Webhooks one (docs/board.md)."""
+    return "whsec_" + base64.b64encode(secret.encode()).decode()
+
+
+def signed(
+    secret: str, body: bytes, *, msg_id: str | None = None, at: float | None = None
+) -> dict[str, str]:
+    """Standard Webhooks headers for ``body`` as a sender signs it: with the
+    ``standardwebhooks`` package, or by the spec's formula for a body that is not UTF-8 (the
+    package signs text). The id defaults to one per body, so a body sent again is a retry."""
+    msg_id = msg_id or "msg_" + hashlib.sha256(body).hexdigest()[:24]
+    when = datetime.fromtimestamp(int(time.time() if at is None else at), UTC)
+    try:
+        signature = Webhook(secret).sign(msg_id, when, body.decode())
+    except UnicodeDecodeError:
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        signed_content = f"{msg_id}.{int(when.timestamp())}.".encode() + body
+        digest = hmac.new(key, signed_content, hashlib.sha256).digest()
+        signature = "v1," + base64.b64encode(digest).decode()
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": signature,
+    }
+
 
 Answerer = Callable[[dict[str, Any], int], int]
 """``(event, nth delivery of its webhook-id) -> status`` the receiver answers."""

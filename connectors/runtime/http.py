@@ -7,7 +7,8 @@ intake shares (DESIGN §6, §10):
   is down answers **503** with ``Retry-After``, so the sender retries and nothing is lost;
 * bodies over ``max_body_bytes`` answer **413**; a :class:`Rejected` answers its status with the
   reason as JSON (``{"error": reason, "message": …}``);
-* malformed input is also kept as a dead letter (:meth:`Intake.dead_letter`);
+* malformed input is also kept as a dead letter (:meth:`Intake.dead_letter`), with no personal
+  data in clear (connectors/runtime/privacy.py);
 * ``/health``, ``/ready`` and ``/metrics`` on the same port; request counts and times are
   recorded by middleware, never by handlers.
 """
@@ -16,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
+import os
 import signal
 import time
 from abc import abstractmethod
@@ -28,6 +28,7 @@ from typing import Any, ClassVar, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
+from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Connector, SourceOptions
 from midfield import metrics
@@ -50,7 +51,6 @@ __all__ = [
     "json_error",
     "json_object",
     "make_app",
-    "require_hmac",
     "serve",
     "validated",
 ]
@@ -88,6 +88,11 @@ class HttpSource(Connector):
         """Whether the source can take requests, and why not."""
         return True, "ready"
 
+    def redacted(self, raw: bytes, redactor: Redactor) -> Kept:
+        """What a dead letter keeps of a request body: JSON redacted by field (a source whose
+        bodies are not JSON says how to read them)."""
+        return redactor.json_body(raw)
+
 
 def json_error(status: int, reason: str, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": reason, "message": message, **extra}, status=status)
@@ -104,14 +109,6 @@ def bearer_principal(request: web.Request, directory: Directory) -> str:
             status=401,
         )
     return principal
-
-
-def require_hmac(request: web.Request, raw: bytes, secret: bytes, header: str) -> None:
-    """The body must carry ``<header>: sha256=<hex HMAC-SHA256 of it>``; 401 otherwise."""
-    given = request.headers.get(header, "").removeprefix("sha256=")
-    expected = hmac.new(secret, raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given, expected):
-        raise Rejected(f"missing or wrong {header}", reason="bad-hmac", status=401)
 
 
 class Invalid(Rejected):
@@ -180,9 +177,10 @@ class Intake:
     """What handlers use to hand input to the bus. The producer is made lazily and retried, so
     the endpoint serves (503) while the broker is away and recovers by itself."""
 
-    def __init__(self, source: HttpSource, kafka: KafkaSettings) -> None:
+    def __init__(self, source: HttpSource, kafka: KafkaSettings, privacy_key: bytes = b"") -> None:
         self.source = source
         self.kafka = kafka
+        self.redactor = Redactor(privacy_key or os.urandom(32))
         self._producer: EventProducer | None = None
         self.broker_error: str | None = None
         """Why the broker is unusable (from the last send or probe); ``None`` when it is fine."""
@@ -242,16 +240,20 @@ class Intake:
     async def dead_letter(
         self, raw: bytes, error: ParseError, where: str, meta: dict[str, str] | None = None
     ) -> None:
-        """Keep input that could not become an event, with the reason (best effort: the
-        request is answered 4xx either way)."""
-        letter = DeadLetter.of(
-            raw,
+        """Keep input that could not become an event, with the reason, redacted (no personal
+        data in clear; best effort: the request is answered 4xx either way)."""
+        kept, digest = self.source.redacted(raw, self.redactor), self.redactor.digest(raw)
+        letter = DeadLetter.redacted(
+            kept.raw,
+            redaction=kept.redaction,
+            size=len(raw),
+            keyed_digest=digest,
             reason=error.reason,
-            error=str(error),
+            error=self.redactor.scrubbed(str(error)),
             source=self.source.uri,
             # the body's digest makes the letter's id one per distinct request: a re-sent
             # request is the same letter, two different bad requests are two
-            position=f"{where} sha256:{hashlib.sha256(raw).hexdigest()[:16]}",
+            position=f"{where} hmac:{digest[:16]}",
             connector=self.source.name,
             first_seen=self.source.clock(),
             meta=meta or {},
@@ -332,7 +334,10 @@ def serve(source: HttpSource, options: HttpSourceOptions, settings: Settings) ->
 
 
 async def _serve(source: HttpSource, options: HttpSourceOptions, settings: Settings) -> None:
-    intake = Intake(source, settings.kafka)
+    key = settings.privacy.key.get_secret_value().encode()
+    if not key:
+        log.warning("MIDFIELD_PRIVACY_KEY is not set: dead-letter digests hold for this run only")
+    intake = Intake(source, settings.kafka, key)
     await source.start(settings)
     runner = web.AppRunner(make_app(source, intake, options.max_body_bytes), access_log=None)
     await runner.setup()

@@ -4,16 +4,18 @@ Two inputs, one shape (docs/board.md):
 
 * ``midfield connect board [--port 8073]`` serves a webhook for the board's system:
   ``POST /board/messages`` (a new message) and ``POST /board/replies`` (a published reply),
-  JSON, signed with the shared secret (``X-Board-Signature: sha256=<hex HMAC-SHA256 of the
-  body>``; ``MIDFIELD_BOARD_SECRET``): a missing or wrong signature answers 401.
+  JSON, signed in the Standard Webhooks style (``webhook-id``, ``webhook-timestamp``,
+  ``webhook-signature``; ``MIDFIELD_BOARD_SECRET`` = ``whsec_`` + base64): a missing, wrong or
+  stale signature, or the old ``X-Board-Signature``, answers 401 (connectors/runtime/signatures.py).
 * ``midfield connect board --csv FILE`` or ``--xlsx FILE`` imports the board's export (Chinese
   headers: 留言编号, 留言时间, 留言类别, 标题, 留言内容, 联系电话, 办理单位, 回复内容, 回复时间 …).
 
 A message becomes :class:`PublicMessageReceived` (id ``board-<留言编号>``), a reply
 :class:`PublicMessageReplied`; ids come from the message id alone, so a re-sent webhook or a
 re-imported export (or both, for the same message) is applied once. The submitter's phone
-number never travels: only a salted digest of it. Departments are given by code or by name
-(the departments file). A row that cannot be read becomes a dead letter naming its row.
+number never travels: only a salted digest of it (nor into the webhook's dead letters:
+connectors/runtime/privacy.py). Departments are given by code or by name (the departments
+file). A row that cannot be read becomes a dead letter naming its row.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from connectors.runtime.http import (
     HttpSourceOptions,
     Intake,
     json_object,
-    require_hmac,
 )
+from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
@@ -50,7 +52,14 @@ from schemas.events.message import (
     PublicMessageReplied,
 )
 
-__all__ = ["BoardExport", "BoardOptions", "BoardWebhook", "board_events", "board_reply"]
+__all__ = [
+    "BoardExport",
+    "BoardOptions",
+    "BoardWebhook",
+    "board_events",
+    "board_reply",
+    "submitter_salt",
+]
 
 HEADERS = {
     "留言编号": "id",
@@ -205,8 +214,10 @@ def _code(text: str, directory: Directory) -> str:
     return code
 
 
-def _salt(settings: Settings) -> bytes:
-    return settings.board.secret.get_secret_value().encode()
+def submitter_salt(settings: Settings) -> bytes:
+    """The salt of submitters' digests: the webhook's key (for a secret converted to ``whsec_``,
+    the bytes of the old secret, so digests stay what they were)."""
+    return webhook_key(settings.board.secret.get_secret_value(), "MIDFIELD_BOARD_SECRET")
 
 
 class BoardWebhook(HttpSource):
@@ -218,14 +229,15 @@ class BoardWebhook(HttpSource):
     def __init__(
         self,
         *,
-        secret: str,
+        key: bytes,
         directory: Directory,
         instance: str,
         zone: ZoneInfo,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(instance=instance, zone=zone, clock=clock)
-        self.secret = secret.encode()
+        self.secret = key
+        self.signed = StandardWebhook(key, legacy="X-Board-Signature")
         self.directory = directory
 
     @classmethod
@@ -235,14 +247,15 @@ class BoardWebhook(HttpSource):
             return BoardExport(
                 path=options.csv or options.xlsx,
                 directory=directory,
-                salt=_salt(settings),
+                salt=submitter_salt(settings),
                 instance=options.instance,
                 zone=settings.office.zone,
             )
-        if not settings.board.secret.get_secret_value():
+        key = submitter_salt(settings)
+        if not key:
             raise Rejected("MIDFIELD_BOARD_SECRET is not set", reason="board-secret")
         return cls(
-            secret=settings.board.secret.get_secret_value(),
+            key=key,
             directory=directory,
             instance=options.instance,
             zone=settings.office.zone,
@@ -257,7 +270,7 @@ class BoardWebhook(HttpSource):
     def _handler(self, intake: Intake, *, reply: bool) -> Any:
         async def handle(request: web.Request) -> web.Response:
             raw = await request.read()
-            require_hmac(request, raw, self.secret, "X-Board-Signature")
+            self.signed.verify(request.headers, raw, self.clock())
             body = await json_object(intake, raw, f"POST {request.path}")
             make = board_reply if reply else board_events
             try:

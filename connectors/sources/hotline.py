@@ -1,9 +1,10 @@
 """The ``hotline`` source: 12345 / magistrate hotline (县长热线) work orders.
 
 * ``midfield connect hotline [--port 8074]`` serves ``POST /hotline/steps`` for the platform:
-  one JSON step of an order's flow record (流转记录), signed like the board's webhook
-  (``X-Hotline-Signature: sha256=<hex HMAC-SHA256 of the body>``, ``MIDFIELD_HOTLINE_SECRET``);
-  a wrong or missing signature answers 401.
+  one JSON step of an order's flow record (流转记录), signed like the board's webhook in the
+  Standard Webhooks style (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``;
+  ``MIDFIELD_HOTLINE_SECRET`` = ``whsec_`` + base64); a wrong, missing or stale signature, or
+  the old ``X-Hotline-Signature``, answers 401.
 * ``midfield connect hotline --xlsx FILE`` imports the platform's export: one row per order as it
   stands, with Chinese headers (工单编号, 来电时间, 诉求类型, 诉求内容, 承办单位, 工单状态,
   派单时间, 签收时间, 答复时间, 回访时间, 办结时间, 回访结果, 满意度 …), matched by name in any
@@ -11,7 +12,8 @@
   status implies (accepted, dispatched, signed, replied, callback, closed …), each with the time
   of its column when there is one.
 
-Every step's id comes from the order number and the step (and, for a repeated step, its time):
+Every step's id comes from the order number and the step (and, for a repeated step, its time,
+or when the platform gives none its ``webhook-id``, so a retry or a replay is the same step):
 re-importing the same export, a later export of the same orders, or the webhook and the export
 together apply each step once (docs/hotline.md).
 """
@@ -34,8 +36,8 @@ from connectors.runtime.http import (
     HttpSourceOptions,
     Intake,
     json_object,
-    require_hmac,
 )
+from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
@@ -190,10 +192,10 @@ class HotlineWebhook(HttpSource):
     options = HotlineOptions
 
     def __init__(
-        self, *, secret: str, instance: str, zone: ZoneInfo, clock: Clock = utc_now
+        self, *, key: bytes, instance: str, zone: ZoneInfo, clock: Clock = utc_now
     ) -> None:
         super().__init__(instance=instance, zone=zone, clock=clock)
-        self.secret = secret.encode()
+        self.signed = StandardWebhook(key, legacy="X-Hotline-Signature")
 
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> Any:
@@ -204,10 +206,10 @@ class HotlineWebhook(HttpSource):
                 instance=options.instance,
                 zone=settings.office.zone,
             )
-        secret = settings.hotline.secret.get_secret_value()
-        if not secret:
+        key = webhook_key(settings.hotline.secret.get_secret_value(), "MIDFIELD_HOTLINE_SECRET")
+        if not key:
             raise Rejected("MIDFIELD_HOTLINE_SECRET is not set", reason="hotline-secret")
-        return cls(secret=secret, instance=options.instance, zone=settings.office.zone)
+        return cls(key=key, instance=options.instance, zone=settings.office.zone)
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [web.post("/hotline/steps", self._step(intake))]
@@ -215,7 +217,7 @@ class HotlineWebhook(HttpSource):
     def _step(self, intake: Intake) -> Any:
         async def handle(request: web.Request) -> web.Response:
             raw = await request.read()
-            require_hmac(request, raw, self.secret, "X-Hotline-Signature")
+            webhook_id = self.signed.verify(request.headers, raw, self.clock())
             body = await json_object(intake, raw, "POST /hotline/steps")
             at = body.pop("time", None)
             try:
@@ -239,7 +241,9 @@ class HotlineWebhook(HttpSource):
                 T.signed,
                 T.replied,
             ):
-                position += f"@{when.isoformat()}"  # these may happen more than once
+                # these may happen more than once; a step without a time is told apart by its
+                # webhook-id, so that a retry (or a replay) of it is the same step
+                position += f"@{when.isoformat()}" if _text(at) else f"#{webhook_id}"
             envelope = Envelope.wrap(
                 event, source=self.uri, position=position, subject=event.order_number, time=when
             )

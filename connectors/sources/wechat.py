@@ -6,6 +6,12 @@ its ``signature`` (and in secure mode ``msg_signature``) must match the token, a
 ``timestamp`` must be within ``MIDFIELD_WECHAT_MAX_SKEW_SECONDS`` of now — otherwise 403, so a
 captured request cannot be replayed later. ``GET`` is the server check: it echoes ``echostr``.
 
+The plain ``signature`` does not cover the body, so with an EncodingAESKey set a ``POST``
+without ``encrypt_type=aes`` is refused (403 ``plain-mode-refused``): one captured signed URL
+would otherwise carry any message. Each ``(timestamp, nonce)`` is remembered for the skew window
+with a digest of its body: WeChat's retry (same query, same body) is answered as before, and
+the same nonce with another body is a replay (403 ``replayed-nonce``).
+
 ``POST`` carries a message: text, image, voice, video, location, link — each becomes a
 :class:`PublicMessageReceived` on ``office.intake.message.v1`` with the MsgId (a string: 19-digit
 ids exceed 2^53) as its id; the sender's OpenID only as a salted digest. Events (subscribe,
@@ -13,7 +19,8 @@ unsubscribe, CLICK, VIEW, SCAN) are acknowledged and counted, not produced: they
 messages to answer. The answer ``success`` is given only once the broker has the event, and
 within 5 s (WeChat retries three times otherwise); a retry is the same event id (MsgId, or
 sender + time for events), applied once. XML with a DTD or entities (XXE, billion laughs) is
-refused with 400 and nothing is produced or kept; other unreadable bodies: 400 and a dead letter.
+refused with 400 and nothing is produced or kept; other unreadable bodies: 400 and a dead letter
+that keeps the sender's OpenID only as a keyed digest (connectors/runtime/privacy.py).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from aiohttp import web
 from pydantic import Field
 
 from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake
+from connectors.runtime.privacy import Kept, Redactor
+from connectors.runtime.signatures import ReplayCache, Seen
 from connectors.sources.wechat_protocol import (
     BadMessage,
     Hostile,
@@ -86,6 +95,7 @@ class WechatSource(HttpSource):
         self.token = rules.token.get_secret_value()
         aes = rules.encoding_aes_key.get_secret_value()
         self.secure = SecureMode(aes, rules.appid) if aes else None
+        self.nonces = ReplayCache()
         salt = rules.submitter_salt.get_secret_value() or self.token
         self._salt = salt.encode()
 
@@ -143,17 +153,37 @@ class WechatSource(HttpSource):
         return handle
 
     def _open(self, raw: bytes, request: web.Request, stamp: str, nonce: str) -> WechatMessage:
-        outer = message(raw)
+        """The pushed message, once the request is authenticated as far as its mode allows."""
         if request.query.get("encrypt_type") != "aes":
-            return outer
+            if self.secure is not None:
+                raise _refused(request, "plain mode is refused: this account pushes in secure "
+                               "mode (encrypt_type=aes)", "plain-mode-refused")  # fmt: skip
+            self._remember(request, stamp, nonce, raw)
+            return message(raw)
         if self.secure is None:
             raise BadMessage("no-aes-key", "secure mode without MIDFIELD_WECHAT_ENCODING_AES_KEY")
-        encrypted = outer.fields.get("Encrypt", "")
+        encrypted = message(raw).fields.get("Encrypt", "")
         if not signature_matches(
             request.query.get("msg_signature", ""), self.token, stamp, nonce, encrypted
         ):
             raise Rejected("msg_signature does not match", reason="bad-signature", status=403)
+        self._remember(request, stamp, nonce, raw)
         return message(self.secure.decrypt(encrypted))
+
+    def _remember(self, request: web.Request, stamp: str, nonce: str, raw: bytes) -> None:
+        """Remember the nonce with the body; the same nonce with another body is refused."""
+        now = self.clock().timestamp()
+        expires = int(stamp) + self.rules.max_skew_seconds
+        if self.nonces.see(f"{stamp}/{nonce}", raw, expires=expires, now=now) is Seen.replay:
+            raise _refused(request, "this timestamp and nonce came with another body",
+                           "replayed-nonce")  # fmt: skip
+
+    def redacted(self, raw: bytes, redactor: Redactor) -> Kept:
+        """A dead letter keeps the XML's fields as JSON, the OpenID and ciphertext digested."""
+        try:
+            return redactor.flat_fields(message(raw).fields)
+        except BadMessage:
+            return Kept(b"", "withheld")
 
     def _event(self, pushed: WechatMessage) -> Envelope | None:
         """The event a pushed message makes; ``None`` for account events (no message)."""
@@ -185,6 +215,12 @@ class WechatSource(HttpSource):
 
     def _digest(self, openid: str) -> str:
         return "sha256:" + hashlib.sha256(self._salt + openid.encode()).hexdigest()
+
+
+def _refused(request: web.Request, why: str, reason: str) -> Rejected:
+    """403, logged for the audit (where from, why; never the body)."""
+    log.warning("wechat request refused", reason=reason, remote=request.remote)
+    return Rejected(why, reason=reason, status=403)
 
 
 def _describe(pushed: WechatMessage) -> str:

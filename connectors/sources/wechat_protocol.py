@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import struct
 from dataclasses import dataclass
 from xml.etree.ElementTree import ParseError as XmlError
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from connectors.runtime.signatures import same_secret
 from midfield.errors import ParseError
 
 __all__ = [
@@ -46,11 +46,13 @@ class Hostile(BadMessage):
 
 
 def signature(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+    joined = "".join(sorted(parts)).encode("utf-8", "surrogatepass")  # any query text
+    return hashlib.sha1(joined).hexdigest()
 
 
 def signature_matches(given: str, *parts: str) -> bool:
-    return hmac.compare_digest(given.lower(), signature(*parts))
+    """Constant time, on bytes: a ``signature`` that is not ASCII is a mismatch, not a 500."""
+    return same_secret(given.lower(), signature(*parts))
 
 
 @dataclass(frozen=True)

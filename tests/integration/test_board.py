@@ -3,8 +3,6 @@ exports imported twice — each message and reply applied once, bad rows dead-le
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import signal
 from pathlib import Path
@@ -25,8 +23,9 @@ from tests.harness import (
     spawn_cli,
     wait_for,
 )
+from tests.webhooks import signed, whsec
 
-SECRET = "board-shared-secret"
+SECRET = whsec("board-shared-secret")
 TOPIC = "office.intake.message.v1"
 HEADER = [
     "留言编号",
@@ -43,8 +42,7 @@ HEADER = [
 
 def _signed(body: dict) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body, ensure_ascii=False).encode()
-    digest = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    return raw, {"X-Board-Signature": f"sha256={digest}"}
+    return raw, signed(SECRET, raw)
 
 
 def _env(broker: Broker, workdir: Path, unique: str) -> dict[str, str]:
@@ -86,10 +84,8 @@ def test_signed_webhook_messages_and_replies(
             {"message_id": f"M{unique}", "reply": "已公布", "replied_at": "2025-06-03T10:00:00"}
         )
         assert http_post(url + "/board/replies", reply, headers=headers)[0] == 202
-        assert (
-            http_post(url + "/board/messages", raw, headers={"X-Board-Signature": "sha256=00"})[0]
-            == 401
-        )
+        forged = headers | {"webhook-signature": "v1,AAAA"}
+        assert http_post(url + "/board/messages", raw, headers=forged)[0] == 401
         bad, headers = _signed(message | {"id": f"B{unique}", "category": "闲聊"})
         status, body = http_post(url + "/board/messages", bad, headers=headers)
         assert (status, body["error"]) == (422, "unknown-category")

@@ -3,8 +3,6 @@ imported twice and then again with orders moved on — each step applied once.""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import signal
 from pathlib import Path
@@ -25,8 +23,9 @@ from tests.harness import (
     spawn_cli,
     wait_for,
 )
+from tests.webhooks import signed, whsec
 
-SECRET = "hotline-shared-secret"
+SECRET = whsec("hotline-shared-secret")
 TOPIC = "office.hotline.workorder.v1"
 HEADER = [
     "满意度",
@@ -183,13 +182,10 @@ def test_a_signed_webhook_step_and_a_wrong_signature(
                 "time": "2025-06-01T09:00:00",
             }
         ).encode()
-        signed = {
-            "X-Hotline-Signature": "sha256="
-            + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        }
-        assert http_post(url, body, headers=signed)[0] == 202
-        assert http_post(url, body, headers=signed)[0] == 202  # a retry
-        assert http_post(url, body, headers={"X-Hotline-Signature": "sha256=bad"})[0] == 401
+        headers = signed(SECRET, body)
+        assert http_post(url, body, headers=headers)[0] == 202
+        assert http_post(url, body, headers=headers)[0] == 202  # a retry
+        assert http_post(url, body, headers=headers | {"webhook-signature": "v1,bad"})[0] == 401
         assert http_post(url, body, headers={})[0] == 401
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -1,10 +1,14 @@
 """WeChat push against a real ``midfield connect wechat`` on 127.0.0.1 and a real broker: signed
-requests, secure mode, replays and stale requests refused, XXE refused with nothing produced,
-retries applied once, and no ``success`` while the broker cannot take the message."""
+requests, secure mode (plain mode refused while an EncodingAESKey is set), replays and stale
+requests refused, XXE refused with nothing produced, retries applied once (also the retry of a
+request answered 503), no ``success`` while the broker cannot take the message, and dead letters
+that keep no OpenID in clear."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -13,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +27,8 @@ from connectors.sources.wechat_protocol import SecureMode, signature
 from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.settings import KafkaSettings, TopicSettings
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
 from tests.harness import Broker, http_get, midfield_env, read_topic, spawn_cli, wait_for
 
 TOKEN, APPID = "AAAAA", "wx5823bf96d3bd56c7"
@@ -38,7 +45,8 @@ def _xml(msg_id: str, content: str = "请问今年学区怎么划分？") -> byt
 
 
 def _query(stamp: int | None = None, **extra: str) -> dict[str, str]:
-    stamp_text, nonce = str(stamp or int(time.time())), "1514711492"
+    """A signed query with a nonce of its own (WeChat's retry sends the same query again)."""
+    stamp_text, nonce = str(stamp or int(time.time())), str(uuid.uuid4().int % 10**10)
     return {
         "timestamp": stamp_text,
         "nonce": nonce,
@@ -60,16 +68,27 @@ def _post(url: str, body: bytes, query: dict[str, str]) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+def _push(url: str, xml: bytes, query: dict[str, str] | None = None) -> tuple[int, str]:
+    """POST ``xml`` in secure mode, as WeChat does for an account with an EncodingAESKey; the
+    same ``xml`` and ``query`` again is byte for byte the same request (WeChat's retry)."""
+    query = dict(query or _query())
+    encrypted = SecureMode(AES_KEY, APPID).encrypt(xml, hashlib.sha256(xml).digest()[:16])
+    query |= {
+        "encrypt_type": "aes",
+        "msg_signature": signature(TOKEN, query["timestamp"], query["nonce"], encrypted),
+    }
+    body = f"<xml><ToUserName>gh_office</ToUserName><Encrypt>{encrypted}</Encrypt></xml>"
+    return _post(url, body.encode(), query)
+
+
 def _serve(broker: Broker, workdir: Path, **extra: str) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    env = midfield_env(
-        broker,
-        workdir,
-        MIDFIELD_WECHAT_TOKEN=TOKEN,
-        MIDFIELD_WECHAT_APPID=APPID,
-        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
-        **extra,
-    )
+    given = {
+        "MIDFIELD_WECHAT_TOKEN": TOKEN,
+        "MIDFIELD_WECHAT_APPID": APPID,
+        "MIDFIELD_WECHAT_ENCODING_AES_KEY": AES_KEY,
+    }
+    env = midfield_env(broker, workdir, **(given | extra))
     proc = spawn_cli(["connect", "wechat", "--port", str(port)], env, cwd=workdir)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -110,9 +129,9 @@ def test_a_text_message_is_an_event_and_its_retry_is_the_same_event(
     wechat: str, catalog_topics: Broker, unique: str
 ) -> None:
     msg_id = f"246{int(unique, 16) % 10**16:016d}"  # 19 digits, over 2^53
-    body = _xml(msg_id)
-    assert _post(wechat, body, _query()) == (200, "success")
-    assert _post(wechat, body, _query()) == (200, "success")  # WeChat's retry
+    body, query = _xml(msg_id), _query()
+    assert _push(wechat, body, query) == (200, "success")
+    assert _push(wechat, body, query) == (200, "success")  # WeChat's retry
     ids = _ids(catalog_topics, msg_id)
     assert len(set(ids)) == 1
     [record] = [r for r in read_topic(catalog_topics, TOPIC) if r.key == f"wx-{msg_id}".encode()][
@@ -145,13 +164,13 @@ def test_bad_signature_stale_timestamp_and_xxe_are_refused_with_nothing_produced
     wechat: str, catalog_topics: Broker, unique: str
 ) -> None:
     msg_id = f"248{int(unique, 16) % 10**16:016d}"
-    assert _post(wechat, _xml(msg_id), _query() | {"signature": "0" * 40})[0] == 403
-    assert _post(wechat, _xml(msg_id), _query(stamp=int(time.time()) - 3600))[0] == 403
+    assert _push(wechat, _xml(msg_id), _query() | {"signature": "0" * 40})[0] == 403
+    assert _push(wechat, _xml(msg_id), _query(stamp=int(time.time()) - 3600))[0] == 403
     xxe = (
         f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
         f"<xml><MsgType>text</MsgType><Content>&e;</Content><MsgId>{msg_id}</MsgId></xml>"
     )
-    status, body = _post(wechat, xxe.encode(), _query())
+    status, body = _push(wechat, xxe.encode())
     assert (status, json.loads(body)["error"]) == (400, "hostile-xml")
     assert _ids(catalog_topics, msg_id) == []
     assert all(
@@ -171,13 +190,14 @@ def test_no_success_while_the_broker_hangs_and_nothing_lost_after(
         try:
             wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="ready")
             os.kill(status.pid, signal.SIGSTOP)
+            xml, query = _xml(msg_id), _query()
             try:
-                answer = _post(url, _xml(msg_id), _query())
+                answer = _push(url, xml, query)
                 assert answer[0] == 503 and answer[1] != "success"
             finally:
                 os.kill(status.pid, signal.SIGCONT)
-            wait_for(
-                lambda: _post(url, _xml(msg_id), _query()) == (200, "success"),
+            wait_for(  # WeChat's retry of the request answered 503: same query, same body
+                lambda: _push(url, xml, query) == (200, "success"),
                 timeout=60,
                 what="success once the broker is back",
             )
@@ -185,3 +205,55 @@ def test_no_success_while_the_broker_hangs_and_nothing_lost_after(
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
+
+
+def test_plain_mode_is_refused_while_an_aes_key_is_set(
+    wechat: str, catalog_topics: Broker, unique: str
+) -> None:
+    msg_id = f"250{int(unique, 16) % 10**16:016d}"
+    status, body = _post(wechat, _xml(msg_id), _query())
+    assert (status, json.loads(body)["error"]) == (403, "plain-mode-refused")
+    assert _ids(catalog_topics, msg_id) == []
+
+
+def test_a_nonce_used_again_with_another_body_is_a_replay(
+    wechat: str, catalog_topics: Broker, unique: str
+) -> None:
+    first, second = (f"25{n}{int(unique, 16) % 10**16:016d}" for n in (1, 2))
+    query = _query()
+    assert _push(wechat, _xml(first), query) == (200, "success")
+    status, body = _push(wechat, _xml(second), query)
+    assert (status, json.loads(body)["error"]) == (403, "replayed-nonce")
+    assert _ids(catalog_topics, second) == []
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_a_500(wechat: str) -> None:
+    status, body = _push(wechat, _xml("253"), _query() | {"signature": "中"})
+    assert (status, json.loads(body)["error"]) == (403, "bad-signature")
+
+
+def test_a_dead_letter_keeps_no_openid_in_clear(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    """Plain mode (no EncodingAESKey): an unreadable body is kept only as its size and keyed
+    digest, a readable one that cannot be a message with the OpenID digested."""
+    key = f"privacy-{unique}"
+    proc, url = _serve(
+        catalog_topics, workdir, MIDFIELD_WECHAT_ENCODING_AES_KEY="", MIDFIELD_PRIVACY_KEY=key
+    )
+    openid = f"oPrivate{unique}"
+    broken = f"<xml><FromUserName>{openid}</FromUserName><MsgType>text".encode()
+    readable = f"<xml><FromUserName>{openid}</FromUserName><Encrypt>x</Encrypt></xml>".encode()
+    try:
+        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="wechat ready")
+        assert _post(url, broken, _query())[0] == 400
+        assert _post(url, readable, _query(encrypt_type="aes"))[0] == 400
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    digests = {hmac.new(key.encode(), b, hashlib.sha256).hexdigest() for b in (broken, readable)}
+    letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+    kept = {d.redaction: d.model_dump_json().encode() for d in letters if d.raw_sha256 in digests}
+    assert set(kept) == {"withheld", "fields"}
+    assert all(openid.encode() not in value for value in kept.values())
+    assert b"hmac-sha256:" in kept["fields"]
