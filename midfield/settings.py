@@ -281,6 +281,16 @@ class AccessSettings(BaseSettings):
             "empty: /metrics needs a principal with the ops role."
         ),
     )
+    failed_credentials: Annotated[int, Field(ge=1)] = Field(
+        30,
+        description=(
+            "Failed credentials (401) from one address within failed_credentials_window_s after "
+            "which an intake answers 429 without checking more."
+        ),
+    )
+    failed_credentials_window_s: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="The window of failed_credentials."
+    )
     denials_alert_at: Annotated[int, Field(ge=1)] = Field(
         5,
         description=(

@@ -157,7 +157,7 @@ class Gate:
             method=request.method,
             route=route,
             target=_target(request) if target is None else target[:200],
-            outcome=outcome_of(status, reason),
+            outcome=Outcome.of(status),
             status=status,
             reason=reason,
             remote=(request.remote or "")[:64],
@@ -216,18 +216,6 @@ class Gate:
 
 _SCRAPER = Principal("system:scrape-token", "Prometheus", frozenset({Role.ops}))
 """Who presents MIDFIELD_ACCESS_SCRAPE_TOKEN: ops, for /metrics."""
-
-
-def outcome_of(status: int, reason: str = "") -> Outcome:
-    if status == 401 or reason == "bad-password":
-        return Outcome.unauthenticated
-    if status == 403:
-        return Outcome.denied
-    if status >= 500:
-        return Outcome.failed
-    if status >= 400:
-        return Outcome.refused
-    return Outcome.allowed
 
 
 def _route(request: web.Request) -> str | None:

@@ -28,15 +28,16 @@ from typing import Any, ClassVar, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
+from connectors.runtime.guard import OPEN, SCRAPE, Guard, allow, check_routes
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Connector, SourceOptions
 from midfield import metrics
 from midfield.admin import broker_answers
-from midfield.departments import Directory
+from midfield.departments import OFFICE, Directory
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
 from midfield.logging import get_logger
-from midfield.settings import KafkaSettings, Settings
+from midfield.settings import AccessSettings, KafkaSettings, Settings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
@@ -99,7 +100,8 @@ def json_error(status: int, reason: str, message: str, **extra: Any) -> web.Resp
 
 
 def bearer_principal(request: web.Request, directory: Directory) -> str:
-    """Who the request's ``Authorization: Bearer <key>`` names; 401 for no or an unknown key."""
+    """Who the request's ``Authorization: Bearer <key>`` names (``office`` or a department
+    code); 401 for no or an unknown key. The audit trail records it (runtime/guard.py)."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     principal = directory.principal(key.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
@@ -108,6 +110,7 @@ def bearer_principal(request: web.Request, directory: Directory) -> str:
             reason="unauthenticated",
             status=401,
         )
+    request["principal"] = principal if principal == OFFICE else f"department:{principal}"
     return principal
 
 
@@ -304,8 +307,16 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return json_error(413, "body-too-large", exc.text or "request body too large")
 
 
-def make_app(source: HttpSource, intake: Intake, max_body_bytes: int) -> web.Application:
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[_measured, _errors])
+def make_app(
+    source: HttpSource, intake: Intake, max_body_bytes: int, access: AccessSettings | None = None
+) -> web.Application:
+    """The intake's application: its routes and /health, /ready, /metrics, each with its access
+    policy (connectors/runtime/guard.py); a route without one stops it here."""
+    guard = Guard(source, intake, access or AccessSettings())
+    app = web.Application(
+        client_max_size=max_body_bytes, middlewares=[_measured, guard.middleware, _errors]
+    )
+    app["guard"] = guard
     app.add_routes(source.routes(intake))
 
     async def health(request: web.Request) -> web.Response:
@@ -323,8 +334,13 @@ def make_app(source: HttpSource, intake: Intake, max_body_bytes: int) -> web.App
         )
 
     app.add_routes(
-        [web.get("/health", health), web.get("/ready", ready), web.get("/metrics", metrics_view)]
+        [
+            allow(OPEN, web.get("/health", health)),
+            allow(OPEN, web.get("/ready", ready)),
+            allow(SCRAPE, web.get("/metrics", metrics_view)),
+        ]
     )
+    check_routes(app)
     return app
 
 
@@ -339,7 +355,8 @@ async def _serve(source: HttpSource, options: HttpSourceOptions, settings: Setti
         log.warning("MIDFIELD_PRIVACY_KEY is not set: dead-letter digests hold for this run only")
     intake = Intake(source, settings.kafka, key)
     await source.start(settings)
-    runner = web.AppRunner(make_app(source, intake, options.max_body_bytes), access_log=None)
+    app = make_app(source, intake, options.max_body_bytes, settings.access)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -352,6 +369,7 @@ async def _serve(source: HttpSource, options: HttpSourceOptions, settings: Setti
         await stop.wait()
     finally:
         watch.cancel()
+        await app["guard"].drain()
         await runner.cleanup()
         await source.stop()
         intake.close()

@@ -32,6 +32,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.runtime.exports import read_export, row_of, table
+from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -263,8 +264,8 @@ class BoardWebhook(HttpSource):
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [
-            web.post("/board/messages", self._handler(intake, reply=False)),
-            web.post("/board/replies", self._handler(intake, reply=True)),
+            allow(SIGNED, web.post("/board/messages", self._handler(intake, reply=False))),
+            allow(SIGNED, web.post("/board/replies", self._handler(intake, reply=True))),
         ]
 
     def _handler(self, intake: Intake, *, reply: bool) -> Any:

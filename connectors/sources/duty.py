@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from connectors.runtime.follow import follow_topic
+from connectors.runtime.guard import KEYED, OPEN, allow
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -116,19 +117,36 @@ class DutyApi(HttpSource):
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [
-            web.post("/duty/entries", self._handler(intake, self._entry)),
-            web.post("/duty/emergencies", self._handler(intake, self._first_report)),
-            web.post(
-                "/duty/emergencies/{report_id}/follow-ups", self._handler(intake, self._follow_up)
+            allow(KEYED, web.post("/duty/entries", self._handler(intake, self._entry))),
+            allow(KEYED, web.post("/duty/emergencies", self._handler(intake, self._first_report))),
+            allow(
+                KEYED,
+                web.post(
+                    "/duty/emergencies/{report_id}/follow-ups",
+                    self._handler(intake, self._follow_up),
+                ),
             ),
-            web.post("/duty/emergencies/{report_id}/close", self._handler(intake, self._close)),
-            web.post("/duty/items", self._handler(intake, self._document)),
-            web.post("/duty/alerts/{alert_id:.+}/acknowledge", self._handler(intake, self._ack)),
+            allow(
+                KEYED,
+                web.post("/duty/emergencies/{report_id}/close", self._handler(intake, self._close)),
+            ),
+            allow(KEYED, web.post("/duty/items", self._handler(intake, self._document))),
+            allow(
+                KEYED,
+                web.post(
+                    "/duty/alerts/{alert_id:.+}/acknowledge", self._handler(intake, self._ack)
+                ),
+            ),
             *[
-                web.post(f"/duty/items/{{item_id}}/{path}", self._handler(intake, self._item(step)))
+                allow(
+                    KEYED,
+                    web.post(
+                        f"/duty/items/{{item_id}}/{path}", self._handler(intake, self._item(step))
+                    ),
+                )
                 for path, step in _ITEM_STEPS.items()
             ],
-            web.get("/duty", self._form),
+            allow(OPEN, web.get("/duty", self._form)),  # a blank form; it posts with a key
         ]
 
     def _handler(self, intake: Intake, make: Any) -> Any:

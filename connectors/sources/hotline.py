@@ -31,6 +31,7 @@ from aiohttp import web
 from pydantic import Field, ValidationError
 
 from connectors.runtime.exports import read_export, row_of, table
+from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -212,7 +213,7 @@ class HotlineWebhook(HttpSource):
         return cls(key=key, instance=options.instance, zone=settings.office.zone)
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
-        return [web.post("/hotline/steps", self._step(intake))]
+        return [allow(SIGNED, web.post("/hotline/steps", self._step(intake)))]
 
     def _step(self, intake: Intake) -> Any:
         async def handle(request: web.Request) -> web.Response:

@@ -16,13 +16,14 @@
 
 Every request carries ``Authorization: Bearer <key>``; the key names the actor (the office or one
 department, midfield/departments.py). An unknown key answers 401. A department acting on a task
-that is not its own, or on a step that is the office's, answers 403 and raises a security alert
-on ``office.alerts.v1``. A step the lifecycle does not allow now answers 409. A body that is not
-JSON answers 400, one that does not validate 422 with the fields; both are dead-lettered. An
-accepted request answers 202 (201 for a create) once the broker has the event. An
-``Idempotency-Key`` header makes a retried request the same event (same id), applied once; the
-same key (per actor) reused for another request (task, step or body) answers 422
-``idempotency-key-reused`` and nothing is produced (:mod:`connectors.sources.task_view`).
+that is not its own, or on a step that is the office's, answers 403; the denial is audited on
+``office.audit.v1`` and repeated denials raise one grouped security alert (streams/audit.py).
+A step the lifecycle does not allow now answers 409. A body that is not JSON answers 400, one
+that does not validate 422 with the fields; both are dead-lettered. An accepted request answers
+202 (201 for a create) once the broker has the event. An ``Idempotency-Key`` header makes a
+retried request the same event (same id), applied once; the same key (per actor) reused for
+another request (task, step or body) answers 422 ``idempotency-key-reused`` and nothing is
+produced (:mod:`connectors.sources.task_view`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from connectors.runtime.guard import KEYED, KEYED_READ, allow
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -47,11 +49,10 @@ from connectors.runtime.http import (
 from connectors.sources.task_view import Seen, TaskView
 from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory, load_directory
-from midfield.errors import BrokerError, ParseError, Rejected
+from midfield.errors import ParseError, Rejected
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised, Severity
 from schemas.events.task import (
     IllegalTransition,
     TaskAssigned,
@@ -137,12 +138,12 @@ class TasksApi(HttpSource):
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [
-            web.post("/tasks", self._handler(intake, TaskCreated)),
+            allow(KEYED, web.post("/tasks", self._handler(intake, TaskCreated))),
             *[
-                web.post(f"/tasks/{{task_id}}/{path}", self._handler(intake, event))
+                allow(KEYED, web.post(f"/tasks/{{task_id}}/{path}", self._handler(intake, event)))
                 for path, event in ACTIONS.items()
             ],
-            web.get("/tasks/{task_id}", self._show),
+            allow(KEYED_READ, web.get("/tasks/{task_id}", self._show)),
         ]
 
     # -- handling a request ----------------------------------------------------------------
@@ -257,28 +258,10 @@ class TasksApi(HttpSource):
         message: str,
         request: web.Request,
     ) -> NoReturn:
-        """Answer 403 and raise a security alert (DESIGN §4, tasks: per-department keys)."""
-        alert = AlertRaised(
-            alert_id=f"security/{self.name}/{actor}/{uuid.uuid4().hex[:12]}",
-            kind="security",
-            severity=Severity.critical,
-            about=task_id,
-            message=f"{message} ({request.method} {request.path})",
-            reason=reason,
-            actor=actor,
-        )
+        """Answer 403. The access middleware audits the denial (who, task, route, address), and
+        the worker raises one grouped security alert when a principal is denied repeatedly
+        (streams/audit.py): an alert per forbidden request let one caller flood the alerts."""
         log.warning("forbidden request", actor=actor, task=task_id, reason=reason)
-        envelope = Envelope.wrap(
-            alert,
-            source=self.uri,
-            position=alert.alert_id,
-            subject=alert.alert_id,
-            time=self.clock(),
-        )
-        try:
-            await intake.publish(envelope)
-        except BrokerError as exc:  # the 403 stands; the log keeps what the alert would say
-            log.error("security alert not sent", error=str(exc), alert=alert.alert_id)
         raise Rejected(message, reason=reason, status=403)
 
     async def _show(self, request: web.Request) -> web.Response:

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import Field
 
+from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.signatures import ReplayCache, Seen
@@ -107,7 +108,10 @@ class WechatSource(HttpSource):
             raise ConfigError(f"WeChat settings: {exc}", reason="wechat-settings") from exc
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
-        return [web.get("/wechat", self._check), web.post("/wechat", self._handler(intake))]
+        return [
+            allow(SIGNED, web.get("/wechat", self._check)),
+            allow(SIGNED, web.post("/wechat", self._handler(intake))),
+        ]
 
     # -- the request's credentials -------------------------------------------------------------
     def _verified(self, request: web.Request) -> tuple[str, str]:

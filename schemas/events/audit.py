@@ -35,6 +35,18 @@ class Outcome(StrEnum):
     failed = "failed"
     """The service could not answer (5xx, e.g. the broker is down)."""
 
+    @classmethod
+    def of(cls, status: int) -> Outcome:
+        """The outcome an HTTP status means (429, too many failed credentials, counts as
+        unauthenticated)."""
+        if status in (401, 429):
+            return cls.unauthenticated
+        if status == 403:
+            return cls.denied
+        if status >= 500:
+            return cls.failed
+        return cls.refused if status >= 400 else cls.allowed
+
 
 @register_event
 class AuditRecorded(EventData):

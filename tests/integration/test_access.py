@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -26,14 +29,30 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 
+from connectors.runtime.http import Intake, make_app
+from connectors.sources import SOURCES
 from midfield.access import Sessions
+from midfield.broker import free_port
 from midfield.settings import Settings
 from schemas.envelope import Envelope, EventData
 from schemas.events.duty import DutyEntryRecorded, EntryKind
 from schemas.events.task import TaskAssigned, TaskCreated
 from schemas.events.workorder import WorkOrderStepped
 from streams.app import create_app
-from tests.harness import Broker, WorkerProcess, people_file, produce, read_topic, wait_for
+from tests.harness import (
+    SCRAPE_TOKEN,
+    Broker,
+    WorkerProcess,
+    http_get,
+    midfield_env,
+    people_file,
+    produce,
+    read_topic,
+    scrape,
+    spawn_cli,
+    stop_processes,
+    wait_for,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SESSION_KEY = Fernet.generate_key().decode()
@@ -467,3 +486,184 @@ def test_every_request_is_audited_without_content_and_denials_raise_one_grouped_
     book = audit["books"][0]
     assert book["counts"]["read GET /audit denied"] >= 50
     assert "applied" not in book and f"SECRET{hub.unique}" not in json.dumps(book)
+
+
+# -- the intakes ---------------------------------------------------------------------------------
+INTAKES = ("tasks", "duty", "board", "hotline", "wechat")
+
+
+@dataclass
+class Intakes:
+    urls: dict[str, str]
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def intakes(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intakes]:
+    from tests.integration.test_board import SECRET as BOARD_SECRET
+    from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
+    from tests.integration.test_wechat import AES_KEY, APPID, TOKEN
+
+    workdir = tmp_path_factory.mktemp("access-intakes")
+    directory = people_file(
+        workdir / "directory.toml", {}, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
+    )
+    env = midfield_env(
+        own_broker,
+        workdir,
+        MIDFIELD_DEPARTMENTS_FILE=str(directory),
+        MIDFIELD_BOARD_SECRET=BOARD_SECRET,
+        MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
+        MIDFIELD_WECHAT_TOKEN=TOKEN,
+        MIDFIELD_WECHAT_APPID=APPID,
+        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
+        MIDFIELD_ACCESS_FAILED_CREDENTIALS="200",
+    )
+    ports = {name: free_port() for name in INTAKES}
+    procs = [
+        spawn_cli(["connect", name, "--port", str(port)], env, cwd=workdir)
+        for name, port in ports.items()
+    ]
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        for name, url in urls.items():
+            wait_for(lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=name)
+        yield Intakes(urls, env)
+    finally:
+        stop_processes(*procs)
+
+
+def _intake_routes(intakes: Intakes, name: str) -> list[tuple[str, str]]:
+    """(method, path pattern) of every route the intake's own application serves, built from
+    the same settings the running process has."""
+    import os
+
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in intakes.env.items() if k.startswith("MIDFIELD_")})
+    try:
+        settings = Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    source = SOURCES[name]
+    built = source.from_options(source.options(), settings)
+    app = make_app(built, Intake(built, settings.kafka), 1 << 16)  # type: ignore[arg-type]
+    return sorted(
+        {
+            (r.method, r.resource.canonical)
+            for r in app.router.routes()
+            if r.resource is not None and r.method != "HEAD"
+        }
+    )
+
+
+def _concrete(pattern: str) -> str:
+    return re.sub(r"\{(\w+)(:[^}]*)?\}", r"x-\1", pattern)
+
+
+@pytest.mark.parametrize("name", INTAKES)
+def test_every_intake_route_refuses_a_caller_without_credentials(
+    intakes: Intakes, name: str
+) -> None:
+    url = intakes.urls[name]
+    routes = _intake_routes(intakes, name)
+    assert ("GET", "/metrics") in routes and len(routes) >= 4
+    for method, pattern in routes:
+        path = _concrete(pattern)
+        status = call(url, path, Caller("nobody"), method=method, body=b"{}")[0]
+        if pattern in ("/health", "/ready") or (name, pattern) == ("duty", "/duty"):
+            assert status == 200, (method, pattern)  # open: liveness, a blank form
+        else:
+            assert status in (401, 403), (method, pattern, status)
+
+
+@pytest.mark.parametrize("name", INTAKES)
+def test_intake_metrics_answer_the_scrape_token_and_ops_only(intakes: Intakes, name: str) -> None:
+    url = intakes.urls[name]
+    assert call(url, "/metrics", Caller("nobody"))[0] == 401
+    assert call(url, "/metrics", Caller("bad", key="wrong"))[0] == 401
+    assert call(url, "/metrics", Caller("bad", raw="Bearer 中文".encode()))[0] == 401
+    assert call(url, "/metrics", Caller("scraper", key=SCRAPE_TOKEN))[0] == 200
+    if name in ("tasks", "duty"):  # these read the directory: a key decides
+        assert call(url, "/metrics", Caller("ops", key=OPS_KEY))[0] == 200
+        assert call(url, "/metrics", Caller("edu", key=KEYS["edu"]))[0] == 403
+
+
+def test_intake_writes_and_denials_are_audited_with_the_principal(
+    intakes: Intakes, own_broker: Broker
+) -> None:
+    url = intakes.urls["tasks"]
+    task = f"DC-AUDIT-{uuid.uuid4().hex[:6]}"
+    body = json.dumps(
+        {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
+    ).encode()
+    office = Caller("office", key="office-key")
+    assert (
+        call(
+            url,
+            "/tasks",
+            office,
+            method="POST",
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )[0]
+        == 201
+    )
+    assert (
+        call(
+            url,
+            f"/tasks/{task}/assign",
+            Caller("edu", key=KEYS["edu"]),
+            method="POST",
+            body=b"{}",
+            headers={"Content-Type": "application/json"},
+        )[0]
+        == 403
+    )
+
+    def mine() -> list[dict[str, Any]]:
+        records = [json.loads(r.value) for r in read_topic(own_broker, "office.audit.v1")]
+        return [
+            r
+            for r in records
+            if r["service"] == "tasks"
+            and (task in r["target"] or (r["route"], r["status"]) == ("/tasks", 201))
+        ]
+
+    found = wait_for(lambda: len(mine()) >= 2 and mine(), timeout=30, what="two audit records")
+    seen = {(r["principal"], r["action"], r["outcome"], r["status"], r["route"]) for r in found}
+    assert seen == {
+        ("office", "write", "allowed", 201, "/tasks"),
+        ("department:edu", "write", "denied", 403, "/tasks/{task_id}/assign"),
+    }
+    assert all(set(r) == set(found[0]) and "title" not in r for r in found), "never the body"
+
+
+def test_an_address_that_keeps_failing_is_refused_before_its_credential_is_checked(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    directory = people_file(tmp_path / "directory.toml", {}, KEYS)
+    env = midfield_env(
+        own_broker,
+        tmp_path,
+        MIDFIELD_DEPARTMENTS_FILE=str(directory),
+        MIDFIELD_ACCESS_FAILED_CREDENTIALS="5",
+        MIDFIELD_ACCESS_FAILED_CREDENTIALS_WINDOW_S="3",
+    )
+    port = free_port()
+    proc = spawn_cli(["connect", "tasks", "--port", str(port)], env, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="tasks API")
+        guesses = [call(url, "/tasks/T-1", Caller("guess", key=f"guess-{n}"))[0] for n in range(7)]
+        right = call(url, "/tasks/T-1", Caller("edu", key=KEYS["edu"]))
+        time.sleep(3.1)  # the window passes: the scraper is let in again
+        samples = scrape(url + "/metrics")
+    finally:
+        stop_processes(proc)
+    assert guesses == [401] * 5 + [429] * 2
+    assert right[0] == 429 and json.loads(right[1])["error"] == "too-many-failures"
+    refused = {
+        labels: v for (name, labels), v in samples.items() if name == "midfield_access_denied_total"
+    }
+    assert refused[(("route", "/tasks/{task_id}"), ("service", "tasks"), ("status", "401"))] == 5

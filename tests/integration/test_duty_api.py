@@ -3,6 +3,7 @@ emergency with a numbered follow-up open in the duty report until closed, and wh
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 import urllib.parse
@@ -10,6 +11,7 @@ import urllib.request
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from midfield.broker import free_port
@@ -21,6 +23,7 @@ from tests.harness import (
     http_post,
     midfield_env,
     produce,
+    read_topic,
     spawn_cli,
     wait_for,
 )
@@ -101,13 +104,17 @@ def test_calls_and_emergencies_reach_the_duty_log_and_report(
         assert http_post(api + f"/duty/emergencies/{report}/close", close, headers=OFFICE)[0] == 202
         wait_for(lambda: report not in open_ids(), timeout=30, what="the emergency closed")
 
-        # refused: a department's key, a missing field, a follow-up of an unknown emergency
-        assert (
-            http_post(
-                api + "/duty/entries", call, headers={"Authorization": f"Bearer edu-{unique}"}
-            )[0]
-            == 403
-        )
+        # refused: a department's key (audited: issue 18, finding 10), a missing field, a
+        # follow-up of an unknown emergency
+        department = {"Authorization": f"Bearer edu-{unique}"}
+        assert http_post(api + "/duty/entries", call, headers=department)[0] == 403
+
+        def denied() -> list[dict[str, Any]]:
+            records = [json.loads(r.value) for r in read_topic(catalog_topics, "office.audit.v1")]
+            return [r for r in records if r["principal"] == "department:edu"
+                    and r["service"] == "duty" and r["outcome"] == "denied"]  # fmt: skip
+
+        assert wait_for(denied, timeout=20, what="the denial in the audit trail")
         status, body = http_post(
             api + "/duty/entries", {"kind": "call", "recorder": "李华"}, headers=OFFICE
         )

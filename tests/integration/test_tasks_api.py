@@ -9,9 +9,10 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -128,20 +129,63 @@ def test_department_cannot_act_on_another_departments_task(
     status, body = api.post(f"/tasks/{task_id}/progress", {"percent": 90, "text": "x"}, api.other)
     assert (status, body["error"]) == (403, "not-a-task-department")
 
-    def alert() -> dict | None:
-        for record in read_topic(catalog_topics, "office.alerts.v1"):
+    def audited() -> dict | None:
+        for record in read_topic(catalog_topics, "office.audit.v1"):
             data = json.loads(record.value)
-            if data.get("about") == task_id:
+            if data["target"] == task_id and data["outcome"] == "denied":
                 return data
         return None
 
-    raised = wait_for(alert, timeout=20, what="security alert")
-    assert (raised["kind"], raised["actor"], raised["severity"]) == (
-        "security",
-        api.other,
-        "critical",
+    denied = wait_for(audited, timeout=20, what="the denial in the audit trail")
+    assert (denied["principal"], denied["service"], denied["route"], denied["status"]) == (
+        f"department:{api.other}",
+        "tasks",
+        "/tasks/{task_id}/progress",
+        403,
     )
     assert [kind for kind, _ in _events(catalog_topics, task_id)] == ["created", "assigned"]
+
+
+def test_a_flood_of_forbidden_calls_raises_one_grouped_alert_not_one_each(
+    api: Api, catalog_topics: Broker, tmp_path: Path
+) -> None:
+    """Issue 18, finding 5: 30 forbidden calls made 30 critical alerts, each with a random id."""
+    worker = WorkerProcess(catalog_topics, tmp_path, app_id=f"flood-{uuid.uuid4().hex[:8]}")
+    worker.start()
+    try:
+        worker.wait_ready()
+        task_id = _task_id()
+        api.create(task_id)
+        statuses = {
+            api.post(f"/tasks/{task_id}/completion", {"text": "x"}, api.other)[0] for _ in range(30)
+        }
+        assert statuses == {403}
+        day = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        alert_id = f"security/denied/{day}/department:{api.other}"
+
+        def shown() -> dict | None:
+            found = worker.get("/alerts")[1]["alerts"]
+            return next((a for a in found if a["alert_id"] == alert_id), None)
+
+        alert = wait_for(shown, timeout=30, what="the grouped alert")
+        wait_for(
+            lambda: worker.get(f"/audit?principal=department:{api.other}")[1]["denied"] >= 30,
+            timeout=30,
+            what="every denial in the audit book",
+        )
+    finally:
+        worker.stop()
+    about_it = [
+        json.loads(r.value)
+        for r in read_topic(catalog_topics, "office.alerts.v1")
+        if b"security" in r.value and api.other.encode() in r.value
+    ]
+    assert [a["alert_id"] for a in about_it] == [alert_id], "one alert, not one per request"
+    assert (alert["kind"], alert["actor"], alert["open"]) == (
+        "security",
+        f"department:{api.other}",
+        True,
+    )
 
 
 def test_department_cannot_take_the_offices_steps(api: Api) -> None:

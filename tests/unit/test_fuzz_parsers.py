@@ -51,7 +51,7 @@ from connectors.sources.wechat_protocol import BadMessage, SecureMode, message
 from midfield.broker import free_port
 from midfield.departments import Department, Directory
 from midfield.errors import ParseError, StoreError
-from midfield.settings import KafkaSettings, TelegramSettings
+from midfield.settings import AccessSettings, KafkaSettings, TelegramSettings
 from schemas.deadletter import DeadLetter
 from schemas.envelope import DecodeError, Envelope
 from schemas.events.quarantine import ItemQuarantined
@@ -412,7 +412,10 @@ class DutyServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        app = make_app(self.api, self.intake, 16 * 1024)
+        # every example also sends one wrong key (401): no throttle, this fuzzes the parsers
+        # (the throttle's own test: tests/integration/test_access.py)
+        unthrottled = AccessSettings(failed_credentials=10**9)
+        app = make_app(self.api, self.intake, 16 * 1024, unthrottled)
         runner = web.AppRunner(app, access_log=None)
         self.loop.run_until_complete(runner.setup())
         self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
