@@ -215,6 +215,19 @@ class Directory:
         person = self.people.get(login)
         return person.principal() if person else None
 
+    def readers(self) -> list[str]:
+        """One line per principal that can read: who, how, roles (never a key or a hash)."""
+        rows = [f"office             key x{sum(w == OFFICE for _, w in self._keys)}  "
+                f"{', '.join(sorted(self._office.roles))}"]  # fmt: skip
+        rows += [f"department:{code:<8} key x{len(d.api_keys)}  department (its own share)"
+                 for code, d in sorted(self.departments.items())]  # fmt: skip
+        rows += [f"{p.id:<18} system  {', '.join(sorted(p.roles))}"
+                 for _, p in self._systems]  # fmt: skip
+        rows += [f"person:{login:<11} signs in  {', '.join(sorted(p.roles))}"
+                 + (f" ({p.department})" if p.department else "")
+                 for login, p in sorted(self.people.items())]  # fmt: skip
+        return rows
+
     def code_of(self, text: str) -> str | None:
         """The code of the department ``text`` names, by its code or its name."""
         for code, department in self.departments.items():

@@ -272,3 +272,36 @@ def test_an_intake_as_built_declares_every_route() -> None:
     app = make_app(source, Intake(source, KafkaSettings()), 1 << 16)
     check_routes(app)
     assert allow(OPEN, web.get("/x", lambda r: None)).handler.policy is OPEN  # type: ignore[attr-defined,arg-type,return-value]
+
+
+# -- the command line ----------------------------------------------------------------------------
+def test_hash_password_prints_a_hash_that_verifies_and_refuses_a_short_one() -> None:
+    from click.testing import CliRunner
+
+    from midfield.cli import cli
+
+    runner = CliRunner()
+    done = runner.invoke(cli, ["access", "hash-password", "--stdin"], input="a long passphrase\n")
+    assert done.exit_code == 0 and verify_password("a long passphrase", done.output.strip())
+    short = runner.invoke(cli, ["access", "hash-password", "--stdin"], input="short\n")
+    assert short.exit_code == 2 and "12 characters" in short.output
+
+
+def test_access_check_lists_who_may_read_without_keys_or_hashes(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from midfield.cli import cli
+    from tests.harness import people_file
+
+    directory = people_file(
+        tmp_path / "d.toml",
+        {"li": (("duty-officer",), None, "pw-li-long")},
+        {"edu": "edu-key-1234567890"},
+    )
+    done = CliRunner().invoke(
+        cli, ["access", "check"], env={"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
+    )
+    assert done.exit_code == 0, done.output
+    assert "person:li" in done.output and "duty-officer" in done.output
+    assert "department:edu" in done.output
+    assert "edu-key-1234567890" not in done.output and "scrypt$" not in done.output
