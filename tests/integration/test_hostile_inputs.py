@@ -32,20 +32,23 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from connectors.sources.wechat_protocol import SecureMode, signature
 from midfield.broker import free_port
-from schemas.catalog import DEADLETTER
+from schemas.catalog import DEADLETTER, concrete
 from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
     departments_file,
     http_get,
+    http_get_bytes,
     midfield_env,
     read_topic,
     run_cli,
@@ -114,6 +117,15 @@ TASK = _json({"task_id": "DC-UNIQ", "title": "城区学校扩容", "deadline": D
               "lead_department": "lead"})  # fmt: skip
 PROGRESS, ASSIGN = "/tasks/DC-UNIQ/progress", "/tasks/DC-UNIQ/assign"
 REPORT = b'{"percent": 90, "text": "x"}'
+SIGN, COMPLETION = "/tasks/DC-UNIQ/sign", "/tasks/DC-UNIQ/completion"
+DONE = _json({"text": "已完工"})
+FORMULA_TITLE = '=HYPERLINK("http://evil.example/UNIQ","详情")'
+FORMULA_TASK = _json({"task_id": "DC-UNIQ", "title": FORMULA_TITLE, "deadline": DEADLINE,
+                      "lead_department": "lead"})  # fmt: skip
+FORMULA_REPORT_TEXT = "@SUM(1+1)*cmd|' /C calc'!A0 UNIQ"
+FORMULA_REPORT = _json({"percent": 50, "text": FORMULA_REPORT_TEXT})
+TELEGRAM_SECRET = "SECRET-T18-7f3c"
+"""In every free-text field of a classified telegram's sheet; found nowhere afterwards."""
 HOSTILE_CALL = _json({"kind": "call", "content": HOSTILE_TEXT, "recorder": "李华"})
 WX_OTHER = _xml("247UNIQ")
 STEP_UNTIMED = _json({"order_number": "WTUNIQ", "step": "signed", "unit": "lead"})
@@ -139,6 +151,8 @@ class Send:
     path: str
     body: bytes | tuple[bytes, ...]
     auth: str = "good"
+    key: str = ""
+    """The ``Idempotency-Key`` (tasks; its ``UNIQ`` replaced too), none when empty."""
 
     @property
     def bodies(self) -> tuple[bytes, ...]:
@@ -161,13 +175,15 @@ def duty(body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
     return Send("duty", "/duty/entries", body, auth)
 
 
-def tasks(path: str, body: bytes | tuple[bytes, ...], auth: str = "good") -> Send:
-    return Send("tasks", path, body, auth)
+def tasks(path: str, body: bytes | tuple[bytes, ...], auth: str = "good", key: str = "") -> Send:
+    return Send("tasks", path, body, auth, key)
 
 
 GOOD = {"wechat": wechat(WX), "board": board(BOARD_MSG), "hotline": hotline(STEP),
         "duty": duty(CALL), "tasks": tasks("/tasks", TASK)}  # fmt: skip
 """The follow-up of every row: the intake still takes a good request."""
+WORKING = (tasks("/tasks", TASK), tasks(ASSIGN, b"{}"), tasks(SIGN, b"{}", "lead"))
+"""Task DC-UNIQ created, assigned to ``lead`` and signed for: ready for reports."""
 
 
 @dataclass(frozen=True)
@@ -219,16 +235,31 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class Sheeted:
+    """Accepted (``given`` first); in the worker's ``/ledger.xlsx`` the task's ``column`` holds
+    ``text`` as a string cell behind a ``'``, and no cell is a formula (OWASP CSV injection)."""
+
+    intake: str
+    hostile: str
+    send: Send
+    column: str
+    text: str
+    given: tuple[Send, ...] = ()
+
+
+@dataclass(frozen=True)
 class Ran:
     """What a ``--once`` run makes of its input: ``events`` (quarantine records and alerts
     count), dead letters and withheld telegrams by reason, or ``error``: exit 1 with that reason.
-    ``emptied``: every entry of the drop directory moved to done/ or rejected/."""
+    ``emptied``: every entry of the drop directory moved to done/ or rejected/. ``unseen``:
+    text found afterwards on no topic, in no output and in no file outside ``rejected/``."""
 
     events: int = 0
     letters: dict[str, int] = field(default_factory=dict)
     withheld: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     emptied: bool = False
+    unseen: str = ""
 
 
 Plant = Callable[[Path, Path], list[str]]
@@ -297,6 +328,19 @@ def deep_sheet(inside: Path, outside: Path) -> list[str]:
     return _telegram(inside)
 
 
+def classified_everywhere(inside: Path, outside: Path) -> list[str]:
+    """Two classified sheets with :data:`TELEGRAM_SECRET` in every free-text field (issue 18):
+    one declared 机密; one marked only by 绝密 in its issuing unit, and invalid besides (it is
+    withheld all the same, not dead-lettered in clear)."""
+    texts = ("number", "issuing_unit", "approver", "machine_number", "title", "body")
+    sheet = SHEET | {f: f"{TELEGRAM_SECRET} {f}" for f in texts} | {
+        "addressees": [f"{TELEGRAM_SECRET} 各乡镇"]}  # fmt: skip
+    _drop(inside, "declared", sheet | {"classification": "机密"})
+    _drop(inside, "marked", sheet | {"issuing_unit": f"县公安局 绝密：收网行动 {TELEGRAM_SECRET}",
+                                     "grade": "很急"})  # fmt: skip
+    return _telegram(inside)
+
+
 def fax_log_lines(inside: Path, outside: Path) -> list[str]:
     fields = fax_line(3).split("\t")
     fields[14] = '"张三"'  # CIDName, as a modem on a Chinese system may give it
@@ -356,7 +400,7 @@ def task_sheet_xxe(inside: Path, outside: Path) -> list[str]:
 # -- the table -----------------------------------------------------------------------------------
 # One row: the intake, the hostile input, how it is sent or planted, and what must come of it.
 # fmt: off
-TABLE: list[Refused | Redacted | Once | Shown | Dropped] = [
+TABLE: list[Refused | Redacted | Once | Shown | Sheeted | Dropped] = [
     Refused("wechat", "XXE: an entity reading /etc/passwd", wechat(XXE), 400, "hostile-xml"),
     Refused("wechat", "billion laughs", wechat(LAUGHS), 400, "hostile-xml"),
     Refused("wechat", "a body over the limit", wechat(BIG), 413, "body-too-large"),
@@ -422,6 +466,14 @@ TABLE: list[Refused | Redacted | Once | Shown | Dropped] = [
     Refused("tasks", "an unknown key", tasks("/tasks", TASK, "nobody"), 401, "unauthenticated"),
     Refused("tasks", "another department's task", tasks(PROGRESS, REPORT, "other"),
             403, "not-a-task-department", given=(tasks("/tasks", TASK), tasks(ASSIGN, b"{}"))),
+    Refused("tasks", "an Idempotency-Key reused for another step",
+            tasks(COMPLETION, DONE, "lead", key="k-UNIQ"), 422, "idempotency-key-reused",
+            given=(*WORKING, tasks(PROGRESS, REPORT, "lead", key="k-UNIQ"))),
+    Sheeted("tasks", "a title that is a spreadsheet formula", tasks("/tasks", FORMULA_TASK),
+            "督办事项", FORMULA_TITLE),
+    Sheeted("tasks", "a progress report that is a spreadsheet formula",
+            tasks(PROGRESS, FORMULA_REPORT, "lead"), "进展情况", FORMULA_REPORT_TEXT,
+            given=WORKING),
     Dropped("task-sheet", "XXE in the XLSX", task_sheet_xxe, Ran(error="not-an-xlsx")),
 
     Dropped("telegram", "names like paths, a directory and a FIFO named *.json", odd_names,
@@ -436,6 +488,9 @@ TABLE: list[Refused | Redacted | Once | Shown | Dropped] = [
             Ran(events=1 + 2 * 2, withheld={"not-utf8": 2}, emptied=True)),
     Dropped("telegram", "a sheet nested 20 000 deep", deep_sheet,
             Ran(events=1, letters={"invalid-sheet": 1}, emptied=True)),
+    Dropped("telegram", "classified text in every field of the sheet", classified_everywhere,
+            Ran(events=1 + 2 * 2, withheld={"declared-classification": 1, "marker": 1},
+                emptied=True, unseen=TELEGRAM_SECRET)),
 
     Dropped("fax-log", "lines in invalid UTF-8 and GB18030", fax_log_lines,
             Ran(events=1, letters={"not-utf8": 2})),
@@ -579,6 +634,8 @@ class Hub:
             headers |= _webhook_headers(send.intake, send.auth, body, uniq)
         else:
             headers["Authorization"] = f"Bearer {KEYS[send.auth]}"
+        if send.key:
+            headers["Idempotency-Key"] = send.key.replace("UNIQ", uniq)
         return _post(url, body, headers)
 
     def letters(self, intake: str) -> list[tuple[str, bytes]]:
@@ -686,9 +743,56 @@ def test_text_the_dashboard_shows_stays_text(row: Shown, hub: Hub) -> None:
         return [e["content"] for e in latest if uniq in e["content"]]
 
     assert wait_for(shown, timeout=30, what="the entry on the dashboard") == [text]
-    with urllib.request.urlopen(hub.worker.url + "/", timeout=5) as page:
-        assert page.headers.get_content_type() == "text/html" and uniq not in page.read().decode()
+    status, page, headers = http_get_bytes(hub.worker.url + "/")
+    assert status == 200 and headers.get_content_type() == "text/html"
+    assert uniq not in page.decode()
     hub.check_after(row.intake, before)
+
+
+@pytest.mark.xdist_group("hostile-http")
+@_rows(Sheeted)
+def test_text_the_ledger_sheet_holds_never_runs_as_a_formula(row: Sheeted, hub: Hub) -> None:
+    uniq, before = _uniq(), _tree(hub.root)
+    for send in (*row.given, row.send):
+        assert [status for status, _ in hub.post(send, uniq)] in ([201], [202])
+    text = row.text.replace("UNIQ", uniq)
+
+    def written() -> tuple[Any, dict[str, Any]] | None:
+        found = _ledger_row(hub, f"DC-{uniq}")
+        return found if found and uniq in str(found[1][row.column].value) else None
+
+    sheet, cells = wait_for(written, timeout=30, what="the text in /ledger.xlsx")
+    assert (cells[row.column].data_type, cells[row.column].value) == ("s", "'" + text)
+    assert [c.coordinate for r in sheet.iter_rows() for c in r if c.data_type == "f"] == []
+    hub.check_after(row.intake, before)
+
+
+def _ledger_row(hub: Hub, task_id: str) -> tuple[Any, dict[str, Any]] | None:
+    """The worker's ``/ledger.xlsx`` and ``task_id``'s row in it (header -> cell), if there."""
+    status, body, _ = http_get_bytes(hub.worker.url + "/ledger.xlsx")
+    if status != 200:
+        return None
+    sheet = load_workbook(BytesIO(body)).active
+    header = [c.value for c in sheet[2]]
+    for cells in sheet.iter_rows(min_row=3):
+        if cells[1].value == task_id:
+            return sheet, dict(zip(header, cells, strict=True))
+    return None
+
+
+def _assert_unseen(broker: Broker, text: str, run: Any, workdir: Path) -> None:
+    """``text`` on no topic (keys, values, headers), in no output, in no file outside
+    ``rejected/``."""
+    needle = text.encode()
+    for spec in concrete():
+        for r in read_topic(broker, spec.name):
+            assert needle not in b"".join([r.key or b"", r.value or b"", *r.headers.values()]), (
+                spec.name
+            )
+    assert text not in run.stdout + run.stderr
+    for path in workdir.rglob("*"):
+        if path.is_file() and not path.is_symlink() and "rejected" not in path.parts:
+            assert needle not in path.read_bytes(), path
 
 
 @_rows(Dropped)
@@ -718,4 +822,6 @@ def test_file_intake_refuses_and_writes_nothing_outside(
         assert Counter(held) == row.ran.withheld
     if row.ran.emptied:
         assert sorted(os.listdir(inside)) == ["done", "rejected"]
+    if row.ran.unseen:
+        _assert_unseen(catalog_topics, row.ran.unseen, run, workdir)
     assert_nothing_written_outside(before, _tree(workdir), ("in", "state", "documents"))

@@ -161,13 +161,16 @@ def _rebuild(broker: Broker, workdir: Path, app_id: str, start: str) -> dict[str
 
 
 def _without_time(books: dict[str, Any]) -> dict[str, Any]:
-    """Lights depend on the moment they are read at: compare the stored fields only."""
+    """Lights depend on the moment they are read at: compare the stored fields only. The audit
+    book is left out: it counts the reads of the books (this test's own among them), which
+    differ between two runs by construction."""
     return {
         name: {
             k: {f: v for f, v in e.items() if f not in ("light", "light_reason")}
             for k, e in entities.items()
         }
         for name, entities in books.items()
+        if name != "audit"
     }
 
 
