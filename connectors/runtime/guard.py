@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from midfield import metrics
-from midfield.access import Role, Throttle, constant_time_equal
+from midfield.access import Role, Sessions, Throttle, constant_time_equal
 from midfield.departments import Directory
 from midfield.errors import BrokerError, ConfigError
 from midfield.logging import get_logger
@@ -97,6 +97,10 @@ class Guard:
         self.source, self.intake = source, intake
         self.scrape_token = access.scrape_token.get_secret_value()
         self.failures = Throttle(access.failed_credentials, access.failed_credentials_window_s)
+        session_key = access.session_key.get_secret_value()
+        # a person signed in to the dashboard may use the office's APIs (the duty form): only
+        # with the workers' own session key, never a key of this process's making
+        self.sessions = Sessions(session_key, access.session_hours * 3600) if session_key else None
         self._pending: set[asyncio.Task[None]] = set()
 
     @property
@@ -118,12 +122,23 @@ class Guard:
             return self._refuse(request, route, policy, 429, "too-many-failures")
         if policy is SCRAPE and (status := self._scraper(request)) != 200:
             return self._refuse(request, route, policy, status, "scrape-token")
+        self._session(request)
         response = await handler(request)
         if response.status in (401, 403):
             self._denied(request, route, response.status)
         if policy.audited:
             self.record(request, route, policy, response.status)
         return response
+
+    def _session(self, request: web.Request) -> None:
+        """``request["session"]``: the signed-in person of a live session cookie, if any."""
+        token = request.cookies.get(Sessions.COOKIE)
+        if self.sessions is None or self.directory is None or not token:
+            return
+        login = self.sessions.login_of(token, time.time())
+        person = self.directory.person(login) if login else None
+        if person is not None:
+            request["session"] = person
 
     def _scraper(self, request: web.Request) -> int:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")

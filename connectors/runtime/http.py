@@ -33,6 +33,7 @@ from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Connector, SourceOptions
 from midfield import metrics
+from midfield.access import Principal, Role
 from midfield.admin import broker_answers
 from midfield.departments import OFFICE, Directory
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
@@ -100,18 +101,38 @@ def json_error(status: int, reason: str, message: str, **extra: Any) -> web.Resp
 
 
 def bearer_principal(request: web.Request, directory: Directory) -> str:
-    """Who the request's ``Authorization: Bearer <key>`` names (``office`` or a department
-    code); 401 for no or an unknown key. The audit trail records it (runtime/guard.py)."""
+    """Who acts: the office or a department code. From ``Authorization: Bearer <key>``, or from
+    a person signed in to the dashboard (the session the access middleware found: an office
+    role acts as the office, a department clerk as the department, and the person's name is
+    what the event records, in ``request["person"]``). 401 for no or an unknown credential,
+    403 for a person whose roles act for nobody. The audit trail records the principal
+    (connectors/runtime/guard.py)."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    person = request.get("session") if not scheme else None
+    if person is not None:
+        return _acting_person(request, person)
     principal = directory.principal(key.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         raise Rejected(
-            "missing or unknown API key (Authorization: Bearer <key>)",
+            "missing or unknown API key (Authorization: Bearer <key>), and no sign-in",
             reason="unauthenticated",
             status=401,
         )
     request["principal"] = principal if principal == OFFICE else f"department:{principal}"
     return principal
+
+
+_OFFICE_ROLES = frozenset({Role.director, Role.duty_officer, Role.supervision})
+
+
+def _acting_person(request: web.Request, person: Principal) -> str:
+    request["principal"] = person.id
+    request["person"] = person.name
+    if person.department is not None and Role.department in person.roles:
+        return person.department
+    if not person.roles.isdisjoint(_OFFICE_ROLES):
+        return OFFICE
+    raise Rejected(f"{person.id} acts for no office or department", reason="role", status=403)
 
 
 class Invalid(Rejected):

@@ -189,6 +189,7 @@ class DutyApi(HttpSource):
     async def _entry(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
+        _signed(body, request, "recorder")
         body.setdefault("entry_id", _made_id("D", request))
         event = await validated(intake, raw, DutyEntryRecorded, body, where)
         return event, f"entry/{event.entry_id}"
@@ -196,6 +197,7 @@ class DutyApi(HttpSource):
     async def _first_report(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
+        _signed(body, request, "recorder")
         body.setdefault("report_id", _made_id("EM", request))
         event = await validated(intake, raw, EmergencyReported, body | {"sequence": 0}, where)
         return event, f"emergency/{event.report_id}/0"
@@ -203,6 +205,7 @@ class DutyApi(HttpSource):
     async def _follow_up(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
+        _signed(body, request, "recorder")
         data = body | {"report_id": self._known(request.match_info["report_id"])}
         event = await validated(intake, raw, EmergencyReported, data, where)
         if event.sequence < 1:
@@ -212,6 +215,7 @@ class DutyApi(HttpSource):
     async def _close(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
+        _signed(body, request, "recorder")
         data = body | {"report_id": self._known(request.match_info["report_id"])}
         event = await validated(intake, raw, EmergencyClosed, data, where)
         return event, f"emergency/{event.report_id}/close"
@@ -219,12 +223,14 @@ class DutyApi(HttpSource):
     async def _document(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
+        _signed(body, request, "by")
         event = await validated(intake, raw, DocumentRegistered, body, where)
         return event, f"item/{event.number}/registered"
 
     async def _ack(
         self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
     ) -> tuple[EventData, str]:
+        _signed(body, request, "by")
         data = body | {"alert_id": request.match_info["alert_id"]}
         event = await validated(intake, raw, AlertAcknowledged, data, where)
         return event, f"alert/{event.alert_id}/ack/{uuid.uuid4().hex[:8]}"
@@ -242,6 +248,7 @@ class DutyApi(HttpSource):
         async def make(
             intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
         ) -> tuple[EventData, str]:
+            _signed(body, request, "by")
             data = body | {"item_id": request.match_info["item_id"], "step": step.value}
             event = await validated(intake, raw, ItemHandled, data, where)
             return event, f"item/{event.item_id}/{step.value}"
@@ -275,3 +282,11 @@ def _made_id(prefix: str, request: web.Request) -> str:
     if key:
         return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _signed(body: dict[str, Any], request: web.Request, field: str) -> None:
+    """With a person signed in, ``field`` (``recorder`` or ``by``) is that person: what a
+    person records carries the authenticated principal, not a typed-in name. With the office's
+    key the body says who recorded it (and the audit trail that the key did)."""
+    if request.get("person"):
+        body[field] = request["person"]

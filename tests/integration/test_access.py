@@ -506,12 +506,13 @@ def intakes(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     workdir = tmp_path_factory.mktemp("access-intakes")
     directory = people_file(
-        workdir / "directory.toml", {}, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
+        workdir / "directory.toml", PEOPLE, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
     )
     env = midfield_env(
         own_broker,
         workdir,
         MIDFIELD_DEPARTMENTS_FILE=str(directory),
+        MIDFIELD_ACCESS_SESSION_KEY=SESSION_KEY,
         MIDFIELD_BOARD_SECRET=BOARD_SECRET,
         MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
         MIDFIELD_WECHAT_TOKEN=TOKEN,
@@ -667,3 +668,92 @@ def test_an_address_that_keeps_failing_is_refused_before_its_credential_is_check
         labels: v for (name, labels), v in samples.items() if name == "midfield_access_denied_total"
     }
     assert refused[(("route", "/tasks/{task_id}"), ("service", "tasks"), ("status", "401"))] == 5
+
+
+def test_what_a_signed_in_person_records_carries_that_person_not_a_typed_name(
+    hub: Hub, intakes: Intakes, own_broker: Broker
+) -> None:
+    """The duty form and the tasks API take the dashboard's session: the event records who
+    signed in (``recorder``, ``person``), whatever name the body types."""
+    json_body = {"Content-Type": "application/json"}
+    entry = f"D-SIGNED-{uuid.uuid4().hex[:6]}"
+    call_body = json.dumps(
+        {"entry_id": entry, "kind": "call", "content": "来电", "recorder": "冒名顶替"}
+    ).encode()
+    duty_url, tasks_url = intakes.urls["duty"], intakes.urls["tasks"]
+    assert (
+        call(
+            duty_url,
+            "/duty/entries",
+            hub.callers["duty"],
+            method="POST",
+            body=call_body,
+            headers=json_body,
+        )[0]
+        == 201
+    )
+    assert (
+        call(
+            duty_url,
+            "/duty/entries",
+            hub.callers["replayer"],
+            method="POST",
+            body=call_body,
+            headers=json_body,
+        )[0]
+        == 403
+    )
+    assert (
+        call(
+            duty_url,
+            "/duty/entries",
+            hub.callers["forged session"],
+            method="POST",
+            body=call_body,
+            headers=json_body,
+        )[0]
+        == 401
+    )
+
+    task = f"DC-SIGNED-{uuid.uuid4().hex[:6]}"
+    create = json.dumps(
+        {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
+    ).encode()
+    office = Caller("office", key="office-key")
+    assert (
+        call(tasks_url, "/tasks", office, method="POST", body=create, headers=json_body)[0] == 201
+    )
+    assert (
+        call(
+            tasks_url, f"/tasks/{task}/assign", office, method="POST", body=b"{}", headers=json_body
+        )[0]
+        == 202
+    )
+    sign = json.dumps({"person": "冒名顶替"}).encode()
+    assert (
+        call(
+            tasks_url,
+            f"/tasks/{task}/sign",
+            hub.callers["clerk"],
+            method="POST",
+            body=sign,
+            headers=json_body,
+        )[0]
+        == 202
+    )
+
+    def recorded() -> dict[str, Any] | None:
+        for r in read_topic(own_broker, "office.intake.duty.v1"):
+            if r.key == entry.encode():
+                return dict(json.loads(r.value))
+        return None
+
+    def signed() -> dict[str, Any] | None:
+        for r in read_topic(own_broker, "office.supervision.task.v1"):
+            if r.key == task.encode() and r.headers["ce_type"].endswith(b".signed.v1"):
+                return dict(json.loads(r.value))
+        return None
+
+    assert wait_for(recorded, timeout=20, what="the call")["recorder"] == "duty"
+    event = wait_for(signed, timeout=20, what="the signing")
+    assert (event["actor"], event["person"]) == ("edu", "clerk")
