@@ -4,7 +4,7 @@ Starts Tansu, creates the catalog's topics, starts the worker, the fax-log and f
 and the tasks API as child processes, then appends realistic HylaFAX+ lines (one malformed, one
 SEND) to a demo fax log over a few seconds, delivers three T.37 fax mails (one a PNG, not a TIFF)
 to a demo Maildir, and hands three supervised tasks to departments through the API (one overdue,
-one near its deadline, one on track; one department oversteps and raises a security alert),
+one near its deadline, one on track; one department oversteps: refused and audited),
 printing what arrived. The dashboard shows it all. ``--check`` runs the same unattended,
 verifies the duty log and the ledger over HTTP and exits 0 or 1. Ctrl-C stops everything the
 demo started.
@@ -62,6 +62,12 @@ _DEPARTMENTS = {
 }
 
 
+def demo_key(code: str) -> str:
+    """The demo's key of ``office`` or a department: memorable, and long enough for the
+    directory's minimum (MIDFIELD_DEPARTMENTS_MIN_KEY_LENGTH)."""
+    return f"demo-{code}-key-not-for-production"
+
+
 DEMO_PASSWORD = "midfield-demo"
 """Every demo user's password (printed by the demo; a real office sets its own)."""
 DEMO_USERS = {
@@ -77,11 +83,19 @@ _READER_KEY = secrets.token_urlsafe(24)
 
 
 def _departments_file(path: Path) -> Path:
-    """The demo's directory: the office and four departments, keys ``demo-<code>-key``; one
-    person per role (:data:`DEMO_USERS`); the demo's own reader key."""
-    lines = ["[office]", 'name = "示范县人民政府办公室"', 'api_keys = ["demo-office-key"]']
+    """The demo's directory: the office and four departments, keys :func:`demo_key`; one person
+    per role (:data:`DEMO_USERS`); the demo's own reader key."""
+    lines = [
+        "[office]",
+        'name = "示范县人民政府办公室"',
+        f'api_keys = ["{demo_key("office")}"]',
+    ]
     for code, name in _DEPARTMENTS.items():
-        lines += [f"[departments.{code}]", f'name = "{name}"', f'api_keys = ["demo-{code}-key"]']
+        lines += [
+            f"[departments.{code}]",
+            f'name = "{name}"',
+            f'api_keys = ["{demo_key(code)}"]',
+        ]
     hashed = hash_password(DEMO_PASSWORD)  # one hash for all: the demo starts faster
     for login, (name, role, department) in DEMO_USERS.items():
         lines += [f"[people.{login}]", f'name = "{name}"', f'roles = ["{role}"]',
@@ -301,7 +315,7 @@ def _drive(
         click.echo(f"             {login:<7} {name}（{role}{scope}）")
     click.echo(f"  duty log:  {demo.url}/duty-log?date={day}")
     click.echo(f"  ledger:    {demo.url}/ledger   (and {demo.url}/ledger.xlsx)")
-    click.echo(f"  tasks API: {demo.api} (office key demo-office-key, docs/departments.md)")
+    click.echo(f"  tasks API: {demo.api} (office key {demo_key('office')}, docs/departments.md)")
     click.echo("  intakes:   " + ", ".join(f"{n} {u}" for n, u in demo.intakes.items()))
     click.echo(f"  telegrams: {demo.telegrams} (drop NAME.pdf, then NAME.json)")
     click.echo(f"  ready:     {demo.url}/ready")
@@ -407,7 +421,7 @@ def _post(url: str, body: dict[str, Any], key: str) -> int:
 
 def _hand_out_tasks(api: str, now: datetime) -> int:
     """Three tasks through the tasks API, as the office and the departments would."""
-    office = "demo-office-key"
+    office = demo_key("office")
     tasks = [
         ("DC-2025-001", "汛前病险水库除险加固", "water", ("housing",), -3, 30),
         ("DC-2025-002", "乡镇卫生院能力提升", "health", (), 2, 60),
@@ -428,11 +442,15 @@ def _hand_out_tasks(api: str, now: datetime) -> int:
             office,
         )
         _post(f"{api}/tasks/{task_id}/assign", {"instruction": "请按期办结"}, office)
-        key = f"demo-{lead}-key"
+        key = demo_key(lead)
         _post(f"{api}/tasks/{task_id}/sign", {"person": "值班员"}, key)
         _post(f"{api}/tasks/{task_id}/progress", {"percent": percent, "text": "按计划推进"}, key)
-    # a department reporting on a task that is not its own: 403 and a security alert
-    _post(f"{api}/tasks/DC-2025-002/progress", {"percent": 99, "text": "x"}, "demo-edu-key")
+    # a department reporting on a task that is not its own: 403, audited
+    _post(
+        f"{api}/tasks/DC-2025-002/progress",
+        {"percent": 99, "text": "x"},
+        demo_key("edu"),
+    )
     return len(tasks)
 
 

@@ -24,7 +24,7 @@ __all__ = ["DemoSecrets", "Endpoints", "feed"]
 
 @dataclass(frozen=True)
 class DemoSecrets:
-    office_key: str = "demo-office-key"
+    office_key: str = "demo-office-key-not-for-production"
     board: str = "whsec_" + base64.b64encode(b"demo-board-secret").decode()
     hotline: str = "whsec_" + base64.b64encode(b"demo-hotline-secret").decode()
     wechat_token: str = "demo-wechat-token"

@@ -285,6 +285,7 @@ def load_directory(settings: DepartmentSettings) -> Directory:
                           for e in exc.errors(include_input=False)[:3])  # fmt: skip
         raise ConfigError(f"departments file {path} is invalid: {where}",
                           reason="departments-file") from exc  # fmt: skip
+    _check_key_strength(parsed, departments, systems, settings.min_key_length, path)
     return Directory(
         departments,
         parsed.office.api_keys,
@@ -293,3 +294,20 @@ def load_directory(settings: DepartmentSettings) -> Directory:
         people=people,
         systems=systems,
     )
+
+
+def _check_key_strength(parsed: _File, departments: list[Department], systems: list[System],
+                        shortest: int, path: Path) -> None:  # fmt: skip
+    """Refuse a key shorter than ``shortest``, naming whose it is (never the key)."""
+    owners = [("office", parsed.office.api_keys)]
+    owners += [(f"department {d.code}", d.api_keys) for d in departments]
+    owners += [(f"system {s.code}", s.api_keys) for s in systems]
+    weak = sorted({who for who, keys in owners for k in keys
+                   if len(k.get_secret_value()) < shortest})  # fmt: skip
+    if weak:
+        raise ConfigError(
+            f"departments file {path}: API keys shorter than {shortest} characters for "
+            f"{', '.join(weak)}; make one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            reason="weak-key",
+        )

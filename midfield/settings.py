@@ -235,6 +235,13 @@ class DepartmentSettings(BaseSettings):
             "URL and secret. None: no departments (the tasks API then only knows the office)."
         ),
     )
+    min_key_length: Annotated[int, Field(ge=1)] = Field(
+        20,
+        description=(
+            "Shortest API key the directory accepts (a key from `secrets.token_urlsafe(32)` has "
+            "43 characters); a shorter one stops every process that reads the file."
+        ),
+    )
 
 
 class AccessSettings(BaseSettings):

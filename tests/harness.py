@@ -137,6 +137,9 @@ def midfield_env(broker: Broker, workdir: Path, **extra: str) -> dict[str, str]:
         "MIDFIELD_CONNECT_STATE_DIR": str(workdir / "state"),
         "MIDFIELD_WORKER_DATA_DIR": str(workdir / "worker-data"),
         "MIDFIELD_ACCESS_SCRAPE_TOKEN": SCRAPE_TOKEN,
+        # the suite's keys are short to read ("office-key"); the default minimum is tested in
+        # tests/unit/test_access.py::test_a_short_api_key_stops_the_directory
+        "MIDFIELD_DEPARTMENTS_MIN_KEY_LENGTH": "1",
         "PYTHONPATH": str(REPO),
     }
     return env | extra

@@ -299,9 +299,30 @@ def test_access_check_lists_who_may_read_without_keys_or_hashes(tmp_path: Any) -
         {"edu": "edu-key-1234567890"},
     )
     done = CliRunner().invoke(
-        cli, ["access", "check"], env={"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
+        cli,
+        ["access", "check"],
+        env={
+            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+            "MIDFIELD_DEPARTMENTS_MIN_KEY_LENGTH": "1",
+        },
     )
     assert done.exit_code == 0, done.output
     assert "person:li" in done.output and "duty-officer" in done.output
     assert "department:edu" in done.output
     assert "edu-key-1234567890" not in done.output and "scrypt$" not in done.output
+
+
+def test_a_short_api_key_stops_the_directory_naming_whose_it_is(tmp_path: Any) -> None:
+    """Issue 18, finding 10: any key was accepted, "k" included."""
+    from midfield.departments import load_directory
+    from midfield.settings import DepartmentSettings
+    from tests.harness import departments_file
+
+    weak = departments_file(tmp_path / "weak.toml", {"edu": "edu-key"})
+    with pytest.raises(ConfigError) as raised:
+        load_directory(DepartmentSettings(file=weak))
+    assert raised.value.reason == "weak-key" and "department edu" in str(raised.value)
+    assert "edu-key" not in str(raised.value).replace("department edu", "")
+    strong = departments_file(tmp_path / "strong.toml", {"edu": "e" * 24})
+    strong.write_text(strong.read_text().replace('"office-key"', '"' + "o" * 24 + '"'))
+    assert load_directory(DepartmentSettings(file=strong)).principal("e" * 24) == "edu"

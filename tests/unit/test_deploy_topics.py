@@ -62,7 +62,11 @@ def test_command_writes_the_topics_of_the_departments_file(tmp_path: Path) -> No
     result = CliRunner().invoke(
         cli,
         ["deploy", "k8s-topics", "--departments-file", str(directory), "--out", str(tmp_path)],
-        env={"MIDFIELD_TOPICS_REPLICATION_FACTOR": "3", "MIDFIELD_TOPICS_PARTITIONS": "6"},
+        env={
+            "MIDFIELD_TOPICS_REPLICATION_FACTOR": "3",
+            "MIDFIELD_TOPICS_PARTITIONS": "6",
+            "MIDFIELD_DEPARTMENTS_MIN_KEY_LENGTH": "1",  # the keys here are short to read
+        },
     )
     assert result.exit_code == 0, result.output
     written = list(yaml.safe_load_all((tmp_path / "topics.yaml").read_text()))
