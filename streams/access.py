@@ -75,6 +75,7 @@ class Gate:
         self.policies: dict[str, tuple[Policy, Action]] = {}
         self.sessions = Sessions(access.session_key.get_secret_value(), access.session_hours * 3600)
         self.sign_ins = Throttle(access.sign_in_attempts, access.sign_in_lockout_s)
+        self.failures = Throttle(access.failed_credentials, access.failed_credentials_window_s)
         self.scrape_token = access.scrape_token.get_secret_value()
         if not self.sessions.shared:
             log.warning(
@@ -112,8 +113,14 @@ class Gate:
         found = self.policies.get(route) if route else None
         if route is None:  # 404 and 405 from the router: nothing to guard, nothing served
             return await handler(request)
+        remote = request.remote or "-"
+        if self.failures.blocked(remote, time.time()) and not (found and found[0].open):
+            return await self._refuse(request, route, ANONYMOUS, 429, "too-many-failures",
+                                      Action.read)  # fmt: skip
         principal, credential = self.identify(request)
         request["principal"] = principal
+        if credential and not principal.authenticated:
+            self.failures.failed(remote, time.time())
         if found is None:
             return await self._refuse(request, route, principal, 403, "no-policy", Action.read)
         policy, action = found
@@ -138,10 +145,13 @@ class Gate:
         message = {
             401: "sign in, or send Authorization: Bearer <key>",
             403: f"{principal.id} may not call {route}",
+            429: "too many wrong credentials from this address: wait, then fix the credential",
         }[status]
         response = web.json_response({"error": reason, "message": message}, status=status)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="midfield"'
+        if status == 429:
+            response.headers["Retry-After"] = str(int(self.failures.window_s))
         return response
 
     async def record(self, request: web.Request, route: str, principal: Principal,
@@ -193,7 +203,7 @@ class Gate:
             return _login_page(target, "用户名或密码不正确。", status=401)
         self.sign_ins.forget(who)
         await self.record(request, "/login", principal, Action.sign_in, 303)
-        response = web.HTTPSeeOther(target)
+        response = _see_other(target)
         response.set_cookie(
             Sessions.COOKIE,
             self.sessions.issue(login, time.time()),
@@ -209,13 +219,17 @@ class Gate:
         token = request.cookies.get(Sessions.COOKIE)
         if token:
             self.sessions.end(token, time.time())
-        response = web.HTTPSeeOther("/login")
+        response = _see_other("/login")
         response.del_cookie(Sessions.COOKIE, path="/")
         return response
 
 
 _SCRAPER = Principal("system:scrape-token", "Prometheus", frozenset({Role.ops}))
 """Who presents MIDFIELD_ACCESS_SCRAPE_TOKEN: ops, for /metrics."""
+
+
+def _see_other(target: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": target, "Cache-Control": "no-store"})
 
 
 def _route(request: web.Request) -> str | None:

@@ -112,9 +112,11 @@ def call(
         conn.close()
 
 
-def sign_in(base: str, login: str, password: str) -> tuple[int, str | None]:
-    """POST the sign-in form as a browser would; (status, the session cookie's value)."""
-    form = urlencode({"login": login, "password": password, "next": "/"}).encode()
+def post_sign_in(
+    base: str, login: str, password: str, target: str = "/"
+) -> tuple[int, http.client.HTTPMessage]:
+    """POST the sign-in form as a browser would; (status, the answer's headers)."""
+    form = urlencode({"login": login, "password": password, "next": target}).encode()
     status, _, headers = call(
         base,
         "/login",
@@ -123,6 +125,12 @@ def sign_in(base: str, login: str, password: str) -> tuple[int, str | None]:
         body=form,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+    return status, headers
+
+
+def sign_in(base: str, login: str, password: str) -> tuple[int, str | None]:
+    """Sign in; (status, the session cookie's value)."""
+    status, headers = post_sign_in(base, login, password)
     for header in headers.get_all("Set-Cookie") or []:
         name, _, rest = header.partition("=")
         if name == Sessions.COOKIE:
@@ -219,6 +227,9 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "MIDFIELD_DEPARTMENTS_FILE": str(directory),
             "MIDFIELD_ACCESS_SESSION_KEY": SESSION_KEY,
             "MIDFIELD_ACCESS_DENIALS_ALERT_AT": "5",
+            # the matrix sends ~80 wrong credentials from one address: the worker's throttle
+            # has its own test (test_the_worker_refuses_an_address_that_keeps_failing)
+            "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "100000",
         },
     ).start()
     try:
@@ -380,15 +391,7 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(hub: Hub) -> None:
         ("https://evil.example/", "/"),
         ("/\\\\evil", "/"),
     ):
-        form = urlencode({"login": "director", "password": PASSWORD, "next": target}).encode()
-        status, _, headers = call(
-            hub.url,
-            "/login",
-            Caller("form"),
-            method="POST",
-            body=form,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        status, headers = post_sign_in(hub.url, "director", PASSWORD, target)
         assert (status, headers["Location"]) == (303, expected), target
 
 
@@ -402,16 +405,7 @@ def test_sign_out_ends_the_session_even_for_a_copied_cookie(hub: Hub) -> None:
 
 
 def test_the_session_cookie_is_httponly_and_samesite(hub: Hub) -> None:
-    form = urlencode({"login": "director", "password": PASSWORD}).encode()
-    _, _, headers = call(
-        hub.url,
-        "/login",
-        Caller("form"),
-        method="POST",
-        body=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    cookie = headers["Set-Cookie"]
+    cookie = post_sign_in(hub.url, "director", PASSWORD)[1]["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
 
 
@@ -757,3 +751,27 @@ def test_what_a_signed_in_person_records_carries_that_person_not_a_typed_name(
     assert wait_for(recorded, timeout=20, what="the call")["recorder"] == "duty"
     event = wait_for(signed, timeout=20, what="the signing")
     assert (event["actor"], event["person"]) == ("edu", "clerk")
+
+
+def test_the_worker_refuses_an_address_that_keeps_failing(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    directory = people_file(tmp_path / "directory.toml", {}, KEYS)
+    worker = WorkerProcess(
+        own_broker,
+        tmp_path,
+        app_id=f"throttle-{uuid.uuid4().hex[:6]}",
+        env_extra={
+            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+            "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "4",
+        },
+    ).start()
+    try:
+        worker.wait_ready()
+        guesses = [call(worker.url, "/ledger", Caller("g", key=f"guess-{n}"))[0] for n in range(6)]
+        right = call(worker.url, "/ledger", Caller("edu", key=KEYS["edu"]))[0]
+        health = call(worker.url, "/health", Caller("nobody"))[0]
+    finally:
+        worker.stop()
+    assert guesses == [401] * 4 + [429] * 2
+    assert right == 429 and health == 200
