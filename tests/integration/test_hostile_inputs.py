@@ -32,9 +32,11 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -232,6 +234,32 @@ class Shown:
     hostile: str
     send: Send
     text: str
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A read of the worker's books (issue 18, finding 1): answered ``status`` and nothing of
+    the entity the row's ``given`` requests made. ``key``: whose key, or ``None``."""
+
+    intake: str
+    hostile: str
+    path: str
+    key: str | None
+    status: int
+    given: tuple[Send, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flooded:
+    """``send`` refused ``times`` times (issue 18, finding 5): one grouped security alert about
+    ``actor``, never one per request."""
+
+    intake: str
+    hostile: str
+    send: Send
+    actor: str
+    times: int = 30
+    given: tuple[Send, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -469,6 +497,19 @@ TABLE: list[Refused | Redacted | Once | Shown | Sheeted | Dropped] = [
     Refused("tasks", "an Idempotency-Key reused for another step",
             tasks(COMPLETION, DONE, "lead", key="k-UNIQ"), 422, "idempotency-key-reused",
             given=(*WORKING, tasks(PROGRESS, REPORT, "lead", key="k-UNIQ"))),
+    Flooded("tasks", "30 calls on another department's task", tasks(PROGRESS, REPORT, "other"),
+            "department:other", given=(tasks("/tasks", TASK), tasks(ASSIGN, b"{}"))),
+    Unread("worker", "the ledger without a credential", "/ledger", None, 401,
+           given=(tasks("/tasks", TASK),)),
+    Unread("worker", "every book at once without a credential", "/replay/books", None, 401,
+           given=(tasks("/tasks", TASK),)),
+    Unread("worker", "faust's raw table page", "/table/ledger/", None, 404,
+           given=(tasks("/tasks", TASK),)),
+    Unread("worker", "another department's share with a department's key",
+           "/ledger?department=lead", KEYS["other"], 403, given=(tasks("/tasks", TASK),)),
+    Unread("worker", "the dashboard's data without a credential", "/dashboard.json", None, 401,
+           given=(tasks("/tasks", TASK),)),
+    Unread("worker", "the audit trail with a department's key", "/audit", KEYS["lead"], 403),
     Sheeted("tasks", "a title that is a spreadsheet formula", tasks("/tasks", FORMULA_TASK),
             "督办事项", FORMULA_TITLE),
     Sheeted("tasks", "a progress report that is a spreadsheet formula",
@@ -747,6 +788,45 @@ def test_text_the_dashboard_shows_stays_text(row: Shown, hub: Hub) -> None:
     assert status == 200 and headers.get_content_type() == "text/html"
     assert uniq not in page.decode()
     hub.check_after(row.intake, before)
+
+
+@pytest.mark.xdist_group("hostile-http")
+@_rows(Unread)
+def test_the_worker_shows_its_books_to_no_one_unentitled(row: Unread, hub: Hub) -> None:
+    uniq = _uniq()
+    for given in row.given:
+        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    hub.worker.wait_ready()
+    if row.given:  # the entity is in the books before it is asked for
+        wait_for(lambda: uniq in json.dumps(hub.worker.get("/ledger")[1]), timeout=30,
+                 what="the task in the ledger")  # fmt: skip
+    status, body, _ = http_get_bytes(hub.worker.url + row.path, key=row.key)
+    assert status == row.status, body[:300]
+    assert uniq.encode() not in body
+
+
+@pytest.mark.xdist_group("hostile-http")
+@_rows(Flooded)
+def test_a_flood_of_refused_calls_is_one_grouped_alert(row: Flooded, hub: Hub) -> None:
+    uniq = _uniq()
+    for given in row.given:
+        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    statuses = {status for _ in range(row.times) for status, _ in hub.post(row.send, uniq)}
+    assert statuses == {403}
+    hub.worker.wait_ready()
+
+    def security_alerts() -> set[str]:
+        records = [json.loads(r.value) for r in read_topic(hub.broker, "office.alerts.v1")]
+        return {
+            a["alert_id"]
+            for a in records
+            if a.get("kind") == "security" and row.actor.endswith(a.get("actor") or "?")
+        }
+
+    wait_for(security_alerts, timeout=30, what="the grouped alert")
+    time.sleep(1)  # anything more the worker would still send
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert security_alerts() == {f"security/denied/{day}/{row.actor}"}
 
 
 @pytest.mark.xdist_group("hostile-http")
