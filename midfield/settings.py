@@ -350,6 +350,14 @@ class RepliesSettings(BaseSettings):
     check_interval_s: Annotated[float, Field(gt=0)] = Field(
         300.0, description="How often the worker looks for unanswered messages."
     )
+    red_below: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.8,
+        description="The dashboard shows a reply rate or on-time reply rate below this red.",
+    )
+    yellow_below: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.95,
+        description="...and below this (but not below red_below) yellow; green from here up.",
+    )
 
     @field_validator("warning_days")
     @classmethod
@@ -357,6 +365,12 @@ class RepliesSettings(BaseSettings):
         if list(value) != sorted(set(value)) or value[0] <= 0:
             raise ValueError("warning days must be positive and ascending")
         return value
+
+    @model_validator(mode="after")
+    def _colours_in_order(self) -> RepliesSettings:
+        if self.yellow_below < self.red_below:
+            raise ValueError("MIDFIELD_REPLIES_YELLOW_BELOW must not be below RED_BELOW")
+        return self
 
 
 def _close_days() -> dict[str, int]:
@@ -381,6 +395,13 @@ class HotlineSettings(BaseSettings):
     close_days: dict[str, Annotated[int, Field(gt=0)]] = Field(
         default_factory=_close_days,
         description="Days from acceptance to close, per category (JSON object).",
+    )
+    at_risk_hours: Annotated[float, Field(ge=0)] = Field(
+        24.0,
+        description=(
+            "The dashboard lists an open order as at risk when it is due within this many "
+            "hours (and when it is overdue)."
+        ),
     )
     secret: SecretStr = Field(
         SecretStr(""),
