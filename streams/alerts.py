@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
+from streams.office_time import latest, parse
 
 __all__ = ["apply", "is_alert", "open_first"]
 
@@ -77,11 +78,11 @@ def _raised(book: Book | None, event: AlertRaised, envelope: Envelope) -> Book:
         )
     if event.level > book["level"]:  # escalation: the new level's severity and words
         return book | fields | {"count": book["count"] + 1}
-    return book | {"count": book["count"] + 1, "last_raised_at": max(book["last_raised_at"], at)}
+    return book | {"count": book["count"] + 1, "last_raised_at": latest(book["last_raised_at"], at)}
 
 
 def _before(when: datetime, resolved_at: str | None) -> bool:
-    return resolved_at is not None and when <= datetime.fromisoformat(resolved_at)
+    return resolved_at is not None and when <= parse(resolved_at)
 
 
 def _stub(alert_id: str) -> Book:
@@ -109,6 +110,6 @@ def open_first(books: list[Book], *, only_open: bool) -> list[dict[str, Any]]:
         for b in books
         if is_alert(b) and (b["open"] or not only_open)
     ]
-    shown.sort(key=lambda a: a["last_raised_at"], reverse=True)
+    shown.sort(key=lambda a: parse(a["last_raised_at"]), reverse=True)
     shown.sort(key=lambda a: (not a["open"], _SEVERITY_ORDER.get(a["severity"], 9)))
     return shown

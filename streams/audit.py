@@ -21,6 +21,7 @@ from typing import Any
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.audit import AuditRecorded, Outcome
+from streams.office_time import earliest, latest
 
 __all__ = ["APPLIED", "RECENT", "Applied", "apply", "day_of", "denial_alert", "on_day"]
 
@@ -61,8 +62,8 @@ def apply(book: Book | None, envelope: Envelope, alert_at: int) -> Applied | Non
     if event.remote and event.remote not in new["remotes"] and len(new["remotes"]) < 20:
         new["remotes"] = [*new["remotes"], event.remote]
     at = event.at.isoformat()
-    new["first_at"] = min(new["first_at"] or at, at)
-    new["last_at"] = max(new["last_at"] or at, at)
+    new["first_at"] = earliest(new["first_at"] or at, at)
+    new["last_at"] = latest(new["last_at"] or at, at)
     new["recent"] = [*new["recent"], _record(event)][-RECENT:]
     new["applied"] = [*new["applied"], envelope.id][-APPLIED:]
     alert = None

@@ -23,6 +23,7 @@ from schemas.events.duty import (
 )
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
+from streams.office_time import parse
 
 __all__ = ["DutyLogEntry", "apply", "entries_on", "entry_for"]
 
@@ -119,11 +120,12 @@ def apply(book: Book | None, envelope: Envelope) -> Book | None:
 
 
 def entries_on(books: list[Book], day: date, zone: ZoneInfo) -> list[dict[str, Any]]:
-    """Every entry received on ``day`` (office time), oldest first."""
+    """Every entry received on ``day`` (office time), oldest first as instants (books keep each
+    event's own offset: a telegram's UTC sorts among faxes' +08:00 by when it happened)."""
     found = [
         entry
         for book in books
         for entry in book["entries"]
-        if datetime.fromisoformat(entry["received_at"]).astimezone(zone).date() == day
+        if parse(entry["received_at"]).astimezone(zone).date() == day
     ]
-    return sorted(found, key=lambda e: (e["received_at"], e["id"]))
+    return sorted(found, key=lambda e: (parse(e["received_at"]), e["id"]))

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from streams.office_time import parse
+
 __all__ = ["Window", "last_ended", "render_html", "report", "window"]
 
 Book = dict[str, Any]
@@ -78,11 +80,11 @@ def report(
     """The report of ``win``: entries received in it, items overdue now, alerts raised in it."""
     mine = sorted(
         (e for e in entries if win.holds(_t(e["received_at"]))),
-        key=lambda e: (e["received_at"], e["id"]),
+        key=lambda e: (_t(e["received_at"]), e["id"]),
     )
     raised = sorted(
         (a for a in alerts if a.get("raised_at") and win.holds(_t(a["raised_at"]))),
-        key=lambda a: a["raised_at"],
+        key=lambda a: _t(a["raised_at"]),
     )
     return {
         "date": win.day.isoformat(),
@@ -102,7 +104,7 @@ def report(
 
 
 def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    return parse(text)
 
 
 _CHANNELS = {"fax": "传真", "telegram": "明传电报", "call": "来电", "visit": "来访"}

@@ -26,6 +26,7 @@ from midfield.settings import RepliesSettings
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
+from streams import office_time
 
 __all__ = [
     "Period",
@@ -58,7 +59,7 @@ def apply(book: Book | None, envelope: Envelope) -> Book | None:
         case PublicMessageReceived():
             pass  # the same message again (a re-import): the first arrival counts
         case PublicMessageReplied() as event:
-            first = new["replied_at"] is None or envelope.time.isoformat() < new["replied_at"]
+            first = new["replied_at"] is None or envelope.time < _t(new["replied_at"])
             if first:
                 new |= {"replied_at": envelope.time.isoformat(), "replied_by": event.department}
             new["replies"] += 1
@@ -146,7 +147,7 @@ def tally(
     )
     on_time = sum(w <= rules.on_time_days * 86_400 for w in waits)
     unanswered = [b for b in received if not b["replied_at"]]
-    oldest = min(unanswered, key=lambda b: (b["received_at"], b["message_id"]), default=None)
+    oldest = min(unanswered, key=lambda b: (_t(b["received_at"]), b["message_id"]), default=None)
     return {
         "received": len(received),
         "replied": len(waits),
@@ -193,7 +194,7 @@ def by_department(
 
 
 def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    return office_time.parse(text)
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:

@@ -2,6 +2,9 @@
 books (duty log and report, incoming items, ledger, work orders, reply tallies, alerts, the audit
 trail); the dashboard. Views read the books; the figures are computed by the books' pure modules.
 
+Every time a view shows is in the office's zone (:func:`_office_json`, streams/office_time.py),
+whatever offset the event carried on the wire.
+
 Each view names who may call it (:func:`streams.access.page`); a department's principal sees only
 its own share (:func:`_own_department`), and citizens' personal data is masked for roles that do
 not need it (streams/masking.py). docs/security.md has the whole table.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
 
 from midfield import metrics
 from midfield.access import Policy, Principal
@@ -25,6 +29,7 @@ from streams import (
     items,
     ledger,
     masking,
+    office_time,
     replies,
     reporting,
     workorders,
@@ -84,6 +89,11 @@ def _forbidden_department(web: Any, request: Any) -> Any:
     )
 
 
+def _office_json(web: Any, payload: Any, zone: ZoneInfo) -> Any:
+    """A book's view as JSON with every time in it in the office's zone: one rule for all views."""
+    return web.json(office_time.shown(payload, zone))
+
+
 OFFICE_READERS = (R.director, R.duty_officer, R.supervision)
 """The office's roles that read the office's books."""
 
@@ -117,7 +127,9 @@ def register_views(app: MidfieldApp) -> None:
         entries = duty_log.entries_on(books, day, zone)
         if principal_of(request).roles.isdisjoint(unmasked):
             entries = [masking.duty_entry(e) for e in entries]
-        return web.json({"date": day.isoformat(), "count": len(entries), "entries": entries})
+        return _office_json(
+            web, {"date": day.isoformat(), "count": len(entries), "entries": entries}, zone
+        )
 
     @page(app, "/alerts", Policy.of(*OFFICE_READERS, R.ops))
     async def alerts_view(web: Any, request: Any) -> Any:
@@ -126,7 +138,7 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-filter", f"open must be true or false, got {raw!r}")
         books = [book for _, book in app.alerts.items() if book]
         shown = alerts.open_first(books, only_open=raw == "true")
-        return web.json({"count": len(shown), "alerts": shown})
+        return _office_json(web, {"count": len(shown), "alerts": shown}, zone)
 
     @page(app, "/reply-rate", Policy.of(*OFFICE_READERS, R.department))
     async def reply_rate_view(web: Any, request: Any) -> Any:
@@ -139,7 +151,7 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-period", str(exc))
         except OtherDepartment:
             return _forbidden_department(web, request)
-        return web.json(reply_rates(app, period, department, now))
+        return _office_json(web, reply_rates(app, period, department, now), zone)
 
     @page(app, "/work-orders/{number}", Policy.of(*OFFICE_READERS, R.department))
     async def work_order_view(web: Any, request: Any, number: str) -> Any:
@@ -148,7 +160,9 @@ def register_views(app: MidfieldApp) -> None:
         if not workorders.is_order(book) or (own and not workorders.involves(book, own)):
             return web.json({"error": "unknown-order", "message": f"no order {number}"}, status=404)
         shown = {k: v for k, v in book.items() if k not in ("applied", "refused")}
-        return web.json(shown | {"due_at": workorders.due_at(book, zone).isoformat()})
+        return _office_json(
+            web, shown | {"due_at": workorders.due_at(book, zone).isoformat()}, zone
+        )
 
     @page(app, "/items/{item_id}", Policy.of(R.director, R.duty_officer))
     async def item_view(web: Any, request: Any, item_id: str) -> Any:
@@ -156,7 +170,7 @@ def register_views(app: MidfieldApp) -> None:
         if not items.is_item(book):
             return web.json({"error": "unknown-item", "message": f"no item {item_id}"}, status=404)
         shown = {k: v for k, v in book.items() if k not in ("applied", "refused", "held")}
-        return web.json(shown | {"due_at": items.due_at(book, zone).isoformat()})
+        return _office_json(web, shown | {"due_at": items.due_at(book, zone).isoformat()}, zone)
 
     @page(app, "/work-order-rates", Policy.of(*OFFICE_READERS, R.department))
     async def work_order_rates_view(web: Any, request: Any) -> Any:
@@ -181,7 +195,9 @@ def register_views(app: MidfieldApp) -> None:
         total = workorders.figures(
             books, period, unit=unit, now=now, rules=app.settings.hotline, zone=zone
         )
-        return web.json({"period": period.label, "departments": rows, "total": total})
+        return _office_json(
+            web, {"period": period.label, "departments": rows, "total": total}, zone
+        )
 
     @page(app, "/duty-report", Policy.of(R.director, R.duty_officer))
     async def duty_report_view(web: Any, request: Any) -> Any:
@@ -200,7 +216,7 @@ def register_views(app: MidfieldApp) -> None:
         except KeyError:
             shifts = ", ".join(app.settings.duty.shifts)
             return _bad_request(web, "unknown-shift", f"shift must be one of: {shifts}")
-        rep = reporting.report_for(app, win, now)
+        rep = office_time.shown(reporting.report_for(app, win, now), zone)
         if query.get("format") == "html":
             return web.html(duty_report.render_html(rep, app.directory.office_name))
         return web.json(rep)
@@ -211,7 +227,9 @@ def register_views(app: MidfieldApp) -> None:
 
     @page(app, "/dashboard.json", Policy.of(*OFFICE_READERS, R.ops, R.department))
     async def dashboard_data(web: Any, request: Any) -> Any:
-        return web.json(dashboard.snapshot(app, readiness(app), principal_of(request)))
+        return _office_json(
+            web, dashboard.snapshot(app, readiness(app), principal_of(request)), zone
+        )
 
     @page(app, "/audit", Policy.of(R.director))
     async def audit_view(web: Any, request: Any) -> Any:
@@ -222,8 +240,10 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {raw!r}")
         found = audit.on_day(app.audit.items(), day, request.query.get("principal") or None)
         denied = sum(b["denied"] for b in found)
-        return web.json(
-            {"date": day.isoformat(), "principals": len(found), "denied": denied, "books": found}
+        return _office_json(
+            web,
+            {"date": day.isoformat(), "principals": len(found), "denied": denied, "books": found},
+            zone,
         )
 
     @page(app, "/replay/books", Policy.of(R.replay))
@@ -298,8 +318,10 @@ def register_ledger_views(app: MidfieldApp) -> None:
             )
         ]
         counts = {c.value: sum(t["light"] == c.value for t in found) for c in ledger.Light}
-        return web.json(
-            {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found}
+        return _office_json(
+            web,
+            {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found},
+            zone,
         )
 
     @page(app, "/ledger.xlsx", readers)
@@ -326,4 +348,6 @@ def register_ledger_views(app: MidfieldApp) -> None:
         own = _own_department(request, None)
         if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
-        return web.json(_summary(app, book, app.clock()) | {"history": book["history"]})
+        return _office_json(
+            web, _summary(app, book, app.clock()) | {"history": book["history"]}, zone
+        )

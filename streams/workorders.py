@@ -23,6 +23,7 @@ from schemas.events.workorder import (
     WrongStep,
     next_status,
 )
+from streams import office_time
 from streams.replies import Period
 
 __all__ = ["Refused", "apply", "due_at", "figures", "involves", "is_order"]
@@ -177,4 +178,4 @@ def _rate(numerator: int, denominator: int) -> dict[str, Any]:
 
 
 def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    return office_time.parse(text)

@@ -109,3 +109,26 @@ def test_open_alerts_list_critical_first_then_newest() -> None:
     shown = alerts.open_first([b for b in books if b], only_open=True)
     assert [a["alert_id"] for a in shown] == ["critical", "new-warning", "old-warning"]
     assert all("applied" not in a for a in shown)
+
+
+def test_open_alerts_list_newest_first_across_offsets() -> None:
+    """An alert raised at 02:30Z (10:30 in Shanghai) is newer than one raised at 09:00+08:00."""
+    fax_time = _fold(_raised("fax", 0))  # T0 = 09:00+08:00
+    utc = Envelope.wrap(
+        AlertRaised(alert_id="utc", kind="overdue", severity=Severity.warning, message="m"),
+        source="midfield://test", position="utc", subject="utc",
+        time=datetime(2025, 3, 14, 2, 30, tzinfo=ZoneInfo("UTC")),
+    )  # fmt: skip
+    shown = alerts.open_first([fax_time, _fold(utc)], only_open=True)
+    assert [a["alert_id"] for a in shown] == ["utc", "fax"]
+
+
+def test_raised_again_keeps_the_latest_instant_not_the_latest_text() -> None:
+    def at(position: str, when: datetime) -> Envelope:
+        event = AlertRaised(alert_id="a", kind="overdue", severity=Severity.warning, message="m")
+        return Envelope.wrap(event, source="midfield://test", position=position, subject="a",
+                             time=when)  # fmt: skip
+
+    first = at("a/1", datetime(2025, 3, 14, 2, 30, tzinfo=ZoneInfo("UTC")))  # 10:30 in Shanghai
+    older = at("a/2", T0)  # 09:00+08:00: sorts after "02:30+00:00" as text, yet is older
+    assert _fold(first, older)["last_raised_at"] == first.time.isoformat()

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.envelope import Envelope
+from schemas.events.telegram import TelegramGrade, TelegramReceived
 from streams import duty_log
 from tests.samples import fax_envelope
 
@@ -61,3 +62,23 @@ def test_entries_on_uses_office_time_for_the_day() -> None:
     ]
     assert [e["subject"] for e in duty_log.entries_on(books, date(2025, 3, 14), SHANGHAI)] == ["1"]
     assert [e["subject"] for e in duty_log.entries_on(books, date(2025, 3, 15), SHANGHAI)] == ["2"]
+
+
+def _telegram(number: str, when: datetime) -> Envelope:
+    event = TelegramReceived(
+        number=number, issuing_unit="×市人民政府办公室", grade=TelegramGrade.very_urgent,
+        title="关于做好防汛工作的紧急通知", pages=1,
+    )  # fmt: skip
+    return Envelope.wrap(event, source="midfield://telegram/drop", position=number,
+                         subject=number, time=when)  # fmt: skip
+
+
+def test_a_utc_telegram_sorts_after_an_earlier_fax_in_office_time() -> None:
+    """The telegram's 02:30:04Z is 10:30:04 in Shanghai, after the fax's 09:00+08:00, although
+    its text sorts first."""
+    fax = duty_log.apply(None, _fax("1", datetime(2026, 12, 6, 9, 0, tzinfo=SHANGHAI)))
+    telegram = duty_log.apply(
+        None, _telegram("明电1号", datetime(2026, 12, 6, 2, 30, 4, 512284, tzinfo=UTC))
+    )
+    entries = duty_log.entries_on([b for b in (telegram, fax) if b], date(2026, 12, 6), SHANGHAI)
+    assert [e["channel"] for e in entries] == ["fax", "telegram"]

@@ -86,3 +86,12 @@ def test_printable_page_escapes_what_it_shows() -> None:
     page = duty_report.render_html(rep, "示范县人民政府办公室")
     assert "&lt;script&gt;" in page and "<script>" not in page
     assert "值班报告 2025-03-14 白班" in page and "本时段尚未结束" in page
+
+
+def test_new_items_are_in_order_of_receipt_whatever_their_offset() -> None:
+    utc = dict(_entry(9, 10, 30), id="e9", received_at="2025-03-14T02:30:04Z")  # 10:30:04 local
+    win = duty_report.window(DAY, "白班", SHIFTS, ZONE)
+    rep = duty_report.report(
+        win, entries=[utc, *ENTRIES], overdue=[], alerts=[], now=datetime(2025, 3, 20, tzinfo=ZONE)
+    )
+    assert [e["id"] for e in rep["new_items"]] == ["e2", "e9", "e3"]

@@ -185,3 +185,21 @@ def test_a_message_answered_in_time_raises_and_resolves_nothing() -> None:
     assert after is not None
     assert replies.resolution(before, after, reply, RULES, source="s") is None
     assert _warn([after], 95) == []
+
+
+def test_oldest_unanswered_compares_instants_not_text() -> None:
+    """m-utc arrived at 23:00Z on the 3rd (07:00 on the 4th in Shanghai), after m-local."""
+    books = _books(
+        _received("m-utc", datetime(2025, 3, 3, 23, 0, tzinfo=ZoneInfo("UTC"))),
+        _received("m-local", datetime(2025, 3, 4, 6, 0, tzinfo=ZONE)),
+    )
+    assert _tally(books, "2025-03")["oldest_unanswered"]["message_id"] == "m-local"
+
+
+def test_the_first_reply_is_the_earliest_instant_whatever_its_offset() -> None:
+    books = _books(
+        _received("m1", MARCH),
+        _replied("m1", datetime(2025, 3, 4, 9, 0, tzinfo=ZONE), n=1),
+        _replied("m1", datetime(2025, 3, 4, 1, 30, tzinfo=ZoneInfo("UTC")), n=2),  # 09:30 local
+    )
+    assert books[0]["replied_at"] == "2025-03-04T09:00:00+08:00"

@@ -1,0 +1,53 @@
+"""Times in the books and their views: compared as aware datetimes, shown in the office's zone.
+
+A book keeps an event's time as the envelope carried it on the wire: ISO 8601 with its own
+offset, so a telegram's may be UTC (``…T02:30:04Z``) and a fax's ``+08:00``. Such strings do not
+order as text (``"…T02:30Z" < "…T09:00+08:00"`` although 02:30Z is 10:30 in Shanghai), so books
+sort, filter and pick the latest on :func:`parse`; and views pass their JSON through
+:func:`shown`, so that a person reads every time in the office's zone
+(``MIDFIELD_OFFICE_TIMEZONE``, Asia/Shanghai by default), the same instant either way.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = ["earliest", "latest", "parse", "shown"]
+
+_AWARE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
+"""An ISO 8601 date-time with an offset: what ``datetime.isoformat()`` of an aware time writes."""
+
+
+def parse(text: str) -> datetime:
+    """The aware datetime ``text`` names; ``ValueError`` for a naive or malformed one."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset: a book's times are aware")
+    return when
+
+
+def latest(*texts: str) -> str:
+    """Whichever of the ISO times is latest as an instant (not as text)."""
+    return max(texts, key=parse)
+
+
+def earliest(*texts: str) -> str:
+    """Whichever of the ISO times is earliest as an instant (not as text)."""
+    return min(texts, key=parse)
+
+
+def shown(value: Any, zone: ZoneInfo) -> Any:
+    """``value`` (a view's JSON) with every aware ISO date-time string in ``zone``.
+
+    Dates (``2026-12-06``), naive times and other text stay as they are.
+    """
+    if isinstance(value, str):
+        return parse(value).astimezone(zone).isoformat() if _AWARE.fullmatch(value) else value
+    if isinstance(value, dict):
+        return {key: shown(item, zone) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown(item, zone) for item in value]
+    return value
