@@ -41,6 +41,8 @@ from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
 from streams.table import Table, book_chunks
 from streams.transport import Transport
+from streams.waiting_letters import apply as letter_book
+from streams.waiting_letters import parse as parse_letter
 from streams.web import register_views
 
 __all__ = ["PROCESSED", "MidfieldApp", "broker_credentials", "create_app"]
@@ -63,6 +65,8 @@ class MidfieldApp(faust.App):
     emergencies: Any
     items: Any
     audit: Any
+    dead_letters: Any
+    """Dead letters by id, their latest state (streams/waiting_letters.py); none in a replay."""
     audit_topic: Any
     """Where the access middleware records each request (streams/access.py)."""
     directory: Directory
@@ -176,6 +180,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     alert_topic = raw_topic(app, topic(AlertRaised.topic).name)
     effects = Effects(app, deadletters, alert_topic)
     _add_alerts(app, effects, alert_topic)
+    _add_dead_letters(app, deadletters)
     audit_topic = _add_audit(app, effects)
     fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, effects)
     tasks = add_supervision(app, _BOOK_SCHEMA, effects)
@@ -200,6 +205,26 @@ def _add_alerts(app: MidfieldApp, effects: Effects, channel: Any) -> None:
     @app.agent(channel, name="alerts")
     async def take_alerts(stream: Any) -> None:
         await effects.consume(stream, channel.get_topic_name())
+
+
+def _add_dead_letters(app: MidfieldApp, channel: Any) -> None:
+    """The dead letters waiting for a person, keyed by letter id, from ``office.deadletter.v1``
+    (the dashboard's count). Not in a replay: it rebuilds the processors' books, and a
+    read-only run must not read past its stop offsets on a topic it does not list."""
+    app.dead_letters = app.Table("dead_letters", default=None, schema=_BOOK_SCHEMA)
+    if app.settings.replay.read_only or app.settings.replay.stop_offsets_file:
+        return
+
+    @app.agent(channel, name="dead-letters")
+    async def take_dead_letters(stream: Any) -> None:
+        async for event in stream.events():
+            letter = parse_letter(event.value)
+            if letter is None:  # never dead-letter the dead-letter topic: say so and go on
+                message = event.message
+                where = f"{message.topic}/{message.partition}@{message.offset}"
+                log.warning("not a dead letter", reason="not-a-dead-letter", position=where)
+                continue
+            app.dead_letters[letter.id] = letter_book(letter)
 
 
 def _add_audit(app: MidfieldApp, effects: Effects) -> Any:
@@ -232,6 +257,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
             "emergencies": len(app.emergencies),
             "items": len(app.items),
             "audit": len(app.audit),
+            "dead_letters": len(app.dead_letters),
         },
     )
 

@@ -5,33 +5,50 @@ no fonts of its own; it works on an office network without the internet. Its scr
 ``GET /dashboard.json`` every ``refresh_s`` seconds and writes every value with ``textContent``,
 so text from the public (a message, a title) can never become markup.
 
-What it shows depends on who asks: a department's principal sees its own tasks and reply
-tallies only (no alerts, duty log, sources or lag); a reader whose role does not need citizens'
-personal data sees the duty log masked (streams/masking.py).
+Every word the office reads comes from one table, streams/labels.py: light reasons and alerts
+are worded here from their codes, and the page looks channels, kinds and statuses up in the
+``labels`` this JSON carries. The colour thresholds of the reply rates come from settings.
+
+What it shows depends on who asks: a department's principal sees its own tasks, reply tallies
+and work orders at risk only (no alerts, duty log, dead letters, emergencies, sources or lag); a
+reader whose role does not need citizens' personal data sees the duty log and the emergencies'
+follow-ups masked (streams/masking.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
 from midfield.access import Principal
-from streams import alerts, duty_log, ledger, masking, replies
+from streams import (
+    alerts,
+    duty_log,
+    emergencies,
+    labels,
+    ledger,
+    masking,
+    replies,
+    waiting_letters,
+    workorders,
+)
 
 if TYPE_CHECKING:
     from streams.app import MidfieldApp
 
-__all__ = ["PAGE", "in_chinese", "snapshot"]
+__all__ = ["PAGE", "snapshot"]
 
 PAGE = files("streams").joinpath("static/dashboard.html").read_text(encoding="utf-8")
 """The page, read once: it is static; the data comes from /dashboard.json."""
 
 _LISTED = 20
 """Rows shown per list (red tasks, alerts, duty-log entries); the counts are always whole."""
+
+_NEWEST_LETTERS = 5
+"""Dead letters listed by name; the count and the tally by reason are whole."""
 
 
 def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> dict[str, Any]:
@@ -43,10 +60,14 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
         "office": app.directory.office_name,
         "viewer": {"name": viewer.name, "roles": sorted(viewer.roles), "department": own},
         "ready": {"ok": ready[0], "reason": ready[1]},
+        "labels": labels.for_page(),
         "supervision": _supervision(app, now, own),
         "replies": _replies(app, now, own),
+        "work_orders": _work_orders_at_risk(app, now, own),
         "alerts": {"open": 0, "items": []},
         "duty_log": {"date": "", "count": 0, "by_channel": {}, "latest": []},
+        "dead_letters": {"waiting": 0, "by_reason": [], "latest": []},
+        "emergencies": {"open": 0, "items": []},
         "sources": [],
         "lag": [],
     }
@@ -56,6 +77,8 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
     return shown | {
         "alerts": _alerts(app),
         "duty_log": _duty_log(app, now, unmasked),
+        "dead_letters": _dead_letters(app),
+        "emergencies": _emergencies(app, unmasked),
         "sources": [
             {"source": s, "age_s": round(age, 1)} for s, age in metrics.source_ages().items()
         ],
@@ -70,7 +93,7 @@ def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, 
     for _, book in app.ledger.items():
         if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
             continue
-        colour, reason = ledger.light(book, now, rules, zone)
+        colour, reason = ledger.light_reason(book, now, rules, zone)
         counts[colour.value] += 1
         if colour.value in flagged:
             flagged[colour.value].append(_task_row(app, book, reason))
@@ -83,7 +106,7 @@ def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, 
     }
 
 
-def _task_row(app: MidfieldApp, book: dict[str, Any], reason: str) -> dict[str, Any]:
+def _task_row(app: MidfieldApp, book: dict[str, Any], reason: ledger.Reason) -> dict[str, Any]:
     return {
         "task_id": book["task_id"],
         "title": book["title"],
@@ -91,26 +114,10 @@ def _task_row(app: MidfieldApp, book: dict[str, Any], reason: str) -> dict[str, 
         "deadline": book["deadline"],
         "status": book["status"],
         "percent": book["percent"],
-        "reason": in_chinese(reason),
+        "reason": labels.light_reason(reason),
+        "reason_code": reason.code,
         "focus": book["focus"],
     }
-
-
-_REASONS = (
-    (re.compile(r"overdue by (\d+) days?"), "逾期 {0} 天"),
-    (re.compile(r"deadline in (\d+) days?"), "距完成时限 {0} 天"),
-    (re.compile(r"progress (\d+)% behind time elapsed by (\d+)%"), "进度 {0}%，落后时间进度 {1}%"),
-    (re.compile(r"on track"), "正常"),
-    (re.compile(r"closed"), "已办结"),
-)
-
-
-def in_chinese(reason: str) -> str:
-    """The light's reason (streams.ledger.light words it in English) for the office's page."""
-    for pattern, text in _REASONS:
-        if match := pattern.fullmatch(reason):
-            return text.format(*match.groups())
-    return reason
 
 
 def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
@@ -131,12 +138,78 @@ def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]
         "total": figures["total"],
         "oldest_unanswered": ever["oldest_unanswered"],
         "unanswered": ever["unanswered"],
+        "colours": {"red_below": rules.red_below, "yellow_below": rules.yellow_below},
     }
 
 
 def _alerts(app: MidfieldApp) -> dict[str, Any]:
     shown = alerts.open_first([b for _, b in app.alerts.items() if b], only_open=True)
-    return {"open": len(shown), "items": shown[:_LISTED]}
+    items = [a | {"text": labels.alert_text(a, app.directory.name_of)} for a in shown[:_LISTED]]
+    return {"open": len(shown), "items": items}
+
+
+def _dead_letters(app: MidfieldApp) -> dict[str, Any]:
+    """Dead letters no re-drive has taken yet: their count, per reason, the newest."""
+    books = (b for _, b in app.dead_letters.items())
+    found = waiting_letters.waiting(books, _NEWEST_LETTERS)
+    return {
+        "waiting": found["waiting"],
+        "by_reason": [
+            {"reason": r, "label": labels.dead_letter_reason(r), "count": n}
+            for r, n in found["by_reason"].items()
+        ],
+        "latest": [
+            letter | {"label": labels.dead_letter_reason(letter["reason"])}
+            for letter in found["latest"]
+        ],
+    }
+
+
+def _emergencies(app: MidfieldApp, unmasked: bool) -> dict[str, Any]:
+    """Open emergencies, the most recently followed up first, each with its last report."""
+    rows = []
+    for _, book in app.emergencies.items():
+        if not emergencies.is_open(book):
+            continue
+        content = book["reports"][-1]["content"]
+        rows.append(
+            emergencies.summary(book)
+            | {"latest_content": content if unmasked else masking.text(content)}
+        )
+    rows.sort(key=lambda r: datetime.fromisoformat(r["latest_at"]), reverse=True)
+    return {"open": len(rows), "items": rows[:_LISTED]}
+
+
+def _work_orders_at_risk(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
+    """Open hotline orders overdue or due within ``hotline.at_risk_hours`` (a department: the
+    orders it leads or was dispatched), the soonest due first."""
+    zone, rules = app.settings.office.zone, app.settings.hotline
+    window = timedelta(hours=rules.at_risk_hours)
+    rows = []
+    for _, book in app.work_orders.items():
+        if not workorders.is_order(book) or book["status"] == "closed":
+            continue
+        if own is not None and not workorders.involves(book, own):
+            continue
+        due = workorders.due_at(book, zone)
+        if due - now <= window:
+            rows.append(_order_row(app, book, due, now))
+    rows.sort(key=lambda r: (r["hours_left"], r["order_number"]))
+    return {"count": len(rows), "window_hours": rules.at_risk_hours, "items": rows[:_LISTED]}
+
+
+def _order_row(
+    app: MidfieldApp, book: dict[str, Any], due: datetime, now: datetime
+) -> dict[str, Any]:
+    return {
+        "order_number": book["order_number"],
+        "category": book["category"],
+        "status": book["status"],
+        "units": [app.directory.name_of(u) for u in book["units"]],
+        "deadline": book["deadline"],
+        "hours_left": round((due - now).total_seconds() / 3600, 1),
+        "overdue": now >= due,
+    }
 
 
 def _duty_log(app: MidfieldApp, now: datetime, unmasked: bool) -> dict[str, Any]:

@@ -39,11 +39,13 @@ from schemas.events.task import (
 __all__ = [
     "Applied",
     "Light",
+    "Reason",
     "Refused",
     "apply",
     "due_reminders",
     "is_task",
     "light",
+    "light_reason",
     "matches",
     "notices",
 ]
@@ -245,24 +247,59 @@ def due_at(book: Book, zone: ZoneInfo) -> datetime:
     return datetime.combine(last_day + timedelta(days=1), time(0), zone)
 
 
+@dataclass(frozen=True)
+class Reason:
+    """Why a task has its light, as a code and its figures; :mod:`streams.labels` words it for
+    the office, :attr:`english` keeps the text the JSON API has always answered."""
+
+    code: str
+    """``closed``, ``overdue`` (``days``), ``deadline-near`` (``days``), ``behind-schedule``
+    (``percent``, ``behind``: percentage points) or ``on-track``."""
+    figures: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def english(self) -> str:
+        f = dict(self.figures)
+        match self.code:
+            case "overdue":
+                return f"overdue by {f['days']} day{'s' if f['days'] > 1 else ''}"
+            case "deadline-near":
+                return f"deadline in {f['days']} day{'s' if f['days'] != 1 else ''}"
+            case "behind-schedule":
+                return f"progress {f['percent']}% behind time elapsed by {f['behind']}%"
+            case "on-track":
+                return "on track"
+        return self.code
+
+
 def light(
     book: Book, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
 ) -> tuple[Light, str]:
+    """The task's light at ``now`` and why, in English (:func:`light_reason` gives the code)."""
+    colour, reason = light_reason(book, now, rules, zone)
+    return colour, reason.english
+
+
+def light_reason(
+    book: Book, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+) -> tuple[Light, Reason]:
     """The task's light at ``now`` and why: red overdue, yellow near the deadline or behind
     schedule, green otherwise (and once closed)."""
     if book["status"] == TaskStatus.closed:
-        return Light.green, "closed"
+        return Light.green, Reason("closed")
     due = due_at(book, zone)
     if now >= due:
-        days = (now - due).days + 1
-        return Light.red, f"overdue by {days} day{'s' if days > 1 else ''}"
+        return Light.red, Reason("overdue", (("days", (now - due).days + 1),))
     days_left = (date.fromisoformat(book["deadline"]) - now.astimezone(zone).date()).days
     if days_left <= rules.warning_days:
-        return Light.yellow, f"deadline in {days_left} day{'s' if days_left != 1 else ''}"
+        return Light.yellow, Reason("deadline-near", (("days", days_left),))
     behind = _behind_schedule(book, now, due)
     if behind > rules.progress_lag:
-        return Light.yellow, f"progress {book['percent']}% behind time elapsed by {behind:.0%}"
-    return Light.green, "on track"
+        points = int(format(behind * 100, ".0f"))  # as ``{behind:.0%}`` rounds it
+        return Light.yellow, Reason(
+            "behind-schedule", (("percent", book["percent"]), ("behind", points))
+        )
+    return Light.green, Reason("on-track")
 
 
 def _behind_schedule(book: Book, now: datetime, due: datetime) -> float:

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import DutyReportIssued
-from streams import duty_report, emergencies, items, ledger, workorders
-from streams.dashboard import in_chinese
+from streams import duty_report, emergencies, items, labels, ledger, workorders
 from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
@@ -45,14 +44,14 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
     found = []
     for _, book in app.ledger.items():
         if ledger.is_task(book):
-            colour, reason = ledger.light(book, now, rules, zone)
+            colour, reason = ledger.light_reason(book, now, rules, zone)
             if colour is ledger.Light.red:
                 found.append(
                     {
                         "kind": "task",
                         "id": book["task_id"],
                         "what": f"督办事项 {book['task_id']}《{book['title']}》",
-                        "reason": in_chinese(reason),
+                        "reason": labels.light_reason(reason),
                     }
                 )
     for _, item in app.items.items():

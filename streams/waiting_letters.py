@@ -1,0 +1,60 @@
+"""Dead letters waiting for a person: one small book per letter, from ``office.deadletter.v1``.
+
+The dead-letter topic is a log of letter states (streams/replay/redrive.py): a letter's latest
+record, by its fixed ``id``, is where it stands; ``resolved`` set means a re-drive took it.
+Every process writes its letters there (connectors, intakes and the worker itself), so reading
+the topic is the one place that sees them all, and the book survives a restart in its
+changelog; a counter in the worker's memory would see only its own and forget them. The book
+keeps the reason, where the letter came from and when, never the raw input or its error text
+(they may hold personal data). Pure logic.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas.deadletter import DeadLetter
+
+__all__ = ["apply", "parse", "waiting"]
+
+Book = dict[str, Any]
+
+
+def parse(value: bytes) -> DeadLetter | None:
+    """The letter in a record of the topic; ``None`` for a record that is not one."""
+    try:
+        return DeadLetter.model_validate_json(value)
+    except ValidationError:
+        return None
+
+
+def apply(letter: DeadLetter) -> Book:
+    """The book of ``letter``'s id after this record: its latest record is its state."""
+    return {
+        "id": letter.id,
+        "reason": letter.reason,
+        "connector": letter.connector,
+        "source": letter.source,
+        "first_seen": letter.first_seen.isoformat(),
+        "attempts": letter.attempts,
+        "resolved": letter.resolved,
+    }
+
+
+def waiting(books: Iterable[Book], listed: int) -> dict[str, Any]:
+    """The unresolved letters: how many, how many per reason, the ``listed`` newest."""
+    open_ = [b for b in books if b and not b["resolved"]]
+    open_.sort(key=lambda b: (datetime.fromisoformat(b["first_seen"]), b["id"]), reverse=True)
+    by_reason = Counter(b["reason"] for b in open_)
+    return {
+        "waiting": len(open_),
+        "by_reason": dict(by_reason.most_common()),
+        "latest": [
+            {k: b[k] for k in ("reason", "connector", "first_seen")} for b in open_[:listed]
+        ],
+    }
