@@ -40,7 +40,11 @@ class DutyLogEntry(BaseModel):
     subject: str
     received_at: datetime
     channel: str = Field(examples=["fax", "telegram", "call", "visit"])
-    unit: str = Field("", description="Caller or sender unit / station.")
+    unit: str = Field(
+        "",
+        description="Caller's or sender's unit where someone said so; empty when not known "
+        "(a fax's TSI and caller id are the sender's claims, kept in station and phone).",
+    )
     person: str = ""
     phone: str = ""
     content: str = ""
@@ -50,6 +54,10 @@ class DutyLogEntry(BaseModel):
     recorder: str = Field("", description="Who (or which connector) recorded it.")
     document: str = Field("", description="The received document, where there is one.")
     source: str
+    station: str = Field("", description="A fax's sender station id (TSI), unverified.")
+    line: str = Field(
+        "", description="The office's line that took it: a fax's receiving number or mailbox."
+    )
 
 
 def entry_for(envelope: Envelope) -> DutyLogEntry:
@@ -63,16 +71,7 @@ def entry_for(envelope: Envelope) -> DutyLogEntry:
         "recorder": envelope.source,
     }
     if isinstance(data, FaxReceived):
-        status = f"; 传输异常: {data.status}" if data.status else ""
-        return DutyLogEntry(
-            **common,
-            channel="fax",
-            unit=data.remote_station,
-            phone=data.caller_number,
-            person=data.caller_name,
-            document=data.document,
-            content=f"收到传真 {data.pages} 页 (来自 {data.remote_station or '未知'}){status}",
-        )
+        return _fax_entry(data, common)
     match data:
         case DutyEntryRecorded():
             fields = data.model_dump(exclude={"entry_id", "kind"})
@@ -108,6 +107,28 @@ def entry_for(envelope: Envelope) -> DutyLogEntry:
                 content=f"【终报】{data.note or '事件处置完毕'}",
             )
     raise ValueError(f"the duty log does not take {envelope.type}")
+
+
+def _fax_entry(data: FaxReceived, common: dict[str, Any]) -> DutyLogEntry:
+    """A fax names no unit: its TSI and caller id are what the sender's machine and the phone
+    network said, so the entry keeps them as such and leaves the unit to the duty officer."""
+    said = (
+        ("TSI", data.remote_station),
+        ("来电号码", data.caller_number),
+        ("来电名称", data.caller_name),
+    )
+    sender = "，".join(f"{what} {value}" for what, value in said if value) or "无发送方标识"
+    line = f"，经 {data.line} 接收" if data.line else ""
+    status = f"；传输异常：{data.status}" if data.status else ""
+    return DutyLogEntry(
+        **common,
+        channel="fax",
+        station=data.remote_station,
+        phone=data.caller_number,
+        line=data.line,
+        document=data.document,
+        content=f"收到传真 {data.pages} 页，发送单位未知（{sender}）{line}{status}",
+    )
 
 
 def apply(book: Book | None, envelope: Envelope) -> Book | None:

@@ -5,7 +5,9 @@ tab-separated line per record: ``MM/DD/YY HH:MM`` in local time, then the record
 HylaFAX writes 14 fields; HylaFAX+ 19 (adds CIDName, CIDNumber, callid, owner, dcs) and, since
 2006, a 20th (jobinfo), which is empty on RECV lines, so those lines end with a tab. GOfax.IP
 (``gofaxlib/xferfaxlog.go``) writes the 19-field layout with CIDName and CIDNumber quoted twice.
-Only RECV lines become :class:`FaxReceived`; the other record types are documented skips.
+Only RECV lines become :class:`FaxReceived`; the other record types are documented skips. On a
+RECV line the csi column is the sender's TSI (``remote_station``) and dest the receiving modem's
+own number (``line``: which of the office's fax lines rang).
 
 The reader tails the file by inode and byte offset. If the log was rotated while we were
 stopped, the position names another inode and we read the new file from its start.
@@ -137,7 +139,7 @@ class FaxLogSource(Source):
                 commid=v[2], device=v[3], document=v[4], remote_station=v[8], params=v[9],
                 pages=_count("npages", v[10]), duration_s=_seconds("jobtime", v[11]),
                 connect_s=_seconds("conntime", v[12]), status=_status(v[13]), caller_name=caller[0],
-                caller_number=caller[1], call_id=caller[2],
+                caller_number=caller[1], call_id=caller[2], line=v[7],
                 log_format=FaxFormat.gofaxip if doubled else layout,
             )  # fmt: skip
             return Envelope.wrap(

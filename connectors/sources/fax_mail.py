@@ -12,7 +12,8 @@ A fax gateway mails each received fax as multipart/mixed with one or more ``imag
   ``来自 X 的传真``, cut at a bracket or comma (``(2 pages)``); empty when the mail names none;
 * ``document``: the first TIFF's digest in the document store; ``documents`` every TIFF's;
   ``pages`` and ``size_bytes`` summed over them, pages counted from the TIFFs themselves;
-* ``device``: the mailbox the fax went to (``To``); ``time``: the ``Date`` header (the office's
+* ``device`` and ``line``: the mailbox the fax went to (``To``), i.e. which of the office's fax
+  lines took it; ``time``: the ``Date`` header (the office's
   zone when it has none), else the time it was read.
 
 Attachments: parts of type ``image/tiff`` or ``image/tiff-fx``, or ``application/octet-stream``
@@ -215,7 +216,7 @@ class FaxMailSource(Source):
                 commid=mail.message_id, device=mail.mailbox, document=digests[0],
                 documents=digests, size_bytes=sum(map(len, mail.tiffs)),
                 remote_station=mail.station, pages=mail.pages, duration_s=0, connect_s=0,
-                log_format=FaxFormat.t37_mail,
+                log_format=FaxFormat.t37_mail, line=mail.mailbox,
             )  # fmt: skip
             return Envelope.wrap(
                 data,

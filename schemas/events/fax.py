@@ -42,6 +42,7 @@ class FaxReceived(EventData):
                     "call_id": "",
                     "params": "65576",
                     "log_format": "hylafax+",
+                    "line": "05511234567",
                 },
                 {
                     "commid": "20250314094112.1234@fax-gw.example.gov.cn",
@@ -54,6 +55,7 @@ class FaxReceived(EventData):
                     "duration_s": 0,
                     "connect_s": 0,
                     "log_format": "t37-mail",
+                    "line": "fax@office.example.gov.cn",
                 },
             ]
         }
@@ -75,7 +77,10 @@ class FaxReceived(EventData):
         examples=["recvq/fax000000123.tif"],
         description="Received file: a HylaFAX path, or the document-store digest of the TIFF.",
     )
-    remote_station: str = Field(examples=["+86 551 2345678"], description="TSI the sender sent.")
+    remote_station: str = Field(
+        examples=["+86 551 2345678"],
+        description="TSI the sender's machine sent: its own claim, not a verified unit.",
+    )
     pages: Annotated[int, Field(ge=0)]
     duration_s: Annotated[int, Field(ge=0)] = Field(description="Job time in seconds.")
     connect_s: Annotated[int, Field(ge=0)] = Field(description="Connect time in seconds.")
@@ -93,5 +98,14 @@ class FaxReceived(EventData):
         examples=[["sha256:" + "ab" * 32]],
         description=(
             "Every TIFF of a T.37 mail by digest (``document`` is the first); empty for HylaFAX."
+        ),
+    )
+    line: str = Field(
+        "",
+        examples=["05511234567", "fax@office.example.gov.cn"],
+        description=(
+            "The office's line that took the fax (a duty fax or a general one): xferfaxlog's "
+            "dest column, the receiving modem's number, or a T.37 mail's To address; empty when "
+            "the source does not say."
         ),
     )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from schemas.envelope import Envelope
 from schemas.events.telegram import TelegramGrade, TelegramReceived
 from streams import duty_log
-from tests.samples import fax_envelope
+from tests.samples import fax_envelope, fax_received
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -23,16 +23,39 @@ def _fax(commid: str, when: datetime) -> Envelope:
 T0 = datetime(2025, 3, 14, 9, 41, tzinfo=SHANGHAI)
 
 
-def test_fax_becomes_an_entry_with_channel_unit_and_document() -> None:
+def test_fax_becomes_an_entry_with_channel_station_and_document() -> None:
     book = duty_log.apply(None, _fax("123", T0))
     assert book is not None
     [entry] = book["entries"]
-    assert (entry["channel"], entry["unit"], entry["document"]) == (
+    assert (entry["channel"], entry["station"], entry["document"]) == (
         "fax",
         "+86 551 2345678",
         "recvq/fax123.tif",
     )
     assert "2 页" in entry["content"]
+
+
+def _caller_fax() -> Envelope:
+    data = fax_received("7").model_copy(
+        update={"caller_name": "县公安局", "caller_number": "05512345678", "line": "05511234567"}
+    )
+    return Envelope.wrap(data, source="midfield://fax-log/main", position="RECV 7",
+                         subject="7", time=T0)  # fmt: skip
+
+
+def test_a_fax_names_no_unit_the_directory_does_not_know() -> None:
+    """The TSI and caller id are what the sender's machine and the telephone network said, not
+    a unit: the entry says the unit is unknown and keeps them in their own fields."""
+    entry = duty_log.entry_for(_caller_fax())
+    assert (entry.unit, entry.person) == ("", "")
+    assert (entry.station, entry.phone) == ("+86 551 2345678", "05512345678")
+    assert "来电名称 县公安局" in entry.content
+
+
+def test_a_fax_entry_names_the_line_that_rang() -> None:
+    entry = duty_log.entry_for(_caller_fax())
+    assert entry.line == "05511234567"
+    assert "05511234567" in entry.content
 
 
 def test_an_event_applied_twice_changes_nothing() -> None:

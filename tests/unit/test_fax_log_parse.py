@@ -83,6 +83,7 @@ def test_notes_example_line_parses_into_a_hylafax_plus_reception(source: FaxLogS
         call_id="",
         params="65576",
         log_format=FaxFormat.hylafax_plus,
+        line="05511234567",
     )
 
 
@@ -98,6 +99,17 @@ def test_hylafax_plus_line_maps_cid_name_number_and_callid(source: FaxLogSource)
         "05516350123",
         "2001::7",
     )
+
+
+def test_recv_line_names_the_receiving_line_from_the_dest_column(source: FaxLogSource) -> None:
+    """An office with a duty fax and a general fax tells which one rang by the dest column."""
+    duty, general = '"05511234567"', '"05517654321"'
+    assert received(source, with_field(7, duty)).line == "05511234567"
+    assert received(source, with_field(7, general)).line == "05517654321"
+
+
+def test_classic_line_carries_its_receiving_line(source: FaxLogSource) -> None:
+    assert received(source, fixture_line("classic-hylafax.log", 2)).line == "05511234567"
 
 
 def test_classic_14_field_line_parses_without_caller_id(source: FaxLogSource) -> None:

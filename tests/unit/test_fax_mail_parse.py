@@ -72,6 +72,11 @@ def test_one_page_mail_becomes_a_fax_event_naming_the_tiff_by_digest(
     assert envelope.source == "midfield://fax-mail/t37-main"
 
 
+def test_the_to_address_is_the_receiving_line(source: FaxMailSource) -> None:
+    """A T.37 mail's To names the office's fax line that took it, as dest does in xferfaxlog."""
+    assert fax_of(source, good_mail(1)).line == "fax@office.example.gov.cn"
+
+
 def test_two_page_tiff_counts_two_pages(source: FaxMailSource) -> None:
     assert fax_of(source, good_mail(2, pages=2)).pages == 2
 
