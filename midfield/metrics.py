@@ -37,6 +37,7 @@ __all__ = [
     "LAG_SECONDS",
     "PARSE_SECONDS",
     "PROCESSING_SECONDS",
+    "REFUSED",
     "REMINDERS",
     "SKIPPED",
     "TABLE_ENTRIES",
@@ -53,8 +54,24 @@ _WEBHOOK = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)  # up to the 
 
 EVENTS_OUT = Counter("midfield_events_out", "Events produced to the bus.", ["topic", "source"])
 EVENTS_IN = Counter("midfield_events_in", "Events consumed by the worker.", ["topic", "source"])
-DEAD_LETTERS = Counter("midfield_dead_letters", "Records dead-lettered.", ["reason", "connector"])
-SKIPPED = Counter("midfield_records_skipped", "Documented skips.", ["reason", "connector"])
+DEAD_LETTERS = Counter(
+    "midfield_dead_letters",
+    "Records written to office.deadletter.v1 (count only where a letter is written).",
+    ["reason", "connector"],
+)
+SKIPPED = Counter(
+    "midfield_records_skipped",
+    "Documented skips, acknowledged and producing nothing: fax-log record types other than RECV; "
+    "WeChat account events (reason event-<Event>: subscribe, unsubscribe, CLICK, VIEW, SCAN), "
+    "answered success but no message to answer, so no event.",
+    ["reason", "connector"],
+)
+REFUSED = Counter(
+    "midfield_requests_refused",
+    "Input refused and not kept, so no dead letter: hostile XML (a DTD or entity declaration, "
+    "never parsed nor stored), answered 400.",
+    ["reason", "connector"],
+)
 PARSE_SECONDS = Histogram(
     "midfield_parse_seconds", "Time to parse one input record.", ["connector"], buckets=_LATENCY
 )

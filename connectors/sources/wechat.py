@@ -140,7 +140,7 @@ class WechatSource(HttpSource):
             try:
                 pushed = self._open(raw, request, stamp, nonce)
             except Hostile as exc:
-                metrics.DEAD_LETTERS.labels(exc.reason, self.name).inc()
+                metrics.REFUSED.labels(exc.reason, self.name).inc()  # nothing kept: no letter
                 log.warning("hostile XML refused", reason=exc.reason)
                 raise Rejected(str(exc), reason=exc.reason, status=400) from exc
             except BadMessage as exc:

@@ -29,7 +29,16 @@ from midfield.broker import EmbeddedBroker, free_port
 from midfield.settings import KafkaSettings, TopicSettings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
-from tests.harness import Broker, http_get, midfield_env, read_topic, spawn_cli, wait_for
+from tests.harness import (
+    SCRAPE_TOKEN,
+    Broker,
+    http_get,
+    midfield_env,
+    read_topic,
+    scrape,
+    spawn_cli,
+    wait_for,
+)
 
 TOKEN, APPID = "AAAAA", "wx5823bf96d3bd56c7"
 AES_KEY = base64.b64encode(b"midfield-test-aes-key-32-bytes!!").decode().rstrip("=")
@@ -257,3 +266,40 @@ def test_a_dead_letter_keeps_no_openid_in_clear(
     assert set(kept) == {"withheld", "fields"}
     assert all(openid.encode() not in value for value in kept.values())
     assert b"hmac-sha256:" in kept["fields"]
+
+
+def _metrics_text(url: str) -> str:
+    request = urllib.request.Request(
+        f"{url}/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        text: str = resp.read().decode()
+    return text
+
+
+def test_hostile_xml_is_counted_as_refused_not_as_a_dead_letter(wechat: str, unique: str) -> None:
+    """Hostile XML is answered 400 and nothing is written, so no dead letter may be counted."""
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        f"<xml><MsgType>text</MsgType><Content>&e;</Content><MsgId>9{unique}</MsgId></xml>"
+    )
+    assert _push(wechat, xxe.encode())[0] == 400
+    samples = scrape(wechat + "/metrics")
+    refused = (("connector", "wechat"), ("reason", "hostile-xml"))
+    assert samples[("midfield_requests_refused_total", refused)] == 1
+    assert ("midfield_dead_letters_total", refused) not in samples
+
+
+def test_metrics_say_why_an_account_event_produces_nothing(wechat: str) -> None:
+    subscribe = (
+        "<xml><ToUserName><![CDATA[gh_office]]></ToUserName><FromUserName><![CDATA[oUfan]]>"
+        f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]>"
+        "</MsgType><Event><![CDATA[subscribe]]></Event></xml>"
+    ).encode()
+    assert _push(wechat, subscribe) == (200, "success")
+    text = _metrics_text(wechat)
+    [help_line] = [
+        ln for ln in text.splitlines() if ln.startswith("# HELP midfield_records_skipped_total ")
+    ]
+    assert "account events" in help_line and "no message" in help_line
+    assert 'midfield_records_skipped_total{connector="wechat",reason="event-subscribe"} 1.0' in text
