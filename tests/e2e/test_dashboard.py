@@ -1,7 +1,11 @@
 """The dashboard in a real headless Chromium (Debian's, installed by `make test`), driven over the
 DevTools protocol as a person would use it: signed out it sends you to sign in; a director signs
-in and sees the red task the test produced, hostile text kept as text, the page refreshing by
-itself and after a reload; sign-out ends it; a department's clerk sees only their own tasks.
+in and sees the red task the test produced, hostile text kept as text, everything worded in
+Chinese (alerts by their reason, alert kinds, channels), the on-time reply rate coloured by the
+thresholds in settings, and what needs a person (dead letters waiting, open emergencies with their
+last follow-up, hotline orders at risk) in the third column; the page refreshing by itself and
+after a reload; sign-out ends it; a department's clerk sees only their own tasks and work orders
+and none of the office-wide panels.
 Screenshots go to tests/artifacts/ (dashboard.png, dashboard-department.png, login.png)."""
 
 from __future__ import annotations
@@ -13,9 +17,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schemas.envelope import Envelope
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
+from schemas.envelope import Envelope, EventData
 from schemas.events.alert import AlertRaised, Severity
+from schemas.events.duty import EmergencyReported
+from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from schemas.events.task import TaskAssigned, TaskCreated, TaskEvent
+from schemas.events.workorder import WorkOrderStepped
 from tests.browser import CHROMIUM, Browser, browser
 from tests.harness import REPO, Broker, WorkerProcess, people_file, produce, scrape, wait_for
 from tests.samples import fax_envelope
@@ -44,6 +53,86 @@ async def _sign_in(page: Browser, url: str, login: str) -> None:
 
 async def _dom(page: Browser) -> str:
     return str(await page.evaluate("document.documentElement.outerHTML"))
+
+
+def _event(event: EventData, subject: str, n: int, when: datetime) -> Envelope:
+    return Envelope.wrap(
+        event, source="midfield://dashboard/test", subject=subject, position=f"{subject}/{n}",
+        time=when,
+    )  # fmt: skip
+
+
+def _order(number: str, unit: str, category: str, accepted: datetime) -> list[Envelope]:
+    """A hotline order accepted at ``accepted`` and dispatched to ``unit``."""
+    return [
+        _event(
+            WorkOrderStepped(order_number=number, step="accepted", category=category),
+            number,
+            0,
+            accepted,
+        ),
+        _event(
+            WorkOrderStepped(order_number=number, step="dispatched", units=(unit,)),
+            number,
+            1,
+            accepted + timedelta(minutes=1),
+        ),
+    ]
+
+
+def _needs_a_person(unique: str, lead: str) -> list[Envelope]:
+    """An English alert from before the labels table, an unanswered-message alert, a message
+    answered late (on-time rate 0 %), an emergency with a follow-up, and an order overdue."""
+    now = datetime.now(ZONE)
+    old = AlertRaised(
+        alert_id=f"security/tasks/edu/{unique}",
+        kind="security",
+        severity=Severity.critical,
+        about=f"DC-{unique}-R",
+        actor=lead,
+        reason="not-a-task-department",
+        message=f"edu is not a department of DC-{unique}-R (POST /tasks/DC-{unique}-R/progress)",
+    )
+    late = AlertRaised(
+        alert_id=f"unanswered/board-{unique}",
+        kind="unanswered",
+        severity=Severity.critical,  # critical, so other tests' alerts do not push it off the list
+        about=f"board-{unique}",
+        actor=lead,
+        level=30,
+        reason="unanswered-30-days",
+        message="留言已 31 天未答复（30 天预警）",
+    )
+    message = f"board-{unique}-late"
+    return [
+        _event(old, old.alert_id, 0, now),
+        _event(late, late.alert_id, 0, now),
+        _event(PublicMessageReceived(message_id=message, channel="board", title="路灯不亮",
+                                     department=lead), message, 0, now - timedelta(hours=2)),
+        _event(PublicMessageReplied(message_id=message, department=lead, reply="已修复"),
+               message, 1, now - timedelta(minutes=1)),
+        _event(EmergencyReported(report_id=f"EM-{unique}", sequence=0, title="城东片区内涝",
+                                 unit="县应急管理局", content="积水50厘米", recorder="李华"),
+               f"EM-{unique}", 0, now - timedelta(hours=1)),
+        _event(EmergencyReported(report_id=f"EM-{unique}", sequence=1, title="城东片区内涝",
+                                 unit="县应急管理局", content="积水已退至20厘米，无人员伤亡",
+                                 recorder="李华"), f"EM-{unique}", 1, now),
+        *_order(f"12345-{unique}-LATE", lead, "consultation", now - timedelta(days=30)),
+        *_order(f"12345-{unique}-FINE", lead, "complaint", now - timedelta(hours=1)),
+    ]  # fmt: skip
+
+
+def _letter(unique: str) -> DeadLetter:
+    """What a fax-log reader writes for a line it cannot parse."""
+    return DeadLetter.of(
+        b"RECV\tbroken",
+        reason="bad-field-count",
+        error="2 fields, 14 expected",
+        source=f"midfield://fax-log/{unique}",
+        position="line 7",
+        connector="fax-log",
+        first_seen=datetime.now(ZONE),
+    )
 
 
 def _wrap(event: TaskEvent, n: int) -> Envelope:
@@ -92,6 +181,9 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
         env_extra={
             "MIDFIELD_DEPARTMENTS_FILE": str(directory),
             "MIDFIELD_WORKER_LAG_INTERVAL_S": "1",
+            "MIDFIELD_REPLIES_ON_TIME_DAYS": "0.01",  # 14 minutes: the reply below is late
+            "MIDFIELD_REPLIES_RED_BELOW": "0.6",
+            "MIDFIELD_REPLIES_YELLOW_BELOW": "0.9",
         },
     ).start()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -118,14 +210,21 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
                     time=datetime.now(ZONE),
                 ),
                 fax_envelope(f"9{unique[:8]}", today, source=f"midfield://fax-log/{unique}"),
+                *_needs_a_person(unique, lead),
             ],
         )
+        produce(catalog_topics, [_letter(unique)], topic=DEADLETTER)
+        produce(catalog_topics, [_NotAnEvent()], topic=TaskEvent.topic)  # the worker's own
         wait_for(
             lambda: (
                 (r := worker.get("/dashboard.json"))[0] == 200
                 and theirs in str(r[1]["supervision"]["red"])
-                and r[1]["alerts"]["open"]
-                and r[1]["duty_log"]["count"]
+                and r[1]["alerts"]["open"] >= 3
+                and r[1]["duty_log"]["count"] >= 3
+                and r[1]["dead_letters"]["waiting"] >= 2
+                and r[1]["emergencies"]["open"]
+                and r[1]["work_orders"]["count"]
+                and r[1]["replies"]["total"]["replied"]
             ),
             timeout=30,
             what="the books",
@@ -146,6 +245,7 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
             dom = await _dom(page)
             cookie = next(c for c in await page.cookies() if c["name"] == "midfield_session")
             await page.screenshot(ARTIFACTS / "dashboard.png")
+            overflow = await page.evaluate(_OVERFLOWING)
             updated = await page.evaluate("document.getElementById('updated').textContent")
             await page.wait_for(  # the page refreshes by itself, still signed in
                 f"document.getElementById('updated').textContent !== {updated!r}", timeout=30
@@ -171,6 +271,9 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
     alerts = re.search(r'<tbody id="alert-list">(.*?)</tbody>', dom, re.S)
     assert alerts and "&lt;img src=x" in alerts.group(1), "hostile text must stay text"
     assert "<img" not in alerts.group(1) and "pwned" not in dom.split("<title>")[1][:40]
+    assert overflow == [], "nothing sticks out of its panel or the page"
+    _assert_in_chinese_with_meaningful_colours(dom, unique, lead)
+    _assert_what_needs_a_person(dom, unique)
     shot = ARTIFACTS / "dashboard.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
@@ -193,24 +296,100 @@ async def test_a_department_clerk_sees_only_their_own_tasks(
     ).start()
     try:
         worker.wait_ready()
+        long_ago = datetime.now(ZONE) - timedelta(days=30)
         produce(
             catalog_topics,
             [
                 *_task(mine, "本部门的逾期任务", lead, -2),
                 *_task(theirs, "他部门的逾期任务", other, -2),
+                *_order(f"12345-{unique}-MINE", lead, "consultation", long_ago),
+                *_order(f"12345-{unique}-THEIRS", other, "consultation", long_ago),
             ],
         )
+        produce(catalog_topics, [_letter(unique)], topic=DEADLETTER)
         wait_for(
-            lambda: theirs in str(worker.get("/dashboard.json")[1]["supervision"]["red"]),
+            lambda: (
+                theirs in str((r := worker.get("/dashboard.json")[1])["supervision"]["red"])
+                and f"12345-{unique}-THEIRS" in str(r["work_orders"])
+                and r["dead_letters"]["waiting"]
+            ),
             timeout=30,
-            what="both tasks in the books",
+            what="both tasks, both orders and the dead letter in the books",
         )
         async with browser() as page:
             await _sign_in(page, worker.url, "clerk")
             await page.wait_for(f"document.body.innerText.includes({mine!r})")
             dom = await _dom(page)
+            hidden = await page.evaluate(
+                "['deadletters', 'emergencies'].map(id => document.getElementById(id).hidden)"
+            )
             await page.screenshot(ARTIFACTS / "dashboard-department.png")
     finally:
         worker.stop()
     assert mine in dom and "本部门的逾期任务" in dom
     assert theirs not in dom and "他部门的逾期任务" not in dom
+    orders = _tbody(dom, "order-list")
+    assert f"12345-{unique}-MINE" in orders and f"12345-{unique}-THEIRS" not in dom
+    assert hidden == [True, True], "a department sees no office-wide panel"
+    assert re.search(r'id="deadletter-count">0<', dom)
+
+
+class _NotAnEvent:
+    """A record on a processed topic that is no event: the worker dead-letters it itself."""
+
+    def key(self) -> bytes:
+        return b"garbage"
+
+    def value(self) -> bytes:
+        return b"not a cloud event"
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return []
+
+
+_OVERFLOWING = """[document.documentElement, ...document.querySelectorAll('section')]
+    .filter(n => n.scrollWidth > n.clientWidth + 1).map(n => n.id || n.tagName)"""
+
+
+def _tbody(dom: str, tbody: str) -> str:
+    found = re.search(rf'<tbody id="{tbody}">(.*?)</tbody>', dom, re.S)
+    assert found, tbody
+    return found.group(1)
+
+
+def _assert_in_chinese_with_meaningful_colours(dom: str, unique: str, lead: str) -> None:
+    alerts = _tbody(dom, "alert-list")
+    assert f"部门{lead} 不是督办事项 DC-{unique}-R 的承办单位，操作被拒绝" in alerts
+    assert f"留言 board-{unique} 已超过 30 天未答复（部门{lead}）" in alerts
+    assert "留言未答复" in alerts and ">安全<" in alerts
+    assert "is not a department" not in alerts and "unanswered" not in alerts
+    duty = _tbody(dom, "duty-list")
+    assert ">突发事件<" in duty and ">传真<" in duty and "emergency" not in duty
+    channels = re.search(r'<span id="duty-channels">(.*?)</span>', dom)
+    assert channels and "突发事件" in channels.group(1) and "emergency" not in channels.group(1)
+    # the department's message: replied (100 %), not on time (0 % < RED_BELOW 60 %: red)
+    row = next(r for r in _tbody(dom, "reply-list").split("<tr>") if f"部门{lead}" in r)
+    assert re.findall(r'<td class="num( \w+)?">([^<]*)</td>', row)[2:4] == [
+        ("", "100.0%"),
+        (" red", "0.0%"),
+    ]
+    assert "低于 60.0% 红色，低于 90.0% 黄色" in dom
+    for box, figure in (("reply-rate-box", "reply-rate"), ("on-time-box", "on-time-rate")):
+        shown = re.search(rf'class="light (\w+)" id="{box}"><b id="{figure}">([\d.]+)%', dom)
+        assert shown, box  # this month's office-wide total: other tests' messages count too
+        rate = float(shown.group(2)) / 100
+        expected = "red" if rate < 0.6 else "yellow" if rate < 0.9 else "green"
+        assert shown.group(1) == expected, (box, rate)
+
+
+def _assert_what_needs_a_person(dom: str, unique: str) -> None:
+    waiting = re.search(r'<span class="tag hot" id="deadletter-count">(\d+)</span>', dom)
+    assert waiting and int(waiting.group(1)) >= 2  # the fax line and the worker's own
+    letters = _tbody(dom, "deadletter-list")
+    assert "传真日志字段数不对" in letters and "传真日志" in letters and "处理进程" in letters
+    emergencies = _tbody(dom, "emergency-list")
+    assert "城东片区内涝（县应急管理局）" in emergencies
+    assert "续报一：积水已退至20厘米，无人员伤亡" in emergencies
+    orders = _tbody(dom, "order-list")
+    assert f"12345-{unique}-LATE" in orders and "超期" in orders
+    assert f"12345-{unique}-FINE" not in orders
