@@ -34,8 +34,10 @@ from connectors.sources import SOURCES
 from midfield.access import Sessions
 from midfield.broker import free_port
 from midfield.settings import Settings
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope, EventData
-from schemas.events.duty import DutyEntryRecorded, EntryKind
+from schemas.events.duty import DutyEntryRecorded, EmergencyReported, EntryKind
 from schemas.events.task import TaskAssigned, TaskCreated
 from schemas.events.workorder import WorkOrderStepped
 from streams.app import create_app
@@ -197,7 +199,33 @@ def _books(unique: str) -> list[Envelope]:
             WorkOrderStepped(order_number=order, step="dispatched", units=("edu",)), order, 1, now
         ),
     ]
+    theirs = f"{ORDER}-{unique}-housing"  # due within MIDFIELD_HOTLINE_AT_RISK_HOURS, as edu's
+    out += [
+        _wrap(
+            WorkOrderStepped(order_number=theirs, step="accepted", category="help"),
+            theirs,
+            0,
+            now - timedelta(minutes=5),
+        ),
+        _wrap(
+            WorkOrderStepped(order_number=theirs, step="dispatched", units=("housing",)),
+            theirs,
+            1,
+            now,
+        ),
+    ]
+    report = f"EM-{unique}"
+    out.append(
+        _wrap(EmergencyReported(report_id=report, sequence=0, title="城东内涝", recorder="李华",
+                                content=f"群众报告积水，联系 {CITIZEN_PHONE}"), report, 0, now)
+    )  # fmt: skip
     return out
+
+
+def _letter(unique: str) -> DeadLetter:
+    return DeadLetter.of(b"RECV\tbroken", reason="bad-field-count", error="2 fields",
+                         source=f"midfield://fax-log/{unique}", position="line 1",
+                         connector="fax-log", first_seen=datetime.now(ZONE))  # fmt: skip
 
 
 @dataclass
@@ -230,18 +258,24 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             # the matrix sends ~80 wrong credentials from one address: the worker's throttle
             # has its own test (test_the_worker_refuses_an_address_that_keeps_failing)
             "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "100000",
+            "MIDFIELD_HOTLINE_AT_RISK_HOURS": "1000",  # both orders are at risk
         },
     ).start()
     try:
         worker.wait_ready()
         produce(broker, _books(unique))
+        produce(broker, [_letter(unique)], topic=DEADLETTER)
         wait_for(
             lambda: len(worker.get("/ledger")[1]["tasks"]) >= 2, timeout=30, what="the two tasks"
         )
         wait_for(
-            lambda: worker.get(f"/work-orders/{ORDER}-{unique}")[0] == 200,
+            lambda: (
+                (board := worker.get("/dashboard.json")[1])["work_orders"]["count"] >= 2
+                and board["dead_letters"]["waiting"]
+                and board["emergencies"]["open"]
+            ),
             timeout=30,
-            what="the work order",
+            what="the work orders, the dead letter and the emergency",
         )
         callers = {
             "nobody": Caller("nobody"),
@@ -356,6 +390,13 @@ def test_a_department_sees_only_its_own_share(hub: Hub) -> None:
         assert CITIZEN_PHONE not in json.dumps(board, ensure_ascii=False)
         shown = json.dumps(board["supervision"], ensure_ascii=False)
         assert f"DC-{hub.unique}-housing" not in shown
+        assert board["dead_letters"] == {"waiting": 0, "by_reason": [], "latest": []}
+        assert board["emergencies"] == {"open": 0, "items": []}
+        orders = {o["order_number"] for o in board["work_orders"]["items"]}
+        assert orders == {f"{ORDER}-{hub.unique}"}, "only the orders edu leads or was sent"
+    office = json.loads(call(hub.url, "/dashboard.json", hub.callers["supervisor"])[1])
+    assert office["dead_letters"]["waiting"] >= 1 and office["emergencies"]["open"] >= 1
+    assert f"{ORDER}-{hub.unique}-housing" in json.dumps(office["work_orders"])
     housing = json.loads(call(hub.url, "/ledger", hub.callers["housing key"])[1])
     assert {t["lead_department"] for t in housing["tasks"]} == {"housing"}
 
@@ -369,6 +410,19 @@ def test_personal_data_is_masked_for_roles_that_do_not_need_it(hub: Hub) -> None
     assert clear["phone"] == CITIZEN_PHONE and clear["person"] == "张伟"
     assert masked["phone"] == "138******78" and masked["person"] == "张*"
     assert CITIZEN_PHONE not in masked["content"] and "138****5678" in masked["content"]
+
+
+def test_an_emergency_s_last_report_is_masked_on_the_dashboard_where_the_duty_log_is(
+    hub: Hub,
+) -> None:
+    def report(who: str) -> str:
+        board = json.loads(call(hub.url, "/dashboard.json", hub.callers[who])[1])
+        found = next(e for e in board["emergencies"]["items"] if hub.unique in e["report_id"])
+        return str(found["latest_content"])
+
+    assert CITIZEN_PHONE in report("duty")
+    masked = report("supervisor")
+    assert CITIZEN_PHONE not in masked and "138****5678" in masked
 
 
 def test_a_page_request_without_a_session_is_sent_to_sign_in(hub: Hub) -> None:
