@@ -423,7 +423,8 @@ def _expected_acls(app_id: str) -> dict[str, set[tuple[str, str, str, str]]]:
     does), the worker only its changelogs and faust's leader topic (``<app id>-`` prefix)."""
     alerts, task, duty = AlertRaised.topic, TaskEvent.topic, DutyEntryRecorded.topic
     http = _topic(AUDIT, "Write")
-    worker_reads = set().union(*(_topic(t, "Read") for t in (*PROCESSED, AUDIT)))
+    # the dead letters too: the dashboard's waiting letters (streams/waiting_letters.py)
+    worker_reads = set().union(*(_topic(t, "Read") for t in (*PROCESSED, AUDIT, DEADLETTER)))
     worker_writes = _produces(alerts, task, DutyReportIssued.topic, AUDIT)
     worker_own = _topic(f"{app_id}-", "Read", "Write", "Create", prefix=True)
     worker_own |= _topic("office.outbox.", "Write", prefix=True)
