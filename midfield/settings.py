@@ -71,6 +71,13 @@ class KafkaSettings(BaseSettings):
         0.5, description="First back-off after a broker error; doubles up to retry_backoff_max_s."
     )
     retry_backoff_max_s: Annotated[float, Field(gt=0)] = 30.0
+    bootstrap_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        5.0,
+        description=(
+            "How long a command (topics create, worker, replay, a connector) waits for the "
+            "broker's first answer before saying that no broker answers at bootstrap_servers."
+        ),
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT",
         description=(
@@ -184,6 +191,14 @@ class WorkerSettings(BaseSettings):
     commit_interval_s: Annotated[float, Field(gt=0)] = Field(
         0.5, description="Offset commit interval; shorter means fewer re-deliveries after a kill."
     )
+    shutdown_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        10.0,
+        description=(
+            "After SIGTERM or SIGINT the worker exits within this time, whatever the broker "
+            "does (a lost broker made faust wait ~60 s); what it had not committed is "
+            "delivered again on restart and ignored by id."
+        ),
+    )
     standby_replicas: Annotated[int, Field(ge=0)] = Field(
         0,
         description=(
@@ -202,6 +217,13 @@ class ConnectorSettings(BaseSettings):
     state_dir: Path = Field(Path(".midfield/state"), description="Offset store files live here.")
     batch_size: Annotated[int, Field(ge=1)] = Field(
         500, description="Records produced before the producer is flushed and the position saved."
+    )
+    shutdown_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        10.0,
+        description=(
+            "After SIGTERM or SIGINT a connector exits within this time, whatever the broker "
+            "does; nothing unacknowledged is committed, so the input is read again on restart."
+        ),
     )
     poll_interval_s: Annotated[float, Field(gt=0)] = Field(
         0.2,

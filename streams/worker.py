@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import faust
 
 from midfield.settings import Settings
+from midfield.shutdown import exit_within
 from streams import heap
 from streams.access import check_policies
 from streams.app import create_app
@@ -21,11 +25,24 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
         loglevel=loglevel,
         override_logging=False,  # keep midfield.logging's structlog set-up
         redirect_stdouts=False,
+        shutdown_timeout_s=settings.worker.shutdown_timeout_s,
     )
     worker.execute_from_commandline()
 
 
 class _Worker(faust.Worker):
+    def __init__(self, *args: Any, shutdown_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shutdown_timeout_s = shutdown_timeout_s
+
+    def _on_sigint(self) -> None:
+        exit_within(self.shutdown_timeout_s, what="worker")
+        self._schedule_shutdown(signal.SIGINT)  # faust's own, without the "-INT-" banner
+
+    def _on_sigterm(self) -> None:
+        exit_within(self.shutdown_timeout_s, what="worker")
+        super()._on_sigterm()
+
     async def on_startup_finished(self) -> None:
         check_policies(self.app)  # type: ignore[arg-type]  # faust's blueprints are added by now
         heap.freeze()  # recovered, not yet serving: the pauses cost nobody (streams/heap.py)

@@ -13,7 +13,7 @@ from kafka import TopicPartition
 
 from midfield.admin import client_config
 from midfield.errors import BrokerError, map_kafka_errors
-from midfield.logging import get_logger
+from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings
 from midfield.watermarks import probe_consumer, topic_end_offsets
 from schemas.envelope import DecodeError, Envelope
@@ -30,14 +30,14 @@ def follow_topic(
     caught_up: threading.Event,
     stop: threading.Event,
 ) -> None:
-    """Read ``topic`` until ``stop``, retrying while the broker is away (run it in a thread)."""
+    """Read ``topic`` until ``stop``, retrying while the broker is away (run it in a thread);
+    a lost broker is logged once, then once a minute with a count."""
+    outage = Outage(log.bind(topic=topic))
     while not stop.is_set():
         try:
-            _read(kafka, topic, take, caught_up, stop)
+            _read(kafka, topic, take, caught_up, stop, outage)
         except BrokerError as exc:
-            log.warning(
-                "following a topic: broker unavailable, retrying", topic=topic, error=str(exc)
-            )
+            outage.failed(exc)
             stop.wait(2.0)
 
 
@@ -47,6 +47,7 @@ def _read(
     take: Callable[[Envelope], None],
     caught_up: threading.Event,
     stop: threading.Event,
+    outage: Outage,
 ) -> None:
     config = client_config(kafka)
     ends = topic_end_offsets(config, [topic])  # true ends: fetch high watermarks
@@ -54,6 +55,7 @@ def _read(
         partitions = [TopicPartition(t, p) for t, p in ends]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
+        outage.recovered()
         while not stop.is_set():
             for batch in consumer.poll(timeout_ms=500).values():
                 for record in batch:

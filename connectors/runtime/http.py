@@ -37,8 +37,10 @@ from midfield.access import Principal, Role
 from midfield.admin import broker_answers
 from midfield.departments import OFFICE, Directory
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
-from midfield.logging import get_logger
+from midfield.logging import Outage, get_logger
+from midfield.ports import require_free
 from midfield.settings import AccessSettings, KafkaSettings, Settings
+from midfield.shutdown import exit_within
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
@@ -248,9 +250,14 @@ class Intake:
         """Keep :attr:`broker_error` true while idle, for ``/ready``."""
         loop = asyncio.get_running_loop()
         bootstrap = ",".join(self.kafka.bootstrap_list)
+        outage = Outage(log.bind(connector=self.source.name))
         while True:
             answers = await loop.run_in_executor(None, broker_answers, self.kafka)
             self.broker_error = None if answers else f"no metadata from {bootstrap}"
+            if answers:
+                outage.recovered()
+            else:
+                outage.failed(self.broker_error)
             if answers and self._producer is None:  # connect before the first request needs it
                 with contextlib.suppress(BrokerError):
                     await loop.run_in_executor(None, self._connect)
@@ -366,7 +373,10 @@ def make_app(
 
 
 def serve(source: HttpSource, options: HttpSourceOptions, settings: Settings) -> None:
-    """Serve ``source`` until SIGINT or SIGTERM."""
+    """Serve ``source`` until SIGINT or SIGTERM, then exit within the shutdown timeout
+    (``MIDFIELD_CONNECT_SHUTDOWN_TIMEOUT_S``) whatever the broker does. A busy port fails
+    here, before anything starts, naming what holds it."""
+    require_free(options.host, options.port, what=f"connect {source.name}")
     asyncio.run(_serve(source, options, settings))
 
 
@@ -381,8 +391,13 @@ async def _serve(source: HttpSource, options: HttpSourceOptions, settings: Setti
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        stop.set()
+        exit_within(settings.connect.shutdown_timeout_s, what=f"connect {source.name}")
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     watch = asyncio.create_task(intake.watch_broker())
     try:
         await web.TCPSite(runner, options.host, options.port).start()

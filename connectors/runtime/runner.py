@@ -22,7 +22,7 @@ from connectors.runtime.producer import Delivery, EventProducer, OutRecord, deli
 from connectors.runtime.source import Position, RawRecord, Skip, Source
 from midfield import faults
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError
-from midfield.logging import get_logger
+from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
@@ -109,6 +109,7 @@ class Runner:
         self.on_commit = on_commit
         self.stats = RunStats()
         self.log = log.bind(connector=source.name, source=source.uri)
+        self.outage = Outage(self.log)
         self._open = _Batch()
         self._in_flight: deque[_Batch] = deque()
 
@@ -135,7 +136,7 @@ class Runner:
             try:
                 self._open.deliveries.append(self.producer.send(out))
             except BrokerUnavailable as exc:
-                self.log.warning("broker unavailable while sending", error=str(exc))
+                self.outage.failed(exc)
                 self._drain()
                 return
         if len(self._open.records) >= self.batch_size:
@@ -180,14 +181,13 @@ class Runner:
             if any(not isinstance(e, BrokerUnavailable) for e in errors):
                 raise errors[0]  # permanent (too large, not authorised): stop, keep the position
             delay = self.backoff.delay(attempt)
-            self.log.warning("broker unavailable, re-sending what is in flight",
-                             error=str(errors[0]), batches=len(self._in_flight),
-                             retry_in_s=round(delay, 2))  # fmt: skip
+            self.outage.failed(errors[0], batches=len(self._in_flight))
             if self.stop.wait(delay):
                 raise errors[0]
             attempt += 1
             self.stats.retries += 1
             self._send_again()
+        self.outage.recovered()
         while self._in_flight:
             self._commit(self._in_flight.popleft())
 
@@ -199,7 +199,7 @@ class Runner:
                     batch.deliveries.append(self.producer.send(out))
             self.producer.flush()
         except BrokerUnavailable as exc:
-            self.log.warning("re-send failed", error=str(exc))
+            self.outage.failed(exc)
 
     def _commit(self, batch: _Batch) -> None:
         assert batch.resume is not None
@@ -255,15 +255,16 @@ def run_source(
     """
     stop = stop or threading.Event()
     backoff = Backoff.of(settings.kafka)
+    outage = Outage(log.bind(connector=source.name))
     attempt = 0
     while True:
         try:
             producer = EventProducer(settings.kafka)
+            outage.recovered()
             break
         except BrokerUnavailable as exc:
-            delay = backoff.delay(attempt)
-            log.warning("broker unavailable, retrying", error=str(exc), retry_in_s=round(delay, 2))
-            if stop.wait(delay):
+            outage.failed(exc)
+            if stop.wait(backoff.delay(attempt)):
                 raise
             attempt += 1
     store = OffsetStore(settings.connect.state_dir, source.name, source.instance)
