@@ -289,11 +289,12 @@ class Intake:
             first_seen=self.source.clock(),
             meta=meta or {},
         )
-        metrics.DEAD_LETTERS.labels(error.reason, self.source.name).inc()
         try:
             await self.send([(DEADLETTER, letter.key(), letter.value(), letter.headers())])
         except BrokerError as exc:
             log.error("dead letter lost: broker unavailable", reason=error.reason, error=str(exc))
+            return
+        metrics.DEAD_LETTERS.labels(error.reason, self.source.name).inc()  # only what was kept
 
     def close(self) -> None:
         if self._producer is not None:
