@@ -310,6 +310,25 @@ class AccessSettings(BaseSettings):
             "empty: /metrics needs a principal with the ops role."
         ),
     )
+    oidc_issuer: str = Field(
+        "",
+        description=(
+            "The county's single sign-on (OIDC) issuer, e.g. https://sso.example.gov.cn/realms/"
+            "county; empty: no single sign-on. A person's token is accepted as Authorization: "
+            "Bearer <token> when it verifies and names a person of the directory."
+        ),
+    )
+    oidc_audience: str = Field("", description="The audience (client id) tokens must name.")
+    oidc_jwks_url: str = Field(
+        "",
+        description=(
+            "Where the issuer publishes its signing keys: the jwks_uri of its "
+            ".well-known/openid-configuration (never guessed)."
+        ),
+    )
+    oidc_login_claim: str = Field(
+        "preferred_username", description="The claim that holds the directory's login."
+    )
     failed_credentials: Annotated[int, Field(ge=1)] = Field(
         30,
         description=(

@@ -14,6 +14,7 @@ query value or a key.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,8 @@ from midfield.access import (
 )
 from midfield.errors import ConfigError
 from midfield.logging import get_logger
+from midfield.oidc import OidcVerifier, looks_like_jwt
+from midfield.settings import AccessSettings
 from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
 from streams.emit import send
@@ -77,6 +80,7 @@ class Gate:
         self.sign_ins = Throttle(access.sign_in_attempts, access.sign_in_lockout_s)
         self.failures = Throttle(access.failed_credentials, access.failed_credentials_window_s)
         self.scrape_token = access.scrape_token.get_secret_value()
+        self.oidc = _oidc(access)
         if not self.sessions.shared:
             log.warning(
                 "no MIDFIELD_ACCESS_SESSION_KEY: sessions end when this worker stops and "
@@ -89,7 +93,7 @@ class Gate:
         self.policies[path] = (policy, action)
 
     # -- who -------------------------------------------------------------------------------------
-    def identify(self, request: web.Request) -> tuple[Principal, bool]:
+    async def identify(self, request: web.Request) -> tuple[Principal, bool]:
         """The caller, and whether a credential was given (a wrong one makes ``anonymous``)."""
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         if scheme:
@@ -98,13 +102,23 @@ class Gate:
                 return ANONYMOUS, True
             if self.scrape_token and constant_time_equal(key, self.scrape_token):
                 return _SCRAPER, True
-            return self.app.directory.authenticate(key) or ANONYMOUS, True
+            found = self.app.directory.authenticate(key)
+            if found is None and self.oidc is not None and looks_like_jwt(key):
+                found = await self._single_sign_on(key)
+            return found or ANONYMOUS, True
         token = request.cookies.get(Sessions.COOKIE)
         if token:
             login = self.sessions.login_of(token, time.time())
             person = self.app.directory.person(login) if login else None
             return person or ANONYMOUS, True
         return ANONYMOUS, False
+
+    async def _single_sign_on(self, token: str) -> Principal | None:
+        """The directory's person the provider's token names (keys fetched off the loop)."""
+        assert self.oidc is not None
+        loop = asyncio.get_running_loop()
+        login = await loop.run_in_executor(None, self.oidc.login, token)
+        return self.app.directory.person(login) if login else None
 
     # -- the middleware --------------------------------------------------------------------------
     @web.middleware
@@ -117,7 +131,7 @@ class Gate:
         if self.failures.blocked(remote, time.time()) and not (found and found[0].open):
             return await self._refuse(request, route, ANONYMOUS, 429, "too-many-failures",
                                       Action.read)  # fmt: skip
-        principal, credential = self.identify(request)
+        principal, credential = await self.identify(request)
         request["principal"] = principal
         if credential and not principal.authenticated:
             self.failures.failed(remote, time.time())
@@ -226,6 +240,23 @@ class Gate:
 
 _SCRAPER = Principal("system:scrape-token", "Prometheus", frozenset({Role.ops}))
 """Who presents MIDFIELD_ACCESS_SCRAPE_TOKEN: ops, for /metrics."""
+
+
+def _oidc(access: AccessSettings) -> OidcVerifier | None:
+    if not access.oidc_issuer:
+        return None
+    if not (access.oidc_audience and access.oidc_jwks_url):
+        raise ConfigError(
+            "single sign-on needs MIDFIELD_ACCESS_OIDC_AUDIENCE and MIDFIELD_ACCESS_OIDC_JWKS_URL "
+            "with MIDFIELD_ACCESS_OIDC_ISSUER",
+            reason="oidc-settings",
+        )
+    return OidcVerifier(
+        issuer=access.oidc_issuer,
+        audience=access.oidc_audience,
+        jwks_url=access.oidc_jwks_url,
+        login_claim=access.oidc_login_claim,
+    )
 
 
 def _see_other(target: str) -> web.Response:
