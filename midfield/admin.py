@@ -15,7 +15,15 @@ from midfield.errors import BrokerUnavailable, map_kafka_errors
 from midfield.settings import KafkaSettings, TopicSettings
 from schemas.catalog import TopicSpec, concrete
 
-__all__ = ["TopicResult", "client_config", "create_topics", "topic_configs", "wait_for_broker"]
+__all__ = [
+    "TopicResult",
+    "broker_answers",
+    "client_config",
+    "create_topics",
+    "require_broker",
+    "topic_configs",
+    "wait_for_broker",
+]
 
 
 def client_config(kafka: KafkaSettings) -> dict[str, Any]:
@@ -79,11 +87,28 @@ def broker_answers(broker: str | KafkaSettings) -> bool:
         return _answers(broker)
 
 
-def _answers(broker: str | KafkaSettings) -> bool:
+def require_broker(kafka: KafkaSettings) -> None:
+    """Fail at once, in one line, when no broker answers within ``bootstrap_timeout_s``:
+    commands call this first, instead of letting a client retry for 30 s and log each try."""
+    timeout_s = kafka.bootstrap_timeout_s
+    with _quiet("kafka"):
+        if _answers(kafka, timeout_s=timeout_s):
+            return
+    raise BrokerUnavailable(
+        f"no broker answers at {kafka.bootstrap_servers} (waited {timeout_s:g} s). Start the "
+        'embedded one with  eval "$(midfield broker start)"  or set KAFKA_BOOTSTRAP_SERVERS '
+        "to your Kafka",
+        reason="no-broker",
+    )
+
+
+def _answers(broker: str | KafkaSettings, *, timeout_s: float = 2.0) -> bool:
     config = {"bootstrap_servers": broker} if isinstance(broker, str) else client_config(broker)
+    ms = int(timeout_s * 1000)
+    limits = {"request_timeout_ms": ms, "bootstrap_timeout_ms": ms}
     try:
         with map_kafka_errors():
-            admin = KafkaAdminClient(**(config | {"request_timeout_ms": 2000}))
+            admin = KafkaAdminClient(**(config | limits))
             try:
                 admin.list_topics()
                 return True

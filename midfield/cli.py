@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import click
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ from connectors.sources import SOURCES, HttpSource, Source
 from midfield import metrics
 from midfield.errors import ConfigError, MidfieldError
 from midfield.logging import configure_logging
+from midfield.ports import require_free
 from midfield.settings import Settings
 
 __all__ = ["main"]
@@ -55,14 +56,21 @@ class _Group(click.Group):
     show_default=True,
     help="auto: pretty on a terminal, JSON lines otherwise.",
 )
-def cli(log_level: str, log_format: str) -> None:
+@click.option("--log-client-interval", type=click.FloatRange(min=1), default=60.0,
+              envvar="MIDFIELD_LOG_CLIENT_INTERVAL_S", show_default=True,
+              help="Kafka client warnings are summarised once per this many seconds.")  # fmt: skip
+@click.option("--log-client-burst", type=click.IntRange(min=0), default=5,
+              envvar="MIDFIELD_LOG_CLIENT_BURST", show_default=True,
+              help="Kafka client warnings that pass per interval before the summary.")  # fmt: skip
+def cli(log_level: str, log_format: str, log_client_interval: float, log_client_burst: int) -> None:
     """Midfield: the event bus of a county government general office.
 
     Sources turn faxes, telegrams and messages into events on Kafka topics; the worker keeps the
     office's books from those events and answers over HTTP. Settings come from MIDFIELD_*
     variables or .env; KAFKA_BOOTSTRAP_SERVERS names the broker.
     """
-    configure_logging(log_level, log_format)  # type: ignore[arg-type]
+    configure_logging(log_level, log_format, client_interval_s=log_client_interval,  # type: ignore[arg-type]
+                      client_burst=log_client_burst)  # fmt: skip
 
 
 # -- broker ------------------------------------------------------------------------------------
@@ -128,9 +136,10 @@ def topics() -> None:
 @topics.command("create")
 def topics_create() -> None:
     """Create every topic of the catalog that is missing (idempotent)."""
-    from midfield.admin import create_topics
+    from midfield.admin import create_topics, require_broker
 
     settings = Settings()
+    require_broker(settings.kafka)
     mismatched = False
     for result in create_topics(settings.kafka, settings.topics, _catalog(settings)):
         click.echo(
@@ -186,11 +195,16 @@ def connect() -> None:
     """Run a source: read its input, produce events, dead-letter what cannot be parsed."""
 
 
+_CLICK_TYPES: dict[Any, Any] = {Path: click.Path(path_type=Path), int: int, float: float}
+
+
 def _option(name: str, field: FieldInfo) -> click.Option:
+    """A click option typed as its field (``int | None`` is an INTEGER that may be left out)."""
     flag = "--" + name.replace("_", "-")
     if field.annotation in (bool, "bool"):
         return click.Option([flag, name], is_flag=True, help=field.description)
-    kind = click.Path(path_type=Path) if field.annotation in (Path, "Path") else None
+    given = [a for a in get_args(field.annotation) if a is not type(None)] or [field.annotation]
+    kind = _CLICK_TYPES.get(given[0]) if len(given) == 1 else None
     required = field.is_required()
     if required:  # no default at all: click 8.3 counts an explicit None as one
         return click.Option([flag, name], type=kind, required=True, help=field.description)
@@ -205,10 +219,17 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
         try:
             options = source_cls.options(**given)
         except ValidationError as exc:
-            raise click.UsageError(str(exc)) from exc
+            raise click.UsageError(_invalid_options(exc)) from exc
         settings = Settings()
+        if name in _NEEDS_KEYS and settings.departments.file is None:
+            raise ConfigError(
+                f"connect {name} takes API keys from the departments file, and none is set: "
+                "every key would be refused. Set MIDFIELD_DEPARTMENTS_FILE (docs/departments.md)",
+                reason="no-departments-file",
+            )
         source = source_cls.from_options(options, settings)
         if options.metrics_port:
+            require_free("127.0.0.1", options.metrics_port, what=f"connect {name} --metrics-port")
             metrics.serve(options.metrics_port)
         if isinstance(source, HttpSource):
             from connectors.runtime.http import HttpSourceOptions, serve
@@ -223,6 +244,18 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
                          params=[_option(n, f) for n, f in fields.items()])  # fmt: skip
 
 
+_NEEDS_KEYS = frozenset({"duty", "tasks"})
+"""Intakes whose callers present an API key from the departments file."""
+
+
+def _invalid_options(exc: ValidationError) -> str:
+    """pydantic's errors as ``--option: message`` lines."""
+    return "; ".join(
+        f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+        for e in exc.errors(include_url=False)
+    )
+
+
 for _name, _source_cls in SOURCES.items():
     connect.add_command(_connect_command(_name, _source_cls))
 
@@ -230,9 +263,7 @@ for _name, _source_cls in SOURCES.items():
 def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:
     from connectors.runtime.runner import run_source
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals(settings.connect.shutdown_timeout_s, what=source.name)
     progress = sys.stderr.isatty()
 
     def on_commit(stats: Any) -> None:
@@ -248,6 +279,21 @@ def _run_source(source: Any, settings: Settings, *, follow: bool) -> None:
     if progress:
         click.echo(err=True)
     click.echo(json.dumps(stats.as_dict(), ensure_ascii=False))
+
+
+def _stop_on_signals(timeout_s: float, *, what: str) -> threading.Event:
+    """An event SIGINT and SIGTERM set; the process then ends within ``timeout_s``."""
+    from midfield.shutdown import exit_within
+
+    stop = threading.Event()
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+        exit_within(timeout_s, what=what)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    return stop
 
 
 # -- sink --------------------------------------------------------------------------------------
@@ -277,9 +323,7 @@ def sink_department(code: str, metrics_port: int | None) -> None:
     target = Target.of(load_directory(settings.departments), code)
     if metrics_port:
         metrics.serve(metrics_port)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals(settings.connect.shutdown_timeout_s, what=f"sink {code}")
     progress = sys.stderr.isatty()
 
     def on_outcome(outcome: str, reason: str, stats: Any) -> None:
@@ -331,6 +375,7 @@ def replay_export(out: Path, topic_names: tuple[str, ...]) -> None:
     from streams.replay.archive import export_topics
 
     settings = Settings()
+    _require_broker(settings)
     names = list(topic_names) or [spec.name for spec in _catalog(settings)]
     with _progress_bar("exporting") as bar:
         report = export_topics(
@@ -358,6 +403,7 @@ def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
     from streams.replay.archive import import_archive
 
     settings = Settings()
+    _require_broker(settings)
     create_topics(settings.kafka, settings.topics, _catalog(settings))
     with _progress_bar("importing") as bar:
         report = import_archive(
@@ -367,6 +413,12 @@ def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
             progress=(lambda n: bar.update(n)) if bar else (lambda n: None),
         )
     click.echo(json.dumps({"records": report.records, "files": report.files}))
+
+
+def _require_broker(settings: Settings) -> None:
+    from midfield.admin import require_broker
+
+    require_broker(settings.kafka)
 
 
 def _replay_report(label: str) -> Any:
@@ -440,6 +492,7 @@ def replay_rebuild(
     from streams.replay.run import plan
 
     settings = Settings()
+    _require_broker(settings)
     app_id = app_id or f"{settings.worker.app_id}-rebuild-{datetime.now(UTC):%Y%m%d%H%M%S}"
     if dry_run:
         click.echo(json.dumps(plan(settings, app_id, start=start).as_json(), indent=2))
@@ -494,6 +547,7 @@ def replay_as_of(
     from streams.replay.run import parse_time, plan
 
     settings = Settings()
+    _require_broker(settings)
     when = parse_time(at, settings)
     app_id = app_id or f"{settings.worker.app_id}-asof-{datetime.now(UTC):%Y%m%d%H%M%S}"
     if dry_run:
@@ -590,6 +644,7 @@ def replay_shadow(
         click.echo(f"cases: {sum(r.passed for r in results)} of {len(results)} as expected")
         if cases_only:
             sys.exit(0 if cases_pass else 3)
+    _require_broker(settings)
     outcome = shadow(
         settings,
         app_id,
@@ -652,6 +707,7 @@ def replay_redrive(
     from streams.replay.shadow import try_code
 
     settings = Settings()
+    _require_broker(settings)
     if module:
         try_code(module, settings)
     chosen = Filter(
@@ -772,14 +828,16 @@ def deploy_k8s_topics(departments_file: Path | None, out: Path | None, cluster: 
 @click.option("--no-create-topics", is_flag=True, help="Do not create missing catalog topics.")
 def worker(port: int | None, no_create_topics: bool) -> None:
     """Run the stream processors and their HTTP views until interrupted."""
-    from midfield.admin import create_topics
+    from midfield.admin import create_topics, require_broker
     from midfield.settings import WorkerSettings
     from streams.worker import run_worker
 
     settings = Settings()
     if port is not None:
         settings.worker = WorkerSettings(web_port=port)
+    require_free(settings.worker.web_host, settings.worker.web_port, what="midfield worker")
     if not no_create_topics:
+        require_broker(settings.kafka)
         create_topics(settings.kafka, settings.topics, _catalog(settings))
     run_worker(settings)
 
@@ -795,7 +853,9 @@ def worker(port: int | None, no_create_topics: bool) -> None:
 )
 @click.option("--port", type=int, default=6066, show_default=True, help="The worker's HTTP port.")
 def demo(check: bool, workdir: Path, port: int) -> None:
-    """Embedded broker, topics, worker and fax connector, with sample faxes arriving live."""
+    """The whole hub on an embedded broker: the worker and dashboard, every source (fax log,
+    fax mail, telegrams, the tasks, duty, WeChat, board and hotline intakes), with sample input
+    arriving live. Prints the dashboard's address and the demo users; Ctrl-C stops it all."""
     from midfield.demo import run_demo
 
     sys.exit(run_demo(workdir=workdir, port=port, check=check))

@@ -38,6 +38,7 @@ from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.demo_feed import DemoSecrets, Endpoints, feed
 from midfield.fax_samples import deliver, demo_mails
+from midfield.ports import require_free
 from midfield.settings import KafkaSettings, OfficeSettings, TopicSettings
 from midfield.watermarks import topic_end_offsets
 from schemas.catalog import DEADLETTER, concrete
@@ -224,7 +225,9 @@ class _Demo:
 
 
 def run_demo(*, workdir: Path, port: int, check: bool, feed_seconds: float = 4.0) -> int:
-    """Run the demo; the exit status (0 ok, 1 the books are not what was sent)."""
+    """Run the demo; the exit status (0 ok, 1 the books are not what was sent). A busy worker
+    port stops it before anything starts (``ConfigError`` naming what holds the port)."""
+    require_free("127.0.0.1", port, what="midfield demo (the worker's port, --port)")
     shutil.rmtree(workdir, ignore_errors=True)  # the broker is memory-only: start clean
     workdir.mkdir(parents=True)
     zone = OfficeSettings().zone

@@ -116,7 +116,9 @@ _TRANSLATED: tuple[type[BaseException], ...] = (*_KAFKA_BASES, TimeoutError, Con
 
 
 def _reason_for(exc: BaseException) -> str:
+    # KafkaTimeoutError -> kafka-timeout, not kafka-kafka-timeout
     name = type(exc).__name__.removesuffix("Error")
+    name = name.removeprefix("Kafka") or name
     out = []
     for i, ch in enumerate(name):
         if ch.isupper() and i and not name[i - 1].isupper():

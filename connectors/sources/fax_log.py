@@ -40,11 +40,14 @@ from connectors.runtime.source import (
 )
 from connectors.runtime.watch import DirectoryWatch
 from midfield.errors import ParseError, StoreError
+from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.envelope import Envelope
 from schemas.events.fax import FaxFormat, FaxReceived
 
 __all__ = ["FaxLogSource"]
+
+log = get_logger(__name__)
 
 _CHUNK = 64 * 1024
 _FIELDS = ("date", "type", "commid", "device", "qfile", "jobtag", "sender", "dest", "csi",
@@ -86,6 +89,8 @@ class FaxLogSource(Source):
 
     @classmethod
     def from_options(cls, options: FaxLogOptions, settings: Settings) -> FaxLogSource:
+        if options.once and not options.path.is_file():  # say so before waiting for a broker
+            raise StoreError(f"fax log {options.path} does not exist", reason="input-missing")
         return cls(path=options.path, instance=options.instance, zone=settings.office.zone,
                    poll_interval_s=settings.connect.poll_interval_s)  # fmt: skip
 
@@ -177,7 +182,8 @@ class FaxLogSource(Source):
             cursor.file.close()
 
     def _open(self, position: Position | None, follow: bool) -> _Opening:
-        """Open the log, waiting for it to appear when following."""
+        """Open the log, waiting for it to appear when following (logged once)."""
+        waiting = False
         while True:
             try:
                 file = FileIO(self.path, "rb")
@@ -186,6 +192,9 @@ class FaxLogSource(Source):
                     raise StoreError(
                         f"fax log {self.path} does not exist", reason="input-missing"
                     ) from None
+                if not waiting:
+                    waiting = True
+                    log.info("waiting for the fax log to appear", path=str(self.path))
                 yield None
                 self._watch.wait()
                 continue

@@ -53,7 +53,13 @@ def test_both_client_libraries_are_covered() -> None:
 def test_connection_errors_are_transient() -> None:
     with pytest.raises(BrokerUnavailable) as caught, map_kafka_errors():
         raise kafka.errors.KafkaConnectionError("refused")
-    assert caught.value.reason == "kafka-kafka-connection"
+    assert caught.value.reason == "kafka-connection"
+
+
+def test_a_kafka_prefixed_error_name_is_not_doubled_in_its_reason() -> None:
+    with pytest.raises(BrokerUnavailable) as caught, map_kafka_errors():
+        raise kafka.errors.KafkaTimeoutError("Unable to bootstrap")
+    assert caught.value.reason == "kafka-timeout"
 
 
 def test_authorization_failure_is_permanent() -> None:
