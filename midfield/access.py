@@ -110,6 +110,12 @@ class Policy:
         return cls(signed_in=True)
 
     @classmethod
+    def telemetry(cls, *roles: Role) -> Policy:
+        """``/metrics``: ``roles`` only; an allowed scrape is not audited (it reads no book, and
+        Prometheus would write a record every 15 s); a refused one is, like every refusal."""
+        return cls(roles=frozenset(roles), audited=False)
+
+    @classmethod
     def of(cls, *roles: Role) -> Policy:
         if not roles:
             raise ValueError("a policy names at least one role; use Policy.anyone() for none")

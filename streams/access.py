@@ -51,6 +51,8 @@ __all__ = ["Gate", "check_policies", "page", "principal_of"]
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PRINCIPAL = web.RequestKey("principal", Principal)
+"""Who the middleware found the request to be (every view reads it with principal_of)."""
 LOGIN_PAGE = files("streams").joinpath("static/login.html").read_text(encoding="utf-8")
 
 
@@ -65,7 +67,7 @@ def page(
 
 def principal_of(request: Any) -> Principal:
     """The principal the middleware found for ``request`` (set before any view runs)."""
-    found: Principal = request["principal"]
+    found: Principal = request[PRINCIPAL]
     return found
 
 
@@ -132,7 +134,7 @@ class Gate:
             return await self._refuse(request, route, ANONYMOUS, 429, "too-many-failures",
                                       Action.read)  # fmt: skip
         principal, credential = await self.identify(request)
-        request["principal"] = principal
+        request[PRINCIPAL] = principal
         if credential and not principal.authenticated:
             self.failures.failed(remote, time.time())
         if found is None:

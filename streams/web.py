@@ -112,7 +112,7 @@ def register_views(app: MidfieldApp) -> None:
         ok, reason = readiness(app)
         return web.json({"ready": ok, "reason": reason}, status=200 if ok else 503)
 
-    @page(app, "/metrics", Policy.of(R.ops))
+    @page(app, "/metrics", Policy.telemetry(R.ops))
     async def metrics_view(web: Any, request: Any) -> Any:
         return web.bytes(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 

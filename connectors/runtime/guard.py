@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from midfield import metrics
-from midfield.access import Role, Sessions, Throttle, constant_time_equal
+from midfield.access import Principal, Role, Sessions, Throttle, constant_time_equal
 from midfield.departments import Directory
 from midfield.errors import BrokerError, ConfigError
 from midfield.logging import get_logger
@@ -38,11 +38,30 @@ from schemas.events.audit import Action, AuditRecorded, Outcome
 if TYPE_CHECKING:
     from connectors.runtime.http import HttpSource, Intake
 
-__all__ = ["KEYED", "OPEN", "SCRAPE", "SIGNED", "Guard", "IntakePolicy", "allow", "check_routes"]
+__all__ = [
+    "ACTOR",
+    "KEYED",
+    "OPEN",
+    "PERSON",
+    "SCRAPE",
+    "SESSION",
+    "SIGNED",
+    "Guard",
+    "IntakePolicy",
+    "allow",
+    "check_routes",
+]
 
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ACTOR = web.RequestKey("actor", str)
+"""Who the audit record names: ``office``, ``department:<code>``, ``person:<login>``…"""
+PERSON = web.RequestKey("person", str)
+"""A signed-in person's name: what an event records as its recorder (duty, tasks)."""
+SESSION = web.RequestKey("session", Principal)
+"""The person of a live dashboard session cookie, when the request carries one."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +75,9 @@ class IntakePolicy:
 
 
 OPEN = IntakePolicy("open", "anyone (liveness, readiness, a blank form)", audited=False)
-SCRAPE = IntakePolicy("scrape", "the scrape token, or an API key with the ops role", True,
+SCRAPE = IntakePolicy("scrape", "the scrape token, or an API key with the ops role", False,
                       Action.read)  # fmt: skip
+"""An allowed scrape reads no book and is not audited; a refused one is (every refusal is)."""
 SIGNED = IntakePolicy("signed", "the sending system's signature, checked by the handler")
 KEYED = IntakePolicy("keyed", "an API key of the office or a department, checked by the handler")
 KEYED_READ = IntakePolicy("keyed-read", KEYED.description, True, Action.read)
@@ -131,14 +151,14 @@ class Guard:
         return response
 
     def _session(self, request: web.Request) -> None:
-        """``request["session"]``: the signed-in person of a live session cookie, if any."""
+        """:data:`SESSION`: the signed-in person of a live session cookie, if any."""
         token = request.cookies.get(Sessions.COOKIE)
         if self.sessions is None or self.directory is None or not token:
             return
         login = self.sessions.login_of(token, time.time())
         person = self.directory.person(login) if login else None
         if person is not None:
-            request["session"] = person
+            request[SESSION] = person
 
     def _scraper(self, request: web.Request) -> int:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
@@ -146,12 +166,12 @@ class Guard:
         if scheme.lower() != "bearer" or not key:
             return 401
         if self.scrape_token and constant_time_equal(key, self.scrape_token):
-            request["principal"] = "system:scrape-token"
+            request[ACTOR] = "system:scrape-token"
             return 200
         who = self.directory.authenticate(key) if self.directory else None
         if who is None:
             return 401
-        request["principal"] = who.id
+        request[ACTOR] = who.id
         return 200 if Role.ops in who.roles else 403
 
     def _refuse(self, request: web.Request, route: str, policy: IntakePolicy, status: int,
@@ -174,7 +194,7 @@ class Guard:
             self.failures.failed(remote, time.time())
         metrics.ACCESS_DENIED.labels(self.source.name, route, str(status)).inc()
         log.warning("access refused", route=route, status=status, remote=remote,
-                    principal=request.get("principal", "anonymous"), reason=reason)  # fmt: skip
+                    principal=request.get(ACTOR, "anonymous"), reason=reason)  # fmt: skip
 
     def record(self, request: web.Request, route: str, policy: IntakePolicy, status: int,
                reason: str = "") -> None:  # fmt: skip
@@ -204,7 +224,7 @@ class Guard:
         task.add_done_callback(self._pending.discard)
 
     def _principal(self, request: web.Request, policy: IntakePolicy, status: int) -> str:
-        given = request.get("principal")
+        given = request.get(ACTOR)
         if given:
             return str(given)
         if policy is SIGNED and status not in (401, 403, 429):

@@ -28,7 +28,16 @@ from typing import Any, ClassVar, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from connectors.runtime.guard import OPEN, SCRAPE, Guard, allow, check_routes
+from connectors.runtime.guard import (
+    ACTOR,
+    OPEN,
+    PERSON,
+    SCRAPE,
+    SESSION,
+    Guard,
+    allow,
+    check_routes,
+)
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Connector, SourceOptions
@@ -106,11 +115,11 @@ def bearer_principal(request: web.Request, directory: Directory) -> str:
     """Who acts: the office or a department code. From ``Authorization: Bearer <key>``, or from
     a person signed in to the dashboard (the session the access middleware found: an office
     role acts as the office, a department clerk as the department, and the person's name is
-    what the event records, in ``request["person"]``). 401 for no or an unknown credential,
+    what the event records, in ``request[PERSON]``). 401 for no or an unknown credential,
     403 for a person whose roles act for nobody. The audit trail records the principal
     (connectors/runtime/guard.py)."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    person = request.get("session") if not scheme else None
+    person = request.get(SESSION) if not scheme else None
     if person is not None:
         return _acting_person(request, person)
     principal = directory.principal(key.strip()) if scheme.lower() == "bearer" else None
@@ -120,7 +129,7 @@ def bearer_principal(request: web.Request, directory: Directory) -> str:
             reason="unauthenticated",
             status=401,
         )
-    request["principal"] = principal if principal == OFFICE else f"department:{principal}"
+    request[ACTOR] = principal if principal == OFFICE else f"department:{principal}"
     return principal
 
 
@@ -128,8 +137,8 @@ _OFFICE_ROLES = frozenset({Role.director, Role.duty_officer, Role.supervision})
 
 
 def _acting_person(request: web.Request, person: Principal) -> str:
-    request["principal"] = person.id
-    request["person"] = person.name
+    request[ACTOR] = person.id
+    request[PERSON] = person.name
     if person.department is not None and Role.department in person.roles:
         return person.department
     if not person.roles.isdisjoint(_OFFICE_ROLES):
@@ -336,6 +345,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return json_error(413, "body-too-large", exc.text or "request body too large")
 
 
+GUARD = web.AppKey("guard", Guard)
+"""The application's access middleware (its audit records are drained at shutdown)."""
+
+
 def make_app(
     source: HttpSource, intake: Intake, max_body_bytes: int, access: AccessSettings | None = None
 ) -> web.Application:
@@ -345,7 +358,7 @@ def make_app(
     app = web.Application(
         client_max_size=max_body_bytes, middlewares=[_measured, guard.middleware, _errors]
     )
-    app["guard"] = guard
+    app[GUARD] = guard
     app.add_routes(source.routes(intake))
 
     async def health(request: web.Request) -> web.Response:
@@ -406,7 +419,7 @@ async def _serve(source: HttpSource, options: HttpSourceOptions, settings: Setti
         await stop.wait()
     finally:
         watch.cancel()
-        await app["guard"].drain()
+        await app[GUARD].drain()
         await runner.cleanup()
         await source.stop()
         intake.close()

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from connectors.runtime.follow import follow_topic
-from connectors.runtime.guard import KEYED, OPEN, allow
+from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -288,5 +288,5 @@ def _signed(body: dict[str, Any], request: web.Request, field: str) -> None:
     """With a person signed in, ``field`` (``recorder`` or ``by``) is that person: what a
     person records carries the authenticated principal, not a typed-in name. With the office's
     key the body says who recorded it (and the audit trail that the key did)."""
-    if request.get("person"):
-        body[field] = request["person"]
+    if request.get(PERSON):
+        body[field] = request[PERSON]

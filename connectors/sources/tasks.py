@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from connectors.runtime.guard import KEYED, KEYED_READ, allow
+from connectors.runtime.guard import KEYED, KEYED_READ, PERSON, allow
 from connectors.runtime.http import (
     HttpSource,
     HttpSourceOptions,
@@ -196,8 +196,8 @@ class TasksApi(HttpSource):
             await intake.dead_letter(raw, ParseError("invalid-request", error), where)
             raise Invalid([{"field": clash[0], "message": error}])
         data = body | {k: v for k, v in fixed.items() if v}
-        if request.get("person"):  # signed in: the person is who acted, not a typed-in name
-            data["person"] = request["person"]
+        if request.get(PERSON):  # signed in: the person is who acted, not a typed-in name
+            data["person"] = request[PERSON]
         return await validated(intake, raw, event_type, data, where)
 
     def _wrap(self, event: TaskEvent, actor: str, request: web.Request) -> Envelope:
