@@ -63,8 +63,15 @@ def event_id(source: str, position: str) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
+    """Timezone-aware, with an offset RFC 3339 can write (whole minutes). A zone's local mean
+    time before standard time has seconds in its offset (Asia/Shanghai in 1900: +08:05:43), which
+    CloudEvents' ``time`` cannot carry and nothing reads back: such a time is kept in UTC, the
+    same instant."""
+    offset = value.utcoffset() if value.tzinfo is not None else None
+    if offset is None:
         raise ValueError("time must be timezone-aware")
+    if offset.seconds % 60 or offset.microseconds:
+        return value.astimezone(UTC)
     return value
 
 

@@ -104,3 +104,20 @@ def test_event_id_is_exactly_uuid5_of_source_and_position(source: str, position:
         uuid.UUID("6b1d5a0e-3c2f-5d8e-9a41-0f7c2b6d9e15"), f"{source}\n{position}"
     )
     assert event_id(source, position) == str(expected)
+
+
+def test_a_local_mean_time_offset_travels_as_utc_and_reads_back() -> None:
+    """Asia/Shanghai before 1901 is +08:05:43; RFC 3339 has no seconds in an offset (found by
+    hypothesis on a board export dated 1900-01-01)."""
+    from zoneinfo import ZoneInfo
+
+    from schemas.events.fax import FaxReceived
+
+    when = datetime(1900, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    data = FaxReceived.model_validate(FaxReceived.model_json_schema()["examples"][0])
+    envelope = Envelope.wrap(
+        data, source="midfield://fax-log/t", position="1", subject="1", time=when
+    )
+    assert envelope.time == when and envelope.time.utcoffset() == timedelta(0)
+    back = Envelope.from_record(envelope.headers(), envelope.value())
+    assert back.time == when
