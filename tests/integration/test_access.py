@@ -151,6 +151,16 @@ def _wrap(event: EventData, subject: str, n: int, when: datetime) -> Envelope:
     )
 
 
+def _order(number: str, unit: str, now: datetime) -> list[Envelope]:
+    """A work order accepted five minutes ago and dispatched to ``unit`` now."""
+    return [
+        _wrap(WorkOrderStepped(order_number=number, step="accepted", category="help"),
+              number, 0, now - timedelta(minutes=5)),
+        _wrap(WorkOrderStepped(order_number=number, step="dispatched", units=(unit,)),
+              number, 1, now),
+    ]  # fmt: skip
+
+
 def _books(unique: str) -> list[Envelope]:
     now = datetime.now(ZONE)
     deadline = now.date() + timedelta(days=60)
@@ -187,33 +197,9 @@ def _books(unique: str) -> list[Envelope]:
             now,
         )
     )
-    order = f"{ORDER}-{unique}"
-    out += [
-        _wrap(
-            WorkOrderStepped(order_number=order, step="accepted", category="help"),
-            order,
-            0,
-            now - timedelta(minutes=5),
-        ),
-        _wrap(
-            WorkOrderStepped(order_number=order, step="dispatched", units=("edu",)), order, 1, now
-        ),
-    ]
-    theirs = f"{ORDER}-{unique}-housing"  # due within MIDFIELD_HOTLINE_AT_RISK_HOURS, as edu's
-    out += [
-        _wrap(
-            WorkOrderStepped(order_number=theirs, step="accepted", category="help"),
-            theirs,
-            0,
-            now - timedelta(minutes=5),
-        ),
-        _wrap(
-            WorkOrderStepped(order_number=theirs, step="dispatched", units=("housing",)),
-            theirs,
-            1,
-            now,
-        ),
-    ]
+    # edu's order, and housing's due as soon (within MIDFIELD_HOTLINE_AT_RISK_HOURS)
+    out += _order(f"{ORDER}-{unique}", "edu", now) + _order(f"{ORDER}-{unique}-housing",
+                                                            "housing", now)  # fmt: skip
     report = f"EM-{unique}"
     out.append(
         _wrap(EmergencyReported(report_id=report, sequence=0, title="城东内涝", recorder="李华",
