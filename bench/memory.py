@@ -33,7 +33,7 @@ from midfield.watermarks import topic_end_offsets
 from schemas.catalog import topic as catalog_topic
 from schemas.envelope import Envelope
 from schemas.events.task import TaskCreated, TaskEvent, TaskOrigin
-from streams import ledger
+from streams.books import ledger
 from streams.store import pack
 from tests.harness import Broker, WorkerProcess, scrape
 

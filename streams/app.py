@@ -28,6 +28,8 @@ from schemas.events.audit import AuditRecorded
 from streams import heap
 from streams.access import Gate, check_policies
 from streams.agents import Effects
+from streams.books.waiting_letters import apply as letter_book
+from streams.books.waiting_letters import parse as parse_letter
 from streams.duty import add_duty
 from streams.emit import raw_topic
 from streams.health import BrokerWatch
@@ -41,8 +43,6 @@ from streams.sensor import MetricsSensor
 from streams.supervision import add_supervision
 from streams.table import Table, book_chunks
 from streams.transport import Transport
-from streams.waiting_letters import apply as letter_book
-from streams.waiting_letters import parse as parse_letter
 from streams.web import register_views
 
 __all__ = ["PROCESSED", "MidfieldApp", "broker_credentials", "create_app"]

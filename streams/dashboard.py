@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
 from midfield.access import Principal
-from streams import (
+from streams import labels, masking
+from streams.books import (
     alerts,
     duty_log,
     emergencies,
-    labels,
     ledger,
-    masking,
     replies,
     waiting_letters,
     workorders,

@@ -20,7 +20,7 @@ from schemas.events.duty import (
 )
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
-from streams import items
+from streams.books import items
 from streams.emit import raw_topic, send, tables_settled
 from streams.table import book_chunks
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from streams.office_time import parse
+from streams.books.office_time import parse
 
 __all__ = ["Window", "last_ended", "render_html", "report", "window"]
 

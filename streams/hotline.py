@@ -1,6 +1,6 @@
 """The work-order processor: the ``work_orders`` table from ``office.hotline.workorder.v1``.
 
-Each step is applied with :func:`streams.workorders.apply`; a step the lifecycle refuses is
+Each step is applied with :func:`streams.books.workorders.apply`; a step the lifecycle refuses is
 dead-lettered with the reason (and remembered, so a replay refuses it again).
 """
 

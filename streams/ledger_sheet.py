@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from midfield.settings import SupervisionSettings
 from midfield.spreadsheet import safe_cell
 from schemas.events.task import TaskOrigin, TaskStatus
-from streams.ledger import Book, Light, is_task, light
+from streams.books.ledger import Book, Light, is_task, light
 
 __all__ = ["COLUMNS", "LIGHT_COLOURS", "LIGHT_TEXT", "ORIGINS", "STATUSES", "workbook"]
 

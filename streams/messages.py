@@ -1,7 +1,7 @@
 """The public-message processor: the ``messages`` table behind the reply tallies, and the early
 warning timer (DESIGN §5, "Reply tallies").
 
-The agent applies each event of ``office.intake.message.v1`` with :func:`streams.replies.apply`;
+The agent applies each event of ``office.intake.message.v1`` with :func:`streams.books.replies.apply`;
 a first reply to a message old enough to have been warned about resolves its alert. The timer
 proposes the warning alerts to ``office.alerts.v1`` with ids fixed per message and threshold;
 the alerts book applies each once, so a proposal repeated (every check, or after a restart)
@@ -17,7 +17,7 @@ import faust
 from midfield.logging import get_logger
 from schemas.catalog import topic
 from schemas.events.message import PublicMessageReceived
-from streams import replies
+from streams.books import replies
 from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:

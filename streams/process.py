@@ -35,7 +35,7 @@ from schemas.events.message import PublicMessageReceived
 from schemas.events.task import TaskEvent, TaskReminded
 from schemas.events.telegram import TelegramReceived
 from schemas.events.workorder import WorkOrderStepped
-from streams import alerts, audit, duty_log, emergencies, items, ledger, replies, workorders
+from streams.books import alerts, audit, duty_log, emergencies, items, ledger, replies, workorders
 
 __all__ = ["BOOKS", "PROCESSED", "Books", "Outcome", "Refusal", "process"]
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import DutyReportIssued
-from streams import duty_report, emergencies, items, labels, ledger, workorders
+from streams import duty_report, labels
+from streams.books import emergencies, items, ledger, workorders
 from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The supervision processor: the ``ledger`` table, its agent, the reminder timer and outboxes.
 
-The agent applies each event of ``office.supervision.task.v1`` with :func:`streams.ledger.apply`:
+The agent applies each event of ``office.supervision.task.v1`` with :func:`streams.books.ledger.apply`:
 an applied event updates the book and sends a notice to each department concerned; a refused
 one goes to the dead-letter topic with the lifecycle's reason (and is remembered, so a re-read
 refuses it again); a repeated id changes nothing. Notices are sent before the book is written:
@@ -20,7 +20,7 @@ import faust
 from midfield.logging import get_logger
 from schemas.catalog import topic
 from schemas.events.task import TaskEvent
-from streams import ledger
+from streams.books import ledger
 from streams.emit import raw_topic, send, tables_settled
 from streams.table import book_chunks
 

@@ -20,22 +20,10 @@ from midfield import metrics
 from midfield.access import Policy, Principal
 from midfield.access import Role as R
 from schemas.events.task import TaskStatus
-from streams import (
-    alerts,
-    audit,
-    dashboard,
-    duty_log,
-    duty_report,
-    items,
-    ledger,
-    masking,
-    office_time,
-    replies,
-    reporting,
-    workorders,
-)
+from streams import dashboard, duty_report, masking, reporting
 from streams import ledger_sheet as ledger_sheet_
 from streams.access import page, principal_of, register_sign_in
+from streams.books import alerts, audit, duty_log, items, ledger, office_time, replies, workorders
 from streams.replay import books as replay_books
 
 if TYPE_CHECKING:

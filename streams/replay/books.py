@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from midfield.settings import Settings
-from streams import items, ledger, workorders
+from streams.books import items, ledger, workorders
 from streams.process import BOOKS
 from streams.replay.offsets import scan
 

@@ -10,7 +10,7 @@ import pytest
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
 from schemas.events.fax import FaxReceived
-from streams import alerts
+from streams.books import alerts
 
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 

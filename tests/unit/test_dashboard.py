@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from midfield.settings import RepliesSettings, SupervisionSettings
 from schemas.deadletter import DeadLetter
 from schemas.events.duty import EntryKind
-from streams import labels, ledger, waiting_letters
+from streams import labels
+from streams.books import ledger, waiting_letters
 from streams.dashboard import PAGE
 
 ZONE = ZoneInfo("Asia/Shanghai")

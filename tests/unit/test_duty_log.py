@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from schemas.envelope import Envelope
 from schemas.events.telegram import TelegramGrade, TelegramReceived
-from streams import duty_log
+from streams.books import duty_log
 from tests.samples import fax_envelope, fax_received
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

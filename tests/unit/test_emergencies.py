@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.envelope import Envelope, EventData
 from schemas.events.duty import DutyEntryRecorded, EmergencyClosed, EmergencyReported, EntryKind
-from streams import duty_log, emergencies
+from streams.books import duty_log, emergencies
 
 ZONE = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 7, 2, 14, 5, tzinfo=ZONE)

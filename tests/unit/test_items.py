@@ -10,7 +10,7 @@ from midfield.settings import DutySettings
 from schemas.envelope import Envelope
 from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgency
 from schemas.events.telegram import TelegramReceived
-from streams import alerts, duty_log, items
+from streams.books import alerts, duty_log, items
 from tests.samples import fax_envelope
 
 ZONE = ZoneInfo("Asia/Shanghai")

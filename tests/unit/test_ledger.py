@@ -22,8 +22,8 @@ from schemas.events.task import (
     TaskReviewed,
     TaskSigned,
 )
-from streams import ledger
-from streams.ledger import Applied, Light, Refused
+from streams.books import ledger
+from streams.books.ledger import Applied, Light, Refused
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = SupervisionSettings(warning_days=3, progress_lag=0.25, reminder_window_hours=24)

@@ -31,7 +31,7 @@ from schemas.events.task import (
     TaskReviewed,
     TaskSigned,
 )
-from streams import ledger
+from streams.books import ledger
 from streams.ledger_sheet import COLUMNS, workbook
 
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams import office_time
+from streams.books import office_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -16,8 +16,8 @@ from faust.types.tuples import Message
 from bench.memory import envelopes
 from midfield.clock import utc_now
 from midfield.settings import Settings, WorkerSettings
-from streams import ledger
 from streams.app import create_app
+from streams.books import ledger
 from streams.store import PackedBooks, PackedStore
 
 

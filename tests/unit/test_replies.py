@@ -10,8 +10,8 @@ import pytest
 from midfield.settings import RepliesSettings
 from schemas.envelope import Envelope
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
-from streams import alerts, replies
-from streams.replies import Period
+from streams.books import alerts, replies
+from streams.books.replies import Period
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = RepliesSettings(on_time_days=5, warning_days=(30, 60, 80), fail_days=91)

@@ -10,8 +10,8 @@ import pytest
 from midfield.settings import HotlineSettings
 from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStepped
-from streams import workorders
-from streams.replies import Period
+from streams.books import workorders
+from streams.books.replies import Period
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = HotlineSettings(sign_for_hours=2, close_days={"help": 5, "consultation": 1, "other": 5})

@@ -26,7 +26,7 @@ from midfield.settings import RepliesSettings
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
-from streams import office_time
+from streams.books import office_time
 
 __all__ = [
     "Period",

@@ -21,7 +21,7 @@ from typing import Any
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.audit import AuditRecorded, Outcome
-from streams.office_time import earliest, latest
+from streams.books.office_time import earliest, latest
 
 __all__ = ["APPLIED", "RECENT", "Applied", "apply", "day_of", "denial_alert", "on_day"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
-from streams.office_time import latest, parse
+from streams.books.office_time import latest, parse
 
 __all__ = ["apply", "is_alert", "open_first"]
 

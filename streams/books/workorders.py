@@ -23,8 +23,8 @@ from schemas.events.workorder import (
     WrongStep,
     next_status,
 )
-from streams import office_time
-from streams.replies import Period
+from streams.books import office_time
+from streams.books.replies import Period
 
 __all__ = ["Refused", "apply", "due_at", "figures", "involves", "is_order"]
 

@@ -23,7 +23,7 @@ from schemas.events.duty import (
 )
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
-from streams.office_time import parse
+from streams.books.office_time import parse
 
 __all__ = ["DutyLogEntry", "apply", "entries_on", "entry_for"]
 

@@ -1,0 +1,1 @@
+"""The books: pure functions from events to state, and the registry of every book."""
