@@ -1,9 +1,9 @@
-"""The faust agents' one body: decode, :func:`streams.process.process`, act, write.
+"""The faust agents' one body: decode, :func:`streams.books.registry.process`, act, write.
 
-Each processor module (duty, supervision, messages, hotline, alerts) declares its tables, its
-topic and its timers, and an agent whose body is :meth:`Effects.consume`. The side effects an
+Every topic the books read has one agent whose body is :meth:`Effects.consume`
+(streams/tables.py). The side effects an
 event calls for (dead letters, alerts, notices to department outboxes, the reminder metric) are
-done before the books are written (streams/process.py says why).
+done before the books are written (streams/books/registry.py says why).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from midfield import metrics
 from schemas.catalog import outbox
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
+from streams.books.registry import Outcome, Tables, process
 from streams.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.emit import raw_topic, send
-from streams.process import BOOKS, Books, Outcome, process
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -33,13 +33,10 @@ class Effects:
         self.app, self.deadletters, self.alerts = app, deadletters, alerts
         self.source = f"midfield://worker/{app.conf.id}"
         self._outboxes: dict[str, Any] = {}
-        self._books: Books | None = None
 
     @property
-    def books(self) -> Books:
-        if self._books is None:  # the tables exist once every processor module has added its
-            self._books = {name: getattr(self.app, name) for name in BOOKS}
-        return self._books
+    def books(self) -> Tables:
+        return self.app.books
 
     async def consume(self, stream: Any, name: str) -> None:
         """The agent reading topic ``name``."""

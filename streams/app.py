@@ -28,20 +28,17 @@ from schemas.events.audit import AuditRecorded
 from streams import heap
 from streams.access import Gate, check_policies
 from streams.agents import Effects
-from streams.books.waiting_letters import apply as letter_book
-from streams.books.waiting_letters import parse as parse_letter
-from streams.duty import add_duty
+from streams.books import alerts
+from streams.books.book import Book, Index
+from streams.books.registry import PROCESSED
 from streams.emit import raw_topic
 from streams.health import BrokerWatch
-from streams.hotline import add_work_orders
-from streams.messages import add_messages
-from streams.process import PROCESSED
 from streams.replay.offsets import read_offsets
 from streams.replay.shadow import try_code
 from streams.reporting import add_duty_reports
 from streams.sensor import MetricsSensor
-from streams.supervision import add_supervision
 from streams.table import Table, book_chunks
+from streams.tables import add_books
 from streams.transport import Transport
 from streams.web import register_views
 
@@ -57,16 +54,8 @@ class MidfieldApp(faust.App):
     broker_watch: BrokerWatch
     clock: Clock
     """Now, for lights, reminders and default dates; tests in the same process may replace it."""
-    duty_log: Any  # faust.Tables; typed loosely because faust's generics are untyped
-    ledger: Any
-    alerts: Any
-    messages: Any
-    work_orders: Any
-    emergencies: Any
-    items: Any
-    audit: Any
-    dead_letters: Any
-    """Dead letters by id, their latest state (streams/waiting_letters.py); none in a replay."""
+    books: dict[str, Table]
+    """Book (or index) name -> its table, one per entry of streams/books/registry.py."""
     audit_topic: Any
     """Where the access middleware records each request (streams/access.py)."""
     directory: Directory
@@ -78,11 +67,9 @@ class MidfieldApp(faust.App):
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
 
-
-# Books are plain JSON keyed by entity id: readable by any tool that dumps a changelog.
-_BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
-    key_type=str, value_type=None, key_serializer="raw", value_serializer="json"
-)
+    def table(self, book: Book | Index) -> Table:
+        """The table of ``book``."""
+        return self.books[book.name]
 
 
 def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
@@ -176,68 +163,18 @@ def create_app(settings: Settings) -> MidfieldApp:
     app.gate = Gate(app)
     # before anything builds faust's aiohttp application: every request passes the gate
     app.conf.web_application_options = {"middlewares": [app.gate.middleware]}
-    deadletters = raw_topic(app, DEADLETTER)
-    alert_topic = raw_topic(app, topic(AlertRaised.topic).name)
-    effects = Effects(app, deadletters, alert_topic)
-    _add_alerts(app, effects, alert_topic)
-    _add_dead_letters(app, deadletters)
-    audit_topic = _add_audit(app, effects)
-    fax, telegram, duty = add_duty(app, _BOOK_SCHEMA, effects)
-    tasks = add_supervision(app, _BOOK_SCHEMA, effects)
-    message_topic = add_messages(app, _BOOK_SCHEMA, effects)
-    order_topic = add_work_orders(app, _BOOK_SCHEMA, effects)
+    app.books = {}
+    alert_topic = topic(AlertRaised.topic).name
+    channels = {name: raw_topic(app, name) for name in (DEADLETTER, alert_topic)}
+    effects = Effects(app, channels[DEADLETTER], channels[alert_topic])
+    add_books(app, effects, channels)
+    app.audit_topic = channels[topic(AuditRecorded.topic).name]
     add_duty_reports(app)
-
     app.sensors.add(MetricsSensor())
-    channels = (fax, telegram, duty, tasks, alert_topic, message_topic, order_topic, audit_topic)
-    topics = [t.get_topic_name() for t in channels]
-    assert sorted(topics) == sorted(PROCESSED), "PROCESSED lists what the agents read"
-    _measure_every(app, settings.worker.lag_interval_s, topics)
+    _measure_every(app, settings.worker.lag_interval_s, list(PROCESSED))
     register_views(app)
     check_policies(app)
     return app
-
-
-def _add_alerts(app: MidfieldApp, effects: Effects, channel: Any) -> None:
-    """The alerts book, keyed by alert id, from ``office.alerts.v1``."""
-    app.alerts = app.Table("alerts", default=None, schema=_BOOK_SCHEMA)
-
-    @app.agent(channel, name="alerts")
-    async def take_alerts(stream: Any) -> None:
-        await effects.consume(stream, channel.get_topic_name())
-
-
-def _add_dead_letters(app: MidfieldApp, channel: Any) -> None:
-    """The dead letters waiting for a person, keyed by letter id, from ``office.deadletter.v1``
-    (the dashboard's count). Not in a replay: it rebuilds the processors' books, and a
-    read-only run must not read past its stop offsets on a topic it does not list."""
-    app.dead_letters = app.Table("dead_letters", default=None, schema=_BOOK_SCHEMA)
-    if app.settings.replay.read_only or app.settings.replay.stop_offsets_file:
-        return
-
-    @app.agent(channel, name="dead-letters")
-    async def take_dead_letters(stream: Any) -> None:
-        async for event in stream.events():
-            letter = parse_letter(event.value)
-            if letter is None:  # never dead-letter the dead-letter topic: say so and go on
-                message = event.message
-                where = f"{message.topic}/{message.partition}@{message.offset}"
-                log.warning("not a dead letter", reason="not-a-dead-letter", position=where)
-                continue
-            app.dead_letters[letter.id] = letter_book(letter)
-
-
-def _add_audit(app: MidfieldApp, effects: Effects) -> Any:
-    """The audit book, keyed by ``<day>/<principal>``, from ``office.audit.v1``; the same topic
-    is where this worker's own access middleware records each request."""
-    app.audit = app.Table("audit", default=None, schema=_BOOK_SCHEMA)
-    channel = app.audit_topic = raw_topic(app, topic(AuditRecorded.topic).name)
-
-    @app.agent(channel, name="audit")
-    async def take_audit(stream: Any) -> None:
-        await effects.consume(stream, channel.get_topic_name())
-
-    return channel
 
 
 def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> None:
@@ -248,17 +185,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
         app.conf.id,
         topics,
         deadline_s=max(2 * kafka.request_timeout_ms / 1000, interval_s),
-        tables=lambda: {
-            "duty_log": len(app.duty_log),
-            "ledger": len(app.ledger),
-            "alerts": len(app.alerts),
-            "messages": len(app.messages),
-            "work_orders": len(app.work_orders),
-            "emergencies": len(app.emergencies),
-            "items": len(app.items),
-            "audit": len(app.audit),
-            "dead_letters": len(app.dead_letters),
-        },
+        tables=lambda: {name: len(table) for name, table in app.books.items()},
     )
 
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
@@ -266,7 +193,7 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
         await app.broker_watch.tick()
         await asyncio.get_running_loop().run_in_executor(None, heap.trim)
         open_alerts: Counter[str] = Counter()
-        async for books in book_chunks(app.alerts):
+        async for books in book_chunks(app.table(alerts.BOOK)):
             open_alerts.update(b["severity"] for b in books if b["open"])
         for severity in Severity:
             metrics.ALERTS_OPEN.labels(severity.value).set(open_alerts[severity.value])

@@ -89,7 +89,7 @@ def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, 
     rules, zone = app.settings.supervision, app.settings.office.zone
     counts: Counter[str] = Counter()
     flagged: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
-    for _, book in app.ledger.items():
+    for _, book in app.table(ledger.BOOK).items():
         if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
             continue
         colour, reason = ledger.light_reason(book, now, rules, zone)
@@ -123,7 +123,7 @@ def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]
     """This month's reply tallies per department (or ``own`` only), and the oldest message
     still unanswered."""
     zone, rules = app.settings.office.zone, app.settings.replies
-    books = [b for _, b in app.messages.items() if replies.is_message(b)]
+    books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
     month = replies.Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
     figures = replies.by_department(
         books, month, department=own, now=now, rules=rules, name_of=app.directory.name_of
@@ -142,14 +142,14 @@ def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]
 
 
 def _alerts(app: MidfieldApp) -> dict[str, Any]:
-    shown = alerts.open_first([b for _, b in app.alerts.items() if b], only_open=True)
+    shown = alerts.open_first([b for _, b in app.table(alerts.BOOK).items() if b], only_open=True)
     items = [a | {"text": labels.alert_text(a, app.directory.name_of)} for a in shown[:_LISTED]]
     return {"open": len(shown), "items": items}
 
 
 def _dead_letters(app: MidfieldApp) -> dict[str, Any]:
     """Dead letters no re-drive has taken yet: their count, per reason, the newest."""
-    books = (b for _, b in app.dead_letters.items())
+    books = (b for _, b in app.table(waiting_letters.INDEX).items())
     found = waiting_letters.waiting(books, _NEWEST_LETTERS)
     return {
         "waiting": found["waiting"],
@@ -167,7 +167,7 @@ def _dead_letters(app: MidfieldApp) -> dict[str, Any]:
 def _emergencies(app: MidfieldApp, unmasked: bool) -> dict[str, Any]:
     """Open emergencies, the most recently followed up first, each with its last report."""
     rows = []
-    for _, book in app.emergencies.items():
+    for _, book in app.table(emergencies.BOOK).items():
         if not emergencies.is_open(book):
             continue
         content = book["reports"][-1]["content"]
@@ -185,7 +185,7 @@ def _work_orders_at_risk(app: MidfieldApp, now: datetime, own: str | None) -> di
     zone, rules = app.settings.office.zone, app.settings.hotline
     window = timedelta(hours=rules.at_risk_hours)
     rows = []
-    for _, book in app.work_orders.items():
+    for _, book in app.table(workorders.BOOK).items():
         if not workorders.is_order(book) or book["status"] == "closed":
             continue
         if own is not None and not workorders.involves(book, own):
@@ -214,7 +214,9 @@ def _order_row(
 def _duty_log(app: MidfieldApp, now: datetime, unmasked: bool) -> dict[str, Any]:
     zone = app.settings.office.zone
     today = now.astimezone(zone).date()
-    entries = duty_log.entries_on([b for _, b in app.duty_log.items() if b], today, zone)
+    entries = duty_log.entries_on(
+        [b for _, b in app.table(duty_log.BOOK).items() if b], today, zone
+    )
     if not unmasked:
         entries = [masking.duty_entry(e) for e in entries]
     return {

@@ -23,7 +23,8 @@ from openpyxl.utils import get_column_letter
 from midfield.settings import SupervisionSettings
 from midfield.spreadsheet import safe_cell
 from schemas.events.task import TaskOrigin, TaskStatus
-from streams.books.ledger import Book, Light, is_task, light
+from streams.books.book import State
+from streams.books.ledger import Light, is_task, light
 
 __all__ = ["COLUMNS", "LIGHT_COLOURS", "LIGHT_TEXT", "ORIGINS", "STATUSES", "workbook"]
 
@@ -51,7 +52,7 @@ _TITLE_ROW, _HEADER_ROW = 1, 2
 _LIGHT_COLUMN = COLUMNS.index("亮灯") + 1
 
 
-def workbook(books: list[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo,
+def workbook(books: list[State], now: datetime, rules: SupervisionSettings, zone: ZoneInfo,
              names: Mapping[str, str]) -> bytes:  # fmt: skip
     """The ledger at ``now`` as .xlsx bytes; ``names`` maps department codes to display names
     (a code without a name is shown as the code)."""
@@ -101,7 +102,7 @@ def _layout(sheet: Any, *, rows: int) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _values(n: int, task: Book, colour: Light, zone: ZoneInfo,
+def _values(n: int, task: State, colour: Light, zone: ZoneInfo,
             names: Mapping[str, str]) -> list[object]:  # fmt: skip
     """One task's cells, in :data:`COLUMNS` order, each made safe (a title or report starting
     with ``=`` must not become a live formula in the office's Excel)."""

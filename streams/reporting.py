@@ -14,7 +14,7 @@ from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import DutyReportIssued
 from streams import duty_report, labels
-from streams.books import emergencies, items, ledger, workorders
+from streams.books import alerts, duty_log, emergencies, items, ledger, workorders
 from streams.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
@@ -24,16 +24,18 @@ __all__ = ["add_duty_reports", "report_for"]
 
 
 def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
-    entries = [e for _, b in app.duty_log.items() if b for e in b["entries"]]
-    alerts = [b for _, b in app.alerts.items() if b]
+    entries = [e for _, b in app.table(duty_log.BOOK).items() if b for e in b["entries"]]
+    raised = [b for _, b in app.table(alerts.BOOK).items() if b]
     still_open = [
-        emergencies.summary(b) for _, b in app.emergencies.items() if emergencies.is_open(b)
+        emergencies.summary(b)
+        for _, b in app.table(emergencies.BOOK).items()
+        if emergencies.is_open(b)
     ]
     return duty_report.report(
         win,
         entries=entries,
         overdue=_overdue(app, now),
-        alerts=alerts,
+        alerts=raised,
         emergencies=still_open,
         now=now,
     )
@@ -43,7 +45,7 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
     """Red supervised tasks and work orders past their last day, as the report lists them."""
     rules, zone = app.settings.supervision, app.settings.office.zone
     found = []
-    for _, book in app.ledger.items():
+    for _, book in app.table(ledger.BOOK).items():
         if ledger.is_task(book):
             colour, reason = ledger.light_reason(book, now, rules, zone)
             if colour is ledger.Light.red:
@@ -55,7 +57,7 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
                         "reason": labels.light_reason(reason),
                     }
                 )
-    for _, item in app.items.items():
+    for _, item in app.table(items.BOOK).items():
         if items.is_item(item) and item["status"] != "closed":
             due = items.due_at(item, zone)
             if now >= due:
@@ -67,7 +69,7 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
                         "reason": f"超过办理时限 {(now - due).days + 1} 天",
                     }
                 )
-    for _, order in app.work_orders.items():
+    for _, order in app.table(workorders.BOOK).items():
         if workorders.is_order(order) and order["status"] != "closed":
             due = workorders.due_at(order, zone)
             if now >= due:

@@ -111,7 +111,7 @@ def register_views(app: MidfieldApp) -> None:
             day = date.fromisoformat(raw) if raw else datetime.now(zone).date()
         except ValueError:
             return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {raw!r}")
-        books = [book for _, book in app.duty_log.items() if book]
+        books = [book for _, book in app.table(duty_log.BOOK).items() if book]
         entries = duty_log.entries_on(books, day, zone)
         if principal_of(request).roles.isdisjoint(unmasked):
             entries = [masking.duty_entry(e) for e in entries]
@@ -124,7 +124,7 @@ def register_views(app: MidfieldApp) -> None:
         raw = request.query.get("open", "true").lower()
         if raw not in ("true", "false"):
             return _bad_request(web, "bad-filter", f"open must be true or false, got {raw!r}")
-        books = [book for _, book in app.alerts.items() if book]
+        books = [book for _, book in app.table(alerts.BOOK).items() if book]
         shown = alerts.open_first(books, only_open=raw == "true")
         return _office_json(web, {"count": len(shown), "alerts": shown}, zone)
 
@@ -143,7 +143,7 @@ def register_views(app: MidfieldApp) -> None:
 
     @page(app, "/work-orders/{number}", Policy.of(*OFFICE_READERS, R.department))
     async def work_order_view(web: Any, request: Any, number: str) -> Any:
-        book = app.work_orders.get(number)
+        book = app.table(workorders.BOOK).get(number)
         own = _own_department(request, None)
         if not workorders.is_order(book) or (own and not workorders.involves(book, own)):
             return web.json({"error": "unknown-order", "message": f"no order {number}"}, status=404)
@@ -154,7 +154,7 @@ def register_views(app: MidfieldApp) -> None:
 
     @page(app, "/items/{item_id}", Policy.of(R.director, R.duty_officer))
     async def item_view(web: Any, request: Any, item_id: str) -> Any:
-        book = app.items.get(item_id)
+        book = app.table(items.BOOK).get(item_id)
         if not items.is_item(book):
             return web.json({"error": "unknown-item", "message": f"no item {item_id}"}, status=404)
         shown = {k: v for k, v in book.items() if k not in ("applied", "refused", "held")}
@@ -171,7 +171,7 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-period", str(exc))
         except OtherDepartment:
             return _forbidden_department(web, request)
-        books = [b for _, b in app.work_orders.items() if workorders.is_order(b)]
+        books = [b for _, b in app.table(workorders.BOOK).items() if workorders.is_order(b)]
         units = [unit] if unit else sorted({u for b in books for u in b["dispatched_at"]})
         rows = [
             {"department": u, "name": app.directory.name_of(u)}
@@ -226,7 +226,9 @@ def register_views(app: MidfieldApp) -> None:
             day = date.fromisoformat(raw) if raw else app.clock().astimezone(zone).date()
         except ValueError:
             return _bad_request(web, "bad-date", f"date must be YYYY-MM-DD, got {raw!r}")
-        found = audit.on_day(app.audit.items(), day, request.query.get("principal") or None)
+        found = audit.on_day(
+            app.table(audit.BOOK).items(), day, request.query.get("principal") or None
+        )
         denied = sum(b["denied"] for b in found)
         return _office_json(
             web,
@@ -243,7 +245,7 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-time", f"at must be an ISO time, got {raw!r}")
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone)
-        tables = {name: dict(getattr(app, name).items()) for name in replay_books.BOOKS}
+        tables = {name: dict(app.books[name].items()) for name in replay_books.NAMES}
         return web.json(replay_books.render(tables, at, app.settings))
 
     register_ledger_views(app)
@@ -253,7 +255,7 @@ def reply_rates(
     app: MidfieldApp, period: replies.Period, department: str | None, now: datetime
 ) -> dict[str, Any]:
     """The reply tallies of ``period``, per department (or the one asked for) and in total."""
-    books = [b for _, b in app.messages.items() if replies.is_message(b)]
+    books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
     return replies.by_department(
         books,
         period,
@@ -291,7 +293,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
         except OtherDepartment:
             return _forbidden_department(web, request)
         now = app.clock()
-        books = [b for _, b in app.ledger.items() if ledger.is_task(b)]
+        books = [b for _, b in app.table(ledger.BOOK).items() if ledger.is_task(b)]
         found = [
             _summary(app, b, now)
             for b in sorted(books, key=lambda b: b["task_id"])
@@ -318,7 +320,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
         own = _own_department(request, None)
         books = [
             b
-            for _, b in app.ledger.items()
+            for _, b in app.table(ledger.BOOK).items()
             if ledger.is_task(b) and (own is None or own in ledger.departments_of(b))
         ]
         names = {code: d.name for code, d in app.directory.departments.items()}
@@ -332,7 +334,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
 
     @page(app, "/ledger/{task_id}", readers)
     async def task_view(web: Any, request: Any, task_id: str) -> Any:
-        book = app.ledger.get(task_id)
+        book = app.table(ledger.BOOK).get(task_id)
         own = _own_department(request, None)
         if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)

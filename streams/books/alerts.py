@@ -10,20 +10,21 @@ it does.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
+from streams.books.book import Book, Context, Decision, State
 from streams.books.office_time import latest, parse
 
-__all__ = ["apply", "is_alert", "open_first"]
+__all__ = ["BOOK", "apply", "decide", "is_alert", "open_first"]
 
-Book = dict[str, Any]
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def apply(book: Book | None, envelope: Envelope) -> Book | None:
+def apply(book: State | None, envelope: Envelope) -> State | None:
     """The alert after ``envelope``; ``None`` if the event was applied already."""
     if book is not None and envelope.id in book["applied"]:
         return None
@@ -43,7 +44,7 @@ def apply(book: Book | None, envelope: Envelope) -> Book | None:
     return new
 
 
-def _raised(book: Book | None, event: AlertRaised, envelope: Envelope) -> Book:
+def _raised(book: State | None, event: AlertRaised, envelope: Envelope) -> State:
     at = envelope.time.isoformat()
     fields = event.model_dump(mode="json") | {"last_raised_at": at, "source": envelope.source}
     if book is not None and not is_alert(book) and _before(envelope.time, book["resolved_at"]):
@@ -85,7 +86,7 @@ def _before(when: datetime, resolved_at: str | None) -> bool:
     return resolved_at is not None and when <= parse(resolved_at)
 
 
-def _stub(alert_id: str) -> Book:
+def _stub(alert_id: str) -> State:
     """What an acknowledgement or resolution of an alert not (yet) raised leaves behind."""
     return {
         "alert_id": alert_id,
@@ -98,12 +99,12 @@ def _stub(alert_id: str) -> Book:
     }
 
 
-def is_alert(book: Book | None) -> bool:
+def is_alert(book: State | None) -> TypeGuard[State]:
     """Raised at least once (not only a stub)."""
     return bool(book and book.get("raised_at"))
 
 
-def open_first(books: list[Book], *, only_open: bool) -> list[dict[str, Any]]:
+def open_first(books: list[State], *, only_open: bool) -> list[dict[str, Any]]:
     """Alerts for display: open before resolved, critical first, newest first; without ids."""
     shown = [
         {k: v for k, v in b.items() if k != "applied"}
@@ -113,3 +114,15 @@ def open_first(books: list[Book], *, only_open: bool) -> list[dict[str, Any]]:
     shown.sort(key=lambda a: parse(a["last_raised_at"]), reverse=True)
     shown.sort(key=lambda a: (not a["open"], _SEVERITY_ORDER.get(a["severity"], 9)))
     return shown
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    return Decision(apply(book, envelope))
+
+
+BOOK = Book(
+    name="alerts",
+    reads={topic(AlertRaised.topic).name: (AlertRaised, AlertAcknowledged, AlertResolved)},
+    apply=decide,
+    connector="alerts",
+)

@@ -18,14 +18,25 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.audit import AuditRecorded, Outcome
+from streams.books.book import Book, Context, Decision, State
 from streams.books.office_time import earliest, latest
 
-__all__ = ["APPLIED", "RECENT", "Applied", "apply", "day_of", "denial_alert", "on_day"]
+__all__ = [
+    "APPLIED",
+    "BOOK",
+    "RECENT",
+    "Applied",
+    "apply",
+    "day_of",
+    "decide",
+    "denial_alert",
+    "on_day",
+]
 
-Book = dict[str, Any]
 
 RECENT = 50
 """Records kept in full per principal and day (the topic keeps them all)."""
@@ -43,11 +54,11 @@ def day_of(subject: str) -> str:
 class Applied:
     """The new book, and the alert it calls for (``None`` for none)."""
 
-    def __init__(self, book: Book, alert: AlertRaised | None) -> None:
+    def __init__(self, book: State, alert: AlertRaised | None) -> None:
         self.book, self.alert = book, alert
 
 
-def apply(book: Book | None, envelope: Envelope, alert_at: int) -> Applied | None:
+def apply(book: State | None, envelope: Envelope, alert_at: int) -> Applied | None:
     """The book after ``envelope``; ``None`` if applied before. ``alert_at``: denials that
     raise the grouped alert (AccessSettings.denials_alert_at)."""
     if book is not None and envelope.id in book["applied"]:
@@ -73,7 +84,7 @@ def apply(book: Book | None, envelope: Envelope, alert_at: int) -> Applied | Non
     return Applied(new, alert)
 
 
-def denial_alert(book: Book, event: AuditRecorded, alert_at: int) -> AlertRaised | None:
+def denial_alert(book: State, event: AuditRecorded, alert_at: int) -> AlertRaised | None:
     """The grouped alert when this denial crossed a threshold (``alert_at`` x 1, 10, 100)."""
     steps = [alert_at * k for k in _ESCALATIONS]
     if book["denied"] not in steps:
@@ -95,7 +106,7 @@ def denial_alert(book: Book, event: AuditRecorded, alert_at: int) -> AlertRaised
     )
 
 
-def on_day(books: Iterable[tuple[str, Book]], day: date, principal: str | None) -> list[Book]:
+def on_day(books: Iterable[tuple[str, State]], day: date, principal: str | None) -> list[State]:
     """The books of ``day`` (all principals, or the one asked for), busiest first."""
     wanted = day.isoformat()
     found = [
@@ -106,7 +117,7 @@ def on_day(books: Iterable[tuple[str, Book]], day: date, principal: str | None) 
     return sorted(found, key=lambda b: (-b["denied"], -b["total"], b["principal"]))
 
 
-def _new(subject: str, event: AuditRecorded) -> Book:
+def _new(subject: str, event: AuditRecorded) -> State:
     return {
         "key": subject,
         "day": day_of(subject),
@@ -127,5 +138,34 @@ def _record(event: AuditRecorded) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude={"principal", "roles"})
 
 
-def _shown(book: Book) -> Book:
+def _shown(book: State) -> State:
     return {k: v for k, v in book.items() if k != "applied"}
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    """The principal's day after ``envelope``, with the grouped denial alert when one is due
+    (the same alert id per principal and day, so escalations update one alert)."""
+    out = apply(book, envelope, context.settings.access.denials_alert_at)
+    if out is None:
+        return Decision()
+    alerts = []
+    if out.alert is not None:
+        alerts.append(
+            Envelope.wrap(
+                out.alert,
+                source=context.source,
+                position=f"denied/{envelope.subject}/{out.book['denied']}",
+                subject=out.alert.alert_id,
+                time=envelope.time,
+                ingested_at=envelope.ingested_at,
+            )
+        )
+    return Decision(out.book, alerts=alerts)
+
+
+BOOK = Book(
+    name="audit",
+    reads={topic(AuditRecorded.topic).name: (AuditRecorded,)},
+    apply=decide,
+    connector="audit",
+)

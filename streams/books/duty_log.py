@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import (
     DocumentRegistered,
@@ -23,11 +24,11 @@ from schemas.events.duty import (
 )
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
+from streams.books.book import Book, Context, Decision, State
 from streams.books.office_time import parse
 
-__all__ = ["DutyLogEntry", "apply", "entries_on", "entry_for"]
+__all__ = ["BOOK", "DutyLogEntry", "apply", "decide", "entries_on", "entry_for"]
 
-Book = dict[str, Any]
 """``{"entries": [entry, ...], "applied": [event id, ...]}`` — JSON, as stored in the table."""
 
 
@@ -131,7 +132,7 @@ def _fax_entry(data: FaxReceived, common: dict[str, Any]) -> DutyLogEntry:
     )
 
 
-def apply(book: Book | None, envelope: Envelope) -> Book | None:
+def apply(book: State | None, envelope: Envelope) -> State | None:
     """The book after ``envelope``; ``None`` when the event was applied already."""
     book = book or {"entries": [], "applied": []}
     if envelope.id in book["applied"]:
@@ -140,7 +141,7 @@ def apply(book: Book | None, envelope: Envelope) -> Book | None:
     return {"entries": [*book["entries"], entry], "applied": [*book["applied"], envelope.id]}
 
 
-def entries_on(books: list[Book], day: date, zone: ZoneInfo) -> list[dict[str, Any]]:
+def entries_on(books: list[State], day: date, zone: ZoneInfo) -> list[dict[str, Any]]:
     """Every entry received on ``day`` (office time), oldest first as instants (books keep each
     event's own offset: a telegram's UTC sorts among faxes' +08:00 by when it happened)."""
     found = [
@@ -150,3 +151,33 @@ def entries_on(books: list[Book], day: date, zone: ZoneInfo) -> list[dict[str, A
         if parse(entry["received_at"]).astimezone(zone).date() == day
     ]
     return sorted(found, key=lambda e: (parse(e["received_at"]), e["id"]))
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    """A line for every event, but for a registration the items book did not take (seen, or
+    refused) and an emergency step the emergencies book did not."""
+    data = envelope.data
+    if isinstance(data, DocumentRegistered) and not context.earlier["items"].applied:
+        return Decision()
+    emergency = isinstance(data, EmergencyReported | EmergencyClosed)
+    if emergency and not context.earlier["emergencies"].applied:
+        return Decision()
+    return Decision(apply(book, envelope))
+
+
+BOOK = Book(
+    name="duty_log",
+    reads={
+        topic(FaxReceived.topic).name: (FaxReceived,),
+        topic(TelegramReceived.topic).name: (TelegramReceived,),
+        topic(DutyEntryRecorded.topic).name: (
+            DocumentRegistered,
+            EmergencyReported,
+            EmergencyClosed,
+            DutyEntryRecorded,
+        ),
+    },
+    apply=decide,
+    connector="duty",
+    after=("items", "emergencies"),
+)

@@ -10,26 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import EmergencyClosed, EmergencyReported, sequence_name
+from streams.books.book import Book, Context, Decision, Refusal, State
 
-__all__ = ["Refused", "apply", "is_open", "summary"]
-
-Book = dict[str, Any]
+__all__ = ["BOOK", "Refused", "apply", "decide", "is_open", "summary"]
 
 
 @dataclass(frozen=True)
 class Refused:
-    book: Book
+    book: State
     reason: str
     detail: str
 
 
-def apply(book: Book | None, envelope: Envelope) -> Book | Refused | None:
+def apply(book: State | None, envelope: Envelope) -> State | Refused | None:
     if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
         return None
     event, at = envelope.data, envelope.time.isoformat()
-    new: Book = (
+    new: State = (
         dict(book)
         if book
         else {
@@ -76,15 +76,15 @@ def apply(book: Book | None, envelope: Envelope) -> Book | Refused | None:
     return new
 
 
-def _refused(book: Book, envelope: Envelope, reason: str, detail: str) -> Refused:
+def _refused(book: State, envelope: Envelope, reason: str, detail: str) -> Refused:
     return Refused(book | {"refused": [*book["refused"], envelope.id]}, reason, detail)
 
 
-def is_open(book: Book | None) -> bool:
+def is_open(book: State | None) -> bool:
     return bool(book and book["title"] is not None and book["closed_at"] is None)
 
 
-def summary(book: Book) -> dict[str, Any]:
+def summary(book: State) -> dict[str, Any]:
     """An emergency as the duty report lists it."""
     latest = book["reports"][-1]
     return {
@@ -96,3 +96,18 @@ def summary(book: Book) -> dict[str, Any]:
         "latest_at": latest["at"],
         "reports": len(book["reports"]),
     }
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    out = apply(book, envelope)
+    if isinstance(out, Refused):
+        return Decision(out.book, [Refusal(out.reason, out.detail, "duty")])
+    return Decision(out)
+
+
+BOOK = Book(
+    name="emergencies",
+    reads={topic(EmergencyReported.topic).name: (EmergencyReported, EmergencyClosed)},
+    apply=decide,
+    connector="duty",
+)

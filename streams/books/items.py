@@ -14,28 +14,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
-from midfield.settings import DutySettings
+from midfield.settings import DutySettings, Settings
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
 from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgency
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
+from streams.books.book import Book, Context, Decision, Refusal, State, Timer
 
 __all__ = [
+    "BOOK",
     "Late",
     "Refused",
     "alert_id",
     "apply",
+    "decide",
     "due_at",
     "is_item",
     "overdue_alerts",
     "resolution",
 ]
 
-Book = dict[str, Any]
 
 _AFTER = {
     ItemStep.signed: ("registered", "signed"),
@@ -47,7 +50,7 @@ _AFTER = {
 
 @dataclass(frozen=True)
 class Refused:
-    book: Book
+    book: State
     reason: str
     detail: str
 
@@ -57,13 +60,13 @@ class Late:
     """The registration came after steps that had been held for it: the book, and the held
     steps the lifecycle refused on replay (``{"id", "reason", "detail", "event"}``)."""
 
-    book: Book
+    book: State
     refused: tuple[dict[str, Any], ...]
 
 
 def apply(
-    book: Book | None, envelope: Envelope, rules: DutySettings, zone: ZoneInfo
-) -> Book | Refused | Late | None:
+    book: State | None, envelope: Envelope, rules: DutySettings, zone: ZoneInfo
+) -> State | Refused | Late | None:
     """The item after ``envelope``. Steps that arrive before the item's registration (its fax
     and the duty officer's steps travel on different topics) are held and replayed, in their
     order, when it is registered: the book is the same whatever the interleaving."""
@@ -103,11 +106,11 @@ def apply(
     return new
 
 
-def _seen(book: Book) -> set[str]:
+def _seen(book: State) -> set[str]:
     return {*book["applied"], *book["refused"], *(h["id"] for h in book["held"])}
 
 
-def _register(book: Book, envelope: Envelope, rules: DutySettings, zone: ZoneInfo) -> None:
+def _register(book: State, envelope: Envelope, rules: DutySettings, zone: ZoneInfo) -> None:
     kind, what, urgency = _registration(envelope.data)
     book |= {
         "kind": kind,
@@ -144,7 +147,7 @@ def _registration(event: object) -> tuple[str, str, str]:
     raise ValueError(f"{type(event).__name__} registers no item")
 
 
-def _replay(book: Book, rules: DutySettings, zone: ZoneInfo) -> Book | Late:
+def _replay(book: State, rules: DutySettings, zone: ZoneInfo) -> State | Late:
     held, book["held"] = book["held"], []
     refused = []
     for step in held:
@@ -160,14 +163,14 @@ def _replay(book: Book, rules: DutySettings, zone: ZoneInfo) -> Book | Late:
     return Late(book, tuple(refused)) if refused else book
 
 
-def _check(book: Book, event: ItemHandled) -> tuple[str, str] | None:
+def _check(book: State, event: ItemHandled) -> tuple[str, str] | None:
     if book["status"] in _AFTER[event.step]:
         return None
     return "illegal-step", f"{event.step.value} when {book['status']}"
 
 
 def _apply_step(
-    book: Book,
+    book: State,
     event_id_: str,
     event: ItemHandled,
     at: datetime,
@@ -183,7 +186,7 @@ def _apply_step(
 
 
 def _step(
-    book: Book, event: ItemHandled, at: datetime, rules: DutySettings, zone: ZoneInfo
+    book: State, event: ItemHandled, at: datetime, rules: DutySettings, zone: ZoneInfo
 ) -> None:
     book["status"] = event.step.value
     match event.step:
@@ -200,17 +203,17 @@ def _step(
             book["closed_at"] = at.isoformat()
 
 
-def _deadline(book: Book, rules: DutySettings, zone: ZoneInfo) -> None:
+def _deadline(book: State, rules: DutySettings, zone: ZoneInfo) -> None:
     days = rules.item_days.get(book["urgency"], max(rules.item_days.values()))
     registered = datetime.fromisoformat(book["registered_at"]).astimezone(zone).date()
     book["deadline"] = (registered + timedelta(days=days)).isoformat()
 
 
-def is_item(book: Book | None) -> bool:
+def is_item(book: State | None) -> TypeGuard[State]:
     return bool(book and book["status"])
 
 
-def due_at(book: Book, zone: ZoneInfo) -> datetime:
+def due_at(book: State, zone: ZoneInfo) -> datetime:
     return datetime.combine(date.fromisoformat(book["deadline"]) + timedelta(days=1), time(0), zone)
 
 
@@ -219,7 +222,7 @@ def alert_id(item_id: str) -> str:
 
 
 def overdue_alerts(
-    books: Iterable[Book], now: datetime, zone: ZoneInfo, *, source: str
+    books: Iterable[State], now: datetime, zone: ZoneInfo, *, source: str
 ) -> list[Envelope]:
     """One alert per open item past its last day (fixed id per item: applied once)."""
     out = []
@@ -248,7 +251,7 @@ def overdue_alerts(
     return out
 
 
-def resolution(after: Book, envelope: Envelope, zone: ZoneInfo, *, source: str) -> Envelope | None:
+def resolution(after: State, envelope: Envelope, zone: ZoneInfo, *, source: str) -> Envelope | None:
     """Closing an item that was past its last day resolves its overdue alert."""
     if after.get("status") != "closed" or not isinstance(envelope.data, ItemHandled):
         return None
@@ -263,3 +266,48 @@ def resolution(after: Book, envelope: Envelope, zone: ZoneInfo, *, source: str) 
         time=envelope.time,
         ingested_at=envelope.ingested_at,
     )
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    """The item after ``envelope``, with the overdue alert its closing resolves."""
+    zone = context.settings.office.zone
+    out = apply(book, envelope, context.settings.duty, zone)
+    if out is None:
+        return Decision()
+    if isinstance(out, Refused):
+        return Decision(out.book, [Refusal(out.reason, out.detail, "duty")])
+    refusals = []
+    if isinstance(out, Late):  # held steps the lifecycle refused on replay
+        refusals = [Refusal(late["reason"], late["detail"], "duty", late) for late in out.refused]
+        out = out.book
+    resolved = resolution(out, envelope, zone, source=context.source)
+    return Decision(out, refusals, alerts=[resolved] if resolved else [])
+
+
+def _show(book: State, now: datetime, settings: Settings) -> dict[str, Any]:
+    return {"due_at": due_at(book, settings.office.zone).isoformat()} if is_item(book) else {}
+
+
+def _overdue(books: list[State], now: datetime, settings: Settings, source: str) -> list[Envelope]:
+    return overdue_alerts(books, now, settings.office.zone, source=source)
+
+
+BOOK = Book(
+    name="items",
+    reads={
+        topic(FaxReceived.topic).name: (FaxReceived,),
+        topic(TelegramReceived.topic).name: (TelegramReceived,),
+        topic(ItemHandled.topic).name: (ItemHandled, DocumentRegistered),
+    },
+    apply=decide,
+    connector="duty",
+    show=_show,
+    timers=(
+        Timer(
+            "overdue-items",
+            interval=lambda settings: settings.duty.report_check_interval_s,
+            propose=_overdue,
+            to=topic(AlertRaised.topic).name,
+        ),
+    ),
+)

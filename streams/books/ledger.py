@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
-from midfield.settings import SupervisionSettings
-from schemas.envelope import Envelope
+from midfield.settings import Settings, SupervisionSettings
+from schemas.catalog import topic
+from schemas.envelope import Envelope, EventData
 from schemas.events.task import (
     OFFICE,
     IllegalTransition,
@@ -35,13 +36,16 @@ from schemas.events.task import (
     TaskStatus,
     next_status,
 )
+from streams.books.book import Book, Context, Decision, Refusal, State, Timer
 
 __all__ = [
+    "BOOK",
     "Applied",
     "Light",
     "Reason",
     "Refused",
     "apply",
+    "decide",
     "due_reminders",
     "is_task",
     "light",
@@ -50,7 +54,6 @@ __all__ = [
     "notices",
 ]
 
-Book = dict[str, Any]
 """One task, as stored in the table (JSON). Fields: see :func:`_new_book` and :func:`_step`."""
 
 
@@ -64,7 +67,7 @@ class Light(StrEnum):
 class Applied:
     """A book after one event, and the departments whose outbox gets the event."""
 
-    book: Book
+    book: State
     outbox: tuple[str, ...] = ()
 
 
@@ -74,11 +77,11 @@ class Refused:
     re-delivery of the same record is refused again even if the task has moved on since
     (the ledger is a function of the log, not of how often it was read)."""
 
-    book: Book
+    book: State
     error: IllegalTransition
 
 
-def apply(book: Book | None, envelope: Envelope) -> Applied | Refused | None:
+def apply(book: State | None, envelope: Envelope) -> Applied | Refused | None:
     """The outcome of ``envelope`` on ``book``; ``None`` if this id was seen already."""
     if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
         return None
@@ -90,7 +93,7 @@ def apply(book: Book | None, envelope: Envelope) -> Applied | Refused | None:
         return Refused(kept, error)
 
 
-def _apply(book: Book | None, envelope: Envelope) -> Applied:
+def _apply(book: State | None, envelope: Envelope) -> Applied:
     event = envelope.data
     if not isinstance(event, TaskEvent):
         raise IllegalTransition("not-a-task-event", envelope.type)
@@ -109,16 +112,16 @@ def _apply(book: Book | None, envelope: Envelope) -> Applied:
     return Applied(new, outbox)
 
 
-def is_task(book: Book | None) -> bool:
+def is_task(book: State | None) -> TypeGuard[State]:
     """A created task, not a stub that only remembers refused events."""
     return bool(book and book["status"])
 
 
-def _stub(task_id: str) -> Book:
+def _stub(task_id: str) -> State:
     return {"task_id": task_id, "status": None, "history": [], "applied": [], "refused": []}
 
 
-def _copy(book: Book) -> Book:
+def _copy(book: State) -> State:
     copied = {**book}
     for key, value in book.items():
         if isinstance(value, list | dict):
@@ -126,7 +129,7 @@ def _copy(book: Book) -> Book:
     return copied
 
 
-def _new_book(event: TaskEvent, at: datetime, stub: Book | None) -> Book:
+def _new_book(event: TaskEvent, at: datetime, stub: State | None) -> State:
     assert isinstance(event, TaskCreated)
     return {
         "task_id": event.task_id,
@@ -160,7 +163,7 @@ def _new_book(event: TaskEvent, at: datetime, stub: Book | None) -> Book:
     }
 
 
-def _check_actor(book: Book | None, event: TaskEvent) -> None:
+def _check_actor(book: State | None, event: TaskEvent) -> None:
     """Who may do what, checked before the lifecycle (the tasks API checks first, with a 403)."""
     if event.office_only and event.actor != OFFICE:
         raise IllegalTransition("office-only", f"{event.kind} is for the office, not {event.actor}")
@@ -169,11 +172,11 @@ def _check_actor(book: Book | None, event: TaskEvent) -> None:
         raise IllegalTransition("not-a-task-department", detail)
 
 
-def departments_of(book: Book) -> list[str]:
+def departments_of(book: State) -> list[str]:
     return [book["lead_department"], *book["assisting_departments"]]
 
 
-def _step(book: Book, event: TaskEvent, at: datetime) -> tuple[str, ...]:
+def _step(book: State, event: TaskEvent, at: datetime) -> tuple[str, ...]:
     """Update ``book`` in place for ``event``; answer the departments to notify."""
     match event:
         case TaskAssigned():
@@ -216,7 +219,7 @@ def _step(book: Book, event: TaskEvent, at: datetime) -> tuple[str, ...]:
     return ()
 
 
-def _extend(book: Book, deadline: date) -> None:
+def _extend(book: State, deadline: date) -> None:
     before = date.fromisoformat(book["deadline"])
     request = book["extension_request"]
     book["deadline"] = deadline.isoformat()
@@ -241,7 +244,7 @@ def _history(envelope: Envelope) -> dict[str, Any]:
 
 
 # -- traffic lights ----------------------------------------------------------------------------
-def due_at(book: Book, zone: ZoneInfo) -> datetime:
+def due_at(book: State, zone: ZoneInfo) -> datetime:
     """The moment a task becomes overdue: the end of its deadline day, office time."""
     last_day = date.fromisoformat(book["deadline"])
     return datetime.combine(last_day + timedelta(days=1), time(0), zone)
@@ -273,7 +276,7 @@ class Reason:
 
 
 def light(
-    book: Book, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+    book: State, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
 ) -> tuple[Light, str]:
     """The task's light at ``now`` and why, in English (:func:`light_reason` gives the code)."""
     colour, reason = light_reason(book, now, rules, zone)
@@ -281,7 +284,7 @@ def light(
 
 
 def light_reason(
-    book: Book, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+    book: State, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
 ) -> tuple[Light, Reason]:
     """The task's light at ``now`` and why: red overdue, yellow near the deadline or behind
     schedule, green otherwise (and once closed)."""
@@ -302,7 +305,7 @@ def light_reason(
     return Light.green, Reason("on-track")
 
 
-def _behind_schedule(book: Book, now: datetime, due: datetime) -> float:
+def _behind_schedule(book: State, now: datetime, due: datetime) -> float:
     if book["status"] in (TaskStatus.completion_reported, TaskStatus.reviewed):
         return 0.0
     start = datetime.fromisoformat(book["created_at"])
@@ -315,7 +318,7 @@ def _behind_schedule(book: Book, now: datetime, due: datetime) -> float:
 
 
 def matches(
-    book: Book,
+    book: State,
     *,
     department: str | None,
     light_: Light | None,
@@ -334,7 +337,12 @@ def matches(
 
 # -- reminders (催办) --------------------------------------------------------------------------
 def due_reminders(
-    books: Iterable[Book], now: datetime, rules: SupervisionSettings, zone: ZoneInfo, *, source: str
+    books: Iterable[State],
+    now: datetime,
+    rules: SupervisionSettings,
+    zone: ZoneInfo,
+    *,
+    source: str,
 ) -> list[Envelope]:
     """A :class:`TaskReminded` for each open yellow or red task not reminded within the window.
 
@@ -418,3 +426,54 @@ def _message(event: TaskEvent) -> str:
         case TaskExtensionApproved():
             return f"deadline moved to {event.deadline.isoformat()}"
     return ""
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    """The task after ``envelope``, with the notices for the departments concerned."""
+    out = apply(book, envelope)
+    if out is None:
+        return Decision()
+    if isinstance(out, Refused):
+        return Decision(out.book, [Refusal(out.error.reason, str(out.error), "ledger")])
+    data = envelope.data
+    return Decision(
+        out.book,
+        notices=notices(out, envelope, source=context.source),
+        reminded=data.light if isinstance(data, TaskReminded) else None,
+    )
+
+
+def _show(book: State, now: datetime, settings: Settings) -> dict[str, Any]:
+    if not is_task(book):
+        return {}
+    colour, reason = light(book, now, settings.supervision, settings.office.zone)
+    return {"light": colour.value, "light_reason": reason}
+
+
+def _reminders(
+    books: list[State], now: datetime, settings: Settings, source: str
+) -> list[Envelope]:
+    rules, zone = settings.supervision, settings.office.zone
+    return due_reminders(books, now, rules, zone, source=source)
+
+
+_TASKS = topic(TaskEvent.topic).name
+
+BOOK = Book(
+    name="ledger",
+    # every event of the task topic: the lifecycle refuses what is no task event, remembered
+    reads={_TASKS: (EventData,)},
+    apply=decide,
+    connector="ledger",
+    show=_show,
+    # reminders are facts in the task log like any other, applied once by id (DESIGN §5)
+    timers=(
+        Timer(
+            "reminders",
+            interval=lambda settings: settings.supervision.reminder_check_interval_s,
+            propose=_reminders,
+            to=_TASKS,
+            remember=False,
+        ),
+    ),
+)

@@ -19,30 +19,32 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
-from midfield.settings import RepliesSettings
+from midfield.settings import RepliesSettings, Settings
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, AlertResolved, Severity
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from streams.books import office_time
+from streams.books.book import Book, Context, Decision, State, Timer
 
 __all__ = [
+    "BOOK",
     "Period",
     "alert_id",
     "apply",
     "by_department",
+    "decide",
     "due_warnings",
     "is_message",
     "resolution",
     "tally",
 ]
 
-Book = dict[str, Any]
 
-
-def apply(book: Book | None, envelope: Envelope) -> Book | None:
+def apply(book: State | None, envelope: Envelope) -> State | None:
     """The message's book after ``envelope``; ``None`` if this event id was applied already."""
     if book is not None and envelope.id in book["applied"]:
         return None
@@ -69,7 +71,7 @@ def apply(book: Book | None, envelope: Envelope) -> Book | None:
     return new
 
 
-def _stub(message_id: str) -> Book:
+def _stub(message_id: str) -> State:
     return {
         "message_id": message_id,
         "channel": "",
@@ -84,7 +86,7 @@ def _stub(message_id: str) -> Book:
     }
 
 
-def is_message(book: Book | None) -> bool:
+def is_message(book: State | None) -> TypeGuard[State]:
     """Received (a reply that came before its message is kept, but is no message yet)."""
     return bool(book and book["received_at"])
 
@@ -125,7 +127,7 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def tally(
-    books: list[Book],
+    books: list[State],
     period: Period,
     *,
     department: str | None,
@@ -167,7 +169,7 @@ def tally(
 
 
 def by_department(
-    books: list[Book],
+    books: list[State],
     period: Period,
     *,
     department: str | None,
@@ -223,7 +225,7 @@ def _severity(days: int, rules: RepliesSettings) -> Severity:
 
 
 def due_warnings(
-    books: list[Book], now: datetime, rules: RepliesSettings, *, source: str
+    books: list[State], now: datetime, rules: RepliesSettings, *, source: str
 ) -> list[Envelope]:
     """For each unanswered message, the alert of the highest threshold it has passed.
 
@@ -271,7 +273,7 @@ def due_warnings(
 
 
 def resolution(
-    before: Book | None, after: Book, envelope: Envelope, rules: RepliesSettings, *, source: str
+    before: State | None, after: State, envelope: Envelope, rules: RepliesSettings, *, source: str
 ) -> Envelope | None:
     """The :class:`AlertResolved` a first reply brings, when the message could have an alert."""
     if not is_message(after) or not after["replied_at"] or (before and before["replied_at"]):
@@ -288,3 +290,33 @@ def resolution(
         time=envelope.time,
         ingested_at=envelope.ingested_at,
     )
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    """The message after ``envelope``; a first reply resolves its warning alert."""
+    after = apply(book, envelope)
+    if after is None:
+        return Decision()
+    rules = context.settings.replies
+    resolved = resolution(book, after, envelope, rules, source=context.source)
+    return Decision(after, alerts=[resolved] if resolved else [])
+
+
+def _warnings(books: list[State], now: datetime, settings: Settings, source: str) -> list[Envelope]:
+    return due_warnings(books, now, settings.replies, source=source)
+
+
+BOOK = Book(
+    name="messages",
+    reads={topic(PublicMessageReceived.topic).name: (PublicMessageReceived, PublicMessageReplied)},
+    apply=decide,
+    connector="messages",
+    timers=(
+        Timer(
+            "reply-warnings",
+            interval=lambda settings: settings.replies.check_interval_s,
+            propose=_warnings,
+            to=topic(AlertRaised.topic).name,
+        ),
+    ),
+)

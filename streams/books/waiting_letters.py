@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
+from streams.books.book import Index, State
 
-__all__ = ["apply", "parse", "waiting"]
-
-Book = dict[str, Any]
+__all__ = ["INDEX", "apply", "parse", "waiting"]
 
 
 def parse(value: bytes) -> DeadLetter | None:
@@ -33,7 +33,7 @@ def parse(value: bytes) -> DeadLetter | None:
         return None
 
 
-def apply(letter: DeadLetter) -> Book:
+def apply(letter: DeadLetter) -> State:
     """The book of ``letter``'s id after this record: its latest record is its state."""
     return {
         "id": letter.id,
@@ -46,7 +46,7 @@ def apply(letter: DeadLetter) -> Book:
     }
 
 
-def waiting(books: Iterable[Book], listed: int) -> dict[str, Any]:
+def waiting(books: Iterable[State], listed: int) -> dict[str, Any]:
     """The unresolved letters: how many, how many per reason, the ``listed`` newest."""
     open_ = [b for b in books if b and not b["resolved"]]
     open_.sort(key=lambda b: (datetime.fromisoformat(b["first_seen"]), b["id"]), reverse=True)
@@ -58,3 +58,11 @@ def waiting(books: Iterable[Book], listed: int) -> dict[str, Any]:
             {k: b[k] for k in ("reason", "connector", "first_seen")} for b in open_[:listed]
         ],
     }
+
+
+def _take(value: bytes) -> tuple[str, State] | None:
+    letter = parse(value)
+    return None if letter is None else (letter.id, apply(letter))
+
+
+INDEX = Index(name="dead_letters", topic=DEADLETTER, take=_take)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
-from midfield.settings import HotlineSettings
+from midfield.settings import HotlineSettings, Settings
+from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.workorder import (
     Satisfaction,
@@ -24,22 +25,22 @@ from schemas.events.workorder import (
     next_status,
 )
 from streams.books import office_time
+from streams.books.book import Book, Context, Decision, Refusal, State
 from streams.books.replies import Period
 
-__all__ = ["Refused", "apply", "due_at", "figures", "involves", "is_order"]
+__all__ = ["BOOK", "Refused", "apply", "decide", "due_at", "figures", "involves", "is_order"]
 
-Book = dict[str, Any]
 T = WorkOrderStep
 
 
 @dataclass(frozen=True)
 class Refused:
-    book: Book
+    book: State
     error: WrongStep
 
 
-def apply(book: Book | None, envelope: Envelope, rules: HotlineSettings,
-          zone: ZoneInfo) -> Book | Refused | None:  # fmt: skip
+def apply(book: State | None, envelope: Envelope, rules: HotlineSettings,
+          zone: ZoneInfo) -> State | Refused | None:  # fmt: skip
     """The order after ``envelope``: its book, a :class:`Refused`, or ``None`` if seen before."""
     if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
         return None
@@ -62,26 +63,26 @@ def apply(book: Book | None, envelope: Envelope, rules: HotlineSettings,
     return new
 
 
-def is_order(book: Book | None) -> bool:
+def is_order(book: State | None) -> TypeGuard[State]:
     return bool(book and book.get("status"))
 
 
-def involves(book: Book, unit: str) -> bool:
+def involves(book: State, unit: str) -> bool:
     """Whether ``unit`` leads the order or was dispatched it (what a department may see)."""
     return _lead(book) == unit or unit in book["dispatched_at"]
 
 
-def _stub(number: str) -> Book:
+def _stub(number: str) -> State:
     return {"order_number": number, "status": None, "history": [], "applied": [], "refused": []}
 
 
-def _copy(book: Book | None) -> Book:
+def _copy(book: State | None) -> State:
     assert book is not None
     return {k: (type(v)(v) if isinstance(v, list | dict) else v) for k, v in book.items()}
 
 
 def _new(event: WorkOrderStepped, at: datetime, rules: HotlineSettings, zone: ZoneInfo,
-         stub: Book | None) -> Book:  # fmt: skip
+         stub: State | None) -> State:  # fmt: skip
     category = event.category.value if event.category else "other"
     days = rules.close_days.get(category, rules.close_days.get("other", 5))
     return {
@@ -95,7 +96,7 @@ def _new(event: WorkOrderStepped, at: datetime, rules: HotlineSettings, zone: Zo
     }  # fmt: skip
 
 
-def _step(book: Book, event: WorkOrderStepped, at: datetime) -> None:
+def _step(book: State, event: WorkOrderStepped, at: datetime) -> None:
     when = at.isoformat()
     match event.step:
         case T.dispatched:
@@ -124,17 +125,17 @@ def _step(book: Book, event: WorkOrderStepped, at: datetime) -> None:
             book["deadline"] = event.deadline.isoformat()
 
 
-def _lead(book: Book) -> str:
+def _lead(book: State) -> str:
     return book["units"][0] if book["units"] else ""
 
 
-def due_at(book: Book, zone: ZoneInfo) -> datetime:
+def due_at(book: State, zone: ZoneInfo) -> datetime:
     """The end of the order's last day, office time."""
     return datetime.combine(date.fromisoformat(book["deadline"]) + timedelta(days=1), time(0), zone)
 
 
 # -- figures -----------------------------------------------------------------------------------
-def figures(books: list[Book], period: Period, *, unit: str | None, now: datetime,
+def figures(books: list[State], period: Period, *, unit: str | None, now: datetime,
             rules: HotlineSettings, zone: ZoneInfo) -> dict[str, Any]:  # fmt: skip
     """The five rates of ``unit`` (``None``: all units) for orders of ``period``."""
     orders = [b for b in books if is_order(b) and period.holds(_t(b["accepted_at"]))
@@ -155,7 +156,7 @@ def figures(books: list[Book], period: Period, *, unit: str | None, now: datetim
     }  # fmt: skip
 
 
-def _sign_for(orders: list[Book], unit: str | None, now: datetime,
+def _sign_for(orders: list[State], unit: str | None, now: datetime,
               rules: HotlineSettings) -> dict[str, Any]:  # fmt: skip
     """Dispatches to ``unit`` signed within the limit ÷ dispatches signed or past the limit."""
     limit = timedelta(hours=rules.sign_for_hours)
@@ -179,3 +180,24 @@ def _rate(numerator: int, denominator: int) -> dict[str, Any]:
 
 def _t(text: str) -> datetime:
     return office_time.parse(text)
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    rules, zone = context.settings.hotline, context.settings.office.zone
+    out = apply(book, envelope, rules, zone)
+    if isinstance(out, Refused):
+        return Decision(out.book, [Refusal(out.error.reason, str(out.error), "work-orders")])
+    return Decision(out)
+
+
+def _show(book: State, now: datetime, settings: Settings) -> dict[str, Any]:
+    return {"due_at": due_at(book, settings.office.zone).isoformat()} if is_order(book) else {}
+
+
+BOOK = Book(
+    name="work_orders",
+    reads={topic(WorkOrderStepped.topic).name: (WorkOrderStepped,)},
+    apply=decide,
+    connector="work-orders",
+    show=_show,
+)

@@ -21,11 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from midfield.settings import Settings
-from streams.books import items, ledger, workorders
-from streams.process import BOOKS
+from streams.books.registry import BOOKS, NAMES
 from streams.replay.offsets import scan
 
-__all__ = ["BOOKS", "Diff", "Snapshot", "changelog_topic", "diff", "from_changelogs", "render"]
+__all__ = ["NAMES", "Diff", "Snapshot", "changelog_topic", "diff", "from_changelogs", "render"]
 
 
 Snapshot = dict[str, dict[str, Any]]
@@ -35,23 +34,17 @@ _BOOKKEEPING = ("applied", "refused", "held")
 
 def render(tables: Mapping[str, Mapping[str, Any]], now: datetime, settings: Settings) -> Snapshot:
     """The snapshot of ``tables`` (book -> entity id -> stored book) as the queries show it."""
-    zone, rules = settings.office.zone, settings.supervision
     out: Snapshot = {}
-    for name in BOOKS:
+    for b in BOOKS:
         shown: dict[str, Any] = {}
-        for key, book in sorted(tables.get(name, {}).items()):
+        for key, book in sorted(tables.get(b.name, {}).items()):
             if not isinstance(book, dict):
                 continue
             entity = {k: v for k, v in book.items() if k not in _BOOKKEEPING}
-            if name == "ledger" and ledger.is_task(book):
-                colour, reason = ledger.light(book, now, rules, zone)
-                entity |= {"light": colour.value, "light_reason": reason}
-            elif name == "items" and items.is_item(book):
-                entity["due_at"] = items.due_at(book, zone).isoformat()
-            elif name == "work_orders" and workorders.is_order(book):
-                entity["due_at"] = workorders.due_at(book, zone).isoformat()
+            if b.show is not None:
+                entity |= b.show(book, now, settings)
             shown[key] = entity
-        out[name] = shown
+        out[b.name] = shown
     return out
 
 
@@ -64,7 +57,7 @@ def from_changelogs(config: Mapping[str, Any], app_id: str) -> dict[str, dict[st
     """The stored books of ``app_id``, read from its changelog topics: the last value of each
     key, a null value deleting it (what a worker's recovery would load)."""
     tables: dict[str, dict[str, Any]] = {}
-    for name in BOOKS:
+    for name in NAMES:
         book: dict[str, Any] = {}
         for record in scan(config, [changelog_topic(app_id, name)]):
             key = _key(record.key)
@@ -125,7 +118,7 @@ class Diff:
         if self.equal:
             return "no difference"
         lines: list[str] = []
-        for book in BOOKS:
+        for book in NAMES:
             for key in self.added.get(book, []):
                 lines.append(f"{book} {key}: added")
             for key in self.removed.get(book, []):
@@ -144,7 +137,7 @@ def _short(value: Any, limit: int = 80) -> str:
 
 def diff(old: Snapshot, new: Snapshot) -> Diff:
     out = Diff()
-    for book in BOOKS:
+    for book in NAMES:
         before, after = old.get(book, {}), new.get(book, {})
         added = sorted(after.keys() - before.keys())
         removed = sorted(before.keys() - after.keys())

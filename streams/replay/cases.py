@@ -44,7 +44,7 @@ from midfield.broker import EmbeddedBroker
 from midfield.errors import ConfigError, map_kafka_errors
 from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import Envelope, EventData, event_types
-from streams.replay.books import BOOKS, Snapshot
+from streams.replay.books import NAMES, Snapshot
 from streams.replay.run import Progress, ReplayWorker, plan
 
 __all__ = ["Case", "CaseResult", "check", "load_cases", "run_cases"]
@@ -87,9 +87,9 @@ def _load(path: Path) -> Case:
         at = _moment(raw["at"])
         events = [_envelope(path, n, step, at) for n, step in enumerate(raw["events"])]
         expect = raw["expect"]
-        unknown = set(expect) - set(BOOKS)
+        unknown = set(expect) - set(NAMES)
         if unknown:
-            raise ValueError(f"unknown books {sorted(unknown)}; the books are {list(BOOKS)}")
+            raise ValueError(f"unknown books {sorted(unknown)}; the books are {list(NAMES)}")
         return Case(str(raw["name"]), path, at, events, expect)
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"case {path}: {exc}", reason="bad-case") from exc

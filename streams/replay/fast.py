@@ -1,4 +1,4 @@
-"""The books rebuilt over a plain consumer: :func:`streams.process.process` on in-memory tables.
+"""The books rebuilt over a plain consumer: :func:`streams.books.registry.process` on dicts.
 
 ``replay rebuild`` and ``replay as-of`` read the intake topics from a plan's start offsets to its
 targets and apply every event with the very function the live workers' agents use, read-only
@@ -31,7 +31,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from midfield.errors import StoreError, map_kafka_errors
 from midfield.settings import Settings
 from schemas.envelope import DecodeError, Envelope
-from streams.process import BOOKS, Books, process
+from streams.books.registry import NAMES, process
 from streams.replay.books import changelog_topic
 from streams.replay.offsets import commit_offsets
 from streams.replay.run import Plan, Progress
@@ -43,7 +43,7 @@ __all__ = ["Applied", "apply_plan", "publish"]
 class Applied:
     """The books a plan's records made, and where each entry's changelog record goes."""
 
-    books: Books = field(default_factory=lambda: {name: {} for name in BOOKS})
+    books: dict[str, dict[str, Any]] = field(default_factory=lambda: {n: {} for n in NAMES})
     partition_of: dict[tuple[str, str], int] = field(default_factory=dict)
     events: int = 0
     undecodable: int = 0
@@ -149,7 +149,7 @@ def _create_changelogs(config: Mapping[str, Any], app_id: str, settings: Setting
             "replication_factor": topics.replication_factor,
             "configs": {"cleanup.policy": "compact"},
         }
-        for book in BOOKS
+        for book in NAMES
     }
     with map_kafka_errors():
         admin = KafkaAdminClient(**config)

@@ -30,7 +30,7 @@ from schemas.events.quarantine import ItemQuarantined
 from schemas.events.task import TaskEvent
 from schemas.events.telegram import TelegramReceived
 from schemas.events.workorder import WorkOrderStepped
-from streams.process import PROCESSED
+from streams.books.registry import PROCESSED
 from tests.unit.deploy_support import (
     DEPLOY,
     parse_command,

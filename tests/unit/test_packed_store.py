@@ -42,7 +42,7 @@ def test_a_book_read_is_a_copy_and_must_be_set_again_to_change() -> None:
 
 def test_memory_tables_pack_their_books_and_the_collector_does_not_see_them() -> None:
     app = create_app(Settings())
-    store = app.ledger.data
+    store = app.books["ledger"].data
     assert isinstance(store, PackedStore) and store.json_values
     tasks = [ledger.apply(None, e).book for e in envelopes(200, utc_now())]  # type: ignore[union-attr]
     for book in tasks:
@@ -56,7 +56,7 @@ def test_memory_tables_pack_their_books_and_the_collector_does_not_see_them() ->
 
 def test_changelog_records_apply_in_order_tombstones_included() -> None:
     app = create_app(Settings())
-    table = app.ledger
+    table = app.books["ledger"]
     events = [
         _changelog_event(app, "T-1", {"v": 1}, partition=2),
         _changelog_event(app, "T-2", {"v": 1}),
@@ -73,5 +73,5 @@ def test_changelog_records_apply_in_order_tombstones_included() -> None:
 def test_rocksdb_tables_keep_faust_s_store() -> None:
     pytest.importorskip("rocksdict", reason="the [rocksdb] extra is not installed")
     app = create_app(Settings(worker=WorkerSettings(store="rocksdb://")))
-    store = app.ledger.data
+    store = app.books["ledger"].data
     assert type(store).__module__ == "faust.stores.rocksdb", type(store)

@@ -1,0 +1,134 @@
+"""The one shape of a book: what it reads, how an event changes it, what it decides.
+
+A book is a table of entities (tasks, items, messages…) keyed by entity id, each stored as plain
+JSON. Its module exports one :class:`Book`: the topics it reads with the event types it takes from
+each, and a pure ``apply(state, envelope, context) -> Decision``. The decision is values only —
+the new state to store, and what must happen outside the book (refusals to dead-letter, alerts to
+raise, notices for department outboxes) — so the live worker (streams/worker/), a replay
+(streams/replay/) and a unit test run the very same function and differ only in what they do
+with the decision.
+
+Refusals are values, never exceptions: an event the office's rules refuse (an illegal step, a
+duplicate registration) comes back as a :class:`Refusal`. An exception from ``apply`` is a bug and
+stops the worker; it never becomes a dead letter. The registry (streams/books/__init__.py) routes
+only the event types a book declares, so ``apply`` never sees anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from midfield.settings import Settings
+from schemas.envelope import Envelope, EventData
+
+__all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Timer"]
+
+State = dict[str, Any]
+"""One entity of a book, as stored: a JSON object."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An event (or a held step) the book refused: a dead letter on the live worker."""
+
+    reason: str
+    detail: str
+    connector: str
+    """The ``connector`` the dead letter names (who refused it)."""
+    late: dict[str, Any] | None = None
+    """For an item step held until its registration and refused then: the held step."""
+
+    def late_letter_raw(self) -> bytes:
+        assert self.late is not None
+        return json.dumps(self.late["event"], ensure_ascii=False).encode()
+
+
+@dataclass
+class Decision:
+    """What one event did to one entity of one book."""
+
+    state: State | None = None
+    """The entity to store; ``None``: nothing to write (seen before, or not for this book)."""
+    refusals: list[Refusal] = field(default_factory=list)
+    alerts: list[Envelope] = field(default_factory=list)
+    """Alerts to send (an overdue item resolved, repeated denials…)."""
+    notices: list[tuple[str, Envelope]] = field(default_factory=list)
+    """(department, notice) for its outbox."""
+    reminded: str | None = None
+    """The light of an applied reminder (a metric)."""
+
+    @property
+    def applied(self) -> bool:
+        """The event changed the entity and was not itself refused (a held step refused late
+        is not a refusal of this event)."""
+        return self.state is not None and all(r.late is not None for r in self.refusals)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What ``apply`` may read besides the entity and the event."""
+
+    settings: Settings
+    source: str
+    """The worker's source URI: the source of the alerts and notices it makes."""
+    earlier: Mapping[str, Decision] = field(default_factory=dict)
+    """The decisions of the books before this one (registry order) on the same event, for a
+    book that declares them in ``after`` (the duty log writes a registration's line only when
+    the item took it)."""
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Events a book proposes on a clock, from its entities (reminders, overdue warnings).
+
+    ``propose`` is pure. The worker runs it every ``interval`` seconds once its tables are
+    recovered, over the entities in chunks, and sends each proposal to ``to``; the proposals
+    carry fixed ids, so one made twice (every check, or after a restart) is applied once."""
+
+    name: str
+    interval: Callable[[Settings], float]
+    propose: Callable[[list[State], datetime, Settings, str], Iterable[Envelope]]
+    to: str
+    """The topic the proposals go to."""
+    remember: bool = True
+    """Skip a proposal this worker already sent (spares the topic; the ids make it safe)."""
+
+
+Apply = Callable[[State | None, Envelope, Context], Decision]
+Show = Callable[[State, datetime, Settings], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Book:
+    """A book: the one object its module exports, and all that the worker, the replay tools,
+    the views, the metrics and the benches need to know of it."""
+
+    name: str
+    """The table's name (and its changelog's: ``<app id>-<name>-changelog``)."""
+    reads: Mapping[str, tuple[type[EventData], ...]]
+    """Topic name -> the event types this book takes from it."""
+    apply: Apply
+    connector: str
+    """Who refuses, in dead letters: also used for an event no book on a topic takes."""
+    after: tuple[str, ...] = ()
+    """Books whose decisions on the same event ``apply`` reads (``Context.earlier``)."""
+    show: Show | None = None
+    """Fields a snapshot adds to a stored entity (a task's light, an item's due time)."""
+    timers: tuple[Timer, ...] = ()
+    rebuilt: bool = True
+    """Rebuilt by a replay; ``False`` for a book that is no function of the intake topics."""
+
+
+@dataclass(frozen=True)
+class Index:
+    """A table over records that are no events (the dead-letter topic): the worker keeps the
+    latest entity per key; a replay does not rebuild it."""
+
+    name: str
+    topic: str
+    take: Callable[[bytes], tuple[str, State] | None]
+    """The record's key and entity; ``None`` for a record that is none of this index's."""

@@ -1,0 +1,106 @@
+"""The worker's tables, agents and timers, every one built from the book registry.
+
+Each book (streams/books/registry.py) gets a table of its name; each topic the books read gets
+one agent whose body is :meth:`streams.agents.Effects.consume` (decode, process, act, write);
+each book's timers run once the tables are recovered, over its entities in chunks. Each index
+(a table over records that are no events: the dead letters waiting for a person) gets a table
+and an agent that keeps the latest entity per key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import faust
+
+from midfield.logging import get_logger
+from streams.agents import Effects
+from streams.books.book import Book, Index, Timer
+from streams.books.registry import BOOKS, INDEXES, PROCESSED
+from streams.emit import raw_topic, send, tables_settled
+from streams.table import Table, book_chunks
+
+if TYPE_CHECKING:
+    from streams.app import MidfieldApp
+
+__all__ = ["BOOK_SCHEMA", "add_books"]
+
+log = get_logger(__name__)
+
+# Books are plain JSON keyed by entity id: readable by any tool that dumps a changelog.
+BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
+    key_type=str, value_type=None, key_serializer="raw", value_serializer="json"
+)
+
+
+def add_books(app: MidfieldApp, effects: Effects, channels: dict[str, Any]) -> None:
+    """Every book's table, agent and timers, and every index's; ``channels`` (topic name ->
+    faust topic) is filled with the topics read, so the timers and the gate share them."""
+    for b in BOOKS:
+        app.books[b.name] = _table(app, b.name)
+    for name in PROCESSED:
+        channels.setdefault(name, raw_topic(app, name))
+        _add_agent(app, effects, channels[name])
+    for b in BOOKS:
+        for timer in b.timers:
+            to = channels.setdefault(timer.to, raw_topic(app, timer.to))
+            _add_timer(app, effects, b, timer, to)
+    for index in INDEXES:
+        app.books[index.name] = _table(app, index.name)
+        _add_index(app, index, channels.setdefault(index.topic, raw_topic(app, index.topic)))
+
+
+def _table(app: MidfieldApp, name: str) -> Table:
+    return cast(Table, app.Table(name, default=None, schema=BOOK_SCHEMA))
+
+
+def _add_agent(app: MidfieldApp, effects: Effects, channel: Any) -> None:
+    name = channel.get_topic_name()
+
+    async def take(stream: Any) -> None:
+        await effects.consume(stream, name)
+
+    app.agent(channel, name=f"books:{name}")(take)
+
+
+def _add_timer(app: MidfieldApp, effects: Effects, b: Book, timer: Timer, to: Any) -> None:
+    """Run ``timer.propose`` over the book's entities every interval, sending each proposal."""
+    table, settings = app.books[b.name], app.settings
+    proposed: set[str] = set()
+
+    async def propose() -> None:
+        if not tables_settled(app):
+            return
+        now = app.clock()
+        async for chunk in book_chunks(table):
+            for event in timer.propose(chunk, now, settings, effects.source):
+                if event.id in proposed:
+                    continue
+                log.info("proposing", timer=timer.name, subject=event.subject, type=event.type)
+                await send(to, event)
+                if timer.remember:
+                    proposed.add(event.id)
+
+    interval = timer.interval(settings)
+    app.timer(interval=interval, name=f"{b.name}:{timer.name}")(propose)
+
+
+def _add_index(app: MidfieldApp, index: Index, channel: Any) -> None:
+    """Not in a replay: it rebuilds the books, and a read-only run must not read past its stop
+    offsets on a topic it does not list."""
+    if app.settings.replay.read_only or app.settings.replay.stop_offsets_file:
+        return
+    table = app.books[index.name]
+
+    async def take(stream: Any) -> None:
+        async for event in stream.events():
+            taken = index.take(event.value)
+            if taken is None:  # never dead-letter the dead-letter topic: say so and go on
+                message = event.message
+                where = f"{message.topic}/{message.partition}@{message.offset}"
+                log.warning(f"not a record of {index.name}", reason="not-indexed", position=where)
+                continue
+            key, entity = taken
+            table[key] = entity
+
+    app.agent(channel, name=f"index:{index.name}")(take)
