@@ -22,9 +22,20 @@ A case file::
       ledger:
         DC-case-1: {status: in_progress, light: yellow}
 
+    decided:                             # optional: what the books decided, in event order
+      refused: [completion-before-signing]  # the reasons of the refusals (dead letters)
+      alerts: [overdue/item/F-1]         # the ids of the alerts raised or resolved
+      notices: [edu]                     # the departments whose outbox got a notice
+
 Only the fields named are compared (a case documents one behaviour, not every field); a field may
 be a dotted path (``entries.0.channel``); an entity expected as ``null`` must be absent. Keep
-entity ids unique across cases: they run together.
+entity ids unique across cases: they run together on a broker.
+
+Two runners: :func:`apply_cases` applies each case's events, in file order, with
+:func:`streams.books.registry.process` on plain dicts — no broker, every case on books of its
+own, ``decided`` checked too; :func:`run_cases` produces them all to a private broker and reads
+the books a real (read-only) worker made of them, where ``decided`` is not compared (a read-only
+worker sends no side effect).
 """
 
 from __future__ import annotations
@@ -44,10 +55,11 @@ from midfield.broker import EmbeddedBroker
 from midfield.errors import ConfigError, map_kafka_errors
 from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import Envelope, EventData, event_types
-from streams.replay.books import NAMES, Snapshot
+from streams.books.registry import process
+from streams.replay.books import NAMES, Snapshot, render
 from streams.replay.run import Progress, ReplayWorker, plan
 
-__all__ = ["Case", "CaseResult", "check", "load_cases", "run_cases"]
+__all__ = ["Case", "CaseResult", "apply_cases", "check", "load_cases", "run_cases"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class Case:
     at: datetime
     events: list[Envelope]
     expect: dict[str, dict[str, dict[str, Any] | None]]
+    decided: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,7 +103,10 @@ def _load(path: Path) -> Case:
         unknown = set(expect) - set(NAMES)
         if unknown:
             raise ValueError(f"unknown books {sorted(unknown)}; the books are {list(NAMES)}")
-        return Case(str(raw["name"]), path, at, events, expect)
+        decided = {k: [str(v) for v in vs] for k, vs in (raw.get("decided") or {}).items()}
+        if set(decided) - set(_DECIDED):
+            raise ValueError(f"decided takes {list(_DECIDED)}, not {sorted(decided)}")
+        return Case(str(raw["name"]), path, at, events, expect, decided)
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"case {path}: {exc}", reason="bad-case") from exc
 
@@ -156,6 +172,31 @@ def _field(entity: Any, path: str) -> Any:
 def _plain(value: Any) -> Any:
     """YAML reads dates and times as objects, the books hold ISO text: compare as text."""
     return value.isoformat() if isinstance(value, date) else value
+
+
+_DECIDED = ("refused", "alerts", "notices")
+
+
+def apply_cases(cases: list[Case], settings: Settings) -> list[CaseResult]:
+    """Each case's events through the books' pure ``process``, in file order, on books of its
+    own; the snapshot at ``case.at`` and the decisions compared with what the case expects."""
+    results = []
+    for case in cases:
+        tables: dict[str, dict[str, Any]] = {name: {} for name in NAMES}
+        decided: dict[str, list[str]] = {name: [] for name in _DECIDED}
+        for envelope in case.events:
+            out = process(tables, envelope.topic, envelope, settings, source="midfield://cases")
+            for (book, key), value in out.writes.items():
+                tables[book][key] = value
+            decided["refused"] += [r.reason for r in out.refusals]
+            decided["alerts"] += [a.subject for a in out.alerts]
+            decided["notices"] += [department for department, _ in out.notices]
+        result = check(case, render(tables, case.at, settings))
+        for name, want in case.decided.items():
+            if decided[name] != want:
+                result.mismatches.append(f"decided {name}: {decided[name]}, expected {want}")
+        results.append(result)
+    return results
 
 
 def run_cases(
