@@ -3,10 +3,12 @@
 Every error carries a machine-readable ``reason`` (kebab-case) that dead letters, HTTP answers
 and metrics use as their category; ``str(error)`` is the human message.
 
-    MidfieldError
+    MidfieldError              (schemas/errors.py, with ParseError, DecodeError and RuleError)
     ├── ConfigError            a setting is missing or wrong; fail fast at start-up
     ├── ParseError             input that cannot become an event -> dead letter
+    │   ├── DecodeError        a record that is no valid Midfield event (schemas/errors.py)
     │   └── NotRedrivable      a dead letter today's parsers do not take again (re-drive)
+    ├── RuleError              an event its lifecycle does not allow (schemas/errors.py)
     ├── Rejected               a request refused on purpose (auth, size, policy) -> 4xx
     ├── StoreError             the local offset/document store cannot be read or written
     ├── EmbeddedBrokerError    the embedded Tansu broker cannot be found, started or stopped
@@ -27,6 +29,8 @@ from contextlib import contextmanager
 import aiokafka.errors
 import kafka.errors
 
+from schemas.errors import MidfieldError, ParseError
+
 __all__ = [
     "BrokerError",
     "BrokerRejected",
@@ -43,28 +47,8 @@ __all__ = [
 ]
 
 
-class MidfieldError(Exception):
-    """Root of every error Midfield raises on purpose."""
-
-    default_reason = "error"
-
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason or self.default_reason
-
-
 class ConfigError(MidfieldError):
     default_reason = "config"
-
-
-class ParseError(MidfieldError):
-    """Input that cannot become an event. ``reason`` names the category, ``detail`` the spot."""
-
-    default_reason = "malformed"
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}", reason=reason)
-        self.detail = detail
 
 
 class NotRedrivable(ParseError):

@@ -17,6 +17,8 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from schemas.errors import DecodeError, summary
+
 __all__ = [
     "CONTENT_TYPE",
     "Classification",
@@ -34,19 +36,6 @@ _ID_NAMESPACE = uuid.UUID("6b1d5a0e-3c2f-5d8e-9a41-0f7c2b6d9e15")
 _NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 CONTENT_TYPE = "application/json"
 Header = tuple[str, bytes]
-
-
-class DecodeError(ValueError):
-    """A record that is not a valid Midfield event; ``reason`` is its dead-letter category.
-
-    ``schemas`` depends on nothing of ours, so this is not part of ``midfield.errors``; the
-    consumers translate it into a dead letter.
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def event_id(source: str, position: str) -> str:
@@ -211,11 +200,4 @@ class Envelope(BaseModel):
             }
             return cls.model_validate(fields)
         except ValidationError as exc:
-            raise DecodeError("invalid-event", _summary(exc)) from exc
-
-
-def _summary(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "event"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+            raise DecodeError("invalid-event", summary(exc)) from exc

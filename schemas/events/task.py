@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import ConfigDict, Field, model_validator
 
 from schemas.envelope import EventData, register_event
+from schemas.errors import RuleError
 
 __all__ = [
     "OFFICE",
@@ -271,13 +272,8 @@ class TaskReminded(TaskEvent):
     departments: tuple[DepartmentCode, ...]
 
 
-class IllegalTransition(ValueError):
-    """An event the task's current state does not allow; ``reason`` is its dead-letter category."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+class IllegalTransition(RuleError):
+    """An event the task's current state does not allow."""
 
 
 S = TaskStatus

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, model_validator
 
 from schemas.envelope import EventData, register_event
+from schemas.errors import RuleError
 
 __all__ = [
     "Satisfaction",
@@ -118,12 +119,8 @@ class WorkOrderStepped(EventData):
         return self
 
 
-class WrongStep(ValueError):
-    """A step the order's status does not allow; ``reason`` is its dead-letter category."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
+class WrongStep(RuleError):
+    """A step the order's status does not allow."""
 
 
 S, T = WorkOrderStatus, WorkOrderStep

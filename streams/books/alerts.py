@@ -39,7 +39,7 @@ def apply(book: State | None, envelope: Envelope) -> State | None:
             new = _stub(event.alert_id) if book is None else dict(book)
             new |= {"open": False, "resolved_at": at.isoformat(), "resolution": event.reason}
         case _:
-            raise ValueError(f"the alerts book does not take {envelope.type}")
+            raise TypeError(f"the alerts book does not take {envelope.type}")
     new["applied"] = [*(book["applied"] if book else []), envelope.id]
     return new
 

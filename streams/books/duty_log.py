@@ -107,7 +107,7 @@ def entry_for(envelope: Envelope) -> DutyLogEntry:
                 channel="emergency",
                 content=f"【终报】{data.note or '事件处置完毕'}",
             )
-    raise ValueError(f"the duty log does not take {envelope.type}")
+    raise TypeError(f"the duty log does not take {envelope.type}")
 
 
 def _fax_entry(data: FaxReceived, common: dict[str, Any]) -> DutyLogEntry:

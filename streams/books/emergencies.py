@@ -56,7 +56,7 @@ def apply(book: State | None, envelope: Envelope) -> State | Refused | None:
         case EmergencyReported():
             pass
         case _:
-            raise ValueError(f"the emergencies book does not take {envelope.type}")
+            raise TypeError(f"the emergencies book does not take {envelope.type}")
     if isinstance(event, EmergencyReported) and all(
         r["sequence"] != event.sequence for r in new["reports"]
     ):

@@ -102,7 +102,7 @@ def apply(
                 return Refused(new | {"refused": [*new["refused"], envelope.id]}, *error)
             _apply_step(new, envelope.id, event, at, rules, zone)
         case _:
-            raise ValueError(f"the incoming items do not take {envelope.type}")
+            raise TypeError(f"the incoming items do not take {envelope.type}")
     return new
 
 
@@ -144,7 +144,7 @@ def _registration(event: object) -> tuple[str, str, str]:
                 f"来文 {event.number}《{event.title}》（{event.issuer}）",
                 event.urgency,
             )
-    raise ValueError(f"{type(event).__name__} registers no item")
+    raise TypeError(f"{type(event).__name__} registers no item")
 
 
 def _replay(book: State, rules: DutySettings, zone: ZoneInfo) -> State | Late:

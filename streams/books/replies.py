@@ -66,7 +66,7 @@ def apply(book: State | None, envelope: Envelope) -> State | None:
                 new |= {"replied_at": envelope.time.isoformat(), "replied_by": event.department}
             new["replies"] += 1
         case _:
-            raise ValueError(f"the reply tallies do not take {envelope.type}")
+            raise TypeError(f"the reply tallies do not take {envelope.type}")
     new["applied"] = [*new["applied"], envelope.id]
     return new
 

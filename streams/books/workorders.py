@@ -46,7 +46,7 @@ def apply(book: State | None, envelope: Envelope, rules: HotlineSettings,
         return None
     event = envelope.data
     if not isinstance(event, WorkOrderStepped):
-        raise ValueError(f"the work orders do not take {envelope.type}")
+        raise TypeError(f"the work orders do not take {envelope.type}")
     try:
         status = WorkOrderStatus(book["status"]) if book and is_order(book) else None
         after = next_status(status, event.step)

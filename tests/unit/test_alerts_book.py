@@ -89,11 +89,13 @@ def test_the_same_event_again_changes_nothing() -> None:
     assert alerts.apply(book, _raised("a", 0)) is None
 
 
-def test_other_event_types_are_refused() -> None:
+def test_another_event_type_is_a_bug_not_a_refusal() -> None:
+    """The registry routes only the types a book declares: anything else reaching ``apply`` is
+    a bug, and must stop the worker rather than become a dead letter."""
     fax = FaxReceived(
         commid="1", device="d", document="x", remote_station="s", pages=1, duration_s=1, connect_s=1
     )
-    with pytest.raises(ValueError, match="does not take"):
+    with pytest.raises(TypeError, match="does not take"):
         alerts.apply(None, Envelope.wrap(fax, source="s", position="1", subject="1", time=T0))
 
 

@@ -25,7 +25,7 @@ CREATED = datetime(2025, 3, 1, 9, 0, tzinfo=ZONE)
 DEPARTMENTS = {"edu": "教育局"}
 
 
-def _task(deadline: date, percent: int = 0, status: str = "signed") -> ledger.Book:
+def _task(deadline: date, percent: int = 0, status: str = "signed") -> ledger.State:
     return {
         "status": status,
         "deadline": deadline.isoformat(),

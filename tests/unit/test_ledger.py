@@ -52,7 +52,7 @@ def _created(task_id: str = "DC-1", deadline: date = date(2025, 3, 31)) -> TaskC
     )
 
 
-def _run(*events: TaskEvent, at: datetime = CREATED) -> ledger.Book:
+def _run(*events: TaskEvent, at: datetime = CREATED) -> ledger.State:
     book = None
     for n, event in enumerate(events):
         outcome = ledger.apply(book, _wrap(event, n, at))
@@ -62,7 +62,7 @@ def _run(*events: TaskEvent, at: datetime = CREATED) -> ledger.Book:
     return book
 
 
-def _signed_task(**created: object) -> ledger.Book:
+def _signed_task(**created: object) -> ledger.State:
     return _run(
         _created(**created),
         TaskAssigned(task_id="DC-1", actor="office"),  # type: ignore[arg-type]
@@ -70,7 +70,7 @@ def _signed_task(**created: object) -> ledger.Book:
     )
 
 
-def _light(book: ledger.Book, at: datetime) -> Light:
+def _light(book: ledger.State, at: datetime) -> Light:
     return ledger.light(book, at, RULES, ZONE)[0]
 
 
@@ -122,7 +122,7 @@ def test_approved_extension_turns_a_red_task_back_and_counts_the_delay() -> None
     assert book["delay_reasons"] == ["雨季停工"]
 
 
-def _run_on(book: ledger.Book, *events: TaskEvent) -> ledger.Book:
+def _run_on(book: ledger.State, *events: TaskEvent) -> ledger.State:
     for n, event in enumerate(events, start=len(book["applied"])):
         outcome = ledger.apply(book, _wrap(event, n))
         assert isinstance(outcome, Applied), outcome
@@ -170,7 +170,7 @@ def test_assignment_and_send_back_go_to_the_departments_outboxes() -> None:
 
 
 # -- reminders ---------------------------------------------------------------------------------
-def _reminders(books: list[ledger.Book], at: datetime) -> list[Envelope]:
+def _reminders(books: list[ledger.State], at: datetime) -> list[Envelope]:
     return ledger.due_reminders(books, at, RULES, ZONE, source="midfield://worker/test")
 
 
@@ -236,7 +236,7 @@ def _deliveries(draw: st.DrawFn) -> tuple[list[Envelope], list[Envelope]]:
     return log, delivered
 
 
-def _fold(envelopes: list[Envelope]) -> ledger.Book | None:
+def _fold(envelopes: list[Envelope]) -> ledger.State | None:
     book = None
     for envelope in envelopes:
         outcome = ledger.apply(book, envelope)

