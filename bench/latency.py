@@ -50,7 +50,7 @@ from midfield.settings import (
 )
 from schemas.catalog import topic as catalog_topic
 from schemas.events.fax import FaxReceived
-from streams.transport import fetch_max_wait_ms
+from streams.worker.transport import fetch_max_wait_ms
 from tests.harness import Broker, WorkerProcess, http_get, midfield_env, read_topic, wait_for
 from tests.samples import fax_envelope, fax_line
 
@@ -60,14 +60,15 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latency.json"
 RAW_TOPIC = "bench.latency.raw.v1"
 FAX_TOPIC = catalog_topic(FaxReceived.topic).name
 DEFAULT_FETCH_WAIT_MS = fetch_max_wait_ms(Settings(kafka=KafkaSettings(profile="embedded")))
-"""The worker consumer's fetch wait by default on the embedded broker (streams/transport.py)."""
+"""The worker consumer's fetch wait by default on the embedded broker
+(streams/worker/transport.py)."""
 FETCH_WAIT_MODULE = "bench_fetch_wait"
 FETCH_WAIT_ENV = "BENCH_FETCH_MAX_WAIT_MS"
 # On Tansu a consumer's latency grows with its fetch wait (the baselines measure it). The worker's
-# is MIDFIELD_WORKER_FETCH_MAX_WAIT_MS (streams/transport.py); the tuned run sets it through this
-# scratch module, which the worker imports through MIDFIELD_REPLAY_MODULE (the hook for trying
-# code) and which also logs the worker's garbage-collector pauses over 20 ms, to tell them from
-# other stalls.
+# is MIDFIELD_WORKER_FETCH_MAX_WAIT_MS (streams/worker/transport.py); the tuned run sets it
+# through this scratch module, which the worker imports through MIDFIELD_REPLAY_MODULE (the
+# hook for trying code) and which also logs the worker's garbage-collector pauses over 20 ms,
+# to tell them from other stalls.
 FETCH_WAIT_CODE = f"""\"\"\"bench/latency.py: faust's worker consumer, another fetch wait.\"\"\"
 import gc
 import json

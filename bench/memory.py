@@ -34,7 +34,7 @@ from schemas.catalog import topic as catalog_topic
 from schemas.envelope import Envelope
 from schemas.events.task import TaskCreated, TaskEvent, TaskOrigin
 from streams.books import ledger
-from streams.store import pack
+from streams.worker.store import pack
 from tests.harness import Broker, WorkerProcess, scrape
 
 TARGET_MIB = 250.0

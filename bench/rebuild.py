@@ -61,10 +61,10 @@ from schemas.events.workorder import (
     WorkOrderStep,
     WorkOrderStepped,
 )
-from streams.app import PROCESSED
 from streams.replay.books import Snapshot
 from streams.replay.commands import rebuild
 from streams.replay.run import Progress
+from streams.worker.app import PROCESSED
 from tests.harness import Broker, WorkerProcess, scrape
 from tests.samples import fax_received
 

@@ -561,7 +561,7 @@ def replay_as_of(
         click.echo(json.dumps(outcome.books, ensure_ascii=False, indent=1))
     elif output.suffix == ".xlsx":
         from midfield.departments import load_directory
-        from streams.ledger_sheet import workbook
+        from streams.views.ledger_sheet import workbook
 
         names = {c: d.name for c, d in load_directory(settings.departments).departments.items()}
         tasks = list(outcome.books["ledger"].values())
@@ -830,7 +830,7 @@ def worker(port: int | None, no_create_topics: bool) -> None:
     """Run the stream processors and their HTTP views until interrupted."""
     from midfield.admin import create_topics, require_broker
     from midfield.settings import WorkerSettings
-    from streams.worker import run_worker
+    from streams.worker.worker import run_worker
 
     settings = Settings()
     if port is not None:

@@ -26,7 +26,13 @@ __all__ = ["CLIENT_LOGGERS", "ClientNoise", "Outage", "configure_logging", "get_
 
 Format = Literal["auto", "json", "console"]
 
-CLIENT_LOGGERS = ("kafka", "aiokafka", "faust.transport", "streams.transport", "mode.threads")
+CLIENT_LOGGERS = (
+    "kafka",
+    "aiokafka",
+    "faust.transport",
+    "streams.worker.transport",
+    "mode.threads",
+)
 """Loggers of the Kafka clients and of faust's transport around them (prefixes)."""
 
 

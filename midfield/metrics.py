@@ -2,7 +2,7 @@
 
 Names carry the ``midfield_`` prefix and base units (``_total``, ``_seconds``); lag follows
 kafka-lag-exporter. Nothing here is called from a handler: the worker records through a faust
-sensor (``streams/sensor.py``), connectors through a wrapper around their source
+sensor (``streams/worker/sensor.py``), connectors through a wrapper around their source
 (``connectors/runtime/metered.py``). docs/ops.md lists every metric.
 """
 
@@ -142,7 +142,7 @@ REGISTRY.register(_AGE)
 
 class _Frozen(Collector):
     """``midfield_gc_frozen_objects``: objects the worker moved out of the collector's reach
-    once started (streams/worker.py); 0 in a process that never froze its heap."""
+    once started (streams/worker/worker.py); 0 in a process that never froze its heap."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(

@@ -2,7 +2,7 @@
 WPS: text that can never run as a formula, and that the writer can always store.
 
 Every XLSX and CSV writer passes each value through :func:`safe_cell` (today
-``streams/ledger_sheet.py``, behind ``GET /ledger.xlsx`` and ``midfield replay as-of --output
+``streams/views/ledger_sheet.py``, behind ``GET /ledger.xlsx`` and ``midfield replay as-of --output
 *.xlsx``). Task titles and progress reports come from departments over the tasks API, so they
 are hostile input as far as a spreadsheet is concerned.
 """

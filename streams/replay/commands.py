@@ -15,11 +15,11 @@ from midfield.admin import client_config
 from midfield.clock import utc_now
 from midfield.settings import Settings
 from midfield.watermarks import topic_partitions
-from streams.app import PROCESSED
 from streams.replay.books import Diff, Snapshot, diff, from_changelogs, render
 from streams.replay.fast import apply_plan, publish
 from streams.replay.offsets import Offsets, beginning_offsets, committed_offsets, write_offsets
 from streams.replay.run import Plan, Progress, ReplayWorker, plan, wait_ready
+from streams.worker.app import PROCESSED
 
 __all__ = ["Outcome", "as_of", "rebuild", "shadow"]
 

@@ -37,7 +37,6 @@ from midfield.broker import free_port
 from midfield.errors import ConfigError, MidfieldError
 from midfield.settings import Settings
 from midfield.watermarks import end_offsets, topic_partitions
-from streams.app import PROCESSED
 from streams.replay.books import Snapshot
 from streams.replay.offsets import (
     Offsets,
@@ -48,6 +47,7 @@ from streams.replay.offsets import (
     read_offsets,
     write_offsets,
 )
+from streams.worker.app import PROCESSED
 
 __all__ = [
     "Plan",

@@ -40,7 +40,7 @@ from schemas.envelope import Envelope, EventData
 from schemas.events.duty import DutyEntryRecorded, EmergencyReported, EntryKind
 from schemas.events.task import TaskAssigned, TaskCreated
 from schemas.events.workorder import WorkOrderStepped
-from streams.app import create_app
+from streams.worker.app import create_app
 from tests.harness import (
     SCRAPE_TOKEN,
     Broker,

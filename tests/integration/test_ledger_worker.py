@@ -24,7 +24,7 @@ from schemas.events.task import (
     TaskProgressReported,
     TaskSigned,
 )
-from streams.ledger_sheet import COLUMNS
+from streams.views.ledger_sheet import COLUMNS
 from tests.harness import (
     Broker,
     WorkerProcess,

@@ -35,10 +35,10 @@ from midfield.errors import ConfigError
 from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
-from streams import masking
-from streams.access import check_policies, page
-from streams.app import create_app
 from streams.books import audit
+from streams.views import masking
+from streams.worker.access import check_policies, page
+from streams.worker.app import create_app
 
 ZONE = ZoneInfo("Asia/Shanghai")
 CLERK = Principal("person:clerk", "clerk", frozenset({Role.department}), "edu")

@@ -1,6 +1,6 @@
-"""The dashboard's words (streams/labels.py: one table, codes in, Chinese out), the dead letters
-it counts (streams/waiting_letters.py), its colour settings, and the page's promise to stay
-self-contained."""
+"""The dashboard's words (streams/views/labels.py: one table, codes in, Chinese out), the dead
+letters it counts (streams/books/waiting_letters.py), its colour settings, and the page's
+promise to stay self-contained."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from midfield.settings import RepliesSettings, SupervisionSettings
 from schemas.deadletter import DeadLetter
 from schemas.events.duty import EntryKind
-from streams import labels
 from streams.books import ledger, waiting_letters
-from streams.dashboard import PAGE
+from streams.views import labels
+from streams.views.dashboard import PAGE
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = SupervisionSettings(warning_days=3, progress_lag=0.25)
@@ -185,7 +185,7 @@ def test_the_page_colours_rates_by_the_thresholds_it_is_given() -> None:
 
 
 def test_the_page_keeps_no_table_of_words_of_its_own() -> None:
-    """Channels, kinds and severities come from streams/labels.py through /dashboard.json."""
+    """Channels, kinds and severities come from streams/views/labels.py through /dashboard.json."""
     assert "传真" not in PAGE and "警告" not in PAGE and "d.labels" in PAGE
 
 

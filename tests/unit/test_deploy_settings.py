@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from midfield.admin import client_config
 from midfield.errors import ConfigError
 from midfield.settings import KafkaSettings, Settings, WorkerSettings
-from streams.app import _faust_config, broker_credentials
-from streams.transport import _client_config as recovery_client_config
+from streams.worker.app import _faust_config, broker_credentials
+from streams.worker.transport import _client_config as recovery_client_config
 
 
 def _pem_pair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -154,7 +154,7 @@ def test_security_settings_come_from_the_environment_and_the_password_stays_hidd
 
 def test_the_recovery_look_up_uses_the_apps_credentials(tmp_path: Path) -> None:
     """faust's table recovery asks for true high watermarks with its own kafka-python client
-    (streams/transport.py): on a SASL cluster it must authenticate too."""
+    (streams/worker/transport.py): on a SASL cluster it must authenticate too."""
     ca, _ = _pem_pair(tmp_path, "ca")
     settings = Settings(kafka=_sasl_ssl(ca))
     config = recovery_client_config(None, settings)  # type: ignore[arg-type]

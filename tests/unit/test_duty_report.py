@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams import duty_report
+from streams.views import duty_report
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SHIFTS = {"白班": "08:30", "夜班": "17:30"}

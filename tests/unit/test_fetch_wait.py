@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from midfield.settings import KafkaSettings, Settings, WorkerSettings
-from streams.app import create_app
+from streams.worker.app import create_app
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The worker's heap (streams/heap.py): frozen once started, free pages given back. Real
+"""The worker's heap (streams/worker/heap.py): frozen once started, free pages given back. Real
 allocations in this process, read from /proc."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import heap
+from streams.worker import heap
 
 
 def _rss_mib() -> int:

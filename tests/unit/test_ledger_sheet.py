@@ -1,4 +1,5 @@
-"""streams.ledger_sheet.workbook: books made by the real ledger, the .xlsx read back with openpyxl.
+"""streams.views.ledger_sheet.workbook: books made by the real ledger, the .xlsx read back with
+openpyxl.
 
 At ``NOW`` (2025-06-20 10:00 office time, warning window 3 days) the tasks are: DC-001 red
 (overdue after one extension), DC-002 green (on track), DC-003 yellow (due in 2 days),
@@ -32,7 +33,7 @@ from schemas.events.task import (
     TaskSigned,
 )
 from streams.books import ledger
-from streams.ledger_sheet import COLUMNS, workbook
+from streams.views.ledger_sheet import COLUMNS, workbook
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = SupervisionSettings(warning_days=3, progress_lag=0.25)

@@ -1,5 +1,5 @@
-"""The memory store keeps books as compressed JSON bytes (streams/store.py): a read is a fresh
-copy, a write packs, and changelog records are applied in order (tombstones included) without
+"""The memory store keeps books as compressed JSON bytes (streams/worker/store.py): a read is a
+fresh copy, a write packs, and changelog records are applied in order (tombstones included) without
 going through the Python objects. Tables are the worker's own, from ``create_app``; events are
 faust's own ``Event``/``Message``, as recovery hands them over."""
 
@@ -16,9 +16,9 @@ from faust.types.tuples import Message
 from bench.memory import envelopes
 from midfield.clock import utc_now
 from midfield.settings import Settings, WorkerSettings
-from streams.app import create_app
 from streams.books import ledger
-from streams.store import PackedBooks, PackedStore
+from streams.worker.app import create_app
+from streams.worker.store import PackedBooks, PackedStore
 
 
 def _changelog_event(app: faust.App, key: str, value: Any, partition: int = 0) -> Any:

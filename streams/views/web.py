@@ -7,7 +7,7 @@ whatever offset the event carried on the wire.
 
 Each view names who may call it (:func:`streams.access.page`); a department's principal sees only
 its own share (:func:`_own_department`), and citizens' personal data is masked for roles that do
-not need it (streams/masking.py). docs/security.md has the whole table.
+not need it (streams/views/masking.py). docs/security.md has the whole table.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from midfield import metrics
 from midfield.access import Policy, Principal
 from midfield.access import Role as R
 from schemas.events.task import TaskStatus
-from streams import dashboard, duty_report, masking, reporting
-from streams import ledger_sheet as ledger_sheet_
-from streams.access import page, principal_of, register_sign_in
 from streams.books import alerts, audit, duty_log, items, ledger, office_time, replies, workorders
 from streams.replay import books as replay_books
+from streams.views import dashboard, duty_report, masking, reporting
+from streams.views import ledger_sheet as ledger_sheet_
+from streams.worker.access import page, principal_of, register_sign_in
 
 if TYPE_CHECKING:
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["readiness", "register_views"]
 

@@ -1,7 +1,7 @@
 """The faust agents' one body: decode, :func:`streams.books.registry.process`, act, write.
 
 Every topic the books read has one agent whose body is :meth:`Effects.consume`
-(streams/tables.py). The side effects an
+(streams/worker/tables.py). The side effects an
 event calls for (dead letters, alerts, notices to department outboxes, the reminder metric) are
 done before the books are written (streams/books/registry.py says why).
 """
@@ -15,13 +15,13 @@ from schemas.catalog import outbox
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
 from streams.books.registry import Outcome, Tables, process
-from streams.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
-from streams.emit import raw_topic, send
+from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
+from streams.worker.emit import raw_topic, send
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["Effects"]
 

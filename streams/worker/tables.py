@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, cast
 import faust
 
 from midfield.logging import get_logger
-from streams.agents import Effects
 from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
-from streams.emit import raw_topic, send, tables_settled
-from streams.table import Table, book_chunks
+from streams.worker.agents import Effects
+from streams.worker.emit import raw_topic, send, tables_settled
+from streams.worker.table import Table, book_chunks
 
 if TYPE_CHECKING:
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["BOOK_SCHEMA", "add_books"]
 

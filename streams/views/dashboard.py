@@ -5,14 +5,14 @@ no fonts of its own; it works on an office network without the internet. Its scr
 ``GET /dashboard.json`` every ``refresh_s`` seconds and writes every value with ``textContent``,
 so text from the public (a message, a title) can never become markup.
 
-Every word the office reads comes from one table, streams/labels.py: light reasons and alerts
+Every word the office reads comes from one table, streams/views/labels.py: light reasons and alerts
 are worded here from their codes, and the page looks channels, kinds and statuses up in the
 ``labels`` this JSON carries. The colour thresholds of the reply rates come from settings.
 
 What it shows depends on who asks: a department's principal sees its own tasks, reply tallies
 and work orders at risk only (no alerts, duty log, dead letters, emergencies, sources or lag); a
 reader whose role does not need citizens' personal data sees the duty log and the emergencies'
-follow-ups masked (streams/masking.py).
+follow-ups masked (streams/views/masking.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
 from midfield.access import Principal
-from streams import labels, masking
 from streams.books import (
     alerts,
     duty_log,
@@ -34,9 +33,10 @@ from streams.books import (
     waiting_letters,
     workorders,
 )
+from streams.views import labels, masking
 
 if TYPE_CHECKING:
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["PAGE", "snapshot"]
 

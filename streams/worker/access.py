@@ -5,7 +5,7 @@ to its path; one aiohttp middleware (installed before faust builds its web appli
 the caller's principal — an API key (``Authorization: Bearer``) or the dashboard's session
 cookie — and lets the request through only when the route's policy allows it. A route without a
 policy answers 403, and :func:`check_policies` stops the worker before it serves one (deny by
-default). faust's own table and router pages are switched off (streams/app.py).
+default). faust's own table and router pages are switched off (streams/worker/app.py).
 
 Each request but ``/health`` and ``/ready`` becomes an :class:`AuditRecorded` on
 ``office.audit.v1``: who, what route, which entity, from where, the outcome — never a body, a
@@ -41,10 +41,10 @@ from midfield.oidc import OidcVerifier, looks_like_jwt
 from midfield.settings import AccessSettings
 from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
-from streams.emit import send
+from streams.worker.emit import send
 
 if TYPE_CHECKING:
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["Gate", "check_policies", "page", "principal_of"]
 

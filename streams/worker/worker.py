@@ -9,9 +9,9 @@ import faust
 
 from midfield.settings import Settings
 from midfield.shutdown import exit_within
-from streams import heap
-from streams.access import check_policies
-from streams.app import create_app
+from streams.worker import heap
+from streams.worker.access import check_policies
+from streams.worker.app import create_app
 
 __all__ = ["run_worker"]
 
@@ -45,6 +45,6 @@ class _Worker(faust.Worker):
 
     async def on_startup_finished(self) -> None:
         check_policies(self.app)  # type: ignore[arg-type]  # faust's blueprints are added by now
-        heap.freeze()  # recovered, not yet serving: the pauses cost nobody (streams/heap.py)
+        heap.freeze()  # recovered, not yet serving: the pauses cost nobody (streams/worker/heap.py)
         heap.trim()  # and what recovery freed goes back
         await super().on_startup_finished()

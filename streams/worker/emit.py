@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.envelope import Envelope
 
 if TYPE_CHECKING:
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["raw_topic", "send", "tables_settled"]
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import DutyReportIssued
-from streams import duty_report, labels
 from streams.books import alerts, duty_log, emergencies, items, ledger, workorders
-from streams.emit import raw_topic, send, tables_settled
+from streams.views import duty_report, labels
+from streams.worker.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
-    from streams.app import MidfieldApp
+    from streams.worker.app import MidfieldApp
 
 __all__ = ["add_duty_reports", "report_for"]
 

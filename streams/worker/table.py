@@ -24,7 +24,7 @@ from faust.stores.memory import Store as MemoryStore
 from faust.streams import current_event
 from faust.types.stores import StoreT
 
-from streams.store import PackedStore
+from streams.worker.store import PackedStore
 
 __all__ = ["Table", "book_chunks"]
 

@@ -4,7 +4,8 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
 
 * A full collection walks every tracked object; before :func:`freeze` one stalled the event loop
   for ~200 ms in the middle of a 500 lines/s run. Frozen, the imported code and faust's and
-  aiohttp's machinery are never walked again; books are bytes (streams/store.py), never tracked.
+  aiohttp's machinery are never walked again; books are bytes (streams/worker/store.py), never
+  tracked.
 * A backlog (a worker catching up) fills the consumer's buffers with records that are freed once
   applied, but the allocator keeps their pages: 100k tasks applied live left the worker at
   250–268 MiB against 203–230 MiB for the same books recovered. :func:`trim` asks glibc to give

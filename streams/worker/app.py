@@ -25,22 +25,22 @@ from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import DEADLETTER, topic
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.audit import AuditRecorded
-from streams import heap
-from streams.access import Gate, check_policies
-from streams.agents import Effects
 from streams.books import alerts
 from streams.books.book import Book, Index
 from streams.books.registry import PROCESSED
-from streams.emit import raw_topic
-from streams.health import BrokerWatch
 from streams.replay.offsets import read_offsets
 from streams.replay.shadow import try_code
-from streams.reporting import add_duty_reports
-from streams.sensor import MetricsSensor
-from streams.table import Table, book_chunks
-from streams.tables import add_books
-from streams.transport import Transport
-from streams.web import register_views
+from streams.views.reporting import add_duty_reports
+from streams.views.web import register_views
+from streams.worker import heap
+from streams.worker.access import Gate, check_policies
+from streams.worker.agents import Effects
+from streams.worker.emit import raw_topic
+from streams.worker.health import BrokerWatch
+from streams.worker.sensor import MetricsSensor
+from streams.worker.table import Table, book_chunks
+from streams.worker.tables import add_books
+from streams.worker.transport import Transport
 
 __all__ = ["PROCESSED", "MidfieldApp", "broker_credentials", "create_app"]
 
@@ -48,7 +48,7 @@ log = get_logger(__name__)
 
 
 class MidfieldApp(faust.App):
-    """faust.App on Midfield's transport (true high watermarks, see streams/transport.py)."""
+    """faust.App on Midfield's transport (true high watermarks, see streams/worker/transport.py)."""
 
     settings: Settings
     broker_watch: BrokerWatch
@@ -57,10 +57,10 @@ class MidfieldApp(faust.App):
     books: dict[str, Table]
     """Book (or index) name -> its table, one per entry of streams/books/registry.py."""
     audit_topic: Any
-    """Where the access middleware records each request (streams/access.py)."""
+    """Where the access middleware records each request (streams/worker/access.py)."""
     directory: Directory
     gate: Gate
-    """Who may call which route, and the audit record of each call (streams/access.py)."""
+    """Who may call which route, and the audit record of each call (streams/worker/access.py)."""
     replay_stops: dict[tuple[str, int], int]
     """Records at or after these offsets are read, not applied (``replay as-of``); empty live."""
 
@@ -126,7 +126,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "broker_commit_interval": worker.commit_interval_s,
         "producer_linger": worker.producer_linger_s,
         "consumer_auto_offset_reset": "earliest",
-        "Table": Table,  # forgets books of partitions that moved away (streams/table.py)
+        "Table": Table,  # forgets books of partitions that moved away (streams/worker/table.py)
         "producer_acks": -1,
         "table_standby_replicas": worker.standby_replicas,
         "broker_credentials": broker_credentials(kafka),
