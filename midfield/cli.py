@@ -704,7 +704,7 @@ def replay_redrive(
     from midfield.admin import client_config
     from streams.replay.redrive import Filter, redrive
     from streams.replay.run import parse_time
-    from streams.replay.shadow import try_code
+    from streams.worker.hooks import try_code
 
     settings = Settings()
     _require_broker(settings)

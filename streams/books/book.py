@@ -9,7 +9,7 @@ raise, notices for department outboxes) — so the live worker (streams/worker/)
 with the decision.
 
 Refusals are values, never exceptions: an event the office's rules refuse (an illegal step, a
-duplicate registration) comes back as a :class:`Refusal`. An exception from ``apply`` is a bug and
+step before signing) comes back as a :class:`Refusal`. An exception from ``apply`` is a bug and
 stops the worker; it never becomes a dead letter. The registry (streams/books/__init__.py) routes
 only the event types a book declares, so ``apply`` never sees anything else.
 """

@@ -154,8 +154,8 @@ def entries_on(books: list[State], day: date, zone: ZoneInfo) -> list[dict[str, 
 
 
 def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
-    """A line for every event, but for a registration the items book did not take (seen, or
-    refused) and an emergency step the emergencies book did not."""
+    """A line for every event, but for a registration the items book did not take (an event id
+    it applied before) and an emergency step the emergencies book refused or had applied."""
     data = envelope.data
     if isinstance(data, DocumentRegistered) and not context.earlier["items"].applied:
         return Decision()

@@ -29,9 +29,10 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from midfield.errors import ConfigError, StoreError, map_kafka_errors
+from midfield.errors import StoreError, map_kafka_errors
 from midfield.lag import committed_offsets
 from midfield.watermarks import end_offsets, probe_consumer, topic_end_offsets
+from streams.worker.hooks import Offsets, read_offsets
 
 __all__ = [
     "Offsets",
@@ -45,29 +46,8 @@ __all__ = [
     "write_offsets",
 ]
 
-Offsets = dict[tuple[str, int], int]
-"""``(topic, partition) -> offset``."""
-
 Lookup = Callable[[KafkaConsumer, dict[TopicPartition, int]], Mapping[TopicPartition, Any]]
 """ListOffsets by timestamp; tests replace it to stand in for a broker that answers right."""
-
-
-def read_offsets(path: Path) -> Offsets:
-    """An offsets file: ``{topic: {partition: offset}}``."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            (topic, int(partition)): int(offset)
-            for topic, partitions in raw.items()
-            for partition, offset in partitions.items()
-        }
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no offsets file {path}", reason="offsets-file") from exc
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        raise ConfigError(
-            f"{path} is not an offsets file ({{topic: {{partition: offset}}}}): {exc}",
-            reason="offsets-file",
-        ) from exc
 
 
 def write_offsets(path: Path, offsets: Offsets) -> None:

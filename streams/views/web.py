@@ -20,8 +20,18 @@ from midfield import metrics
 from midfield.access import Policy, Principal
 from midfield.access import Role as R
 from schemas.events.task import TaskStatus
-from streams.books import alerts, audit, duty_log, items, ledger, office_time, replies, workorders
-from streams.replay import books as replay_books
+from streams.books import (
+    alerts,
+    audit,
+    duty_log,
+    items,
+    ledger,
+    office_time,
+    replies,
+    snapshot,
+    workorders,
+)
+from streams.books.registry import NAMES
 from streams.views import dashboard, duty_report, masking, reporting
 from streams.views import ledger_sheet as ledger_sheet_
 from streams.worker.access import page, principal_of, register_sign_in
@@ -245,8 +255,8 @@ def register_views(app: MidfieldApp) -> None:
             return _bad_request(web, "bad-time", f"at must be an ISO time, got {raw!r}")
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone)
-        tables = {name: dict(app.books[name].items()) for name in replay_books.NAMES}
-        return web.json(replay_books.render(tables, at, app.settings))
+        tables = {name: dict(app.books[name].items()) for name in NAMES}
+        return web.json(snapshot.render(tables, at, app.settings))
 
     register_ledger_views(app)
 

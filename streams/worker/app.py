@@ -28,8 +28,6 @@ from schemas.events.audit import AuditRecorded
 from streams.books import alerts
 from streams.books.book import Book, Index
 from streams.books.registry import PROCESSED
-from streams.replay.offsets import read_offsets
-from streams.replay.shadow import try_code
 from streams.views.reporting import add_duty_reports
 from streams.views.web import register_views
 from streams.worker import heap
@@ -37,6 +35,7 @@ from streams.worker.access import Gate, check_policies
 from streams.worker.agents import Effects
 from streams.worker.emit import raw_topic
 from streams.worker.health import BrokerWatch
+from streams.worker.hooks import read_offsets, try_code
 from streams.worker.sensor import MetricsSensor
 from streams.worker.table import Table, book_chunks
 from streams.worker.tables import add_books
