@@ -856,7 +856,7 @@ def demo(check: bool, workdir: Path, port: int) -> None:
     """The whole hub on an embedded broker: the worker and dashboard, every source (fax log,
     fax mail, telegrams, the tasks, duty, WeChat, board and hotline intakes), with sample input
     arriving live. Prints the dashboard's address and the demo users; Ctrl-C stops it all."""
-    from midfield.demo import run_demo
+    from midfield.demo.run import run_demo
 
     sys.exit(run_demo(workdir=workdir, port=port, check=check))
 

@@ -1,5 +1,5 @@
 """T.37 fax mails for the fax-mail tests: good ones built as the demo builds them
-(:mod:`midfield.fax_samples`, real TIFF-F pages from Pillow) and one of each bad case, keyed by
+(:mod:`midfield.demo.fax_samples`, real TIFF-F pages from Pillow) and one of each bad case, keyed by
 the dead-letter reason it must get; and Maildir delivery as an MTA does it (tmp/, then new/)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from midfield.fax_samples import fax_mail, fax_tiff, png_image
+from midfield.demo.fax_samples import fax_mail, fax_tiff, png_image
 
 __all__ = ["WHEN", "bad_mails", "cut_base64", "deliver", "good_mail", "make_maildir", "tiff"]
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from midfield.fax_samples import fax_mail
+from midfield.demo.fax_samples import fax_mail
 from tests.harness import http_post
 from tests.mail_samples import WHEN, deliver, good_mail, make_maildir
 from tests.samples import TELEGRAM_SHEET as SHEET

@@ -17,8 +17,8 @@ from connectors.sources import SOURCES
 from connectors.sources.fax_mail import FaxMailSource
 from connectors.sources.mail_readers import FolderMail, MaildirFolder
 from midfield.cli import cli
+from midfield.demo.fax_samples import png_image
 from midfield.errors import StoreError
-from midfield.fax_samples import png_image
 from schemas.envelope import Envelope
 from tests.mail_samples import bad_mails, deliver, good_mail, make_maildir, tiff
 

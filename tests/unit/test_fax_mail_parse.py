@@ -15,8 +15,8 @@ from connectors.runtime.documents import DocumentStore, digest_of
 from connectors.runtime.source import RawRecord, Skip
 from connectors.sources.fax_mail import FaxMailOptions, FaxMailSource, mail_headers
 from connectors.sources.mail_readers import MaildirFolder
+from midfield.demo.fax_samples import fax_mail, png_image
 from midfield.errors import ParseError
-from midfield.fax_samples import fax_mail, png_image
 from schemas.envelope import Envelope, event_id
 from schemas.events.fax import FaxFormat, FaxReceived
 from tests.mail_samples import WHEN, bad_mails, cut_base64, good_mail, tiff

@@ -36,8 +36,8 @@ from cryptography.fernet import Fernet
 from midfield.access import hash_password
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker, free_port
-from midfield.demo_feed import DemoSecrets, Endpoints, feed
-from midfield.fax_samples import deliver, demo_mails
+from midfield.demo.fax_samples import deliver, demo_mails
+from midfield.demo.feed import DemoSecrets, Endpoints, feed
 from midfield.ports import require_free
 from midfield.settings import KafkaSettings, OfficeSettings, TopicSettings
 from midfield.watermarks import topic_end_offsets
