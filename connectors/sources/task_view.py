@@ -24,7 +24,6 @@ from midfield.logging import get_logger
 from midfield.settings import KafkaSettings
 from schemas.envelope import Envelope
 from schemas.events.task import (
-    IllegalTransition,
     TaskAssigned,
     TaskCreated,
     TaskEvent,
@@ -32,8 +31,8 @@ from schemas.events.task import (
     TaskExtensionRejected,
     TaskExtensionRequested,
     TaskStatus,
-    next_status,
 )
+from schemas.events.task_lifecycle import IllegalTransition, next_status
 
 __all__ = ["KnownTask", "Seen", "TaskView", "fingerprint"]
 

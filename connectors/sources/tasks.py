@@ -54,7 +54,6 @@ from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.envelope import Envelope
 from schemas.events.task import (
-    IllegalTransition,
     TaskAssigned,
     TaskClosed,
     TaskCompletionReported,
@@ -66,8 +65,8 @@ from schemas.events.task import (
     TaskProgressReported,
     TaskReviewed,
     TaskSigned,
-    next_status,
 )
+from schemas.events.task_lifecycle import IllegalTransition, next_status
 
 __all__ = ["ACTIONS", "TasksApi", "TasksOptions"]
 

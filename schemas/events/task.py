@@ -1,11 +1,11 @@
-"""Supervised tasks (督查事项): one event type per step of the lifecycle, and the lifecycle itself.
+"""Supervised tasks (督查事项): one event type per step of the lifecycle, and the notice.
 
 created (立项) -> assigned (交办) -> signed (签收) -> in progress (反馈) -> completion reported ->
 reviewed (复核; may send back) -> closed (办结销号); an extension (延期) may be requested while the
 task is open and is approved or refused by the office; reminders (催办) may come at any open step.
 
-:func:`next_status` is the state machine as data (:data:`TRANSITIONS`): the ledger applies it,
-and the tasks API checks a request against it before producing, so both agree by construction.
+Which step may follow which is in :mod:`schemas.events.task_lifecycle` (the state machine as
+data); this module holds only the events and the statuses they name.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ from typing import Annotated, Any, ClassVar
 from pydantic import ConfigDict, Field, model_validator
 
 from schemas.envelope import EventData, register_event
-from schemas.errors import RuleError
 
 __all__ = [
     "OFFICE",
-    "TERMINAL",
-    "TRANSITIONS",
-    "IllegalTransition",
     "TaskAssigned",
     "TaskClosed",
     "TaskCompletionReported",
@@ -39,7 +35,6 @@ __all__ = [
     "TaskReviewed",
     "TaskSigned",
     "TaskStatus",
-    "next_status",
 ]
 
 OFFICE = "office"
@@ -270,56 +265,6 @@ class TaskReminded(TaskEvent):
     light: str = Field(examples=["yellow", "red"])
     reason: str = Field(examples=["deadline in 2 days", "overdue by 3 days"])
     departments: tuple[DepartmentCode, ...]
-
-
-class IllegalTransition(RuleError):
-    """An event the task's current state does not allow."""
-
-
-S = TaskStatus
-_OPEN = tuple(s for s in S if s is not S.closed)
-_WORKING = (S.signed, S.in_progress)
-
-TRANSITIONS: dict[tuple[TaskStatus | None, str], TaskStatus | None] = {
-    (None, "created"): S.created,
-    (S.created, "assigned"): S.assigned,
-    (S.assigned, "assigned"): S.assigned,  # re-assigned before anyone signed
-    (S.assigned, "signed"): S.signed,
-    **{(s, "signed"): s for s in _WORKING},  # each department signs for itself
-    **{(s, "progress"): S.in_progress for s in _WORKING},
-    **{(s, "completion"): S.completion_reported for s in _WORKING},
-    (S.completion_reported, "reviewed"): None,  # accepted -> reviewed, sent back -> in_progress
-    (S.reviewed, "closed"): S.closed,
-    **{(s, kind): s for s in _OPEN for kind in ("extension-requested", "reminded")},
-    **{(s, kind): s for s in _OPEN for kind in ("extension-approved", "extension-rejected")},
-}
-"""``(status before, event kind) -> status after``; a pair not listed is an illegal transition.
-``None`` as the status before means "no such task yet"; ``None`` after means "decided by the
-event" (see :func:`next_status`). Extension decisions also need a pending request."""
-
-TERMINAL = frozenset({S.closed})
-
-
-def next_status(
-    status: TaskStatus | None, event: TaskEvent, *, extension_pending: bool = False
-) -> TaskStatus:
-    """The status after ``event``; :class:`IllegalTransition` when the lifecycle forbids it."""
-    if (status, event.kind) not in TRANSITIONS:
-        if status is None:
-            raise IllegalTransition("unknown-task", f"{event.kind} on task {event.task_id} "
-                                    "that was never created")  # fmt: skip
-        if event.kind == "created":
-            raise IllegalTransition("task-exists", f"task {event.task_id} was created already")
-        if status in TERMINAL:
-            raise IllegalTransition("task-closed", f"{event.kind} on closed task {event.task_id}")
-        raise IllegalTransition("illegal-transition", f"{event.kind} not allowed when {status}")
-    if event.kind in ("extension-approved", "extension-rejected") and not extension_pending:
-        raise IllegalTransition("no-extension-pending", f"{event.kind} without a request")
-    after = TRANSITIONS[(status, event.kind)]
-    if after is None:  # a review decides where the task goes
-        assert isinstance(event, TaskReviewed)
-        return S.reviewed if event.accepted else S.in_progress
-    return after
 
 
 @register_event

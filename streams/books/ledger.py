@@ -20,7 +20,6 @@ from schemas.catalog import topic
 from schemas.envelope import Envelope, EventData
 from schemas.events.task import (
     OFFICE,
-    IllegalTransition,
     TaskAssigned,
     TaskClosed,
     TaskCompletionReported,
@@ -34,8 +33,8 @@ from schemas.events.task import (
     TaskReminded,
     TaskReviewed,
     TaskStatus,
-    next_status,
 )
+from schemas.events.task_lifecycle import IllegalTransition, next_status
 from streams.books.book import Book, Context, Decision, Refusal, State, Timer
 
 __all__ = [

@@ -3,7 +3,7 @@
 
 Each row is a status before (``-``: no task yet), each column an event kind; a cell is the status
 after, or ``!reason`` for a rejection. The table is the specification (DESIGN §5, NOTES.md
-"Supervision tasks"); ``schemas.events.task.TRANSITIONS`` must agree with every cell.
+"Supervision tasks"); ``schemas.events.task_lifecycle.TRANSITIONS`` must agree with every cell.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import date
 import pytest
 
 from schemas.events.task import (
-    IllegalTransition,
     TaskAssigned,
     TaskClosed,
     TaskCompletionReported,
@@ -27,8 +26,8 @@ from schemas.events.task import (
     TaskReviewed,
     TaskSigned,
     TaskStatus,
-    next_status,
 )
+from schemas.events.task_lifecycle import IllegalTransition, next_status
 
 KINDS = [
     "created",
