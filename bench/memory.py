@@ -33,7 +33,7 @@ from midfield.watermarks import topic_end_offsets
 from schemas.catalog import topic as catalog_topic
 from schemas.envelope import Envelope
 from schemas.events.task import TaskCreated, TaskEvent, TaskOrigin
-from streams.books import ledger
+from streams.books import task_book
 from streams.worker.store import pack
 from tests.harness import Broker, WorkerProcess, scrape
 
@@ -164,13 +164,13 @@ def shared_size(objects: Sequence[Any]) -> int:
 def book_sizes(n: int = 2000) -> dict[str, float]:
     """What one task's book weighs, offline, averaged over ``n`` tasks: packed, as the memory
     store holds it (``streams.store.pack``, with the bytes object's header); as Python objects,
-    applied live (``ledger.apply``; its keys are shared literals) and decoded from its changelog
+    applied live (``task_book.apply``; its keys are shared literals) and decoded from its changelog
     JSON (key strings of its own), as the store held books before they were packed; the part of
     it in ``history`` (which repeats the event's fields); its JSON."""
     books, values = [], []
     for envelope in envelopes(n, utc_now()):
-        outcome = ledger.apply(None, envelope)
-        assert isinstance(outcome, ledger.Applied)
+        outcome = task_book.apply(None, envelope)
+        assert isinstance(outcome, task_book.Applied)
         books.append(outcome.book)
         values.append(len(envelope.value()))
     decoded = [json.loads(json.dumps(book)) for book in books]

@@ -29,7 +29,9 @@ from streams.books import (
     duty_log,
     emergencies,
     ledger,
+    lights,
     replies,
+    task_book,
     waiting_letters,
     workorders,
 )
@@ -90,22 +92,22 @@ def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, 
     counts: Counter[str] = Counter()
     flagged: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
     for _, book in app.table(ledger.BOOK).items():
-        if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
+        if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
             continue
-        colour, reason = ledger.light_reason(book, now, rules, zone)
+        colour, reason = lights.light_reason(book, now, rules, zone)
         counts[colour.value] += 1
         if colour.value in flagged:
             flagged[colour.value].append(_task_row(app, book, reason))
     for rows in flagged.values():
         rows.sort(key=lambda row: (row["deadline"], row["task_id"]))
     return {
-        "lights": {c.value: counts[c.value] for c in ledger.Light},
+        "lights": {c.value: counts[c.value] for c in lights.Light},
         "red": flagged["red"][:_LISTED],
         "yellow": flagged["yellow"][:_LISTED],
     }
 
 
-def _task_row(app: MidfieldApp, book: dict[str, Any], reason: ledger.Reason) -> dict[str, Any]:
+def _task_row(app: MidfieldApp, book: dict[str, Any], reason: lights.Reason) -> dict[str, Any]:
     return {
         "task_id": book["task_id"],
         "title": book["title"],

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streams.books.ledger import Reason
+from streams.books.lights import Reason
 
 __all__ = [
     "ALERT_TEXTS",
@@ -61,7 +61,7 @@ LIGHT_REASONS: Mapping[str, str] = {
     "on-track": "正常",
     "closed": "已办结",
 }
-"""streams.books.ledger.light_reason's codes; the fields are its figures."""
+"""streams.books.lights.light_reason's codes; the fields are its figures."""
 
 ALERT_TEXTS: Mapping[str, str] = {
     "unanswered-{level}-days": "留言 {about} 已超过 {level} 天未答复（{actor}）",

@@ -24,7 +24,8 @@ from midfield.settings import SupervisionSettings
 from midfield.spreadsheet import safe_cell
 from schemas.events.task import TaskOrigin, TaskStatus
 from streams.books.book import State
-from streams.books.ledger import Light, is_task, light
+from streams.books.lights import Light, light
+from streams.books.task_book import is_task
 
 __all__ = ["COLUMNS", "LIGHT_COLOURS", "LIGHT_TEXT", "ORIGINS", "STATUSES", "workbook"]
 

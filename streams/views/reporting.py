@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import DutyReportIssued
-from streams.books import alerts, duty_log, emergencies, items, ledger, workorders
+from streams.books import (
+    alerts,
+    duty_log,
+    emergencies,
+    items,
+    ledger,
+    lights,
+    task_book,
+    workorders,
+)
 from streams.views import duty_report, labels
 from streams.worker.emit import raw_topic, send, tables_settled
 
@@ -46,9 +55,9 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
     rules, zone = app.settings.supervision, app.settings.office.zone
     found = []
     for _, book in app.table(ledger.BOOK).items():
-        if ledger.is_task(book):
-            colour, reason = ledger.light_reason(book, now, rules, zone)
-            if colour is ledger.Light.red:
+        if task_book.is_task(book):
+            colour, reason = lights.light_reason(book, now, rules, zone)
+            if colour is lights.Light.red:
                 found.append(
                     {
                         "kind": "task",

@@ -26,9 +26,11 @@ from streams.books import (
     duty_log,
     items,
     ledger,
+    lights,
     office_time,
     replies,
     snapshot,
+    task_book,
     workorders,
 )
 from streams.books.registry import NAMES
@@ -281,7 +283,7 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _summary(app: MidfieldApp, book: dict[str, Any], now: datetime) -> dict[str, Any]:
-    colour, reason = ledger.light(book, now, app.settings.supervision, app.settings.office.zone)
+    colour, reason = lights.light(book, now, app.settings.supervision, app.settings.office.zone)
     shown = {k: v for k, v in book.items() if k not in _HIDDEN}
     return shown | {"light": colour.value, "light_reason": reason}
 
@@ -295,7 +297,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
     async def ledger_view(web: Any, request: Any) -> Any:
         query = request.query
         try:
-            light = ledger.Light(query["light"]) if query.get("light") else None
+            light = lights.Light(query["light"]) if query.get("light") else None
             status = TaskStatus(query["status"]).value if query.get("status") else None
             department = _own_department(request, query.get("department") or None)
         except ValueError as exc:
@@ -303,7 +305,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
         except OtherDepartment:
             return _forbidden_department(web, request)
         now = app.clock()
-        books = [b for _, b in app.table(ledger.BOOK).items() if ledger.is_task(b)]
+        books = [b for _, b in app.table(ledger.BOOK).items() if task_book.is_task(b)]
         found = [
             _summary(app, b, now)
             for b in sorted(books, key=lambda b: b["task_id"])
@@ -317,7 +319,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
                 zone=zone,
             )
         ]
-        counts = {c.value: sum(t["light"] == c.value for t in found) for c in ledger.Light}
+        counts = {c.value: sum(t["light"] == c.value for t in found) for c in lights.Light}
         return _office_json(
             web,
             {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found},
@@ -331,7 +333,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
         books = [
             b
             for _, b in app.table(ledger.BOOK).items()
-            if ledger.is_task(b) and (own is None or own in ledger.departments_of(b))
+            if task_book.is_task(b) and (own is None or own in task_book.departments_of(b))
         ]
         names = {code: d.name for code, d in app.directory.departments.items()}
         body = ledger_sheet_.workbook(books, now, rules, zone, names)
@@ -346,7 +348,7 @@ def register_ledger_views(app: MidfieldApp) -> None:
     async def task_view(web: Any, request: Any, task_id: str) -> Any:
         book = app.table(ledger.BOOK).get(task_id)
         own = _own_department(request, None)
-        if not ledger.is_task(book) or (own and own not in ledger.departments_of(book)):
+        if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
         return _office_json(
             web, _summary(app, book, app.clock()) | {"history": book["history"]}, zone

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from midfield.settings import RepliesSettings, SupervisionSettings
 from schemas.deadletter import DeadLetter
 from schemas.events.duty import EntryKind
-from streams.books import ledger, waiting_letters
+from streams.books import lights, task_book, waiting_letters
 from streams.views import labels
 from streams.views.dashboard import PAGE
 
@@ -25,7 +25,7 @@ CREATED = datetime(2025, 3, 1, 9, 0, tzinfo=ZONE)
 DEPARTMENTS = {"edu": "教育局"}
 
 
-def _task(deadline: date, percent: int = 0, status: str = "signed") -> ledger.State:
+def _task(deadline: date, percent: int = 0, status: str = "signed") -> task_book.State:
     return {
         "status": status,
         "deadline": deadline.isoformat(),
@@ -37,9 +37,9 @@ def _task(deadline: date, percent: int = 0, status: str = "signed") -> ledger.St
 # -- light reasons: a code and figures, worded by the table --------------------------------------
 def test_an_overdue_task_s_reason_is_a_code_with_its_days() -> None:
     book = _task(date(2025, 3, 20))
-    colour, reason = ledger.light_reason(book, datetime(2025, 3, 23, 10, tzinfo=ZONE), RULES, ZONE)
-    assert colour is ledger.Light.red
-    assert reason == ledger.Reason("overdue", (("days", 3),))
+    colour, reason = lights.light_reason(book, datetime(2025, 3, 23, 10, tzinfo=ZONE), RULES, ZONE)
+    assert colour is lights.Light.red
+    assert reason == lights.Reason("overdue", (("days", 3),))
 
 
 @pytest.mark.parametrize(
@@ -69,12 +69,12 @@ def test_light_reason_reads_in_chinese_and_the_api_keeps_its_english(
     at: datetime, percent: int, status: str, english: str, shown: str
 ) -> None:
     book = _task(date(2025, 3, 20), percent, status)
-    assert ledger.light(book, at, RULES, ZONE)[1] == english  # what GET /ledger answers
-    assert labels.light_reason(ledger.light_reason(book, at, RULES, ZONE)[1]) == shown
+    assert lights.light(book, at, RULES, ZONE)[1] == english  # what GET /ledger answers
+    assert labels.light_reason(lights.light_reason(book, at, RULES, ZONE)[1]) == shown
 
 
 def test_a_light_reason_code_the_table_lacks_shows_its_english() -> None:
-    assert labels.light_reason(ledger.Reason("something-new")) == "something-new"
+    assert labels.light_reason(lights.Reason("something-new")) == "something-new"
 
 
 # -- alerts: worded from their reason -------------------------------------------------------------

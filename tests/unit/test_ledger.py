@@ -22,8 +22,9 @@ from schemas.events.task import (
     TaskReviewed,
     TaskSigned,
 )
-from streams.books import ledger
-from streams.books.ledger import Applied, Light, Refused
+from streams.books import ledger, lights, task_book
+from streams.books.lights import Light
+from streams.books.task_book import Applied, Refused
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = SupervisionSettings(warning_days=3, progress_lag=0.25, reminder_window_hours=24)
@@ -52,17 +53,17 @@ def _created(task_id: str = "DC-1", deadline: date = date(2025, 3, 31)) -> TaskC
     )
 
 
-def _run(*events: TaskEvent, at: datetime = CREATED) -> ledger.State:
+def _run(*events: TaskEvent, at: datetime = CREATED) -> task_book.State:
     book = None
     for n, event in enumerate(events):
-        outcome = ledger.apply(book, _wrap(event, n, at))
+        outcome = task_book.apply(book, _wrap(event, n, at))
         assert isinstance(outcome, Applied), outcome
         book = outcome.book
     assert book is not None
     return book
 
 
-def _signed_task(**created: object) -> ledger.State:
+def _signed_task(**created: object) -> task_book.State:
     return _run(
         _created(**created),
         TaskAssigned(task_id="DC-1", actor="office"),  # type: ignore[arg-type]
@@ -70,8 +71,8 @@ def _signed_task(**created: object) -> ledger.State:
     )
 
 
-def _light(book: ledger.State, at: datetime) -> Light:
-    return ledger.light(book, at, RULES, ZONE)[0]
+def _light(book: task_book.State, at: datetime) -> Light:
+    return lights.light(book, at, RULES, ZONE)[0]
 
 
 def test_new_task_is_green_on_its_first_day() -> None:
@@ -86,21 +87,21 @@ def test_task_turns_yellow_when_the_deadline_is_within_the_warning_window() -> N
         TaskProgressReported(task_id="DC-1", actor="edu", percent=90, text="almost"),
     )
     assert _light(book, datetime(2025, 3, 27, 23, 59, tzinfo=ZONE)) is Light.green
-    colour, reason = ledger.light(book, datetime(2025, 3, 28, 0, 0, tzinfo=ZONE), RULES, ZONE)
+    colour, reason = lights.light(book, datetime(2025, 3, 28, 0, 0, tzinfo=ZONE), RULES, ZONE)
     assert (colour, reason) == (Light.yellow, "deadline in 3 days")
 
 
 def test_task_turns_yellow_when_progress_lags_time_elapsed() -> None:
     book = _signed_task()  # 0 % done; 25 % of ~30.6 days is ~7.6 days
     assert _light(book, CREATED + timedelta(days=7)) is Light.green
-    colour, reason = ledger.light(book, CREATED + timedelta(days=8), RULES, ZONE)
+    colour, reason = lights.light(book, CREATED + timedelta(days=8), RULES, ZONE)
     assert colour is Light.yellow and reason.startswith("progress 0% behind")
 
 
 def test_task_past_deadline_turns_red_at_midnight_office_time() -> None:
     book = _signed_task()
     assert _light(book, datetime(2025, 3, 31, 23, 59, 59, tzinfo=ZONE)) is Light.yellow
-    colour, reason = ledger.light(book, datetime(2025, 4, 1, 0, 0, tzinfo=ZONE), RULES, ZONE)
+    colour, reason = lights.light(book, datetime(2025, 4, 1, 0, 0, tzinfo=ZONE), RULES, ZONE)
     assert (colour, reason) == (Light.red, "overdue by 1 day")
 
 
@@ -122,9 +123,9 @@ def test_approved_extension_turns_a_red_task_back_and_counts_the_delay() -> None
     assert book["delay_reasons"] == ["雨季停工"]
 
 
-def _run_on(book: ledger.State, *events: TaskEvent) -> ledger.State:
+def _run_on(book: task_book.State, *events: TaskEvent) -> task_book.State:
     for n, event in enumerate(events, start=len(book["applied"])):
-        outcome = ledger.apply(book, _wrap(event, n))
+        outcome = task_book.apply(book, _wrap(event, n))
         assert isinstance(outcome, Applied), outcome
         book = outcome.book
     return book
@@ -144,33 +145,33 @@ def test_closed_task_is_green_even_after_its_deadline() -> None:
 def test_redelivered_event_changes_nothing() -> None:
     book = _signed_task()
     again = _wrap(TaskSigned(task_id="DC-1", actor="edu"), 2)
-    assert ledger.apply(book, again) is None
+    assert task_book.apply(book, again) is None
 
 
 def test_department_of_another_task_is_refused_and_the_refusal_remembered() -> None:
     book = _signed_task()
     intruder = _wrap(TaskProgressReported(task_id="DC-1", actor="housing", percent=10, text="x"), 9)
-    outcome = ledger.apply(book, intruder)
+    outcome = task_book.apply(book, intruder)
     assert isinstance(outcome, Refused)
     assert outcome.error.reason == "not-a-task-department"
     assert outcome.book["history"] == book["history"]
-    assert ledger.apply(outcome.book, intruder) is None
+    assert task_book.apply(outcome.book, intruder) is None
 
 
 def test_office_only_steps_are_refused_from_a_department() -> None:
-    outcome = ledger.apply(_signed_task(), _wrap(TaskClosed(task_id="DC-1", actor="edu"), 9))
+    outcome = task_book.apply(_signed_task(), _wrap(TaskClosed(task_id="DC-1", actor="edu"), 9))
     assert isinstance(outcome, Refused) and outcome.error.reason == "office-only"
 
 
 def test_assignment_and_send_back_go_to_the_departments_outboxes() -> None:
-    created = ledger.apply(None, _wrap(_created(), 0))
+    created = task_book.apply(None, _wrap(_created(), 0))
     assert isinstance(created, Applied) and created.outbox == ()
-    assigned = ledger.apply(created.book, _wrap(TaskAssigned(task_id="DC-1", actor="office"), 1))
+    assigned = task_book.apply(created.book, _wrap(TaskAssigned(task_id="DC-1", actor="office"), 1))
     assert isinstance(assigned, Applied) and assigned.outbox == ("edu", "fin")
 
 
 # -- reminders ---------------------------------------------------------------------------------
-def _reminders(books: list[ledger.State], at: datetime) -> list[Envelope]:
+def _reminders(books: list[task_book.State], at: datetime) -> list[Envelope]:
     return ledger.due_reminders(books, at, RULES, ZONE, source="midfield://worker/test")
 
 
@@ -192,7 +193,7 @@ def test_green_task_gets_no_reminder() -> None:
 def test_at_most_one_reminder_per_window() -> None:
     at = datetime(2025, 4, 3, 9, 0, tzinfo=ZONE)
     [reminder] = _reminders([_signed_task()], at)
-    outcome = ledger.apply(_signed_task(), reminder)
+    outcome = task_book.apply(_signed_task(), reminder)
     assert isinstance(outcome, Applied)
     assert _reminders([outcome.book], at + timedelta(hours=23, minutes=59)) == []
     assert len(_reminders([outcome.book], at + timedelta(hours=24))) == 1
@@ -236,10 +237,10 @@ def _deliveries(draw: st.DrawFn) -> tuple[list[Envelope], list[Envelope]]:
     return log, delivered
 
 
-def _fold(envelopes: list[Envelope]) -> ledger.State | None:
+def _fold(envelopes: list[Envelope]) -> task_book.State | None:
     book = None
     for envelope in envelopes:
-        outcome = ledger.apply(book, envelope)
+        outcome = task_book.apply(book, envelope)
         if outcome is not None:
             book = outcome.book
     return book

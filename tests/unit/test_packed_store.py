@@ -16,7 +16,7 @@ from faust.types.tuples import Message
 from bench.memory import envelopes
 from midfield.clock import utc_now
 from midfield.settings import Settings, WorkerSettings
-from streams.books import ledger
+from streams.books import task_book
 from streams.worker.app import create_app
 from streams.worker.store import PackedBooks, PackedStore
 
@@ -44,7 +44,7 @@ def test_memory_tables_pack_their_books_and_the_collector_does_not_see_them() ->
     app = create_app(Settings())
     store = app.books["ledger"].data
     assert isinstance(store, PackedStore) and store.json_values
-    tasks = [ledger.apply(None, e).book for e in envelopes(200, utc_now())]  # type: ignore[union-attr]
+    tasks = [task_book.apply(None, e).book for e in envelopes(200, utc_now())]  # type: ignore[union-attr]
     for book in tasks:
         store[book["task_id"]] = book
     assert [store[b["task_id"]] for b in tasks] == tasks

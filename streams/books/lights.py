@@ -1,0 +1,100 @@
+"""A supervised task's traffic light (亮灯): red overdue, yellow near its deadline or behind
+schedule, green otherwise.
+
+Lights are not stored in a task's book (streams/books/task_book.py): they depend on the time, so
+:func:`light` computes them for a given ``now``, with the office's windows
+(:class:`~midfield.settings.SupervisionSettings`). The ledger's reminders, its views, the
+dashboard and the duty report all read them here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from midfield.settings import SupervisionSettings
+from schemas.events.task import TaskStatus
+from streams.books.book import State
+
+__all__ = ["Light", "Reason", "due_at", "light", "light_reason"]
+
+
+class Light(StrEnum):
+    green = "green"
+    yellow = "yellow"
+    red = "red"
+
+
+def due_at(book: State, zone: ZoneInfo) -> datetime:
+    """The moment a task becomes overdue: the end of its deadline day, office time."""
+    last_day = date.fromisoformat(book["deadline"])
+    return datetime.combine(last_day + timedelta(days=1), time(0), zone)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a task has its light, as a code and its figures; :mod:`streams.views.labels` words it for
+    the office, :attr:`english` keeps the text the JSON API has always answered."""
+
+    code: str
+    """``closed``, ``overdue`` (``days``), ``deadline-near`` (``days``), ``behind-schedule``
+    (``percent``, ``behind``: percentage points) or ``on-track``."""
+    figures: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def english(self) -> str:
+        f = dict(self.figures)
+        match self.code:
+            case "overdue":
+                return f"overdue by {f['days']} day{'s' if f['days'] > 1 else ''}"
+            case "deadline-near":
+                return f"deadline in {f['days']} day{'s' if f['days'] != 1 else ''}"
+            case "behind-schedule":
+                return f"progress {f['percent']}% behind time elapsed by {f['behind']}%"
+            case "on-track":
+                return "on track"
+        return self.code
+
+
+def light(
+    book: State, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+) -> tuple[Light, str]:
+    """The task's light at ``now`` and why, in English (:func:`light_reason` gives the code)."""
+    colour, reason = light_reason(book, now, rules, zone)
+    return colour, reason.english
+
+
+def light_reason(
+    book: State, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+) -> tuple[Light, Reason]:
+    """The task's light at ``now`` and why: red overdue, yellow near the deadline or behind
+    schedule, green otherwise (and once closed)."""
+    if book["status"] == TaskStatus.closed:
+        return Light.green, Reason("closed")
+    due = due_at(book, zone)
+    if now >= due:
+        return Light.red, Reason("overdue", (("days", (now - due).days + 1),))
+    days_left = (date.fromisoformat(book["deadline"]) - now.astimezone(zone).date()).days
+    if days_left <= rules.warning_days:
+        return Light.yellow, Reason("deadline-near", (("days", days_left),))
+    behind = _behind_schedule(book, now, due)
+    if behind > rules.progress_lag:
+        points = int(format(behind * 100, ".0f"))  # as ``{behind:.0%}`` rounds it
+        return Light.yellow, Reason(
+            "behind-schedule", (("percent", book["percent"]), ("behind", points))
+        )
+    return Light.green, Reason("on-track")
+
+
+def _behind_schedule(book: State, now: datetime, due: datetime) -> float:
+    if book["status"] in (TaskStatus.completion_reported, TaskStatus.reviewed):
+        return 0.0
+    start = datetime.fromisoformat(book["created_at"])
+    span = (due - start).total_seconds()
+    if span <= 0:
+        return 0.0
+    elapsed = min(max((now - start).total_seconds() / span, 0.0), 1.0)
+    done: float = book["percent"] / 100
+    return elapsed - done
