@@ -1,26 +1,19 @@
-"""Reply tallies (办复率) and the early warning on unanswered public messages. Pure logic.
+"""Public messages awaiting a reply, and the early warning on unanswered ones. Pure logic.
 
 One book per message (keyed by message id): when it arrived, which department must reply, when
-the first reply was published. Tallies are computed from these books for any department and
-period, so every figure — percentiles included — is exact for any period, not merged from
-per-day summaries: a county receives thousands of messages a year and one small record each is
-cheap. (A province's hotline at ~10k a day would keep a mergeable sketch per department and day
-instead; docs/metrics.md says so.)
+the first reply was published. The tallies (办复率) are computed from these books for any
+department and period (streams/books/reply_tallies.py): a county receives thousands of messages a
+year and one small record each is cheap. (A province's hotline at ~10k a day would keep a
+mergeable sketch per department and day instead; docs/metrics.md says so.)
 
-Definitions (docs/metrics.md): of the messages *received* in the period —
-reply rate = replied ÷ received; on-time reply rate = replied within ``on_time_days`` ÷ received;
-time to reply = first reply − receipt, over the replied ones (mean, nearest-rank p50/p90, max).
-An empty period has no rates (``None``), never 0 % or 100 %.
+A message unanswered past each threshold of ``MIDFIELD_REPLIES_WARNING_DAYS`` raises an alert,
+escalated at each threshold and resolved by the first reply.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any, TypeGuard
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import TypeGuard
 
 from midfield.settings import RepliesSettings, Settings
 from schemas.catalog import topic
@@ -32,15 +25,12 @@ from streams.books.book import Book, Context, Decision, State, Timer
 
 __all__ = [
     "BOOK",
-    "Period",
     "alert_id",
     "apply",
-    "by_department",
     "decide",
     "due_warnings",
     "is_message",
     "resolution",
-    "tally",
 ]
 
 
@@ -91,128 +81,8 @@ def is_message(book: State | None) -> TypeGuard[State]:
     return bool(book and book["received_at"])
 
 
-# -- periods and tallies -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Period:
-    """A day, a month, a year or all time, in the office's time zone."""
-
-    label: str
-    start: datetime | None
-    end: datetime | None
-
-    @classmethod
-    def parse(cls, text: str, zone: ZoneInfo) -> Period:
-        """``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY`` or ``all``; ``ValueError`` otherwise."""
-        if text == "all":
-            return cls("all", None, None)
-        parts = [int(p) for p in text.split("-")]
-        if len(parts) == 3:
-            first = date(*parts)
-            after = first + timedelta(days=1)
-        elif len(parts) == 2:
-            first = date(parts[0], parts[1], 1)
-            after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        elif len(parts) == 1 and len(text) == 4:
-            first, after = date(parts[0], 1, 1), date(parts[0] + 1, 1, 1)
-        else:
-            raise ValueError(f"period must be YYYY-MM-DD, YYYY-MM, YYYY or all, got {text!r}")
-        return cls(text, _midnight(first, zone), _midnight(after, zone))
-
-    def holds(self, when: datetime) -> bool:
-        return (self.start is None or when >= self.start) and (self.end is None or when < self.end)
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone)
-
-
-def tally(
-    books: list[State],
-    period: Period,
-    *,
-    department: str | None,
-    now: datetime,
-    rules: RepliesSettings,
-) -> dict[str, Any]:
-    """The figures of ``department`` (``None``: every department) for ``period``."""
-    received = [
-        b
-        for b in books
-        if is_message(b)
-        and period.holds(_t(b["received_at"]))
-        and (department is None or b["department"] == department)
-    ]
-    waits = sorted(
-        (_t(b["replied_at"]) - _t(b["received_at"])).total_seconds()
-        for b in received
-        if b["replied_at"]
-    )
-    on_time = sum(w <= rules.on_time_days * 86_400 for w in waits)
-    unanswered = [b for b in received if not b["replied_at"]]
-    oldest = min(unanswered, key=lambda b: (_t(b["received_at"]), b["message_id"]), default=None)
-    return {
-        "received": len(received),
-        "replied": len(waits),
-        "reply_rate": _ratio(len(waits), len(received)),
-        "on_time": on_time,
-        "on_time_rate": _ratio(on_time, len(received)),
-        "time_to_reply_s": _spread(waits),
-        "unanswered": len(unanswered),
-        "oldest_unanswered": oldest
-        and {
-            "message_id": oldest["message_id"],
-            "title": oldest["title"],
-            "received_at": oldest["received_at"],
-            "days": (now - _t(oldest["received_at"])).days,
-        },
-    }
-
-
-def by_department(
-    books: list[State],
-    period: Period,
-    *,
-    department: str | None,
-    now: datetime,
-    rules: RepliesSettings,
-    name_of: Callable[[str], str],
-) -> dict[str, Any]:
-    """``GET /reply-rate``: one row per department (or only ``department``) and the total."""
-    codes = (
-        [department] if department else sorted({b["department"] for b in books if is_message(b)})
-    )
-    rows = [
-        {"department": code, "name": name_of(code) if code else "（未分派）"}
-        | tally(books, period, department=code, now=now, rules=rules)
-        for code in codes
-    ]
-    return {
-        "period": period.label,
-        "from": period.start.isoformat() if period.start else None,
-        "to": period.end.isoformat() if period.end else None,
-        "departments": rows,
-        "total": tally(books, period, department=department, now=now, rules=rules),
-    }
-
-
 def _t(text: str) -> datetime:
     return office_time.parse(text)
-
-
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return None if denominator == 0 else round(numerator / denominator, 4)
-
-
-def _spread(waits: list[float]) -> dict[str, float] | None:
-    """Mean, nearest-rank p50 and p90, max of sorted ``waits``; ``None`` when there are none."""
-    if not waits:
-        return None
-
-    def rank(q: float) -> float:
-        return waits[max(math.ceil(q * len(waits)) - 1, 0)]
-
-    mean = round(sum(waits) / len(waits), 1)
-    return {"mean": mean, "p50": rank(0.5), "p90": rank(0.9), "max": waits[-1]}
 
 
 # -- early warning -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from schemas.events.workorder import (
 )
 from streams.books import office_time
 from streams.books.book import Book, Context, Decision, Refusal, State
-from streams.books.replies import Period
+from streams.books.period import Period
 
 __all__ = ["BOOK", "Refused", "apply", "decide", "due_at", "figures", "involves", "is_order"]
 

@@ -31,10 +31,12 @@ from streams.books import (
     ledger,
     lights,
     replies,
+    reply_tallies,
     task_book,
     waiting_letters,
     workorders,
 )
+from streams.books.period import Period
 from streams.views import labels, masking
 
 if TYPE_CHECKING:
@@ -126,12 +128,12 @@ def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]
     still unanswered."""
     zone, rules = app.settings.office.zone, app.settings.replies
     books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
-    month = replies.Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
-    figures = replies.by_department(
+    month = Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
+    figures = reply_tallies.by_department(
         books, month, department=own, now=now, rules=rules, name_of=app.directory.name_of
     )
-    ever = replies.tally(
-        books, replies.Period.parse("all", zone), department=own, now=now, rules=rules
+    ever = reply_tallies.tally(
+        books, Period.parse("all", zone), department=own, now=now, rules=rules
     )
     return {
         "period": month.label,

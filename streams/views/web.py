@@ -29,10 +29,12 @@ from streams.books import (
     lights,
     office_time,
     replies,
+    reply_tallies,
     snapshot,
     task_book,
     workorders,
 )
+from streams.books.period import Period
 from streams.books.registry import NAMES
 from streams.views import dashboard, duty_report, masking, reporting
 from streams.views import ledger_sheet as ledger_sheet_
@@ -145,7 +147,7 @@ def register_views(app: MidfieldApp) -> None:
         now = app.clock()
         text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
         try:
-            period = replies.Period.parse(text, zone)
+            period = Period.parse(text, zone)
             department = _own_department(request, request.query.get("department") or None)
         except ValueError as exc:
             return _bad_request(web, "bad-period", str(exc))
@@ -177,7 +179,7 @@ def register_views(app: MidfieldApp) -> None:
         now = app.clock()
         text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
         try:
-            period = replies.Period.parse(text, zone)
+            period = Period.parse(text, zone)
             unit = _own_department(request, request.query.get("department") or None)
         except ValueError as exc:
             return _bad_request(web, "bad-period", str(exc))
@@ -264,11 +266,11 @@ def register_views(app: MidfieldApp) -> None:
 
 
 def reply_rates(
-    app: MidfieldApp, period: replies.Period, department: str | None, now: datetime
+    app: MidfieldApp, period: Period, department: str | None, now: datetime
 ) -> dict[str, Any]:
     """The reply tallies of ``period``, per department (or the one asked for) and in total."""
     books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
-    return replies.by_department(
+    return reply_tallies.by_department(
         books,
         period,
         department=department,

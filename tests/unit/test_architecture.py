@@ -29,7 +29,6 @@ STILL_LONG = {
     "midfield/cli.py",
     "midfield/demo/run.py",
     "midfield/settings.py",
-    "streams/books/replies.py",
     "streams/replay/run.py",
     "streams/views/web.py",
     "streams/worker/access.py",

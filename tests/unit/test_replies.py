@@ -10,8 +10,8 @@ import pytest
 from midfield.settings import RepliesSettings
 from schemas.envelope import Envelope
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
-from streams.books import alerts, replies
-from streams.books.replies import Period
+from streams.books import alerts, replies, reply_tallies
+from streams.books.period import Period
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = RepliesSettings(on_time_days=5, warning_days=(30, 60, 80), fail_days=91)
@@ -45,7 +45,7 @@ def _books(*envelopes: Envelope) -> list[replies.Book]:
 
 
 def _tally(books: list[replies.Book], period: str, department: str | None = None) -> dict:
-    return replies.tally(
+    return reply_tallies.tally(
         books,
         Period.parse(period, ZONE),
         department=department,

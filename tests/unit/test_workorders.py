@@ -11,7 +11,7 @@ from midfield.settings import HotlineSettings
 from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStepped
 from streams.books import workorders
-from streams.books.replies import Period
+from streams.books.period import Period
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = HotlineSettings(sign_for_hours=2, close_days={"help": 5, "consultation": 1, "other": 5})

@@ -1,0 +1,114 @@
+"""Reply tallies (办复率): the figures of the public messages received in a period. Pure logic.
+
+Computed from the message books (streams/books/replies.py) for any department and period, so
+every figure — percentiles included — is exact for any period, not merged from per-day summaries.
+
+Definitions (docs/metrics.md): of the messages *received* in the period —
+reply rate = replied ÷ received; on-time reply rate = replied within ``on_time_days`` ÷ received;
+time to reply = first reply − receipt, over the replied ones (mean, nearest-rank p50/p90, max).
+An empty period has no rates (``None``), never 0 % or 100 %.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from midfield.settings import RepliesSettings
+from streams.books import office_time
+from streams.books.book import State
+from streams.books.period import Period
+from streams.books.replies import is_message
+
+__all__ = ["by_department", "tally"]
+
+
+def tally(
+    books: list[State],
+    period: Period,
+    *,
+    department: str | None,
+    now: datetime,
+    rules: RepliesSettings,
+) -> dict[str, Any]:
+    """The figures of ``department`` (``None``: every department) for ``period``."""
+    received = [
+        b
+        for b in books
+        if is_message(b)
+        and period.holds(_t(b["received_at"]))
+        and (department is None or b["department"] == department)
+    ]
+    waits = sorted(
+        (_t(b["replied_at"]) - _t(b["received_at"])).total_seconds()
+        for b in received
+        if b["replied_at"]
+    )
+    on_time = sum(w <= rules.on_time_days * 86_400 for w in waits)
+    unanswered = [b for b in received if not b["replied_at"]]
+    oldest = min(unanswered, key=lambda b: (_t(b["received_at"]), b["message_id"]), default=None)
+    return {
+        "received": len(received),
+        "replied": len(waits),
+        "reply_rate": _ratio(len(waits), len(received)),
+        "on_time": on_time,
+        "on_time_rate": _ratio(on_time, len(received)),
+        "time_to_reply_s": _spread(waits),
+        "unanswered": len(unanswered),
+        "oldest_unanswered": oldest
+        and {
+            "message_id": oldest["message_id"],
+            "title": oldest["title"],
+            "received_at": oldest["received_at"],
+            "days": (now - _t(oldest["received_at"])).days,
+        },
+    }
+
+
+def by_department(
+    books: list[State],
+    period: Period,
+    *,
+    department: str | None,
+    now: datetime,
+    rules: RepliesSettings,
+    name_of: Callable[[str], str],
+) -> dict[str, Any]:
+    """``GET /reply-rate``: one row per department (or only ``department``) and the total."""
+    codes = (
+        [department] if department else sorted({b["department"] for b in books if is_message(b)})
+    )
+    rows = [
+        {"department": code, "name": name_of(code) if code else "（未分派）"}
+        | tally(books, period, department=code, now=now, rules=rules)
+        for code in codes
+    ]
+    return {
+        "period": period.label,
+        "from": period.start.isoformat() if period.start else None,
+        "to": period.end.isoformat() if period.end else None,
+        "departments": rows,
+        "total": tally(books, period, department=department, now=now, rules=rules),
+    }
+
+
+def _t(text: str) -> datetime:
+    return office_time.parse(text)
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+def _spread(waits: list[float]) -> dict[str, float] | None:
+    """Mean, nearest-rank p50 and p90, max of sorted ``waits``; ``None`` when there are none."""
+    if not waits:
+        return None
+
+    def rank(q: float) -> float:
+        return waits[max(math.ceil(q * len(waits)) - 1, 0)]
+
+    mean = round(sum(waits) / len(waits), 1)
+    return {"mean": mean, "p50": rank(0.5), "p90": rank(0.9), "max": waits[-1]}
