@@ -23,7 +23,8 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
-from midfield.access import Principal
+from midfield.access import Policy, Principal
+from midfield.access import Role as R
 from streams.books import (
     alerts,
     duty_log,
@@ -38,11 +39,13 @@ from streams.books import (
 )
 from streams.books.period import Period
 from streams.views import labels, masking
+from streams.views.ops import readiness
+from streams.views.pages import OFFICE_READERS, office_json, page, principal_of
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
-__all__ = ["PAGE", "snapshot"]
+__all__ = ["PAGE", "register_dashboard", "snapshot"]
 
 PAGE = files("streams").joinpath("static/dashboard.html").read_text(encoding="utf-8")
 """The page, read once: it is static; the data comes from /dashboard.json."""
@@ -52,6 +55,19 @@ _LISTED = 20
 
 _NEWEST_LETTERS = 5
 """Dead letters listed by name; the count and the tally by reason are whole."""
+
+
+def register_dashboard(app: MidfieldApp) -> None:
+    """``GET /`` (the page, for anyone signed in) and ``GET /dashboard.json`` (its data)."""
+    zone = app.settings.office.zone
+
+    @page(app, "/", Policy.authenticated())
+    async def dashboard_page(web: Any, request: Any) -> Any:
+        return web.html(PAGE)
+
+    @page(app, "/dashboard.json", Policy.of(*OFFICE_READERS, R.ops, R.department))
+    async def dashboard_data(web: Any, request: Any) -> Any:
+        return office_json(web, snapshot(app, readiness(app), principal_of(request)), zone)
 
 
 def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The duty report from the app's books, for ``GET /duty-report`` and for the shift-end timer.
 
-At the end of each shift and each day the timer produces a :class:`DutyReportIssued` to
-``office.duty.report.v1``; its id is fixed per date and shift, not per application, so a worker
-that restarts, a second worker or a rebuild proposes the same event, not a second report.
+:func:`report_for` gathers what the report lists (duty log entries, overdue tasks, items and work
+orders, alerts, open emergencies) and streams/views/duty_report.py shapes it; the worker's timer
+(streams/worker/duty_reports.py) issues the same report as an event when a shift ends.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from schemas.catalog import topic
-from schemas.envelope import Envelope
-from schemas.events.duty import DutyReportIssued
 from streams.books import (
     alerts,
     duty_log,
@@ -24,12 +21,11 @@ from streams.books import (
     workorders,
 )
 from streams.views import duty_report, labels
-from streams.worker.emit import raw_topic, send, tables_settled
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
-__all__ = ["add_duty_reports", "report_for"]
+__all__ = ["report_for"]
 
 
 def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
@@ -91,47 +87,3 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
                     }
                 )
     return sorted(found, key=lambda o: (o["kind"], o["id"]))
-
-
-def add_duty_reports(app: MidfieldApp) -> None:
-    """The shift-end timer."""
-    settings = app.settings
-    # One report per date and shift for the office, whichever worker (or app) issues it: the id
-    # must not depend on the application id.
-    source = "midfield://office/duty-report"
-    channel = raw_topic(app, topic(DutyReportIssued.topic).name)
-    issued: set[str] = set()
-
-    @app.timer(interval=settings.duty.report_check_interval_s)  # type: ignore[untyped-decorator]
-    async def issue_reports() -> None:
-        if not tables_settled(app):
-            return
-        now = app.clock()
-        for win in duty_report.last_ended(now, settings.duty.shifts, settings.office.zone):
-            position = f"{win.day.isoformat()}/{win.shift or 'day'}"
-            if position in issued:
-                continue
-            rep = report_for(app, win, now)
-            event = DutyReportIssued(
-                date=win.day,
-                shift=win.shift,
-                start=win.start,
-                end=win.end,
-                by_channel=rep["by_channel"],
-                new_items=len(rep["new_items"]),
-                overdue_items=len(rep["overdue_items"]),
-                open_emergencies=len(rep["open_emergencies"]),
-                alerts_raised=len(rep["alerts_raised"]),
-            )
-            await send(
-                channel,
-                Envelope.wrap(
-                    event,
-                    source=source,
-                    position=position,
-                    subject=position,
-                    time=win.end,
-                    ingested_at=now,
-                ),
-            )
-            issued.add(position)

@@ -1,11 +1,13 @@
-"""Access to the worker's HTTP port: who is asking, may they, and the audit record of it.
+"""The worker's gate to its HTTP port: who is asking, may they, and the audit record of it.
 
-Every view is declared with :func:`page`, which names its :class:`~midfield.access.Policy` next
-to its path; one aiohttp middleware (installed before faust builds its web application) finds
-the caller's principal — an API key (``Authorization: Bearer``) or the dashboard's session
-cookie — and lets the request through only when the route's policy allows it. A route without a
-policy answers 403, and :func:`check_policies` stops the worker before it serves one (deny by
-default). faust's own table and router pages are switched off (streams/worker/app.py).
+Every view declares its :class:`~midfield.access.Policy` next to its path
+(:func:`streams.views.pages.page`); one aiohttp middleware (installed before faust builds its web
+application) finds the caller's principal — an API key (``Authorization: Bearer``) or the
+dashboard's session cookie — and lets the request through only when the route's policy allows
+it. A route without a policy answers 403, and :func:`check_policies` stops the worker before it
+serves one (deny by default). faust's own table and router pages are switched off
+(streams/worker/app.py). The sign-in pages that issue the session cookie are
+streams/views/sign_in.py; the gate keeps the sessions and the throttles they use.
 
 Each request but ``/health`` and ``/ready`` becomes an :class:`AuditRecorded` on
 ``office.audit.v1``: who, what route, which entity, from where, the outcome — never a body, a
@@ -18,9 +20,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from html import escape
-from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
@@ -41,34 +41,17 @@ from midfield.oidc import OidcVerifier, looks_like_jwt
 from midfield.settings import AccessSettings
 from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
+from streams.views.pages import PRINCIPAL
 from streams.worker.emit import send
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
-__all__ = ["Gate", "check_policies", "page", "principal_of"]
+__all__ = ["Gate", "check_policies"]
 
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PRINCIPAL = web.RequestKey("principal", Principal)
-"""Who the middleware found the request to be (every view reads it with principal_of)."""
-LOGIN_PAGE = files("streams").joinpath("static/login.html").read_text(encoding="utf-8")
-
-
-def page(
-    app: MidfieldApp, path: str, policy: Policy, *, action: Action = Action.read
-) -> Callable[[Any], Any]:
-    """``app.page(path)`` that also declares who may call it (and how its calls are audited)."""
-    app.gate.declare(path, policy, action)
-    decorate: Callable[[Any], Any] = app.page(path)
-    return decorate
-
-
-def principal_of(request: Any) -> Principal:
-    """The principal the middleware found for ``request`` (set before any view runs)."""
-    found: Principal = request[PRINCIPAL]
-    return found
 
 
 class Gate:
@@ -200,45 +183,6 @@ class Gate:
         )
         await send(self.app.audit_topic, envelope)
 
-    # -- sign-in ---------------------------------------------------------------------------------
-    async def sign_in(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        login, password = str(form.get("login", ""))[:64], str(form.get("password", ""))[:256]
-        target = _safe_next(str(form.get("next", "/")))
-        who = f"{login}@{request.remote}"
-        if self.sign_ins.blocked(who, time.time()):
-            await self.record(request, "/login", ANONYMOUS, Action.sign_in, 429, "throttled",
-                              target=f"login:{login}")  # fmt: skip
-            return _login_page(target, "登录失败次数过多，请稍后再试。", status=429)
-        principal = self.app.directory.sign_in(login, password) if login else None
-        if principal is None:
-            self.sign_ins.failed(who, time.time())
-            metrics.ACCESS_DENIED.labels("worker", "/login", "401").inc()
-            await self.record(request, "/login", ANONYMOUS, Action.sign_in, 401, "bad-password",
-                              target=f"login:{login}")  # fmt: skip
-            return _login_page(target, "用户名或密码不正确。", status=401)
-        self.sign_ins.forget(who)
-        await self.record(request, "/login", principal, Action.sign_in, 303)
-        response = _see_other(target)
-        response.set_cookie(
-            Sessions.COOKIE,
-            self.sessions.issue(login, time.time()),
-            max_age=int(self.sessions.ttl_s),
-            httponly=True,
-            samesite="Strict",
-            secure=self.app.settings.access.secure_cookies,
-            path="/",
-        )
-        return response
-
-    async def sign_out(self, request: web.Request) -> web.StreamResponse:
-        token = request.cookies.get(Sessions.COOKIE)
-        if token:
-            self.sessions.end(token, time.time())
-        response = _see_other("/login")
-        response.del_cookie(Sessions.COOKIE, path="/")
-        return response
-
 
 _SCRAPER = Principal("system:scrape-token", "Prometheus", frozenset({Role.ops}))
 """Who presents MIDFIELD_ACCESS_SCRAPE_TOKEN: ops, for /metrics."""
@@ -261,10 +205,6 @@ def _oidc(access: AccessSettings) -> OidcVerifier | None:
     )
 
 
-def _see_other(target: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": target, "Cache-Control": "no-store"})
-
-
 def _route(request: web.Request) -> str | None:
     info = request.match_info
     if info.http_exception is not None:
@@ -280,57 +220,6 @@ def _target(request: web.Request) -> str:
 
 def _wants_page(request: web.Request) -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
-
-
-def _safe_next(target: str) -> str:
-    """Only a path of this site: no scheme, no host, no ``//`` (an open redirect otherwise)."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-def _login_page(target: str, error: str = "", *, status: int = 200) -> web.Response:
-    body = LOGIN_PAGE.replace("{{next}}", escape(target, quote=True)).replace(
-        "{{error}}", escape(error)
-    )
-    return web.Response(
-        text=body,
-        status=status,
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
-    )
-
-
-def register_sign_in(app: MidfieldApp) -> None:
-    """``GET/POST /login``, ``POST /logout`` and ``GET /whoami``."""
-    import faust
-
-    gate = app.gate
-
-    @page(app, "/login", Policy.sign_in(), action=Action.sign_in)
-    class Login(faust.web.View):
-        async def get(self, request: Any) -> Any:
-            return _login_page(_safe_next(request.query.get("next", "/")))
-
-        async def post(self, request: Any) -> Any:
-            return await gate.sign_in(request)
-
-    @page(app, "/logout", Policy.authenticated(), action=Action.sign_out)
-    class Logout(faust.web.View):
-        async def post(self, request: Any) -> Any:
-            return await gate.sign_out(request)
-
-    @page(app, "/whoami", Policy.authenticated())
-    async def whoami(web_: Any, request: Any) -> Any:
-        who = principal_of(request)
-        return web_.json(
-            {
-                "principal": who.id,
-                "name": who.name,
-                "roles": sorted(who.roles),
-                "department": who.department,
-            }
-        )
 
 
 def check_policies(app: MidfieldApp) -> None:

@@ -28,11 +28,11 @@ from schemas.events.audit import AuditRecorded
 from streams.books import alerts
 from streams.books.book import Book, Index
 from streams.books.registry import PROCESSED
-from streams.views.reporting import add_duty_reports
 from streams.views.web import register_views
 from streams.worker import heap
 from streams.worker.access import Gate, check_policies
 from streams.worker.agents import Effects
+from streams.worker.duty_reports import add_duty_reports
 from streams.worker.emit import raw_topic
 from streams.worker.health import BrokerWatch
 from streams.worker.hooks import read_offsets, try_code

@@ -37,7 +37,8 @@ from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
 from streams.books import audit
 from streams.views import masking
-from streams.worker.access import check_policies, page
+from streams.views.pages import page
+from streams.worker.access import check_policies
 from streams.worker.app import create_app
 
 ZONE = ZoneInfo("Asia/Shanghai")

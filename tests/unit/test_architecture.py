@@ -30,8 +30,6 @@ STILL_LONG = {
     "midfield/demo/run.py",
     "midfield/settings.py",
     "streams/replay/run.py",
-    "streams/views/web.py",
-    "streams/worker/access.py",
 }
 """Modules over the limit that the layout issue has yet to split (a ratchet: the test fails
 when one of them is split and still listed, so the list only shrinks)."""
@@ -51,8 +49,9 @@ def test_the_import_contracts_hold() -> None:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("streams/books/items.py", "import streams.worker.emit", "the books are pure"),
+        ("streams/books/items.py", "import streams.views.labels", "the books are pure"),
         ("streams/worker/agents.py", "import streams.replay.fast", "use no replay tooling"),
+        ("streams/views/ops.py", "import streams.worker.emit", "views do not import the worker"),
         ("connectors/runtime/source.py", "import streams.books", "never import each other"),
         ("schemas/catalog.py", "import midfield.settings", "imports nothing of ours"),
         ("midfield/metrics.py", "import midfield.demo.fax_samples", "for the command line only"),

@@ -1,0 +1,97 @@
+"""How the county answers the public: the reply tallies of public messages (``/reply-rate``),
+the 12345 hotline's work-order figures (``/work-order-rates``) and one work order
+(``/work-orders/{number}``).
+
+A department's principal sees its own figures and orders only; the figures themselves are
+computed by streams/books/reply_tallies.py and streams/books/workorders.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from midfield.access import Policy
+from midfield.access import Role as R
+from streams.books import replies, reply_tallies, workorders
+from streams.books.period import Period
+from streams.views.pages import (
+    OFFICE_READERS,
+    OtherDepartment,
+    bad_request,
+    forbidden_department,
+    office_json,
+    own_department,
+    page,
+)
+
+if TYPE_CHECKING:
+    from streams.worker.app import MidfieldApp
+
+__all__ = ["register_public_request_views", "reply_rates"]
+
+
+def register_public_request_views(app: MidfieldApp) -> None:
+    zone = app.settings.office.zone
+
+    @page(app, "/reply-rate", Policy.of(*OFFICE_READERS, R.department))
+    async def reply_rate_view(web: Any, request: Any) -> Any:
+        now = app.clock()
+        text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
+        try:
+            period = Period.parse(text, zone)
+            department = own_department(request, request.query.get("department") or None)
+        except ValueError as exc:
+            return bad_request(web, "bad-period", str(exc))
+        except OtherDepartment:
+            return forbidden_department(web, request)
+        return office_json(web, reply_rates(app, period, department, now), zone)
+
+    @page(app, "/work-orders/{number}", Policy.of(*OFFICE_READERS, R.department))
+    async def work_order_view(web: Any, request: Any, number: str) -> Any:
+        book = app.table(workorders.BOOK).get(number)
+        own = own_department(request, None)
+        if not workorders.is_order(book) or (own and not workorders.involves(book, own)):
+            return web.json({"error": "unknown-order", "message": f"no order {number}"}, status=404)
+        shown = {k: v for k, v in book.items() if k not in ("applied", "refused")}
+        return office_json(web, shown | {"due_at": workorders.due_at(book, zone).isoformat()}, zone)
+
+    @page(app, "/work-order-rates", Policy.of(*OFFICE_READERS, R.department))
+    async def work_order_rates_view(web: Any, request: Any) -> Any:
+        now = app.clock()
+        text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
+        try:
+            period = Period.parse(text, zone)
+            unit = own_department(request, request.query.get("department") or None)
+        except ValueError as exc:
+            return bad_request(web, "bad-period", str(exc))
+        except OtherDepartment:
+            return forbidden_department(web, request)
+        books = [b for _, b in app.table(workorders.BOOK).items() if workorders.is_order(b)]
+        units = [unit] if unit else sorted({u for b in books for u in b["dispatched_at"]})
+        rows = [
+            {"department": u, "name": app.directory.name_of(u)}
+            | workorders.figures(
+                books, period, unit=u, now=now, rules=app.settings.hotline, zone=zone
+            )
+            for u in units
+        ]
+        total = workorders.figures(
+            books, period, unit=unit, now=now, rules=app.settings.hotline, zone=zone
+        )
+        return office_json(web, {"period": period.label, "departments": rows, "total": total}, zone)
+
+
+def reply_rates(
+    app: MidfieldApp, period: Period, department: str | None, now: datetime
+) -> dict[str, Any]:
+    """The reply tallies of ``period``, per department (or the one asked for) and in total."""
+    books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
+    return reply_tallies.by_department(
+        books,
+        period,
+        department=department,
+        now=now,
+        rules=app.settings.replies,
+        name_of=app.directory.name_of,
+    )

@@ -1,0 +1,107 @@
+"""The supervision ledger's views: the tasks with their lights (``/ledger``, filtered by
+department, light and status), one task with its history (``/ledger/{task_id}``) and the ledger
+as the office files it (``/ledger.xlsx``, made by streams/views/ledger_sheet.py).
+
+A department's principal sees the tasks it leads or assists; another's task is 404 to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from midfield.access import Policy
+from midfield.access import Role as R
+from schemas.events.task import TaskStatus
+from streams.books import ledger, lights, task_book
+from streams.views import ledger_sheet as ledger_sheet_
+from streams.views.pages import (
+    OtherDepartment,
+    bad_request,
+    forbidden_department,
+    office_json,
+    own_department,
+    page,
+)
+
+if TYPE_CHECKING:
+    from streams.worker.app import MidfieldApp
+
+__all__ = ["register_ledger_views"]
+
+
+_HIDDEN = ("applied", "refused", "history")
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _summary(app: MidfieldApp, book: dict[str, Any], now: datetime) -> dict[str, Any]:
+    colour, reason = lights.light(book, now, app.settings.supervision, app.settings.office.zone)
+    shown = {k: v for k, v in book.items() if k not in _HIDDEN}
+    return shown | {"light": colour.value, "light_reason": reason}
+
+
+def register_ledger_views(app: MidfieldApp) -> None:
+    rules, zone = app.settings.supervision, app.settings.office.zone
+
+    readers = Policy.of(R.director, R.supervision, R.department)
+
+    @page(app, "/ledger", readers)
+    async def ledger_view(web: Any, request: Any) -> Any:
+        query = request.query
+        try:
+            light = lights.Light(query["light"]) if query.get("light") else None
+            status = TaskStatus(query["status"]).value if query.get("status") else None
+            department = own_department(request, query.get("department") or None)
+        except ValueError as exc:
+            return bad_request(web, "bad-filter", str(exc))
+        except OtherDepartment:
+            return forbidden_department(web, request)
+        now = app.clock()
+        books = [b for _, b in app.table(ledger.BOOK).items() if task_book.is_task(b)]
+        found = [
+            _summary(app, b, now)
+            for b in sorted(books, key=lambda b: b["task_id"])
+            if ledger.matches(
+                b,
+                department=department,
+                light_=light,
+                status=status,
+                now=now,
+                rules=rules,
+                zone=zone,
+            )
+        ]
+        counts = {c.value: sum(t["light"] == c.value for t in found) for c in lights.Light}
+        return office_json(
+            web,
+            {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found},
+            zone,
+        )
+
+    @page(app, "/ledger.xlsx", readers)
+    async def ledger_sheet(web: Any, request: Any) -> Any:
+        now = app.clock()
+        own = own_department(request, None)
+        books = [
+            b
+            for _, b in app.table(ledger.BOOK).items()
+            if task_book.is_task(b) and (own is None or own in task_book.departments_of(b))
+        ]
+        names = {code: d.name for code, d in app.directory.departments.items()}
+        body = ledger_sheet_.workbook(books, now, rules, zone, names)
+        filename = f"ledger-{now.astimezone(zone).date().isoformat()}.xlsx"
+        return web.bytes(
+            body,
+            content_type=_XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @page(app, "/ledger/{task_id}", readers)
+    async def task_view(web: Any, request: Any, task_id: str) -> Any:
+        book = app.table(ledger.BOOK).get(task_id)
+        own = own_department(request, None)
+        if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
+            return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
+        return office_json(
+            web, _summary(app, book, app.clock()) | {"history": book["history"]}, zone
+        )
