@@ -57,7 +57,8 @@ from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import Envelope, EventData, event_types
 from streams.books.registry import process
 from streams.replay.books import NAMES, Snapshot, render
-from streams.replay.run import Progress, ReplayWorker, plan
+from streams.replay.replay_worker import ReplayWorker
+from streams.replay.run import Progress, plan
 
 __all__ = ["Case", "CaseResult", "apply_cases", "check", "load_cases", "run_cases"]
 

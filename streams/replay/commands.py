@@ -1,7 +1,7 @@
 """What ``midfield replay rebuild``, ``as-of`` and ``shadow`` do, without the command line's
 options and printing. ``rebuild`` and ``as-of`` apply the records over a plain consumer
 (streams/replay/fast.py); a worker is started only to serve the books (``--serve``).
-``shadow`` runs new code, so it runs it in a worker of its own (streams/replay/run.py)."""
+``shadow`` runs new code, so it runs it in a worker of its own (streams/replay/replay_worker.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from midfield.watermarks import topic_partitions
 from streams.replay.books import Diff, Snapshot, diff, from_changelogs, render
 from streams.replay.fast import apply_plan, publish
 from streams.replay.offsets import Offsets, beginning_offsets, committed_offsets, write_offsets
-from streams.replay.run import Plan, Progress, ReplayWorker, plan, wait_ready
+from streams.replay.replay_worker import ReplayWorker, wait_ready
+from streams.replay.run import Plan, Progress, plan
 from streams.worker.app import PROCESSED
 
 __all__ = ["Outcome", "as_of", "rebuild", "shadow"]
