@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from midfield.demo.run import recv_line
+from midfield.demo.fax_log_samples import recv_line
 from schemas.envelope import Envelope
 from schemas.events.fax import FaxReceived
 

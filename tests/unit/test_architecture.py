@@ -27,7 +27,6 @@ STILL_LONG = {
     "connectors/sources/task_sheet.py",
     "connectors/sources/telegram.py",
     "midfield/cli.py",
-    "midfield/demo/run.py",
     "midfield/settings.py",
 }
 """Modules over the limit that the layout issue has yet to split (a ratchet: the test fails
