@@ -4,7 +4,7 @@
     ├── ParseError             input that cannot become an event -> dead letter
     │   └── DecodeError        a record that is no valid Midfield event (the worker's letters)
     └── RuleError              an event its entity's lifecycle does not allow
-        ├── IllegalTransition  a supervised task's (schemas/events/task.py)
+        ├── IllegalTransition  a supervised task's (schemas/events/task_lifecycle.py)
         └── WrongStep          a hotline work order's (schemas/events/workorder.py)
 
 ``midfield.errors`` adds the rest (configuration, requests refused, stores, the broker) under the

@@ -1,8 +1,9 @@
 """The supervised task's lifecycle as data: which step may follow which, and to what status.
 
-:func:`next_status` reads :data:`TRANSITIONS`: the ledger (streams/books/ledger.py) applies it,
-and the tasks API (connectors/sources/tasks.py) checks a request against it before producing, so
-both agree by construction. The events themselves are in :mod:`schemas.events.task`.
+:func:`next_status` reads :data:`TRANSITIONS`: the ledger applies it to a task's book
+(streams/books/task_book.py), and the tasks API (connectors/sources/tasks.py) checks a request
+against it before producing, so both agree by construction. The events themselves are in
+:mod:`schemas.events.task`.
 """
 
 from __future__ import annotations

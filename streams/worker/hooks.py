@@ -6,7 +6,7 @@ New processor code for a shadow run (``midfield replay shadow --module``).
 dead letters before it is released.
 
 The module is imported in the shadow worker's process before its processors are built, so it can
-replace any function of the ``streams`` package (a book's ``apply``, ``ledger.light``) for that
+replace any function of the ``streams`` package (a book's ``apply``, ``lights.light``) for that
 process only; the live workers and the command comparing the books keep today's code. A module
 that defines ``configure(settings)`` may also change the settings the shadow runs with (a
 different yellow window, say). docs/replay.md has an example.
