@@ -17,7 +17,7 @@ only the event types a book declares, so ``apply`` never sees anything else.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,16 +47,16 @@ class Refusal:
         return json.dumps(self.late["event"], ensure_ascii=False).encode()
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """What one event did to one entity of one book."""
 
     state: State | None = None
     """The entity to store; ``None``: nothing to write (seen before, or not for this book)."""
-    refusals: list[Refusal] = field(default_factory=list)
-    alerts: list[Envelope] = field(default_factory=list)
+    refusals: Sequence[Refusal] = ()
+    alerts: Sequence[Envelope] = ()
     """Alerts to send (an overdue item resolved, repeated denials…)."""
-    notices: list[tuple[str, Envelope]] = field(default_factory=list)
+    notices: Sequence[tuple[str, Envelope]] = ()
     """(department, notice) for its outbox."""
     reminded: str | None = None
     """The light of an applied reminder (a metric)."""
@@ -68,7 +68,7 @@ class Decision:
         return self.state is not None and all(r.late is not None for r in self.refusals)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Context:
     """What ``apply`` may read besides the entity and the event."""
 

@@ -81,6 +81,23 @@ Tables = Mapping[str, MutableMapping[str, Any]]
 """Book name -> entity id -> stored entity (faust tables on the worker, dicts in a replay)."""
 
 
+_ROUTES: dict[tuple[str, type], tuple[Book, ...]] = {}
+
+
+def _route(topic: str, kind: type) -> tuple[Book, ...]:
+    """The books that take events of ``kind`` from ``topic``, in order (worked out once per
+    pair: an event pays a dict look-up, not a type check per book)."""
+    route = _ROUTES.get((topic, kind))
+    if route is None:
+        readers = _READERS.get(topic)
+        if readers is None:
+            raise KeyError(f"no book reads {topic}")
+        route = _ROUTES[(topic, kind)] = tuple(
+            b for b in readers if issubclass(kind, b.reads[topic])
+        )
+    return route
+
+
 def book(name: str) -> Book:
     """The book called ``name``."""
     for b in BOOKS:
@@ -103,10 +120,14 @@ class Outcome:
     def add(self, name: str, key: str, decision: Decision) -> None:
         if decision.state is not None:
             self.writes[(name, key)] = decision.state
-        self.refusals += decision.refusals
-        self.alerts += decision.alerts
-        self.notices += decision.notices
-        self.reminded = decision.reminded or self.reminded
+        if decision.refusals:
+            self.refusals += decision.refusals
+        if decision.alerts:
+            self.alerts += decision.alerts
+        if decision.notices:
+            self.notices += decision.notices
+        if decision.reminded is not None:
+            self.reminded = decision.reminded
 
 
 def process(tables: Tables, topic: str, envelope: Envelope, settings: Settings, *,
@@ -114,20 +135,17 @@ def process(tables: Tables, topic: str, envelope: Envelope, settings: Settings, 
     """Apply ``envelope``, read from ``topic``, to ``tables``. ``source`` is the worker's (the
     source of the alerts and notices it makes). An event no book takes from that topic is
     refused (``unexpected-type``); an exception from a book is a bug and propagates."""
-    readers = _READERS.get(topic)
-    if readers is None:
-        raise KeyError(f"no book reads {topic}")
+    readers = _route(topic, type(envelope.data))
     out = Outcome()
+    if not readers:
+        detail = f"{envelope.type} on {topic}"
+        out.refusals.append(Refusal("unexpected-type", detail, _READERS[topic][0].connector))
+        return out
     earlier: dict[str, Decision] = {}
     context = Context(settings, source, earlier)
     key = envelope.subject
     for b in readers:
-        if not isinstance(envelope.data, b.reads[topic]):
-            continue
         decision = b.apply(tables[b.name].get(key), envelope, context)
         earlier[b.name] = decision
         out.add(b.name, key, decision)
-    if not earlier:
-        detail = f"{envelope.type} on {topic}"
-        out.refusals.append(Refusal("unexpected-type", detail, readers[0].connector))
     return out

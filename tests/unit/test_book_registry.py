@@ -59,6 +59,7 @@ def test_an_exception_from_a_book_is_a_bug_and_propagates(monkeypatch: pytest.Mo
     items = registry.book("items")
     readers = {FAX: (replace(items, apply=broken),)}
     monkeypatch.setattr(registry, "_READERS", readers)
+    monkeypatch.setattr(registry, "_ROUTES", {})
     with pytest.raises(ValueError, match="a bug"):
         process(_tables(), FAX, _fax(), Settings(), source="w")
 
