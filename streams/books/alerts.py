@@ -18,7 +18,7 @@ from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
 from streams.books.book import Book, Context, Decision, State
 from streams.books.office_time import latest, parse
 
-__all__ = ["BOOK", "apply", "decide", "is_alert", "open_first"]
+__all__ = ["BOOK", "apply", "decide", "is_alert", "open_first", "resolved_by"]
 
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -126,3 +126,17 @@ BOOK = Book(
     apply=decide,
     connector="alerts",
 )
+
+
+def resolved_by(alert_id: str, reason: str, cause: Envelope, *, source: str) -> Envelope:
+    """The :class:`AlertResolved` that event ``cause`` brings (an item closed, a message
+    answered); its id is fixed by the cause, so a re-read cause resolves it once."""
+    event = AlertResolved(alert_id=alert_id, reason=reason)
+    return Envelope.wrap(
+        event,
+        source=source,
+        position=f"resolve/{cause.id}",
+        subject=alert_id,
+        time=cause.time,
+        ingested_at=cause.ingested_at,
+    )

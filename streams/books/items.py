@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 from midfield.settings import DutySettings, Settings
 from schemas.catalog import topic
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised, AlertResolved, Severity
+from schemas.events.alert import AlertRaised, Severity
 from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgency
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
+from streams.books.alerts import resolved_by
 from streams.books.book import Book, Context, Decision, Refusal, State, Timer
 
 __all__ = [
@@ -257,15 +258,7 @@ def resolution(after: State, envelope: Envelope, zone: ZoneInfo, *, source: str)
         return None
     if envelope.time < due_at(after, zone):
         return None
-    event = AlertResolved(alert_id=alert_id(after["item_id"]), reason="closed")
-    return Envelope.wrap(
-        event,
-        source=source,
-        position=f"resolve/{envelope.id}",
-        subject=event.alert_id,
-        time=envelope.time,
-        ingested_at=envelope.ingested_at,
-    )
+    return resolved_by(alert_id(after["item_id"]), "closed", envelope, source=source)
 
 
 def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:

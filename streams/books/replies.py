@@ -18,9 +18,10 @@ from typing import TypeGuard
 from midfield.settings import RepliesSettings, Settings
 from schemas.catalog import topic
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised, AlertResolved, Severity
+from schemas.events.alert import AlertRaised, Severity
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from streams.books import office_time
+from streams.books.alerts import resolved_by
 from streams.books.book import Book, Context, Decision, State, Timer
 
 __all__ = [
@@ -151,15 +152,7 @@ def resolution(
     waited = (_t(after["replied_at"]) - _t(after["received_at"])).days
     if waited < rules.warning_days[0]:
         return None
-    event = AlertResolved(alert_id=alert_id(after["message_id"]), reason="replied")
-    return Envelope.wrap(
-        event,
-        source=source,
-        position=f"resolve/{envelope.id}",
-        subject=event.alert_id,
-        time=envelope.time,
-        ingested_at=envelope.ingested_at,
-    )
+    return resolved_by(alert_id(after["message_id"]), "replied", envelope, source=source)
 
 
 def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
