@@ -39,6 +39,7 @@ from connectors.runtime.http import (
     Intake,
     json_object,
 )
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
@@ -124,10 +125,7 @@ def board_events(
     try:
         msg = BoardMessage.model_validate({k: v for k, v in fields.items() if v not in (None, "")})
     except ValidationError as exc:
-        first = exc.errors(include_input=False)[0]
-        raise ParseError(
-            "invalid-message", f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-        ) from exc
+        raise parse_error(exc, "invalid-message", root="") from exc
     department = _code(msg.department, directory)
     subject = f"board-{msg.id}"
     received = PublicMessageReceived(

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError
 
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     Clock,
     Position,
@@ -157,9 +158,7 @@ class FaxLogSource(Source):
                 connector_version=self.version,
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "event"
-            raise ParseError("invalid-event", f"{where}: {first['msg']}") from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def read(self, position: Position | None, *, follow: bool) -> _Reading:
         """A generator: closing it closes the file."""

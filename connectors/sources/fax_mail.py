@@ -55,6 +55,7 @@ from PIL.TiffImagePlugin import TiffImageFile
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from connectors.runtime.documents import DocumentStore, digest_of
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import Position, RawRecord, Reading, ReadOnceOptions, Skip, Source
 from connectors.sources.mail_readers import FolderMail, ImapFolder, ImapUrl, MaildirFolder
 from midfield.clock import Clock, utc_now
@@ -228,9 +229,7 @@ class FaxMailSource(Source):
                 connector_version=self.version,
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "event"
-            raise ParseError("invalid-event", f"{where}: {first['msg']}") from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def read(self, position: Position | None, *, follow: bool) -> Reading:
         for mail in self.folder.read(position, follow=follow):

@@ -38,6 +38,7 @@ from connectors.runtime.http import (
     Intake,
     json_object,
 )
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
@@ -149,9 +150,7 @@ def row_steps(
         try:
             event = WorkOrderStepped.model_validate(fields)
         except ValidationError as exc:
-            raise ParseError(
-                "invalid-step", str(exc.errors(include_input=False)[0]["msg"])
-            ) from exc
+            raise parse_error(exc, "invalid-step", root=None) from exc
         out.append(
             Envelope.wrap(
                 event, source=source, position=f"{number}/{step.value}", subject=number, time=last
@@ -228,7 +227,7 @@ class HotlineWebhook(HttpSource):
                 error = (
                     exc
                     if isinstance(exc, ParseError)
-                    else ParseError("invalid-step", str(exc.errors(include_input=False)[0]["msg"]))
+                    else parse_error(exc, "invalid-step", root=None)
                 )
                 await intake.dead_letter(raw, error, "POST /hotline/steps")
                 raise Rejected(str(error), reason=error.reason, status=422) from exc

@@ -44,6 +44,7 @@ from openpyxl.utils import get_column_letter
 from pydantic import Field, ValidationError
 
 from connectors.runtime.exports import WORKBOOK_ERRORS
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     Clock,
     Position,
@@ -152,7 +153,7 @@ class TaskSheetSource(Source):
                                  subject=data.task_id, time=now, ingested_at=now,
                                  connector_version=self.version)  # fmt: skip
         except ValidationError as exc:
-            raise _invalid(exc) from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def _task(self, cells: dict[str, str]) -> TaskCreated:
         task_id = _required(cells)
@@ -169,7 +170,7 @@ class TaskSheetSource(Source):
                 subtasks=_lines(cells.get("subtasks", "")),
             )  # fmt: skip
         except ValidationError as exc:
-            raise _invalid(exc) from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def _departments(self, cell: str) -> list[str]:
         """The codes of the departments a cell names, by code or by name."""
@@ -367,12 +368,6 @@ def _required(cells: dict[str, str]) -> str:
             reason = "missing-" + field.replace("_", "-")
             raise ParseError(reason, f"task {task_id}: no {ALIASES[field][0]}")
     return task_id
-
-
-def _invalid(exc: ValidationError) -> ParseError:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "event"
-    return ParseError("invalid-event", f"{where}: {first['msg']}")
 
 
 def _origin(text: str) -> TaskOrigin:

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, ValidationError
 
 from connectors.runtime.documents import DocumentStore
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     Position,
     RawRecord,
@@ -181,9 +182,7 @@ class TelegramSource(Source):
         try:
             sheet = TelegramCoverSheet.model_validate_json(record.raw)
         except ValidationError as exc:
-            first = exc.errors(include_input=False)[0]
-            where = ".".join(map(str, first["loc"])) or "sheet"
-            raise ParseError("invalid-sheet", f"{where}: {first['msg']}") from exc
+            raise parse_error(exc, "invalid-sheet", root="sheet") from exc
         received = sheet.received_at or datetime.fromisoformat(record.meta["read_at"])
         if received.tzinfo is None:
             received = received.replace(tzinfo=self.zone)
