@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from connectors.runtime.metered import Metered
-from connectors.sources import SOURCES, HttpSource, Source
+from connectors.sources import SOURCES, HttpSource, Source, source_settings
 from midfield import metrics
 from midfield.errors import ConfigError, MidfieldError
 from midfield.logging import configure_logging
@@ -221,7 +221,7 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
         except ValidationError as exc:
             raise click.UsageError(_invalid_options(exc)) from exc
         settings = Settings()
-        if name in _NEEDS_KEYS and settings.departments.file is None:
+        if source_cls.needs_api_keys and settings.departments.file is None:
             raise ConfigError(
                 f"connect {name} takes API keys from the departments file, and none is set: "
                 "every key would be refused. Set MIDFIELD_DEPARTMENTS_FILE (docs/departments.md)",
@@ -242,10 +242,6 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
     fields = source_cls.options.model_fields
     return click.Command(name, callback=run, help=source_cls.__doc__,
                          params=[_option(n, f) for n, f in fields.items()])  # fmt: skip
-
-
-_NEEDS_KEYS = frozenset({"duty", "tasks"})
-"""Intakes whose callers present an API key from the departments file."""
 
 
 def _invalid_options(exc: ValidationError) -> str:
@@ -886,7 +882,10 @@ def bench(name: str, args: tuple[str, ...]) -> None:
 @cli.command("settings")
 def show_settings() -> None:
     """Print the settings in force (from MIDFIELD_* variables and .env)."""
-    click.echo(json.dumps(Settings().as_dict(), indent=2, ensure_ascii=False))
+    settings = Settings()
+    for model in source_settings():
+        settings.part(model)
+    click.echo(json.dumps(settings.as_dict(), indent=2, ensure_ascii=False))
 
 
 def main() -> None:

@@ -28,8 +28,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError
 
+from connectors.runtime.deployment import Deployment, Input
 from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
+    NO_INPUT,
     Clock,
     Position,
     RawRecord,
@@ -87,6 +89,17 @@ class FaxLogSource(Source):
     name: ClassVar[str] = "fax-log"
     version: ClassVar[str] = "1"
     options: ClassVar[type[SourceOptions]] = FaxLogOptions
+    deployment = Deployment(
+        note="HylaFAX's transfer log, read-only from the fax server's spool: faxes.",
+        writes=(FaxReceived.topic,),
+        args=("--path", "/var/spool/hylafax/etc/xferfaxlog"),
+        inputs=(Input("spool", "/var/spool/hylafax/etc", claim="hylafax-spool", read_only=True,
+                      host="${HYLAFAX_SPOOL:-/var/spool/hylafax}/etc"),),
+    )  # fmt: skip
+
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> FaxLogSource:
+        return cls(path=NO_INPUT, instance=instance, zone=settings.office.zone)
 
     @classmethod
     def from_options(cls, options: FaxLogOptions, settings: Settings) -> FaxLogSource:

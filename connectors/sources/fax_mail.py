@@ -54,6 +54,7 @@ from PIL import Image
 from PIL.TiffImagePlugin import TiffImageFile
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from connectors.runtime.deployment import Deployment, SiteValue
 from connectors.runtime.documents import DocumentStore, digest_of
 from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import Position, RawRecord, Reading, ReadOnceOptions, Skip, Source
@@ -175,6 +176,14 @@ class FaxMailSource(Source):
     name: ClassVar[str] = "fax-mail"
     version: ClassVar[str] = "1"
     options = FaxMailOptions
+    keeps_documents = True
+    deployment = Deployment(
+        note="T.37 fax-to-email from the gateway's IMAP folder; MIDFIELD_CONNECT_IMAP_PASSWORD.",
+        writes=(FaxReceived.topic,),
+        args=("--imap", SiteValue("FAXMAIL_IMAP_URL", key="faxmail-imap-url",
+                                  default="imaps://fax@mail.office.example.gov.cn/INBOX")),
+        secrets=True,
+    )  # fmt: skip
 
     @classmethod
     def from_options(cls, options: FaxMailOptions, settings: Settings) -> FaxMailSource:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import Field, ValidationError
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.exports import read_export, row_of, table
 from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import (
@@ -40,11 +41,11 @@ from connectors.runtime.http import (
 )
 from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
-from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
-from midfield.settings import Settings
+from midfield.settings import HotlineSettings, Settings
 from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStep, WorkOrderStepped
 
@@ -190,6 +191,13 @@ class HotlineWebhook(HttpSource):
 
     name: ClassVar[str] = "hotline"
     options = HotlineOptions
+    settings_model = HotlineSettings
+    deployment = Deployment(
+        note="The 12345 hotline webhook: work order steps.",
+        writes=(WorkOrderStepped.topic,),
+        port=8074,
+        secrets=True,
+    )
 
     def __init__(
         self, *, key: bytes, instance: str, zone: ZoneInfo, clock: Clock = utc_now
@@ -210,6 +218,13 @@ class HotlineWebhook(HttpSource):
         if not key:
             raise Rejected("MIDFIELD_HOTLINE_SECRET is not set", reason="hotline-secret")
         return cls(key=key, instance=options.instance, zone=settings.office.zone)
+
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> Source:
+        """Letters of the export import (a row each) are parsed again; the webhook's were
+        answered 4xx."""
+        return HotlineExport(path=NO_INPUT, directory=load_directory(settings.departments),
+                             instance=instance, zone=settings.office.zone)  # fmt: skip
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [allow(SIGNED, web.post("/hotline/steps", self._step(intake)))]

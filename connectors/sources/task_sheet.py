@@ -46,6 +46,7 @@ from pydantic import Field, ValidationError
 from connectors.runtime.exports import WORKBOOK_ERRORS
 from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
+    NO_INPUT,
     Clock,
     Position,
     RawRecord,
@@ -110,6 +111,12 @@ class TaskSheetSource(Source):
     name: ClassVar[str] = "task-sheet"
     version: ClassVar[str] = "1"
     options: ClassVar[type[SourceOptions]] = TaskSheetOptions
+
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> TaskSheetSource:
+        directory = load_directory(settings.departments)
+        names = {code: d.name for code, d in directory.departments.items()}
+        return cls(path=NO_INPUT, departments=names, instance=instance, zone=settings.office.zone)
 
     @classmethod
     def from_options(cls, options: TaskSheetOptions, settings: Settings) -> TaskSheetSource:

@@ -46,12 +46,12 @@ from connectors.sources.fax_mail import FaxMailSource, mail_headers, read_fax_ma
 from connectors.sources.hotline import HotlineExport, row_steps
 from connectors.sources.mail_readers import MaildirFolder
 from connectors.sources.task_sheet import ALIASES, TaskSheetSource
-from connectors.sources.telegram import TelegramSource, withheld_by
+from connectors.sources.telegram import TelegramSettings, TelegramSource, withheld_by
 from connectors.sources.wechat_protocol import BadMessage, SecureMode, message
 from midfield.broker import free_port
 from midfield.departments import Department, Directory
 from midfield.errors import ParseError, StoreError
-from midfield.settings import AccessSettings, KafkaSettings, TelegramSettings
+from midfield.settings import AccessSettings, KafkaSettings
 from schemas.deadletter import DeadLetter
 from schemas.envelope import DecodeError, Envelope
 from schemas.events.quarantine import ItemQuarantined
