@@ -13,9 +13,14 @@ document store; ``needs_api_keys`` mounts the departments file with the keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Deployment", "Input", "SiteValue"]
+if TYPE_CHECKING:
+    from connectors.runtime.source import Connector
+
+__all__ = ["Deployment", "Input", "SiteValue", "deployed_sources"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +71,10 @@ class Deployment:
     in Kubernetes; nothing else does."""
     directory: bool = False
     """It maps department names to codes: the directory (names only, no keys) is mounted."""
+
+
+def deployed_sources(sources: Iterable[type[Connector]]) -> list[type[Connector]]:
+    """The sources that run as a service: those reading files first, then the HTTP intakes,
+    each in registry order (the order of the deployment files)."""
+    deployed = [cls for cls in sources if cls.deployment is not None]
+    return sorted(deployed, key=lambda cls: cls.deployment.port is not None)  # type: ignore[union-attr]
