@@ -100,11 +100,6 @@ def _telegram(tmp: Path, raw: bytes) -> dict[str, Any]:
     return {"dir": tmp / "drop"}
 
 
-def _visitor_sheet(tmp: Path, raw: bytes) -> dict[str, Any]:
-    (tmp / "来访登记表.csv").write_bytes(raw)
-    return {"path": tmp / "来访登记表.csv"}
-
-
 def _task_list() -> bytes:
     book = Workbook()
     sheet = book.active
@@ -161,14 +156,6 @@ SAMPLES: dict[str, list[FileSample] | list[HttpSample]] = {
     "telegram": [
         FileSample(_json(TELEGRAM_SHEET | {"number": "×政办明电〔2025〕12号"}), _telegram),
         FileSample(_json(TELEGRAM_SHEET | {"number": "S1", "classification": "机密"}), _telegram),
-    ],
-    "visitor-sheet": [
-        FileSample(
-            "来访时间,来访单位,来访人,联系电话,来访事由,接待人\n"
-            "2025-06-20 09:30,城关镇人民政府,王强,0551-6234567,反映东街排水问题,李华\n"
-            "2025/6/20 14:05,,张敏,,咨询低保申请材料,\n".encode(),
-            _visitor_sheet,
-        )
     ],
     "tasks": [
         HttpSample(

@@ -18,7 +18,6 @@ from connectors.sources.hotline import HotlineWebhook
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
 from connectors.sources.telegram import TelegramSource
-from connectors.sources.visitor_sheet import VisitorSheetSource
 from connectors.sources.wechat import WechatSource
 
 __all__ = ["SOURCES", "HttpSource", "Source", "source_settings"]
@@ -33,7 +32,6 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     WechatSource.name: WechatSource,
     BoardWebhook.name: BoardWebhook,
     HotlineWebhook.name: HotlineWebhook,
-    VisitorSheetSource.name: VisitorSheetSource,
 }
 
 
