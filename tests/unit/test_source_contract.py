@@ -74,6 +74,13 @@ def test_missing_required_option_is_a_usage_error(name: str) -> None:
     assert "--" + required[0].replace("_", "-") in result.output
 
 
+def _broken(data: st.DataObject, name: str) -> tuple[FileSample | HttpSample, bytes]:
+    """One of the source's samples, and its input broken a little (or any bytes at all)."""
+    sample = data.draw(st.sampled_from(SAMPLES[name]))
+    whole = sample.raw if isinstance(sample, FileSample) else sample.body
+    return sample, data.draw(mutated(whole) | st.binary(max_size=300))
+
+
 # -- sources that read files or folders --------------------------------------------------------
 @pytest.mark.parametrize("name", FILE_SOURCES)
 def test_file_source_takes_once(name: str) -> None:
@@ -102,8 +109,8 @@ def test_the_same_file_input_makes_the_same_ids(name: str, tmp_path: Path) -> No
 @fuzz(25)
 @given(data=st.data())
 def test_any_file_input_parses_or_is_refused_with_a_reason(name: str, data: st.DataObject) -> None:
-    sample = data.draw(st.sampled_from(SAMPLES[name]))
-    raw = data.draw(mutated(sample.raw) | st.binary(max_size=300))
+    sample, raw = _broken(data, name)
+    assert isinstance(sample, FileSample)
     with TemporaryDirectory() as tmp:
         events(read_once(name, raw, Path(tmp), sample))
 
@@ -113,9 +120,7 @@ def test_any_file_input_parses_or_is_refused_with_a_reason(name: str, data: st.D
 @given(data=st.data())
 def test_any_record_parses_or_raises_parse_error(name: str, data: st.DataObject) -> None:
     """``parse`` alone, on any bytes in a record the reader made (its position and meta)."""
-    sample = data.draw(st.sampled_from(SAMPLES[name]))
-    raw = data.draw(mutated(sample.raw) | st.binary(max_size=300))
-    out = parse_raw(name, raw)
+    out = parse_raw(name, _broken(data, name)[1])
     assert not isinstance(out, ParseError) or out.detail, out
     events([out])
 
@@ -156,8 +161,8 @@ def test_the_same_request_makes_the_same_ids(name: str, tmp_path: Path) -> None:
 def test_any_request_body_is_answered_or_refused_with_a_reason(
     name: str, data: st.DataObject
 ) -> None:
-    sample = data.draw(st.sampled_from(SAMPLES[name]))
-    body = data.draw(mutated(sample.body) | st.binary(max_size=300))
+    sample, body = _broken(data, name)
+    assert isinstance(sample, HttpSample)
     with TemporaryDirectory() as tmp:
         [(status, answer, _)] = serve(name, [(sample, body)], Path(tmp))
     assert status in (200, 201, 202, 400, 401, 403, 404, 409, 413, 422), (status, answer)
