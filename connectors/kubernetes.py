@@ -35,6 +35,8 @@ HEADER = """\
 # intakes are stateless.
 """
 APP = {"app.kubernetes.io/name": "midfield", "app.kubernetes.io/component": "connector"}
+INGRESS = "midfield/ingress"
+"""The label of an HTTP intake's pods, which network-policies.yaml admits callers to."""
 _DEPARTMENTS = {
     "departments": ("/etc/midfield/departments",
                     {"secret": {"secretName": "midfield-departments"}}),
@@ -98,6 +100,8 @@ def kafka_user(cls: type[Connector]) -> dict[str, Any]:
 def deployment(cls: type[Connector]) -> dict[str, Any]:
     """The source's Deployment: one replica, recreated (never two readers of one input)."""
     labels = {**APP, "app.kubernetes.io/instance": cls.name}
+    if cls.deployment is not None and cls.deployment.port is not None:
+        labels[INGRESS] = "http"  # the midfield-intake-ingress NetworkPolicy lets callers in
     pod = {
         "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001,
                             "seccompProfile": {"type": "RuntimeDefault"}},
