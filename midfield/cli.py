@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from connectors.runtime.metered import Metered
-from connectors.sources import SOURCES, HttpSource, Source, source_settings
+from connectors.sources import SOURCES, HttpSource, Source
 from midfield import metrics
 from midfield.errors import ConfigError, MidfieldError
 from midfield.logging import configure_logging
@@ -907,10 +907,7 @@ def bench(name: str, args: tuple[str, ...]) -> None:
 @cli.command("settings")
 def show_settings() -> None:
     """Print the settings in force (from MIDFIELD_* variables and .env)."""
-    settings = Settings()
-    for model in source_settings():
-        settings.part(model)
-    click.echo(json.dumps(settings.as_dict(), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(Settings().as_dict(), indent=2, ensure_ascii=False))
 
 
 def main() -> None:

@@ -32,9 +32,19 @@ __all__ = [
     "TopicSettings",
     "WorkerSettings",
     "settings_config",
+    "settings_part",
 ]
 
 P = TypeVar("P", bound=BaseSettings)
+
+_DECLARED: list[type[BaseSettings]] = []
+
+
+def settings_part(model: type[P]) -> type[P]:
+    """Class decorator of a part declared outside this module (a source's own settings, next to
+    the source): every :class:`Settings` reads it when it is made, as it reads the parts here."""
+    _DECLARED.append(model)
+    return model
 
 
 def settings_config(prefix: str) -> SettingsConfigDict:
@@ -590,10 +600,12 @@ class Settings:
             type(part): part for part in (*vars(self).values(), *parts)
             if isinstance(part, BaseSettings)
         }  # fmt: skip
+        for model in _DECLARED:
+            self.part(model)
 
     def part(self, model: type[P]) -> P:
         """The part ``model``: one of the above, or a source's own settings (declared next to
-        the source as its ``settings_model``), read from the environment on first use."""
+        the source with :func:`settings_part`, read with the others; another, on first use)."""
         if model not in self._parts:
             self._parts[model] = model()
         return cast(P, self._parts[model])

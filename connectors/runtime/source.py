@@ -119,8 +119,9 @@ class Connector(ABC):
     options: ClassVar[type[SourceOptions]] = SourceOptions
     """Its command-line options; the registry turns them into ``midfield connect <name>``."""
     settings_model: ClassVar[type[BaseSettings] | None] = None
-    """Its own ``MIDFIELD_<NAME>_*`` settings, read with ``settings.part(settings_model)``;
-    ``midfield settings`` prints them and deployment files may set them."""
+    """Its own ``MIDFIELD_<NAME>_*`` settings (decorated ``@settings_part``), read with
+    ``settings.part(settings_model)``; ``midfield settings`` prints them and deployment files
+    may set them."""
     keeps_documents: ClassVar[bool] = False
     """Its events reference files it keeps in the document store (a TIFF, a PDF): it mounts
     the store, and its dead letters are not parsed again (``document-intake``): the input goes

@@ -47,7 +47,7 @@ from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Sk
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
-from midfield.settings import Settings, settings_config
+from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
 from schemas.events.message import (
     MessageCategory,
@@ -91,6 +91,7 @@ HEADERS = {
 _CATEGORIES = {"咨询": "consultation", "求助": "help", "投诉": "complaint", "建议": "suggestion"}
 
 
+@settings_part
 class BoardSettings(BaseSettings):
     """The website's message board (docs/board.md)."""
 

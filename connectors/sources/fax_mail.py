@@ -81,7 +81,9 @@ _MESSAGE_ID = re.compile(r"[!-~]{1,250}", re.ASCII)
 # The largest T.37 page: A3 at 400 dpi (TIFF-FX, RFC 3949), with room to spare.
 _MAX_PAGE_PIXELS = 4864 * 6912
 # What the stdlib email package raises on hostile headers, besides registering defects.
-_EMAIL_ERRORS = (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError)
+# OverflowError: a Date header whose year does not fit (email.utils.parsedate_to_datetime).
+_EMAIL_ERRORS = (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError,
+                 OverflowError)  # fmt: skip
 # What Pillow (and libtiff through it) raises on a damaged TIFF.
 _TIFF_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error, LookupError,
                 ArithmeticError, MemoryError, Warning, Image.DecompressionBombError)  # fmt: skip

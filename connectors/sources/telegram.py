@@ -53,7 +53,7 @@ from connectors.runtime.source import (
 from midfield.clock import Clock, utc_now
 from midfield.errors import ParseError, StoreError
 from midfield.logging import get_logger
-from midfield.settings import Settings, settings_config
+from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.quarantine import ItemQuarantined
@@ -78,6 +78,7 @@ _NUMBER = re.compile(r"[\u4e00-\u9fff×]{1,10}〔(19|20)\d\d〕\d{1,6}号")
 abbreviation, the year in 〔〕, the serial, 号): the only text of a withheld sheet that goes on."""
 
 
+@settings_part
 class TelegramSettings(BaseSettings):
     """The telegram drop directory's classification guard (docs/telegram.md)."""
 

@@ -52,7 +52,7 @@ from midfield import metrics
 from midfield.clock import Clock, utc_now
 from midfield.errors import ConfigError, ParseError, Rejected
 from midfield.logging import get_logger
-from midfield.settings import Settings, settings_config
+from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
 from schemas.events.message import MessageChannel, PublicMessageReceived
 
@@ -75,6 +75,7 @@ _DESCRIBED = {
 }
 
 
+@settings_part
 class WechatSettings(BaseSettings):
     """The WeChat official account's push (docs/wechat.md); values from the account's console."""
 
