@@ -8,8 +8,9 @@ input, is applied once.
 
 Re-driven:
 
-* ``fax-log`` lines, ``task-sheet`` rows, ``board`` and ``hotline`` export rows: the raw input is
-  the whole line or row, and ``parse`` is pure;
+* letters of every source whose class gives a parse-only instance (:meth:`Connector.reparser`):
+  today ``fax-log`` lines, ``task-sheet`` rows, ``board`` and ``hotline`` export rows; the raw
+  input is the whole line or row, and ``parse`` is pure;
 * the worker's decode failures (``not-cloudevent``, ``unknown-type``, ``invalid-event``): a record
   today's :meth:`Envelope.from_record` can read (say, an event type the worker learnt since) goes
   back to its topic as it was.
@@ -19,26 +20,22 @@ Not re-driven, with the reason (the letters stay as they are):
 * ``http-intake``: letters of the HTTP intakes (position ``POST …``). The sender was answered 4xx
   and told to correct and resend; an event made of it now would be one the sender believes
   refused, and maybe a second one beside its corrected request.
-* ``document-intake``: ``fax-mail`` and ``telegram`` letters. Their events reference a file the
-  reader keeps in the document store (the TIFF, the PDF); put the mail or the cover sheet back into
-  the Maildir or the drop directory and the source makes the same ids.
+* ``document-intake``: letters of sources that keep documents (``keeps_documents``: ``fax-mail``
+  and ``telegram``). Their events reference a file the reader keeps in the document store (the
+  TIFF, the PDF); put the mail or the cover sheet back into the Maildir or the drop directory and
+  the source makes the same ids.
 * ``input-cut``: the letter kept only the first part of a huge input (``raw_truncated``).
 * ``verdict``: the worker's other letters are the books' refusals (an illegal step), not parse
-  failures: re-sending the event would be refused again.
+  failures: re-sending the event would be refused again; so are the letters of any other
+  connector without a parse-only instance (sinks, processors).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 from connectors.runtime.source import RawRecord, Skip, Source
-from connectors.sources.board import BoardExport, submitter_salt
-from connectors.sources.fax_log import FaxLogSource
-from connectors.sources.hotline import HotlineExport
-from connectors.sources.task_sheet import TaskSheetSource
-from midfield.departments import load_directory
+from connectors.sources import SOURCES
 from midfield.errors import NotRedrivable, ParseError
 from midfield.settings import Settings
 from schemas.deadletter import DeadLetter
@@ -51,17 +48,17 @@ Reparse = Callable[[DeadLetter], list[Envelope] | Skip]
 still fails."""
 
 WORKER_DECODE = frozenset({"not-cloudevent", "unknown-type", "invalid-event"})
-_NO_INPUT = Path(os.devnull)  # a parse-only source never opens its input
 
 
 def reparser(settings: Settings) -> Reparse:
     """The re-drive parser for ``settings``: each source instance built once, on first use."""
-    sources: dict[tuple[str, str], Source] = {}
+    sources: dict[tuple[str, str], Source | None] = {}
 
-    def source_for(connector: str, instance: str) -> Source:
+    def source_for(connector: str, instance: str) -> Source | None:
         key = (connector, instance)
         if key not in sources:
-            sources[key] = _FILE_SOURCES[connector](instance, settings)
+            registered = SOURCES.get(connector)
+            sources[key] = registered.reparser(instance, settings) if registered else None
         return sources[key]
 
     def reparse(letter: DeadLetter) -> list[Envelope] | Skip:
@@ -71,12 +68,13 @@ def reparser(settings: Settings) -> Reparse:
             return [_decode_again(letter)]
         if letter.position.startswith("POST "):
             raise NotRedrivable("http-intake", "the sender was answered 4xx and resends")
-        if letter.connector in ("fax-mail", "telegram"):
+        registered = SOURCES.get(letter.connector)
+        if registered is not None and registered.keeps_documents:
             raise NotRedrivable("document-intake", "put the input back into its folder")
-        if letter.connector not in _FILE_SOURCES:
-            raise NotRedrivable("verdict", f"{letter.connector} letters are no parse failures")
         instance = letter.source.removeprefix(f"midfield://{letter.connector}/")
         source = source_for(letter.connector, instance)
+        if source is None:
+            raise NotRedrivable("verdict", f"{letter.connector} letters are no parse failures")
         record = RawRecord(letter.raw_bytes(), letter.position, {}, dict(letter.meta))
         result = source.parse(record)
         return result if isinstance(result, Skip | list) else [result]
@@ -92,42 +90,3 @@ def _decode_again(letter: DeadLetter) -> Envelope:
         return Envelope.from_record(headers, letter.raw_bytes())
     except DecodeError as exc:
         raise ParseError(exc.reason, str(exc)) from exc
-
-
-def _fax_log(instance: str, settings: Settings) -> Source:
-    return FaxLogSource(path=_NO_INPUT, instance=instance, zone=settings.office.zone)
-
-
-def _task_sheet(instance: str, settings: Settings) -> Source:
-    directory = load_directory(settings.departments)
-    names = {code: d.name for code, d in directory.departments.items()}
-    return TaskSheetSource(
-        path=_NO_INPUT, departments=names, instance=instance, zone=settings.office.zone
-    )
-
-
-def _board(instance: str, settings: Settings) -> Source:
-    return BoardExport(
-        path=_NO_INPUT,
-        directory=load_directory(settings.departments),
-        salt=submitter_salt(settings),
-        instance=instance,
-        zone=settings.office.zone,
-    )
-
-
-def _hotline(instance: str, settings: Settings) -> Source:
-    return HotlineExport(
-        path=_NO_INPUT,
-        directory=load_directory(settings.departments),
-        instance=instance,
-        zone=settings.office.zone,
-    )
-
-
-_FILE_SOURCES: dict[str, Callable[[str, Settings], Source]] = {
-    FaxLogSource.name: _fax_log,
-    TaskSheetSource.name: _task_sheet,
-    BoardExport.name: _board,
-    HotlineExport.name: _hotline,
-}

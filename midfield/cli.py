@@ -221,7 +221,7 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
         except ValidationError as exc:
             raise click.UsageError(_invalid_options(exc)) from exc
         settings = Settings()
-        if name in _NEEDS_KEYS and settings.departments.file is None:
+        if source_cls.needs_api_keys and settings.departments.file is None:
             raise ConfigError(
                 f"connect {name} takes API keys from the departments file, and none is set: "
                 "every key would be refused. Set MIDFIELD_DEPARTMENTS_FILE (docs/departments.md)",
@@ -242,10 +242,6 @@ def _connect_command(name: str, source_cls: type[Source] | type[HttpSource]) -> 
     fields = source_cls.options.model_fields
     return click.Command(name, callback=run, help=source_cls.__doc__,
                          params=[_option(n, f) for n, f in fields.items()])  # fmt: skip
-
-
-_NEEDS_KEYS = frozenset({"duty", "tasks"})
-"""Intakes whose callers present an API key from the departments file."""
 
 
 def _invalid_options(exc: ValidationError) -> str:
@@ -821,6 +817,31 @@ def deploy_k8s_topics(departments_file: Path | None, out: Path | None, cluster: 
 
 
 # -- worker and demo ---------------------------------------------------------------------------
+
+
+@deploy.command("connectors")
+@click.option(
+    "--deploy-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("deploy"),
+    show_default=True,
+    help="The repository's deploy folder.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
+def deploy_connectors(deploy_dir: Path, check: bool) -> None:
+    """Write the sources' services of compose.yaml and k8s/base/connectors.yaml from the source
+    registry: each source's class declares its deployment (connectors/README.md)."""
+    from connectors.compose import deployment_files
+
+    for path, text in deployment_files(deploy_dir, SOURCES.values()).items():
+        if path.read_text(encoding="utf-8") == text:
+            continue
+        if check:
+            raise click.ClickException(f"{path} is out of date: run `midfield deploy connectors`")
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}")
+
+
 @cli.command()
 @click.option(
     "--port", type=int, default=None, help="HTTP port (default MIDFIELD_WORKER_WEB_PORT)."

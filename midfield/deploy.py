@@ -65,13 +65,13 @@ def kafka_topics(
     return [kafka_topic(spec, topics, cluster=cluster) for spec in specs]
 
 
-def settings_env_names() -> set[str]:
-    """Every environment variable a settings class of :mod:`midfield.settings` reads: its
-    prefix plus the field name, or the field's aliases where it has them
-    (``KAFKA_BOOTSTRAP_SERVERS``). Deployment files are checked against this list."""
+def settings_env_names(*more: type[BaseSettings]) -> set[str]:
+    """Every environment variable a settings class of :mod:`midfield.settings` (and ``more``:
+    the sources' own) reads: its prefix plus the field name, or the field's aliases where it
+    has them (``KAFKA_BOOTSTRAP_SERVERS``). Deployment files are checked against this list."""
     names: set[str] = set()
-    for name in settings_module.__all__:
-        cls = getattr(settings_module, name)
+    classes = [getattr(settings_module, name) for name in settings_module.__all__]
+    for cls in [*classes, *more]:
         if not (isinstance(cls, type) and issubclass(cls, BaseSettings)):
             continue
         prefix = cls.model_config.get("env_prefix", "")

@@ -6,9 +6,10 @@ The broker address is the standard ``KAFKA_BOOTSTRAP_SERVERS``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -16,7 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "AccessSettings",
-    "BoardSettings",
     "ConnectorSettings",
     "DepartmentSettings",
     "DutySettings",
@@ -29,14 +29,26 @@ __all__ = [
     "Settings",
     "SinkSettings",
     "SupervisionSettings",
-    "TelegramSettings",
     "TopicSettings",
-    "WechatSettings",
     "WorkerSettings",
+    "settings_config",
+    "settings_part",
 ]
 
+P = TypeVar("P", bound=BaseSettings)
 
-def _config(prefix: str) -> SettingsConfigDict:
+_DECLARED: list[type[BaseSettings]] = []
+
+
+def settings_part(model: type[P]) -> type[P]:
+    """Class decorator of a part declared outside this module (a source's own settings, next to
+    the source): every :class:`Settings` reads it when it is made, as it reads the parts here."""
+    _DECLARED.append(model)
+    return model
+
+
+def settings_config(prefix: str) -> SettingsConfigDict:
+    """The configuration of every settings part: ``prefix`` (``MIDFIELD_<PART>_``), ``.env``."""
     return SettingsConfigDict(
         env_prefix=prefix,
         env_file=".env",
@@ -49,7 +61,7 @@ def _config(prefix: str) -> SettingsConfigDict:
 class KafkaSettings(BaseSettings):
     """How to reach the broker, and which timing profile suits it."""
 
-    model_config = _config("MIDFIELD_KAFKA_")
+    model_config = settings_config("MIDFIELD_KAFKA_")
 
     bootstrap_servers: str = Field(
         "127.0.0.1:9092",
@@ -126,7 +138,7 @@ class KafkaSettings(BaseSettings):
 class TopicSettings(BaseSettings):
     """Defaults for topics created from the catalog (a catalog row may override partitions)."""
 
-    model_config = _config("MIDFIELD_TOPICS_")
+    model_config = settings_config("MIDFIELD_TOPICS_")
 
     partitions: Annotated[int, Field(ge=1)] = 4
     replication_factor: Annotated[int, Field(ge=1)] = 1
@@ -138,7 +150,7 @@ class TopicSettings(BaseSettings):
 class OfficeSettings(BaseSettings):
     """Facts about the office itself."""
 
-    model_config = _config("MIDFIELD_OFFICE_")
+    model_config = settings_config("MIDFIELD_OFFICE_")
 
     timezone: str = Field("Asia/Shanghai", description="IANA zone of local times in inputs.")
 
@@ -159,7 +171,7 @@ class OfficeSettings(BaseSettings):
 class WorkerSettings(BaseSettings):
     """The stream-processing worker (faust app) and its HTTP server."""
 
-    model_config = _config("MIDFIELD_WORKER_")
+    model_config = settings_config("MIDFIELD_WORKER_")
 
     app_id: str = Field("midfield", description="Consumer group and changelog prefix.")
     fetch_max_wait_ms: Annotated[int, Field(ge=0)] | None = Field(
@@ -212,7 +224,7 @@ class WorkerSettings(BaseSettings):
 class ConnectorSettings(BaseSettings):
     """What every connector shares."""
 
-    model_config = _config("MIDFIELD_CONNECT_")
+    model_config = settings_config("MIDFIELD_CONNECT_")
 
     state_dir: Path = Field(Path(".midfield/state"), description="Offset store files live here.")
     batch_size: Annotated[int, Field(ge=1)] = Field(
@@ -248,7 +260,7 @@ class ConnectorSettings(BaseSettings):
 class DepartmentSettings(BaseSettings):
     """Who may call Midfield and where work for each department goes (see docs/departments.md)."""
 
-    model_config = _config("MIDFIELD_DEPARTMENTS_")
+    model_config = settings_config("MIDFIELD_DEPARTMENTS_")
 
     file: Path | None = Field(
         None,
@@ -270,7 +282,7 @@ class AccessSettings(BaseSettings):
     """Who may read what on every HTTP port (docs/security.md): sessions, sign-in throttling,
     masking of personal data and the grouped alert on repeated denials."""
 
-    model_config = _config("MIDFIELD_ACCESS_")
+    model_config = settings_config("MIDFIELD_ACCESS_")
 
     session_key: SecretStr = Field(
         SecretStr(""),
@@ -351,7 +363,7 @@ class AccessSettings(BaseSettings):
 class SupervisionSettings(BaseSettings):
     """The supervision ledger's traffic lights and reminders (conventions differ by county)."""
 
-    model_config = _config("MIDFIELD_SUPERVISION_")
+    model_config = settings_config("MIDFIELD_SUPERVISION_")
 
     warning_days: Annotated[int, Field(ge=0)] = Field(
         3, description="Yellow when the deadline is this many days away or fewer."
@@ -374,7 +386,7 @@ class SupervisionSettings(BaseSettings):
 class RepliesSettings(BaseSettings):
     """Public-message reply tallies (办复率) and the early warning (docs/metrics.md)."""
 
-    model_config = _config("MIDFIELD_REPLIES_")
+    model_config = settings_config("MIDFIELD_REPLIES_")
 
     on_time_days: Annotated[float, Field(gt=0)] = Field(
         5, description="A reply within this many days of receipt is on time (calendar days)."
@@ -428,7 +440,7 @@ def _close_days() -> dict[str, int]:
 class HotlineSettings(BaseSettings):
     """Hotline (12345) time limits; counties set their own (docs/metrics.md)."""
 
-    model_config = _config("MIDFIELD_HOTLINE_")
+    model_config = settings_config("MIDFIELD_HOTLINE_")
 
     sign_for_hours: Annotated[float, Field(gt=0)] = Field(
         2.0, description="A unit signs for a dispatched order within this many hours to be on time."
@@ -456,7 +468,7 @@ class HotlineSettings(BaseSettings):
 class DutySettings(BaseSettings):
     """The duty system (值班): its shifts, for the duty report (值班报告)."""
 
-    model_config = _config("MIDFIELD_DUTY_")
+    model_config = settings_config("MIDFIELD_DUTY_")
 
     shifts: dict[str, str] = Field(
         default_factory=lambda: {"白班": "08:30", "夜班": "17:30"},
@@ -488,58 +500,10 @@ class DutySettings(BaseSettings):
         return value
 
 
-class TelegramSettings(BaseSettings):
-    """The telegram drop directory's classification guard (docs/telegram.md)."""
-
-    model_config = _config("MIDFIELD_TELEGRAM_")
-
-    markers: tuple[str, ...] = Field(
-        ("绝密", "机密", "秘密", "★", "涉密", "内部资料"),
-        description=(
-            "Text that withholds a cover sheet wherever it appears in it (JSON list); the "
-            "declared 密级 and ★ terms are checked whatever this says."
-        ),
-    )
-    max_sheet_bytes: Annotated[int, Field(gt=0)] = Field(1 << 20, description="Larger: rejected.")
-    max_pdf_bytes: Annotated[int, Field(gt=0)] = Field(64 << 20, description="Larger: rejected.")
-
-
-class WechatSettings(BaseSettings):
-    """The WeChat official account's push (docs/wechat.md); values from the account's console."""
-
-    model_config = _config("MIDFIELD_WECHAT_")
-
-    token: SecretStr = Field(SecretStr(""), description="The push Token.")
-    appid: str = Field("", description="The account's AppID (secure mode checks it).")
-    encoding_aes_key: SecretStr = Field(
-        SecretStr(""), description="EncodingAESKey (43 characters) for secure mode."
-    )
-    max_skew_seconds: Annotated[int, Field(gt=0)] = Field(
-        300, description="Requests whose timestamp is further from now are refused (replays)."
-    )
-    submitter_salt: SecretStr = Field(
-        SecretStr(""), description="Salt for the sender's OpenID digest (default: the token)."
-    )
-
-
-class BoardSettings(BaseSettings):
-    """The website's message board (docs/board.md)."""
-
-    model_config = _config("MIDFIELD_BOARD_")
-
-    secret: SecretStr = Field(
-        SecretStr(""),
-        description=(
-            "Standard Webhooks secret of the webhook: whsec_ + base64 of the key (docs/board.md "
-            "says how to convert an old secret); the key also salts the submitters' digests."
-        ),
-    )
-
-
 class PrivacySettings(BaseSettings):
     """Keeping citizens' personal data out of what is stored in clear (issue 18)."""
 
-    model_config = _config("MIDFIELD_PRIVACY_")
+    model_config = settings_config("MIDFIELD_PRIVACY_")
 
     key: SecretStr = Field(
         SecretStr(""),
@@ -554,7 +518,7 @@ class PrivacySettings(BaseSettings):
 class SinkSettings(BaseSettings):
     """Delivery of outbox records to department systems over signed webhooks."""
 
-    model_config = _config("MIDFIELD_SINK_")
+    model_config = settings_config("MIDFIELD_SINK_")
 
     attempts: Annotated[int, Field(ge=1)] = Field(
         8, description="Deliveries tried before a record becomes a dead letter."
@@ -570,7 +534,7 @@ class ReplaySettings(BaseSettings):
     """How a worker runs when ``midfield replay rebuild``, ``as-of`` or ``shadow`` starts it
     (DESIGN §8). A live worker leaves these alone."""
 
-    model_config = _config("MIDFIELD_REPLAY_")
+    model_config = settings_config("MIDFIELD_REPLAY_")
 
     read_only: bool = Field(
         False,
@@ -613,12 +577,10 @@ class Settings:
         replies: RepliesSettings | None = None,
         hotline: HotlineSettings | None = None,
         duty: DutySettings | None = None,
-        telegram: TelegramSettings | None = None,
-        wechat: WechatSettings | None = None,
-        board: BoardSettings | None = None,
         replay: ReplaySettings | None = None,
         privacy: PrivacySettings | None = None,
         access: AccessSettings | None = None,
+        parts: Iterable[BaseSettings] = (),
     ) -> None:
         self.kafka = kafka or KafkaSettings()
         self.topics = topics or TopicSettings()
@@ -631,16 +593,29 @@ class Settings:
         self.replies = replies or RepliesSettings()
         self.hotline = hotline or HotlineSettings()
         self.duty = duty or DutySettings()
-        self.telegram = telegram or TelegramSettings()
-        self.wechat = wechat or WechatSettings()
-        self.board = board or BoardSettings()
         self.replay = replay or ReplaySettings()
         self.privacy = privacy or PrivacySettings()
         self.access = access or AccessSettings()
+        self._parts: dict[type[BaseSettings], BaseSettings] = {
+            type(part): part for part in (*vars(self).values(), *parts)
+            if isinstance(part, BaseSettings)
+        }  # fmt: skip
+        for model in _DECLARED:
+            self.part(model)
+
+    def part(self, model: type[P]) -> P:
+        """The part ``model``: one of the above, or a source's own settings (declared next to
+        the source with :func:`settings_part`, read with the others; another, on first use)."""
+        if model not in self._parts:
+            self._parts[model] = model()
+        return cast(P, self._parts[model])
 
     def as_dict(self) -> dict[str, dict[str, object]]:
-        return {
-            name: part.model_dump(mode="json")
-            for name, part in vars(self).items()
-            if isinstance(part, BaseSettings)
-        }
+        """Every part read so far, by name (``MIDFIELD_TELEGRAM_`` is ``telegram``)."""
+        return {_part_name(model): part.model_dump(mode="json")
+                for model, part in self._parts.items()}  # fmt: skip
+
+
+def _part_name(model: type[BaseSettings]) -> str:
+    prefix = str(model.model_config.get("env_prefix", ""))
+    return prefix.removeprefix("MIDFIELD_").removesuffix("_").lower()

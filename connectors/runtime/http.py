@@ -38,6 +38,7 @@ from connectors.runtime.guard import (
     allow,
     check_routes,
 )
+from connectors.runtime.invalid import field_errors
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Connector, SourceOptions
@@ -153,15 +154,6 @@ class Invalid(Rejected):
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         super().__init__(summary, reason="invalid-request", status=422)
         self.fields = fields
-
-
-def field_errors(exc: Exception) -> list[dict[str, str]]:
-    if isinstance(exc, ValidationError):
-        return [
-            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
-            for e in exc.errors(include_input=False, include_url=False)
-        ]
-    return [{"field": "body", "message": str(exc)}]
 
 
 MAX_JSON_DEPTH = 32

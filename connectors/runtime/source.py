@@ -23,19 +23,24 @@ What each outcome means to the runtime:
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings
 
+from connectors.runtime.deployment import Deployment
 from midfield.clock import Clock, utc_now
 from midfield.settings import Settings
 from schemas.envelope import Envelope
 
 __all__ = [
+    "NO_INPUT",
     "Clock",
     "Connector",
     "Position",
@@ -50,6 +55,9 @@ __all__ = [
 
 Position = dict[str, Any]
 """Where to resume reading: JSON-serialisable, understood only by the source that wrote it."""
+
+NO_INPUT = Path(os.devnull)
+"""The input of a parse-only source (:meth:`Connector.reparser`): it never opens it."""
 
 Reading = Generator["RawRecord | None", None, None]
 """What ``read`` returns: a generator, so the runtime can close it (and its file) early."""
@@ -97,13 +105,32 @@ class ReadOnceOptions(SourceOptions):
 
 class Connector(ABC):
     """What every source has, read from files (:class:`Source`) or served over HTTP
-    (:class:`connectors.runtime.http.HttpSource`): a name, options, an instance, a clock."""
+    (:class:`connectors.runtime.http.HttpSource`): a name, options, an instance, a clock.
+
+    Everything the rest of Midfield needs to know about a source is declared on its class, and
+    read from the registry: the command line (``options``), its settings (``settings_model``),
+    the re-drive of its dead letters (``reparser``, ``keeps_documents``) and its deployment
+    (``deployment``: the compose service and Kubernetes objects made by ``midfield deploy
+    connectors``)."""
 
     name: ClassVar[str]
     """Registry name, also the ``connect`` sub-command: ``fax-log``."""
     version: ClassVar[str] = "1"
     options: ClassVar[type[SourceOptions]] = SourceOptions
     """Its command-line options; the registry turns them into ``midfield connect <name>``."""
+    settings_model: ClassVar[type[BaseSettings] | None] = None
+    """Its own ``MIDFIELD_<NAME>_*`` settings (decorated ``@settings_part``), read with
+    ``settings.part(settings_model)``; ``midfield settings`` prints them and deployment files
+    may set them."""
+    keeps_documents: ClassVar[bool] = False
+    """Its events reference files it keeps in the document store (a TIFF, a PDF): it mounts
+    the store, and its dead letters are not parsed again (``document-intake``): the input goes
+    back into its folder instead."""
+    needs_api_keys: ClassVar[bool] = False
+    """Its callers present API keys from the departments file: it refuses to start without
+    one, and only it mounts the file with the keys."""
+    deployment: ClassVar[Deployment | None] = None
+    """How it runs in production; ``None``: a one-off command, no service."""
 
     def __init__(self, *, instance: str, zone: ZoneInfo, clock: Clock = utc_now) -> None:
         self.instance = instance
@@ -119,6 +146,13 @@ class Connector(ABC):
     @abstractmethod
     def from_options(cls, options: Any, settings: Settings) -> Connector:
         """What ``midfield connect <name>`` runs, from ``options`` (a ``cls.options``)."""
+
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> Source | None:
+        """A parse-only instance (it never opens its input) that ``midfield replay redrive``
+        parses this connector's dead letters with, as ``instance``. ``None``: its letters are
+        not parsed again (connectors/redrive.py says why)."""
+        return None
 
 
 class Source(Connector):

@@ -1,6 +1,12 @@
-"""The source registry: one line per source."""
+"""The source registry: one line per source.
+
+Everything else that lists sources reads this: ``midfield connect``, the re-drive of dead letters
+(connectors/redrive.py), ``midfield settings``, the deployment files (``midfield deploy
+connectors``) and the contract tests (tests/unit/test_source_contract.py)."""
 
 from __future__ import annotations
+
+from pydantic_settings import BaseSettings
 
 from connectors.runtime.http import HttpSource
 from connectors.runtime.source import Source
@@ -14,7 +20,7 @@ from connectors.sources.tasks import TasksApi
 from connectors.sources.telegram import TelegramSource
 from connectors.sources.wechat import WechatSource
 
-__all__ = ["SOURCES", "HttpSource", "Source"]
+__all__ = ["SOURCES", "HttpSource", "Source", "source_settings"]
 
 SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     FaxLogSource.name: FaxLogSource,
@@ -27,3 +33,9 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     BoardWebhook.name: BoardWebhook,
     HotlineWebhook.name: HotlineWebhook,
 }
+
+
+def source_settings() -> list[type[BaseSettings]]:
+    """The settings models the registered sources declare (``settings_model``), each once."""
+    models = (cls.settings_model for cls in SOURCES.values())
+    return list(dict.fromkeys(m for m in models if m is not None))

@@ -29,8 +29,10 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.exports import read_export, row_of, table
 from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import (
@@ -39,12 +41,13 @@ from connectors.runtime.http import (
     Intake,
     json_object,
 )
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
-from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
-from midfield.settings import Settings
+from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
 from schemas.events.message import (
     MessageCategory,
@@ -56,6 +59,7 @@ from schemas.events.message import (
 __all__ = [
     "BoardExport",
     "BoardOptions",
+    "BoardSettings",
     "BoardWebhook",
     "board_events",
     "board_reply",
@@ -85,6 +89,21 @@ HEADERS = {
 }
 """The export's Chinese headers -> fields (the webhook uses the field names themselves)."""
 _CATEGORIES = {"咨询": "consultation", "求助": "help", "投诉": "complaint", "建议": "suggestion"}
+
+
+@settings_part
+class BoardSettings(BaseSettings):
+    """The website's message board (docs/board.md)."""
+
+    model_config = settings_config("MIDFIELD_BOARD_")
+
+    secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Standard Webhooks secret of the webhook: whsec_ + base64 of the key (docs/board.md "
+            "says how to convert an old secret); the key also salts the submitters' digests."
+        ),
+    )
 
 
 class BoardOptions(HttpSourceOptions):
@@ -124,10 +143,7 @@ def board_events(
     try:
         msg = BoardMessage.model_validate({k: v for k, v in fields.items() if v not in (None, "")})
     except ValidationError as exc:
-        first = exc.errors(include_input=False)[0]
-        raise ParseError(
-            "invalid-message", f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-        ) from exc
+        raise parse_error(exc, "invalid-message", root="") from exc
     department = _code(msg.department, directory)
     subject = f"board-{msg.id}"
     received = PublicMessageReceived(
@@ -218,7 +234,9 @@ def _code(text: str, directory: Directory) -> str:
 def submitter_salt(settings: Settings) -> bytes:
     """The salt of submitters' digests: the webhook's key (for a secret converted to ``whsec_``,
     the bytes of the old secret, so digests stay what they were)."""
-    return webhook_key(settings.board.secret.get_secret_value(), "MIDFIELD_BOARD_SECRET")
+    return webhook_key(
+        settings.part(BoardSettings).secret.get_secret_value(), "MIDFIELD_BOARD_SECRET"
+    )
 
 
 class BoardWebhook(HttpSource):
@@ -226,6 +244,14 @@ class BoardWebhook(HttpSource):
 
     name: ClassVar[str] = "board"
     options = BoardOptions
+    settings_model = BoardSettings
+    deployment = Deployment(
+        note="The website's message board: public messages and replies.",
+        writes=(PublicMessageReceived.topic,),
+        port=8073,
+        secrets=True,
+        directory=True,
+    )
 
     def __init__(
         self,
@@ -261,6 +287,14 @@ class BoardWebhook(HttpSource):
             instance=options.instance,
             zone=settings.office.zone,
         )
+
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> Source:
+        """Letters of the export import (a row each) are parsed again; the webhook's were
+        answered 4xx."""
+        directory, salt = load_directory(settings.departments), submitter_salt(settings)
+        return BoardExport(path=NO_INPUT, directory=directory, salt=salt, instance=instance,
+                           zone=settings.office.zone)  # fmt: skip
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [

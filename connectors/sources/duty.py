@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.follow import follow_topic
 from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
 from connectors.runtime.http import (
@@ -49,7 +50,7 @@ from midfield.departments import OFFICE, Directory, load_directory
 from midfield.errors import ParseError, Rejected
 from midfield.settings import Settings
 from schemas.envelope import Envelope, EventData
-from schemas.events.alert import AlertAcknowledged
+from schemas.events.alert import AlertAcknowledged, AlertRaised
 from schemas.events.duty import (
     DocumentRegistered,
     DutyEntryRecorded,
@@ -75,6 +76,13 @@ class DutyApi(HttpSource):
 
     name: ClassVar[str] = "duty"
     options = DutyOptions
+    needs_api_keys = True
+    deployment = Deployment(
+        note="The duty officers' API (reads duty entries back for the open emergencies).",
+        writes=(DutyEntryRecorded.topic, AlertRaised.topic),
+        reads=(DutyEntryRecorded.topic,),
+        port=8071,
+    )
 
     def __init__(
         self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now

@@ -28,7 +28,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError
 
+from connectors.runtime.deployment import Deployment, Input
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
+    NO_INPUT,
     Clock,
     Position,
     RawRecord,
@@ -86,6 +89,17 @@ class FaxLogSource(Source):
     name: ClassVar[str] = "fax-log"
     version: ClassVar[str] = "1"
     options: ClassVar[type[SourceOptions]] = FaxLogOptions
+    deployment = Deployment(
+        note="HylaFAX's transfer log, read-only from the fax server's spool: faxes.",
+        writes=(FaxReceived.topic,),
+        args=("--path", "/var/spool/hylafax/etc/xferfaxlog"),
+        inputs=(Input("spool", "/var/spool/hylafax/etc", claim="hylafax-spool", read_only=True,
+                      host="${HYLAFAX_SPOOL:-/var/spool/hylafax}/etc"),),
+    )  # fmt: skip
+
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> FaxLogSource:
+        return cls(path=NO_INPUT, instance=instance, zone=settings.office.zone)
 
     @classmethod
     def from_options(cls, options: FaxLogOptions, settings: Settings) -> FaxLogSource:
@@ -157,9 +171,7 @@ class FaxLogSource(Source):
                 connector_version=self.version,
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "event"
-            raise ParseError("invalid-event", f"{where}: {first['msg']}") from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def read(self, position: Position | None, *, follow: bool) -> _Reading:
         """A generator: closing it closes the file."""

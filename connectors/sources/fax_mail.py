@@ -54,7 +54,9 @@ from PIL import Image
 from PIL.TiffImagePlugin import TiffImageFile
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from connectors.runtime.deployment import Deployment, SiteValue
 from connectors.runtime.documents import DocumentStore, digest_of
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import Position, RawRecord, Reading, ReadOnceOptions, Skip, Source
 from connectors.sources.mail_readers import FolderMail, ImapFolder, ImapUrl, MaildirFolder
 from midfield.clock import Clock, utc_now
@@ -79,7 +81,9 @@ _MESSAGE_ID = re.compile(r"[!-~]{1,250}", re.ASCII)
 # The largest T.37 page: A3 at 400 dpi (TIFF-FX, RFC 3949), with room to spare.
 _MAX_PAGE_PIXELS = 4864 * 6912
 # What the stdlib email package raises on hostile headers, besides registering defects.
-_EMAIL_ERRORS = (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError)
+# OverflowError: a Date header whose year does not fit (email.utils.parsedate_to_datetime).
+_EMAIL_ERRORS = (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError,
+                 OverflowError)  # fmt: skip
 # What Pillow (and libtiff through it) raises on a damaged TIFF.
 _TIFF_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error, LookupError,
                 ArithmeticError, MemoryError, Warning, Image.DecompressionBombError)  # fmt: skip
@@ -174,6 +178,14 @@ class FaxMailSource(Source):
     name: ClassVar[str] = "fax-mail"
     version: ClassVar[str] = "1"
     options = FaxMailOptions
+    keeps_documents = True
+    deployment = Deployment(
+        note="T.37 fax-to-email from the gateway's IMAP folder; MIDFIELD_CONNECT_IMAP_PASSWORD.",
+        writes=(FaxReceived.topic,),
+        args=("--imap", SiteValue("FAXMAIL_IMAP_URL", key="faxmail-imap-url",
+                                  default="imaps://fax@mail.office.example.gov.cn/INBOX")),
+        secrets=True,
+    )  # fmt: skip
 
     @classmethod
     def from_options(cls, options: FaxMailOptions, settings: Settings) -> FaxMailSource:
@@ -228,9 +240,7 @@ class FaxMailSource(Source):
                 connector_version=self.version,
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "event"
-            raise ParseError("invalid-event", f"{where}: {first['msg']}") from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def read(self, position: Position | None, *, follow: bool) -> Reading:
         for mail in self.folder.read(position, follow=follow):

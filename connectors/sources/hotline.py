@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import Field, ValidationError
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.exports import read_export, row_of, table
 from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import (
@@ -38,12 +39,13 @@ from connectors.runtime.http import (
     Intake,
     json_object,
 )
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
-from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
-from midfield.settings import Settings
+from midfield.settings import HotlineSettings, Settings
 from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStep, WorkOrderStepped
 
@@ -149,9 +151,7 @@ def row_steps(
         try:
             event = WorkOrderStepped.model_validate(fields)
         except ValidationError as exc:
-            raise ParseError(
-                "invalid-step", str(exc.errors(include_input=False)[0]["msg"])
-            ) from exc
+            raise parse_error(exc, "invalid-step", root=None) from exc
         out.append(
             Envelope.wrap(
                 event, source=source, position=f"{number}/{step.value}", subject=number, time=last
@@ -191,6 +191,13 @@ class HotlineWebhook(HttpSource):
 
     name: ClassVar[str] = "hotline"
     options = HotlineOptions
+    settings_model = HotlineSettings
+    deployment = Deployment(
+        note="The 12345 hotline webhook: work order steps.",
+        writes=(WorkOrderStepped.topic,),
+        port=8074,
+        secrets=True,
+    )
 
     def __init__(
         self, *, key: bytes, instance: str, zone: ZoneInfo, clock: Clock = utc_now
@@ -212,6 +219,13 @@ class HotlineWebhook(HttpSource):
             raise Rejected("MIDFIELD_HOTLINE_SECRET is not set", reason="hotline-secret")
         return cls(key=key, instance=options.instance, zone=settings.office.zone)
 
+    @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> Source:
+        """Letters of the export import (a row each) are parsed again; the webhook's were
+        answered 4xx."""
+        return HotlineExport(path=NO_INPUT, directory=load_directory(settings.departments),
+                             instance=instance, zone=settings.office.zone)  # fmt: skip
+
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [allow(SIGNED, web.post("/hotline/steps", self._step(intake)))]
 
@@ -228,7 +242,7 @@ class HotlineWebhook(HttpSource):
                 error = (
                     exc
                     if isinstance(exc, ParseError)
-                    else ParseError("invalid-step", str(exc.errors(include_input=False)[0]["msg"]))
+                    else parse_error(exc, "invalid-step", root=None)
                 )
                 await intake.dead_letter(raw, error, "POST /hotline/steps")
                 raise Rejected(str(error), reason=error.reason, status=422) from exc

@@ -44,7 +44,9 @@ from openpyxl.utils import get_column_letter
 from pydantic import Field, ValidationError
 
 from connectors.runtime.exports import WORKBOOK_ERRORS
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
+    NO_INPUT,
     Clock,
     Position,
     RawRecord,
@@ -111,6 +113,12 @@ class TaskSheetSource(Source):
     options: ClassVar[type[SourceOptions]] = TaskSheetOptions
 
     @classmethod
+    def reparser(cls, instance: str, settings: Settings) -> TaskSheetSource:
+        directory = load_directory(settings.departments)
+        names = {code: d.name for code, d in directory.departments.items()}
+        return cls(path=NO_INPUT, departments=names, instance=instance, zone=settings.office.zone)
+
+    @classmethod
     def from_options(cls, options: TaskSheetOptions, settings: Settings) -> TaskSheetSource:
         directory = load_directory(settings.departments)
         if not directory.departments:
@@ -152,7 +160,7 @@ class TaskSheetSource(Source):
                                  subject=data.task_id, time=now, ingested_at=now,
                                  connector_version=self.version)  # fmt: skip
         except ValidationError as exc:
-            raise _invalid(exc) from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def _task(self, cells: dict[str, str]) -> TaskCreated:
         task_id = _required(cells)
@@ -169,7 +177,7 @@ class TaskSheetSource(Source):
                 subtasks=_lines(cells.get("subtasks", "")),
             )  # fmt: skip
         except ValidationError as exc:
-            raise _invalid(exc) from exc
+            raise parse_error(exc, "invalid-event") from exc
 
     def _departments(self, cell: str) -> list[str]:
         """The codes of the departments a cell names, by code or by name."""
@@ -367,12 +375,6 @@ def _required(cells: dict[str, str]) -> str:
             reason = "missing-" + field.replace("_", "-")
             raise ParseError(reason, f"task {task_id}: no {ALIASES[field][0]}")
     return task_id
-
-
-def _invalid(exc: ValidationError) -> ParseError:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "event"
-    return ParseError("invalid-event", f"{where}: {first['msg']}")
 
 
 def _origin(text: str) -> TaskOrigin:

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.guard import KEYED, KEYED_READ, PERSON, allow
 from connectors.runtime.http import (
     HttpSource,
@@ -53,6 +54,7 @@ from midfield.errors import ParseError, Rejected
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.envelope import Envelope
+from schemas.events.alert import AlertRaised
 from schemas.events.task import (
     TaskAssigned,
     TaskClosed,
@@ -95,6 +97,13 @@ class TasksApi(HttpSource):
 
     name: ClassVar[str] = "tasks"
     options = TasksOptions
+    needs_api_keys = True
+    deployment = Deployment(
+        note="The departments' task API (reads its task events back for its task view).",
+        writes=(TaskEvent.topic, AlertRaised.topic),
+        reads=(TaskEvent.topic,),
+        port=8070,
+    )
 
     def __init__(
         self,

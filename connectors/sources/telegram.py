@@ -33,12 +33,15 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings
 
+from connectors.runtime.deployment import Deployment, Input
 from connectors.runtime.documents import DocumentStore
+from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     Position,
     RawRecord,
@@ -50,14 +53,14 @@ from connectors.runtime.source import (
 from midfield.clock import Clock, utc_now
 from midfield.errors import ParseError, StoreError
 from midfield.logging import get_logger
-from midfield.settings import Settings, TelegramSettings
+from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.quarantine import ItemQuarantined
 from schemas.events.telegram import TelegramReceived
 from schemas.telegram_sheet import TelegramCoverSheet
 
-__all__ = ["TelegramOptions", "TelegramSource", "withheld_by"]
+__all__ = ["TelegramOptions", "TelegramSettings", "TelegramSource", "withheld_by"]
 
 log = get_logger(__name__)
 
@@ -73,6 +76,23 @@ _INVISIBLE = re.compile(
 _NUMBER = re.compile(r"[\u4e00-\u9fff×]{1,10}〔(19|20)\d\d〕\d{1,6}号")
 """A telegram number in the standard form (GB/T 9704-2012 7.2.4: the issuing organ's
 abbreviation, the year in 〔〕, the serial, 号): the only text of a withheld sheet that goes on."""
+
+
+@settings_part
+class TelegramSettings(BaseSettings):
+    """The telegram drop directory's classification guard (docs/telegram.md)."""
+
+    model_config = settings_config("MIDFIELD_TELEGRAM_")
+
+    markers: tuple[str, ...] = Field(
+        ("绝密", "机密", "秘密", "★", "涉密", "内部资料"),
+        description=(
+            "Text that withholds a cover sheet wherever it appears in it (JSON list); the "
+            "declared 密级 and ★ terms are checked whatever this says."
+        ),
+    )
+    max_sheet_bytes: Annotated[int, Field(gt=0)] = Field(1 << 20, description="Larger: rejected.")
+    max_pdf_bytes: Annotated[int, Field(gt=0)] = Field(64 << 20, description="Larger: rejected.")
 
 
 class TelegramOptions(ReadOnceOptions):
@@ -141,6 +161,15 @@ class TelegramSource(Source):
 
     name: ClassVar[str] = "telegram"
     options = TelegramOptions
+    settings_model = TelegramSettings
+    keeps_documents = True
+    deployment = Deployment(
+        note="Telegram cover sheets dropped by the confidential-telegram room's scanner.",
+        writes=(TelegramReceived.topic, ItemQuarantined.topic, AlertRaised.topic),
+        args=("--dir", "/srv/telegram"),
+        inputs=(Input("drop", "/srv/telegram", claim="telegram-drop",
+                      host="${TELEGRAM_DROP_DIR:-/srv/midfield/telegram}"),),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -166,7 +195,7 @@ class TelegramSource(Source):
         return cls(
             directory=options.dir,
             documents=DocumentStore(settings.connect.documents_dir),
-            rules=settings.telegram,
+            rules=settings.part(TelegramSettings),
             instance=options.instance,
             zone=settings.office.zone,
             poll_interval_s=settings.connect.poll_interval_s,
@@ -181,9 +210,7 @@ class TelegramSource(Source):
         try:
             sheet = TelegramCoverSheet.model_validate_json(record.raw)
         except ValidationError as exc:
-            first = exc.errors(include_input=False)[0]
-            where = ".".join(map(str, first["loc"])) or "sheet"
-            raise ParseError("invalid-sheet", f"{where}: {first['msg']}") from exc
+            raise parse_error(exc, "invalid-sheet", root="sheet") from exc
         received = sheet.received_at or datetime.fromisoformat(record.meta["read_at"])
         if received.tzinfo is None:
             received = received.replace(tzinfo=self.zone)

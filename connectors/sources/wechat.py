@@ -28,12 +28,14 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake
 from connectors.runtime.privacy import Kept, Redactor
@@ -50,11 +52,11 @@ from midfield import metrics
 from midfield.clock import Clock, utc_now
 from midfield.errors import ConfigError, ParseError, Rejected
 from midfield.logging import get_logger
-from midfield.settings import Settings, WechatSettings
+from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
 from schemas.events.message import MessageChannel, PublicMessageReceived
 
-__all__ = ["WechatOptions", "WechatSource"]
+__all__ = ["WechatOptions", "WechatSettings", "WechatSource"]
 
 log = get_logger(__name__)
 
@@ -73,6 +75,25 @@ _DESCRIBED = {
 }
 
 
+@settings_part
+class WechatSettings(BaseSettings):
+    """The WeChat official account's push (docs/wechat.md); values from the account's console."""
+
+    model_config = settings_config("MIDFIELD_WECHAT_")
+
+    token: SecretStr = Field(SecretStr(""), description="The push Token.")
+    appid: str = Field("", description="The account's AppID (secure mode checks it).")
+    encoding_aes_key: SecretStr = Field(
+        SecretStr(""), description="EncodingAESKey (43 characters) for secure mode."
+    )
+    max_skew_seconds: Annotated[int, Field(gt=0)] = Field(
+        300, description="Requests whose timestamp is further from now are refused (replays)."
+    )
+    submitter_salt: SecretStr = Field(
+        SecretStr(""), description="Salt for the sender's OpenID digest (default: the token)."
+    )
+
+
 class WechatOptions(HttpSourceOptions):
     port: int = Field(8072, ge=0, le=65535, description="Port to listen on.")
     max_body_bytes: int = Field(
@@ -85,6 +106,13 @@ class WechatSource(HttpSource):
 
     name: ClassVar[str] = "wechat"
     options = WechatOptions
+    settings_model = WechatSettings
+    deployment = Deployment(
+        note="The WeChat official account's push: public messages.",
+        writes=(PublicMessageReceived.topic,),
+        port=8072,
+        secrets=True,
+    )
 
     def __init__(
         self, *, rules: WechatSettings, instance: str, zone: ZoneInfo, clock: Clock = utc_now
@@ -103,7 +131,11 @@ class WechatSource(HttpSource):
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> WechatSource:
         try:
-            return cls(rules=settings.wechat, instance=options.instance, zone=settings.office.zone)
+            return cls(
+                rules=settings.part(WechatSettings),
+                instance=options.instance,
+                zone=settings.office.zone,
+            )
         except ValueError as exc:
             raise ConfigError(f"WeChat settings: {exc}", reason="wechat-settings") from exc
 

@@ -13,6 +13,7 @@ import click
 import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from connectors.sources import source_settings
 from midfield.deploy import settings_env_names
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -67,7 +68,7 @@ def valid_env_names() -> frozenset[str]:
     line's own (MIDFIELD_LOG_LEVEL…). Fault injection (MIDFIELD_FAULTS) is for tests only."""
     from midfield.cli import cli
 
-    return frozenset(settings_env_names() | _cli_envvars(cli))
+    return frozenset(settings_env_names(*source_settings()) | _cli_envvars(cli))
 
 
 def unknown_env_names(text: str) -> set[str]:

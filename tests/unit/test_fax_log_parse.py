@@ -18,6 +18,7 @@ from connectors.sources.fax_log import FaxLogSource
 from midfield.errors import ParseError
 from schemas.envelope import Envelope
 from schemas.events.fax import FaxFormat, FaxReceived
+from tests.fuzzing import parsed_or_refused
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "xferfaxlog"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -393,20 +394,9 @@ def recv_lines(draw: st.DrawFn) -> bytes:
 
 
 def assert_parses_or_rejects(source: FaxLogSource, raw: bytes) -> None:
-    try:
-        result = source.parse(record(raw))
-    except ParseError as error:
-        assert error.reason and error.detail
-    else:
-        assert isinstance(result, Envelope | Skip)
-
-
-@settings(max_examples=300, deadline=None)
-@given(raw=st.binary(max_size=300))
-def test_any_bytes_parse_or_raise_parse_error(raw: bytes) -> None:
-    assert_parses_or_rejects(
-        FaxLogSource(path=FIXTURES / "unused.log", instance="p", zone=SHANGHAI), raw
-    )
+    """(Any bytes at all: the source contract, tests/unit/test_source_contract.py.)"""
+    result = parsed_or_refused(lambda: source.parse(record(raw)))
+    assert isinstance(result, Envelope | Skip) or result.detail
 
 
 @settings(max_examples=300, deadline=None)

@@ -19,6 +19,7 @@ from midfield.demo.fax_samples import fax_mail, png_image
 from midfield.errors import ParseError
 from schemas.envelope import Envelope, event_id
 from schemas.events.fax import FaxFormat, FaxReceived
+from tests.fuzzing import parsed_or_refused
 from tests.mail_samples import WHEN, bad_mails, cut_base64, good_mail, tiff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -197,12 +198,8 @@ MAIL_REASONS = {"bad-mail", "no-attachment", "bad-base64", "not-tiff", "bad-tiff
 
 
 def _parses_or_rejects(source: FaxMailSource, raw: bytes, reasons: set[str] = MAIL_REASONS) -> None:
-    try:
-        result = source.parse(RawRecord(raw, "mail x", {}))
-    except ParseError as exc:
-        assert exc.reason in reasons, exc
-    else:
-        assert isinstance(result, Envelope | Skip)
+    result = parsed_or_refused(lambda: source.parse(RawRecord(raw, "mail x", {})))
+    assert isinstance(result, Envelope | Skip) or result.reason in reasons, result
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from midfield.settings import KafkaSettings, OfficeSettings, WorkerSettings
+from connectors.sources.board import BoardSettings
+from midfield.settings import KafkaSettings, OfficeSettings, Settings, WorkerSettings
 
 
 def test_bootstrap_comes_from_the_standard_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,3 +30,14 @@ def test_unknown_time_zone_is_refused() -> None:
 
 def test_embedded_profile_is_not_the_default() -> None:
     assert KafkaSettings().profile == "kafka"
+
+
+def test_a_sources_own_settings_are_read_when_the_settings_are_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As every part is: a command reads its environment once, at its start."""
+    monkeypatch.setenv("MIDFIELD_BOARD_SECRET", "whsec_c2VjcmV0")
+    settings = Settings()
+    monkeypatch.delenv("MIDFIELD_BOARD_SECRET")
+    assert settings.part(BoardSettings).secret.get_secret_value() == "whsec_c2VjcmV0"
+    assert "board" in settings.as_dict()

@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 
 from connectors.runtime.documents import DocumentStore
 from connectors.runtime.source import RawRecord
-from connectors.sources.telegram import TelegramSource, withheld_by
+from connectors.sources.telegram import TelegramSettings, TelegramSource, withheld_by
 from midfield.errors import ParseError
-from midfield.settings import TelegramSettings
 from schemas.events.alert import AlertRaised
 from schemas.events.quarantine import ItemQuarantined
 from schemas.events.telegram import TelegramReceived
