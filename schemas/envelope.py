@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from schemas.errors import DecodeError, summary
+from schemas.errors import DecodeError, detail
 
 __all__ = [
     "CONTENT_TYPE",
@@ -200,4 +200,4 @@ class Envelope(BaseModel):
             }
             return cls.model_validate(fields)
         except ValidationError as exc:
-            raise DecodeError("invalid-event", summary(exc)) from exc
+            raise DecodeError("invalid-event", detail(exc, more=True)) from exc

@@ -7,6 +7,7 @@
         ├── IllegalTransition  a supervised task's (schemas/events/task_lifecycle.py)
         └── WrongStep          a hotline work order's (schemas/events/workorder.py)
 
+pydantic's ``ValidationError`` becomes a ``ParseError`` here only (:func:`parse_error`).
 ``midfield.errors`` adds the rest (configuration, requests refused, stores, the broker) under the
 same root. Every error carries a machine-readable ``reason`` (kebab-case) that dead letters, HTTP
 answers and metrics use as their category; ``str(error)`` is the human message. A ``ValueError``
@@ -18,7 +19,15 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-__all__ = ["DecodeError", "MidfieldError", "ParseError", "RuleError", "invalid", "summary"]
+__all__ = [
+    "DecodeError",
+    "MidfieldError",
+    "ParseError",
+    "RuleError",
+    "detail",
+    "field_errors",
+    "parse_error",
+]
 
 
 class MidfieldError(Exception):
@@ -53,15 +62,30 @@ class RuleError(MidfieldError):
         self.detail = detail
 
 
-def summary(exc: ValidationError) -> str:
-    """pydantic's first complaint, where it is, and how many more: one line for a dead letter
-    or an HTTP answer (never the input's values, which may be personal)."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "event"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Every failing field as ``{"field", "message"}`` (``body`` for the whole input): what an
+    HTTP intake answers a sender, without the input's values."""
+    return [
+        {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+        for e in exc.errors(include_input=False, include_url=False)
+    ]
 
 
-def invalid(exc: ValidationError, reason: str = "invalid-event") -> ParseError:
-    """The one mapping of pydantic's ``ValidationError`` to a :class:`ParseError`."""
-    return ParseError(reason, summary(exc))
+def detail(exc: ValidationError, *, root: str | None = "event", more: bool = False) -> str:
+    """pydantic's first complaint in one line for a dead letter: ``<field>: <message>``, the
+    field being ``root`` when the whole input failed and left out when ``root`` is ``None``;
+    ``more`` adds how many other fields failed. Never the input's values (they may be
+    personal)."""
+    first = exc.errors(include_input=False, include_url=False)[0]
+    text = str(first["msg"])
+    if root is not None:
+        text = f"{'.'.join(map(str, first['loc'])) or root}: {text}"
+    if more and exc.error_count() > 1:
+        text += f" (+{exc.error_count() - 1} more)"
+    return text
+
+
+def parse_error(exc: ValidationError, reason: str, *, root: str | None = "event") -> ParseError:
+    """The one mapping of pydantic's ``ValidationError`` to a :class:`ParseError`: the source's
+    ``reason`` and the first failing field (:func:`detail`)."""
+    return ParseError(reason, detail(exc, root=root))

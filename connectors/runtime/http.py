@@ -38,7 +38,6 @@ from connectors.runtime.guard import (
     allow,
     check_routes,
 )
-from connectors.runtime.invalid import field_errors
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from connectors.runtime.source import Connector, SourceOptions
@@ -54,6 +53,7 @@ from midfield.shutdown import exit_within
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
+from schemas.errors import field_errors
 
 __all__ = [
     "HttpSource",

@@ -41,7 +41,6 @@ from connectors.runtime.http import (
     Intake,
     json_object,
 )
-from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
@@ -49,6 +48,7 @@ from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
 from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
+from schemas.errors import parse_error
 from schemas.events.message import (
     MessageCategory,
     MessageChannel,

@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, ValidationError
 
 from connectors.runtime.deployment import Deployment, Input
-from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     NO_INPUT,
     Clock,
@@ -46,6 +45,7 @@ from midfield.errors import ParseError, StoreError
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.envelope import Envelope
+from schemas.errors import parse_error
 from schemas.events.fax import FaxFormat, FaxReceived
 
 __all__ = ["FaxLogSource"]

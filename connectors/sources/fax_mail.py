@@ -56,13 +56,13 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from connectors.runtime.deployment import Deployment, SiteValue
 from connectors.runtime.documents import DocumentStore, digest_of
-from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import Position, RawRecord, Reading, ReadOnceOptions, Skip, Source
 from connectors.sources.mail_readers import FolderMail, ImapFolder, ImapUrl, MaildirFolder
 from midfield.clock import Clock, utc_now
 from midfield.errors import ParseError
 from midfield.settings import Settings
 from schemas.envelope import Envelope
+from schemas.errors import parse_error
 from schemas.events.fax import FaxFormat, FaxReceived
 
 __all__ = ["FaxMail", "FaxMailOptions", "FaxMailSource", "mail_headers", "read_fax_mail"]

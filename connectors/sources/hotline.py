@@ -39,7 +39,6 @@ from connectors.runtime.http import (
     Intake,
     json_object,
 )
-from connectors.runtime.invalid import parse_error
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now
@@ -47,6 +46,7 @@ from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
 from midfield.settings import HotlineSettings, Settings
 from schemas.envelope import Envelope
+from schemas.errors import parse_error
 from schemas.events.workorder import Satisfaction, WorkOrderStep, WorkOrderStepped
 
 __all__ = ["HotlineExport", "HotlineOptions", "HotlineWebhook", "row_steps"]

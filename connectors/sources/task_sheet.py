@@ -44,7 +44,6 @@ from openpyxl.utils import get_column_letter
 from pydantic import Field, ValidationError
 
 from connectors.runtime.exports import WORKBOOK_ERRORS
-from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     NO_INPUT,
     Clock,
@@ -60,6 +59,7 @@ from midfield.departments import load_directory
 from midfield.errors import ConfigError, ParseError, StoreError
 from midfield.settings import Settings
 from schemas.envelope import Envelope
+from schemas.errors import parse_error
 from schemas.events.task import OFFICE, TaskCreated, TaskOrigin
 
 __all__ = ["ALIASES", "REQUIRED", "TaskSheetOptions", "TaskSheetSource"]

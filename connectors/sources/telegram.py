@@ -41,7 +41,6 @@ from pydantic_settings import BaseSettings
 
 from connectors.runtime.deployment import Deployment, Input
 from connectors.runtime.documents import DocumentStore
-from connectors.runtime.invalid import parse_error
 from connectors.runtime.source import (
     Position,
     RawRecord,
@@ -55,6 +54,7 @@ from midfield.errors import ParseError, StoreError
 from midfield.logging import get_logger
 from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
+from schemas.errors import parse_error
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.quarantine import ItemQuarantined
 from schemas.events.telegram import TelegramReceived
