@@ -105,6 +105,9 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
         work,
         MIDFIELD_BOARD_SECRET=BOARD_SECRET,
         MIDFIELD_DEPARTMENTS_FILE=str(directory),
+        # as deployed (deploy/secrets): one key across restarts, so a refused request sent again
+        # after an intake restarted makes the same dead letter, not a second one
+        MIDFIELD_PRIVACY_KEY=f"soak-privacy-key-{seed}",
         **QUIET,
     )
     worker_port = free_port()
