@@ -14,7 +14,7 @@ letters whose latest record is unresolved and that the filters admit, and for ea
 Events are acknowledged by the broker before their letter's resolution is written: a re-drive
 stopped between the two produces the same ids again next time, which the books apply once.
 
-The parsers come from the caller (``midfield/cli.py`` wires ``connectors.redrive.reparser``):
+The parsers come from the caller (``midfield/cli/replay.py`` wires ``connectors.redrive.reparser``):
 ``streams`` never imports ``connectors`` (DESIGN §1).
 """
 
