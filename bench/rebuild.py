@@ -35,6 +35,9 @@ from bench.harness import finish, produce_all, profile_rows, progress
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
 from midfield.clock import utc_now
+from midfield.replay.books import Snapshot
+from midfield.replay.commands import rebuild
+from midfield.replay.run import Progress
 from midfield.settings import KafkaSettings, Settings
 from midfield.watermarks import topic_end_offsets
 from schemas.envelope import Envelope, EventData
@@ -61,9 +64,6 @@ from schemas.events.workorder import (
     WorkOrderStep,
     WorkOrderStepped,
 )
-from streams.replay.books import Snapshot
-from streams.replay.commands import rebuild
-from streams.replay.run import Progress
 from streams.worker.app import PROCESSED
 from tests.harness import Broker, WorkerProcess, scrape
 from tests.samples import fax_received
@@ -363,7 +363,7 @@ def check_books(books: Snapshot, mix: Mix) -> dict[str, int]:
 
 
 def run_midfield(settings: Settings, mix: Mix, work: Path, round_: int) -> Run:
-    """``streams.replay.commands.rebuild`` from the beginning under a fresh application id, timed
+    """``midfield.replay.commands.rebuild`` from the beginning under a fresh application id, timed
     whole: the plan, applying every record, and publishing the books (changelogs, offsets)."""
     app_id = f"bench-rebuild-{round_}-{uuid.uuid4().hex[:6]}"
     cpu, wall = cpu_s(), time.perf_counter()

@@ -53,7 +53,7 @@ class ConfigError(MidfieldError):
 
 class NotRedrivable(ParseError):
     """A dead letter ``midfield replay redrive`` leaves as it is; ``reason`` says why
-    (connectors/redrive.py lists them)."""
+    (midfield/replay/reparse.py lists them)."""
 
 
 class Rejected(MidfieldError):

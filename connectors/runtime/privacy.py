@@ -10,7 +10,7 @@ data (issue 18). So a letter of the board, hotline, WeChat, duty or tasks intake
   the same value gives the same digest under one key, so letters can still be matched up;
 * a body that does not parse (``withheld``): nothing of it but its size and keyed digest. Its
   fields cannot be told apart, so any byte may be personal; these letters are never re-driven
-  (the sender was answered 4xx and resends, connectors/redrive.py) and the sender still holds
+  (the sender was answered 4xx and resends, midfield/replay/reparse.py) and the sender still holds
   the body, so a copy — even encrypted, under a key that then guards a forever-kept topic —
   would only add risk. The letter's reason and error say what was wrong with it.
 

@@ -151,7 +151,7 @@ class Connector(ABC):
     def reparser(cls, instance: str, settings: Settings) -> Source | None:
         """A parse-only instance (it never opens its input) that ``midfield replay redrive``
         parses this connector's dead letters with, as ``instance``. ``None``: its letters are
-        not parsed again (connectors/redrive.py says why)."""
+        not parsed again (midfield/replay/reparse.py says why)."""
         return None
 
 

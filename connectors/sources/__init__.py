@@ -1,7 +1,7 @@
 """The source registry: one line per source.
 
 Everything else that lists sources reads this: ``midfield connect``, the re-drive of dead letters
-(connectors/redrive.py), ``midfield settings``, the deployment files (``midfield deploy
+(midfield/replay/reparse.py), ``midfield settings``, the deployment files (``midfield deploy
 connectors``) and the contract tests (tests/unit/test_source_contract.py)."""
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ def replay_rebuild(
     """
     from datetime import UTC, datetime
 
-    from streams.replay.commands import rebuild
-    from streams.replay.run import plan
+    from midfield.replay.commands import rebuild
+    from midfield.replay.run import plan
 
     settings = Settings()
     require_broker(settings)
@@ -101,8 +101,8 @@ def replay_as_of(
     """
     from datetime import UTC, datetime
 
-    from streams.replay.commands import as_of
-    from streams.replay.run import parse_time, plan
+    from midfield.replay.commands import as_of
+    from midfield.replay.run import parse_time, plan
 
     settings = Settings()
     require_broker(settings)
@@ -179,14 +179,14 @@ def replay_shadow(
     midfield replay shadow --app-id try-yellow-5d --module mychange
     midfield replay shadow --app-id try-1 --module mychange --cases tests/cases --cases-only
     """
-    from streams.replay.commands import shadow
+    from midfield.replay.commands import shadow
 
     settings = Settings()
     if cases_only and cases is None:
         raise click.UsageError("--cases-only needs --cases DIR")
     cases_pass = True
     if cases is not None:
-        from streams.replay.cases import load_cases, run_cases
+        from midfield.replay.cases import load_cases, run_cases
 
         results = run_cases(
             load_cases(cases),

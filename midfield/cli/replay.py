@@ -49,7 +49,7 @@ def replay_export(out: Path, topic_names: tuple[str, ...]) -> None:
 
     midfield replay export --out backup/2025-06-30
     """
-    from streams.replay.archive import export_topics
+    from midfield.replay.archive import export_topics
 
     settings = Settings()
     require_broker(settings)
@@ -77,7 +77,7 @@ def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
     """Import an archive into the broker: checksums first, each record to its partition with its
     key, headers and timestamp; resumable (import-progress.json). Creates missing topics."""
     from midfield.admin import create_topics
-    from streams.replay.archive import import_archive
+    from midfield.replay.archive import import_archive
 
     settings = Settings()
     require_broker(settings)
@@ -169,10 +169,10 @@ def replay_redrive(
     midfield replay redrive --dry-run
     midfield replay redrive --source fax-log --reason bad-field-count
     """
-    from connectors.redrive import reparser
     from midfield.admin import client_config
-    from streams.replay.redrive import Filter, redrive
-    from streams.replay.run import parse_time
+    from midfield.replay.redrive import Filter, redrive
+    from midfield.replay.reparse import reparser
+    from midfield.replay.run import parse_time
     from streams.worker.hooks import try_code
 
     settings = Settings()

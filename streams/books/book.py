@@ -5,7 +5,7 @@ JSON. Its module exports one :class:`Book`: the topics it reads with the event t
 each, and a pure ``apply(state, envelope, context) -> Decision``. The decision is values only —
 the new state to store, and what must happen outside the book (refusals to dead-letter, alerts to
 raise, notices for department outboxes) — so the live worker (streams/worker/), a replay
-(streams/replay/) and a unit test run the very same function and differ only in what they do
+(midfield/replay/) and a unit test run the very same function and differ only in what they do
 with the decision.
 
 Refusals are values, never exceptions: an event the office's rules refuse (an illegal step, a

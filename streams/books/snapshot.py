@@ -9,7 +9,7 @@ though no stored book changed.
 
 A snapshot comes from a worker's own tables (``GET /replay/books?at=``, what a rebuild or a
 shadow run answers) or from the changelog topics of any application id (the live books, whichever
-workers hold them: streams/replay/books.py reads them), rendered here with this process's code.
+workers hold them: midfield/replay/books.py reads them), rendered here with this process's code.
 """
 
 from __future__ import annotations

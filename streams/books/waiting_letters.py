@@ -1,6 +1,6 @@
 """Dead letters waiting for a person: one small book per letter, from ``office.deadletter.v1``.
 
-The dead-letter topic is a log of letter states (streams/replay/redrive.py): a letter's latest
+The dead-letter topic is a log of letter states (midfield/replay/redrive.py): a letter's latest
 record, by its fixed ``id``, is where it stands; ``resolved`` set means a re-drive took it.
 Every process writes its letters there (connectors, intakes and the worker itself), so reading
 the topic is the one place that sees them all, and the book survives a restart in its

@@ -12,7 +12,7 @@ that defines ``configure(settings)`` may also change the settings the shadow run
 different yellow window, say). docs/replay.md has an example.
 
 Stop offsets (``replay as-of``): records at or after them are read, not applied; the replay
-tools write the file (streams/replay/offsets.py), the worker reads it here.
+tools write the file (midfield/replay/offsets.py), the worker reads it here.
 """
 
 from __future__ import annotations

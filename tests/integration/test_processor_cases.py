@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from midfield.replay.cases import load_cases, run_cases
 from midfield.settings import Settings
-from streams.replay.cases import load_cases, run_cases
 from tests.harness import REPO, Broker, midfield_env, run_cli
 
 CASES = REPO / "tests" / "cases"

@@ -22,10 +22,10 @@ from kafka import KafkaProducer
 
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
+from midfield.replay.offsets import offsets_at
 from midfield.settings import TopicSettings
 from schemas.envelope import Envelope
 from schemas.events.task import TaskAssigned, TaskCreated
-from streams.replay.offsets import offsets_at
 from tests.harness import (
     Broker,
     WorkerProcess,

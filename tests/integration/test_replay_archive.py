@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -121,8 +122,10 @@ def test_a_damaged_archive_is_refused_before_anything_is_produced(
 ) -> None:
     archive = workdir / "archive"
     env = midfield_env(catalog_topics, workdir)
+    produce(catalog_topics, _events(uuid.uuid4().hex[:8])[-2:])  # the topic is not empty
     run_cli(["replay", "export", "--out", str(archive), "--topic", TOPICS[1]], env, cwd=workdir)
-    victim = next(archive.rglob("*.jsonl.gz"))
+    # a partition's file that holds records (another may be empty: cutting it changes nothing)
+    victim = next(p for p in archive.rglob("*.jsonl.gz") if gzip.decompress(p.read_bytes()).strip())
     lines = gzip.decompress(victim.read_bytes()).splitlines()
     victim.write_bytes(gzip.compress(b"\n".join(lines[:-1]) + b"\n"))
     result = run_cli(["replay", "import", "--from", str(archive)], env, cwd=workdir, check=False)

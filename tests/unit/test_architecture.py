@@ -47,11 +47,12 @@ def test_the_import_contracts_hold() -> None:
     ("module", "line", "contract"),
     [
         ("streams/books/items.py", "import streams.views.labels", "the books are pure"),
-        ("streams/worker/agents.py", "import streams.replay.fast", "use no replay tooling"),
+        ("streams/worker/agents.py", "import midfield.replay.fast", "use no replay tooling"),
         ("streams/views/ops.py", "import streams.worker.emit", "views do not import the worker"),
         ("connectors/runtime/source.py", "import streams.books", "never import each other"),
         ("schemas/catalog.py", "import midfield.settings", "imports nothing of ours"),
-        ("midfield/metrics.py", "import midfield.demo.fax_samples", "for the command line only"),
+        ("connectors/runtime/metered.py", "import midfield.demo.fax_samples", "command line only"),
+        ("midfield/ports.py", "import connectors.runtime.deployment", "core uses neither"),
     ],
 )
 def test_a_crossing_breaks_its_contract(tmp_path: Path, module: str, line: str,

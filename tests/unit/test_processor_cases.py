@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from midfield.replay.cases import Case, apply_cases, load_cases
 from midfield.settings import Settings
 from streams.books.registry import BOOKS
-from streams.replay.cases import Case, apply_cases, load_cases
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 LOADED = load_cases(CASES)

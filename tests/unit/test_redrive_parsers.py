@@ -1,5 +1,5 @@
 """Which dead letters ``midfield replay redrive`` parses again, and with what
-(connectors/redrive.py), and which ones its filters take (streams/replay/redrive.py)."""
+(midfield/replay/reparse.py), and which ones its filters take (midfield/replay/redrive.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.redrive import reparser
 from midfield.errors import NotRedrivable, ParseError
+from midfield.replay.redrive import Filter
+from midfield.replay.reparse import reparser
 from midfield.settings import Settings
 from schemas.deadletter import MAX_RAW, DeadLetter
-from streams.replay.redrive import Filter
 from tests.samples import fax_envelope, fax_line
 
 SEEN = datetime(2025, 3, 14, 1, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ so it has its own consumer group and tables and cannot disturb the live workers:
    notices, alerts, reminders or dead letters, its timers idle;
 3. with stop offsets, records at or after them are read but not applied;
 4. progress is the group's committed offsets against the plan's targets
-   (streams/replay/run.py); it is caught up when every partition has committed its target;
+   (midfield/replay/run.py); it is caught up when every partition has committed its target;
 5. its books are read over ``GET /replay/books`` as one snapshot.
 """
 
@@ -31,10 +31,10 @@ from typing import Any
 from midfield.admin import client_config
 from midfield.broker import free_port
 from midfield.errors import MidfieldError
+from midfield.replay.books import Snapshot
+from midfield.replay.offsets import commit_offsets, committed_offsets, write_offsets
+from midfield.replay.run import Plan, Progress, caught_up
 from midfield.settings import Settings
-from streams.replay.books import Snapshot
-from streams.replay.offsets import commit_offsets, committed_offsets, write_offsets
-from streams.replay.run import Plan, Progress, caught_up
 
 __all__ = ["ReplayError", "ReplayWorker", "run_to_targets", "wait_ready"]
 

@@ -29,12 +29,12 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from midfield.errors import StoreError, map_kafka_errors
+from midfield.replay.books import changelog_topic
+from midfield.replay.offsets import commit_offsets
+from midfield.replay.run import Plan, Progress
 from midfield.settings import Settings
 from schemas.envelope import DecodeError, Envelope
 from streams.books.registry import NAMES, process
-from streams.replay.books import changelog_topic
-from streams.replay.offsets import commit_offsets
-from streams.replay.run import Plan, Progress
 
 __all__ = ["Applied", "apply_plan", "publish"]
 

@@ -14,8 +14,8 @@ letters whose latest record is unresolved and that the filters admit, and for ea
 Events are acknowledged by the broker before their letter's resolution is written: a re-drive
 stopped between the two produces the same ids again next time, which the books apply once.
 
-The parsers come from the caller (``midfield/cli/replay.py`` wires ``connectors.redrive.reparser``):
-``streams`` never imports ``connectors`` (DESIGN §1).
+The parsers come from the caller (``midfield/cli/replay.py`` passes
+:func:`midfield.replay.reparse.reparser`), so a test can give its own.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any
 from kafka import KafkaProducer
 
 from midfield.errors import NotRedrivable, ParseError, map_kafka_errors
+from midfield.replay.offsets import scan
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from schemas.envelope import DecodeError, Envelope
-from streams.replay.offsets import scan
 
 __all__ = ["Filter", "Summary", "open_letters", "redrive"]
 

@@ -10,9 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from midfield.replay.offsets import scan
 from streams.books.registry import NAMES
 from streams.books.snapshot import Diff, Snapshot, diff, render
-from streams.replay.offsets import scan
 
 __all__ = ["NAMES", "Diff", "Snapshot", "changelog_topic", "diff", "from_changelogs", "render"]
 

@@ -53,12 +53,12 @@ from pydantic import ValidationError
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
 from midfield.errors import ConfigError, map_kafka_errors
+from midfield.replay.books import NAMES, Snapshot, render
+from midfield.replay.replay_worker import ReplayWorker
+from midfield.replay.run import Progress, plan
 from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import Envelope, EventData, event_types
 from streams.books.registry import process
-from streams.replay.books import NAMES, Snapshot, render
-from streams.replay.replay_worker import ReplayWorker
-from streams.replay.run import Progress, plan
 
 __all__ = ["Case", "CaseResult", "apply_cases", "check", "load_cases", "run_cases"]
 

@@ -1,7 +1,8 @@
 """What ``midfield replay rebuild``, ``as-of`` and ``shadow`` do, without the command line's
 options and printing. ``rebuild`` and ``as-of`` apply the records over a plain consumer
-(streams/replay/fast.py); a worker is started only to serve the books (``--serve``).
-``shadow`` runs new code, so it runs it in a worker of its own (streams/replay/replay_worker.py)."""
+(midfield/replay/fast.py); a worker is started only to serve the books (``--serve``).
+``shadow`` runs new code, so it runs it in a worker of its own
+(midfield/replay/replay_worker.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from typing import Any
 
 from midfield.admin import client_config
 from midfield.clock import utc_now
+from midfield.replay.books import Diff, Snapshot, diff, from_changelogs, render
+from midfield.replay.fast import apply_plan, publish
+from midfield.replay.offsets import Offsets, beginning_offsets, committed_offsets, write_offsets
+from midfield.replay.replay_worker import ReplayWorker, wait_ready
+from midfield.replay.run import Plan, Progress, plan
 from midfield.settings import Settings
 from midfield.watermarks import topic_partitions
-from streams.replay.books import Diff, Snapshot, diff, from_changelogs, render
-from streams.replay.fast import apply_plan, publish
-from streams.replay.offsets import Offsets, beginning_offsets, committed_offsets, write_offsets
-from streams.replay.replay_worker import ReplayWorker, wait_ready
-from streams.replay.run import Plan, Progress, plan
 from streams.worker.app import PROCESSED
 
 __all__ = ["Outcome", "as_of", "rebuild", "shadow"]

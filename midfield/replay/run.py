@@ -2,9 +2,9 @@
 
 A **plan** says, per partition of the topics the processors read, where a replay starts (the
 beginning, a moment, an offsets file), where it stops (``as-of``, ``shadow``) and what it must
-reach. ``rebuild`` and ``as-of`` apply a plan over a plain consumer (streams/replay/fast.py);
+reach. ``rebuild`` and ``as-of`` apply a plan over a plain consumer (midfield/replay/fast.py);
 ``shadow``, the processor cases and ``--serve`` run it in a read-only worker of their own
-(streams/replay/replay_worker.py). Either way **progress** is the offsets done against the
+(midfield/replay/replay_worker.py). Either way **progress** is the offsets done against the
 plan's targets (events done / to do, events/s, ETA).
 """
 
@@ -17,15 +17,15 @@ from typing import Any
 
 from midfield.admin import client_config
 from midfield.errors import ConfigError
-from midfield.settings import Settings
-from midfield.watermarks import end_offsets, topic_partitions
-from streams.replay.offsets import (
+from midfield.replay.offsets import (
     Offsets,
     beginning_offsets,
     committed_offsets,
     offsets_at,
     read_offsets,
 )
+from midfield.settings import Settings
+from midfield.watermarks import end_offsets, topic_partitions
 from streams.worker.app import PROCESSED
 
 __all__ = ["Plan", "Progress", "caught_up", "parse_time", "plan"]
