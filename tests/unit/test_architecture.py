@@ -88,3 +88,13 @@ def test_the_list_of_long_modules_only_shrinks() -> None:
     lines = _modules()
     split = sorted(name for name in STILL_LONG if lines.get(name, 0) <= MAX_LINES)
     assert not split, f"under {MAX_LINES} lines now: take {split} off STILL_LONG"
+
+
+def test_every_production_module_type_checks_strictly(tmp_path: Path) -> None:
+    """``mypy --strict`` (pyproject.toml) over every production module, so CI holds it too."""
+    mypy = Path(sys.executable).with_name("mypy")
+    proc = subprocess.run([str(mypy), "--cache-dir", str(tmp_path / "cache"), *PACKAGES],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "Success: no issues found" in proc.stdout
