@@ -1,4 +1,4 @@
-"""``midfield deploy``: manifests made from the catalog and the source registry."""
+"""``midfield deploy``: manifests made from the catalog and the registries."""
 
 from __future__ import annotations
 
@@ -64,13 +64,22 @@ def deploy_k8s_topics(departments_file: Path | None, out: Path | None, cluster: 
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
 def deploy_connectors(deploy_dir: Path, check: bool) -> None:
     """Write the sources' services of compose.yaml and k8s/base/connectors.yaml from the source
-    registry: each source's class declares its deployment (connectors/README.md)."""
-    from connectors.compose import deployment_files
-
-    for path, text in deployment_files(deploy_dir, SOURCES.values()).items():
-        if path.read_text(encoding="utf-8") == text:
+    registry (each source's class declares its deployment: connectors/README.md), and the
+    worker's Kafka identity, k8s/base/worker-user.yaml, from the book registry."""
+    for path, text in generated_files(deploy_dir).items():
+        if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         if check:
             raise click.ClickException(f"{path} is out of date: run `midfield deploy connectors`")
         path.write_text(text, encoding="utf-8")
         click.echo(f"wrote {path}")
+
+
+def generated_files(deploy_dir: Path) -> dict[Path, str]:
+    """Every deployment file made from the registries, by path under ``deploy_dir``."""
+    from connectors.compose import deployment_files
+    from streams.worker.identity import kafka_user_yaml
+
+    files = deployment_files(deploy_dir, SOURCES.values())
+    files[deploy_dir / "k8s" / "base" / "worker-user.yaml"] = kafka_user_yaml()
+    return files

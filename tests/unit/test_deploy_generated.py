@@ -14,12 +14,13 @@ from connectors.kubernetes import connectors_yaml
 from connectors.sources import SOURCES
 from connectors.sources.fax_log import FaxLogSource
 from midfield.cli import cli
+from midfield.cli.deploy import generated_files
 from tests.unit.deploy_support import DEPLOY
 
 
-@pytest.mark.parametrize("path", sorted(deployment_files(DEPLOY, SOURCES.values())))
+@pytest.mark.parametrize("path", sorted(generated_files(DEPLOY)))
 def test_checked_in_deployment_file_is_what_the_registry_makes(path: Path) -> None:
-    made = deployment_files(DEPLOY, SOURCES.values())[path]
+    made = generated_files(DEPLOY)[path]
     assert path.read_text(encoding="utf-8") == made, (
         f"{path.relative_to(DEPLOY.parent)} is out of date: run `midfield deploy connectors` "
         "and check in the result"
@@ -30,6 +31,7 @@ def test_check_fails_on_a_stale_file_and_writing_makes_it_current(tmp_path: Path
     (tmp_path / "k8s" / "base").mkdir(parents=True)
     (tmp_path / "compose.yaml").write_text((DEPLOY / "compose.yaml").read_text())
     (tmp_path / "k8s" / "base" / "connectors.yaml").write_text("stale\n")
+    (tmp_path / "k8s" / "base" / "worker-user.yaml").write_text("stale\n")
     check = ["deploy", "connectors", "--deploy-dir", str(tmp_path), "--check"]
     stale = CliRunner().invoke(cli, check)
     assert stale.exit_code == 1 and "midfield deploy connectors" in stale.output
