@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from midfield.admin import create_topics
+from midfield.apache_kafka import ApacheKafka
 from midfield.broker import EmbeddedBroker
 from midfield.settings import TopicSettings
 from tests.harness import Broker
@@ -32,7 +33,10 @@ def _docker_engine_runs() -> bool:
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
-        yield Broker(external, "external", os.environ.get("MIDFIELD_KAFKA_PROFILE", "kafka"))
+        # `make test-kafka` says the address is its own Apache Kafka (private ones can be started)
+        lane = os.environ.get("MIDFIELD_TEST_BROKER") == "apache-kafka"
+        kind = "apache-kafka" if lane else "external"
+        yield Broker(external, kind, os.environ.get("MIDFIELD_KAFKA_PROFILE", "kafka"))
     elif _docker_engine_runs():
         from testcontainers.kafka import KafkaContainer
 
@@ -62,8 +66,15 @@ def workdir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def own_broker(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """A private embedded broker for one test module (nothing else produces to it), with the
-    catalog's topics; the session's broker when that is a real Kafka."""
+    """A private broker of the session's kind for one test module (nothing else produces to
+    it), with the catalog's topics: a second embedded broker, or a second Apache Kafka in the
+    `make test-kafka` lane; the session's broker when that is a cluster we cannot start."""
+    if broker.kind == "apache-kafka":
+        with ApacheKafka(tmp_path_factory.mktemp("own-kafka")).running() as kafka:
+            own = Broker(kafka.bootstrap, "apache-kafka", broker.profile)
+            create_topics(own.kafka_settings(), TopicSettings())
+            yield own
+        return
     if not broker.is_tansu:
         create_topics(broker.kafka_settings(), TopicSettings())
         yield broker
