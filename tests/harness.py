@@ -65,6 +65,15 @@ class Broker:
         embedded profile, 60 s on the kafka profile's production timings)."""
         return self.kafka_settings().group_timings.session_timeout
 
+    @property
+    def sink_rejoin_s(self) -> float:
+        """The same for the department sink's kafka-python consumer: 2 s on the embedded
+        profile (connectors/sinks/department.py), kafka-python's default session on kafka."""
+        from kafka import KafkaConsumer
+
+        default_s = KafkaConsumer.DEFAULT_CONFIG["session_timeout_ms"] / 1000
+        return 2.0 if self.profile == "embedded" else float(default_s)
+
 
 def _authorized(url: str, key: str | None) -> urllib.request.Request:
     headers = {"Authorization": f"Bearer {key}"} if key else {}

@@ -233,9 +233,9 @@ def _scale_out(
         killed_at, produced_at_kill = time.monotonic(), producer.produced
         workers["w1"].kill()
         monitor.forget("w1")
-        kill = wait_for(
+        kill = wait_for(  # the coordinator notices the kill when w1's session is over
             lambda: monitor.settled(["w2", "w3"], killed_at, dip=["w2", "w3"]),
-            timeout=90, interval=0.05, what="the rebalance after the kill",
+            timeout=90 + broker.rejoin_s, interval=0.05, what="the rebalance after the kill",
         )  # fmt: skip
         timings["kill"] = {
             "trigger": "SIGKILL of w1",
