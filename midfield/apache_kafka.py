@@ -218,8 +218,11 @@ class ApacheKafka:
         shutil.rmtree(self.run_dir, ignore_errors=True)  # a fresh, empty cluster every start
         self.run_dir.mkdir(parents=True)
         zk_port, port = free_port(), free_port()
+        # one small ZooKeeper: the serial collector and the client compiler only, so that
+        # several test brokers on two cores spend their CPU on the broker, not on ZooKeeper
         zk = self._java(home, "zookeeper", "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-                        _zookeeper_properties(self.run_dir, zk_port), "256m")  # fmt: skip
+                        _zookeeper_properties(self.run_dir, zk_port), "256m",
+                        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")  # fmt: skip
         self._wait(lambda: _zookeeper_answers(zk_port), zk, "zookeeper", timeout_s)
         broker = self._java(home, "server", "kafka.Kafka",
                             _server_properties(self.run_dir, port, zk_port), "1g")  # fmt: skip
@@ -258,11 +261,11 @@ class ApacheKafka:
             self.stop()
 
     def _java(
-        self, home: Path, name: str, main: str, properties: str, heap: str
+        self, home: Path, name: str, main: str, properties: str, heap: str, *jvm: str
     ) -> subprocess.Popen[bytes]:
         config = self.run_dir / f"{name}.properties"
         config.write_text(properties)
-        args = ["java", f"-Xmx{heap}", "-Djava.awt.headless=true",
+        args = ["java", f"-Xmx{heap}", *jvm, "-Djava.awt.headless=true",
                 "-Dzookeeper.sasl.client=false",  # no JAAS file: no SASL attempt, no 5 s wait
                 f"-Dlog4j.configuration=file:{home / 'config' / 'log4j.properties'}",
                 f"-Dkafka.logs.dir={self.run_dir / 'logs'}",
