@@ -58,6 +58,12 @@ class Broker:
     def env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MIDFIELD_KAFKA_PROFILE": self.profile}
 
+    def results_name(self, bench: str) -> str:
+        """``bench/results`` file name of a run on this broker: ``soak.json`` on the embedded
+        broker, ``soak-apache-kafka.json`` in the Kafka lane; one lane does not overwrite the
+        other's numbers."""
+        return f"{bench}.json" if self.is_tansu else f"{bench}-{self.kind}.json"
+
     @property
     def rejoin_s(self) -> float:
         """How much longer than a quiet start a worker may take to get its partitions: a

@@ -294,7 +294,7 @@ def test_third_worker_joins_and_one_is_killed_mid_run_books_equal_a_single_worke
 @pytest.mark.soak
 def test_scale_out_under_20k_faxes(own_broker: Broker, workdir: Path, unique: str) -> None:
     timings = _scale_out(own_broker, workdir, unique, count=20_000, rate=1000)
-    results = REPO / "bench" / "results" / "scale_out.json"
+    results = REPO / "bench" / "results" / own_broker.results_name("scale_out")
     results.write_text(json.dumps({"broker": own_broker.kind, **timings}, indent=2) + "\n")
 
 
