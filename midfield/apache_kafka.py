@@ -151,12 +151,12 @@ class KafkaStatus:
         return pid_alive(self.broker_pid) and pid_alive(self.zookeeper_pid)
 
 
-def _server_properties(run_dir: Path, port: int, zk_port: int) -> str:
+def _server_properties(run_dir: Path, port: int, zk_port: int, overrides: dict[str, str]) -> str:
     # Kafka's own config/server.properties values, with our ports and folders. Its
     # group.initial.rebalance.delay.ms=0 is what that file ships ("for development and
     # testing"; the broker default is 3 s for a new group's first join): docs/brokers.md.
     # Group session bounds stay as shipped (group.min.session.timeout.ms 6 s).
-    return "\n".join([
+    lines = [
         "broker.id=0",
         f"listeners=PLAINTEXT://127.0.0.1:{port}",
         f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
@@ -168,8 +168,8 @@ def _server_properties(run_dir: Path, port: int, zk_port: int) -> str:
         "transaction.state.log.replication.factor=1",
         "transaction.state.log.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
-        "",
-    ])  # fmt: skip
+    ]
+    return "\n".join([*lines, *(f"{k}={v}" for k, v in overrides.items()), ""])  # last wins
 
 
 def _zookeeper_properties(run_dir: Path, port: int) -> str:
@@ -196,9 +196,13 @@ def _zookeeper_answers(port: int) -> bool:
 class ApacheKafka:
     """One ZooKeeper and one broker whose state lives in ``run_dir``."""
 
-    def __init__(self, run_dir: Path, cache: Path | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, cache: Path | None = None, overrides: dict[str, str] | None = None
+    ) -> None:
         self.run_dir = run_dir.resolve()
         self.cache = cache
+        self.overrides = overrides or {}
+        """server.properties values over the lane's (the ready-time bench's production delay)."""
         self.state_file = self.run_dir / _STATE
 
     def status(self) -> KafkaStatus | None:
@@ -225,7 +229,8 @@ class ApacheKafka:
                         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")  # fmt: skip
         self._wait(lambda: _zookeeper_answers(zk_port), zk, "zookeeper", timeout_s)
         broker = self._java(home, "server", "kafka.Kafka",
-                            _server_properties(self.run_dir, port, zk_port), "1g")  # fmt: skip
+                            _server_properties(self.run_dir, port, zk_port, self.overrides),
+                            "1g")  # fmt: skip
         bootstrap = f"127.0.0.1:{port}"
         try:
             wait_for_broker(bootstrap, timeout_s=timeout_s, alive=lambda: broker.poll() is None)
