@@ -292,6 +292,7 @@ def test_third_worker_joins_and_one_is_killed_mid_run_books_equal_a_single_worke
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)  # on Apache Kafka the kill alone waits out a 60 s session
 def test_scale_out_under_20k_faxes(own_broker: Broker, workdir: Path, unique: str) -> None:
     timings = _scale_out(own_broker, workdir, unique, count=20_000, rate=1000)
     results = REPO / "bench" / "results" / own_broker.results_name("scale_out")
@@ -299,6 +300,7 @@ def test_scale_out_under_20k_faxes(own_broker: Broker, workdir: Path, unique: st
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_scale_out_on_rocksdb_with_a_standby_replica(
     own_broker: Broker, workdir: Path, unique: str
 ) -> None:
