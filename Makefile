@@ -37,8 +37,10 @@ soak: $(STAMP)  ## the long fault/load runs
 KAFKA_RUN ?= .midfield/kafka
 KAFKA_TEST_RUN := .midfield/kafka-test
 KAFKA_SUITES ?= tests/integration tests/e2e
-# Start a fresh broker in $(KAFKA_TEST_RUN), run $(1) with its address, stop it whatever $(1) did.
+# Start a fresh broker in $(KAFKA_TEST_RUN) (one left by an interrupted run is stopped first),
+# run $(1) with its address, stop it whatever $(1) did.
 define with_kafka
+	@$(BIN)/midfield broker stop --kind kafka --run-dir $(KAFKA_TEST_RUN) >/dev/null
 	$(BIN)/midfield broker start --kind kafka --run-dir $(KAFKA_TEST_RUN) >/dev/null
 	KAFKA_BOOTSTRAP_SERVERS=$$(cat $(KAFKA_TEST_RUN)/bootstrap) MIDFIELD_KAFKA_PROFILE=kafka \
 	  MIDFIELD_TEST_BROKER=apache-kafka \

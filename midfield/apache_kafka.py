@@ -218,6 +218,7 @@ class ApacheKafka:
         running = self.status()
         if running is not None:
             return running
+        self.stop()  # what is left of a pair where one process died
         home = install(self.cache)
         shutil.rmtree(self.run_dir, ignore_errors=True)  # a fresh, empty cluster every start
         self.run_dir.mkdir(parents=True)
