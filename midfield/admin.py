@@ -29,7 +29,7 @@ __all__ = [
 def client_config(kafka: KafkaSettings) -> dict[str, Any]:
     """Settings every kafka-python client shares, TLS and SASL included when configured.
 
-    The worker's faust/aiokafka clients get the same from ``streams.app.broker_credentials``.
+    The worker's faust/aiokafka clients get the same from ``streams.worker.app.broker_credentials``.
     """
     config: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_list,

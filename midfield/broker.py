@@ -22,7 +22,7 @@ from pathlib import Path
 from midfield.admin import wait_for_broker
 from midfield.errors import BrokerUnavailable, EmbeddedBrokerError
 
-__all__ = ["BrokerStatus", "EmbeddedBroker", "free_port"]
+__all__ = ["BrokerStatus", "EmbeddedBroker", "free_port", "pid_alive", "terminate_pid"]
 
 _STATE = "broker.json"
 
@@ -37,7 +37,7 @@ class BrokerStatus:
     started_at: float
 
     def alive(self) -> bool:
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
 
 def free_port() -> int:
@@ -46,7 +46,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -117,7 +117,7 @@ class EmbeddedBroker:
                 status.bootstrap, timeout_s=timeout_s, alive=lambda: proc.poll() is None
             )
         except BrokerUnavailable as exc:
-            _terminate(proc.pid)
+            terminate_pid(proc.pid)
             tail = log_path.read_text(errors="replace")[-2000:]
             raise EmbeddedBrokerError(f"Tansu did not answer on {url}: {exc}\n{tail}") from exc
         self.state_file.write_text(json.dumps(asdict(status)))
@@ -129,7 +129,7 @@ class EmbeddedBroker:
         self.state_file.unlink(missing_ok=True)
         if status is None:
             return False
-        _terminate(status.pid, timeout_s=timeout_s)
+        terminate_pid(status.pid, timeout_s=timeout_s)
         return True
 
     @contextmanager
@@ -142,7 +142,7 @@ class EmbeddedBroker:
             self.stop()
 
 
-def _terminate(pid: int, *, timeout_s: float = 10.0) -> None:
+def terminate_pid(pid: int, *, timeout_s: float = 10.0) -> None:
     for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
         try:
             os.kill(pid, sig)
@@ -154,7 +154,7 @@ def _terminate(pid: int, *, timeout_s: float = 10.0) -> None:
                 if os.waitpid(pid, os.WNOHANG) != (0, 0):
                     return
             except ChildProcessError:  # not our child: poll instead
-                if not _pid_alive(pid):
+                if not pid_alive(pid):
                     return
             time.sleep(0.05)
     raise EmbeddedBrokerError(f"broker pid {pid} did not stop", reason="stop-failed")

@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar, cast
+from typing import Annotated, Literal, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "GROUP_TIMINGS",
     "AccessSettings",
     "ConnectorSettings",
     "DepartmentSettings",
     "DutySettings",
+    "GroupTimings",
     "HotlineSettings",
     "KafkaSettings",
     "OfficeSettings",
@@ -56,6 +58,23 @@ def settings_config(prefix: str) -> SettingsConfigDict:
         extra="ignore",
         populate_by_name=True,
     )
+
+
+class GroupTimings(NamedTuple):
+    """A consumer group's timings, in seconds (faust's ``broker_*`` settings)."""
+
+    session_timeout: float
+    heartbeat_interval: float
+    rebalance_timeout: float
+
+
+GROUP_TIMINGS: dict[str, GroupTimings] = {
+    # faust's defaults, which Apache Kafka accepts (group.min.session.timeout.ms is 6 s): a
+    # worker killed without leaving holds its partitions until its 60 s session is over.
+    "kafka": GroupTimings(60.0, 3.0, 60.0),
+    # Tansu answers JoinGroup after session_timeout / 2: 30 s on faust's defaults, 1 s here.
+    "embedded": GroupTimings(2.0, 0.5, 4.0),
+}
 
 
 class KafkaSettings(BaseSettings):
@@ -129,6 +148,11 @@ class KafkaSettings(BaseSettings):
     @property
     def uses_tls(self) -> bool:
         return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def group_timings(self) -> GroupTimings:
+        """The worker's consumer-group timings for this profile."""
+        return GROUP_TIMINGS[self.profile]
 
     @property
     def bootstrap_list(self) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from midfield.admin import create_topics
+from midfield.apache_kafka import ApacheKafka
 from midfield.broker import EmbeddedBroker
 from midfield.settings import TopicSettings
 from tests.harness import Broker
@@ -31,8 +32,11 @@ def _docker_engine_runs() -> bool:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield Broker(external, "external", os.environ.get("MIDFIELD_KAFKA_PROFILE", "kafka"))
+    profile = os.environ.get("MIDFIELD_KAFKA_PROFILE", "kafka")
+    if external and os.environ.get("MIDFIELD_TEST_BROKER") == "apache-kafka":
+        yield from _apache_kafka(external, profile, tmp_path_factory)
+    elif external:
+        yield Broker(external, "external", profile)
     elif _docker_engine_runs():
         from testcontainers.kafka import KafkaContainer
 
@@ -41,6 +45,22 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     else:
         with EmbeddedBroker(tmp_path_factory.mktemp("broker")).running() as status:
             yield Broker(status.bootstrap, "embedded", "embedded")
+
+
+def _apache_kafka(
+    bootstrap: str, profile: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Broker]:
+    """`make test-kafka`'s broker for the first xdist worker; a private Apache Kafka (same
+    install, same settings) for every further one. As on the embedded lane, each worker process
+    has a broker of its own: test workers read the shared catalog topics from the start, so two
+    running at once on one broker act on each other's inputs (each proposes its own reminder
+    for the other's overdue task, for instance)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker == "gw0":
+        yield Broker(bootstrap, "apache-kafka", profile)
+        return
+    with ApacheKafka(tmp_path_factory.mktemp(f"kafka-{worker}")).running() as kafka:
+        yield Broker(kafka.bootstrap, "apache-kafka", profile)
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +82,15 @@ def workdir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def own_broker(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """A private embedded broker for one test module (nothing else produces to it), with the
-    catalog's topics; the session's broker when that is a real Kafka."""
+    """A private broker of the session's kind for one test module (nothing else produces to
+    it), with the catalog's topics: a second embedded broker, or a second Apache Kafka in the
+    `make test-kafka` lane; the session's broker when that is a cluster we cannot start."""
+    if broker.kind == "apache-kafka":
+        with ApacheKafka(tmp_path_factory.mktemp("own-kafka")).running() as kafka:
+            own = Broker(kafka.bootstrap, "apache-kafka", broker.profile)
+            create_topics(own.kafka_settings(), TopicSettings())
+            yield own
+        return
     if not broker.is_tansu:
         create_topics(broker.kafka_settings(), TopicSettings())
         yield broker

@@ -45,7 +45,7 @@ def with_reader(directory: Path | None, out: Path) -> Path:
 @dataclass(frozen=True)
 class Broker:
     bootstrap: str
-    kind: str  # "external" | "testcontainers" | "embedded"
+    kind: str  # "external" | "apache-kafka" (make test-kafka's) | "testcontainers" | "embedded"
     profile: str  # the MIDFIELD_KAFKA_PROFILE that suits it
 
     @property
@@ -57,6 +57,28 @@ class Broker:
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "MIDFIELD_KAFKA_PROFILE": self.profile}
+
+    def results_name(self, bench: str) -> str:
+        """``bench/results`` file name of a run on this broker: ``soak.json`` on the embedded
+        broker, ``soak-apache-kafka.json`` in the Kafka lane; one lane does not overwrite the
+        other's numbers."""
+        return f"{bench}.json" if self.is_tansu else f"{bench}-{self.kind}.json"
+
+    @property
+    def rejoin_s(self) -> float:
+        """How much longer than a quiet start a worker may take to get its partitions: a
+        member killed without leaving keeps them until its session is over (2 s on the
+        embedded profile, 60 s on the kafka profile's production timings)."""
+        return self.kafka_settings().group_timings.session_timeout
+
+    @property
+    def sink_rejoin_s(self) -> float:
+        """The same for the department sink's kafka-python consumer: 2 s on the embedded
+        profile (connectors/sinks/department.py), kafka-python's default session on kafka."""
+        from kafka import KafkaConsumer
+
+        default_s = KafkaConsumer.DEFAULT_CONFIG["session_timeout_ms"] / 1000
+        return 2.0 if self.profile == "embedded" else float(default_s)
 
 
 def _authorized(url: str, key: str | None) -> urllib.request.Request:
@@ -228,6 +250,10 @@ class WorkerProcess:
         return http_get(self.url + path)
 
     def wait_ready(self, timeout: float = 60) -> None:
+        """Until ``/ready`` answers 200; ``timeout`` plus the group's rejoin allowance (a
+        killed member's session must run out first, :attr:`Broker.rejoin_s`)."""
+        timeout += self.broker.rejoin_s
+
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, self.log_tail()
             return self.get("/ready")[0] == 200

@@ -26,14 +26,34 @@ def broker() -> None:
     """The embedded broker (Tansu) for laptops and tests; production uses Apache Kafka."""
 
 
+KIND = click.option(
+    "--kind",
+    type=click.Choice(["embedded", "kafka"]),
+    default="embedded",
+    show_default=True,
+    help="embedded: Tansu; kafka: Apache Kafka 2.3.0 with ZooKeeper (the test lane's; "
+    "installed into ~/.cache/midfield on first use, docs/brokers.md).",
+)
+
+
 @broker.command("start")
 @RUN_DIR
+@KIND
 @click.option("--port", type=int, default=None, help="Loopback port; default: a free one.")
-def broker_start(run_dir: Path, port: int | None) -> None:
+def broker_start(run_dir: Path, kind: str, port: int | None) -> None:
     """Start it in the background and print the variables to use it:
 
     eval "$(midfield broker start)"
     """
+    if kind == "kafka":
+        from midfield.apache_kafka import ApacheKafka
+
+        kafka = ApacheKafka(run_dir).start()
+        click.echo(f"export KAFKA_BOOTSTRAP_SERVERS={kafka.bootstrap}")
+        click.echo("export MIDFIELD_KAFKA_PROFILE=kafka")
+        pids = f"Apache Kafka pid {kafka.broker_pid}, ZooKeeper pid {kafka.zookeeper_pid}"
+        click.echo(f"# {pids}, logs in {run_dir}; midfield broker stop --kind kafka", err=True)
+        return
     from midfield.broker import EmbeddedBroker
 
     status = EmbeddedBroker(run_dir).start(port=port)
@@ -46,11 +66,14 @@ def broker_start(run_dir: Path, port: int | None) -> None:
 
 @broker.command("stop")
 @RUN_DIR
-def broker_stop(run_dir: Path) -> None:
+@KIND
+def broker_stop(run_dir: Path, kind: str) -> None:
     """Stop the broker started from this run directory."""
+    from midfield.apache_kafka import ApacheKafka
     from midfield.broker import EmbeddedBroker
 
-    click.echo("stopped" if EmbeddedBroker(run_dir).stop() else "not running")
+    stopped = ApacheKafka(run_dir).stop() if kind == "kafka" else EmbeddedBroker(run_dir).stop()
+    click.echo("stopped" if stopped else "not running")
 
 
 @broker.command("status")

@@ -138,14 +138,14 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
     }
     if worker.store.startswith("rocksdb:"):
         _require_rocksdict()
-    if kafka.profile == "embedded":
-        # Tansu answers JoinGroup after session_timeout / 2: 30 s on defaults, ~1 s here.
-        # Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s by default).
-        config |= {
-            "broker_session_timeout": 2.0,
-            "broker_heartbeat_interval": 0.5,
-            "broker_rebalance_timeout": 4.0,
-        }
+    # short on the embedded profile (Tansu joins after session / 2), faust's own on kafka:
+    # Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s by default)
+    group = kafka.group_timings
+    config |= {
+        "broker_session_timeout": group.session_timeout,
+        "broker_heartbeat_interval": group.heartbeat_interval,
+        "broker_rebalance_timeout": group.rebalance_timeout,
+    }
     return config
 
 

@@ -87,7 +87,8 @@ def test_short_soak_loses_nothing_and_applies_nothing_twice(
 @pytest.mark.timeout(4 * 3600)
 def test_soak_loses_nothing_and_applies_nothing_twice(own_broker: Broker, tmp_path: Path) -> None:
     result = soak(own_broker, tmp_path, LONG, seed=int(os.environ.get("MIDFIELD_SOAK_SEED", "7")))
-    (REPO / "bench" / "results" / "soak.json").write_text(json.dumps(result, indent=1) + "\n")
+    results = REPO / "bench" / "results" / own_broker.results_name("soak")
+    results.write_text(json.dumps(result, indent=1) + "\n")
 
 
 def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]:

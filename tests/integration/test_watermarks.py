@@ -46,7 +46,7 @@ def test_empty_partitions_end_at_zero(broker: Broker, unique: str) -> None:
 def test_tansu_list_offsets_latest_is_still_low(broker: Broker, unique: str) -> None:
     """Documents the broker quirk the workaround exists for; tells us when Tansu fixes it."""
     if not broker.is_tansu:
-        pytest.skip("a Tansu quirk; Apache Kafka answers the log end")
+        pytest.skip("a Tansu quirk; Apache Kafka answers the log end (the test below)")
     name = _topic_with_batches(broker, unique, 300)
     consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap)
     try:
@@ -54,3 +54,19 @@ def test_tansu_list_offsets_latest_is_still_low(broker: Broker, unique: str) -> 
     finally:
         consumer.close()
     assert listed < 150, "Tansu now answers the true log end: docs/brokers.md can say so"
+
+
+def test_apache_kafka_list_offsets_latest_is_the_log_end(broker: Broker, unique: str) -> None:
+    """On Kafka the workaround is a no-op: ListOffsets(latest) already is the high watermark."""
+    if broker.is_tansu:
+        pytest.skip("Tansu answers the last batch's base offset + 1 (the quirk test above)")
+    name = _topic_with_batches(broker, unique, 300)
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap)
+    try:
+        listed = consumer.end_offsets([TopicPartition(name, p) for p in (0, 1)])
+    finally:
+        consumer.close()
+    config = client_config(broker.kafka_settings())
+    fetched = end_offsets(config, [(name, 0), (name, 1)])
+    assert {(tp.topic, tp.partition): end for tp, end in listed.items()} == fetched
+    assert fetched == {(name, 0): 150, (name, 1): 150}
