@@ -22,10 +22,13 @@ from kafka import KafkaProducer
 
 from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
+from midfield.lag import committed_offsets
 from midfield.replay.offsets import offsets_at
 from midfield.settings import TopicSettings
+from midfield.watermarks import end_offsets, topic_partitions
 from schemas.envelope import Envelope
 from schemas.events.task import TaskAssigned, TaskCreated
+from streams.books.registry import PROCESSED
 from tests.harness import (
     Broker,
     WorkerProcess,
@@ -124,10 +127,19 @@ def history(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         time.sleep(1.0)
         _produce_in_batches(own_broker, second)
         wait_for(lambda: _settled(live, 100, 6), timeout=60, what="the second batch")
-        time.sleep(1.5)  # the live worker commits (0.5 s interval)
+        # a shadow reads what the live worker committed: wait for the commit, not a guess at it
+        wait_for(lambda: _committed_all(own_broker), timeout=60, what="the live worker's commit")
         yield History(first, second, moment, at_moment, live)
     finally:
         live.stop()
+
+
+def _committed_all(broker: Broker) -> bool:
+    """The group ``live`` has committed every record of the topics the books read."""
+    config = client_config(broker.kafka_settings())
+    partitions = topic_partitions(config, PROCESSED)
+    ends, done = end_offsets(config, partitions), committed_offsets(config, "live")
+    return all(done.get(tp, 0) >= end for tp, end in ends.items())
 
 
 def _produce_in_batches(broker: Broker, envelopes: list[Envelope]) -> None:
