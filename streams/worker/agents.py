@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
     from streams.worker.app import MidfieldApp
 
-__all__ = ["Effects"]
+__all__ = ["EMITTER", "Effects"]
+
+EMITTER = "midfield://worker/midfield"
+"""The source of every event the books emit, whatever the worker's application id: a rebuilt
+worker running beside the live one (a blue/green switch, ``replay rebuild --serve``) then emits
+the same alert, notice or reminder with the same id, and it is applied — and delivered to a
+department — once, not once per application id. (It is the default application id's, so the ids
+made before the two were told apart stay as they were.)"""
 
 
 class Effects:
@@ -31,7 +38,10 @@ class Effects:
 
     def __init__(self, app: MidfieldApp, deadletters: Any, alerts: Any) -> None:
         self.app, self.deadletters, self.alerts = app, deadletters, alerts
-        self.source = f"midfield://worker/{app.conf.id}"
+        self.source = EMITTER
+        """The source of what the books emit (alerts, notices, timers' proposals)."""
+        self.letters_source = f"midfield://worker/{app.conf.id}"
+        """The source of this worker's own dead letters (which worker refused what)."""
         self._outboxes: dict[str, Any] = {}
 
     @property
@@ -61,7 +71,7 @@ class Effects:
                 refusal.late_letter_raw(),
                 reason=refusal.reason,
                 error=refusal.detail,
-                source=self.source,
+                source=self.letters_source,
                 position=f"item {envelope.subject} step {refusal.late['id']}",
                 connector=refusal.connector,
                 first_seen=app.clock(),
