@@ -54,7 +54,7 @@ def test_order_history_refused_step_and_unit_figures(
                 and r[1]["status"] == "closed"
                 and r[1]
             ),
-            timeout=30,
+            timeout=90,  # a fresh app id reads the shared broker's whole history first
             what="closed",
         )
         assert [h["step"] for h in order["history"]] == [
