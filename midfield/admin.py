@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kafka import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError, for_code
 
 from midfield.errors import BrokerUnavailable, map_kafka_errors
 from midfield.settings import KafkaSettings, TopicSettings
@@ -19,7 +20,9 @@ __all__ = [
     "TopicResult",
     "broker_answers",
     "client_config",
+    "create_missing",
     "create_topics",
+    "partition_counts",
     "require_broker",
     "topic_configs",
     "wait_for_broker",
@@ -150,6 +153,48 @@ def _wanted(spec: TopicSpec, topics: TopicSettings) -> dict[str, Any]:
     }
 
 
+def partition_counts(kafka: KafkaSettings, names: list[str]) -> dict[str, int]:
+    """The partition count of each of ``names`` that exists."""
+    with map_kafka_errors():
+        admin = KafkaAdminClient(**client_config(kafka))
+        try:
+            return {
+                t["name"]: len(t["partitions"])
+                for t in admin.describe_topics(names)
+                if t.get("error_code", 0) == 0 and t.get("partitions")
+            }
+        finally:
+            admin.close()
+
+
+def create_missing(kafka: KafkaSettings, wanted: dict[str, dict[str, Any]]) -> set[str]:
+    """Create each topic of ``wanted`` (name → kafka-python options); the names created.
+
+    A topic that exists by the time the broker gets the request (another worker, or a client
+    the broker let auto-create it, got there first) is no error: it is left as it is and not
+    among the names returned. Any other refusal raises.
+    """
+    if not wanted:
+        return set()
+    with map_kafka_errors():
+        admin = KafkaAdminClient(**client_config(kafka))
+        try:
+            answer = admin.create_topics(wanted, raise_errors=False)
+            created = set()
+            for topic in answer["topics"]:
+                error = for_code(topic["error_code"])
+                if error is TopicAlreadyExistsError:
+                    continue
+                if topic["error_code"]:
+                    raise error(f"{topic['name']}: {topic.get('error_message') or error.message}")
+                created.add(topic["name"])
+            if created:
+                admin.wait_for_topics(sorted(created))
+            return created
+        finally:
+            admin.close()
+
+
 def create_topics(
     kafka: KafkaSettings,
     topics: TopicSettings,
@@ -165,23 +210,16 @@ def create_topics(
     if specs is None:
         specs = concrete()
     wanted = {spec.name: _wanted(spec, topics) for spec in specs}
-    with map_kafka_errors():
-        admin = KafkaAdminClient(**client_config(kafka))
-        try:
-            existing = {
-                t["name"]: len(t["partitions"])
-                for t in admin.describe_topics(list(wanted))
-                if t.get("error_code", 0) == 0 and t.get("partitions")
-            }
-            missing = {name: opts for name, opts in wanted.items() if name not in existing}
-            if missing:
-                admin.create_topics(missing, wait_for_metadata=True)
-        finally:
-            admin.close()
+    existing = partition_counts(kafka, list(wanted))
+    created = create_missing(
+        kafka, {name: opts for name, opts in wanted.items() if name not in existing}
+    )
+    if raced := {name for name in wanted if name not in existing and name not in created}:
+        existing |= partition_counts(kafka, sorted(raced))
     results = []
     for name, opts in wanted.items():
         want = opts["num_partitions"]
-        if name in missing:
+        if name in created:
             results.append(TopicResult(name, want, "created"))
         elif existing[name] != want:
             detail = f"has {existing[name]} partitions, catalog says {want}"

@@ -46,7 +46,7 @@ from connectors.sinks.webhook import (
     structured,
 )
 from midfield import faults, metrics
-from midfield.admin import client_config
+from midfield.admin import client_config, partition_counts
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import (
@@ -284,12 +284,32 @@ class DepartmentSink:
 
 
 # -- wiring --------------------------------------------------------------------------------------
+def _outbox_exists(
+    code: str, kafka: KafkaSettings, backoff: Backoff, stop: threading.Event
+) -> bool:
+    """Wait until the outbox exists (False: stopped first). The catalog creates it (the worker
+    at start, or ``midfield topics create``): subscribing to a missing topic would let a broker
+    that auto-creates topics make it with its own partition count, and kafka-python 3.0.12
+    drops the consumer's ``allow_auto_create_topics=False`` on the way to its metadata."""
+    name, attempt = outbox(code), 0
+    while not _connect(lambda: partition_counts(kafka, [name]), backoff, stop):
+        if attempt == 0:
+            log.info("waiting for the outbox topic", topic=name,
+                     created_by="midfield worker / midfield topics create")  # fmt: skip
+        if stop.wait(min(backoff.delay(attempt), 2.0)):
+            return False
+        attempt += 1
+    return True
+
+
 def run_department_sink(target: Target, settings: Settings, *, stop: threading.Event | None = None,
                         on_outcome: OnOutcome | None = None) -> SinkStats:  # fmt: skip
     """Deliver ``target``'s outbox until ``stop`` is set, with metrics. A broker that is not up
     yet is waited for."""
     stop = stop or threading.Event()
     backoff = Backoff.of(settings.kafka)
+    if not _outbox_exists(target.code, settings.kafka, backoff, stop):
+        return SinkStats()
     with ExitStack() as stack:
         consumer = _connect(lambda: _consumer(target.code, settings.kafka), backoff, stop)
         stack.enter_context(closing(consumer))

@@ -26,8 +26,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from midfield.admin import create_missing, partition_counts
 from midfield.errors import StoreError, map_kafka_errors
 from midfield.replay.books import changelog_topic
 from midfield.replay.offsets import commit_offsets
@@ -115,7 +116,7 @@ def _apply(out: Applied, record: Any, settings: Settings, source: str) -> None:
 def publish(config: Mapping[str, Any], applied: Applied, plan: Plan, settings: Settings) -> int:
     """Make ``applied`` the books of ``plan.app_id``: changelogs, then the group's offsets (see
     the module docstring). Answers the changelog records written."""
-    _create_changelogs(config, plan.app_id, settings)
+    _create_changelogs(plan.app_id, settings)
     written = 0
     with map_kafka_errors():
         producer = KafkaProducer(**config, acks="all", linger_ms=50, batch_size=1 << 20)
@@ -140,7 +141,7 @@ def publish(config: Mapping[str, Any], applied: Applied, plan: Plan, settings: S
     return written
 
 
-def _create_changelogs(config: Mapping[str, Any], app_id: str, settings: Settings) -> None:
+def _create_changelogs(app_id: str, settings: Settings) -> None:
     """The changelog topics as faust would create them (compacted, the app's partition count)."""
     topics = settings.topics
     wanted = {
@@ -151,15 +152,5 @@ def _create_changelogs(config: Mapping[str, Any], app_id: str, settings: Setting
         }
         for book in NAMES
     }
-    with map_kafka_errors():
-        admin = KafkaAdminClient(**config)
-        try:
-            existing = {
-                t["name"] for t in admin.describe_topics(list(wanted))
-                if t.get("error_code", 0) == 0 and t.get("partitions")
-            }  # fmt: skip
-            missing = {name: opts for name, opts in wanted.items() if name not in existing}
-            if missing:
-                admin.create_topics(missing, wait_for_metadata=True)
-        finally:
-            admin.close()
+    existing = partition_counts(settings.kafka, list(wanted))
+    create_missing(settings.kafka, {n: o for n, o in wanted.items() if n not in existing})

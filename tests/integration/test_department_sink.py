@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from connectors.sinks.department import SinkStats, Target, run_department_sink
 from connectors.sinks.webhook import post, signed_headers
-from midfield.admin import create_topics
+from midfield.admin import create_topics, partition_counts
 from midfield.broker import free_port
 from midfield.departments import Department, Directory
 from midfield.settings import Settings, SinkSettings, TopicSettings
@@ -317,6 +317,20 @@ def test_a_sink_killed_between_delivery_and_commit_resends_with_the_same_webhook
             stop_sink()
     assert [g.task for g in receiver.got] == ["T-0", "T-1", "T-1", "T-2"]
     assert receiver.got[1].headers["webhook-id"] == receiver.got[2].headers["webhook-id"]
+
+
+def test_a_sink_started_before_its_outbox_exists_neither_creates_it_nor_misses_it(
+    broker: Broker, unique: str
+) -> None:
+    """A broker that auto-creates topics would give the outbox its default partition count
+    (1 on Apache Kafka) and race the worker's own create from the catalog."""
+    code = f"d{unique}"
+    with Receiver() as receiver, _sink(_target(receiver, code), _settings(broker)):
+        time.sleep(3)  # the sink has asked the broker for its topic many times by now
+        assert partition_counts(broker.kafka_settings(), [outbox(code)]) == {}
+        produce(broker, [_notice("T-late")], topic=_outbox(broker, code))
+        wait_for(lambda: len(receiver.got) == 1, timeout=60, what="the delivery")
+    assert partition_counts(broker.kafka_settings(), [outbox(code)]) == {outbox(code): 4}
 
 
 def test_a_department_without_a_webhook_is_a_clear_error_at_start(

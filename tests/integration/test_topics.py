@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from midfield.admin import create_topics
+from midfield.admin import create_missing, create_topics
 from midfield.settings import TopicSettings
 from schemas.catalog import TopicSpec, concrete
 from tests.harness import Broker, departments_file, midfield_env, run_cli
@@ -48,3 +48,14 @@ def test_partition_count_differing_from_the_catalog_is_reported(
     )
     assert result.outcome == "mismatch"
     assert "has 2 partitions" in result.detail
+
+
+def test_a_topic_another_process_created_first_is_not_an_error(broker: Broker, unique: str) -> None:
+    """The worker and a department sink start together: the sink's consumer (or another
+    worker) may create a topic between our look and our create. Apache Kafka then answers
+    TOPIC_ALREADY_EXISTS, which once stopped the worker at start."""
+    name = f"office.test.r{unique}.v1"
+    kafka = broker.kafka_settings()
+    options = {"num_partitions": 2, "replication_factor": 1, "configs": {}}
+    assert create_missing(kafka, {name: options}) == {name}
+    assert create_missing(kafka, {name: options}) == set()
