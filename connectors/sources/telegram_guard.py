@@ -126,19 +126,15 @@ def quarantine_events(
     at = datetime.fromisoformat(meta["read_at"])
     return [
         Envelope.wrap(
-            held,
+            event,
             source=source,
-            position=f"quarantine/{item}",
-            subject=item,
+            position=position,
+            subject=subject,
             time=at,
             connector_version=connector_version,
-        ),
-        Envelope.wrap(
-            alert,
-            source=source,
-            position=f"quarantine-alert/{item}",
-            subject=alert.alert_id,
-            time=at,
-            connector_version=connector_version,
-        ),
+        )
+        for event, position, subject in (
+            (held, f"quarantine/{item}", item),
+            (alert, f"quarantine-alert/{item}", alert.alert_id),
+        )
     ]
