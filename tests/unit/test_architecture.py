@@ -21,7 +21,6 @@ STILL_LONG = {
     "connectors/runtime/http.py",
     "connectors/sinks/department.py",
     "connectors/sources/board.py",
-    "connectors/sources/fax_log.py",
     "connectors/sources/fax_mail.py",
     "connectors/sources/mail_readers.py",
     "connectors/sources/task_sheet.py",
