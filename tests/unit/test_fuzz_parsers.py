@@ -39,7 +39,8 @@ from connectors.runtime.documents import DocumentStore
 from connectors.runtime.http import make_app
 from connectors.runtime.source import RawRecord, Skip, Source
 from connectors.sources import SOURCES
-from connectors.sources.board import BoardExport, board_events, board_reply
+from connectors.sources.board_export import BoardExport
+from connectors.sources.board_message import board_events, board_reply
 from connectors.sources.duty import DutyApi
 from connectors.sources.fax_mail import mail_headers, read_fax_mail
 from connectors.sources.hotline import HotlineExport, row_steps
