@@ -42,7 +42,7 @@ from connectors.sources import SOURCES
 from connectors.sources.board_export import BoardExport
 from connectors.sources.board_message import board_events, board_reply
 from connectors.sources.duty import DutyApi
-from connectors.sources.fax_mail import mail_headers, read_fax_mail
+from connectors.sources.fax_mail_format import mail_headers, read_fax_mail
 from connectors.sources.hotline import HotlineExport, row_steps
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.task_sheet_layout import ALIASES
