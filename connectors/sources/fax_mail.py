@@ -22,8 +22,8 @@ that reads cleanly *before* handing the record to the runtime, and by :meth:`par
 references them by ``digest_of(bytes)`` — the same bytes, the same digest. So an event never
 names a document that is not stored, and a dead-lettered mail stores nothing. What is read from
 a mail (attachments, headers, the TIFF checks and the dead-letter reasons) is
-:mod:`connectors.sources.fax_mail_format`; the readers (Maildir, IMAP) are in
-:mod:`connectors.sources.mail_readers`.
+:mod:`connectors.sources.fax_mail_format`; the readers are
+:mod:`connectors.sources.maildir_folder` and :mod:`connectors.sources.imap_folder`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from connectors.runtime.deployment import Deployment, SiteValue
 from connectors.runtime.documents import DocumentStore, digest_of
 from connectors.runtime.source import Position, RawRecord, Reading, ReadOnceOptions, Skip, Source
 from connectors.sources.fax_mail_format import mail_headers, read_fax_mail
-from connectors.sources.mail_readers import FolderMail, ImapFolder, ImapUrl, MaildirFolder
+from connectors.sources.imap_folder import ImapFolder, ImapUrl
+from connectors.sources.mail_readers import FolderMail
+from connectors.sources.maildir_folder import MaildirFolder
 from midfield.clock import Clock, utc_now
 from midfield.errors import ParseError
 from midfield.settings import Settings

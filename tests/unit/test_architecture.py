@@ -19,7 +19,6 @@ MAX_LINES = 320
 """About 300 lines: a module a newcomer reads in one sitting."""
 STILL_LONG = {
     "connectors/sinks/department.py",
-    "connectors/sources/mail_readers.py",
     "midfield/settings.py",
 }
 """Modules over the limit that the layout issue has yet to split (a ratchet: the test fails
