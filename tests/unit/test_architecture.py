@@ -18,7 +18,6 @@ LINT = Path(sys.executable).with_name("lint-imports")
 MAX_LINES = 320
 """About 300 lines: a module a newcomer reads in one sitting."""
 STILL_LONG = {
-    "connectors/sinks/department.py",
     "midfield/settings.py",
 }
 """Modules over the limit that the layout issue has yet to split (a ratchet: the test fails
