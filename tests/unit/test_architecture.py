@@ -17,9 +17,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 MAX_LINES = 320
 """About 300 lines: a module a newcomer reads in one sitting."""
-STILL_LONG = {
-    "midfield/settings.py",
-}
+STILL_LONG: set[str] = set()
 """Modules over the limit that the layout issue has yet to split (a ratchet: the test fails
 when one of them is split and still listed, so the list only shrinks)."""
 
