@@ -74,7 +74,7 @@ class Broker:
     @property
     def sink_rejoin_s(self) -> float:
         """The same for the department sink's kafka-python consumer: 2 s on the embedded
-        profile (connectors/sinks/department.py), kafka-python's default session on kafka."""
+        profile (connectors/sinks/department_runner.py), kafka-python's default session on kafka."""
         from kafka import KafkaConsumer
 
         default_s = KafkaConsumer.DEFAULT_CONFIG["session_timeout_ms"] / 1000

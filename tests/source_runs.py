@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.runtime.http import HttpSource, Intake, make_app
+from connectors.runtime.http import HttpSource, make_app
+from connectors.runtime.intake import Intake
 from connectors.runtime.producer import OutRecord
 from connectors.runtime.source import RawRecord, Skip, Source
 from connectors.sources import SOURCES

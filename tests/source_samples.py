@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from pydantic import SecretStr
 
 from connectors.sources.board import BoardSettings
-from connectors.sources.task_sheet import ALIASES
+from connectors.sources.task_sheet_layout import ALIASES
 from connectors.sources.wechat import WechatSettings
 from connectors.sources.wechat_protocol import signature
 from midfield.settings import ConnectorSettings, DepartmentSettings, HotlineSettings, Settings

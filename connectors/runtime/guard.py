@@ -36,7 +36,8 @@ from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
 
 if TYPE_CHECKING:
-    from connectors.runtime.http import HttpSource, Intake
+    from connectors.runtime.http import HttpSource
+    from connectors.runtime.intake import Intake
 
 __all__ = [
     "ACTOR",

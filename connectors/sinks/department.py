@@ -15,7 +15,8 @@ event id, so a re-delivery after a crash carries the same id and the receiver ca
 The group's offset moves past a record only after a 2xx or once the broker has its dead letter.
 Records of a partition go out in order: a record waiting for its retry pauses its partition while
 the others go on, and the consumer keeps polling, so it stays in its group. The receiver's side is
-docs/departments.md, "Receiving work: signed webhooks".
+docs/departments.md, "Receiving work: signed webhooks". How a sink is run (its broker clients,
+waited for, and its metrics) is :mod:`connectors.sinks.department_runner`.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack, closing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
@@ -45,8 +45,7 @@ from connectors.sinks.webhook import (
     signed_headers,
     structured,
 )
-from midfield import faults, metrics
-from midfield.admin import client_config, partition_counts
+from midfield import faults
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import (
@@ -57,11 +56,11 @@ from midfield.errors import (
     map_kafka_errors,
 )
 from midfield.logging import get_logger
-from midfield.settings import KafkaSettings, Settings
+from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, outbox
 from schemas.deadletter import DeadLetter
 
-__all__ = ["DepartmentSink", "SinkStats", "Target", "run_department_sink"]
+__all__ = ["CONNECTOR", "DepartmentSink", "OnOutcome", "SinkStats", "Target"]
 
 log = get_logger(__name__)
 
@@ -98,7 +97,6 @@ class Target:
         return cls(code, str(department.webhook_url), webhook)
 
 
-# -- the consumer loop ---------------------------------------------------------------------------
 @dataclass
 class SinkStats:
     outcomes: Counter[str] = field(default_factory=Counter)  # delivered, retried, dead_letter
@@ -281,88 +279,3 @@ class DepartmentSink:
             self.stats.dead_by_reason[reason] += 1
         if self.on_outcome:
             self.on_outcome(outcome, reason, self.stats)
-
-
-# -- wiring --------------------------------------------------------------------------------------
-def _outbox_exists(
-    code: str, kafka: KafkaSettings, backoff: Backoff, stop: threading.Event
-) -> bool:
-    """Wait until the outbox exists (False: stopped first). The catalog creates it (the worker
-    at start, or ``midfield topics create``): subscribing to a missing topic would let a broker
-    that auto-creates topics make it with its own partition count, and kafka-python 3.0.12
-    drops the consumer's ``allow_auto_create_topics=False`` on the way to its metadata."""
-    name, attempt = outbox(code), 0
-    while not _connect(lambda: partition_counts(kafka, [name]), backoff, stop):
-        if attempt == 0:
-            log.info("waiting for the outbox topic", topic=name,
-                     created_by="midfield worker / midfield topics create")  # fmt: skip
-        if stop.wait(min(backoff.delay(attempt), 2.0)):
-            return False
-        attempt += 1
-    return True
-
-
-def run_department_sink(target: Target, settings: Settings, *, stop: threading.Event | None = None,
-                        on_outcome: OnOutcome | None = None) -> SinkStats:  # fmt: skip
-    """Deliver ``target``'s outbox until ``stop`` is set, with metrics. A broker that is not up
-    yet is waited for."""
-    stop = stop or threading.Event()
-    backoff = Backoff.of(settings.kafka)
-    if not _outbox_exists(target.code, settings.kafka, backoff, stop):
-        return SinkStats()
-    with ExitStack() as stack:
-        consumer = _connect(lambda: _consumer(target.code, settings.kafka), backoff, stop)
-        stack.enter_context(closing(consumer))
-        producer = _connect(lambda: EventProducer(settings.kafka), backoff, stop)
-        stack.enter_context(closing(producer))
-        sink = DepartmentSink(target, consumer, producer, settings, stop=stop,
-                              deliver=_timed(post, target.code),
-                              on_outcome=_counted(target.code, on_outcome))  # fmt: skip
-        return sink.run()
-
-
-def _consumer(code: str, kafka: KafkaSettings) -> KafkaConsumer:
-    timings = {}
-    if kafka.profile == "embedded":  # Tansu answers JoinGroup after session_timeout / 2
-        timings = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
-    with map_kafka_errors():
-        return KafkaConsumer(**client_config(kafka), group_id=f"midfield-sink-{code}",
-                             enable_auto_commit=False, auto_offset_reset="earliest",
-                             **timings)  # fmt: skip
-
-
-_T = TypeVar("_T")
-
-
-def _connect(make: Callable[[], _T], backoff: Backoff, stop: threading.Event) -> _T:
-    attempt = 0
-    while True:
-        try:
-            return make()
-        except BrokerUnavailable as exc:
-            delay = backoff.delay(attempt)
-            log.warning("broker unavailable, retrying", error=str(exc), retry_in_s=round(delay, 2))
-            if stop.wait(delay):
-                raise
-            attempt += 1
-
-
-def _timed(deliver: Deliver, code: str) -> Deliver:
-    seconds = metrics.WEBHOOK_SECONDS.labels(code)
-
-    def timed(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> Answer:
-        with seconds.time():
-            return deliver(url, body, headers, timeout_s)
-
-    return timed
-
-
-def _counted(code: str, then: OnOutcome | None) -> OnOutcome:
-    def counted(outcome: str, reason: str, stats: SinkStats) -> None:
-        metrics.WEBHOOK_DELIVERIES.labels(code, outcome).inc()
-        if reason:
-            metrics.DEAD_LETTERS.labels(reason, CONNECTOR).inc()
-        if then:
-            then(outcome, reason, stats)
-
-    return counted

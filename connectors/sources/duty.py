@@ -36,15 +36,9 @@ from aiohttp import web
 from connectors.runtime.deployment import Deployment
 from connectors.runtime.follow import follow_topic
 from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
-from connectors.runtime.http import (
-    HttpSource,
-    HttpSourceOptions,
-    Intake,
-    Invalid,
-    bearer_principal,
-    json_object,
-    validated,
-)
+from connectors.runtime.http import HttpSource, HttpSourceOptions
+from connectors.runtime.http_requests import Invalid, bearer_principal, json_object, validated
+from connectors.runtime.intake import Intake
 from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory, load_directory
 from midfield.errors import ParseError, Rejected

@@ -33,12 +33,9 @@ from pydantic import Field, ValidationError
 from connectors.runtime.deployment import Deployment
 from connectors.runtime.exports import read_export, row_of, table
 from connectors.runtime.guard import SIGNED, allow
-from connectors.runtime.http import (
-    HttpSource,
-    HttpSourceOptions,
-    Intake,
-    json_object,
-)
+from connectors.runtime.http import HttpSource, HttpSourceOptions
+from connectors.runtime.http_requests import json_object
+from connectors.runtime.intake import Intake
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
 from midfield.clock import Clock, utc_now

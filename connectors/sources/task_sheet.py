@@ -1,20 +1,18 @@
 """The office's task list (督查台账) from an .xlsx workbook: one ``TaskCreated`` per row.
 
-Real ledgers have a title row or two above the header, so the header is the first row among the
-first ten with a 任务编号 or 督办事项 column, and a second header row under it (责任单位 merged
-over 牵头单位 | 协办单位) names the columns it fills. Headers are matched through :data:`ALIASES`
-(whitespace, ``*`` marks and bracketed notes such as ``完成时限（月底前）`` ignored). A sheet
-without the columns for the task id, title, lead department and deadline is not a task list:
-``read`` raises :class:`StoreError` (``not-a-task-list``) naming the missing columns, before
-anything is produced, as the source contract says of input that cannot be read.
+The sheet's layout (the header row or rows, found through its aliases) is
+:mod:`connectors.sources.task_sheet_layout`; a row's cells to the task it makes,
+:mod:`connectors.sources.task_sheet_row` (both pure). A sheet without the columns for the task
+id, title, lead department and deadline is not a task list: ``read`` raises :class:`StoreError`
+(``not-a-task-list``) naming the missing columns, before anything is produced, as the source
+contract says of input that cannot be read.
 
 Each row after the header becomes a :class:`RawRecord` whose raw is the row as JSON
 (``{header: cell text}``), so a dead letter stays readable and can be re-parsed. Blank rows are
 skipped (``blank-row``); blank rows after the last filled one are formatting, not rows, and are
-not read. Departments are named by code (edu) or by name (县教育局) from the department
-directory; of several in the lead cell, the first leads and the others assist. The position is
-the file's SHA-256, the sheet and the last row read: a file with another digest is a new version
-of the list, read from the top; when following, each new version is read as it appears.
+not read. The position is the file's SHA-256, the sheet and the last row read: a file with
+another digest is a new version of the list, read from the top; when following, each new
+version is read as it appears.
 
 Idempotent on re-import: a task's event id is ``event_id(source, "<task id>/created")``, so
 importing the same list again, or a new version of it, produces the same ids and the ledger
@@ -29,18 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from collections.abc import Generator, Mapping
 from io import BytesIO
-from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 from pydantic import Field, ValidationError
 
 from connectors.runtime.exports import WORKBOOK_ERRORS
@@ -55,47 +49,24 @@ from connectors.runtime.source import (
     SourceOptions,
     utc_now,
 )
+from connectors.sources.task_sheet_layout import (
+    Rows,
+    cell_text,
+    header,
+    plain,
+    row_cells,
+)
+from connectors.sources.task_sheet_row import decode_row, task_created
 from midfield.departments import load_directory
-from midfield.errors import ConfigError, ParseError, StoreError
+from midfield.errors import ConfigError, StoreError
 from midfield.settings import Settings
 from schemas.envelope import Envelope
 from schemas.errors import parse_error
-from schemas.events.task import OFFICE, TaskCreated, TaskOrigin
 
-__all__ = ["ALIASES", "REQUIRED", "TaskSheetOptions", "TaskSheetSource"]
+__all__ = ["TaskSheetOptions", "TaskSheetSource"]
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "task_id": ("任务编号", "编号"),
-    "title": ("督办事项", "督查事项", "任务名称", "事项"),
-    "content": ("具体内容", "工作内容", "内容"),
-    "goal": ("工作目标", "目标"),
-    "category": ("类别", "分类"),
-    "origin": ("来源", "任务来源"),
-    "lead_department": ("牵头单位", "责任单位", "主办单位"),
-    "assisting_departments": ("协办单位", "配合单位"),
-    "deadline": ("完成时限", "办结时限", "时限"),
-    "focus": ("重点", "是否重点"),
-    "subtasks": ("子任务",),
-}
-"""Field -> the sheet headers accepted for it (序号 and unknown headers are ignored)."""
-REQUIRED = ("task_id", "title", "lead_department", "deadline")
-_FIELD_OF = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
-_HEADER_ROWS = 10
-_NOTE = re.compile(r"[（(][^）)]*[）)]|[\s*＊]+")
-_DATE = re.compile(
-    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[ T]\d{1,2}:\d\d(?::\d\d(?:\.\d+)?)?)?"
-)
-_DEPARTMENTS = re.compile(r"[、,，;；\s]+")
-_LINES = re.compile(r"[\r\n;；]+")
-# Substrings of the 来源 cell: "2025年县政府工作报告", "县政府第12次常务会议", "县长批示".
-_ORIGINS = (("工作报告", TaskOrigin.work_report), ("会议", TaskOrigin.meeting),
-            ("批示", TaskOrigin.leader_instruction))  # fmt: skip
-_YES = frozenset({"是", "√", "✓", "✔", "★", "重点", "y", "yes", "true", "1"})
-_NO = frozenset({"否", "×", "✗", "n", "no", "false", "0"})
 _OLE = b"\xd0\xcf\x11\xe0"  # an .xls (BIFF) workbook, which openpyxl cannot read
 _Reading = Generator[RawRecord | None, None, None]
-_Rows = Iterator[tuple[int, tuple[Any, ...]]]
 
 
 class TaskSheetOptions(ReadOnceOptions):
@@ -145,15 +116,15 @@ class TaskSheetSource(Source):
         self.path = path
         self.sheet = sheet
         self.poll_interval_s = poll_interval_s
-        self._codes = {_plain(name): code for code, name in departments.items()}
+        self._codes = {plain(name): code for code, name in departments.items()}
         self._codes |= {code.lower(): code for code in departments}
 
     # -- parse ---------------------------------------------------------------------------------
     def parse(self, record: RawRecord) -> Envelope | Skip:
-        row = _decode(record.raw)
+        row = decode_row(record.raw)
         if not any(text.strip() for text in row.values()):
             return Skip(reason="blank-row")
-        data = self._task(_by_field(row))
+        data = task_created(row, self._codes)
         now = self.clock()
         try:
             return Envelope.wrap(data, source=self.uri, position=f"{data.task_id}/created",
@@ -161,33 +132,6 @@ class TaskSheetSource(Source):
                                  connector_version=self.version)  # fmt: skip
         except ValidationError as exc:
             raise parse_error(exc, "invalid-event") from exc
-
-    def _task(self, cells: dict[str, str]) -> TaskCreated:
-        task_id = _required(cells)
-        # Several lead departments in one cell: the first leads, the others assist.
-        lead, *co_leads = self._departments(cells["lead_department"]) or [""]
-        assisting = co_leads + self._departments(cells.get("assisting_departments", ""))
-        try:
-            return TaskCreated(
-                task_id=task_id, actor=OFFICE, person="", title=cells["title"],
-                content=cells.get("content", ""), goal=cells.get("goal", ""),
-                category=cells.get("category", ""), origin=_origin(cells.get("origin", "")),
-                lead_department=lead, assisting_departments=_unique(assisting, but=lead),
-                deadline=_deadline(cells["deadline"]), focus=_focus(cells.get("focus", "")),
-                subtasks=_lines(cells.get("subtasks", "")),
-            )  # fmt: skip
-        except ValidationError as exc:
-            raise parse_error(exc, "invalid-event") from exc
-
-    def _departments(self, cell: str) -> list[str]:
-        """The codes of the departments a cell names, by code or by name."""
-        codes = []
-        for word in filter(None, _DEPARTMENTS.split(cell)):
-            code = self._codes.get(word.lower()) or self._codes.get(_plain(word))
-            if code is None:
-                raise ParseError("unknown-department", f"{_show(word)} is not in the directory")
-            codes.append(code)
-        return codes
 
     # -- read ----------------------------------------------------------------------------------
     def read(self, position: Position | None, *, follow: bool) -> _Reading:
@@ -237,8 +181,8 @@ class TaskSheetSource(Source):
     def _sheet_rows(self, book: Any, digest: str, position: Position | None) -> _Reading:
         sheet = self._sheet(book)
         sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
-        rows: _Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-        keys, rows = _header(rows, f"{self.path.name} sheet {sheet.title}")
+        rows: Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        keys, rows = header(rows, f"{self.path.name} sheet {sheet.title}")
         after = _resume_row(position, digest, sheet.title)
         resume = {"sha256": digest, "sheet": sheet.title}
         meta = {"file": str(self.path), "sheet": sheet.title}
@@ -246,8 +190,8 @@ class TaskSheetSource(Source):
         for n, values in rows:
             if n <= after:
                 continue
-            texts = [_text(v) for v in values]
-            raw = json.dumps(_row(keys, texts), ensure_ascii=False).encode()
+            texts = [cell_text(v) for v in values]
+            raw = json.dumps(row_cells(keys, texts), ensure_ascii=False).encode()
             record = RawRecord(raw, f"{self.path.name} row {n}", resume | {"row": n}, meta)
             blanks.append(record)
             if any(texts):
@@ -271,147 +215,9 @@ class TaskSheetSource(Source):
         return book[self.sheet]
 
 
-def _header(rows: _Rows, where: str) -> tuple[list[str], _Rows]:
-    """The column keys, and the rows after the header row (or rows)."""
-    for n, values in rows:
-        texts = [_text(v) for v in values]
-        if {"task_id", "title"} & _fields(texts):
-            texts, rows = _sub_header(texts, rows)
-            missing = [f for f in REQUIRED if f not in _fields(texts)]
-            if missing:
-                raise StoreError(f"{where} is not a task list: no column {_columns(missing)}",
-                                 reason="not-a-task-list")  # fmt: skip
-            return _keys(texts), rows
-        if n >= _HEADER_ROWS:
-            break
-    raise StoreError(f"{where} is not a task list: no header row with {_columns(REQUIRED)} "
-                     f"in its first {_HEADER_ROWS} rows", reason="not-a-task-list")  # fmt: skip
-
-
-def _sub_header(texts: list[str], rows: _Rows) -> tuple[list[str], _Rows]:
-    """A second header row (责任单位 merged over 牵头单位 | 协办单位) names the columns it fills;
-    any other row is handed back as the first row after the header."""
-    following = next(rows, None)
-    if following is None:
-        return texts, rows
-    below = [_text(v) for v in following[1]]
-    if not any(below) or not all(_plain(t) in _FIELD_OF for t in below if t):
-        return texts, chain([following], rows)
-    return [b or t for t, b in zip_longest(texts, below, fillvalue="")], rows
-
-
-def _fields(texts: Iterable[str]) -> set[str | None]:
-    return {_FIELD_OF.get(_plain(t)) for t in texts}
-
-
-def _columns(fields: Iterable[str]) -> str:
-    return ", ".join(f"{ALIASES[f][0]} (or {'/'.join(ALIASES[f][1:])})" for f in fields)
-
-
-def _keys(headers: list[str]) -> list[str]:
-    """JSON keys for the columns: the header text, or ``(H)`` for an empty or repeated one."""
-    keys: list[str] = []
-    for i, header in enumerate(headers, start=1):
-        keys.append(header if header and header not in keys else f"({get_column_letter(i)})")
-    return keys
-
-
-def _row(keys: list[str], texts: list[str]) -> dict[str, str]:
-    row = dict(zip(keys, texts, strict=False))
-    row |= {f"({get_column_letter(i)})": t for i, t in enumerate(texts, 1) if i > len(keys) and t}
-    return row
-
-
 def _resume_row(position: Position | None, digest: str, sheet: str) -> int:
     """The last row read of this version of the list; 0 for another version or sheet."""
     if position is None or position.get("sha256") != digest or position.get("sheet") != sheet:
         return 0
     row = position.get("row")
     return row if isinstance(row, int) else 0
-
-
-def _text(value: object) -> str:
-    """A cell as the office reads it: dates in ISO form, whole numbers without ``.0``."""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value).strip()
-
-
-def _plain(header: str) -> str:
-    return _NOTE.sub("", header)
-
-
-def _decode(raw: bytes) -> dict[str, str]:
-    try:
-        row = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise ParseError("bad-row", f"not the JSON of a sheet row: {exc}") from exc
-    if not isinstance(row, dict) or not all(isinstance(v, str) for v in row.values()):
-        raise ParseError("bad-row", "not an object of column: cell text")
-    return row
-
-
-def _by_field(row: dict[str, str]) -> dict[str, str]:
-    """Field -> the first non-empty cell under one of its headers."""
-    cells: dict[str, str] = {}
-    for header, text in row.items():
-        field = _FIELD_OF.get(_plain(header))
-        if field and text.strip() and field not in cells:
-            cells[field] = text.strip()
-    return cells
-
-
-def _required(cells: dict[str, str]) -> str:
-    """The task id, once every required field has a value."""
-    task_id = cells.get("task_id", "")
-    if not task_id:
-        raise ParseError("missing-task-id", f"no 任务编号 (事项 {_show(cells.get('title'))})")
-    for field in REQUIRED[1:]:
-        if not _DEPARTMENTS.sub("", cells.get(field, "")):
-            reason = "missing-" + field.replace("_", "-")
-            raise ParseError(reason, f"task {task_id}: no {ALIASES[field][0]}")
-    return task_id
-
-
-def _origin(text: str) -> TaskOrigin:
-    if not text:
-        return TaskOrigin.work_report  # the event's default
-    for part, origin in _ORIGINS:
-        if part in text or text == origin.value:
-            return origin
-    raise ParseError("unknown-origin", f"来源 {_show(text)}: not 政府工作报告, 会议 or 领导批示")
-
-
-def _deadline(text: str) -> date:
-    match = _DATE.fullmatch(text)
-    if match is None:
-        raise ParseError("bad-deadline", f"完成时限 {_show(text)}: not a date like 2025-06-30")
-    try:
-        return date(*map(int, match.groups()))
-    except ValueError as exc:
-        raise ParseError("bad-deadline", f"完成时限 {_show(text)}: {exc}") from exc
-
-
-def _focus(text: str) -> bool:
-    if text.lower() in _YES:
-        return True
-    if not text or text.lower() in _NO:
-        return False
-    raise ParseError("bad-focus", f"重点 {_show(text)}: not 是 or 否")
-
-
-def _lines(text: str) -> tuple[str, ...]:
-    return tuple(line.strip() for line in _LINES.split(text) if line.strip())
-
-
-def _unique(codes: list[str], *, but: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(c for c in codes if c != but))
-
-
-def _show(value: str | None) -> str:
-    value = value or ""
-    return repr(value[:60]) + ("..." if len(value) > 60 else "")

@@ -37,16 +37,15 @@ from aiohttp import web
 
 from connectors.runtime.deployment import Deployment
 from connectors.runtime.guard import KEYED, KEYED_READ, PERSON, allow
-from connectors.runtime.http import (
-    HttpSource,
-    HttpSourceOptions,
-    Intake,
+from connectors.runtime.http import HttpSource, HttpSourceOptions
+from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
     json_error,
     json_object,
     validated,
 )
+from connectors.runtime.intake import Intake
 from connectors.sources.task_view import Seen, TaskView
 from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory, load_directory

@@ -37,7 +37,8 @@ from pydantic_settings import BaseSettings
 
 from connectors.runtime.deployment import Deployment
 from connectors.runtime.guard import SIGNED, allow
-from connectors.runtime.http import HttpSource, HttpSourceOptions, Intake
+from connectors.runtime.http import HttpSource, HttpSourceOptions
+from connectors.runtime.intake import Intake
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.signatures import ReplayCache, Seen
 from connectors.sources.wechat_protocol import (

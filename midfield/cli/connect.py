@@ -145,7 +145,8 @@ def sink_department(code: str, metrics_port: int | None) -> None:
     letter. Any other answer: a dead letter at once. The position advances only after a 2xx or
     a dead letter. Prints a JSON summary on exit. Receivers: docs/departments.md.
     """
-    from connectors.sinks.department import Target, run_department_sink
+    from connectors.sinks.department import Target
+    from connectors.sinks.department_runner import run_department_sink
     from midfield.departments import load_directory
 
     settings = Settings()

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 
-from connectors.runtime.http import Intake, make_app
+from connectors.runtime.http import make_app
+from connectors.runtime.intake import Intake
 from connectors.sources import SOURCES
 from midfield.access import Sessions
 from midfield.broker import free_port

@@ -18,7 +18,8 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
-from connectors.sinks.department import SinkStats, Target, run_department_sink
+from connectors.sinks.department import SinkStats, Target
+from connectors.sinks.department_runner import run_department_sink
 from connectors.sinks.webhook import post, signed_headers
 from midfield.admin import create_topics, partition_counts
 from midfield.broker import free_port

@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.runtime.guard import OPEN, allow, check_routes
-from connectors.runtime.http import Intake, make_app
+from connectors.runtime.http import make_app
+from connectors.runtime.intake import Intake
 from connectors.sources.duty import DutyApi
 from midfield.access import (
     ANONYMOUS,

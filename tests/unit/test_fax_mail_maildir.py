@@ -15,7 +15,8 @@ from connectors.runtime.documents import DocumentStore, digest_of
 from connectors.runtime.source import RawRecord, ReadOnceOptions
 from connectors.sources import SOURCES
 from connectors.sources.fax_mail import FaxMailSource
-from connectors.sources.mail_readers import FolderMail, MaildirFolder
+from connectors.sources.mail_readers import FolderMail
+from connectors.sources.maildir_folder import MaildirFolder
 from midfield.cli import cli
 from midfield.demo.fax_samples import png_image
 from midfield.errors import StoreError

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from connectors.runtime.documents import DocumentStore, digest_of
 from connectors.runtime.source import RawRecord, Skip
-from connectors.sources.fax_mail import FaxMailOptions, FaxMailSource, mail_headers
-from connectors.sources.mail_readers import MaildirFolder
+from connectors.sources.fax_mail import FaxMailOptions, FaxMailSource
+from connectors.sources.fax_mail_format import mail_headers
+from connectors.sources.maildir_folder import MaildirFolder
 from midfield.demo.fax_samples import fax_mail, png_image
 from midfield.errors import ParseError
 from schemas.envelope import Envelope, event_id

@@ -39,11 +39,13 @@ from connectors.runtime.documents import DocumentStore
 from connectors.runtime.http import make_app
 from connectors.runtime.source import RawRecord, Skip, Source
 from connectors.sources import SOURCES
-from connectors.sources.board import BoardExport, board_events, board_reply
+from connectors.sources.board_export import BoardExport
+from connectors.sources.board_message import board_events, board_reply
 from connectors.sources.duty import DutyApi
-from connectors.sources.fax_mail import mail_headers, read_fax_mail
+from connectors.sources.fax_mail_format import mail_headers, read_fax_mail
 from connectors.sources.hotline import HotlineExport, row_steps
-from connectors.sources.task_sheet import ALIASES, TaskSheetSource
+from connectors.sources.task_sheet import TaskSheetSource
+from connectors.sources.task_sheet_layout import ALIASES
 from connectors.sources.telegram import TelegramSettings, TelegramSource, withheld_by
 from connectors.sources.wechat_protocol import BadMessage, SecureMode, message
 from midfield.broker import free_port
