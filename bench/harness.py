@@ -16,7 +16,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
 from midfield.settings import KafkaSettings
 from schemas.envelope import Envelope
 

@@ -36,8 +36,9 @@ from connectors.runtime.producer import EventProducer, OutRecord
 from connectors.runtime.runner import Runner
 from connectors.runtime.source import RawRecord
 from connectors.sources.fax_log import FaxLogSource
-from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
+from midfield.bus.clients import client_config
+from midfield.bus.topics import create_topics
 from midfield.settings import KafkaSettings, OfficeSettings, Settings
 from schemas.catalog import topic as catalog_topic
 from schemas.envelope import Envelope
@@ -171,7 +172,7 @@ def run_midfield(
 
 def raw_producer(kafka: KafkaSettings) -> KafkaProducer:
     """The very KafkaProducer EventProducer builds, so the baseline shares its configuration."""
-    return EventProducer(kafka)._producer
+    return EventProducer(kafka)._producer.client
 
 
 def run_kafka_python(settings: Settings, work: Workload, round_: int) -> Run:

@@ -39,8 +39,9 @@ from kafka.partitioner.default import murmur2
 
 from bench.harness import finish, progress, workdir
 from connectors.runtime.producer import EventProducer
-from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
+from midfield.bus.clients import client_config
+from midfield.bus.topics import create_topics
 from midfield.settings import (
     ConnectorSettings,
     KafkaSettings,
@@ -602,7 +603,7 @@ async def _round_trips(settings: Settings, n: int, rate: float, wait_ms: int) ->
     sent: dict[bytes, float] = {}
     tag = uuid.uuid4().hex[:8]  # Tansu's ListOffsets answers low: seek_to_end may land before
     # the end, so records of an earlier baseline can come first; they are skipped by their key
-    producer = EventProducer(settings.kafka)._producer
+    producer = EventProducer(settings.kafka)._producer.client
     try:
         parts = [TopicPartition(RAW_TOPIC, p) for p in range(fax_partitions())]
         consumer.assign(parts)

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import finish, produce_all, progress, workdir
-from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
+from midfield.bus.clients import client_config
+from midfield.bus.topics import create_topics
+from midfield.bus.watermarks import topic_end_offsets
 from midfield.clock import utc_now
 from midfield.settings import Settings
-from midfield.watermarks import topic_end_offsets
 from schemas.catalog import topic as catalog_topic
 from schemas.envelope import Envelope
 from schemas.events.task import TaskCreated, TaskEvent, TaskOrigin

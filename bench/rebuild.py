@@ -32,14 +32,15 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.harness import finish, produce_all, profile_rows, progress
-from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
+from midfield.bus.clients import client_config
+from midfield.bus.topics import create_topics
+from midfield.bus.watermarks import topic_end_offsets
 from midfield.clock import utc_now
 from midfield.replay.books import Snapshot
 from midfield.replay.commands import rebuild
 from midfield.replay.run import Progress
 from midfield.settings import KafkaSettings, Settings
-from midfield.watermarks import topic_end_offsets
 from schemas.envelope import Envelope, EventData
 from schemas.events.duty import DutyEntryRecorded, EntryKind
 from schemas.events.message import (

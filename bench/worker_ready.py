@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import finish, progress, workdir
-from midfield.admin import create_topics
 from midfield.apache_kafka import KAFKA_VERSION, ApacheKafka
 from midfield.broker import EmbeddedBroker
+from midfield.bus.topics import create_topics
 from midfield.settings import Settings
 from tests.harness import Broker, WorkerProcess, http_get
 

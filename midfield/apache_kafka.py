@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from midfield.admin import wait_for_broker
 from midfield.broker import free_port, pid_alive, terminate_pid
+from midfield.bus.readiness import wait_for_broker
 from midfield.errors import BrokerUnavailable, EmbeddedBrokerError
 
 __all__ = ["KAFKA_VERSION", "ApacheKafka", "KafkaStatus", "install"]

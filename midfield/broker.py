@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from midfield.admin import wait_for_broker
+from midfield.bus.readiness import wait_for_broker
 from midfield.errors import BrokerUnavailable, EmbeddedBrokerError
 
 __all__ = ["BrokerStatus", "EmbeddedBroker", "free_port", "pid_alive", "terminate_pid"]

@@ -2,8 +2,8 @@
 
 Pure: catalog rows and topic settings in, plain dicts out; ``midfield deploy k8s-topics``
 writes them as YAML into ``deploy/k8s/overlays/<site>/topics.yaml``. Partitions, replicas and
-topic configs are the ones ``midfield topics create`` uses (:func:`midfield.admin.topic_configs`),
-so a cluster made either way holds the same topics.
+topic configs are the ones ``midfield topics create`` uses
+(:func:`midfield.bus.topics.topic_configs`), so a cluster made either way holds the same topics.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from midfield import settings as settings_module
-from midfield.admin import topic_configs
+from midfield.bus.topics import topic_configs
 from midfield.errors import ConfigError
 from midfield.settings import TopicSettings
 from schemas.catalog import TopicSpec

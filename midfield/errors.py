@@ -16,18 +16,14 @@ and metrics use as their category; ``str(error)`` is the human message.
         ├── BrokerUnavailable  transient: retry with backoff, keep the source position
         └── BrokerRejected     permanent for this request: do not retry the same record
 
-Third-party errors (aiokafka, kafka-python) never travel past :func:`map_kafka_errors`, the one
-boundary where they are translated (``raise BrokerUnavailable(...) from exc``); a test proves
-that every error class both libraries define is mapped.
+Third-party errors (aiokafka, kafka-python) never travel past the Kafka package
+(:mod:`midfield.bus`): :func:`midfield.bus.errors.map_kafka_errors` is the one place where they
+are translated (``raise BrokerUnavailable(...) from exc``); a test proves that every error class
+both libraries define is mapped. The classes stay here, so that anyone can catch them without
+importing a Kafka client.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import aiokafka.errors
-import kafka.errors
 
 from schemas.errors import MidfieldError, ParseError
 
@@ -42,8 +38,6 @@ __all__ = [
     "ParseError",
     "Rejected",
     "StoreError",
-    "map_kafka_errors",
-    "translate_kafka_error",
 ]
 
 
@@ -88,67 +82,3 @@ class BrokerRejected(BrokerError):
     """Permanent for this request (too large, not authorised, invalid config)."""
 
     default_reason = "broker-rejected"
-
-
-_KAFKA_BASES: tuple[type[BaseException], ...] = (
-    kafka.errors.KafkaError,
-    aiokafka.errors.KafkaError,
-)
-
-
-_TRANSLATED: tuple[type[BaseException], ...] = (*_KAFKA_BASES, TimeoutError, ConnectionError)
-
-
-def _reason_for(exc: BaseException) -> str:
-    # KafkaTimeoutError -> kafka-timeout, not kafka-kafka-timeout
-    name = type(exc).__name__.removesuffix("Error")
-    name = name.removeprefix("Kafka") or name
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("-")
-        out.append(ch.lower())
-    return "kafka-" + "".join(out)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if getattr(exc, "retriable", False):
-        return True
-    transient = (
-        kafka.errors.KafkaConnectionError,
-        kafka.errors.KafkaTimeoutError,
-        kafka.errors.NodeNotReadyError,
-        kafka.errors.MetadataEmptyBrokerList,
-        aiokafka.errors.KafkaConnectionError,
-        aiokafka.errors.NoBrokersAvailable,
-        aiokafka.errors.KafkaTimeoutError,
-        aiokafka.errors.NodeNotReadyError,
-        aiokafka.errors.ProducerClosed,
-        TimeoutError,
-        ConnectionError,
-    )
-    return isinstance(exc, transient)
-
-
-def translate_kafka_error(exc: BaseException) -> BrokerError:
-    """Return the Midfield error for a Kafka client (or socket) error."""
-    cls = BrokerUnavailable if _is_transient(exc) else BrokerRejected
-    name = type(exc).__name__
-    try:
-        message = str(exc) or name
-    except AttributeError:  # aiokafka's BrokerResponseError.__str__ needs a class errno
-        message = name
-    if not message.startswith(name):
-        message = f"{name}: {message}"
-    return cls(message, reason=_reason_for(exc))
-
-
-@contextmanager
-def map_kafka_errors() -> Iterator[None]:
-    """Translate every aiokafka/kafka-python error raised inside the block."""
-    try:
-        yield
-    except MidfieldError:
-        raise
-    except _TRANSLATED as exc:
-        raise translate_kafka_error(exc) from exc

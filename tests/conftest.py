@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from midfield.admin import create_topics
 from midfield.apache_kafka import ApacheKafka
 from midfield.broker import EmbeddedBroker
+from midfield.bus.topics import create_topics
 from midfield.settings import TopicSettings
 from tests.harness import Broker
 

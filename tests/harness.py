@@ -295,8 +295,9 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
     """Every record of ``topic`` from the beginning up to its true end (fetch high watermark)."""
     from kafka import TopicPartition
 
-    from midfield.admin import client_config
-    from midfield.watermarks import probe_consumer, topic_end_offsets
+    from midfield.bus.clients import client_config
+    from midfield.bus.consumer import probe_consumer
+    from midfield.bus.watermarks import topic_end_offsets
 
     config = client_config(broker.kafka_settings())
     ends = {tp: end for tp, end in topic_end_offsets(config, [topic]).items() if end}
@@ -326,7 +327,7 @@ def produce(broker: Broker, envelopes: list[Any], topic: str | None = None) -> N
     key = subject, to their own topic unless ``topic`` is given; waits for the broker."""
     from kafka import KafkaProducer
 
-    from midfield.admin import client_config
+    from midfield.bus.clients import client_config
 
     producer = KafkaProducer(**client_config(broker.kafka_settings()), acks="all")
     try:

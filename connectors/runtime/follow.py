@@ -9,13 +9,12 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from kafka import TopicPartition
-
-from midfield.admin import client_config
-from midfield.errors import BrokerError, map_kafka_errors
+from midfield.bus.clients import client_config
+from midfield.bus.consumer import TopicPartition, probe_consumer
+from midfield.bus.watermarks import topic_end_offsets
+from midfield.errors import BrokerError
 from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings
-from midfield.watermarks import probe_consumer, topic_end_offsets
 from schemas.envelope import DecodeError, Envelope
 
 __all__ = ["follow_topic"]
@@ -51,7 +50,7 @@ def _read(
 ) -> None:
     config = client_config(kafka)
     ends = topic_end_offsets(config, [topic])  # true ends: fetch high watermarks
-    with map_kafka_errors(), probe_consumer(config, auto_offset_reset="earliest") as consumer:
+    with probe_consumer(config, auto_offset_reset="earliest") as consumer:
         partitions = [TopicPartition(t, p) for t, p in ends]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)

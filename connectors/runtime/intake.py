@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from connectors.runtime.privacy import Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from midfield import metrics
-from midfield.admin import broker_answers
+from midfield.bus.readiness import broker_answers
 from midfield.errors import BrokerError, BrokerUnavailable, ParseError
 from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings

@@ -1,4 +1,5 @@
-"""The connectors' producer: kafka-python with ``acks=all``, key = subject, errors translated.
+"""The connectors' producer: ``acks=all``, key = subject, errors translated (by
+:mod:`midfield.bus.producer`, which it configures).
 
 :meth:`EventProducer.send` hands a record to the client's buffer and returns its
 :class:`Delivery`; the runner commits a source position only once every delivery before it
@@ -7,36 +8,17 @@ succeeded, and re-sends (same ids, so the books apply each once) when one failed
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
-
-from midfield.admin import client_config
-from midfield.errors import BrokerError, map_kafka_errors, translate_kafka_error
+from midfield.bus.clients import client_config
+from midfield.bus.producer import Delivery, Producer, delivery_error
 from midfield.settings import KafkaSettings
 from schemas.envelope import Header
 
-__all__ = ["Delivery", "EventProducer", "OutRecord"]
+__all__ = ["Delivery", "EventProducer", "OutRecord", "delivery_error"]
 
 OutRecord = tuple[str, bytes, bytes, list[Header]]
 """``(topic, key, value, headers)``"""
-
-
-class Delivery(Protocol):
-    """The broker's answer for one record (kafka-python's ``FutureRecordMetadata``)."""
-
-    is_done: bool
-    exception: BaseException | None
-
-    def failed(self) -> bool: ...
-
-
-def delivery_error(delivery: Delivery) -> BrokerError | None:
-    """The translated error of a finished delivery, ``None`` if the broker has the record."""
-    if delivery.failed() and delivery.exception is not None:
-        return translate_kafka_error(delivery.exception)
-    return None
 
 
 class EventProducer:
@@ -52,22 +34,15 @@ class EventProducer:
             "enable_idempotence": False,
             "retries": 3,
         }
-        with map_kafka_errors():
-            self._producer = KafkaProducer(**(config | overrides))
+        self._producer = Producer(config | overrides)
 
     def send(self, record: OutRecord) -> Delivery:
         topic, key, value, headers = record
-        try:  # a plain try, not map_kafka_errors(): this runs once per record
-            delivery = self._producer.send(topic, key=key, value=value, headers=headers)
-            return cast(Delivery, delivery)
-        except (KafkaError, TimeoutError, ConnectionError) as exc:
-            raise translate_kafka_error(exc) from exc
+        return self._producer.send(topic, key=key, value=value, headers=headers)
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait until every buffered record has its answer (success or failure)."""
-        with map_kafka_errors():
-            self._producer.flush(timeout=timeout_s)
+        self._producer.flush(timeout_s)
 
     def close(self) -> None:
-        with map_kafka_errors():
-            self._producer.close(timeout=5)
+        self._producer.close(timeout_s=5)

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from connectors.runtime.producer import EventProducer, delivery_error
@@ -46,15 +44,10 @@ from connectors.sinks.webhook import (
     structured,
 )
 from midfield import faults
+from midfield.bus.consumer import Consumer, TopicPartition
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
-from midfield.errors import (
-    BrokerError,
-    BrokerUnavailable,
-    ConfigError,
-    ParseError,
-    map_kafka_errors,
-)
+from midfield.errors import BrokerError, BrokerUnavailable, ConfigError, ParseError
 from midfield.logging import get_logger
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER, outbox
@@ -127,21 +120,10 @@ class _Pending:
     broker_errors: int = 0
 
 
-class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, sink: DepartmentSink) -> None:
-        self.sink = sink
-
-    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        self.sink.forget(revoked)
-
-    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        pass
-
-
 class DepartmentSink:
     """Delivers one department's outbox until ``stop`` is set (see the module docstring)."""
 
-    def __init__(self, target: Target, consumer: KafkaConsumer, producer: EventProducer,
+    def __init__(self, target: Target, consumer: Consumer, producer: EventProducer,
                  settings: Settings, *, stop: threading.Event | None = None,
                  clock: Clock = utc_now, deliver: Deliver = post,
                  on_outcome: OnOutcome | None = None) -> None:  # fmt: skip
@@ -153,7 +135,7 @@ class DepartmentSink:
         self.stats = SinkStats()
         self.log = log.bind(connector=CONNECTOR, department=target.code)
         self._queues: dict[TopicPartition, deque[_Pending]] = {}
-        consumer.subscribe([outbox(target.code)], listener=_Forget(self))
+        consumer.subscribe([outbox(target.code)], on_revoked=self.forget)
 
     def run(self) -> SinkStats:
         self.log.info("delivering", topic=outbox(self.target.code), url=self.target.url)
@@ -169,8 +151,7 @@ class DepartmentSink:
             self._queues.pop(tp, deque()).clear()
 
     def _fetch(self) -> None:
-        with map_kafka_errors():
-            batches = self.consumer.poll(timeout_ms=self._wait_ms())
+        batches = self.consumer.poll(timeout_ms=self._wait_ms())
         for tp, records in batches.items():
             now = self.clock()
             self._queues.setdefault(tp, deque()).extend(_Pending(r, now) for r in records)
@@ -266,9 +247,7 @@ class DepartmentSink:
         """Move the group past ``record``; if that fails it may only come again (same id)."""
         faults.point("sink.before-commit")
         try:
-            with map_kafka_errors():
-                self.consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)},
-                                     timeout_ms=self.kafka.request_timeout_ms)  # fmt: skip
+            self.consumer.commit({tp: record.offset + 1}, timeout_ms=self.kafka.request_timeout_ms)
         except BrokerError as exc:
             self.log.warning("commit failed; the record may be delivered again", error=str(exc),
                              partition=tp.partition, offset=record.offset)  # fmt: skip

@@ -12,15 +12,15 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack, closing
 from typing import TypeVar
 
-from kafka import KafkaConsumer
-
 from connectors.runtime.producer import EventProducer
 from connectors.runtime.runner import Backoff
 from connectors.sinks.department import CONNECTOR, DepartmentSink, OnOutcome, SinkStats, Target
 from connectors.sinks.webhook import Answer, Deliver, post
 from midfield import metrics
-from midfield.admin import client_config, partition_counts
-from midfield.errors import BrokerUnavailable, map_kafka_errors
+from midfield.bus.clients import client_config
+from midfield.bus.consumer import Consumer
+from midfield.bus.topics import partition_counts
+from midfield.errors import BrokerUnavailable
 from midfield.logging import get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.catalog import outbox
@@ -67,14 +67,13 @@ def _outbox_exists(
     return True
 
 
-def _consumer(code: str, kafka: KafkaSettings) -> KafkaConsumer:
+def _consumer(code: str, kafka: KafkaSettings) -> Consumer:
     timings = {}
     if kafka.profile == "embedded":  # Tansu answers JoinGroup after session_timeout / 2
         timings = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
-    with map_kafka_errors():
-        return KafkaConsumer(**client_config(kafka), group_id=f"midfield-sink-{code}",
-                             enable_auto_commit=False, auto_offset_reset="earliest",
-                             **timings)  # fmt: skip
+    return Consumer(client_config(kafka), group_id=f"midfield-sink-{code}",
+                    enable_auto_commit=False, auto_offset_reset="earliest",
+                    **timings)  # fmt: skip
 
 
 _T = TypeVar("_T")

@@ -22,7 +22,8 @@ def topics() -> None:
 @topics.command("create")
 def topics_create() -> None:
     """Create every topic of the catalog that is missing (idempotent)."""
-    from midfield.admin import create_topics, require_broker
+    from midfield.bus.readiness import require_broker
+    from midfield.bus.topics import create_topics
 
     settings = Settings()
     require_broker(settings.kafka)

@@ -76,7 +76,7 @@ def replay_export(out: Path, topic_names: tuple[str, ...]) -> None:
 def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
     """Import an archive into the broker: checksums first, each record to its partition with its
     key, headers and timestamp; resumable (import-progress.json). Creates missing topics."""
-    from midfield.admin import create_topics
+    from midfield.bus.topics import create_topics
     from midfield.replay.archive import import_archive
 
     settings = Settings()
@@ -93,7 +93,7 @@ def replay_import(source: Path, topic_names: tuple[str, ...]) -> None:
 
 
 def require_broker(settings: Settings) -> None:
-    from midfield.admin import require_broker
+    from midfield.bus.readiness import require_broker
 
     require_broker(settings.kafka)
 
@@ -169,7 +169,7 @@ def replay_redrive(
     midfield replay redrive --dry-run
     midfield replay redrive --source fax-log --reason bad-field-count
     """
-    from midfield.admin import client_config
+    from midfield.bus.clients import client_config
     from midfield.replay.redrive import Filter, redrive
     from midfield.replay.reparse import reparser
     from midfield.replay.run import parse_time

@@ -22,7 +22,8 @@ from midfield.settings import Settings
 @click.option("--no-create-topics", is_flag=True, help="Do not create missing catalog topics.")
 def worker(port: int | None, no_create_topics: bool) -> None:
     """Run the stream processors and their HTTP views until interrupted."""
-    from midfield.admin import create_topics, require_broker
+    from midfield.bus.readiness import require_broker
+    from midfield.bus.topics import create_topics
     from midfield.settings import WorkerSettings
     from streams.worker.worker import run_worker
 

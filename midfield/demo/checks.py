@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
+from midfield.bus.watermarks import topic_end_offsets
 from midfield.demo.directory import READER_KEY
 from midfield.settings import KafkaSettings
-from midfield.watermarks import topic_end_offsets
 from schemas.catalog import DEADLETTER
 
 __all__ = ["Watch", "get", "light_counts", "messages_received", "wait"]

@@ -34,8 +34,8 @@ from typing import Any
 import click
 from cryptography.fernet import Fernet
 
-from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
+from midfield.bus.topics import create_topics
 from midfield.demo.checks import Watch, get, light_counts, messages_received, wait
 from midfield.demo.directory import (
     DEMO_PASSWORD,

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer, TopicPartition
-
-from midfield.admin import client_config
-from midfield.errors import StoreError, map_kafka_errors
+from midfield.bus.clients import client_config
+from midfield.bus.consumer import TopicPartition, probe_consumer
+from midfield.bus.producer import Producer
+from midfield.bus.watermarks import topic_end_offsets
+from midfield.errors import StoreError
 from midfield.settings import KafkaSettings
-from midfield.watermarks import probe_consumer, topic_end_offsets
 
 __all__ = ["ArchiveReport", "export_topics", "import_archive"]
 
@@ -141,19 +141,18 @@ def import_archive(kafka: KafkaSettings, root: Path, *, topics: list[str] | None
                              reason="archive-checksum")  # fmt: skip
     done: dict[str, int] = _load(root / PROGRESS)
     report = ArchiveReport()
-    with map_kafka_errors():
-        producer = KafkaProducer(**client_config(kafka), acks="all", linger_ms=20)
-        try:
-            for name in sorted(files):
-                sent = _import_file(producer, root / name, done.get(name, -1), progress)
-                producer.flush()
-                if sent:
-                    done[name] = sent[-1]
-                    report.records += len(sent)
-                _save(root / PROGRESS, done)
-                report.files += 1
-        finally:
-            producer.close(timeout=10)
+    producer = Producer(client_config(kafka), acks="all", linger_ms=20)
+    try:
+        for name in sorted(files):
+            sent = _import_file(producer, root / name, done.get(name, -1), progress)
+            producer.flush()
+            if sent:
+                done[name] = sent[-1]
+                report.records += len(sent)
+            _save(root / PROGRESS, done)
+            report.files += 1
+    finally:
+        producer.close(timeout_s=10)
     return report
 
 
@@ -163,7 +162,7 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def _import_file(producer: KafkaProducer, path: Path, after: int,
+def _import_file(producer: Producer, path: Path, after: int,
                  progress: Progress) -> list[int]:  # fmt: skip
     topic = path.parent.name
     sent = []

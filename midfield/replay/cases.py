@@ -47,12 +47,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kafka import KafkaProducer
 from pydantic import ValidationError
 
-from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
-from midfield.errors import ConfigError, map_kafka_errors
+from midfield.bus.clients import client_config
+from midfield.bus.producer import Producer
+from midfield.bus.topics import create_topics
+from midfield.errors import ConfigError
 from midfield.replay.books import NAMES, Snapshot, render
 from midfield.replay.replay_worker import ReplayWorker
 from midfield.replay.run import Progress, plan
@@ -227,15 +228,12 @@ def run_cases(
 
 
 def _produce(kafka: KafkaSettings, envelopes: list[Envelope]) -> None:
-    with map_kafka_errors():
-        producer = KafkaProducer(**client_config(kafka), acks="all")
-        try:
-            sent = [
-                producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
-                for e in envelopes
-            ]
-            producer.flush(timeout=30)
-            for future in sent:
-                future.get(timeout=0)  # raises the broker's error for a record not acknowledged
-        finally:
-            producer.close(timeout=5)
+    producer = Producer(client_config(kafka), acks="all")
+    try:
+        sent = [
+            producer.send(e.topic, key=e.key(), value=e.value(), headers=e.headers())
+            for e in envelopes
+        ]
+        producer.acknowledge(sent, timeout_s=30)
+    finally:
+        producer.close(timeout_s=5)

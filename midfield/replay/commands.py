@@ -12,7 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
+from midfield.bus.watermarks import topic_partitions
 from midfield.clock import utc_now
 from midfield.replay.books import Diff, Snapshot, diff, from_changelogs, render
 from midfield.replay.fast import apply_plan, publish
@@ -20,7 +21,6 @@ from midfield.replay.offsets import Offsets, beginning_offsets, committed_offset
 from midfield.replay.replay_worker import ReplayWorker, wait_ready
 from midfield.replay.run import Plan, Progress, plan
 from midfield.settings import Settings
-from midfield.watermarks import topic_partitions
 from streams.worker.app import PROCESSED
 
 __all__ = ["Outcome", "as_of", "rebuild", "shadow"]

@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
-from midfield.admin import create_missing, partition_counts
-from midfield.errors import StoreError, map_kafka_errors
+from midfield.bus.consumer import TopicPartition, probe_consumer
+from midfield.bus.producer import Producer
+from midfield.bus.topics import create_missing, partition_counts
+from midfield.errors import StoreError
 from midfield.replay.books import changelog_topic
 from midfield.replay.offsets import commit_offsets
 from midfield.replay.run import Plan, Progress
@@ -67,35 +67,30 @@ def apply_plan(
     out = Applied()
     source = f"midfield://worker/{plan.app_id}"
     began = last = time.monotonic()
-    with map_kafka_errors():
-        consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False,
-                                 max_partition_fetch_bytes=4 << 20, fetch_max_bytes=32 << 20,
-                                 max_poll_records=5000)  # fmt: skip
-        try:
-            consumer.assign([TopicPartition(t, p) for t, p in todo])
-            for (t, p), (start, _) in todo.items():
-                consumer.seek(TopicPartition(t, p), start)
-            left = dict(todo)
-            while left:
-                if time.monotonic() - began > timeout_s:
-                    raise StoreError(f"reading {sorted(left)} took over {timeout_s} s",
-                                     reason="fetch")  # fmt: skip
-                for tp, records in consumer.poll(timeout_ms=500).items():
-                    key = (tp.topic, tp.partition)
-                    end = todo[key][1]
-                    for record in records:
-                        if record.offset < end:
-                            _apply(out, record, settings, source)
-                    if consumer.position(tp) >= end:
-                        left.pop(key, None)
-                        consumer.pause(tp)
-                now = time.monotonic()
-                if now - last >= 0.5 or not left:
-                    last = now
-                    out.progress = Progress(out.events + out.undecodable, plan.events, now - began)
-                    report(out.progress)
-        finally:
-            consumer.close()
+    with probe_consumer(config, max_partition_fetch_bytes=4 << 20, fetch_max_bytes=32 << 20,
+                        max_poll_records=5000) as consumer:  # fmt: skip
+        consumer.assign([TopicPartition(t, p) for t, p in todo])
+        for (t, p), (start, _) in todo.items():
+            consumer.seek(TopicPartition(t, p), start)
+        left = dict(todo)
+        while left:
+            if time.monotonic() - began > timeout_s:
+                raise StoreError(f"reading {sorted(left)} took over {timeout_s} s",
+                                 reason="fetch")  # fmt: skip
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                key = (tp.topic, tp.partition)
+                end = todo[key][1]
+                for record in records:
+                    if record.offset < end:
+                        _apply(out, record, settings, source)
+                if consumer.position(tp) >= end:
+                    left.pop(key, None)
+                    consumer.pause(tp)
+            now = time.monotonic()
+            if now - last >= 0.5 or not left:
+                last = now
+                out.progress = Progress(out.events + out.undecodable, plan.events, now - began)
+                report(out.progress)
     return out
 
 
@@ -117,26 +112,22 @@ def publish(config: Mapping[str, Any], applied: Applied, plan: Plan, settings: S
     """Make ``applied`` the books of ``plan.app_id``: changelogs, then the group's offsets (see
     the module docstring). Answers the changelog records written."""
     _create_changelogs(plan.app_id, settings)
-    written = 0
-    with map_kafka_errors():
-        producer = KafkaProducer(**config, acks="all", linger_ms=50, batch_size=1 << 20)
-        try:
-            sent = []
-            for book, entries in applied.books.items():
-                topic = changelog_topic(plan.app_id, book)
-                for key, value in entries.items():
-                    sent.append(producer.send(
-                        topic,
-                        key=json.dumps(key).encode(),
-                        value=json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
-                        partition=applied.partition_of[(book, key)],
-                    ))  # fmt: skip
-            producer.flush(timeout=120)
-            for future in sent:
-                future.get(timeout=0)  # raises the broker's error for a record not acknowledged
-            written = len(sent)
-        finally:
-            producer.close(timeout=10)
+    producer = Producer(config, acks="all", linger_ms=50, batch_size=1 << 20)
+    try:
+        sent = []
+        for book, entries in applied.books.items():
+            topic = changelog_topic(plan.app_id, book)
+            for key, value in entries.items():
+                sent.append(producer.send(
+                    topic,
+                    key=json.dumps(key).encode(),
+                    value=json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
+                    partition=applied.partition_of[(book, key)],
+                ))  # fmt: skip
+        producer.acknowledge(sent, timeout_s=120)
+        written = len(sent)
+    finally:
+        producer.close(timeout_s=10)
     commit_offsets(config, plan.app_id, plan.targets)
     return written
 

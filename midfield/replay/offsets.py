@@ -26,12 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
-
-from midfield.errors import StoreError, map_kafka_errors
-from midfield.lag import committed_offsets
-from midfield.watermarks import end_offsets, probe_consumer, topic_end_offsets
+from midfield.bus.consumer import Consumer, TopicPartition, probe_consumer
+from midfield.bus.groups import commit_offsets, committed_offsets
+from midfield.bus.watermarks import end_offsets, topic_end_offsets
+from midfield.errors import StoreError
 from streams.worker.hooks import Offsets, read_offsets
 
 __all__ = [
@@ -46,7 +44,7 @@ __all__ = [
     "write_offsets",
 ]
 
-Lookup = Callable[[KafkaConsumer, dict[TopicPartition, int]], Mapping[TopicPartition, Any]]
+Lookup = Callable[[Consumer, dict[TopicPartition, int]], Mapping[TopicPartition, Any]]
 """ListOffsets by timestamp; tests replace it to stand in for a broker that answers right."""
 
 
@@ -59,29 +57,9 @@ def write_offsets(path: Path, offsets: Offsets) -> None:
 
 def beginning_offsets(config: Mapping[str, Any], partitions: Iterable[tuple[str, int]]) -> Offsets:
     tps = [TopicPartition(t, p) for t, p in partitions]
-    with map_kafka_errors(), probe_consumer(config) as consumer:
-        found: dict[TopicPartition, int] = consumer.beginning_offsets(tps)
+    with probe_consumer(config) as consumer:
+        found = consumer.beginning_offsets(tps)
     return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
-
-
-def commit_offsets(config: Mapping[str, Any], group: str, offsets: Offsets) -> None:
-    """Commit ``offsets`` for ``group`` (which must have no members): a worker joining that group
-    starts there. How ``replay rebuild`` starts the processors at a moment."""
-    if not offsets:
-        return
-    wanted = {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
-    with map_kafka_errors():
-        admin = KafkaAdminClient(**config)
-        try:
-            answers = admin.alter_group_offsets(group, wanted)
-        finally:
-            admin.close()
-    failed = {tp: err for tp, err in answers.items() if getattr(err, "errno", 0)}
-    if failed:
-        raise StoreError(
-            f"could not commit the start offsets of group {group}: {failed}",
-            reason="offset-commit",
-        )
 
 
 @dataclass
@@ -109,7 +87,7 @@ def offsets_at(
     ends = end_offsets(config, parts)
     begins = beginning_offsets(config, parts)
     result = TimeOffsets({})
-    with map_kafka_errors(), probe_consumer(config, max_partition_fetch_bytes=64 << 10) as consumer:
+    with probe_consumer(config, max_partition_fetch_bytes=64 << 10) as consumer:
         probe = _Probe(consumer, result)
         tps = [TopicPartition(t, p) for t, p in parts]
         answers = (lookup or _list_offsets)(consumer, dict.fromkeys(tps, target))
@@ -126,16 +104,15 @@ def offsets_at(
 
 
 def _list_offsets(
-    consumer: KafkaConsumer, timestamps: dict[TopicPartition, int]
+    consumer: Consumer, timestamps: dict[TopicPartition, int]
 ) -> Mapping[TopicPartition, Any]:
-    found: Mapping[TopicPartition, Any] = consumer.offsets_for_times(timestamps)
-    return found
+    return consumer.offsets_for_times(timestamps)
 
 
 class _Probe:
     """Record timestamps by offset, one fetch each, through one consumer."""
 
-    def __init__(self, consumer: KafkaConsumer, result: TimeOffsets) -> None:
+    def __init__(self, consumer: Consumer, result: TimeOffsets) -> None:
         self.consumer = consumer
         self.result = result
 
@@ -178,7 +155,7 @@ def scan(
     ends = {tp: end for tp, end in topic_end_offsets(config, topics).items() if end}
     if not ends:
         return
-    with map_kafka_errors(), probe_consumer(config, auto_offset_reset="earliest") as consumer:
+    with probe_consumer(config, auto_offset_reset="earliest") as consumer:
         consumer.assign([TopicPartition(t, p) for t, p in ends])
         for t, p in ends:
             consumer.seek_to_beginning(TopicPartition(t, p))

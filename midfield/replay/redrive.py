@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kafka import KafkaProducer
-
-from midfield.errors import NotRedrivable, ParseError, map_kafka_errors
+from midfield.bus.producer import Delivery, Producer
+from midfield.errors import NotRedrivable, ParseError
 from midfield.replay.offsets import scan
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
@@ -168,11 +167,10 @@ class _Out:
     """The producer: events at once; the letters' new records once every event is acknowledged."""
 
     def __init__(self, config: Mapping[str, Any], dry_run: bool) -> None:
-        self.producer: KafkaProducer | None = None
+        self.producer: Producer | None = None
         if not dry_run:
-            with map_kafka_errors():
-                self.producer = KafkaProducer(**config, acks="all", linger_ms=20)
-        self.sent: list[Any] = []
+            self.producer = Producer(config, acks="all", linger_ms=20)
+        self.sent: list[Delivery] = []
         self.letters: list[DeadLetter] = []
 
     def __enter__(self) -> _Out:
@@ -184,17 +182,16 @@ class _Out:
                 self.flush()
         finally:
             if self.producer is not None:
-                self.producer.close(timeout=10)
+                self.producer.close(timeout_s=10)
 
     def events(self, envelopes: list[Envelope]) -> None:
         if self.producer is None:
             return
-        with map_kafka_errors():
-            for e in envelopes:
-                future = self.producer.send(
-                    e.topic, key=e.key(), value=e.value(), headers=e.headers()
-                )
-                self.sent.append(future)
+        for e in envelopes:
+            delivery = self.producer.send(
+                e.topic, key=e.key(), value=e.value(), headers=e.headers()
+            )
+            self.sent.append(delivery)
 
     def later(self, letter: DeadLetter) -> None:
         self.letters.append(letter)
@@ -205,21 +202,11 @@ class _Out:
         """Every event acknowledged (an error stops here, before any letter is written), then
         the letters' new records, acknowledged too."""
         if self.producer is not None:
-            with map_kafka_errors():
-                self._acknowledged(self.sent)
-                self._acknowledged(
-                    [
-                        self.producer.send(
-                            DEADLETTER, key=x.key(), value=x.value(), headers=x.headers()
-                        )
-                        for x in self.letters
-                    ]
-                )
+            self.producer.acknowledge(self.sent, timeout_s=60)
+            letters = [
+                self.producer.send(DEADLETTER, key=x.key(), value=x.value(), headers=x.headers())
+                for x in self.letters
+            ]
+            self.producer.acknowledge(letters, timeout_s=60)
         self.sent.clear()
         self.letters.clear()
-
-    def _acknowledged(self, futures: list[Any]) -> None:
-        assert self.producer is not None
-        self.producer.flush(timeout=60)
-        for future in futures:
-            future.get(timeout=0)  # raises the broker's error for a record not acknowledged

@@ -28,8 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from midfield.admin import client_config
 from midfield.broker import free_port
+from midfield.bus.clients import client_config
 from midfield.errors import MidfieldError
 from midfield.replay.books import Snapshot
 from midfield.replay.offsets import commit_offsets, committed_offsets, write_offsets

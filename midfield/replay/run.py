@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
+from midfield.bus.watermarks import end_offsets, topic_partitions
 from midfield.errors import ConfigError
 from midfield.replay.offsets import (
     Offsets,
@@ -25,7 +26,6 @@ from midfield.replay.offsets import (
     read_offsets,
 )
 from midfield.settings import Settings
-from midfield.watermarks import end_offsets, topic_partitions
 from streams.worker.app import PROCESSED
 
 __all__ = ["Plan", "Progress", "caught_up", "parse_time", "plan"]

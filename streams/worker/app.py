@@ -16,7 +16,7 @@ from faust.types import TransportT
 from faust.types.auth import CredentialsT
 
 from midfield import metrics
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ConfigError
@@ -73,7 +73,7 @@ class MidfieldApp(faust.App):
 
 def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
     """TLS and SASL for faust's aiokafka clients, from the settings the kafka-python clients
-    use too (:func:`midfield.admin.client_config`); ``None`` for PLAINTEXT."""
+    use too (:func:`midfield.bus.clients.client_config`); ``None`` for PLAINTEXT."""
     context = _ssl_context(kafka) if kafka.uses_tls else None
     if kafka.security_protocol.startswith("SASL_"):
         return faust.SASLCredentials(

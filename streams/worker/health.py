@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from midfield import metrics
+from midfield.bus.lag import PartitionLag, group_lag
 from midfield.errors import BrokerError
-from midfield.lag import PartitionLag, group_lag
 from midfield.logging import get_logger
 
 __all__ = ["BrokerWatch"]

@@ -5,8 +5,8 @@ faust's table recovery reads each changelog partition up to ``highwaters()`` (Li
 "latest") and then declares the table recovered. Tansu 0.6 answers ListOffsets with the last
 batch's base offset + 1, so unpatched recovery stops early and silently drops the tail of the
 last changelog batch (measured: 953 of 1000 updates kept; docs/brokers.md). Here
-``_highwaters`` asks the broker's Fetch response instead (:mod:`midfield.watermarks`), which is
-right on Tansu and agrees with ListOffsets on Apache Kafka.
+``_highwaters`` asks the broker's Fetch response instead (:mod:`midfield.bus.watermarks`), which
+is right on Tansu and agrees with ListOffsets on Apache Kafka.
 
 The look-up runs in a worker thread with its own kafka-python client: creating an aiokafka
 client inside faust's consumer-thread call cancels recovery (research/faust-on-tansu.md).
@@ -22,9 +22,9 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
+from midfield.bus.watermarks import end_offsets
 from midfield.settings import Settings
-from midfield.watermarks import end_offsets
 
 __all__ = ["Transport", "fetch_max_wait_ms"]
 

@@ -33,8 +33,8 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient
 
-from midfield.admin import client_config
 from midfield.broker import free_port
+from midfield.bus.clients import client_config
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from tests.chaos import Chaos, Supervised

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from midfield.admin import wait_for_broker
+from midfield.bus.readiness import wait_for_broker
 from tests.harness import Broker, midfield_env, run_cli
 
 

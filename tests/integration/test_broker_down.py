@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
+from midfield.bus.topics import create_topics
 from midfield.settings import KafkaSettings, TopicSettings
 from tests.harness import (
     Broker,

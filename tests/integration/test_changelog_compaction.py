@@ -22,9 +22,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
+from midfield.bus.watermarks import topic_end_offsets
 from midfield.settings import TopicSettings
-from midfield.watermarks import topic_end_offsets
 from tests.harness import REPO, Broker, WorkerProcess, read_topic, wait_for
 from tests.samples import fax_envelope
 

@@ -21,8 +21,8 @@ from standardwebhooks.webhooks import Webhook
 from connectors.sinks.department import SinkStats, Target
 from connectors.sinks.department_runner import run_department_sink
 from connectors.sinks.webhook import post, signed_headers
-from midfield.admin import create_topics, partition_counts
 from midfield.broker import free_port
+from midfield.bus.topics import create_topics, partition_counts
 from midfield.departments import Department, Directory
 from midfield.settings import Settings, SinkSettings, TopicSettings
 from schemas.catalog import DEADLETTER, outbox, topic
@@ -181,7 +181,7 @@ def test_a_record_that_is_not_a_cloudevent_is_dead_lettered_and_the_next_is_deli
 ) -> None:
     from kafka import KafkaProducer
 
-    from midfield.admin import client_config
+    from midfield.bus.clients import client_config
 
     code = f"d{unique}"
     name = _outbox(catalog_topics, code)

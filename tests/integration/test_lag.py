@@ -7,8 +7,9 @@ import time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from midfield.admin import client_config, create_topics
-from midfield.lag import group_lag
+from midfield.bus.clients import client_config
+from midfield.bus.lag import group_lag
+from midfield.bus.topics import create_topics
 from midfield.settings import TopicSettings
 from schemas.catalog import TopicSpec
 from tests.harness import Broker

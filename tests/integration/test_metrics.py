@@ -6,8 +6,8 @@ import os
 import signal
 from pathlib import Path
 
-from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
+from midfield.bus.topics import create_topics
 from midfield.settings import KafkaSettings, TopicSettings
 from tests.harness import Broker, WorkerProcess, midfield_env, scrape, spawn_cli, wait_for
 from tests.samples import fax_line

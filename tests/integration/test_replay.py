@@ -20,12 +20,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from kafka import KafkaProducer
 
-from midfield.admin import client_config, create_topics
 from midfield.broker import EmbeddedBroker
-from midfield.lag import committed_offsets
+from midfield.bus.clients import client_config
+from midfield.bus.groups import committed_offsets
+from midfield.bus.topics import create_topics
+from midfield.bus.watermarks import end_offsets, topic_partitions
 from midfield.replay.offsets import offsets_at
 from midfield.settings import TopicSettings
-from midfield.watermarks import end_offsets, topic_partitions
 from schemas.envelope import Envelope
 from schemas.events.task import TaskAssigned, TaskCreated
 from streams.books.registry import PROCESSED

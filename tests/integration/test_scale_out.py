@@ -33,8 +33,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from kafka import KafkaProducer
 
-from midfield.admin import client_config
-from midfield.lag import group_lag
+from midfield.bus.clients import client_config
+from midfield.bus.lag import group_lag
 from tests.harness import REPO, Broker, WorkerProcess, read_topic, wait_for
 from tests.samples import fax_envelope
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from midfield.admin import create_missing, create_topics
+from midfield.bus.topics import create_missing, create_topics
 from midfield.settings import TopicSettings
 from schemas.catalog import TopicSpec, concrete
 from tests.harness import Broker, departments_file, midfield_env, run_cli

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from midfield.admin import client_config, create_topics
+from midfield.bus.clients import client_config
+from midfield.bus.topics import create_topics
+from midfield.bus.watermarks import end_offsets, topic_end_offsets
 from midfield.settings import TopicSettings
-from midfield.watermarks import end_offsets, topic_end_offsets
 from schemas.catalog import TopicSpec
 from tests.harness import Broker
 

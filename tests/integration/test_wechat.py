@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from connectors.sources.wechat_protocol import SecureMode, signature
-from midfield.admin import create_topics
 from midfield.broker import EmbeddedBroker, free_port
+from midfield.bus.topics import create_topics
 from midfield.settings import KafkaSettings, TopicSettings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from kafka import KafkaProducer
 
-from midfield.admin import client_config
-from midfield.watermarks import topic_end_offsets
+from midfield.bus.clients import client_config
+from midfield.bus.watermarks import topic_end_offsets
 from tests.harness import Broker, WorkerProcess, wait_for
 from tests.samples import fax_envelope
 

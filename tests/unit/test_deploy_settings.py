@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import ValidationError
 
-from midfield.admin import client_config
+from midfield.bus.clients import client_config
 from midfield.errors import ConfigError
 from midfield.settings import KafkaSettings, Settings, WorkerSettings
 from streams.worker.app import _faust_config, broker_credentials

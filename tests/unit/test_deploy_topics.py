@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from midfield.admin import _wanted
+from midfield.bus.topics import _wanted
 from midfield.cli import cli
 from midfield.deploy import kafka_topic, kafka_topics
 from midfield.errors import ConfigError

@@ -8,13 +8,13 @@ import aiokafka.errors
 import kafka.errors
 import pytest
 
+from midfield.bus.errors import map_kafka_errors
 from midfield.errors import (
     BrokerError,
     BrokerRejected,
     BrokerUnavailable,
     MidfieldError,
     ParseError,
-    map_kafka_errors,
 )
 
 

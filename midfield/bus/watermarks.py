@@ -10,26 +10,13 @@ agree and this costs one small fetch per partition.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from midfield.bus.consumer import Consumer, TopicPartition, probe_consumer
+from midfield.errors import BrokerUnavailable
 
-from midfield.errors import BrokerUnavailable, map_kafka_errors
-
-__all__ = ["end_offsets", "probe_consumer", "topic_end_offsets", "topic_partitions"]
-
-
-@contextmanager
-def probe_consumer(config: Mapping[str, Any], **extra: Any) -> Iterator[KafkaConsumer]:
-    """A consumer outside any group that commits nothing: for looking, not consuming."""
-    with map_kafka_errors():
-        consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False, **extra)
-        try:
-            yield consumer
-        finally:
-            consumer.close()
+__all__ = ["end_offsets", "topic_end_offsets", "topic_partitions"]
 
 
 def topic_partitions(config: Mapping[str, Any], topics: Iterable[str]) -> list[tuple[str, int]]:
@@ -57,7 +44,7 @@ def end_offsets(
 
 
 def _fetch_highwaters(
-    consumer: KafkaConsumer, tps: list[TopicPartition], timeout_s: float
+    consumer: Consumer, tps: list[TopicPartition], timeout_s: float
 ) -> dict[tuple[str, int], int]:
     listed: dict[TopicPartition, int] = consumer.end_offsets(tps)
     out = {(tp.topic, tp.partition): 0 for tp, v in listed.items() if not v}

@@ -1,8 +1,8 @@
 """Consumer-group lag that is right on every broker.
 
 Lag = log end − committed offset, with the log end taken from Fetch high watermarks
-(:mod:`midfield.watermarks`): Tansu's ListOffsets(latest) is too low after a multi-record batch,
-so lag computed from it would be too small (even negative). Lag in seconds is the age of the
+(:mod:`midfield.bus.watermarks`): Tansu's ListOffsets(latest) is too low after a multi-record
+batch, so lag computed from it would be too small (even negative). Lag in seconds is the age of the
 oldest record the group has not consumed yet: the timestamp of the record at the committed
 offset, fetched, against now. Names follow kafka-lag-exporter
 (``kafka_consumergroup_group_lag``, ``…_lag_seconds``).
@@ -15,12 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient, TopicPartition
+from midfield.bus.consumer import TopicPartition, probe_consumer
+from midfield.bus.groups import committed_offsets
+from midfield.bus.watermarks import end_offsets, topic_partitions
 
-from midfield.errors import map_kafka_errors
-from midfield.watermarks import end_offsets, probe_consumer, topic_partitions
-
-__all__ = ["PartitionLag", "committed_offsets", "group_lag"]
+__all__ = ["PartitionLag", "group_lag"]
 
 
 @dataclass(frozen=True)
@@ -60,19 +59,6 @@ def group_lag(
         )
         for topic, partition in sorted(partitions)
     ]  # fmt: skip
-
-
-def committed_offsets(config: Mapping[str, Any], group: str) -> dict[tuple[str, int], int]:
-    """What ``group`` has committed, per partition (partitions it never committed on: absent)."""
-    with map_kafka_errors():
-        admin = KafkaAdminClient(**config)
-        try:
-            offsets = admin.list_group_offsets(group).get(group, {})
-        finally:
-            admin.close()
-    return {
-        (tp.topic, tp.partition): meta.offset for tp, meta in offsets.items() if meta.offset >= 0
-    }
 
 
 def _timestamps_at(
