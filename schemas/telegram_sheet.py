@@ -7,9 +7,8 @@ Keys are English or the Chinese names on the paper form (``部门号`` = ``numbe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeInt
 
 from schemas.events.telegram import TelegramGrade
 
@@ -59,7 +58,7 @@ class TelegramCoverSheet(BaseModel):
         "", max_length=32, validation_alias=_names("machine_number", "机号")
     )
     title: str = Field(min_length=1, max_length=300, validation_alias=_names("title", "标题"))
-    pages: Annotated[int, Field(ge=0)] = Field(0, validation_alias=_names("pages", "页数"))
+    pages: NonNegativeInt = Field(0, validation_alias=_names("pages", "页数"))
     received_at: datetime | None = Field(
         None,
         validation_alias=_names("received_at", "收电时间"),

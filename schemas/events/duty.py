@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, NonNegativeInt
 
 from schemas.envelope import EventData, register_event
 
@@ -257,5 +257,5 @@ class DocumentRegistered(EventData):
     issuer: str = Field(min_length=1, max_length=200, description="发文机关")
     urgency: Urgency = Urgency.ordinary
     copy_number: str = Field("", max_length=16, description="份号")
-    pages: Annotated[int, Field(ge=0)] = 0
+    pages: NonNegativeInt = 0
     by: str = Field(min_length=1, max_length=64, description="Who registered it.")

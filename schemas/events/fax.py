@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, NonNegativeInt
 
 from schemas.envelope import EventData, register_event
 
@@ -81,16 +80,16 @@ class FaxReceived(EventData):
         examples=["+86 551 2345678"],
         description="TSI the sender's machine sent: its own claim, not a verified unit.",
     )
-    pages: Annotated[int, Field(ge=0)]
-    duration_s: Annotated[int, Field(ge=0)] = Field(description="Job time in seconds.")
-    connect_s: Annotated[int, Field(ge=0)] = Field(description="Connect time in seconds.")
+    pages: NonNegativeInt
+    duration_s: NonNegativeInt = Field(description="Job time in seconds.")
+    connect_s: NonNegativeInt = Field(description="Connect time in seconds.")
     status: str = Field("", description="Error text; empty when the fax arrived whole.")
     caller_name: str = ""
     caller_number: str = Field("", examples=["05512345678"])
     call_id: str = ""
     params: str = Field("", description="Opaque encoded session parameters.")
     log_format: FaxFormat = FaxFormat.hylafax
-    size_bytes: Annotated[int, Field(ge=0)] = Field(
+    size_bytes: NonNegativeInt = Field(
         0, description="Bytes of the received TIFF(s) in the document store; 0 when not known."
     )
     documents: tuple[str, ...] = Field(

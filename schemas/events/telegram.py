@@ -4,9 +4,8 @@ this event: a telegram that declares a classification never reaches the bus (DES
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, NonNegativeInt
 
 from schemas.envelope import EventData, register_event
 
@@ -59,5 +58,5 @@ class TelegramReceived(EventData):
     grade: TelegramGrade
     machine_number: str = Field("", max_length=32, description="机号")
     title: str = Field(min_length=1, max_length=300)
-    pages: Annotated[int, Field(ge=0)] = 0
+    pages: NonNegativeInt = 0
     document: str = Field("", description="The PDF in the document store: sha256:<digest>.")
