@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field, NonNegativeInt
+from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, examples, register_event
 
 __all__ = ["FaxFormat", "FaxReceived"]
 
@@ -24,40 +24,36 @@ class FaxFormat(StrEnum):
 class FaxReceived(EventData):
     """A fax arrived (HylaFAX RECV record, or a T.37 fax mail)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "commid": "000000123",
-                    "device": "ttyS0",
-                    "document": "recvq/fax000000123.tif",
-                    "remote_station": "+86 551 2345678",
-                    "pages": 3,
-                    "duration_s": 72,
-                    "connect_s": 65,
-                    "status": "",
-                    "caller_name": "",
-                    "caller_number": "05512345678",
-                    "call_id": "",
-                    "params": "65576",
-                    "log_format": "hylafax+",
-                    "line": "05511234567",
-                },
-                {
-                    "commid": "20250314094112.1234@fax-gw.example.gov.cn",
-                    "device": "fax@office.example.gov.cn",
-                    "document": "sha256:" + "ab" * 32,
-                    "documents": ["sha256:" + "ab" * 32],
-                    "size_bytes": 48213,
-                    "remote_station": "+86 551 2345678",
-                    "pages": 2,
-                    "duration_s": 0,
-                    "connect_s": 0,
-                    "log_format": "t37-mail",
-                    "line": "fax@office.example.gov.cn",
-                },
-            ]
-        }
+    model_config = examples(
+        {
+            "commid": "000000123",
+            "device": "ttyS0",
+            "document": "recvq/fax000000123.tif",
+            "remote_station": "+86 551 2345678",
+            "pages": 3,
+            "duration_s": 72,
+            "connect_s": 65,
+            "status": "",
+            "caller_name": "",
+            "caller_number": "05512345678",
+            "call_id": "",
+            "params": "65576",
+            "log_format": "hylafax+",
+            "line": "05511234567",
+        },
+        {
+            "commid": "20250314094112.1234@fax-gw.example.gov.cn",
+            "device": "fax@office.example.gov.cn",
+            "document": "sha256:" + "ab" * 32,
+            "documents": ["sha256:" + "ab" * 32],
+            "size_bytes": 48213,
+            "remote_station": "+86 551 2345678",
+            "pages": 2,
+            "duration_s": 0,
+            "connect_s": 0,
+            "log_format": "t37-mail",
+            "line": "fax@office.example.gov.cn",
+        },
     )
 
     type = "cn.gov.county.office.fax.received.v1"
