@@ -1,5 +1,8 @@
 """The topic catalog as data (DESIGN §3): one row per topic, created before anything runs.
 
+A row's event types are not listed here: each event model names its topic (``topic`` on
+:class:`~schemas.envelope.EventData`), and the row takes every registered event that names it.
+
 Partitions and retention default to :class:`midfield.settings.TopicSettings`; a row may pin
 its own. ``midfield topics create`` creates every row idempotently.
 """
@@ -35,100 +38,84 @@ class TopicSpec(BaseModel):
         )
 
 
+def _row(name: str, *, key: str, description: str, per_department: bool = False) -> TopicSpec:
+    """A catalog row. Its event types are the registered events whose model names this topic
+    (``EventData.topic``): an event says once where it goes, and the row follows."""
+    types = tuple(t for t, model in event_types().items() if model.topic == name)
+    return TopicSpec(
+        name=name,
+        key=key,
+        description=description,
+        event_types=types,
+        per_department=per_department,
+    )
+
+
 CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec(
-        name="office.intake.fax.v1",
+    _row(
+        "office.intake.fax.v1",
         key="commid or message id",
         description="Faxes received (HylaFAX log, T.37 mail).",
-        event_types=("cn.gov.county.office.fax.received.v1",),
     ),
-    TopicSpec(
-        name="office.intake.telegram.v1",
+    _row(
+        "office.intake.telegram.v1",
         key="telegram number",
         description="Clear-text telegrams registered.",
-        event_types=("cn.gov.county.office.telegram.received.v1",),
     ),
-    TopicSpec(
-        name="office.intake.message.v1",
+    _row(
+        "office.intake.message.v1",
         key="message id",
         description="Public messages from the web board, WeChat and the hotline.",
-        event_types=(
-            "cn.gov.county.office.message.received.v1",
-            "cn.gov.county.office.message.replied.v1",
-        ),
     ),
-    TopicSpec(
-        name="office.intake.duty.v1",
+    _row(
+        "office.intake.duty.v1",
         key="entry id",
         description="Calls and visits registered by the duty officer; emergency reports.",
-        event_types=(
-            "cn.gov.county.office.duty.entry.recorded.v1",
-            "cn.gov.county.office.duty.emergency.reported.v1",
-            "cn.gov.county.office.duty.emergency.closed.v1",
-            "cn.gov.county.office.duty.item.handled.v1",
-            "cn.gov.county.office.duty.document.registered.v1",
-        ),
     ),
-    TopicSpec(
-        name="office.hotline.workorder.v1",
+    _row(
+        "office.hotline.workorder.v1",
         key="order number",
         description="Hotline work order lifecycle events.",
-        event_types=("cn.gov.county.office.hotline.workorder.step.v1",),
     ),
-    TopicSpec(
-        name="office.supervision.task.v1",
+    _row(
+        "office.supervision.task.v1",
         key="task id",
         description="Supervised task lifecycle and progress events.",
-        event_types=tuple(
-            t
-            for t in event_types()
-            if t.startswith("cn.gov.county.office.supervision.task.")
-            and not t.endswith("notice.v1")
-        ),
     ),
-    TopicSpec(
-        name="office.outbox.<department>.v1",
+    _row(
+        "office.outbox.<department>.v1",
         key="subject",
         description=(
             "Work delivered to one department's system (reminders, assignments); the "
             "department sink posts each record to the department's signed webhook."
         ),
-        event_types=("cn.gov.county.office.supervision.task.notice.v1",),
         per_department=True,
     ),
-    TopicSpec(
-        name="office.duty.report.v1",
+    _row(
+        "office.duty.report.v1",
         key="date/shift",
         description="Duty reports (值班报告): one per shift and per day, in figures.",
-        event_types=("cn.gov.county.office.duty.report.v1",),
     ),
-    TopicSpec(
-        name="office.alerts.v1",
+    _row(
+        "office.alerts.v1",
         key="alert id",
         description="Alerts: overdue, veto risk, quarantine, connector failures.",
-        event_types=(
-            "cn.gov.county.office.alert.raised.v1",
-            "cn.gov.county.office.alert.acknowledged.v1",
-            "cn.gov.county.office.alert.resolved.v1",
-        ),
     ),
-    TopicSpec(
-        name="office.quarantine.v1",
+    _row(
+        "office.quarantine.v1",
         key="item id",
         description="Items withheld from the bus (classified content): metadata only.",
-        event_types=("cn.gov.county.office.quarantine.withheld.v1",),
     ),
-    TopicSpec(
-        name="office.audit.v1",
+    _row(
+        "office.audit.v1",
         key="<day>/<principal>",
         description=(
             "The audit trail: every sign-in, read of a book, write and denial on any HTTP "
             "port — who, what, when, from where, outcome; never content."
         ),
-        event_types=("cn.gov.county.office.audit.recorded.v1",),
     ),
-    TopicSpec(
-        name="office.deadletter.v1",
+    _row(
+        "office.deadletter.v1",
         key="source",
         description="Records that could not become events, with the reason and the raw input.",
     ),

@@ -82,11 +82,28 @@ class DeadLetter(BaseModel):
         attempts: int = 1,
         meta: dict[str, str] | None = None,
     ) -> DeadLetter:
-        letter = cls._kept(raw, source=source, position=position, first_seen=first_seen,
-                           reason=reason, error=error, connector=connector, attempts=attempts,
-                           meta=meta)  # fmt: skip
-        return letter.model_copy(
-            update={"raw_size": len(raw), "raw_sha256": hashlib.sha256(raw).hexdigest()}
+        """A letter keeping ``raw``: UTF-8 text as is, anything else base64; at most its first
+        :data:`MAX_RAW` bytes, with the size and SHA-256 of the whole."""
+        kept = raw[:MAX_RAW]
+        try:
+            text, encoding = kept.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+        return cls(
+            id=event_id(source, position),
+            reason=reason,
+            error=error,
+            source=source,
+            position=position,
+            connector=connector,
+            attempts=attempts,
+            first_seen=first_seen,
+            raw=text,
+            raw_encoding=encoding,
+            raw_size=len(raw),
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            raw_truncated=len(raw) > MAX_RAW,
+            meta=meta or {},
         )
 
     @classmethod
@@ -107,47 +124,10 @@ class DeadLetter(BaseModel):
     ) -> DeadLetter:
         """A letter keeping ``kept`` (the input's redacted view) in place of the input, whose
         ``size`` and ``keyed_digest`` it records."""
-        letter = cls._kept(kept, source=source, position=position, first_seen=first_seen,
-                           reason=reason, error=error, connector=connector, attempts=1,
-                           meta=meta)  # fmt: skip
+        letter = cls.of(kept, source=source, position=position, first_seen=first_seen,
+                        reason=reason, error=error, connector=connector, meta=meta)  # fmt: skip
         return letter.model_copy(
             update={"raw_size": size, "raw_sha256": keyed_digest, "redaction": redaction}
-        )
-
-    @classmethod
-    def _kept(
-        cls,
-        raw: bytes,
-        *,
-        reason: str,
-        error: str,
-        source: str,
-        position: str,
-        connector: str,
-        first_seen: datetime,
-        attempts: int,
-        meta: dict[str, str] | None,
-    ) -> DeadLetter:
-        kept = raw[:MAX_RAW]
-        try:
-            text, encoding = kept.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
-        return cls(
-            id=event_id(source, position),
-            reason=reason,
-            error=error,
-            source=source,
-            position=position,
-            connector=connector,
-            attempts=attempts,
-            first_seen=first_seen,
-            raw=text,
-            raw_encoding=encoding,
-            raw_size=len(raw),
-            raw_sha256="",
-            raw_truncated=len(raw) > MAX_RAW,
-            meta=meta or {},
         )
 
     def raw_bytes(self) -> bytes:

@@ -26,8 +26,10 @@ __all__ = [
     "Envelope",
     "EventData",
     "Header",
+    "Identifier",
     "event_id",
     "event_types",
+    "examples",
     "register_event",
 ]
 
@@ -89,6 +91,18 @@ _REGISTRY: dict[str, type[EventData]] = {}
 
 
 _E = TypeVar("_E", bound=type[EventData])
+
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")]
+"""The id an event gives its entity (an entry, a report, an item, a document, a task): it stands
+in the event's position and in URL paths (``/duty/items/{item_id}/sign``), so it holds no white
+space or slash."""
+
+
+def examples(*payloads: dict[str, Any]) -> ConfigDict:
+    """An event model's configuration with the examples its JSON Schema and the AsyncAPI
+    document show (tests/unit/test_schema_export.py validates each against the model)."""
+    return ConfigDict(json_schema_extra={"examples": list(payloads)})
 
 
 def register_event(cls: _E) -> _E:

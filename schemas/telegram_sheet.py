@@ -7,11 +7,11 @@ Keys are English or the Chinese names on the paper form (``部门号`` = ``numbe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeInt
 
-from schemas.events.telegram import TelegramGrade
+from schemas.envelope import Identifier
+from schemas.events.telegram import TELEGRAM_EXAMPLE, TelegramGrade
 
 __all__ = ["TelegramCoverSheet"]
 
@@ -27,28 +27,13 @@ class TelegramCoverSheet(BaseModel):
         populate_by_name=True,
         json_schema_extra={
             "examples": [
-                {
-                    "number": "×政办明电〔2025〕12号",
-                    "issuing_unit": "×市人民政府办公室",
-                    "addressees": ["各县（区）人民政府"],
-                    "approver": "张明",
-                    "grade": "特急",
-                    "machine_number": "0423",
-                    "title": "关于做好近期防汛工作的紧急通知",
-                    "pages": 3,
-                    "received_at": "2025-06-20T10:15:00+08:00",
-                    "classification": "",
-                }
+                TELEGRAM_EXAMPLE
+                | {"received_at": "2025-06-20T10:15:00+08:00", "classification": ""}
             ]
         },
     )
 
-    number: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[^\s/]+$",
-        validation_alias=_names("number", "部门号"),
-    )
+    number: Identifier = Field(validation_alias=_names("number", "部门号"))
     issuing_unit: str = Field(
         min_length=1, max_length=200, validation_alias=_names("issuing_unit", "发电单位")
     )
@@ -59,7 +44,7 @@ class TelegramCoverSheet(BaseModel):
         "", max_length=32, validation_alias=_names("machine_number", "机号")
     )
     title: str = Field(min_length=1, max_length=300, validation_alias=_names("title", "标题"))
-    pages: Annotated[int, Field(ge=0)] = Field(0, validation_alias=_names("pages", "页数"))
+    pages: NonNegativeInt = Field(0, validation_alias=_names("pages", "页数"))
     received_at: datetime | None = Field(
         None,
         validation_alias=_names("received_at", "收电时间"),

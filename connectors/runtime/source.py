@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,7 @@ from pydantic_settings import BaseSettings
 
 from connectors.runtime.deployment import Deployment
 from midfield.clock import Clock, utc_now
+from midfield.errors import StoreError
 from midfield.settings import Settings
 from schemas.envelope import Envelope
 
@@ -50,6 +51,7 @@ __all__ = [
     "Skip",
     "Source",
     "SourceOptions",
+    "unreadable_stops",
     "utc_now",
 ]
 
@@ -61,6 +63,22 @@ NO_INPUT = Path(os.devnull)
 
 Reading = Generator["RawRecord | None", None, None]
 """What ``read`` returns: a generator, so the runtime can close it (and its file) early."""
+
+R = TypeVar("R")
+
+
+def unreadable_stops(
+    reading: Generator[R, None, None], what: str, *, then: Callable[[], None] = lambda: None
+) -> Generator[R, None, None]:
+    """``reading`` with an input that cannot be read (``OSError``) raised as the
+    :class:`StoreError` ``input-unreadable`` that stops the runtime, ``what: error``; ``then``
+    (closing a watch) runs however it ends, closed early included."""
+    try:
+        yield from reading
+    except OSError as exc:
+        raise StoreError(f"{what}: {exc}", reason="input-unreadable") from exc
+    finally:
+        then()
 
 
 @dataclass(frozen=True, slots=True)

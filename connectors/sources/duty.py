@@ -26,9 +26,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -55,6 +57,8 @@ from schemas.events.duty import (
 )
 
 __all__ = ["DutyApi", "DutyOptions"]
+
+M = TypeVar("M", bound=EventData)
 
 _ITEM_STEPS = {"sign": ItemStep.signed, "handle": ItemStep.handling, "close": ItemStep.closed}
 
@@ -118,48 +122,36 @@ class DutyApi(HttpSource):
             self._reports.add(envelope.data.report_id)
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
+        def post(path: str, make: Maker, signer: str) -> web.RouteDef:
+            return allow(KEYED, web.post(path, self._handler(intake, make, signer)))
+
         return [
-            allow(KEYED, web.post("/duty/entries", self._handler(intake, self._entry))),
-            allow(KEYED, web.post("/duty/emergencies", self._handler(intake, self._first_report))),
-            allow(
-                KEYED,
-                web.post(
-                    "/duty/emergencies/{report_id}/follow-ups",
-                    self._handler(intake, self._follow_up),
-                ),
-            ),
-            allow(
-                KEYED,
-                web.post("/duty/emergencies/{report_id}/close", self._handler(intake, self._close)),
-            ),
-            allow(KEYED, web.post("/duty/items", self._handler(intake, self._document))),
-            allow(
-                KEYED,
-                web.post(
-                    "/duty/alerts/{alert_id:.+}/acknowledge", self._handler(intake, self._ack)
-                ),
-            ),
+            post("/duty/entries", self._entry, "recorder"),
+            post("/duty/emergencies", self._first_report, "recorder"),
+            post("/duty/emergencies/{report_id}/follow-ups", self._follow_up, "recorder"),
+            post("/duty/emergencies/{report_id}/close", self._close, "recorder"),
+            post("/duty/items", self._document, "by"),
+            post("/duty/alerts/{alert_id:.+}/acknowledge", self._ack, "by"),
             *[
-                allow(
-                    KEYED,
-                    web.post(
-                        f"/duty/items/{{item_id}}/{path}", self._handler(intake, self._item(step))
-                    ),
-                )
+                post(f"/duty/items/{{item_id}}/{path}", self._item(step), "by")
                 for path, step in _ITEM_STEPS.items()
             ],
             allow(OPEN, web.get("/duty", self._form)),  # a blank form; it posts with a key
         ]
 
-    def _handler(self, intake: Intake, make: Any) -> Any:
+    def _handler(self, intake: Intake, make: Maker, signer: str) -> Any:
+        """A route's handler: the office only, the body with its ``time``, ``signer``
+        (``recorder`` or ``by``) signed (:func:`_signed`), the event ``make`` makes of it."""
+
         async def handle(request: web.Request) -> web.Response:
             if bearer_principal(request, self.directory) != OFFICE:
                 raise Rejected("the duty API is the office's", reason="office-only", status=403)
             raw = await request.read()
-            where = f"{request.method} {request.path}"
-            body = await json_object(intake, raw, where)
-            at = await self._time(intake, raw, body.pop("time", None), where)
-            event, position = await make(intake, raw, body, request, where)
+            call = _Call(intake, raw, request, f"{request.method} {request.path}")
+            body = await json_object(intake, raw, call.where)
+            at = await self._time(intake, raw, body.pop("time", None), call.where)
+            _signed(body, request, signer)
+            event, position = await make(call, body)
             envelope = Envelope.wrap(
                 event,
                 source=self.uri,
@@ -188,53 +180,36 @@ class DutyApi(HttpSource):
             raise Invalid([{"field": "time", "message": error}]) from exc
         return at if at.tzinfo else at.replace(tzinfo=self.zone)
 
-    async def _entry(
-        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-    ) -> tuple[EventData, str]:
-        _signed(body, request, "recorder")
-        body.setdefault("entry_id", _made_id("D", request))
-        event = await validated(intake, raw, DutyEntryRecorded, body, where)
+    # -- what each route makes of its body, and the event's position -----------------------
+    async def _entry(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+        body.setdefault("entry_id", _made_id("D", call.request))
+        event = await call.validated(DutyEntryRecorded, body)
         return event, f"entry/{event.entry_id}"
 
-    async def _first_report(
-        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-    ) -> tuple[EventData, str]:
-        _signed(body, request, "recorder")
-        body.setdefault("report_id", _made_id("EM", request))
-        event = await validated(intake, raw, EmergencyReported, body | {"sequence": 0}, where)
+    async def _first_report(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+        body.setdefault("report_id", _made_id("EM", call.request))
+        event = await call.validated(EmergencyReported, body | {"sequence": 0})
         return event, f"emergency/{event.report_id}/0"
 
-    async def _follow_up(
-        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-    ) -> tuple[EventData, str]:
-        _signed(body, request, "recorder")
-        data = body | {"report_id": self._known(request.match_info["report_id"])}
-        event = await validated(intake, raw, EmergencyReported, data, where)
+    async def _follow_up(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+        report = self._known(call.request.match_info["report_id"])
+        event = await call.validated(EmergencyReported, body | {"report_id": report})
         if event.sequence < 1:
             raise Invalid([{"field": "sequence", "message": "a follow-up is numbered from 1"}])
         return event, f"emergency/{event.report_id}/{event.sequence}"
 
-    async def _close(
-        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-    ) -> tuple[EventData, str]:
-        _signed(body, request, "recorder")
-        data = body | {"report_id": self._known(request.match_info["report_id"])}
-        event = await validated(intake, raw, EmergencyClosed, data, where)
+    async def _close(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+        report = self._known(call.request.match_info["report_id"])
+        event = await call.validated(EmergencyClosed, body | {"report_id": report})
         return event, f"emergency/{event.report_id}/close"
 
-    async def _document(
-        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-    ) -> tuple[EventData, str]:
-        _signed(body, request, "by")
-        event = await validated(intake, raw, DocumentRegistered, body, where)
+    async def _document(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+        event = await call.validated(DocumentRegistered, body)
         return event, f"item/{event.number}/registered"
 
-    async def _ack(
-        self, intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-    ) -> tuple[EventData, str]:
-        _signed(body, request, "by")
-        data = body | {"alert_id": request.match_info["alert_id"]}
-        event = await validated(intake, raw, AlertAcknowledged, data, where)
+    async def _ack(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+        alert = call.request.match_info["alert_id"]
+        event = await call.validated(AlertAcknowledged, body | {"alert_id": alert})
         return event, f"alert/{event.alert_id}/ack/{uuid.uuid4().hex[:8]}"
 
     def _known(self, report_id: str) -> str:
@@ -246,19 +221,33 @@ class DutyApi(HttpSource):
             )
         return report_id
 
-    def _item(self, step: ItemStep) -> Any:
-        async def make(
-            intake: Intake, raw: bytes, body: dict[str, Any], request: web.Request, where: str
-        ) -> tuple[EventData, str]:
-            _signed(body, request, "by")
-            data = body | {"item_id": request.match_info["item_id"], "step": step.value}
-            event = await validated(intake, raw, ItemHandled, data, where)
+    def _item(self, step: ItemStep) -> Maker:
+        async def make(call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
+            data = body | {"item_id": call.request.match_info["item_id"], "step": step.value}
+            event = await call.validated(ItemHandled, data)
             return event, f"item/{event.item_id}/{step.value}"
 
         return make
 
     async def _form(self, request: web.Request) -> web.Response:
         return web.Response(text=_FORM.read_text(encoding="utf-8"), content_type="text/html")
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request to a route: what its maker validates the body against, and where."""
+
+    intake: Intake
+    raw: bytes
+    request: web.Request
+    where: str
+
+    async def validated(self, model: type[M], data: dict[str, Any]) -> M:
+        return await validated(self.intake, self.raw, model, data, self.where)
+
+
+Maker = Callable[[_Call, dict[str, Any]], Awaitable[tuple[EventData, str]]]
+"""What a route makes of its (signed) body: the event and its position."""
 
 
 def _subject(event: EventData) -> str:

@@ -31,6 +31,7 @@ from connectors.runtime.source import (
     Skip,
     Source,
     SourceOptions,
+    unreadable_stops,
     utc_now,
 )
 from connectors.runtime.watch import DirectoryWatch
@@ -121,12 +122,8 @@ class FaxLogSource(Source):
 
     def read(self, position: Position | None, *, follow: bool) -> _Reading:
         """A generator: closing it closes the file."""
-        try:
-            yield from self._tail(position, follow)
-        except OSError as exc:
-            raise StoreError(f"fax log {self.path}: {exc}", reason="input-unreadable") from exc
-        finally:
-            self._watch.close()
+        tail = self._tail(position, follow)
+        return unreadable_stops(tail, f"fax log {self.path}", then=self._watch.close)
 
     def _tail(self, position: Position | None, follow: bool) -> _Reading:
         cursor = yield from self._open(position, follow)

@@ -29,10 +29,10 @@ a mail (attachments, headers, the TIFF checks and the dead-letter reasons) is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from connectors.runtime.deployment import Deployment, SiteValue
 from connectors.runtime.documents import DocumentStore, digest_of
@@ -68,7 +68,7 @@ class FaxMailOptions(ReadOnceOptions):
     imap_ca_file: Path | None = Field(
         None, description="PEM CA file to verify the imaps:// server with (default: the system's)."
     )
-    max_mail_bytes: Annotated[int, Field(gt=0)] = Field(
+    max_mail_bytes: PositiveInt = Field(
         32 << 20, description="A larger mail is a dead letter (too-large), never read whole."
     )
     instance: str = Field(

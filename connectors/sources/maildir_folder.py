@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from connectors.runtime.source import Position
+from connectors.runtime.source import Position, unreadable_stops
 from connectors.runtime.watch import DirectoryWatch
 from connectors.sources.mail_readers import FolderMail, FolderReading
 from midfield.errors import StoreError
@@ -39,12 +39,8 @@ class MaildirFolder:
         self._skipped: set[str] = set()  # entries that are not mails, already logged
 
     def read(self, position: Position | None, *, follow: bool) -> FolderReading:
-        try:
-            yield from self._read(position, follow)
-        except OSError as exc:
-            raise StoreError(f"maildir {self.path}: {exc}", reason="input-unreadable") from exc
-        finally:
-            self._watch.close()
+        reading = self._read(position, follow)
+        return unreadable_stops(reading, f"maildir {self.path}", then=self._watch.close)
 
     def _read(self, position: Position | None, follow: bool) -> FolderReading:
         if not ((self.path / "new").is_dir() and (self.path / "cur").is_dir()):

@@ -47,6 +47,7 @@ from connectors.runtime.source import (
     Skip,
     Source,
     SourceOptions,
+    unreadable_stops,
     utc_now,
 )
 from connectors.sources.task_sheet_layout import (
@@ -136,10 +137,7 @@ class TaskSheetSource(Source):
     # -- read ----------------------------------------------------------------------------------
     def read(self, position: Position | None, *, follow: bool) -> _Reading:
         """Read the list; when following, read each new version of the file from the top."""
-        try:
-            yield from self._versions(position, follow)
-        except OSError as exc:
-            raise StoreError(f"task list {self.path}: {exc}", reason="input-unreadable") from exc
+        return unreadable_stops(self._versions(position, follow), f"task list {self.path}")
 
     def _versions(self, position: Position | None, follow: bool) -> _Reading:
         stamp: tuple[int, int, int] | None = None

@@ -27,10 +27,10 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PositiveInt, ValidationError
 from pydantic_settings import BaseSettings
 
 from connectors.runtime.deployment import Deployment, Input
@@ -79,8 +79,8 @@ class TelegramSettings(BaseSettings):
             "declared 密级 and ★ terms are checked whatever this says."
         ),
     )
-    max_sheet_bytes: Annotated[int, Field(gt=0)] = Field(1 << 20, description="Larger: rejected.")
-    max_pdf_bytes: Annotated[int, Field(gt=0)] = Field(64 << 20, description="Larger: rejected.")
+    max_sheet_bytes: PositiveInt = Field(1 << 20, description="Larger: rejected.")
+    max_pdf_bytes: PositiveInt = Field(64 << 20, description="Larger: rejected.")
 
 
 class TelegramOptions(ReadOnceOptions):

@@ -28,11 +28,11 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import Field, SecretStr
+from pydantic import Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings
 
 from connectors.runtime.deployment import Deployment
@@ -87,7 +87,7 @@ class WechatSettings(BaseSettings):
     encoding_aes_key: SecretStr = Field(
         SecretStr(""), description="EncodingAESKey (43 characters) for secure mode."
     )
-    max_skew_seconds: Annotated[int, Field(gt=0)] = Field(
+    max_skew_seconds: PositiveInt = Field(
         300, description="Requests whose timestamp is further from now are refused (replays)."
     )
     submitter_salt: SecretStr = Field(

@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from midfield.cli.replay import replay, replay_dir, replay_report, require_broker, serve_books
 from midfield.settings import Settings
+
+
+def _books_options(
+    *, app_id: str, output: str, serve: str, dry_run: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options of a command that builds books under a new application id (``rebuild``,
+    ``as-of``): the same names and types, each command's own help."""
+    options = (
+        click.option("--app-id", default=None, help=app_id),
+        click.option("--output", type=click.Path(path_type=Path), default=None, help=output),
+        click.option("--serve", is_flag=True, help=serve),
+        click.option("--dry-run", is_flag=True, help=dry_run),
+    )
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _new_app_id(settings: Settings, what: str) -> str:
+    """``<live app id>-<what>-<UTC time>``: the default id of the books a command builds."""
+    from datetime import UTC, datetime
+
+    return f"{settings.worker.app_id}-{what}-{datetime.now(UTC):%Y%m%d%H%M%S}"
 
 
 @replay.command("rebuild")
@@ -21,19 +49,12 @@ from midfield.settings import Settings
     help="'beginning', an ISO time (2025-03-01T09:00; no offset: the office's zone) or "
     "an offsets file (JSON {topic: {partition: offset}}).",
 )
-@click.option(
-    "--app-id",
-    default=None,
-    help="The new books' application id (default: <live app id>-rebuild-<UTC time>).",
+@_books_options(
+    app_id="The new books' application id (default: <live app id>-rebuild-<UTC time>).",
+    output="Also write the rebuilt books (one JSON snapshot) to this file.",
+    serve="Keep answering queries from the new books.",
+    dry_run="Print the plan (offsets, events) and stop.",
 )
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also write the rebuilt books (one JSON snapshot) to this file.",
-)
-@click.option("--serve", is_flag=True, help="Keep answering queries from the new books.")
-@click.option("--dry-run", is_flag=True, help="Print the plan (offsets, events) and stop.")
 def replay_rebuild(
     start: str, app_id: str | None, output: Path | None, serve: bool, dry_run: bool
 ) -> None:
@@ -44,14 +65,12 @@ def replay_rebuild(
     midfield replay rebuild --from beginning
     midfield replay rebuild --from 2025-03-01T00:00 --output books.json
     """
-    from datetime import UTC, datetime
-
     from midfield.replay.commands import rebuild
     from midfield.replay.run import plan
 
     settings = Settings()
     require_broker(settings)
-    app_id = app_id or f"{settings.worker.app_id}-rebuild-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    app_id = app_id or _new_app_id(settings, "rebuild")
     if dry_run:
         click.echo(json.dumps(plan(settings, app_id, start=start).as_json(), indent=2))
         return
@@ -77,19 +96,12 @@ def replay_rebuild(
 
 @replay.command("as-of")
 @click.argument("at")
-@click.option(
-    "--app-id",
-    default=None,
-    help="Application id of the books built (default: <live app id>-asof-<UTC time>).",
+@_books_options(
+    app_id="Application id of the books built (default: <live app id>-asof-<UTC time>).",
+    output="Write the books to this file: .json (a snapshot) or .xlsx (the ledger).",
+    serve="Keep answering queries from those books.",
+    dry_run="Print the plan (stop offsets, events) and stop.",
 )
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write the books to this file: .json (a snapshot) or .xlsx (the ledger).",
-)
-@click.option("--serve", is_flag=True, help="Keep answering queries from those books.")
-@click.option("--dry-run", is_flag=True, help="Print the plan (stop offsets, events) and stop.")
 def replay_as_of(
     at: str, app_id: str | None, output: Path | None, serve: bool, dry_run: bool
 ) -> None:
@@ -99,15 +111,13 @@ def replay_as_of(
     \b
     midfield replay as-of 2025-03-01T17:00 --output ledger-0301.xlsx
     """
-    from datetime import UTC, datetime
-
     from midfield.replay.commands import as_of
     from midfield.replay.run import parse_time, plan
 
     settings = Settings()
     require_broker(settings)
     when = parse_time(at, settings)
-    app_id = app_id or f"{settings.worker.app_id}-asof-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    app_id = app_id or _new_app_id(settings, "asof")
     if dry_run:
         click.echo(json.dumps(plan(settings, app_id, stop_at=when).as_json(), indent=2))
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PositiveFloat, SecretStr
 from pydantic_settings import BaseSettings
 
 from midfield.settings.declaring import settings_config
@@ -66,7 +66,7 @@ class AccessSettings(BaseSettings):
     sign_in_attempts: Annotated[int, Field(ge=1)] = Field(
         5, description="Failed sign-ins per login and address before sign-in is refused (429)."
     )
-    sign_in_lockout_s: Annotated[float, Field(gt=0)] = Field(
+    sign_in_lockout_s: PositiveFloat = Field(
         900.0, description="How long failed sign-ins are remembered for that count."
     )
     unmasked_roles: tuple[str, ...] = Field(
@@ -109,7 +109,7 @@ class AccessSettings(BaseSettings):
             "which an intake answers 429 without checking more."
         ),
     )
-    failed_credentials_window_s: Annotated[float, Field(gt=0)] = Field(
+    failed_credentials_window_s: PositiveFloat = Field(
         60.0, description="The window of failed_credentials."
     )
     denials_alert_at: Annotated[int, Field(ge=1)] = Field(

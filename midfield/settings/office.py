@@ -12,7 +12,16 @@ from datetime import time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings
 
 from midfield.settings.declaring import settings_config
@@ -52,7 +61,7 @@ class SupervisionSettings(BaseSettings):
 
     model_config = settings_config("MIDFIELD_SUPERVISION_")
 
-    warning_days: Annotated[int, Field(ge=0)] = Field(
+    warning_days: NonNegativeInt = Field(
         3, description="Yellow when the deadline is this many days away or fewer."
     )
     progress_lag: Annotated[float, Field(ge=0, le=1)] = Field(
@@ -62,10 +71,10 @@ class SupervisionSettings(BaseSettings):
             "this (0.25: 25 percentage points)."
         ),
     )
-    reminder_window_hours: Annotated[float, Field(gt=0)] = Field(
+    reminder_window_hours: PositiveFloat = Field(
         24.0, description="At most one reminder per task in this window."
     )
-    reminder_check_interval_s: Annotated[float, Field(gt=0)] = Field(
+    reminder_check_interval_s: PositiveFloat = Field(
         60.0, description="How often the worker looks for yellow and red tasks to remind."
     )
 
@@ -75,7 +84,7 @@ class RepliesSettings(BaseSettings):
 
     model_config = settings_config("MIDFIELD_REPLIES_")
 
-    on_time_days: Annotated[float, Field(gt=0)] = Field(
+    on_time_days: PositiveFloat = Field(
         5, description="A reply within this many days of receipt is on time (calendar days)."
     )
     warning_days: tuple[int, ...] = Field(
@@ -83,11 +92,11 @@ class RepliesSettings(BaseSettings):
         min_length=1,
         description="Unanswered this many days: an alert, escalating at each (JSON list).",
     )
-    fail_days: Annotated[int, Field(gt=0)] = Field(
+    fail_days: PositiveInt = Field(
         91,
         description="Unanswered this long fails the national website check (3 months, 互动回应差).",
     )
-    check_interval_s: Annotated[float, Field(gt=0)] = Field(
+    check_interval_s: PositiveFloat = Field(
         300.0, description="How often the worker looks for unanswered messages."
     )
     red_below: Annotated[float, Field(ge=0, le=1)] = Field(
@@ -129,14 +138,14 @@ class HotlineSettings(BaseSettings):
 
     model_config = settings_config("MIDFIELD_HOTLINE_")
 
-    sign_for_hours: Annotated[float, Field(gt=0)] = Field(
+    sign_for_hours: PositiveFloat = Field(
         2.0, description="A unit signs for a dispatched order within this many hours to be on time."
     )
-    close_days: dict[str, Annotated[int, Field(gt=0)]] = Field(
+    close_days: dict[str, PositiveInt] = Field(
         default_factory=_close_days,
         description="Days from acceptance to close, per category (JSON object).",
     )
-    at_risk_hours: Annotated[float, Field(ge=0)] = Field(
+    at_risk_hours: NonNegativeFloat = Field(
         24.0,
         description=(
             "The dashboard lists an open order as at risk when it is due within this many "
@@ -164,10 +173,10 @@ class DutySettings(BaseSettings):
             "one starts, the last one past midnight (JSON object)."
         ),
     )
-    report_check_interval_s: Annotated[float, Field(gt=0)] = Field(
+    report_check_interval_s: PositiveFloat = Field(
         60.0, description="How often the worker looks for a shift that has ended."
     )
-    item_days: dict[str, Annotated[int, Field(gt=0)]] = Field(
+    item_days: dict[str, PositiveInt] = Field(
         default_factory=lambda: {"特提": 1, "特急": 3, "加急": 5, "平急": 10, "平件": 15},
         description="Days to handle an incoming item by urgency (JSON object).",
     )

@@ -12,7 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import BaseSettings
 
 from midfield.settings.declaring import settings_config
@@ -66,12 +75,12 @@ class KafkaSettings(BaseSettings):
             "(Kafka refuses sessions under group.min.session.timeout.ms, 6 s by default)."
         ),
     )
-    request_timeout_ms: Annotated[int, Field(gt=0)] = 30_000
-    retry_backoff_s: Annotated[float, Field(gt=0)] = Field(
+    request_timeout_ms: PositiveInt = 30_000
+    retry_backoff_s: PositiveFloat = Field(
         0.5, description="First back-off after a broker error; doubles up to retry_backoff_max_s."
     )
-    retry_backoff_max_s: Annotated[float, Field(gt=0)] = 30.0
-    bootstrap_timeout_s: Annotated[float, Field(gt=0)] = Field(
+    retry_backoff_max_s: PositiveFloat = 30.0
+    bootstrap_timeout_s: PositiveFloat = Field(
         5.0,
         description=(
             "How long a command (topics create, worker, replay, a connector) waits for the "
@@ -146,7 +155,7 @@ class WorkerSettings(BaseSettings):
     model_config = settings_config("MIDFIELD_WORKER_")
 
     app_id: str = Field("midfield", description="Consumer group and changelog prefix.")
-    fetch_max_wait_ms: Annotated[int, Field(ge=0)] | None = Field(
+    fetch_max_wait_ms: NonNegativeInt | None = Field(
         None,
         description=(
             "How long a fetch may wait at the broker for new records. Default: faust's 1500 ms "
@@ -166,16 +175,16 @@ class WorkerSettings(BaseSettings):
         ),
     )
     data_dir: Path = Field(Path(".midfield/worker"), description="faust's data directory.")
-    lag_interval_s: Annotated[float, Field(gt=0)] = Field(
+    lag_interval_s: PositiveFloat = Field(
         10.0, description="How often the worker measures its lag and checks the broker."
     )
-    producer_linger_s: Annotated[float, Field(ge=0)] = Field(
+    producer_linger_s: NonNegativeFloat = Field(
         0.05, description="How long the worker's producer gathers a batch (changelogs, outputs)."
     )
-    commit_interval_s: Annotated[float, Field(gt=0)] = Field(
+    commit_interval_s: PositiveFloat = Field(
         0.5, description="Offset commit interval; shorter means fewer re-deliveries after a kill."
     )
-    shutdown_timeout_s: Annotated[float, Field(gt=0)] = Field(
+    shutdown_timeout_s: PositiveFloat = Field(
         10.0,
         description=(
             "After SIGTERM or SIGINT the worker exits within this time, whatever the broker "
@@ -183,7 +192,7 @@ class WorkerSettings(BaseSettings):
             "delivered again on restart and ignored by id."
         ),
     )
-    standby_replicas: Annotated[int, Field(ge=0)] = Field(
+    standby_replicas: NonNegativeInt = Field(
         0,
         description=(
             "Standby copies of each table partition kept warm on other workers (faust's "
@@ -202,14 +211,14 @@ class ConnectorSettings(BaseSettings):
     batch_size: Annotated[int, Field(ge=1)] = Field(
         500, description="Records produced before the producer is flushed and the position saved."
     )
-    shutdown_timeout_s: Annotated[float, Field(gt=0)] = Field(
+    shutdown_timeout_s: PositiveFloat = Field(
         10.0,
         description=(
             "After SIGTERM or SIGINT a connector exits within this time, whatever the broker "
             "does; nothing unacknowledged is committed, so the input is read again on restart."
         ),
     )
-    poll_interval_s: Annotated[float, Field(gt=0)] = Field(
+    poll_interval_s: PositiveFloat = Field(
         0.2,
         description=(
             "How often a tailing reader looks for new input (the fax log and Maildir readers "
@@ -237,11 +246,11 @@ class SinkSettings(BaseSettings):
     attempts: Annotated[int, Field(ge=1)] = Field(
         8, description="Deliveries tried before a record becomes a dead letter."
     )
-    backoff_first_s: Annotated[float, Field(gt=0)] = Field(
+    backoff_first_s: PositiveFloat = Field(
         1.0, description="Wait after the first failed delivery; doubles each time."
     )
-    backoff_max_s: Annotated[float, Field(gt=0)] = Field(300.0, description="Longest wait.")
-    timeout_s: Annotated[float, Field(gt=0)] = Field(10.0, description="HTTP request timeout.")
+    backoff_max_s: PositiveFloat = Field(300.0, description="Longest wait.")
+    timeout_s: PositiveFloat = Field(10.0, description="HTTP request timeout.")
 
 
 class ReplaySettings(BaseSettings):

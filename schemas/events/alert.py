@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, examples, register_event
 
 __all__ = ["AlertAcknowledged", "AlertRaised", "AlertResolved", "Severity"]
 
@@ -23,19 +23,15 @@ class AlertRaised(EventData):
     """An alert opened. The envelope's subject is the alert id, so repeats of one alert (same
     id) stay one alert downstream."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "alert_id": "security/tasks/edu/DC-2025-017",
-                    "kind": "security",
-                    "severity": "critical",
-                    "about": "DC-2025-017",
-                    "message": "department edu tried progress on a task it is not part of",
-                    "reason": "not-a-task-department",
-                    "actor": "edu",
-                }
-            ]
+    model_config = examples(
+        {
+            "alert_id": "security/tasks/edu/DC-2025-017",
+            "kind": "security",
+            "severity": "critical",
+            "about": "DC-2025-017",
+            "message": "department edu tried progress on a task it is not part of",
+            "reason": "not-a-task-department",
+            "actor": "edu",
         }
     )
 
@@ -58,9 +54,7 @@ class AlertRaised(EventData):
 class AlertAcknowledged(EventData):
     """Someone has seen the alert and is on it (it stays open)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"alert_id": "unanswered/board-0042", "by": "值班员李华"}]}
-    )
+    model_config = examples({"alert_id": "unanswered/board-0042", "by": "值班员李华"})
 
     type = "cn.gov.county.office.alert.acknowledged.v1"
     topic = "office.alerts.v1"
@@ -73,9 +67,7 @@ class AlertAcknowledged(EventData):
 class AlertResolved(EventData):
     """The condition behind the alert ended (the message was answered, the item closed)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"alert_id": "unanswered/board-0042", "reason": "replied"}]}
-    )
+    model_config = examples({"alert_id": "unanswered/board-0042", "reason": "replied"})
 
     type = "cn.gov.county.office.alert.resolved.v1"
     topic = "office.alerts.v1"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from schemas.envelope import AwareDatetime, EventData, register_event
+from schemas.envelope import AwareDatetime, EventData, examples, register_event
 
 __all__ = ["Action", "AuditRecorded", "Outcome"]
 
@@ -52,23 +52,19 @@ class Outcome(StrEnum):
 class AuditRecorded(EventData):
     """One request to a Midfield HTTP port, without its content."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "principal": "person:lihua",
-                    "roles": ["duty-officer"],
-                    "service": "worker",
-                    "action": "read",
-                    "method": "GET",
-                    "route": "/ledger/{task_id}",
-                    "target": "DC-2025-017",
-                    "outcome": "allowed",
-                    "status": 200,
-                    "remote": "10.2.3.4",
-                    "at": "2025-06-01T09:00:00+08:00",
-                }
-            ]
+    model_config = examples(
+        {
+            "principal": "person:lihua",
+            "roles": ["duty-officer"],
+            "service": "worker",
+            "action": "read",
+            "method": "GET",
+            "route": "/ledger/{task_id}",
+            "target": "DC-2025-017",
+            "outcome": "allowed",
+            "status": 200,
+            "remote": "10.2.3.4",
+            "at": "2025-06-01T09:00:00+08:00",
         }
     )
 

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, Identifier, examples, register_event
 
 __all__ = [
     "DocumentRegistered",
@@ -29,21 +29,17 @@ __all__ = [
 class DutyReportIssued(EventData):
     """A shift or a day ended; its report in figures (the full report: ``GET /duty-report``)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "date": "2025-03-14",
-                    "shift": "白班",
-                    "start": "2025-03-14T08:30:00+08:00",
-                    "end": "2025-03-14T17:30:00+08:00",
-                    "by_channel": {"fax": 6, "call": 3},
-                    "new_items": 9,
-                    "overdue_items": 1,
-                    "open_emergencies": 0,
-                    "alerts_raised": 2,
-                }
-            ]
+    model_config = examples(
+        {
+            "date": "2025-03-14",
+            "shift": "白班",
+            "start": "2025-03-14T08:30:00+08:00",
+            "end": "2025-03-14T17:30:00+08:00",
+            "by_channel": {"fax": 6, "call": 3},
+            "new_items": 9,
+            "overdue_items": 1,
+            "open_emergencies": 0,
+            "alerts_raised": 2,
         }
     )
 
@@ -71,29 +67,25 @@ class DutyEntryRecorded(EventData):
     """The duty officer registered a call or a visit (值班记录); the envelope's time is when it
     came in."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "entry_id": "D-20250314-0003",
-                    "kind": "call",
-                    "unit": "城关镇人民政府",
-                    "person": "张伟",
-                    "phone": "0551-6234567",
-                    "content": "城关镇东街水管爆裂，已组织抢修",
-                    "instruction": "请县水利局协助",
-                    "actions": "已电话通知县水利局值班室",
-                    "notified": "县水利局",
-                    "recorder": "李华",
-                }
-            ]
+    model_config = examples(
+        {
+            "entry_id": "D-20250314-0003",
+            "kind": "call",
+            "unit": "城关镇人民政府",
+            "person": "张伟",
+            "phone": "0551-6234567",
+            "content": "城关镇东街水管爆裂，已组织抢修",
+            "instruction": "请县水利局协助",
+            "actions": "已电话通知县水利局值班室",
+            "notified": "县水利局",
+            "recorder": "李华",
         }
     )
 
     type = "cn.gov.county.office.duty.entry.recorded.v1"
     topic = "office.intake.duty.v1"
 
-    entry_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+    entry_id: Identifier
     kind: EntryKind
     unit: str = Field("", max_length=200, description="Caller's or visitor's unit.")
     person: str = Field("", max_length=64)
@@ -109,27 +101,21 @@ class DutyEntryRecorded(EventData):
 class EmergencyReported(EventData):
     """An emergency's first report (首报, ``sequence`` 0) or a numbered follow-up (续报一 = 1 …)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "report_id": "EM-2025-003",
-                    "sequence": 1,
-                    "title": "城东片区内涝",
-                    "unit": "县应急管理局",
-                    "content": "积水已退至20厘米，无人员伤亡",
-                    "recorder": "李华",
-                }
-            ]
+    model_config = examples(
+        {
+            "report_id": "EM-2025-003",
+            "sequence": 1,
+            "title": "城东片区内涝",
+            "unit": "县应急管理局",
+            "content": "积水已退至20厘米，无人员伤亡",
+            "recorder": "李华",
         }
     )
 
     type = "cn.gov.county.office.duty.emergency.reported.v1"
     topic = "office.intake.duty.v1"
 
-    report_id: str = Field(
-        min_length=1, max_length=64, pattern=r"^[^\s/]+$", description="Names the emergency."
-    )
+    report_id: Identifier = Field(description="Names the emergency.")
     sequence: Annotated[int, Field(ge=0, le=99)] = Field(
         description="0: the first report; 1, 2 …: follow-ups (续报一, 续报二 …)."
     )
@@ -143,16 +129,12 @@ class EmergencyReported(EventData):
 class EmergencyClosed(EventData):
     """The emergency is over (终报); it leaves the open list."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"report_id": "EM-2025-003", "note": "险情解除", "recorder": "李华"}]
-        }
-    )
+    model_config = examples({"report_id": "EM-2025-003", "note": "险情解除", "recorder": "李华"})
 
     type = "cn.gov.county.office.duty.emergency.closed.v1"
     topic = "office.intake.duty.v1"
 
-    report_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+    report_id: Identifier
     note: str = Field("", max_length=4000)
     recorder: str = Field(min_length=1, max_length=64)
 
@@ -191,32 +173,28 @@ class ItemHandled(EventData):
     by the duty officer. ``item_id`` is the item's subject on its intake topic (the fax's comm
     id, the telegram's number), so the item's events share a partition."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "item_id": "000000123",
-                    "step": "signed",
-                    "urgency": "特急",
-                    "by": "王主任",
-                    "to": "",
-                    "note": "请县应急局阅办",
-                },
-                {
-                    "item_id": "000000123",
-                    "step": "handling",
-                    "by": "李华",
-                    "to": "县应急管理局",
-                    "note": "",
-                },
-            ]
-        }
+    model_config = examples(
+        {
+            "item_id": "000000123",
+            "step": "signed",
+            "urgency": "特急",
+            "by": "王主任",
+            "to": "",
+            "note": "请县应急局阅办",
+        },
+        {
+            "item_id": "000000123",
+            "step": "handling",
+            "by": "李华",
+            "to": "县应急管理局",
+            "note": "",
+        },
     )
 
     type = "cn.gov.county.office.duty.item.handled.v1"
     topic = "office.intake.duty.v1"
 
-    item_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
+    item_id: Identifier
     step: ItemStep
     urgency: Urgency | None = Field(None, description="Signed: sets the deadline.")
     by: str = Field(min_length=1, max_length=64, description="Who signed, handed on or closed.")
@@ -228,34 +206,27 @@ class ItemHandled(EventData):
 class DocumentRegistered(EventData):
     """The duty officer registered an incoming official document (收文登记, GB/T 9704 elements)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "number": "×政发〔2025〕7号",
-                    "title": "关于印发2025年重点工作任务分工的通知",
-                    "issuer": "×市人民政府",
-                    "urgency": "加急",
-                    "copy_number": "000123",
-                    "pages": 12,
-                    "by": "李华",
-                }
-            ]
+    model_config = examples(
+        {
+            "number": "×政发〔2025〕7号",
+            "title": "关于印发2025年重点工作任务分工的通知",
+            "issuer": "×市人民政府",
+            "urgency": "加急",
+            "copy_number": "000123",
+            "pages": 12,
+            "by": "李华",
         }
     )
 
     type = "cn.gov.county.office.duty.document.registered.v1"
     topic = "office.intake.duty.v1"
 
-    number: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[^\s/]+$",
+    number: Identifier = Field(
         description="发文字号: the document's id.",
     )
     title: str = Field(min_length=1, max_length=300)
     issuer: str = Field(min_length=1, max_length=200, description="发文机关")
     urgency: Urgency = Urgency.ordinary
     copy_number: str = Field("", max_length=16, description="份号")
-    pages: Annotated[int, Field(ge=0)] = 0
+    pages: NonNegativeInt = 0
     by: str = Field(min_length=1, max_length=64, description="Who registered it.")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, examples, register_event
 
 __all__ = ["FaxFormat", "FaxReceived"]
 
@@ -25,40 +24,36 @@ class FaxFormat(StrEnum):
 class FaxReceived(EventData):
     """A fax arrived (HylaFAX RECV record, or a T.37 fax mail)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "commid": "000000123",
-                    "device": "ttyS0",
-                    "document": "recvq/fax000000123.tif",
-                    "remote_station": "+86 551 2345678",
-                    "pages": 3,
-                    "duration_s": 72,
-                    "connect_s": 65,
-                    "status": "",
-                    "caller_name": "",
-                    "caller_number": "05512345678",
-                    "call_id": "",
-                    "params": "65576",
-                    "log_format": "hylafax+",
-                    "line": "05511234567",
-                },
-                {
-                    "commid": "20250314094112.1234@fax-gw.example.gov.cn",
-                    "device": "fax@office.example.gov.cn",
-                    "document": "sha256:" + "ab" * 32,
-                    "documents": ["sha256:" + "ab" * 32],
-                    "size_bytes": 48213,
-                    "remote_station": "+86 551 2345678",
-                    "pages": 2,
-                    "duration_s": 0,
-                    "connect_s": 0,
-                    "log_format": "t37-mail",
-                    "line": "fax@office.example.gov.cn",
-                },
-            ]
-        }
+    model_config = examples(
+        {
+            "commid": "000000123",
+            "device": "ttyS0",
+            "document": "recvq/fax000000123.tif",
+            "remote_station": "+86 551 2345678",
+            "pages": 3,
+            "duration_s": 72,
+            "connect_s": 65,
+            "status": "",
+            "caller_name": "",
+            "caller_number": "05512345678",
+            "call_id": "",
+            "params": "65576",
+            "log_format": "hylafax+",
+            "line": "05511234567",
+        },
+        {
+            "commid": "20250314094112.1234@fax-gw.example.gov.cn",
+            "device": "fax@office.example.gov.cn",
+            "document": "sha256:" + "ab" * 32,
+            "documents": ["sha256:" + "ab" * 32],
+            "size_bytes": 48213,
+            "remote_station": "+86 551 2345678",
+            "pages": 2,
+            "duration_s": 0,
+            "connect_s": 0,
+            "log_format": "t37-mail",
+            "line": "fax@office.example.gov.cn",
+        },
     )
 
     type = "cn.gov.county.office.fax.received.v1"
@@ -81,16 +76,16 @@ class FaxReceived(EventData):
         examples=["+86 551 2345678"],
         description="TSI the sender's machine sent: its own claim, not a verified unit.",
     )
-    pages: Annotated[int, Field(ge=0)]
-    duration_s: Annotated[int, Field(ge=0)] = Field(description="Job time in seconds.")
-    connect_s: Annotated[int, Field(ge=0)] = Field(description="Connect time in seconds.")
+    pages: NonNegativeInt
+    duration_s: NonNegativeInt = Field(description="Job time in seconds.")
+    connect_s: NonNegativeInt = Field(description="Connect time in seconds.")
     status: str = Field("", description="Error text; empty when the fax arrived whole.")
     caller_name: str = ""
     caller_number: str = Field("", examples=["05512345678"])
     call_id: str = ""
     params: str = Field("", description="Opaque encoded session parameters.")
     log_format: FaxFormat = FaxFormat.hylafax
-    size_bytes: Annotated[int, Field(ge=0)] = Field(
+    size_bytes: NonNegativeInt = Field(
         0, description="Bytes of the received TIFF(s) in the document store; 0 when not known."
     )
     documents: tuple[str, ...] = Field(

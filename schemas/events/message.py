@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, examples, register_event
 
 __all__ = ["MessageCategory", "MessageChannel", "PublicMessageReceived", "PublicMessageReplied"]
 
@@ -36,19 +36,15 @@ _DEPARTMENT = r"^([a-z][a-z0-9-]{0,39})?$"
 class PublicMessageReceived(EventData):
     """A message from the public arrived; ``department`` is the one that must reply."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "message_id": "board-20250314-0042",
-                    "channel": "board",
-                    "category": "consultation",
-                    "title": "学区划分咨询",
-                    "content": "请问今年城区小学学区如何划分？",
-                    "submitter": "sha256:5f1c…",
-                    "department": "edu",
-                }
-            ]
+    model_config = examples(
+        {
+            "message_id": "board-20250314-0042",
+            "channel": "board",
+            "category": "consultation",
+            "title": "学区划分咨询",
+            "content": "请问今年城区小学学区如何划分？",
+            "submitter": "sha256:5f1c…",
+            "department": "edu",
         }
     )
 
@@ -70,15 +66,11 @@ class PublicMessageReceived(EventData):
 class PublicMessageReplied(EventData):
     """A reply to a public message was published (counts toward the reply rate, 办复率)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "message_id": "board-20250314-0042",
-                    "department": "edu",
-                    "reply": "今年学区划分方案已于3月10日在县教育局网站公布。",
-                }
-            ]
+    model_config = examples(
+        {
+            "message_id": "board-20250314-0042",
+            "department": "edu",
+            "reply": "今年学区划分方案已于3月10日在县教育局网站公布。",
         }
     )
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, examples, register_event
 
 __all__ = ["ItemQuarantined"]
 
@@ -16,16 +16,12 @@ class ItemQuarantined(EventData):
     (docs/telegram.md). No free text of the item (issuing unit, title, body…) is here: it goes
     nowhere (issue 18). The envelope's time is when it was withheld."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "item_id": "×政办明电〔2025〕13号",
-                    "kind": "telegram",
-                    "rule": "declared-classification",
-                    "sheet_digest": "sha256:" + "9f2c" * 16,
-                }
-            ]
+    model_config = examples(
+        {
+            "item_id": "×政办明电〔2025〕13号",
+            "kind": "telegram",
+            "rule": "declared-classification",
+            "sheet_digest": "sha256:" + "9f2c" * 16,
         }
     )
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, model_validator
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, Identifier, examples, register_event
 
 __all__ = [
     "OFFICE",
@@ -70,9 +70,7 @@ class TaskEvent(EventData):
     office_only: ClassVar[bool] = False
     """Only the office may do this (create, assign, review, decide extensions, close)."""
 
-    task_id: str = Field(
-        min_length=1, max_length=64, pattern=r"^[^\s/]+$", examples=["DC-2025-017"]
-    )
+    task_id: Identifier = Field(examples=["DC-2025-017"])
     actor: str = Field(
         min_length=1, examples=["office", "edu"], description="'office' or a department code."
     )
@@ -85,7 +83,7 @@ _TEXT = 4000
 def _example(fields: dict[str, Any]) -> ConfigDict:
     """The example AsyncAPI and JSON Schema show, with the fields every task event has."""
     common = {"task_id": "DC-2025-017", "actor": OFFICE, "person": "李华"}
-    return ConfigDict(json_schema_extra={"examples": [common | fields]})
+    return examples(common | fields)
 
 
 @register_event
@@ -272,21 +270,17 @@ class TaskNotice(EventData):
     """What a department's system receives (its outbox, delivered by the department sink): the
     step that happened and the task as it now stands, so the message is work on its own."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "task_id": "DC-2025-017",
-                    "step": "reminded",
-                    "title": "城区学校扩容工程",
-                    "deadline": "2025-08-31",
-                    "status": "in_progress",
-                    "lead_department": "edu",
-                    "assisting_departments": ["housing"],
-                    "light": "red",
-                    "message": "overdue by 3 days",
-                }
-            ]
+    model_config = examples(
+        {
+            "task_id": "DC-2025-017",
+            "step": "reminded",
+            "title": "城区学校扩容工程",
+            "deadline": "2025-08-31",
+            "status": "in_progress",
+            "lead_department": "edu",
+            "assisting_departments": ["housing"],
+            "light": "red",
+            "message": "overdue by 3 days",
         }
     )
 

@@ -4,13 +4,26 @@ this event: a telegram that declares a classification never reaches the bus (DES
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, Identifier, examples, register_event
 
-__all__ = ["TelegramGrade", "TelegramReceived"]
+__all__ = ["TELEGRAM_EXAMPLE", "TelegramGrade", "TelegramReceived"]
+
+TELEGRAM_EXAMPLE: dict[str, Any] = {
+    "number": "×政办明电〔2025〕12号",
+    "issuing_unit": "×市人民政府办公室",
+    "addressees": ["各县（区）人民政府"],
+    "approver": "张明",
+    "grade": "特急",
+    "machine_number": "0423",
+    "title": "关于做好近期防汛工作的紧急通知",
+    "pages": 3,
+}
+"""One telegram as the documentation shows it, in its event and on its cover sheet alike
+(schemas/telegram_sheet.py)."""
 
 
 class TelegramGrade(StrEnum):
@@ -26,31 +39,12 @@ class TelegramGrade(StrEnum):
 class TelegramReceived(EventData):
     """A clear-text telegram registered from its cover sheet; the PDF is kept by digest."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "number": "×政办明电〔2025〕12号",
-                    "issuing_unit": "×市人民政府办公室",
-                    "addressees": ["各县（区）人民政府"],
-                    "approver": "张明",
-                    "grade": "特急",
-                    "machine_number": "0423",
-                    "title": "关于做好近期防汛工作的紧急通知",
-                    "pages": 3,
-                    "document": "sha256:5f1c…",
-                }
-            ]
-        }
-    )
+    model_config = examples(TELEGRAM_EXAMPLE | {"document": "sha256:5f1c…"})
 
     type = "cn.gov.county.office.telegram.received.v1"
     topic = "office.intake.telegram.v1"
 
-    number: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[^\s/]+$",
+    number: Identifier = Field(
         description="部门号, e.g. ×政办明电〔2025〕12号: the telegram's id.",
     )
     issuing_unit: str = Field(min_length=1, max_length=200, description="发电单位")
@@ -59,5 +53,5 @@ class TelegramReceived(EventData):
     grade: TelegramGrade
     machine_number: str = Field("", max_length=32, description="机号")
     title: str = Field(min_length=1, max_length=300)
-    pages: Annotated[int, Field(ge=0)] = 0
+    pages: NonNegativeInt = 0
     document: str = Field("", description="The PDF in the document store: sha256:<digest>.")

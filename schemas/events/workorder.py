@@ -13,9 +13,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.envelope import EventData, register_event
+from schemas.envelope import EventData, examples, register_event
 from schemas.errors import RuleError
 
 __all__ = [
@@ -75,25 +75,21 @@ class Satisfaction(StrEnum):
 class WorkOrderStepped(EventData):
     """One step of a work order's flow; the envelope's time is when the step happened."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "order_number": "12345-20250314-0007",
-                    "step": "dispatched",
-                    "category": "help",
-                    "units": ["water", "housing"],
-                    "unit": "",
-                    "note": "城东路积水，请水利局牵头处置",
-                },
-                {
-                    "order_number": "12345-20250314-0007",
-                    "step": "callback",
-                    "unit": "",
-                    "satisfaction": "basically_satisfied",
-                },
-            ]
-        }
+    model_config = examples(
+        {
+            "order_number": "12345-20250314-0007",
+            "step": "dispatched",
+            "category": "help",
+            "units": ["water", "housing"],
+            "unit": "",
+            "note": "城东路积水，请水利局牵头处置",
+        },
+        {
+            "order_number": "12345-20250314-0007",
+            "step": "callback",
+            "unit": "",
+            "satisfaction": "basically_satisfied",
+        },
     )
 
     type = "cn.gov.county.office.hotline.workorder.step.v1"

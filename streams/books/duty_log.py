@@ -64,53 +64,61 @@ class DutyLogEntry(BaseModel):
 def entry_for(envelope: Envelope) -> DutyLogEntry:
     """The duty-log entry an event makes."""
     data = envelope.data
-    common = {
-        "id": envelope.id,
-        "subject": envelope.subject,
-        "received_at": envelope.time,
-        "source": envelope.source,
-        "recorder": envelope.source,
-    }
-    if isinstance(data, FaxReceived):
-        return _fax_entry(data, common)
+
+    def entry(channel: str, *, recorder: str = envelope.source, **fields: Any) -> DutyLogEntry:
+        return DutyLogEntry(
+            id=envelope.id,
+            subject=envelope.subject,
+            received_at=envelope.time,
+            source=envelope.source,
+            recorder=recorder,
+            channel=channel,
+            **fields,
+        )
+
     match data:
+        case FaxReceived():
+            return entry("fax", **_fax_fields(data))
         case DutyEntryRecorded():
-            fields = data.model_dump(exclude={"entry_id", "kind"})
-            return DutyLogEntry(**(common | fields), channel=data.kind.value)
+            return entry(data.kind.value, **data.model_dump(exclude={"entry_id", "kind"}))
         case EmergencyReported():
-            return DutyLogEntry(
-                **(common | {"recorder": data.recorder}),
-                channel="emergency",
+            return entry(
+                "emergency",
+                recorder=data.recorder,
                 unit=data.unit,
                 content=f"【{sequence_name(data.sequence)}】{data.title}：{data.content}",
             )
         case TelegramReceived():
-            return DutyLogEntry(
-                **common,
-                channel="telegram",
+            return entry(
+                "telegram",
                 unit=data.issuing_unit,
                 person=data.approver,
                 document=data.document,
-                content=f"收到明传电报 {data.number}（{data.grade}）《{data.title}》，"
+                content=f"收到明传电报 {_cited(data.number, data.grade, data.title)}，"
                 f"{data.pages} 页",
             )
         case DocumentRegistered():
-            return DutyLogEntry(
-                **(common | {"recorder": data.by}),
-                channel="document",
+            return entry(
+                "document",
+                recorder=data.by,
                 unit=data.issuer,
-                content=f"来文登记 {data.number}（{data.urgency}）《{data.title}》",
+                content=f"来文登记 {_cited(data.number, data.urgency, data.title)}",
             )
         case EmergencyClosed():
-            return DutyLogEntry(
-                **(common | {"recorder": data.recorder}),
-                channel="emergency",
+            return entry(
+                "emergency",
+                recorder=data.recorder,
                 content=f"【终报】{data.note or '事件处置完毕'}",
             )
     raise TypeError(f"the duty log does not take {envelope.type}")
 
 
-def _fax_entry(data: FaxReceived, common: dict[str, Any]) -> DutyLogEntry:
+def _cited(number: str, grade: str, title: str) -> str:
+    """A document as the office cites one: its number, its urgency (grade) and its title."""
+    return f"{number}（{grade}）《{title}》"
+
+
+def _fax_fields(data: FaxReceived) -> dict[str, str]:
     """A fax names no unit: its TSI and caller id are what the sender's machine and the phone
     network said, so the entry keeps them as such and leaves the unit to the duty officer."""
     said = (
@@ -121,15 +129,13 @@ def _fax_entry(data: FaxReceived, common: dict[str, Any]) -> DutyLogEntry:
     sender = "，".join(f"{what} {value}" for what, value in said if value) or "无发送方标识"
     line = f"，经 {data.line} 接收" if data.line else ""
     status = f"；传输异常：{data.status}" if data.status else ""
-    return DutyLogEntry(
-        **common,
-        channel="fax",
-        station=data.remote_station,
-        phone=data.caller_number,
-        line=data.line,
-        document=data.document,
-        content=f"收到传真 {data.pages} 页，发送单位未知（{sender}）{line}{status}",
-    )
+    return {
+        "station": data.remote_station,
+        "phone": data.caller_number,
+        "line": data.line,
+        "document": data.document,
+        "content": f"收到传真 {data.pages} 页，发送单位未知（{sender}）{line}{status}",
+    }
 
 
 def apply(book: State | None, envelope: Envelope) -> State | None:

@@ -8,6 +8,8 @@ computed by streams/books/reply_tallies.py and streams/books/workorders.py.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +37,10 @@ def register_public_request_views(app: MidfieldApp) -> None:
     zone = app.settings.office.zone
 
     @page(app, "/reply-rate", Policy.of(*OFFICE_READERS, R.department))
-    async def reply_rate_view(web: Any, request: Any) -> Any:
-        now = app.clock()
-        text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
-        try:
-            period = Period.parse(text, zone)
-            department = own_department(request, request.query.get("department") or None)
-        except ValueError as exc:
-            return bad_request(web, "bad-period", str(exc))
-        except OtherDepartment:
-            return forbidden_department(web, request)
+    @_of_period(app)
+    async def reply_rate_view(
+        web: Any, request: Any, now: datetime, period: Period, department: str | None
+    ) -> Any:
         return office_json(web, reply_rates(app, period, department, now), zone)
 
     @page(app, "/work-orders/{number}", Policy.of(*OFFICE_READERS, R.department))
@@ -57,16 +53,10 @@ def register_public_request_views(app: MidfieldApp) -> None:
         return office_json(web, shown | {"due_at": workorders.due_at(book, zone).isoformat()}, zone)
 
     @page(app, "/work-order-rates", Policy.of(*OFFICE_READERS, R.department))
-    async def work_order_rates_view(web: Any, request: Any) -> Any:
-        now = app.clock()
-        text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
-        try:
-            period = Period.parse(text, zone)
-            unit = own_department(request, request.query.get("department") or None)
-        except ValueError as exc:
-            return bad_request(web, "bad-period", str(exc))
-        except OtherDepartment:
-            return forbidden_department(web, request)
+    @_of_period(app)
+    async def work_order_rates_view(
+        web: Any, request: Any, now: datetime, period: Period, unit: str | None
+    ) -> Any:
         books = [b for _, b in app.table(workorders.BOOK).items() if workorders.is_order(b)]
         units = [unit] if unit else sorted({u for b in books for u in b["dispatched_at"]})
         rows = [
@@ -80,6 +70,34 @@ def register_public_request_views(app: MidfieldApp) -> None:
             books, period, unit=unit, now=now, rules=app.settings.hotline, zone=zone
         )
         return office_json(web, {"period": period.label, "departments": rows, "total": total}, zone)
+
+
+FiguresView = Callable[[Any, Any, datetime, Period, str | None], Awaitable[Any]]
+"""A view of one period's figures: ``(web, request, now, period, department)``."""
+
+
+def _of_period(app: MidfieldApp) -> Callable[[FiguresView], Callable[[Any, Any], Awaitable[Any]]]:
+    """A view of figures over ``?period=`` (default: this month, office time) for
+    ``?department=`` (a department's principal: its own only). Both are read here, once for
+    every such view: a bad period answers 400 ``bad-period``, another's department 403."""
+
+    def decorate(view: FiguresView) -> Callable[[Any, Any], Awaitable[Any]]:
+        @functools.wraps(view)
+        async def parsed(web: Any, request: Any) -> Any:
+            now, zone = app.clock(), app.settings.office.zone
+            text = request.query.get("period") or now.astimezone(zone).strftime("%Y-%m")
+            try:
+                period = Period.parse(text, zone)
+                department = own_department(request, request.query.get("department") or None)
+            except ValueError as exc:
+                return bad_request(web, "bad-period", str(exc))
+            except OtherDepartment:
+                return forbidden_department(web, request)
+            return await view(web, request, now, period, department)
+
+        return parsed
+
+    return decorate
 
 
 def reply_rates(
