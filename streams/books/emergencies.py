@@ -10,12 +10,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import EmergencyClosed, EmergencyReported, sequence_name
 from streams.books.book import Book, Context, Decision, Refusal, State
 
-__all__ = ["BOOK", "Refused", "apply", "decide", "is_open", "summary"]
+__all__ = [
+    "BOOK",
+    "EmergencyReport",
+    "EmergencyState",
+    "EmergencyStub",
+    "Refused",
+    "apply",
+    "decide",
+    "is_open",
+    "summary",
+]
+
+
+class EmergencyReport(TypedDict, closed=True):
+    """One report of the emergency: the first (sequence 0), a follow-up or the last."""
+
+    sequence: int
+    at: str
+    name: str
+    """The report's name as the office says it (首报, 续报一…: ``sequence_name``)."""
+    content: str
+
+
+class EmergencyState(TypedDict, closed=True):
+    """An emergency whose first report came (times: ISO 8601 text, as stored)."""
+
+    report_id: str
+    title: str
+    unit: str
+    """Who reported it first."""
+    first_reported_at: str
+    reports: list[EmergencyReport]
+    """By sequence; a sequence given twice keeps its first report."""
+    closed_at: str | None
+    applied: list[str]
+    refused: list[str]
+    """Event ids refused (before the first report), remembered for replays."""
+
+
+class EmergencyStub(TypedDict, closed=True):
+    """Only follow-ups or a close that came before the first report: refused, remembered."""
+
+    report_id: str
+    title: None
+    reports: list[EmergencyReport]
+    """Always empty."""
+    closed_at: None
+    applied: list[str]
+    refused: list[str]
 
 
 @dataclass(frozen=True)
@@ -110,4 +160,5 @@ BOOK = Book(
     reads={topic(EmergencyReported.topic).name: (EmergencyReported, EmergencyClosed)},
     apply=decide,
     connector="duty",
+    state=EmergencyState | EmergencyStub,
 )

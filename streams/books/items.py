@@ -26,6 +26,7 @@ from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams.books.alerts import resolved_by
 from streams.books.book import Book, Context, Decision, Refusal, State, Timer
+from streams.books.item_state import ItemState, ItemStub
 
 __all__ = [
     "BOOK",
@@ -294,6 +295,7 @@ BOOK = Book(
     },
     apply=decide,
     connector="duty",
+    state=ItemState | ItemStub,
     show=_show,
     timers=(
         Timer(

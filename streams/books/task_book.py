@@ -2,7 +2,8 @@
 
 Pure logic, no faust. A book is the JSON the ``ledger`` table holds for one task: its fields, its
 status under the lifecycle of :mod:`schemas.events.task_lifecycle`, the history of every applied
-event and the ids applied (a re-delivered event changes nothing). :func:`apply` is the whole
+event and the ids applied (a re-delivered event changes nothing); its shape is
+streams/books/task_state.py. :func:`apply` is the whole
 step; streams/books/ledger.py wraps it as the registry's book, with the notices and reminders it
 sends, and streams/books/lights.py computes a book's traffic light.
 """
@@ -33,8 +34,6 @@ from schemas.events.task_lifecycle import IllegalTransition, next_status
 from streams.books.book import State
 
 __all__ = ["Applied", "Refused", "apply", "departments_of", "is_task"]
-
-"""One task, as stored in the table (JSON). Fields: see :func:`_new_book` and :func:`_step`."""
 
 
 @dataclass(frozen=True)
