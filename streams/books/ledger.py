@@ -37,7 +37,7 @@ __all__ = ["BOOK", "decide", "due_reminders", "matches", "notices"]
 
 
 def matches(
-    book: State,
+    book: TaskState,
     *,
     department: str | None,
     light_: Light | None,
