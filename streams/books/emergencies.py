@@ -7,8 +7,9 @@ keeps the first; an id seen before changes nothing. The open ones are in the dut
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from typing_extensions import TypedDict
 
@@ -130,11 +131,11 @@ def _refused(book: State, envelope: Envelope, reason: str, detail: str) -> Refus
     return Refused(book | {"refused": [*book["refused"], envelope.id]}, reason, detail)
 
 
-def is_open(book: State | None) -> bool:
+def is_open(book: Mapping[str, Any] | None) -> TypeGuard[EmergencyState]:
     return bool(book and book["title"] is not None and book["closed_at"] is None)
 
 
-def summary(book: State) -> dict[str, Any]:
+def summary(book: EmergencyState) -> dict[str, Any]:
     """An emergency as the duty report lists it."""
     latest = book["reports"][-1]
     return {
