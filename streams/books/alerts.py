@@ -12,13 +12,69 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeGuard
 
+from typing_extensions import TypedDict
+
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
 from streams.books.book import Book, Context, Decision, State
 from streams.books.office_time import latest, parse
 
-__all__ = ["BOOK", "apply", "decide", "is_alert", "open_first", "resolved_by"]
+__all__ = [
+    "BOOK",
+    "AlertState",
+    "AlertStub",
+    "apply",
+    "decide",
+    "is_alert",
+    "open_first",
+    "resolved_by",
+]
+
+
+class AlertState(TypedDict, closed=True):
+    """An alert raised at least once: the latest raise's fields (an :class:`AlertRaised` as JSON,
+    kept from the raise at the highest level), and where it stands. Times: ISO 8601 text."""
+
+    alert_id: str
+    kind: str
+    severity: str
+    """:class:`~schemas.events.alert.Severity`'s value."""
+    about: str
+    message: str
+    reason: str
+    actor: str
+    level: int
+    """The escalation step of the raise it shows."""
+    source: str
+    """The envelope source of that raise (who raised it)."""
+    open: bool
+    count: int
+    """Raises since it was first raised (repeats, escalations and reopenings)."""
+    raised_at: str
+    """When it was (re)opened."""
+    last_raised_at: str
+    acknowledged_at: str | None
+    acknowledged_by: str
+    resolved_at: str | None
+    resolution: str
+    """The resolution's reason (``replied``, ``closed``…); empty while open."""
+    applied: list[str]
+
+
+class AlertStub(TypedDict, closed=True):
+    """An acknowledgement or a resolution of an alert not (yet) raised: kept, so a raise older
+    than the resolution does not open it."""
+
+    alert_id: str
+    raised_at: None
+    open: bool
+    """Always ``False``."""
+    acknowledged_at: str | None
+    acknowledged_by: str
+    resolved_at: str | None
+    resolution: str
+    applied: list[str]
 
 
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -125,6 +181,7 @@ BOOK = Book(
     reads={topic(AlertRaised.topic).name: (AlertRaised, AlertAcknowledged, AlertResolved)},
     apply=decide,
     connector="alerts",
+    state=AlertState | AlertStub,
 )
 
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
@@ -30,6 +32,8 @@ __all__ = [
     "BOOK",
     "RECENT",
     "Applied",
+    "AuditLine",
+    "AuditState",
     "apply",
     "day_of",
     "decide",
@@ -44,6 +48,45 @@ APPLIED = 2000
 """Event ids remembered per book, for effectively-once."""
 _DENIED = (Outcome.denied.value, Outcome.unauthenticated.value)
 _ESCALATIONS = (1, 10, 100)
+
+
+class AuditLine(TypedDict, closed=True):
+    """A record kept in full: an :class:`AuditRecorded` as JSON, without principal and roles."""
+
+    service: str
+    action: str
+    method: str
+    route: str
+    target: str
+    outcome: str
+    status: int
+    reason: str
+    remote: str
+    at: str
+
+
+class AuditState(TypedDict, closed=True):
+    """One principal's day (``<day>/<principal>``) of requests."""
+
+    key: str
+    """The subject, ``<day>/<principal>``."""
+    day: str
+    principal: str
+    roles: list[str]
+    """As the day's first record gave them."""
+    total: int
+    denied: int
+    """Denied and unauthenticated requests."""
+    counts: dict[str, int]
+    """``"<action> <method> <route> <outcome>"`` -> requests."""
+    remotes: list[str]
+    """Addresses seen, the first 20."""
+    first_at: str
+    last_at: str
+    recent: list[AuditLine]
+    """The latest :data:`RECENT` records."""
+    applied: list[str]
+    """The latest :data:`APPLIED` event ids."""
 
 
 def day_of(subject: str) -> str:
@@ -168,4 +211,5 @@ BOOK = Book(
     reads={topic(AuditRecorded.topic).name: (AuditRecorded,)},
     apply=decide,
     connector="audit",
+    state=AuditState,
 )

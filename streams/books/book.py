@@ -2,11 +2,18 @@
 
 A book is a table of entities (tasks, items, messages…) keyed by entity id, each stored as plain
 JSON. Its module exports one :class:`Book`: the topics it reads with the event types it takes from
-each, and a pure ``apply(state, envelope, context) -> Decision``. The decision is values only —
-the new state to store, and what must happen outside the book (refusals to dead-letter, alerts to
-raise, notices for department outboxes) — so the live worker (streams/worker/), a replay
-(midfield/replay/) and a unit test run the very same function and differ only in what they do
-with the decision.
+each, a pure ``apply(state, envelope, context) -> Decision``, and ``state``, the shape of one
+stored entity: a closed :class:`typing_extensions.TypedDict` (PEP 728: no key it does not name),
+or a union of them where one table holds more than one kind of entity (a task, and the stub that
+only remembers the events refused for a task not created yet). The stored JSON is that shape
+exactly, checked by tests/unit/test_book_states.py against every state the processor cases make;
+nothing checks it at run time (that would cost every event). The readers that take a typed
+entity (``lights.light(book: TaskState, …)``) let ``mypy --strict`` check their field access.
+
+The decision is values only — the new state to store, and what must happen outside the book
+(refusals to dead-letter, alerts to raise, notices for department outboxes) — so the live worker
+(streams/worker/), a replay (midfield/replay/) and a unit test run the very same function and
+differ only in what they do with the decision.
 
 Refusals are values, never exceptions: an event the office's rules refuse (an illegal step, a
 step before signing) comes back as a :class:`Refusal`. An exception from ``apply`` is a bug and
@@ -20,6 +27,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import UnionType
 from typing import Any
 
 from midfield.settings import Settings
@@ -28,7 +36,7 @@ from schemas.envelope import Envelope, EventData
 __all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Timer"]
 
 State = dict[str, Any]
-"""One entity of a book, as stored: a JSON object."""
+"""One entity of a book, as stored: a JSON object (its shape: the book's ``state`` model)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,10 @@ class Book:
     apply: Apply
     connector: str
     """Who refuses, in dead letters: also used for an event no book on a topic takes."""
+    state: type | UnionType
+    """The shape of one stored entity: a closed TypedDict, or a union of them (``TaskState |
+    TaskStub``). Declarative: nothing validates a state at run time (that would cost every
+    event); the unit tests validate every state the processor cases make against it."""
     after: tuple[str, ...] = ()
     """Books whose decisions on the same event ``apply`` reads (``Context.earlier``)."""
     show: Show | None = None
@@ -132,3 +144,5 @@ class Index:
     topic: str
     take: Callable[[bytes], tuple[str, State] | None]
     """The record's key and entity; ``None`` for a record that is none of this index's."""
+    state: type | UnionType
+    """The shape of one stored entity, as :attr:`Book.state`."""

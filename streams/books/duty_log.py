@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from schemas.catalog import topic
 from schemas.envelope import Envelope
@@ -27,9 +28,16 @@ from schemas.events.telegram import TelegramReceived
 from streams.books.book import Book, Context, Decision, State
 from streams.books.office_time import parse
 
-__all__ = ["BOOK", "DutyLogEntry", "apply", "decide", "entries_on", "entry_for"]
-
-"""``{"entries": [entry, ...], "applied": [event id, ...]}`` — JSON, as stored in the table."""
+__all__ = [
+    "BOOK",
+    "DutyLogEntry",
+    "DutyLogLine",
+    "DutyLogState",
+    "apply",
+    "decide",
+    "entries_on",
+    "entry_for",
+]
 
 
 class DutyLogEntry(BaseModel):
@@ -59,6 +67,34 @@ class DutyLogEntry(BaseModel):
     line: str = Field(
         "", description="The office's line that took it: a fax's receiving number or mailbox."
     )
+
+
+class DutyLogLine(TypedDict, closed=True):
+    """A :class:`DutyLogEntry` as stored: its JSON (``received_at`` as ISO 8601 text)."""
+
+    id: str
+    subject: str
+    received_at: str
+    channel: str
+    unit: str
+    person: str
+    phone: str
+    content: str
+    instruction: str
+    actions: str
+    notified: str
+    recorder: str
+    document: str
+    source: str
+    station: str
+    line: str
+
+
+class DutyLogState(TypedDict, closed=True):
+    """One subject's lines of the duty log, and the event ids applied."""
+
+    entries: list[DutyLogLine]
+    applied: list[str]
 
 
 def entry_for(envelope: Envelope) -> DutyLogEntry:
@@ -185,5 +221,6 @@ BOOK = Book(
     },
     apply=decide,
     connector="duty",
+    state=DutyLogState,
     after=("items", "emergencies"),
 )

@@ -7,15 +7,66 @@ keeps the first; an id seen before changes nothing. The open ones are in the dut
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
+
+from typing_extensions import TypedDict
 
 from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import EmergencyClosed, EmergencyReported, sequence_name
 from streams.books.book import Book, Context, Decision, Refusal, State
 
-__all__ = ["BOOK", "Refused", "apply", "decide", "is_open", "summary"]
+__all__ = [
+    "BOOK",
+    "EmergencyReport",
+    "EmergencyState",
+    "EmergencyStub",
+    "Refused",
+    "apply",
+    "decide",
+    "is_open",
+    "summary",
+]
+
+
+class EmergencyReport(TypedDict, closed=True):
+    """One report of the emergency: the first (sequence 0), a follow-up or the last."""
+
+    sequence: int
+    at: str
+    name: str
+    """The report's name as the office says it (首报, 续报一…: ``sequence_name``)."""
+    content: str
+
+
+class EmergencyState(TypedDict, closed=True):
+    """An emergency whose first report came (times: ISO 8601 text, as stored)."""
+
+    report_id: str
+    title: str
+    unit: str
+    """Who reported it first."""
+    first_reported_at: str
+    reports: list[EmergencyReport]
+    """By sequence; a sequence given twice keeps its first report."""
+    closed_at: str | None
+    applied: list[str]
+    refused: list[str]
+    """Event ids refused (before the first report), remembered for replays."""
+
+
+class EmergencyStub(TypedDict, closed=True):
+    """Only follow-ups or a close that came before the first report: refused, remembered."""
+
+    report_id: str
+    title: None
+    reports: list[EmergencyReport]
+    """Always empty."""
+    closed_at: None
+    applied: list[str]
+    refused: list[str]
 
 
 @dataclass(frozen=True)
@@ -80,11 +131,11 @@ def _refused(book: State, envelope: Envelope, reason: str, detail: str) -> Refus
     return Refused(book | {"refused": [*book["refused"], envelope.id]}, reason, detail)
 
 
-def is_open(book: State | None) -> bool:
+def is_open(book: Mapping[str, Any] | None) -> TypeGuard[EmergencyState]:
     return bool(book and book["title"] is not None and book["closed_at"] is None)
 
 
-def summary(book: State) -> dict[str, Any]:
+def summary(book: EmergencyState) -> dict[str, Any]:
     """An emergency as the duty report lists it."""
     latest = book["reports"][-1]
     return {
@@ -110,4 +161,5 @@ BOOK = Book(
     reads={topic(EmergencyReported.topic).name: (EmergencyReported, EmergencyClosed)},
     apply=decide,
     connector="duty",
+    state=EmergencyState | EmergencyStub,
 )

@@ -11,7 +11,7 @@ raised once), resolved when the item is closed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeGuard
@@ -26,6 +26,7 @@ from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams.books.alerts import resolved_by
 from streams.books.book import Book, Context, Decision, Refusal, State, Timer
+from streams.books.item_state import ItemState, ItemStub
 
 __all__ = [
     "BOOK",
@@ -210,11 +211,11 @@ def _deadline(book: State, rules: DutySettings, zone: ZoneInfo) -> None:
     book["deadline"] = (registered + timedelta(days=days)).isoformat()
 
 
-def is_item(book: State | None) -> TypeGuard[State]:
+def is_item(book: Mapping[str, Any] | None) -> TypeGuard[ItemState]:
     return bool(book and book["status"])
 
 
-def due_at(book: State, zone: ZoneInfo) -> datetime:
+def due_at(book: ItemState, zone: ZoneInfo) -> datetime:
     return datetime.combine(date.fromisoformat(book["deadline"]) + timedelta(days=1), time(0), zone)
 
 
@@ -254,9 +255,9 @@ def overdue_alerts(
 
 def resolution(after: State, envelope: Envelope, zone: ZoneInfo, *, source: str) -> Envelope | None:
     """Closing an item that was past its last day resolves its overdue alert."""
-    if after.get("status") != "closed" or not isinstance(envelope.data, ItemHandled):
+    if not is_item(after) or not isinstance(envelope.data, ItemHandled):
         return None
-    if envelope.time < due_at(after, zone):
+    if after["status"] != "closed" or envelope.time < due_at(after, zone):
         return None
     return resolved_by(alert_id(after["item_id"]), "closed", envelope, source=source)
 
@@ -294,6 +295,7 @@ BOOK = Book(
     },
     apply=decide,
     connector="duty",
+    state=ItemState | ItemStub,
     show=_show,
     timers=(
         Timer(

@@ -31,12 +31,13 @@ from schemas.events.task import (
 from streams.books.book import Book, Context, Decision, Refusal, State, Timer
 from streams.books.lights import Light, light
 from streams.books.task_book import Applied, Refused, apply, departments_of, is_task
+from streams.books.task_state import TaskState, TaskStub
 
 __all__ = ["BOOK", "decide", "due_reminders", "matches", "notices"]
 
 
 def matches(
-    book: State,
+    book: TaskState,
     *,
     department: str | None,
     light_: Light | None,
@@ -183,6 +184,7 @@ BOOK = Book(
     reads={_TASKS: (EventData,)},
     apply=decide,
     connector="ledger",
+    state=TaskState | TaskStub,
     show=_show,
     # reminders are facts in the task log like any other, applied once by id (DESIGN §5)
     timers=(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from midfield.settings import SupervisionSettings
 from schemas.events.task import TaskStatus
-from streams.books.book import State
+from streams.books.task_state import TaskState
 
 __all__ = ["Light", "Reason", "due_at", "light", "light_reason"]
 
@@ -27,7 +27,7 @@ class Light(StrEnum):
     red = "red"
 
 
-def due_at(book: State, zone: ZoneInfo) -> datetime:
+def due_at(book: TaskState, zone: ZoneInfo) -> datetime:
     """The moment a task becomes overdue: the end of its deadline day, office time."""
     last_day = date.fromisoformat(book["deadline"])
     return datetime.combine(last_day + timedelta(days=1), time(0), zone)
@@ -59,7 +59,7 @@ class Reason:
 
 
 def light(
-    book: State, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+    book: TaskState, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
 ) -> tuple[Light, str]:
     """The task's light at ``now`` and why, in English (:func:`light_reason` gives the code)."""
     colour, reason = light_reason(book, now, rules, zone)
@@ -67,7 +67,7 @@ def light(
 
 
 def light_reason(
-    book: State, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+    book: TaskState, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
 ) -> tuple[Light, Reason]:
     """The task's light at ``now`` and why: red overdue, yellow near the deadline or behind
     schedule, green otherwise (and once closed)."""
@@ -88,7 +88,7 @@ def light_reason(
     return Light.green, Reason("on-track")
 
 
-def _behind_schedule(book: State, now: datetime, due: datetime) -> float:
+def _behind_schedule(book: TaskState, now: datetime, due: datetime) -> float:
     if book["status"] in (TaskStatus.completion_reported, TaskStatus.reviewed):
         return 0.0
     start = datetime.fromisoformat(book["created_at"])
@@ -96,5 +96,5 @@ def _behind_schedule(book: State, now: datetime, due: datetime) -> float:
     if span <= 0:
         return 0.0
     elapsed = min(max((now - start).total_seconds() / span, 0.0), 1.0)
-    done: float = book["percent"] / 100
+    done = book["percent"] / 100
     return elapsed - done

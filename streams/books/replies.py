@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeGuard
 
+from typing_extensions import TypedDict
+
 from midfield.settings import RepliesSettings, Settings
 from schemas.catalog import topic
 from schemas.envelope import Envelope
@@ -26,6 +28,7 @@ from streams.books.book import Book, Context, Decision, State, Timer
 
 __all__ = [
     "BOOK",
+    "MessageState",
     "alert_id",
     "apply",
     "decide",
@@ -33,6 +36,27 @@ __all__ = [
     "is_message",
     "resolution",
 ]
+
+
+class MessageState(TypedDict, closed=True):
+    """One public message: when it came, who must reply, its first reply (times ISO 8601 text).
+    A reply that came before its message leaves the message's fields empty until it comes."""
+
+    message_id: str
+    channel: str
+    """:class:`~schemas.events.message.MessageChannel`'s value; empty until received."""
+    category: str
+    """:class:`~schemas.events.message.MessageCategory`'s value; empty until received."""
+    title: str
+    department: str
+    """The department that must reply (empty: not assigned)."""
+    received_at: str | None
+    """``None``: not received yet (only a reply came)."""
+    replied_at: str | None
+    """The earliest reply's time."""
+    replied_by: str
+    replies: int
+    applied: list[str]
 
 
 def apply(book: State | None, envelope: Envelope) -> State | None:
@@ -174,6 +198,7 @@ BOOK = Book(
     reads={topic(PublicMessageReceived.topic).name: (PublicMessageReceived, PublicMessageReplied)},
     apply=decide,
     connector="messages",
+    state=MessageState,
     timers=(
         Timer(
             "reply-warnings",

@@ -2,16 +2,18 @@
 
 Pure logic, no faust. A book is the JSON the ``ledger`` table holds for one task: its fields, its
 status under the lifecycle of :mod:`schemas.events.task_lifecycle`, the history of every applied
-event and the ids applied (a re-delivered event changes nothing). :func:`apply` is the whole
+event and the ids applied (a re-delivered event changes nothing); its shape is
+streams/books/task_state.py. :func:`apply` is the whole
 step; streams/books/ledger.py wraps it as the registry's book, with the notices and reminders it
 sends, and streams/books/lights.py computes a book's traffic light.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from schemas.envelope import Envelope
 from schemas.events.task import (
@@ -31,10 +33,9 @@ from schemas.events.task import (
 )
 from schemas.events.task_lifecycle import IllegalTransition, next_status
 from streams.books.book import State
+from streams.books.task_state import TaskState
 
 __all__ = ["Applied", "Refused", "apply", "departments_of", "is_task"]
-
-"""One task, as stored in the table (JSON). Fields: see :func:`_new_book` and :func:`_step`."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def _apply(book: State | None, envelope: Envelope) -> Applied:
         raise IllegalTransition("subject-mismatch", detail)
     status = TaskStatus(book["status"]) if book and book["status"] else None
     pending = bool(book and book.get("extension_request"))
-    _check_actor(book if status else None, event)
+    _check_actor(cast(TaskState, book) if status else None, event)  # a created task
     after = next_status(status, event, extension_pending=pending)
     new = _new_book(event, envelope.time, book) if status is None else _copy(book or {})
     outbox = _step(new, event, envelope.time)
@@ -86,8 +87,9 @@ def _apply(book: State | None, envelope: Envelope) -> Applied:
     return Applied(new, outbox)
 
 
-def is_task(book: State | None) -> TypeGuard[State]:
-    """A created task, not a stub that only remembers refused events."""
+def is_task(book: Mapping[str, Any] | None) -> TypeGuard[TaskState]:
+    """A created task, not a stub that only remembers refused events: where a stored entity of
+    the ledger becomes a typed :class:`TaskState`."""
     return bool(book and book["status"])
 
 
@@ -137,7 +139,7 @@ def _new_book(event: TaskEvent, at: datetime, stub: State | None) -> State:
     }
 
 
-def _check_actor(book: State | None, event: TaskEvent) -> None:
+def _check_actor(book: TaskState | None, event: TaskEvent) -> None:
     """Who may do what, checked before the lifecycle (the tasks API checks first, with a 403)."""
     if event.office_only and event.actor != OFFICE:
         raise IllegalTransition("office-only", f"{event.kind} is for the office, not {event.actor}")
@@ -146,7 +148,7 @@ def _check_actor(book: State | None, event: TaskEvent) -> None:
         raise IllegalTransition("not-a-task-department", detail)
 
 
-def departments_of(book: State) -> list[str]:
+def departments_of(book: TaskState) -> list[str]:
     return [book["lead_department"], *book["assisting_departments"]]
 
 
@@ -161,7 +163,7 @@ def _step(book: State, event: TaskEvent, at: datetime) -> tuple[str, ...]:
             book["assisting_departments"] = [
                 d for d in book["assisting_departments"] if d != book["lead_department"]
             ]
-            return tuple(departments_of(book))
+            return tuple(departments_of(cast(TaskState, book)))  # assigned: a created task
         case TaskProgressReported():
             book["percent"], book["progress"] = event.percent, event.text
         case TaskCompletionReported():

@@ -14,15 +14,31 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from streams.books.book import Index, State
 
-__all__ = ["INDEX", "apply", "parse", "waiting"]
+__all__ = ["INDEX", "LetterState", "apply", "parse", "waiting"]
+
+
+class LetterState(TypedDict, closed=True):
+    """Where one dead letter stands: its latest record, without the raw input or the error text
+    (they may hold personal data)."""
+
+    id: str
+    reason: str
+    connector: str
+    source: str
+    first_seen: str
+    """ISO 8601 text."""
+    attempts: int
+    resolved: Literal["redriven", "skipped"] | None
+    """``None``: still waiting for a person."""
 
 
 def parse(value: bytes) -> DeadLetter | None:
@@ -65,4 +81,4 @@ def _take(value: bytes) -> tuple[str, State] | None:
     return None if letter is None else (letter.id, apply(letter))
 
 
-INDEX = Index(name="dead_letters", topic=DEADLETTER, take=_take)
+INDEX = Index(name="dead_letters", topic=DEADLETTER, take=_take, state=LetterState)

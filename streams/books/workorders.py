@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
+from typing_extensions import TypedDict
+
 from midfield.settings import HotlineSettings, Settings
 from schemas.catalog import topic
 from schemas.envelope import Envelope
@@ -28,9 +30,65 @@ from streams.books import office_time
 from streams.books.book import Book, Context, Decision, Refusal, State
 from streams.books.period import Period
 
-__all__ = ["BOOK", "Refused", "apply", "decide", "due_at", "figures", "involves", "is_order"]
+__all__ = ["BOOK", "Refused", "WorkOrderState", "WorkOrderStub", "apply", "decide", "due_at",
+           "figures", "involves", "is_order"]  # fmt: skip
 
 T = WorkOrderStep
+
+
+class WorkOrderHistoryLine(TypedDict, closed=True):
+    id: str
+    step: str
+    unit: str
+    at: str
+    note: str
+
+
+class Callback(TypedDict, closed=True):
+    satisfaction: str
+    """:class:`~schemas.events.workorder.Satisfaction`'s value."""
+    at: str
+
+
+class WorkOrderState(TypedDict, closed=True):
+    """An accepted order (times ISO 8601 text, days ``YYYY-MM-DD``)."""
+
+    order_number: str
+    category: str
+    """:class:`~schemas.events.workorder.WorkOrderCategory`'s value (``other`` if none)."""
+    status: str
+    """:class:`~schemas.events.workorder.WorkOrderStatus`'s value."""
+    accepted_at: str
+    deadline: str
+    """The last day on time: acceptance day + the category's days, as extended."""
+    units: list[str]
+    """The units it is dispatched to, the lead first (a returning unit leaves)."""
+    dispatched_at: dict[str, str]
+    """Unit -> when it was (last) dispatched to it."""
+    signed_at: dict[str, str]
+    """Unit -> when it first signed for it."""
+    returns: int
+    replied_at: str | None
+    """The first reply."""
+    closed_at: str | None
+    callback: Callback | None
+    reopened: int
+    extension_days: int
+    history: list[WorkOrderHistoryLine]
+    applied: list[str]
+    refused: list[str]
+    """Event ids the lifecycle refused (a re-delivery is refused again)."""
+
+
+class WorkOrderStub(TypedDict, closed=True):
+    """Not accepted yet: only the steps refused for its number, remembered."""
+
+    order_number: str
+    status: None
+    history: list[WorkOrderHistoryLine]
+    """Always empty."""
+    applied: list[str]
+    refused: list[str]
 
 
 @dataclass(frozen=True)
@@ -199,5 +257,6 @@ BOOK = Book(
     reads={topic(WorkOrderStepped.topic).name: (WorkOrderStepped,)},
     apply=decide,
     connector="work-orders",
+    state=WorkOrderState | WorkOrderStub,
     show=_show,
 )

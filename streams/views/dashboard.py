@@ -38,6 +38,7 @@ from streams.books import (
     workorders,
 )
 from streams.books.period import Period
+from streams.books.task_state import TaskState
 from streams.views import labels, masking
 from streams.views.ops import readiness
 from streams.views.pages import OFFICE_READERS, office_json, page, principal_of
@@ -125,7 +126,7 @@ def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, 
     }
 
 
-def _task_row(app: MidfieldApp, book: dict[str, Any], reason: lights.Reason) -> dict[str, Any]:
+def _task_row(app: MidfieldApp, book: TaskState, reason: lights.Reason) -> dict[str, Any]:
     return {
         "task_id": book["task_id"],
         "title": book["title"],

@@ -10,7 +10,7 @@ prints landscape, one page wide, the header repeated on every page. Every value 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from io import BytesIO
 from typing import Any
@@ -23,9 +23,9 @@ from openpyxl.utils import get_column_letter
 from midfield.settings import SupervisionSettings
 from midfield.spreadsheet import safe_cell
 from schemas.events.task import TaskOrigin, TaskStatus
-from streams.books.book import State
 from streams.books.lights import Light, light
 from streams.books.task_book import is_task
+from streams.books.task_state import TaskState
 
 __all__ = ["COLUMNS", "LIGHT_COLOURS", "LIGHT_TEXT", "ORIGINS", "STATUSES", "workbook"]
 
@@ -36,12 +36,12 @@ COLUMNS = ("序号", "任务编号", "督办事项", "工作目标", "类别", "
 LIGHT_COLOURS = {Light.green: "00B050", Light.yellow: "FFFF00", Light.red: "FF0000"}
 """The fill of the 亮灯 cell (RGB; Excel's standard green, yellow and red)."""
 LIGHT_TEXT = {Light.green: "绿", Light.yellow: "黄", Light.red: "红"}
-ORIGINS = {TaskOrigin.work_report: "政府工作报告", TaskOrigin.meeting: "会议议定",
-           TaskOrigin.leader_instruction: "领导批示"}  # fmt: skip
-STATUSES = {TaskStatus.created: "已立项", TaskStatus.assigned: "已交办",
-            TaskStatus.signed: "已签收", TaskStatus.in_progress: "办理中",
-            TaskStatus.completion_reported: "已报办结", TaskStatus.reviewed: "已复核",
-            TaskStatus.closed: "已办结"}  # fmt: skip
+ORIGINS: dict[str, str] = {TaskOrigin.work_report: "政府工作报告", TaskOrigin.meeting: "会议议定",
+                           TaskOrigin.leader_instruction: "领导批示"}  # fmt: skip
+STATUSES: dict[str, str] = {TaskStatus.created: "已立项", TaskStatus.assigned: "已交办",
+                            TaskStatus.signed: "已签收", TaskStatus.in_progress: "办理中",
+                            TaskStatus.completion_reported: "已报办结",
+                            TaskStatus.reviewed: "已复核", TaskStatus.closed: "已办结"}  # fmt: skip
 
 _WIDTHS = dict(zip(COLUMNS, (6, 14, 28, 28, 10, 12, 14, 20, 11, 11, 36, 9, 9, 8, 8, 24, 11, 6, 6),
                    strict=True))  # fmt: skip
@@ -53,8 +53,8 @@ _TITLE_ROW, _HEADER_ROW = 1, 2
 _LIGHT_COLUMN = COLUMNS.index("亮灯") + 1
 
 
-def workbook(books: list[State], now: datetime, rules: SupervisionSettings, zone: ZoneInfo,
-             names: Mapping[str, str]) -> bytes:  # fmt: skip
+def workbook(books: Sequence[Mapping[str, Any]], now: datetime, rules: SupervisionSettings,
+             zone: ZoneInfo, names: Mapping[str, str]) -> bytes:  # fmt: skip
     """The ledger at ``now`` as .xlsx bytes; ``names`` maps department codes to display names
     (a code without a name is shown as the code)."""
     xlsx = Workbook()
@@ -103,7 +103,7 @@ def _layout(sheet: Any, *, rows: int) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _values(n: int, task: State, colour: Light, zone: ZoneInfo,
+def _values(n: int, task: TaskState, colour: Light, zone: ZoneInfo,
             names: Mapping[str, str]) -> list[object]:  # fmt: skip
     """One task's cells, in :data:`COLUMNS` order, each made safe (a title or report starting
     with ``=`` must not become a live formula in the office's Excel)."""

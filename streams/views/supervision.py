@@ -14,6 +14,7 @@ from midfield.access import Policy
 from midfield.access import Role as R
 from schemas.events.task import TaskStatus
 from streams.books import ledger, lights, task_book
+from streams.books.task_state import TaskState
 from streams.views import ledger_sheet as ledger_sheet_
 from streams.views.pages import (
     OtherDepartment,
@@ -34,7 +35,7 @@ _HIDDEN = ("applied", "refused", "history")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _summary(app: MidfieldApp, book: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _summary(app: MidfieldApp, book: TaskState, now: datetime) -> dict[str, Any]:
     colour, reason = lights.light(book, now, app.settings.supervision, app.settings.office.zone)
     shown = {k: v for k, v in book.items() if k not in _HIDDEN}
     return shown | {"light": colour.value, "light_reason": reason}
