@@ -56,7 +56,9 @@ class Supervised:
         env = dict(self.env)
         self.armed = bool(self.fault_point) and self.fault_kills < self.fault_kills_wanted
         if self.armed:
-            nth = self.rng.randint(1, self.max_commits)
+            # armed again after an external kill came first: die at the first commit, while
+            # there may still be input to commit
+            nth = 1 if self.external_kills else self.rng.randint(1, self.max_commits)
             env["MIDFIELD_FAULTS"] = f"{self.fault_point}=kill@{nth}"
         log = (self.cwd / f"{self.name}-{self.starts}.log").open("wb")
         self.proc = subprocess.Popen(
@@ -133,8 +135,11 @@ class Chaos(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.processes = processes
+        # a process that also dies at a fault point gets its external kills in the second half
+        # of the window: its armed first start has the first half, while inputs flow, to reach
+        # its fault point (a small source such as fax-mail once ran out of input first)
         self.plan = sorted(
-            (rng.uniform(0.05, 1.0) * window_s, p.name)
+            (rng.uniform(0.5 if p.fault_kills_wanted else 0.05, 1.0) * window_s, p.name)
             for p in processes
             for _ in range(external.get(p.name, 0))
         )

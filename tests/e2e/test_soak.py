@@ -205,7 +205,8 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
     counts["quarantined"] = _check_quarantine(broker, books, inputs)
     counts["intake_records_sent_again"] = _sent_again(broker)
     rebuilt = _rebuild(broker, work)
-    assert _stored(rebuilt) == _stored(books), "the books differ from a clean single-pass rebuild"
+    differing = _differing(_stored(rebuilt), _stored(books))
+    assert not differing, f"the books differ from a clean single-pass rebuild: {differing}"
     leaks = _leaks(broker, work, paths.drop / "rejected", answers, inputs.secret)
     assert not leaks, f"the classified telegrams' secret was found in {leaks}"
     return {
@@ -391,6 +392,17 @@ def _stored(books: dict[str, Any]) -> dict[str, Any]:
         for name, entities in books.items()
         if name != "audit"
     }
+
+
+def _differing(rebuilt: dict[str, Any], live: dict[str, Any], most: int = 5) -> list[str]:
+    """The first entities that differ, each as ``book/key: rebuilt != live``."""
+    out = []
+    for name in sorted(rebuilt.keys() | live.keys()):
+        ours, theirs = rebuilt.get(name, {}), live.get(name, {})
+        for key in sorted(ours.keys() | theirs.keys()):
+            if ours.get(key) != theirs.get(key):
+                out.append(f"{name}/{key}: {ours.get(key)} != {theirs.get(key)}")
+    return out[:most] + ([f"… {len(out) - most} more"] if len(out) > most else [])
 
 
 def _leaks(broker: Broker, work: Path, rejected: Path, answers: list[str], secret: str) -> list:
