@@ -133,8 +133,10 @@ def quarantine_events(
             time=at,
             connector_version=connector_version,
         )
+        # the id names the withheld file, not only its number: a second sheet under one number
+        # (another rule, another file) is a second event, the same file read again is not
         for event, position, subject in (
-            (held, f"quarantine/{item}", item),
-            (alert, f"quarantine-alert/{item}", alert.alert_id),
+            (held, f"quarantine/{item}/{digest}", item),
+            (alert, f"quarantine-alert/{item}/{digest}", alert.alert_id),
         )
     ]

@@ -30,6 +30,7 @@ from streams.books import (
     ledger,
     replies,
     waiting_letters,
+    withheld,
     workorders,
 )
 from streams.books.book import Book, Context, Decision, Index, Refusal, State
@@ -45,6 +46,7 @@ BOOKS: tuple[Book, ...] = (
     replies.BOOK,
     workorders.BOOK,
     audit.BOOK,
+    withheld.BOOK,
 )
 """The books the events make, in the order they apply an event."""
 

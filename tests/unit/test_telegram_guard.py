@@ -115,6 +115,36 @@ def test_a_withheld_sheet_becomes_metadata_and_an_alert_only(tmp_path: Path) -> 
     assert (alert.topic, alert.data.severity) == ("office.alerts.v1", "critical")
 
 
+def _withheld_events(tmp_path: Path, digest: str, rule: str, read_at: datetime) -> list[Any]:
+    meta = {"item_id": "×政办明电〔2025〕13号", "sheet_digest": digest,
+            "read_at": read_at.isoformat()}  # fmt: skip
+    made = _source(tmp_path).parse(_record(json.dumps(meta).encode(), withheld=rule))
+    assert isinstance(made, list)
+    return made
+
+
+def test_two_withheld_sheets_with_one_number_are_two_events_and_one_sheet_read_twice_is_one(
+    tmp_path: Path,
+) -> None:
+    """An event id names what happened: a second sheet under a number already withheld (another
+    rule, another file) must not share the first one's id, or a book would drop it as applied;
+    the same file read again after a crash must."""
+    first, again, other = (
+        _withheld_events(
+            tmp_path, "sha256:" + "1" * 64, "marker", datetime(2025, 6, 20, tzinfo=UTC)
+        ),
+        _withheld_events(
+            tmp_path, "sha256:" + "1" * 64, "marker", datetime(2025, 6, 21, tzinfo=UTC)
+        ),
+        _withheld_events(
+            tmp_path, "sha256:" + "2" * 64, "star-term", datetime(2025, 6, 21, tzinfo=UTC)
+        ),
+    )
+    assert [e.id for e in first] == [e.id for e in again]
+    assert {e.id for e in first}.isdisjoint(e.id for e in other)
+    assert first[1].data.alert_id == other[1].data.alert_id  # one alert per item, raised again
+
+
 # -- issue 18: every field is checked, and a withheld sheet's free text goes nowhere ------------
 FREE_TEXT = ("number", "issuing_unit", "addressees", "approver", "machine_number", "title", "body")
 """Every free-text field of :class:`schemas.telegram_sheet.TelegramCoverSheet`."""
