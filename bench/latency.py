@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from midfield.settings import (
     Settings,
     WorkerSettings,
 )
+from midfield.shutdown import stop_child
 from schemas.catalog import topic as catalog_topic
 from schemas.events.fax import FaxReceived
 from streams.worker.transport import fetch_max_wait_ms
@@ -347,13 +347,7 @@ class Pipeline:
     def stop_connector(self) -> dict[str, Any]:
         """SIGTERM the connector; its run statistics (the JSON line it prints when it stops)."""
         assert self.connector is not None
-        if self.connector.poll() is None:
-            self.connector.send_signal(signal.SIGTERM)
-            try:
-                self.connector.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.connector.kill()
-                self.connector.wait()
+        stop_child(self.connector, timeout_s=30)
         text = (self.work / "connector.stdout").read_text(errors="replace").strip()
         try:
             return dict(json.loads(text.splitlines()[-1]))

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from midfield.broker import free_port, pid_alive, terminate_pid
+from midfield.broker import free_port, pid_alive, recorded, terminate_pid
 from midfield.bus.readiness import wait_for_broker
 from midfield.errors import BrokerUnavailable, EmbeddedBrokerError
 
@@ -210,11 +210,8 @@ class ApacheKafka:
         self.state_file = self.run_dir / _STATE
 
     def status(self) -> KafkaStatus | None:
-        try:
-            status = KafkaStatus(**json.loads(self.state_file.read_text()))
-        except (FileNotFoundError, json.JSONDecodeError, TypeError):
-            return None
-        return status if status.alive() else None
+        status = recorded(self.state_file, KafkaStatus)
+        return status if status is not None and status.alive() else None
 
     def start(self, *, timeout_s: float = 90.0) -> KafkaStatus:
         """Install if needed, start ZooKeeper then the broker (or return the running pair),
@@ -250,9 +247,8 @@ class ApacheKafka:
     def stop(self, *, timeout_s: float = 30.0) -> bool:
         """Stop the broker (a controlled shutdown, it needs ZooKeeper) then ZooKeeper, by the
         pids this run directory recorded; ``False`` when nothing was running."""
-        try:
-            status = KafkaStatus(**json.loads(self.state_file.read_text()))
-        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+        status = recorded(self.state_file, KafkaStatus)
+        if status is None:
             return False
         for pid in (status.broker_pid, status.zookeeper_pid):
             if pid_alive(pid):

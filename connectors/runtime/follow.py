@@ -1,23 +1,30 @@
 """Following a topic from its beginning, for HTTP sources that answer from what is on the bus
 (the tasks API's task view, the duty API's emergencies): no consumer group, every partition,
 every envelope handed to ``take``; ``caught_up`` is set once what was there at the start is read.
+:class:`FollowingApi` is what those sources share.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from abc import abstractmethod
 from collections.abc import Callable
+from typing import Any, ClassVar, Self
+from zoneinfo import ZoneInfo
 
+from connectors.runtime.http import HttpSource
 from midfield.bus.clients import client_config
 from midfield.bus.consumer import TopicPartition, probe_consumer
 from midfield.bus.watermarks import topic_end_offsets
+from midfield.clock import Clock, utc_now
+from midfield.departments import Directory, load_directory
 from midfield.errors import BrokerError
 from midfield.logging import Outage, get_logger
-from midfield.settings import KafkaSettings
+from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import DecodeError, Envelope
 
-__all__ = ["follow_topic"]
+__all__ = ["FollowingApi", "follow_topic"]
 
 log = get_logger(__name__)
 
@@ -65,3 +72,49 @@ def _read(
             ):
                 log.info("caught up with a topic", topic=topic)
                 caught_up.set()
+
+
+class FollowingApi(HttpSource):
+    """An API of the office's and the departments' keys that answers from its own topic: it
+    reads ``follows`` back from the beginning in a thread while it serves (:meth:`take` gets
+    each envelope), and is ready once it has read what was there when it started."""
+
+    needs_api_keys = True
+    follows: ClassVar[str]
+    """The topic read back."""
+    reading: ClassVar[str]
+    """Why ``/ready`` says no until the topic is read (``reading the … topic``)."""
+
+    def __init__(
+        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
+    ) -> None:
+        super().__init__(instance=instance, zone=zone, clock=clock)
+        self.directory = directory
+        self.caught_up = threading.Event()
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_options(cls, options: Any, settings: Settings) -> Self:
+        return cls(
+            instance=options.instance,
+            zone=settings.office.zone,
+            directory=load_directory(settings.departments),
+        )
+
+    @abstractmethod
+    def take(self, envelope: Envelope) -> None:
+        """Take an envelope of the topic (read back, or just accepted) into what the API knows."""
+
+    async def start(self, settings: Settings) -> None:
+        args = (settings.kafka, self.follows, self.take, self.caught_up, self._stop)
+        threading.Thread(
+            target=follow_topic, name=f"{self.name}-view", daemon=True, args=args
+        ).start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.caught_up.is_set():
+            return False, self.reading
+        return True, "ready"

@@ -9,12 +9,14 @@ are part of each intake's documented contract (DESIGN §6).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from connectors.runtime.guard import ACTOR, PERSON, SESSION
+from connectors.runtime.signatures import StandardWebhook
 from midfield.access import Principal, Role
 from midfield.departments import OFFICE, Directory
 from midfield.errors import ParseError, Rejected
@@ -28,8 +30,10 @@ __all__ = [
     "Invalid",
     "bearer_principal",
     "field_errors",
+    "invalid",
     "json_error",
     "json_object",
+    "signed_json",
     "validated",
 ]
 
@@ -116,6 +120,23 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+async def signed_json(
+    intake: Intake, request: web.Request, webhook: StandardWebhook, now: datetime
+) -> tuple[bytes, dict[str, Any], str]:
+    """A Standard Webhooks request's bytes, JSON object and ``webhook-id``: its signature is
+    checked first (401), then its body is read as :func:`json_object` (400 ``bad-json``)."""
+    raw = await request.read()
+    webhook_id = webhook.verify(request.headers, raw, now)
+    return raw, await json_object(intake, raw, f"POST {request.path}"), webhook_id
+
+
+async def invalid(intake: Intake, raw: bytes, fields: list[dict[str, str]], where: str) -> Invalid:
+    """The 422 to raise for ``fields``, once ``raw`` is dead-lettered (``invalid-request``, with
+    the first field's message)."""
+    await intake.dead_letter(raw, ParseError("invalid-request", fields[0]["message"]), where)
+    return Invalid(fields)
+
+
 async def validated(
     intake: Intake, raw: bytes, model: type[M], data: dict[str, Any], where: str
 ) -> M:
@@ -123,6 +144,4 @@ async def validated(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = field_errors(exc)
-        await intake.dead_letter(raw, ParseError("invalid-request", fields[0]["message"]), where)
-        raise Invalid(fields) from exc
+        raise await invalid(intake, raw, field_errors(exc), where) from exc

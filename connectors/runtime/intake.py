@@ -18,7 +18,7 @@ from connectors.runtime.privacy import Redactor
 from connectors.runtime.producer import EventProducer, OutRecord, delivery_error
 from midfield import metrics
 from midfield.bus.readiness import broker_answers
-from midfield.errors import BrokerError, BrokerUnavailable, ParseError
+from midfield.errors import BrokerError, BrokerUnavailable, ParseError, Rejected
 from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings
 from schemas.catalog import DEADLETTER
@@ -129,6 +129,14 @@ class Intake:
             log.error("dead letter lost: broker unavailable", reason=error.reason, error=str(exc))
             return
         metrics.DEAD_LETTERS.labels(error.reason, self.source.name).inc()  # only what was kept
+
+    async def refused(
+        self, raw: bytes, error: ParseError, where: str, *, status: int = 422
+    ) -> Rejected:
+        """Dead-letter ``raw`` for ``error`` and give the refusal to raise: ``status`` with the
+        error's reason and message."""
+        await self.dead_letter(raw, error, where)
+        return Rejected(str(error), reason=error.reason, status=status)
 
     def close(self) -> None:
         if self._producer is not None:

@@ -30,7 +30,7 @@ from pydantic_settings import BaseSettings
 from connectors.runtime.deployment import Deployment
 from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import HttpSource, HttpSourceOptions
-from connectors.runtime.http_requests import json_object
+from connectors.runtime.http_requests import signed_json
 from connectors.runtime.intake import Intake
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import NO_INPUT, Source
@@ -140,9 +140,7 @@ class BoardWebhook(HttpSource):
 
     def _handler(self, intake: Intake, *, reply: bool) -> Any:
         async def handle(request: web.Request) -> web.Response:
-            raw = await request.read()
-            self.signed.verify(request.headers, raw, self.clock())
-            body = await json_object(intake, raw, f"POST {request.path}")
+            raw, body, _ = await signed_json(intake, request, self.signed, self.clock())
             make = board_reply if reply else board_events
             try:
                 events = make(
@@ -154,8 +152,7 @@ class BoardWebhook(HttpSource):
                     salt=self.secret,
                 )
             except ParseError as exc:
-                await intake.dead_letter(raw, exc, f"POST {request.path}")
-                raise Rejected(str(exc), reason=exc.reason, status=422) from exc
+                raise await intake.refused(raw, exc, f"POST {request.path}") from exc
             await intake.publish(*events)
             return web.json_response({"ids": [e.id for e in events]}, status=202)
 

@@ -8,25 +8,22 @@ the webhook's message, and a row that cannot be read a dead letter naming its ro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from connectors.runtime.exports import read_export, row_of, table
-from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
+from connectors.runtime.exports import ExportSource, header_keys, keyed_rows, table
 from connectors.sources.board_message import HEADERS, board_events
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import StoreError
-from midfield.settings import Settings
 from schemas.envelope import Envelope
 
 __all__ = ["BoardExport"]
 
 
-class BoardExport(Source):
+class BoardExport(ExportSource):
     """The board's CSV or XLSX export, read row by row (position: file digest and row)."""
 
     name: ClassVar[str] = "board"
@@ -41,19 +38,12 @@ class BoardExport(Source):
         zone: ZoneInfo,
         clock: Clock = utc_now,
     ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
-        self.path, self.directory, self.salt = Path(path), directory, salt
+        super().__init__(path=path, directory=directory, instance=instance, zone=zone, clock=clock)
+        self.salt = salt
 
-    @classmethod
-    def from_options(cls, options: Any, settings: Settings) -> Source:
-        raise NotImplementedError("made by BoardWebhook.from_options")
-
-    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
-        fields = row_of(record.raw)
-        if not any(fields.values()):
-            return Skip("blank-row")
+    def row_events(self, row: dict[str, Any]) -> list[Envelope]:
         return board_events(
-            fields,
+            row,
             source=self.uri,
             zone=self.zone,
             now=self.clock(),
@@ -61,18 +51,14 @@ class BoardExport(Source):
             salt=self.salt,
         )
 
-    def read(self, position: Position | None, *, follow: bool) -> Reading:
-        return read_export(self.path, position, self._rows)
-
-    def _rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+    def rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = table(self.path, content)
         if not rows:
             return
-        keys = [HEADERS.get(re.sub(r"\s+", "", str(h or "")), "") for h in rows[0]]
+        keys = header_keys(HEADERS, rows[0])
         if "id" not in keys:
             raise StoreError(
                 f"{self.path.name} has no 留言编号 column: not a board export",
                 reason="not-a-board-export",
             )
-        for number, row in enumerate(rows[1:], start=2):
-            yield number, {k: v for k, v in zip(keys, row, strict=False) if k}
+        yield from keyed_rows(rows, keys)

@@ -24,7 +24,6 @@ fields (and a dead letter), 400 not JSON, 413 too large, 503 broker unavailable.
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,15 +35,20 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from connectors.runtime.deployment import Deployment
-from connectors.runtime.follow import follow_topic
+from connectors.runtime.follow import FollowingApi
 from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
-from connectors.runtime.http import HttpSource, HttpSourceOptions
-from connectors.runtime.http_requests import Invalid, bearer_principal, json_object, validated
+from connectors.runtime.http import HttpSourceOptions
+from connectors.runtime.http_requests import (
+    Invalid,
+    bearer_principal,
+    invalid,
+    json_object,
+    validated,
+)
 from connectors.runtime.intake import Intake
 from midfield.clock import Clock, utc_now
-from midfield.departments import OFFICE, Directory, load_directory
-from midfield.errors import ParseError, Rejected
-from midfield.settings import Settings
+from midfield.departments import OFFICE, Directory
+from midfield.errors import Rejected
 from schemas.envelope import Envelope, EventData
 from schemas.events.alert import AlertAcknowledged, AlertRaised
 from schemas.events.duty import (
@@ -69,55 +73,28 @@ class DutyOptions(HttpSourceOptions):
     pass
 
 
-class DutyApi(HttpSource):
+class DutyApi(FollowingApi):
     """Serve the duty officer's API: calls, visits, emergency reports (see docs/duty.md)."""
 
     name: ClassVar[str] = "duty"
     options = DutyOptions
-    needs_api_keys = True
     deployment = Deployment(
         note="The duty officers' API (reads duty entries back for the open emergencies).",
         writes=(DutyEntryRecorded.topic, AlertRaised.topic),
         reads=(DutyEntryRecorded.topic,),
         port=8071,
     )
+    follows = DutyEntryRecorded.topic
+    reading = "reading the duty topic"
 
     def __init__(
         self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
     ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
-        self.directory = directory
+        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
         self._reports: set[str] = set()
         """Emergencies with a first report on the bus (followed from the duty topic)."""
-        self._caught_up = threading.Event()
-        self._stop = threading.Event()
 
-    @classmethod
-    def from_options(cls, options: Any, settings: Settings) -> DutyApi:
-        return cls(
-            instance=options.instance,
-            zone=settings.office.zone,
-            directory=load_directory(settings.departments),
-        )
-
-    async def start(self, settings: Settings) -> None:
-        thread = threading.Thread(
-            target=follow_topic,
-            name="duty-view",
-            daemon=True,
-            args=(settings.kafka, DutyEntryRecorded.topic, self._see, self._caught_up, self._stop),
-        )
-        thread.start()
-
-    async def stop(self) -> None:
-        self._stop.set()
-
-    def ready(self) -> tuple[bool, str]:
-        if not self._caught_up.is_set():
-            return False, "reading the duty topic"
-        return True, "ready"
-
-    def _see(self, envelope: Envelope) -> None:
+    def take(self, envelope: Envelope) -> None:
         if isinstance(envelope.data, EmergencyReported) and envelope.data.sequence == 0:
             self._reports.add(envelope.data.report_id)
 
@@ -161,7 +138,7 @@ class DutyApi(HttpSource):
                 connector_version=self.version,
             )
             await intake.publish(envelope)
-            self._see(envelope)
+            self.take(envelope)
             created = isinstance(event, DutyEntryRecorded | EmergencyReported | DocumentRegistered)
             return web.json_response(
                 {"id": envelope.id, "subject": envelope.subject}, status=201 if created else 202
@@ -176,8 +153,7 @@ class DutyApi(HttpSource):
             at = datetime.fromisoformat(str(value))
         except ValueError as exc:
             error = f"time must be ISO 8601, got {value!r}"
-            await intake.dead_letter(raw, ParseError("invalid-request", error), where)
-            raise Invalid([{"field": "time", "message": error}]) from exc
+            raise await invalid(intake, raw, [{"field": "time", "message": error}], where) from exc
         return at if at.tzinfo else at.replace(tzinfo=self.zone)
 
     # -- what each route makes of its body, and the event's position -----------------------

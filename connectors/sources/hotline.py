@@ -31,13 +31,13 @@ from aiohttp import web
 from pydantic import Field, ValidationError
 
 from connectors.runtime.deployment import Deployment
-from connectors.runtime.exports import read_export, row_of, table
+from connectors.runtime.exports import ExportSource, header_keys, keyed_rows, table
 from connectors.runtime.guard import SIGNED, allow
 from connectors.runtime.http import HttpSource, HttpSourceOptions
-from connectors.runtime.http_requests import json_object
+from connectors.runtime.http_requests import signed_json
 from connectors.runtime.intake import Intake
 from connectors.runtime.signatures import StandardWebhook, webhook_key
-from connectors.runtime.source import NO_INPUT, Position, RawRecord, Reading, Skip, Source
+from connectors.runtime.source import NO_INPUT, Source
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
@@ -228,21 +228,16 @@ class HotlineWebhook(HttpSource):
 
     def _step(self, intake: Intake) -> Any:
         async def handle(request: web.Request) -> web.Response:
-            raw = await request.read()
-            webhook_id = self.signed.verify(request.headers, raw, self.clock())
-            body = await json_object(intake, raw, "POST /hotline/steps")
+            raw, body, webhook_id = await signed_json(intake, request, self.signed, self.clock())
             at = body.pop("time", None)
             try:
                 event = WorkOrderStepped.model_validate(body)
                 when = _time(at, self.zone, "time", default=self.clock())
-            except (ValidationError, ParseError) as exc:
-                error = (
-                    exc
-                    if isinstance(exc, ParseError)
-                    else parse_error(exc, "invalid-step", root=None)
-                )
-                await intake.dead_letter(raw, error, "POST /hotline/steps")
-                raise Rejected(str(error), reason=error.reason, status=422) from exc
+            except ValidationError as exc:
+                error = parse_error(exc, "invalid-step", root=None)
+                raise await intake.refused(raw, error, "POST /hotline/steps") from exc
+            except ParseError as exc:
+                raise await intake.refused(raw, exc, "POST /hotline/steps") from exc
             position = f"{event.order_number}/{event.step.value}"
             if event.step in (
                 T.dispatched,
@@ -265,39 +260,17 @@ class HotlineWebhook(HttpSource):
         return handle
 
 
-class HotlineExport(Source):
+class HotlineExport(ExportSource):
     """The platform's XLSX export, a row per order (position: file digest and row)."""
 
     name: ClassVar[str] = "hotline"
 
-    def __init__(
-        self,
-        *,
-        path: Path,
-        directory: Directory,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
-        self.path, self.directory = Path(path), directory
-
-    @classmethod
-    def from_options(cls, options: Any, settings: Settings) -> Source:
-        raise NotImplementedError("made by HotlineWebhook.from_options")
-
-    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
-        row = row_of(record.raw)
-        if not any(row.values()):
-            return Skip("blank-row")
+    def row_events(self, row: dict[str, Any]) -> list[Envelope]:
         return row_steps(row, source=self.uri, zone=self.zone, directory=self.directory)
 
-    def read(self, position: Position | None, *, follow: bool) -> Reading:
-        return read_export(self.path, position, self._rows)
-
-    def _rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+    def rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = table(self.path, content)
-        keys = [HEADERS.get(re.sub(r"\s+", "", _text(h)), "") for h in (rows[0] if rows else [])]
+        keys = header_keys(HEADERS, rows[0] if rows else [])
         first_header = {field: name for name, field in reversed(HEADERS.items())}
         missing = [first_header[field] for field in REQUIRED if field not in keys]
         if missing:
@@ -305,5 +278,4 @@ class HotlineExport(Source):
                 f"{self.path.name} lacks required columns: {', '.join(missing)}",
                 reason="not-a-hotline-export",
             )
-        for number, row in enumerate(rows[1:], start=2):
-            yield number, {k: v for k, v in zip(keys, row, strict=False) if k}
+        yield from keyed_rows(rows, keys)

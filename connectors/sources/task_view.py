@@ -19,9 +19,7 @@ import threading
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from connectors.runtime.follow import follow_topic
 from midfield.logging import get_logger
-from midfield.settings import KafkaSettings
 from schemas.envelope import Envelope
 from schemas.events.task import (
     TaskAssigned,
@@ -78,8 +76,6 @@ class TaskView:
         self._claimed: dict[str, bytes] = {}
         """Event id -> fingerprint, for requests being accepted now."""
         self._lock = threading.Lock()
-        self.caught_up = threading.Event()
-        """Set once everything on the topic when we started has been read."""
 
     def get(self, task_id: str) -> KnownTask | None:
         with self._lock:
@@ -123,10 +119,6 @@ class TaskView:
             known = self._tasks.get(event.task_id)
             with contextlib.suppress(IllegalTransition):  # the ledger dead-letters it
                 self._tasks[event.task_id] = _step(known, event)
-
-    def follow(self, kafka: KafkaSettings, topic: str, stop: threading.Event) -> None:
-        """Read ``topic`` from the beginning until ``stop`` (run it in a thread)."""
-        follow_topic(kafka, topic, self.apply, self.caught_up, stop)
 
 
 def _step(known: KnownTask | None, event: TaskEvent) -> KnownTask:

@@ -28,7 +28,6 @@ produced (:mod:`connectors.sources.task_view`).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from typing import Any, ClassVar, NoReturn
 from zoneinfo import ZoneInfo
@@ -36,11 +35,13 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from connectors.runtime.deployment import Deployment
+from connectors.runtime.follow import FollowingApi
 from connectors.runtime.guard import KEYED, KEYED_READ, PERSON, allow
-from connectors.runtime.http import HttpSource, HttpSourceOptions
+from connectors.runtime.http import HttpSourceOptions
 from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
+    invalid,
     json_error,
     json_object,
     validated,
@@ -48,10 +49,9 @@ from connectors.runtime.http_requests import (
 from connectors.runtime.intake import Intake
 from connectors.sources.task_view import Seen, TaskView
 from midfield.clock import Clock, utc_now
-from midfield.departments import OFFICE, Directory, load_directory
-from midfield.errors import ParseError, Rejected
+from midfield.departments import OFFICE, Directory
+from midfield.errors import Rejected
 from midfield.logging import get_logger
-from midfield.settings import Settings
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised
 from schemas.events.task import (
@@ -91,18 +91,19 @@ class TasksOptions(HttpSourceOptions):
     pass
 
 
-class TasksApi(HttpSource):
+class TasksApi(FollowingApi):
     """Serve the tasks API for the office and the departments (see docs/departments.md)."""
 
     name: ClassVar[str] = "tasks"
     options = TasksOptions
-    needs_api_keys = True
     deployment = Deployment(
         note="The departments' task API (reads its task events back for its task view).",
         writes=(TaskEvent.topic, AlertRaised.topic),
         reads=(TaskEvent.topic,),
         port=8070,
     )
+    follows = TaskEvent.topic
+    reading = "reading the task topic"
 
     def __init__(
         self,
@@ -113,35 +114,11 @@ class TasksApi(HttpSource):
         view: TaskView | None = None,
         clock: Clock = utc_now,
     ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
-        self.directory = directory
+        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
         self.view = view or TaskView()
-        self._stop = threading.Event()
 
-    @classmethod
-    def from_options(cls, options: Any, settings: Settings) -> TasksApi:
-        return cls(
-            instance=options.instance,
-            zone=settings.office.zone,
-            directory=load_directory(settings.departments),
-        )
-
-    async def start(self, settings: Settings) -> None:
-        thread = threading.Thread(
-            target=self.view.follow,
-            name="task-view",
-            daemon=True,
-            args=(settings.kafka, TaskEvent.topic, self._stop),
-        )
-        thread.start()
-
-    async def stop(self) -> None:
-        self._stop.set()
-
-    def ready(self) -> tuple[bool, str]:
-        if not self.view.caught_up.is_set():
-            return False, "reading the task topic"
-        return True, "ready"
+    def take(self, envelope: Envelope) -> None:
+        self.view.apply(envelope)
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [
@@ -200,8 +177,7 @@ class TasksApi(HttpSource):
         clash = sorted(k for k in ("actor", "task_id") if k in body and fixed[k] is not None)
         if clash:
             error = f"{', '.join(clash)} come from the key and the path, not the body"
-            await intake.dead_letter(raw, ParseError("invalid-request", error), where)
-            raise Invalid([{"field": clash[0], "message": error}])
+            raise await invalid(intake, raw, [{"field": clash[0], "message": error}], where)
         data = body | {k: v for k, v in fixed.items() if v}
         if request.get(PERSON):  # signed in: the person is who acted, not a typed-in name
             data["person"] = request[PERSON]

@@ -51,7 +51,7 @@ from connectors.sources.wechat_protocol import (
 )
 from midfield import metrics
 from midfield.clock import Clock, utc_now
-from midfield.errors import ConfigError, ParseError, Rejected
+from midfield.errors import ConfigError, Rejected
 from midfield.logging import get_logger
 from midfield.settings import Settings, settings_config, settings_part
 from schemas.envelope import Envelope
@@ -177,8 +177,7 @@ class WechatSource(HttpSource):
                 log.warning("hostile XML refused", reason=exc.reason)
                 raise Rejected(str(exc), reason=exc.reason, status=400) from exc
             except BadMessage as exc:
-                await intake.dead_letter(raw, ParseError(exc.reason, str(exc)), "POST /wechat")
-                raise Rejected(str(exc), reason=exc.reason, status=400) from exc
+                raise await intake.refused(raw, exc, "POST /wechat", status=400) from exc
             envelope = self._event(pushed)
             if envelope is None:
                 metrics.SKIPPED.labels(f"event-{pushed.fields.get('Event', '')}", self.name).inc()

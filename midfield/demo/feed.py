@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from connectors.sources.wechat_protocol import signature
 
-__all__ = ["DemoSecrets", "Endpoints", "feed"]
+__all__ = ["DemoSecrets", "Endpoints", "feed", "post"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class Endpoints:
     telegrams: Path
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST ``body`` (JSON unless ``headers`` say otherwise); the answer's status, 0 when
+    nothing answered."""
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json"} | headers
     )
@@ -78,7 +80,7 @@ def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
     office = {"Authorization": f"Bearer {secrets.office_key}"}
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S")
     results = {
-        "duty call": _post(
+        "duty call": post(
             f"{at.duty}/duty/entries",
             _json(
                 {
@@ -93,7 +95,7 @@ def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
             ),
             office,
         ),
-        "emergency": _post(
+        "emergency": post(
             f"{at.duty}/duty/emergencies",
             _json(
                 {
@@ -119,7 +121,7 @@ def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
             "received_at": (now - timedelta(days=40)).isoformat(),
         }
     )
-    results["board message"] = _post(
+    results["board message"] = post(
         f"{at.board}/board/messages", board, _signed(secrets.board, "msg_demo_board_1", board)
     )
     steps: list[dict[str, object]] = [
@@ -134,7 +136,7 @@ def feed(at: Endpoints, secrets: DemoSecrets, now: datetime) -> dict[str, int]:
     ]
     for n, step in enumerate(steps):
         body = _json(step)
-        results[f"hotline step {n + 1}"] = _post(
+        results[f"hotline step {n + 1}"] = post(
             f"{at.hotline}/hotline/steps",
             body,
             _signed(secrets.hotline, f"msg_demo_hotline_{n + 1}", body),
@@ -155,7 +157,7 @@ def _wechat(url: str, token: str) -> int:
         "<Content><![CDATA[小区门口垃圾堆放多日无人清运]]></Content>"
         "<MsgId>24601234567890123456</MsgId></xml>"
     ).encode()
-    return _post(f"{url}/wechat?{query}", xml, {"Content-Type": "text/xml"})
+    return post(f"{url}/wechat?{query}", xml, {"Content-Type": "text/xml"})
 
 
 def _telegrams(directory: Path, now: datetime) -> None:

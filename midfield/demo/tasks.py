@@ -6,30 +6,17 @@ overstepping (refused with 403, and audited).
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
 
 from midfield.demo.directory import demo_key
+from midfield.demo.feed import post
 
 __all__ = ["hand_out_tasks"]
 
 
 def _post(url: str, body: dict[str, Any], key: str) -> int:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0
+    return post(url, json.dumps(body).encode(), {"Authorization": f"Bearer {key}"})
 
 
 def hand_out_tasks(api: str, now: datetime) -> int:

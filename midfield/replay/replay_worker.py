@@ -35,6 +35,7 @@ from midfield.replay.books import Snapshot
 from midfield.replay.offsets import commit_offsets, committed_offsets, write_offsets
 from midfield.replay.run import Plan, Progress, caught_up
 from midfield.settings import Settings
+from midfield.shutdown import stop_child
 
 __all__ = ["ReplayError", "ReplayWorker", "run_to_targets", "wait_ready"]
 
@@ -132,13 +133,8 @@ class ReplayWorker:
         return books
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_child(self.proc, timeout_s=30)
 
     @contextmanager
     def running_to(

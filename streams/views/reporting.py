@@ -64,26 +64,21 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
                 )
     for _, item in app.table(items.BOOK).items():
         if items.is_item(item) and item["status"] != "closed":
-            due = items.due_at(item, zone)
-            if now >= due:
-                found.append(
-                    {
-                        "kind": "item",
-                        "id": item["item_id"],
-                        "what": f"来件 {item['what']}（{item['urgency']}）",
-                        "reason": f"超过办理时限 {(now - due).days + 1} 天",
-                    }
-                )
+            what = f"来件 {item['what']}（{item['urgency']}）"
+            found += _late("item", item["item_id"], what, "办理时限", items.due_at(item, zone), now)
     for _, order in app.table(workorders.BOOK).items():
         if workorders.is_order(order) and order["status"] != "closed":
-            due = workorders.due_at(order, zone)
-            if now >= due:
-                found.append(
-                    {
-                        "kind": "work_order",
-                        "id": order["order_number"],
-                        "what": f"热线工单 {order['order_number']}",
-                        "reason": f"超过办结时限 {(now - due).days + 1} 天",
-                    }
-                )
+            number, due = order["order_number"], workorders.due_at(order, zone)
+            found += _late("work_order", number, f"热线工单 {number}", "办结时限", due, now)
     return sorted(found, key=lambda o: (o["kind"], o["id"]))
+
+
+def _late(
+    kind: str, entity: str, what: str, limit: str, due: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The report's line of an item or work order past its ``limit`` (办理时限, 办结时限), with
+    the days it is late counting the day it fell due; none before ``due``."""
+    if now < due:
+        return []
+    reason = f"超过{limit} {(now - due).days + 1} 天"
+    return [{"kind": kind, "id": entity, "what": what, "reason": reason}]
