@@ -155,10 +155,9 @@ def _server_properties(run_dir: Path, port: int, zk_port: int, overrides: dict[s
     # Kafka's own config/server.properties values, with our ports and folders. Its
     # group.initial.rebalance.delay.ms=0 is what that file ships ("for development and
     # testing"; the broker default is 3 s for a new group's first join): docs/brokers.md.
-    # Group session bounds stay as shipped (group.min.session.timeout.ms 6 s). Topics are not
-    # auto-created, as in production (deploy/k8s/base/kafka.yaml): every topic comes from the
-    # catalog, and a client that asks for a missing one waits instead of making it with 1
-    # partition.
+    # Group session bounds stay as shipped (group.min.session.timeout.ms 6 s). Topics are
+    # auto-created as Kafka ships it (production turns that off: docs/brokers.md §5 says what
+    # is still to do before the lane can).
     lines = [
         "broker.id=0",
         f"listeners=PLAINTEXT://127.0.0.1:{port}",
@@ -171,7 +170,6 @@ def _server_properties(run_dir: Path, port: int, zk_port: int, overrides: dict[s
         "transaction.state.log.replication.factor=1",
         "transaction.state.log.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
-        "auto.create.topics.enable=false",
     ]
     return "\n".join([*lines, *(f"{k}={v}" for k, v in overrides.items()), ""])  # last wins
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import schemas.events  # noqa: F401  (registers the event types the rows name)
 from schemas.envelope import event_types
 
-__all__ = ["CATALOG", "DEADLETTER", "TopicSpec", "concrete", "outbox", "outbox_spec", "topic"]
+__all__ = ["CATALOG", "DEADLETTER", "TopicSpec", "concrete", "outbox", "topic"]
 
 
 class TopicSpec(BaseModel):
@@ -135,14 +135,9 @@ def concrete(departments: Iterable[str] = ()) -> tuple[TopicSpec, ...]:
     return tuple(specs)
 
 
-def outbox_spec(department: str) -> TopicSpec:
-    """The outbox topic of ``department``, as the catalog makes it."""
-    return topic("office.outbox.<department>.v1").for_department(department)
-
-
 def outbox(department: str) -> str:
-    """The outbox topic's name of ``department``."""
-    return outbox_spec(department).name
+    """The outbox topic of ``department``."""
+    return topic("office.outbox.<department>.v1").for_department(department).name
 
 
 def topic(name: str) -> TopicSpec:

@@ -8,12 +8,10 @@ done before the books are written (streams/books/registry.py says why).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
-from midfield.bus.topics import create_topics
-from schemas.catalog import outbox, outbox_spec
+from schemas.catalog import outbox
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
 from streams.books.registry import Outcome, Tables, process
@@ -83,20 +81,11 @@ class Effects:
         for alert in outcome.alerts:
             await send(self.alerts, alert)
         for department, notice in outcome.notices:
-            await send(await self.outbox(department), notice)
+            await send(self.outbox(department), notice)
         if outcome.reminded is not None:
             metrics.REMINDERS.labels(outcome.reminded).inc()
 
-    async def outbox(self, department: str) -> Any:
-        """The department's outbox, created from the catalog (idempotently) the first time this
-        worker writes to it: a department the topics job did not know of (an event naming one
-        the directory lacks, a department added since) must neither stall the agent on a topic
-        a production broker does not create on demand, nor get one with the broker's default
-        partition count."""
+    def outbox(self, department: str) -> Any:
         if department not in self._outboxes:
-            settings = self.app.settings
-            await asyncio.to_thread(
-                create_topics, settings.kafka, settings.topics, [outbox_spec(department)]
-            )
             self._outboxes[department] = raw_topic(self.app, outbox(department))
         return self._outboxes[department]

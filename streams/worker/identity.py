@@ -2,9 +2,8 @@
 
 It reads every topic a book or an index reads (the book registry) and writes the alerts, the
 audit trail, the dead letters, the duty reports, what the books' timers propose (reminders on the
-task topic) and the department outboxes (which it may create: a notice for a department the
-topics job did not know of gets its outbox from the catalog); it owns its changelogs and faust's
-leader topic (``<app id>-`` prefix) and consumes as the group ``<app id>``. So
+task topic) and the department outboxes; it owns its changelogs and faust's leader topic
+(``<app id>-`` prefix, the only topics it may create) and consumes as the group ``<app id>``. So
 a new book's topic is granted by its registry line: ``midfield deploy connectors`` writes
 ``deploy/k8s/base/worker-user.yaml`` from this, and a test fails when the checked-in file is
 out of date.
@@ -52,7 +51,7 @@ def kafka_user(app_id: str = "midfield") -> dict[str, Any]:
         ]
         if ops and not spec.per_department:
             acls.append(_acl(spec.name, ops))
-    acls.append(_acl("office.outbox.", ["Write", "Create"], prefix=True))
+    acls.append(_acl("office.outbox.", ["Write"], prefix=True))
     acls.append(_acl(f"{app_id}-", ["Read", "Write", "Create"], prefix=True))
     acls.append({"resource": {"type": "group", "name": app_id}, "operations": ["Read"]})
     return {

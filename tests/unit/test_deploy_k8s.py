@@ -427,8 +427,7 @@ def _expected_acls(app_id: str) -> dict[str, set[tuple[str, str, str, str]]]:
     worker_reads = set().union(*(_topic(t, "Read") for t in (*PROCESSED, AUDIT, DEADLETTER)))
     worker_writes = _produces(alerts, task, DutyReportIssued.topic, AUDIT)
     worker_own = _topic(f"{app_id}-", "Read", "Write", "Create", prefix=True)
-    # it creates an outbox the topics job did not know of (streams/worker/agents.py)
-    worker_own |= _topic("office.outbox.", "Write", "Create", prefix=True)
+    worker_own |= _topic("office.outbox.", "Write", prefix=True)
     worker_own.add(("group", app_id, "literal", "Read"))
     sink_group = {("group", "midfield-sink-edu", "literal", "Read")}
     return {
