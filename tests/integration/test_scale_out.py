@@ -260,7 +260,11 @@ def _scale_out(
             ids = Counter(e["id"] for w in ("w2", "w3") for e in _entries(workers[w], source))
             return ids if sum(ids.values()) >= count else None
 
-        ids = wait_for(served, timeout=60, interval=0.5, what="every entry served")
+        # the killed member's partitions move once its session is over (60 s on the kafka
+        # profile): allow that on top
+        ids = wait_for(
+            served, timeout=60 + broker.rejoin_s, interval=0.5, what="every entry served"
+        )
     finally:
         monitor.stop()
         for worker in workers.values():
