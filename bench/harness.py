@@ -1,15 +1,17 @@
-"""What every bench shares: a work directory, sending a workload, progress on stderr, the
-profile's top rows, and the end of a run (the JSON written to ``--out``, the table printed)."""
+"""What every bench shares: its command line, a work directory, sending a workload, progress on
+stderr, the profile's top rows, and the end of a run (the JSON written to ``--out``, the table
+printed)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import pstats
 import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,30 @@ from midfield.bus.clients import client_config
 from midfield.settings import KafkaSettings
 from schemas.envelope import Envelope
 
-__all__ = ["finish", "produce_all", "profile_rows", "progress", "workdir"]
+__all__ = [
+    "command_line",
+    "finish",
+    "produce_all",
+    "profile_rows",
+    "progress",
+    "run_bench",
+    "workdir",
+]
 
 REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+def command_line(name: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of ``python -m bench.<name>``: the first paragraph of its docstring ``doc``
+    describes it, and ``--out`` says where the JSON goes (``bench/results/<name>.json``)."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m bench.{name}", description=(doc or "").split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS / f"{name}.json", help="where the JSON goes"
+    )
+    return parser
 
 
 def progress(message: str) -> None:
@@ -59,6 +82,18 @@ def finish(out: Path, result: dict[str, Any], table: str) -> None:
     for row in result.get("profile_top", []):
         print(f"  {row['tottime_s']:>8.3f}s own {row['cumtime_s']:>8.3f}s cum  {row['function']}")
     progress(f"wrote {out}")
+
+
+def run_bench(
+    argv: Sequence[str] | None,
+    parse_args: Callable[[Sequence[str] | None], argparse.Namespace],
+    bench: Callable[[argparse.Namespace], dict[str, Any]],
+    table: Callable[[dict[str, Any]], str],
+) -> None:
+    """A bench's ``main``: its arguments parsed, the bench run, then :func:`finish`."""
+    args = parse_args(argv)
+    result = bench(args)
+    finish(args.out, result, table(result))
 
 
 @contextmanager

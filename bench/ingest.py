@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from bench.harness import finish, profile_rows, progress
+from bench.harness import command_line, profile_rows, progress, run_bench
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.producer import EventProducer, OutRecord
 from connectors.runtime.runner import Runner
@@ -47,7 +47,6 @@ from tests.samples import fax_line
 
 RAW_TOPIC = "bench.raw.v1"  # the baselines' topic: same partition count as the fax topic
 TARGET_RATIO = 0.8
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "ingest.json"
 MIDFIELD, KAFKA_PYTHON, AIOKAFKA = "midfield", "baseline_kafka_python", "baseline_aiokafka"
 
 
@@ -349,12 +348,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.ingest", description=(__doc__ or "").split("\n\n")[0]
-    )
+    parser = command_line("ingest", __doc__)
     parser.add_argument("--lines", type=int, default=50_000, help="fax-log lines per run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     parser.add_argument(
         "--no-aiokafka",
         dest="aiokafka",
@@ -391,9 +387,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = bench(args)
-    finish(args.out, result, table(result))
+    run_bench(argv, parse_args, bench, table)
 
 
 if __name__ == "__main__":

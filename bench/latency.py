@@ -36,7 +36,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 
-from bench.harness import finish, progress, workdir
+from bench.harness import command_line, progress, run_bench, workdir
 from connectors.runtime.producer import EventProducer
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
@@ -65,7 +65,6 @@ from tests.samples import fax_envelope, fax_line
 
 TARGET_P99_MS = 250.0
 TARGET_RATE = 500.0
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latency.json"
 READER = {"Authorization": f"Bearer {READER_KEY}"}
 """The test reader's key: every worker the harness starts lets it read (tests/harness.py)."""
 RAW_TOPIC = "bench.latency.raw.v1"
@@ -781,9 +780,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.latency", description=(__doc__ or "").split("\n\n")[0]
-    )
+    parser = command_line("latency", __doc__)
     add = parser.add_argument
     add("--rate", type=float, default=TARGET_RATE, help="lines appended per second")
     add("--seconds", type=float, default=30.0, help="how long lines are appended")
@@ -813,7 +810,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         f"{DEFAULT_FETCH_WAIT_MS}; 0 keeps it)",
     )
     add("--no-tuned", dest="with_tuned", action="store_false", help="run the defaults only")
-    add("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     add(
         "--keep",
         type=Path,
@@ -861,9 +857,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = bench(args)
-    finish(args.out, result, table(result))
+    run_bench(argv, parse_args, bench, table)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import finish, produce_all, progress, workdir
+from bench.harness import command_line, produce_all, progress, run_bench, workdir
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
 from midfield.bus.topics import create_topics
@@ -39,7 +39,6 @@ from streams.worker.store import pack
 from tests.harness import Broker, WorkerProcess, scrape
 
 TARGET_MIB = 250.0
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "memory.json"
 TASK_TOPIC = catalog_topic(TaskEvent.topic).name
 MIB = 1 << 20
 
@@ -511,9 +510,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.memory", description=(__doc__ or "").split("\n\n")[0]
-    )
+    parser = command_line("memory", __doc__)
     add = parser.add_argument
     add("--tasks", type=int, default=100_000, help="open tasks (TaskCreated events)")
     add(
@@ -541,7 +538,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the worker's table store, MIDFIELD_WORKER_STORE (rocksdb:// needs rocksdict)",
     )
     add("--timeout-s", type=float, default=900.0, help="longest wait for the ledger to fill")
-    add("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     add(
         "--keep",
         type=Path,
@@ -553,9 +549,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = bench(args)
-    finish(args.out, result, table(result))
+    run_bench(argv, parse_args, bench, table)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import finish, produce_all, profile_rows, progress
+from bench.harness import command_line, produce_all, profile_rows, progress, run_bench
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
 from midfield.bus.topics import create_topics
@@ -74,7 +74,6 @@ REPO = Path(__file__).resolve().parent.parent
 # events/s per worker. The rebuild's own ratio is reported against the same 0.5.
 TARGET_RATIO = 0.5
 TARGET_RATE = 5_000.0  # events/s per worker
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "rebuild.json"
 MIDFIELD, RAW, DECODE = "midfield", "baseline_aiokafka", "baseline_aiokafka_decode"
 LIVE = "midfield_live_worker"  # the books as the live faust worker applies them
 CHUNK = 512  # entities whose steps interleave in the produced log
@@ -634,12 +633,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.rebuild", description=(__doc__ or "").split("\n\n")[0]
-    )
+    parser = command_line("rebuild", __doc__)
     parser.add_argument("--events", type=int, default=100_000, help="events on the topics")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     parser.add_argument(
         "--no-decode",
         dest="decode",
@@ -695,9 +691,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = bench(args)
-    finish(args.out, result, table(result))
+    run_bench(argv, parse_args, bench, table)
 
 
 if __name__ == "__main__":
