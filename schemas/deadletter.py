@@ -106,27 +106,12 @@ class DeadLetter(BaseModel):
             meta=meta or {},
         )
 
-    @classmethod
     def redacted(
-        cls,
-        kept: bytes,
-        *,
-        redaction: Literal["fields", "withheld"],
-        size: int,
-        keyed_digest: str,
-        reason: str,
-        error: str,
-        source: str,
-        position: str,
-        connector: str,
-        first_seen: datetime,
-        meta: dict[str, str] | None = None,
+        self, redaction: Literal["fields", "withheld"], *, size: int, keyed_digest: str
     ) -> DeadLetter:
-        """A letter keeping ``kept`` (the input's redacted view) in place of the input, whose
-        ``size`` and ``keyed_digest`` it records."""
-        letter = cls.of(kept, source=source, position=position, first_seen=first_seen,
-                        reason=reason, error=error, connector=connector, meta=meta)  # fmt: skip
-        return letter.model_copy(
+        """This letter, made of the input's redacted view (``raw``), with the whole input's
+        ``size`` and ``keyed_digest`` in place of the view's."""
+        return self.model_copy(
             update={"raw_size": size, "raw_sha256": keyed_digest, "redaction": redaction}
         )
 

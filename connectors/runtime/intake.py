@@ -108,11 +108,8 @@ class Intake:
         """Keep input that could not become an event, with the reason, redacted (no personal
         data in clear; best effort: the request is answered 4xx either way)."""
         kept, digest = self.source.redacted(raw, self.redactor), self.redactor.digest(raw)
-        letter = DeadLetter.redacted(
+        letter = DeadLetter.of(
             kept.raw,
-            redaction=kept.redaction,
-            size=len(raw),
-            keyed_digest=digest,
             reason=error.reason,
             error=self.redactor.scrubbed(str(error)),
             source=self.source.uri,
@@ -122,7 +119,7 @@ class Intake:
             connector=self.source.name,
             first_seen=self.source.clock(),
             meta=meta or {},
-        )
+        ).redacted(kept.redaction, size=len(raw), keyed_digest=digest)
         try:
             await self.send([(DEADLETTER, letter.key(), letter.value(), letter.headers())])
         except BrokerError as exc:
