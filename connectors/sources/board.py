@@ -35,7 +35,7 @@ from connectors.runtime.intake import Intake
 from connectors.runtime.signatures import StandardWebhook, webhook_key
 from connectors.runtime.source import NO_INPUT, Source
 from connectors.sources.board_export import BoardExport
-from connectors.sources.board_message import board_events, board_reply
+from connectors.sources.board_message import BoardEvents
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected
@@ -99,9 +99,8 @@ class BoardWebhook(HttpSource):
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(instance=instance, zone=zone, clock=clock)
-        self.secret = key
         self.signed = StandardWebhook(key, legacy="X-Board-Signature")
-        self.directory = directory
+        self.board = BoardEvents(self.uri, zone, directory, salt=key)
 
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> Any:
@@ -141,16 +140,9 @@ class BoardWebhook(HttpSource):
     def _handler(self, intake: Intake, *, reply: bool) -> Any:
         async def handle(request: web.Request) -> web.Response:
             raw, body, _ = await signed_json(intake, request, self.signed, self.clock())
-            make = board_reply if reply else board_events
+            make = self.board.reply if reply else self.board.message
             try:
-                events = make(
-                    body,
-                    source=self.uri,
-                    zone=self.zone,
-                    now=self.clock(),
-                    directory=self.directory,
-                    salt=self.secret,
-                )
+                events = make(body, self.clock())
             except ParseError as exc:
                 raise await intake.refused(raw, exc, f"POST {request.path}") from exc
             await intake.publish(*events)

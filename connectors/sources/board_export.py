@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from connectors.runtime.exports import ExportSource, header_keys, keyed_rows, table
-from connectors.sources.board_message import HEADERS, board_events
+from connectors.sources.board_message import HEADERS, BoardEvents
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import StoreError
@@ -39,17 +39,10 @@ class BoardExport(ExportSource):
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(path=path, directory=directory, instance=instance, zone=zone, clock=clock)
-        self.salt = salt
+        self.board = BoardEvents(self.uri, zone, directory, salt=salt)
 
     def row_events(self, row: dict[str, Any]) -> list[Envelope]:
-        return board_events(
-            row,
-            source=self.uri,
-            zone=self.zone,
-            now=self.clock(),
-            directory=self.directory,
-            salt=self.salt,
-        )
+        return self.board.message(row, self.clock())
 
     def rows(self, content: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = table(self.path, content)

@@ -10,6 +10,7 @@ applied once. The submitter's phone number never travels: only a salted digest o
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from schemas.events.message import (
     PublicMessageReplied,
 )
 
-__all__ = ["HEADERS", "BoardMessage", "board_events", "board_reply"]
+__all__ = ["HEADERS", "BoardEvents", "BoardMessage"]
 
 HEADERS = {
     "留言编号": "id",
@@ -71,86 +72,78 @@ class BoardMessage(BaseModel):
     replied_by: str = ""
 
 
-def board_events(
-    fields: dict[str, Any],
-    *,
-    source: str,
-    zone: ZoneInfo,
-    now: datetime,
-    directory: Directory,
-    salt: bytes,
-) -> list[Envelope]:
-    """The events of one message (and its reply, when it has one). Pure."""
-    try:
-        msg = BoardMessage.model_validate({k: v for k, v in fields.items() if v not in (None, "")})
-    except ValidationError as exc:
-        raise parse_error(exc, "invalid-message", root="") from exc
-    department = _code(msg.department, directory)
-    subject = f"board-{msg.id}"
-    received = PublicMessageReceived(
-        message_id=subject,
-        channel=MessageChannel.board,
-        category=_category(msg.category),
-        title=msg.title,
-        content=msg.content,
-        department=department,
-        submitter="sha256:" + hashlib.sha256(salt + msg.contact.encode()).hexdigest()
-        if msg.contact
-        else "",
-    )
-    events = [
-        Envelope.wrap(
-            received,
-            source=source,
-            position=f"message/{msg.id}",
-            subject=subject,
-            time=_aware(msg.received_at, zone) or now,
-        )
-    ]
-    if msg.reply:
-        replied = PublicMessageReplied(
-            message_id=subject,
-            reply=msg.reply,
-            department=_code(msg.replied_by, directory) or department,
-        )
-        events.append(
-            Envelope.wrap(
-                replied,
-                source=source,
-                position=f"reply/{msg.id}",
-                subject=subject,
-                time=_aware(msg.replied_at, zone) or now,
+@dataclass(frozen=True)
+class BoardEvents:
+    """What the board sends, as the events of one connector (``source``). Pure: ``now`` stands
+    for a time the board left out."""
+
+    source: str
+    zone: ZoneInfo
+    """The zone of times written without an offset."""
+    directory: Directory
+    salt: bytes
+    """Of the submitters' digests (:func:`connectors.sources.board.submitter_salt`)."""
+
+    def message(self, fields: dict[str, Any], now: datetime) -> list[Envelope]:
+        """The events of one message (and its reply, when it has one)."""
+        try:
+            msg = BoardMessage.model_validate(
+                {k: v for k, v in fields.items() if v not in (None, "")}
             )
+        except ValidationError as exc:
+            raise parse_error(exc, "invalid-message", root="") from exc
+        department = _code(msg.department, self.directory)
+        subject = f"board-{msg.id}"
+        received = PublicMessageReceived(
+            message_id=subject,
+            channel=MessageChannel.board,
+            category=_category(msg.category),
+            title=msg.title,
+            content=msg.content,
+            department=department,
+            submitter="sha256:" + hashlib.sha256(self.salt + msg.contact.encode()).hexdigest()
+            if msg.contact
+            else "",
         )
-    return events
+        events = [
+            Envelope.wrap(
+                received,
+                source=self.source,
+                position=f"message/{msg.id}",
+                subject=subject,
+                time=_aware(msg.received_at, self.zone) or now,
+            )
+        ]
+        if msg.reply:
+            replied = PublicMessageReplied(
+                message_id=subject,
+                reply=msg.reply,
+                department=_code(msg.replied_by, self.directory) or department,
+            )
+            events.append(
+                Envelope.wrap(
+                    replied,
+                    source=self.source,
+                    position=f"reply/{msg.id}",
+                    subject=subject,
+                    time=_aware(msg.replied_at, self.zone) or now,
+                )
+            )
+        return events
 
-
-def board_reply(
-    fields: dict[str, Any],
-    *,
-    source: str,
-    zone: ZoneInfo,
-    now: datetime,
-    directory: Directory,
-    salt: bytes,
-) -> list[Envelope]:
-    """The event of a reply sent alone (the webhook's ``/board/replies``). Pure."""
-    message_id, text = str(fields.get("message_id") or ""), str(fields.get("reply") or "").strip()
-    if not message_id or not text:
-        raise ParseError("invalid-reply", "a reply needs message_id and reply")
-    return board_events(
-        {
+    def reply(self, fields: dict[str, Any], now: datetime) -> list[Envelope]:
+        """The event of a reply sent alone (the webhook's ``/board/replies``)."""
+        message_id = str(fields.get("message_id") or "")
+        text = str(fields.get("reply") or "").strip()
+        if not message_id or not text:
+            raise ParseError("invalid-reply", "a reply needs message_id and reply")
+        alone = {
             "id": message_id,
             "reply": text,
             "replied_at": fields.get("replied_at"),
             "replied_by": fields.get("department", ""),
-        },
-        source=source,
-        zone=zone,
-        now=now,
-        directory=directory,
-        salt=salt,
-    )[1:]
+        }
+        return self.message(alone, now)[1:]
 
 
 def _aware(when: datetime | None, zone: ZoneInfo) -> datetime | None:

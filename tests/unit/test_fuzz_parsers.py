@@ -40,7 +40,7 @@ from connectors.runtime.http import make_app
 from connectors.runtime.source import RawRecord, Skip, Source
 from connectors.sources import SOURCES
 from connectors.sources.board_export import BoardExport
-from connectors.sources.board_message import board_events, board_reply
+from connectors.sources.board_message import BoardEvents
 from connectors.sources.duty import DutyApi
 from connectors.sources.fax_mail_format import mail_headers, read_fax_mail
 from connectors.sources.hotline import HotlineExport, row_steps
@@ -267,15 +267,9 @@ def check_export_row(raw: bytes) -> None:
 
 def check_board_fields(raw: bytes) -> None:
     fields = json.loads(raw)
-    kw: dict[str, Any] = {
-        "source": "midfield://board/fuzz",
-        "zone": ZONE,
-        "now": datetime.now(UTC),
-        "directory": DIRECTORY,
-        "salt": b"s",
-    }
-    _parsed(parsed_or_refused(lambda: board_events(fields, **kw), ParseError))
-    _parsed(parsed_or_refused(lambda: board_reply(fields, **kw), ParseError))
+    board, now = BoardEvents("midfield://board/fuzz", ZONE, DIRECTORY, salt=b"s"), datetime.now(UTC)
+    _parsed(parsed_or_refused(lambda: board.message(fields, now), ParseError))
+    _parsed(parsed_or_refused(lambda: board.reply(fields, now), ParseError))
     out = parsed_or_refused(
         lambda: row_steps(fields, source="midfield://hotline/fuzz", zone=ZONE, directory=DIRECTORY),
         ParseError,
