@@ -27,6 +27,7 @@ from connectors.runtime.source import (
     Clock,
     Position,
     RawRecord,
+    Reading,
     ReadOnceOptions,
     Skip,
     Source,
@@ -48,7 +49,6 @@ __all__ = ["FaxLogSource"]
 
 log = get_logger(__name__)
 
-_Reading = Generator[RawRecord | None, None, None]
 _Opening = Generator[RawRecord | None, None, LogCursor]
 
 
@@ -120,12 +120,12 @@ class FaxLogSource(Source):
         except ValidationError as exc:
             raise parse_error(exc, "invalid-event") from exc
 
-    def read(self, position: Position | None, *, follow: bool) -> _Reading:
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
         """A generator: closing it closes the file."""
         tail = self._tail(position, follow)
         return unreadable_stops(tail, f"fax log {self.path}", then=self._watch.close)
 
-    def _tail(self, position: Position | None, follow: bool) -> _Reading:
+    def _tail(self, position: Position | None, follow: bool) -> Reading:
         cursor = yield from self._open(position, follow)
         try:
             while True:

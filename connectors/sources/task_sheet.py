@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from io import BytesIO
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +43,7 @@ from connectors.runtime.source import (
     Clock,
     Position,
     RawRecord,
+    Reading,
     ReadOnceOptions,
     Skip,
     Source,
@@ -67,7 +68,6 @@ from schemas.errors import parse_error
 __all__ = ["TaskSheetOptions", "TaskSheetSource"]
 
 _OLE = b"\xd0\xcf\x11\xe0"  # an .xls (BIFF) workbook, which openpyxl cannot read
-_Reading = Generator[RawRecord | None, None, None]
 
 
 class TaskSheetOptions(ReadOnceOptions):
@@ -135,11 +135,11 @@ class TaskSheetSource(Source):
             raise parse_error(exc, "invalid-event") from exc
 
     # -- read ----------------------------------------------------------------------------------
-    def read(self, position: Position | None, *, follow: bool) -> _Reading:
+    def read(self, position: Position | None, *, follow: bool) -> Reading:
         """Read the list; when following, read each new version of the file from the top."""
         return unreadable_stops(self._versions(position, follow), f"task list {self.path}")
 
-    def _versions(self, position: Position | None, follow: bool) -> _Reading:
+    def _versions(self, position: Position | None, follow: bool) -> Reading:
         stamp: tuple[int, int, int] | None = None
         done = None  # the digest of the version read to its end
         while True:
@@ -164,7 +164,7 @@ class TaskSheetSource(Source):
             return None
         return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
-    def _rows(self, content: bytes, digest: str, position: Position | None) -> _Reading:
+    def _rows(self, content: bytes, digest: str, position: Position | None) -> Reading:
         book = self._open(content)
         try:
             yield from self._sheet_rows(book, digest, position)
@@ -176,7 +176,7 @@ class TaskSheetSource(Source):
         finally:
             book.close()
 
-    def _sheet_rows(self, book: Any, digest: str, position: Position | None) -> _Reading:
+    def _sheet_rows(self, book: Any, digest: str, position: Position | None) -> Reading:
         sheet = self._sheet(book)
         sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
         rows: Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
