@@ -8,6 +8,19 @@ from midfield.demo.fax_log_samples import recv_line
 from schemas.envelope import Envelope
 from schemas.events.fax import FaxReceived
 
+BOARD_EXPORT_HEADER = [
+    "留言编号",
+    "留言时间",
+    "留言类别",
+    "标题",
+    "留言内容",
+    "联系电话",
+    "办理单位",
+    "回复内容",
+    "回复时间",
+]
+"""The first row of the message board's CSV/XLSX export (docs/board.md)."""
+
 
 def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
     """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""

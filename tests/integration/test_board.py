@@ -23,21 +23,11 @@ from tests.harness import (
     spawn_cli,
     wait_for,
 )
+from tests.samples import BOARD_EXPORT_HEADER
 from tests.webhooks import signed, whsec
 
 SECRET = whsec("board-shared-secret")
 TOPIC = "office.intake.message.v1"
-HEADER = [
-    "留言编号",
-    "留言时间",
-    "留言类别",
-    "标题",
-    "留言内容",
-    "联系电话",
-    "办理单位",
-    "回复内容",
-    "回复时间",
-]
 
 
 def _signed(body: dict) -> tuple[bytes, dict[str, str]]:
@@ -137,13 +127,14 @@ def _export(path: Path, unique: str) -> Path:
     if path.suffix == ".xlsx":
         book = openpyxl.Workbook()
         sheet = book.active
-        sheet.append(HEADER)
+        sheet.append(BOARD_EXPORT_HEADER)
         for row in rows:
             sheet.append(row)
         book.save(path)
     else:
         path.write_text(
-            "\n".join(",".join(r) for r in [HEADER, *rows]) + "\n", encoding="utf-8-sig"
+            "\n".join(",".join(r) for r in [BOARD_EXPORT_HEADER, *rows]) + "\n",
+            encoding="utf-8-sig",
         )
     return path
 

@@ -57,7 +57,7 @@ from schemas.envelope import DecodeError, Envelope
 from schemas.events.quarantine import ItemQuarantined
 from tests.fuzzing import TEXT, fuzz, mutated, parsed_or_refused
 from tests.mail_samples import good_mail
-from tests.samples import fax_envelope, fax_line
+from tests.samples import BOARD_EXPORT_HEADER, fax_envelope, fax_line
 from tests.source_runs import RecordingIntake, parse_raw, read_once
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -712,17 +712,6 @@ def test_wechat_secure_mode(raw: bytes) -> None:
 
 
 # -- board and hotline exports -----------------------------------------------------------------
-_BOARD_HEADERS = [
-    "留言编号",
-    "留言时间",
-    "留言类别",
-    "标题",
-    "留言内容",
-    "联系电话",
-    "办理单位",
-    "回复内容",
-    "回复时间",
-]
 _HOTLINE_HEADERS = [
     "工单编号",
     "来电时间",
@@ -788,12 +777,12 @@ def exports(headers: list[str], row: list[str]) -> st.SearchStrategy[tuple[bytes
     )
 
 
-_BOARD_XLSX = _workbook([_BOARD_HEADERS, _BOARD_ROW], [])
+_BOARD_XLSX = _workbook([BOARD_EXPORT_HEADER, _BOARD_ROW], [])
 _HOTLINE_XLSX = _workbook([_HOTLINE_HEADERS, _HOTLINE_ROW], [])
 
 
 @fuzz(40)
-@given(pair=exports(_BOARD_HEADERS, _BOARD_ROW), broken=_zip_spliced(_BOARD_XLSX))
+@given(pair=exports(BOARD_EXPORT_HEADER, _BOARD_ROW), broken=_zip_spliced(_BOARD_XLSX))
 def test_board_export(pair: tuple[bytes, bytes], broken: bytes) -> None:
     check_board_csv(pair[0])
     check_board_xlsx(pair[1])
