@@ -276,6 +276,21 @@ class WorkerProcess:
         return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 
 
+def stored_books(books: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot of the books (``/replay/books``, a rebuild's output) as they are stored, to
+    compare two of them: lights are left out (they depend on the moment they are read) and so is
+    the audit book (it counts the reads of the books, the comparison's own among them, which two
+    runs differ in by construction)."""
+    return {
+        name: {
+            k: {f: v for f, v in e.items() if f not in ("light", "light_reason")}
+            for k, e in entities.items()
+        }
+        for name, entities in books.items()
+        if name != "audit"
+    }
+
+
 @dataclass(frozen=True)
 class Record:
     key: bytes | None

@@ -47,6 +47,7 @@ from tests.harness import (
     read_topic,
     run_cli,
     scrape,
+    stored_books,
     wait_for,
 )
 from tests.mail_samples import make_maildir
@@ -205,7 +206,7 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
     counts["quarantined"] = _check_quarantine(broker, books, inputs)
     counts["intake_records_sent_again"] = _sent_again(broker)
     rebuilt = _rebuild(broker, work)
-    differing = _differing(_stored(rebuilt), _stored(books))
+    differing = _differing(stored_books(rebuilt), stored_books(books))
     assert not differing, f"the books differ from a clean single-pass rebuild: {differing}"
     leaks = _leaks(broker, work, paths.drop / "rejected", answers, inputs.secret)
     assert not leaks, f"the classified telegrams' secret was found in {leaks}"
@@ -378,20 +379,6 @@ def _rebuild(broker: Broker, work: Path) -> dict[str, Any]:
     )
     rebuilt: dict[str, Any] = json.loads(out.read_text())
     return rebuilt
-
-
-def _stored(books: dict[str, Any]) -> dict[str, Any]:
-    """Lights depend on when they are read: compare what is stored. The audit book is left out:
-    it counts the reads of the books themselves (this check's own among them), which a rebuild
-    planned a moment earlier cannot have seen."""
-    return {
-        name: {
-            k: {f: v for f, v in e.items() if f not in ("light", "light_reason")}
-            for k, e in entities.items()
-        }
-        for name, entities in books.items()
-        if name != "audit"
-    }
 
 
 def _differing(rebuilt: dict[str, Any], live: dict[str, Any], most: int = 5) -> list[str]:

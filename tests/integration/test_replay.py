@@ -38,6 +38,7 @@ from tests.harness import (
     produce,
     read_topic,
     run_cli,
+    stored_books,
     wait_for,
 )
 from tests.samples import fax_envelope
@@ -188,20 +189,6 @@ def _rebuild_with_summary(
     return books, summary
 
 
-def _without_time(books: dict[str, Any]) -> dict[str, Any]:
-    """Lights depend on the moment they are read at: compare the stored fields only. The audit
-    book is left out: it counts the reads of the books (this test's own among them), which
-    differ between two runs by construction."""
-    return {
-        name: {
-            k: {f: v for f, v in e.items() if f not in ("light", "light_reason")}
-            for k, e in entities.items()
-        }
-        for name, entities in books.items()
-        if name != "audit"
-    }
-
-
 def test_rebuild_from_the_beginning_equals_the_live_books(
     own_broker: Broker, history: History, workdir: Path
 ) -> None:
@@ -209,7 +196,7 @@ def test_rebuild_from_the_beginning_equals_the_live_books(
     live = history.live.get("/replay/books")[1]
     assert len(rebuilt["duty_log"]) == 100 and len(rebuilt["ledger"]) == 6
     assert rebuilt["ledger"]["T-far"]["status"] == "assigned"
-    assert _without_time(rebuilt) == _without_time(live)
+    assert stored_books(rebuilt) == stored_books(live)
 
 
 def test_rebuild_from_a_moment_equals_a_run_over_the_later_events_only(
@@ -235,7 +222,7 @@ def test_rebuild_from_a_moment_equals_a_run_over_the_later_events_only(
 
             # settled counts come before the last steps are applied: wait for the same books
             def agrees() -> bool:
-                return _without_time(worker.get("/replay/books")[1]) == _without_time(rebuilt)
+                return stored_books(worker.get("/replay/books")[1]) == stored_books(rebuilt)
 
             with contextlib.suppress(AssertionError):  # the assertion below shows the difference
                 wait_for(agrees, timeout=30, what="the reference equal to the rebuild")
@@ -248,7 +235,7 @@ def test_rebuild_from_a_moment_equals_a_run_over_the_later_events_only(
     # Read-only: the refusal was not dead-lettered again (nor anything else sent).
     letters = read_topic(own_broker, "office.deadletter.v1")
     assert not [r for r in letters if r.key and b"rebuilt-later" in r.key]
-    assert _without_time(rebuilt) == _without_time(expected)
+    assert stored_books(rebuilt) == stored_books(expected)
 
 
 def test_as_of_a_moment_gives_the_books_as_they_stood_then(
@@ -368,5 +355,5 @@ def test_workers_switched_to_a_rebuilt_app_id_answer_from_the_rebuilt_books(
         after = wait_for(lambda: _settled(worker, 101, 6), timeout=30, what="one more fax")
     finally:
         worker.stop()
-    assert _without_time(served) == _without_time(rebuilt)
+    assert stored_books(served) == stored_books(rebuilt)
     assert set(after["duty_log"]) - set(served["duty_log"]) == {late[0].subject}
