@@ -9,6 +9,8 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,23 +35,33 @@ OFFICE = {"Authorization": "Bearer office-key"}
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
+@contextmanager
+def _duty_api(
+    broker: Broker, workdir: Path, directory: Path, app_id: str, **worker_env: str
+) -> Iterator[tuple[str, WorkerProcess]]:
+    """``midfield connect duty``, ready, and a worker under ``app_id``, both with the departments
+    file ``directory``: the API's URL and the worker, both stopped at the end."""
+    env = midfield_env(broker, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    proc = spawn_cli(["connect", "duty", "--port", str(port)], env, cwd=workdir)
+    worker_env |= {"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
+    worker = WorkerProcess(broker, workdir, app_id=app_id, env_extra=worker_env).start()
+    try:
+        wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="duty API")
+        yield api, worker
+    finally:
+        worker.stop()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
 def test_calls_and_emergencies_reach_the_duty_log_and_report(
     catalog_topics: Broker, workdir: Path, unique: str
 ) -> None:
     directory = departments_file(workdir / "departments.toml", {"edu": f"edu-{unique}"})
-    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
-    port = free_port()
-    api = f"http://127.0.0.1:{port}"
-    proc = spawn_cli(["connect", "duty", "--port", str(port)], env, cwd=workdir)
-    worker = WorkerProcess(
-        catalog_topics,
-        workdir,
-        app_id=f"duty-{unique}",
-        env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
-    ).start()
     entry, report = f"D-{unique}", f"EM-{unique}"
-    try:
-        wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="duty API")
+    with _duty_api(catalog_topics, workdir, directory, f"duty-{unique}") as (api, worker):
         call = {
             "entry_id": entry,
             "kind": "call",
@@ -151,37 +163,20 @@ def test_calls_and_emergencies_reach_the_duty_log_and_report(
         wait_for(visits, timeout=30, what="the visit")
         time.sleep(1)
         assert len(visits()) == 1
-    finally:
-        worker.stop()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def test_an_incoming_fax_signed_urgent_goes_overdue_then_closing_resolves_its_alert(
     catalog_topics: Broker, workdir: Path, unique: str
 ) -> None:
     directory = departments_file(workdir / "departments.toml", {})
-    env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
-    port = free_port()
-    api = f"http://127.0.0.1:{port}"
-    proc = spawn_cli(["connect", "duty", "--port", str(port)], env, cwd=workdir)
-    worker = WorkerProcess(
-        catalog_topics,
-        workdir,
-        app_id=f"items-{unique}",
-        env_extra={
-            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
-            "MIDFIELD_DUTY_REPORT_CHECK_INTERVAL_S": "0.5",
-        },
-    ).start()
     commid = f"5{unique[:8]}"
     three_days_ago = datetime.now(ZONE) - timedelta(days=3)
-    try:
+    often = {"MIDFIELD_DUTY_REPORT_CHECK_INTERVAL_S": "0.5"}  # the overdue check
+    with _duty_api(catalog_topics, workdir, directory, f"items-{unique}", **often) as (api, worker):
         produce(
             catalog_topics,
             [fax_envelope(commid, three_days_ago, source=f"midfield://fax-log/{unique}")],
         )
-        wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="duty API")
         worker.wait_ready()
 
         def alert() -> dict | None:
@@ -236,7 +231,3 @@ def test_an_incoming_fax_signed_urgent_goes_overdue_then_closing_resolves_its_al
         close = {"by": "李华", "note": "已办结"}
         assert http_post(api + f"/duty/items/{commid}/close", close, headers=OFFICE)[0] == 202
         wait_for(lambda: not (alert() or {"open": True})["open"], timeout=30, what="resolved")
-    finally:
-        worker.stop()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
