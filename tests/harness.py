@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,28 @@ def stop_processes(*procs: subprocess.Popen[Any], timeout: float = 20) -> None:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def serving(
+    source: str, env: dict[str, str], *, cwd: Path, args: Sequence[str] = ()
+) -> Iterator[str]:
+    """``midfield connect SOURCE --port <a free port> ARGS`` for the block, once its ``/ready``
+    answers 200: its URL. SIGTERM stops it at the end; one still running 20 s later is killed
+    and fails the test."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = spawn_cli(["connect", source, "--port", str(port), *args], env, cwd=cwd)
+    try:
+        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what=f"{source} ready")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
 
 
 @dataclass

@@ -4,24 +4,20 @@ exports imported twice — each message and reply applied once, bad rows dead-le
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import openpyxl
 
-from midfield.broker import free_port
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     departments_file,
-    http_get,
     http_post,
     midfield_env,
     read_topic,
     run_cli,
-    spawn_cli,
-    wait_for,
+    serving,
 )
 from tests.samples import BOARD_EXPORT_HEADER
 from tests.webhooks import signed, whsec
@@ -49,15 +45,7 @@ def _mine(broker: Broker, unique: str) -> list:
 def test_signed_webhook_messages_and_replies(
     catalog_topics: Broker, workdir: Path, unique: str
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = spawn_cli(
-        ["connect", "board", "--port", str(port)],
-        _env(catalog_topics, workdir, unique),
-        cwd=workdir,
-    )
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="board ready")
+    with serving("board", _env(catalog_topics, workdir, unique), cwd=workdir) as url:
         message = {
             "id": f"M{unique}",
             "category": "咨询",
@@ -79,9 +67,6 @@ def test_signed_webhook_messages_and_replies(
         bad, headers = _signed(message | {"id": f"B{unique}", "category": "闲聊"})
         status, body = http_post(url + "/board/messages", bad, headers=headers)
         assert (status, body["error"]) == (422, "unknown-category")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
     records = _mine(catalog_topics, unique)
     types = sorted({r.headers["ce_type"].decode().split(".")[-2] for r in records})
     assert types == ["received", "replied"] and len({r.headers["ce_id"] for r in records}) == 2

@@ -23,6 +23,7 @@ from tests.harness import (
     http_post,
     midfield_env,
     read_topic,
+    serving,
     spawn_cli,
     wait_for,
 )
@@ -115,7 +116,7 @@ def test_tasks_api_answers_503_while_the_broker_hangs_and_accepts_the_retry_afte
 ) -> None:
     """DESIGN §10: an HTTP intake acknowledges nothing the broker does not have; the sender's
     retry (same Idempotency-Key) after the broker is back becomes the one event."""
-    port, api_port = free_port(), free_port()
+    port = free_port()
     private = Broker(f"127.0.0.1:{port}", "embedded", "embedded")
     directory = departments_file(workdir / "departments.toml", {"edu": "edu-key"})
     env = midfield_env(
@@ -124,7 +125,6 @@ def test_tasks_api_answers_503_while_the_broker_hangs_and_accepts_the_retry_afte
         MIDFIELD_KAFKA_REQUEST_TIMEOUT_MS="2000",
         MIDFIELD_DEPARTMENTS_FILE=str(directory),
     )
-    url = f"http://127.0.0.1:{api_port}"
     body = {
         "task_id": f"DC-{unique}",
         "title": "t",
@@ -134,9 +134,7 @@ def test_tasks_api_answers_503_while_the_broker_hangs_and_accepts_the_retry_afte
     headers = {"Authorization": "Bearer office-key", "Idempotency-Key": unique}
     with EmbeddedBroker(workdir / "broker").running(port=port) as status:
         create_topics(KafkaSettings(bootstrap_servers=private.bootstrap), TopicSettings())
-        api = spawn_cli(["connect", "tasks", "--port", str(api_port)], env, cwd=workdir)
-        try:
-            wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="API ready")
+        with serving("tasks", env, cwd=workdir) as url:
             os.kill(status.pid, signal.SIGSTOP)
             try:
                 answer = http_post(url + "/tasks", body, headers=headers, timeout=30)
@@ -156,9 +154,6 @@ def test_tasks_api_answers_503_while_the_broker_hangs_and_accepts_the_retry_afte
                 what="accepted after the broker is back",
             )
             ids = {r.headers["ce_id"] for r in read_topic(private, "office.supervision.task.v1")}
-        finally:
-            api.send_signal(signal.SIGTERM)
-            api.wait(timeout=20)
     assert ids == {created[1]["id"].encode()}
 
 

@@ -4,7 +4,6 @@ emergency with a numbered follow-up open in the duty report until closed, and wh
 from __future__ import annotations
 
 import json
-import signal
 import time
 import urllib.parse
 import urllib.request
@@ -16,17 +15,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from midfield.broker import free_port
 from tests.harness import (
     Broker,
     WorkerProcess,
     departments_file,
-    http_get,
     http_post,
     midfield_env,
     produce,
     read_topic,
-    spawn_cli,
+    serving,
     wait_for,
 )
 from tests.samples import fax_envelope
@@ -42,18 +39,13 @@ def _duty_api(
     """``midfield connect duty``, ready, and a worker under ``app_id``, both with the departments
     file ``directory``: the API's URL and the worker, both stopped at the end."""
     env = midfield_env(broker, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
-    port = free_port()
-    api = f"http://127.0.0.1:{port}"
-    proc = spawn_cli(["connect", "duty", "--port", str(port)], env, cwd=workdir)
     worker_env |= {"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
     worker = WorkerProcess(broker, workdir, app_id=app_id, env_extra=worker_env).start()
     try:
-        wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="duty API")
-        yield api, worker
+        with serving("duty", env, cwd=workdir) as api:
+            yield api, worker
     finally:
         worker.stop()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def test_calls_and_emergencies_reach_the_duty_log_and_report(

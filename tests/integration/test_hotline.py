@@ -4,24 +4,20 @@ imported twice and then again with orders moved on — each step applied once.""
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import openpyxl
 
-from midfield.broker import free_port
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     departments_file,
-    http_get,
     http_post,
     midfield_env,
     read_topic,
     run_cli,
-    spawn_cli,
-    wait_for,
+    serving,
 )
 from tests.webhooks import signed, whsec
 
@@ -161,19 +157,8 @@ def test_export_imported_twice_then_moved_on_applies_each_step_once(
 def test_a_signed_webhook_step_and_a_wrong_signature(
     catalog_topics: Broker, workdir: Path, unique: str
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hotline/steps"
-    proc = spawn_cli(
-        ["connect", "hotline", "--port", str(port)],
-        _env(catalog_topics, workdir, unique),
-        cwd=workdir,
-    )
-    try:
-        wait_for(
-            lambda: http_get(f"http://127.0.0.1:{port}/ready")[0] == 200,
-            timeout=60,
-            what="hotline ready",
-        )
+    with serving("hotline", _env(catalog_topics, workdir, unique), cwd=workdir) as base:
+        url = base + "/hotline/steps"
         body = json.dumps(
             {
                 "order_number": f"W{unique}",
@@ -187,7 +172,4 @@ def test_a_signed_webhook_step_and_a_wrong_signature(
         assert http_post(url, body, headers=headers)[0] == 202  # a retry
         assert http_post(url, body, headers=headers | {"webhook-signature": "v1,bad"})[0] == 401
         assert http_post(url, body, headers={})[0] == 401
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
     assert len(_steps(catalog_topics, unique)[f"W{unique}"]) == 1

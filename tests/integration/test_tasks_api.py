@@ -4,8 +4,6 @@ real keys, real events on the broker, and the ledger of a real worker behind it.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,18 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from midfield.broker import free_port
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
     departments_file,
-    http_get,
     http_post,
     midfield_env,
     read_topic,
-    spawn_cli,
+    serving,
     wait_for,
 )
 
@@ -60,9 +56,6 @@ class Api:
         assert status == 201, body
         assert self.post(f"/tasks/{task_id}/assign", {}, "office")[0] == 202
 
-    def ready(self) -> bool:
-        return http_get(self.url + "/ready")[0] == 200
-
 
 @pytest.fixture(scope="module")
 def api(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
@@ -73,24 +66,10 @@ def api(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
     directory = departments_file(
         workdir / "departments.toml", {lead: keys[lead], other: keys[other]}
     )
-    port = free_port()
     env = midfield_env(catalog_topics, workdir, MIDFIELD_DEPARTMENTS_FILE=str(directory))
-    proc = spawn_cli(
-        ["connect", "tasks", "--port", str(port), "--instance", unique, "--max-body-bytes", "4096"],
-        env,
-        cwd=workdir,
-    )
-    api = Api(f"http://127.0.0.1:{port}", keys, lead, other, f"midfield://tasks/{unique}")
-    try:
-        wait_for(api.ready, timeout=60, what="tasks API ready")
-        yield api
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+    args = ["--instance", unique, "--max-body-bytes", "4096"]
+    with serving("tasks", env, cwd=workdir, args=args) as url:
+        yield Api(url, keys, lead, other, f"midfield://tasks/{unique}")
 
 
 def _task_id() -> str:

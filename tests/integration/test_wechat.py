@@ -12,13 +12,13 @@ import hmac
 import json
 import os
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -32,11 +32,10 @@ from schemas.deadletter import DeadLetter
 from tests.harness import (
     SCRAPE_TOKEN,
     Broker,
-    http_get,
     midfield_env,
     read_topic,
     scrape,
-    spawn_cli,
+    serving,
     wait_for,
 )
 
@@ -90,27 +89,20 @@ def _push(url: str, xml: bytes, query: dict[str, str] | None = None) -> tuple[in
     return _post(url, body.encode(), query)
 
 
-def _serve(broker: Broker, workdir: Path, **extra: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
+def _serve(broker: Broker, workdir: Path, **extra: str) -> AbstractContextManager[str]:
+    """``midfield connect wechat`` with the account's token, appid and key (``extra`` on top)."""
     given = {
         "MIDFIELD_WECHAT_TOKEN": TOKEN,
         "MIDFIELD_WECHAT_APPID": APPID,
         "MIDFIELD_WECHAT_ENCODING_AES_KEY": AES_KEY,
     }
-    env = midfield_env(broker, workdir, **(given | extra))
-    proc = spawn_cli(["connect", "wechat", "--port", str(port)], env, cwd=workdir)
-    return proc, f"http://127.0.0.1:{port}"
+    return serving("wechat", midfield_env(broker, workdir, **(given | extra)), cwd=workdir)
 
 
 @pytest.fixture
 def wechat(catalog_topics: Broker, workdir: Path) -> Iterator[str]:
-    proc, url = _serve(catalog_topics, workdir)
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="wechat ready")
+    with _serve(catalog_topics, workdir) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def _ids(broker: Broker, msg_id: str) -> list[bytes]:
@@ -195,9 +187,7 @@ def test_no_success_while_the_broker_hangs_and_nothing_lost_after(
     msg_id = f"249{int(unique, 16) % 10**16:016d}"
     with EmbeddedBroker(workdir / "broker").running(port=port) as status:
         create_topics(KafkaSettings(bootstrap_servers=private.bootstrap), TopicSettings())
-        proc, url = _serve(private, workdir, MIDFIELD_KAFKA_REQUEST_TIMEOUT_MS="2000")
-        try:
-            wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="ready")
+        with _serve(private, workdir, MIDFIELD_KAFKA_REQUEST_TIMEOUT_MS="2000") as url:
             os.kill(status.pid, signal.SIGSTOP)
             xml, query = _xml(msg_id), _query()
             try:
@@ -211,9 +201,6 @@ def test_no_success_while_the_broker_hangs_and_nothing_lost_after(
                 what="success once the broker is back",
             )
             assert len(set(_ids(private, msg_id))) == 1
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=20)
 
 
 def test_plain_mode_is_refused_while_an_aes_key_is_set(
@@ -247,19 +234,14 @@ def test_a_dead_letter_keeps_no_openid_in_clear(
     """Plain mode (no EncodingAESKey): an unreadable body is kept only as its size and keyed
     digest, a readable one that cannot be a message with the OpenID digested."""
     key = f"privacy-{unique}"
-    proc, url = _serve(
-        catalog_topics, workdir, MIDFIELD_WECHAT_ENCODING_AES_KEY="", MIDFIELD_PRIVACY_KEY=key
-    )
     openid = f"oPrivate{unique}"
     broken = f"<xml><FromUserName>{openid}</FromUserName><MsgType>text".encode()
     readable = f"<xml><FromUserName>{openid}</FromUserName><Encrypt>x</Encrypt></xml>".encode()
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="wechat ready")
+    with _serve(
+        catalog_topics, workdir, MIDFIELD_WECHAT_ENCODING_AES_KEY="", MIDFIELD_PRIVACY_KEY=key
+    ) as url:
         assert _post(url, broken, _query())[0] == 400
         assert _post(url, readable, _query(encrypt_type="aes"))[0] == 400
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
     digests = {hmac.new(key.encode(), b, hashlib.sha256).hexdigest() for b in (broken, readable)}
     letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
     kept = {d.redaction: d.model_dump_json().encode() for d in letters if d.raw_sha256 in digests}
