@@ -44,19 +44,8 @@ def test_connector_started_before_its_broker_waits_then_delivers(
         MIDFIELD_KAFKA_RETRY_BACKOFF_S="0.2",
         MIDFIELD_KAFKA_RETRY_BACKOFF_MAX_S="1",
     )
-    connector = spawn_cli(
-        [
-            "connect",
-            "fax-log",
-            "--path",
-            str(log),
-            "--instance",
-            unique,
-            "--once",
-        ],
-        env,
-        cwd=workdir,
-    )
+    args = ["connect", "fax-log", "--path", str(log), "--instance", unique, "--once"]
+    connector = spawn_cli(args, env, cwd=workdir)
     try:
         time.sleep(4)
         assert connector.poll() is None, (workdir / "cli.stderr").read_text()[-3000:]

@@ -40,18 +40,8 @@ def test_lines_appended_to_the_log_appear_in_the_duty_log(
     log.write_text("".join(fax_line(n) for n in range(1, 4)))
     worker = WorkerProcess(catalog_topics, workdir, app_id=f"t-{unique}").start()
     env = midfield_env(catalog_topics, workdir)
-    connector = spawn_cli(
-        [
-            "connect",
-            "fax-log",
-            "--path",
-            str(log),
-            "--instance",
-            unique,
-        ],
-        env,
-        cwd=workdir,
-    )
+    args = ["connect", "fax-log", "--path", str(log), "--instance", unique]
+    connector = spawn_cli(args, env, cwd=workdir)
     source = f"midfield://fax-log/{unique}"
     try:
         worker.wait_ready()
