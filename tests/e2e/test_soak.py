@@ -282,6 +282,11 @@ def _complete(
     unreplied = sorted(m for m in inputs.replies if not books["messages"].get(m, {}).get("replies"))
     if unreplied:
         missing["replies"] = [len(unreplied), *unreplied[:3]]
+    # the telegram connector's alert for a withheld sheet reaches the alerts book a hop later
+    # (and later still when the connector was killed before it confirmed the quarantine)
+    alerted = {a.get("about") for a in books["alerts"].values() if a.get("kind") == "quarantine"}
+    if unalerted := sorted(inputs.classified - alerted):
+        missing["quarantine_alerts"] = [len(unalerted), *unalerted[:3]]
     return None if missing else books
 
 
