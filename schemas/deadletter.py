@@ -18,11 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.envelope import DecodeError, Header, event_id
 
-__all__ = ["MAX_RAW", "DeadLetter"]
+__all__ = ["MAX_RAW", "OUTBOX_META", "UNKNOWN_DEPARTMENT", "DeadLetter"]
 
 MAX_RAW = 256 * 1024
 """Raw bytes a dead letter keeps: a hostile multi-megabyte input must not make the dead letter
 itself too large for the broker (Kafka's default message limit is 1 MB)."""
+UNKNOWN_DEPARTMENT = "unknown-department"
+"""The worker's reason for a department notice it could not send: no such department in the
+directory, so no outbox (streams/worker/agents.py)."""
+OUTBOX_META = "outbox"
+"""Where such a letter's notice was going: the topic a re-drive sends it to."""
 
 
 class DeadLetter(BaseModel):

@@ -30,7 +30,7 @@ from midfield.bus.producer import Delivery, Producer
 from midfield.errors import NotRedrivable, ParseError
 from midfield.replay.offsets import scan
 from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import OUTBOX_META, DeadLetter
 from schemas.envelope import DecodeError, Envelope
 
 __all__ = ["Filter", "Summary", "open_letters", "redrive"]
@@ -155,7 +155,7 @@ def _one(letter: DeadLetter, reparse: Reparse, out: _Out, summary: Summary) -> N
     if isinstance(result, list):
         summary.count(letter.reason, "redriven")
         summary.events += len(result)
-        out.events(result)
+        out.events(result, topic=letter.meta.get(OUTBOX_META))
         ids = [event.id for event in result]
         out.later(letter.model_copy(update={"resolved": "redriven", "redriven_ids": ids}))
     else:
@@ -184,12 +184,13 @@ class _Out:
             if self.producer is not None:
                 self.producer.close(timeout_s=10)
 
-    def events(self, envelopes: list[Envelope]) -> None:
+    def events(self, envelopes: list[Envelope], *, topic: str | None = None) -> None:
+        """Each envelope to ``topic``, or to its type's topic (a notice's is per department)."""
         if self.producer is None:
             return
         for e in envelopes:
             delivery = self.producer.send(
-                e.topic, key=e.key(), value=e.value(), headers=e.headers()
+                topic or e.topic, key=e.key(), value=e.value(), headers=e.headers()
             )
             self.sent.append(delivery)
 

@@ -13,7 +13,10 @@ Re-driven:
   input is the whole line or row, and ``parse`` is pure;
 * the worker's decode failures (``not-cloudevent``, ``unknown-type``, ``invalid-event``): a record
   today's :meth:`Envelope.from_record` can read (say, an event type the worker learnt since) goes
-  back to its topic as it was.
+  back to its topic as it was;
+* the worker's ``unknown-department`` notices, once the department is in the directory: the
+  notice goes to the outbox it was meant for (``midfield topics create`` makes the topic); while
+  the directory still lacks it, the letter stays failing.
 
 Not re-driven, with the reason (the letters stay as they are):
 
@@ -36,9 +39,10 @@ from collections.abc import Callable
 
 from connectors.runtime.source import RawRecord, Skip, Source
 from connectors.sources import SOURCES
+from midfield.departments import Directory, load_directory
 from midfield.errors import NotRedrivable, ParseError
 from midfield.settings import Settings
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import DecodeError, Envelope
 
 __all__ = ["Reparse", "reparser"]
@@ -53,6 +57,7 @@ WORKER_DECODE = frozenset({"not-cloudevent", "unknown-type", "invalid-event"})
 def reparser(settings: Settings) -> Reparse:
     """The re-drive parser for ``settings``: each source instance built once, on first use."""
     sources: dict[tuple[str, str], Source | None] = {}
+    directory = load_directory(settings.departments)
 
     def source_for(connector: str, instance: str) -> Source | None:
         key = (connector, instance)
@@ -64,6 +69,8 @@ def reparser(settings: Settings) -> Reparse:
     def reparse(letter: DeadLetter) -> list[Envelope] | Skip:
         if letter.raw_truncated:
             raise NotRedrivable("input-cut", f"only {len(letter.raw)} of {letter.raw_size} kept")
+        if letter.connector == "worker" and letter.reason == UNKNOWN_DEPARTMENT:
+            return [_notice_again(letter, directory)]
         if letter.connector == "worker":
             return [_decode_again(letter)]
         if letter.position.startswith("POST "):
@@ -82,10 +89,18 @@ def reparser(settings: Settings) -> Reparse:
     return reparse
 
 
+def _notice_again(letter: DeadLetter, directory: Directory) -> Envelope:
+    notice = _decode_again(letter)
+    department = letter.meta[OUTBOX_META].removeprefix("office.outbox.").removesuffix(".v1")
+    if not (directory.departments and directory.delivers_to(department)):
+        raise ParseError(UNKNOWN_DEPARTMENT, f"still no department {department!r} in the directory")
+    return notice
+
+
 def _decode_again(letter: DeadLetter) -> Envelope:
-    if letter.reason not in WORKER_DECODE:
+    if letter.reason not in WORKER_DECODE | {UNKNOWN_DEPARTMENT}:
         raise NotRedrivable("verdict", f"the books refused it ({letter.reason})")
-    headers = [(k, v.encode()) for k, v in letter.meta.items()]
+    headers = [(k, v.encode()) for k, v in letter.meta.items() if k != OUTBOX_META]
     try:
         return Envelope.from_record(headers, letter.raw_bytes())
     except DecodeError as exc:

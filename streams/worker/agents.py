@@ -3,7 +3,8 @@
 Every topic the books read has one agent whose body is :meth:`Effects.consume`
 (streams/worker/tables.py). The side effects an
 event calls for (dead letters, alerts, notices to department outboxes, the reminder metric) are
-done before the books are written (streams/books/registry.py says why).
+done before the books are written (streams/books/registry.py says why). A notice for a
+department outside the directory is dead-lettered, never sent to an outbox nobody made.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from midfield import metrics
 from schemas.catalog import outbox
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import Envelope
+from schemas.events.alert import AlertRaised
 from streams.books.registry import Outcome, Tables, process
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
@@ -81,9 +83,47 @@ class Effects:
         for alert in outcome.alerts:
             await send(self.alerts, alert)
         for department, notice in outcome.notices:
-            await send(self.outbox(department), notice)
+            if app.directory.delivers_to(department):
+                await send(self.outbox(department), notice)
+            else:
+                await self.undeliverable(department, notice)
         if outcome.reminded is not None:
             metrics.REMINDERS.labels(outcome.reminded).inc()
+
+    async def undeliverable(self, department: str, notice: Envelope) -> None:
+        """A notice for a department the directory does not know (a typo in an imported task,
+        a department not yet added). ``midfield topics create`` makes one outbox per department
+        of the directory and production brokers create no topic on first use, so a send would
+        wait until the producer gives up, holding every commit behind it. The notice goes to
+        the dead-letter topic whole, with its outbox (``midfield replay redrive --reason
+        unknown-department`` sends it there once the department is in the directory and its
+        topic made), and the duty officer gets one alert per department."""
+        target = outbox(department)
+        letter = DeadLetter.of(
+            notice.value(),
+            reason=UNKNOWN_DEPARTMENT,
+            error=f"no department {department!r} in the directory: {target} was never made",
+            source=self.letters_source,
+            position=f"notice {notice.id} for {department}",
+            connector="worker",
+            first_seen=self.app.clock(),
+            meta={**{k: v.decode() for k, v in notice.headers()}, OUTBOX_META: target},
+        )
+        await send_dead_letter(self.deadletters, letter)
+        alert = AlertRaised(
+            alert_id=f"{UNKNOWN_DEPARTMENT}/{department}",
+            kind=UNKNOWN_DEPARTMENT,
+            about=department,
+            reason=UNKNOWN_DEPARTMENT,
+            message=(
+                f"单位代码 {department} 不在单位名录中，发给它的督查通知未能送达，已存入死信；"
+                "在名录中加入该单位并运行 midfield topics create 后，用 "
+                f"midfield replay redrive --reason {UNKNOWN_DEPARTMENT} 补发"
+            ),
+        )
+        raised = Envelope.wrap(alert, source=self.source, position=alert.alert_id,
+                               subject=alert.alert_id, time=notice.time)  # fmt: skip
+        await send(self.alerts, raised)
 
     def outbox(self, department: str) -> Any:
         if department not in self._outboxes:

@@ -30,8 +30,10 @@ from tests.harness import (
     WorkerProcess,
     departments_file,
     http_get_bytes,
+    midfield_env,
     produce,
     read_topic,
+    run_cli,
     scrape,
     wait_for,
 )
@@ -151,6 +153,52 @@ def test_a_step_the_lifecycle_forbids_is_dead_lettered_and_not_applied(
     assert dead.raw_bytes() == envelopes[-1].value()
     status, book = worker.get(f"/ledger/{task_id}")
     assert status == 200 and book["status"] == "signed" and len(book["history"]) == 3
+
+
+def test_a_notice_for_a_department_outside_the_directory_is_dead_lettered_then_redriven(
+    worker: WorkerProcess, catalog_topics: Broker, workdir: Path, unique: str,
+    codes: tuple[str, str],
+) -> None:  # fmt: skip
+    """Production brokers make no topic on first use: a send to the outbox of a department
+    nobody configured would wait until the producer gives up, holding every commit. The notice
+    is dead-lettered with its outbox and the duty officer alerted; once the department is in the
+    directory and its topic made, a re-drive delivers it with its own id."""
+    lead, ghost = codes[0], f"g{unique}"
+    task_id = f"DC-{unique}"
+    events = _task(task_id, lead, ghost, TODAY + timedelta(days=90))
+    produce(catalog_topics, [_wrap(e, n) for n, e in enumerate(events)])
+    wait_for(lambda: _notices(catalog_topics, lead, task_id), timeout=30, what="the lead's notice")
+
+    def letters() -> list[DeadLetter]:
+        found = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+        return [x for x in found if x.reason == "unknown-department"
+                and x.source == f"midfield://worker/{worker.app_id}"
+                and task_id.encode() in x.raw_bytes()]  # fmt: skip
+
+    [letter] = wait_for(letters, timeout=30, what="the dead letter")
+    assert letter.meta["outbox"] == outbox(ghost) and letter.connector == "worker"
+    notice_id = letter.meta["ce_id"]
+    [alert] = wait_for(
+        lambda: [a for a in worker.get("/alerts")[1]["alerts"]
+                 if a["alert_id"] == f"unknown-department/{ghost}"],
+        timeout=30, what="the duty officer's alert",
+    )  # fmt: skip
+    assert ghost in alert["message"] and "redrive" in alert["message"]
+
+    env = midfield_env(catalog_topics, workdir)
+    only_ours = ["--source", letter.source, "--reason", "unknown-department", "--json"]
+    env["MIDFIELD_DEPARTMENTS_FILE"] = str(workdir / "departments.toml")
+    still = json.loads(run_cli(["replay", "redrive", *only_ours], env, cwd=workdir).stdout)
+    # (this worker reads the shared topic: other tests' departments are unknown to it as well)
+    assert still["redriven"] == 0 and still["failing"] == still["taken"] >= 1, still
+
+    departments_file(workdir / "with-ghost.toml", {lead: "k1", codes[1]: "k2", ghost: "k3"})
+    env["MIDFIELD_DEPARTMENTS_FILE"] = str(workdir / "with-ghost.toml")
+    run_cli(["topics", "create"], env, cwd=workdir)
+    done = json.loads(run_cli(["replay", "redrive", *only_ours], env, cwd=workdir).stdout)
+    assert done["redriven"] == done["events"] >= 1, done
+    [notice] = _notices(catalog_topics, ghost, task_id)
+    assert (notice["ce_id"], notice["step"]) == (notice_id, "assigned")
 
 
 def test_unknown_task_answers_404_and_a_bad_filter_400(worker: WorkerProcess) -> None:
