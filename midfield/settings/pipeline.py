@@ -184,6 +184,20 @@ class WorkerSettings(BaseSettings):
     commit_interval_s: PositiveFloat = Field(
         0.5, description="Offset commit interval; shorter means fewer re-deliveries after a kill."
     )
+    batch_max: PositiveInt = Field(
+        500,
+        description=(
+            "Events an agent applies as one batch: each book entity the batch touches is "
+            "written, and sent to its changelog, once per batch instead of once per event."
+        ),
+    )
+    batch_within_s: PositiveFloat = Field(
+        0.02,
+        description=(
+            "How long an agent gathers a batch before it applies what it has: the most a batch "
+            "adds to an event's latency."
+        ),
+    )
     shutdown_timeout_s: PositiveFloat = Field(
         10.0,
         description=(

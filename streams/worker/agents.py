@@ -9,9 +9,11 @@ department outside the directory is dead-lettered, never sent to an outbox nobod
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from midfield import metrics
+from midfield import faults, metrics
 from schemas.catalog import outbox
 from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import Envelope
@@ -19,13 +21,14 @@ from schemas.events.alert import AlertRaised
 from streams.books.registry import Outcome, Tables, process
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
+from streams.worker.table import Table
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
     from streams.worker.app import MidfieldApp
 
-__all__ = ["EMITTER", "Effects"]
+__all__ = ["EMITTER", "Effects", "Pending"]
 
 EMITTER = "midfield://worker/midfield"
 """The source of every event the books emit, whatever the worker's application id: a rebuilt
@@ -45,22 +48,42 @@ class Effects:
         self.letters_source = f"midfield://worker/{app.conf.id}"
         """The source of this worker's own dead letters (which worker refused what)."""
         self._outboxes: dict[str, Any] = {}
+        self._applying = asyncio.Lock()
 
     @property
-    def books(self) -> Tables:
+    def books(self) -> dict[str, Table]:
         return self.app.books
 
     async def consume(self, stream: Any, name: str) -> None:
-        """The agent reading topic ``name``."""
+        """The agent reading topic ``name``: events in batches of up to ``batch_max``, or what
+        came within ``batch_within_s``; faust acknowledges a batch's events once it is
+        applied."""
+        worker = self.app.settings.worker
+        async for events in stream.take_events(worker.batch_max, within=worker.batch_within_s):
+            async with self._applying:
+                await self.apply(events, name)
+
+    async def apply(self, events: Sequence[EventT[Any]], name: str) -> None:
+        """Each event in order over the books as the batch has left them so far, its side
+        effects done as it is decided; then each entity the batch touched is written once (one
+        changelog record, not one per event). A kill before the writes, or before the offsets
+        are committed, delivers the batch again: the books ignore the ids they applied and the
+        side effects are sent again with the same ids, as after a kill between two events.
+        One batch at a time across the agents: two topics can touch one entity, and a batch
+        reads what the one before it wrote."""
         app = self.app
-        async for event in stream.events():
+        pending = Pending(self.books)
+        for event in events:
             envelope = await decode_or_dead_letter(event, self.deadletters, app.conf.id)
             if envelope is None:
                 continue
-            outcome = process(self.books, name, envelope, app.settings, source=self.source)
+            outcome = process(pending, name, envelope, app.settings, source=self.source)
             await self.act(event, envelope, outcome)
-            for (book, key), value in outcome.writes.items():
-                self.books[book][key] = value
+            pending.write(outcome.writes, event.message.partition)
+        faults.point("worker.effects-sent")
+        for (book, key), value in pending.writes.items():
+            self.books[book].put(key, value, partition=pending.partitions[(book, key)])
+        faults.point("worker.batch-written")
 
     async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:
         app = self.app
@@ -129,3 +152,61 @@ class Effects:
         if department not in self._outboxes:
             self._outboxes[department] = raw_topic(self.app, outbox(department))
         return self._outboxes[department]
+
+
+class Pending(Mapping[str, MutableMapping[str, Any]]):
+    """The books as a batch has left them so far: what it wrote, over the tables. Reads see the
+    batch's own writes first; nothing reaches a table until the batch is done."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.writes: dict[tuple[str, str], Any] = {}
+        self.partitions: dict[tuple[str, str], int] = {}
+        """Each written entity's partition: its last event's (the changelog's)."""
+        self._books = {name: _PendingBook(self, name) for name in tables}
+
+    def write(self, writes: Mapping[tuple[str, str], Any], partition: int) -> None:
+        self.writes.update(writes)
+        self.partitions.update(dict.fromkeys(writes, partition))
+
+    def __getitem__(self, name: str) -> MutableMapping[str, Any]:
+        return self._books[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._books)
+
+    def __len__(self) -> int:
+        return len(self._books)
+
+
+class _PendingBook(MutableMapping[str, Any]):
+    """One book of a :class:`Pending`: the batch's writes over the table (read-only: the books
+    decide, the batch writes)."""
+
+    def __init__(self, pending: Pending, name: str) -> None:
+        self.pending, self.name = pending, name
+
+    def get(self, key: str, default: Any = None) -> Any:
+        written = self.pending.writes.get((self.name, key), _MISSING)
+        return self.pending.tables[self.name].get(key, default) if written is _MISSING else written
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise TypeError("a book decides; the batch writes (Pending.write)")
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("a book decides; the batch writes (Pending.write)")
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a batch reads entities by key, never a whole book")
+
+    def __len__(self) -> int:
+        raise TypeError("a batch reads entities by key, never a whole book")
+
+
+_MISSING = object()

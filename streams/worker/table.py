@@ -30,6 +30,23 @@ __all__ = ["Table", "book_chunks"]
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
+    _writing_partition: int | None = None
+
+    def put(self, key: Any, value: Any, *, partition: int) -> None:
+        """Set ``key`` as an event of ``partition`` would: its changelog record goes to that
+        partition (faust takes it from the current event, which a batch written after its
+        events were read no longer has)."""
+        self._writing_partition = partition
+        try:
+            self[key] = value
+        finally:
+            self._writing_partition = None
+
+    def partition_for_key(self, key: Any) -> int | None:
+        if self._writing_partition is not None:
+            return self._writing_partition
+        return super().partition_for_key(key)
+
     def _new_store_by_url(self, url: Any) -> StoreT:  # type: ignore[type-arg]
         if not str(url).startswith("memory:"):
             return super()._new_store_by_url(url)
