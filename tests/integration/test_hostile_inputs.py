@@ -58,7 +58,6 @@ from tests.harness import (
     stop_processes,
     wait_for,
 )
-from tests.integration.test_board import HEADER as BOARD_HEADER
 from tests.integration.test_board import SECRET as BOARD_SECRET
 from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
 from tests.integration.test_hotline import _export as hotline_export
@@ -66,7 +65,7 @@ from tests.integration.test_tasks_api import DEADLINE
 from tests.integration.test_telegram_drop import SHEET, _drop
 from tests.integration.test_wechat import AES_KEY, APPID, TOKEN, _xml
 from tests.mail_samples import deliver, good_mail, make_maildir
-from tests.samples import fax_line
+from tests.samples import BOARD_EXPORT_HEADER, fax_line
 from tests.unit.test_task_sheet import DEPARTMENTS_FILE, SCHOOLS, write_sheet
 from tests.webhooks import signed, whsec
 
@@ -389,7 +388,7 @@ def maildir_links(inside: Path, outside: Path) -> list[str]:
 def _board_csv(inside: Path, encode: Callable[[str], bytes]) -> list[str]:
     row = ["X1", "2025-06-01 09:00:00", "投诉", "噪音", "夜间施工", "", "", "", ""]
     path = inside / "board.csv"
-    path.write_bytes(encode("\n".join(",".join(r) for r in (BOARD_HEADER, row)) + "\n"))
+    path.write_bytes(encode("\n".join(",".join(r) for r in (BOARD_EXPORT_HEADER, row)) + "\n"))
     return ["board", "--csv", str(path)]
 
 
