@@ -19,6 +19,8 @@ from typing import Any
 from midfield.broker import free_port
 from midfield.settings import KafkaSettings
 from midfield.shutdown import stop_child
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -355,6 +357,16 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
                         )
                     done[key] = max(done[key], msg.offset + 1)
     return records
+
+
+def dead_letters(broker: Broker, source: str | None = None) -> list[DeadLetter]:
+    """The dead letters on the broker; with ``source`` (a connector's URI, the letters' key), only
+    that connector's."""
+    return [
+        DeadLetter.from_value(r.value)
+        for r in read_topic(broker, DEADLETTER)
+        if source is None or r.key == source.encode()
+    ]
 
 
 def produce(broker: Broker, envelopes: list[Any], topic: str | None = None) -> None:

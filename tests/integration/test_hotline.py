@@ -8,10 +8,9 @@ from pathlib import Path
 
 import openpyxl
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
+    dead_letters,
     departments_file,
     http_post,
     midfield_env,
@@ -141,11 +140,7 @@ def test_export_imported_twice_then_moved_on_applies_each_step_once(
     moved = {s.split(":")[0] for s in _steps(catalog_topics, unique)[f"H{unique}-1"]}
     assert moved == {"accepted", "dispatched", "signed", "replied", "callback", "closed"}
     assert len(_steps(catalog_topics, unique)[f"H{unique}-1"]) == 6  # one id per step, ever
-    letters = [
-        DeadLetter.from_value(r.value)
-        for r in read_topic(catalog_topics, DEADLETTER)
-        if r.key == f"midfield://hotline/{unique}".encode()
-    ]
+    letters = dead_letters(catalog_topics, f"midfield://hotline/{unique}")
     assert {(d.reason, d.position) for d in letters} == {
         ("unknown-unit", "12345.xlsx row 4"),
         ("missing-order-number", "12345.xlsx row 5"),

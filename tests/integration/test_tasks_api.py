@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
+    dead_letters,
     departments_file,
     http_post,
     midfield_env,
@@ -247,7 +246,7 @@ def test_invalid_fields_are_422_with_reasons_and_a_dead_letter(
     assert (status, body["error"]) == (422, "invalid-request")
     assert [f["field"] for f in body["fields"]] == ["percent"]
 
-    letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+    letters = dead_letters(catalog_topics)
     [letter] = [d for d in letters if marker in d.raw]
     assert (letter.reason, letter.connector, letter.source) == (
         "invalid-request",
