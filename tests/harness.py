@@ -276,6 +276,16 @@ class WorkerProcess:
     def get(self, path: str) -> tuple[int, Any]:
         return http_get(self.url + path)
 
+    def wait_for_status(self, path: str, status: str, *, timeout: float = 30) -> Any:
+        """What ``path`` answers (a task's or a work order's book) once its ``status`` is
+        ``status``."""
+
+        def reached() -> Any:
+            code, body = self.get(path)
+            return code == 200 and body["status"] == status and body
+
+        return wait_for(reached, timeout=timeout, what=f"{path} {status}")
+
     def wait_ready(self, timeout: float = 60) -> None:
         """Until ``/ready`` answers 200; ``timeout`` plus the group's rejoin allowance (a
         killed member's session must run out first, :attr:`Broker.rejoin_s`)."""

@@ -210,15 +210,7 @@ def test_office_key_takes_a_task_through_its_whole_life_into_the_ledger(
             status, answer = api.post(f"/tasks/{task_id}/{path}", body, "office")
             assert status == 202, (path, answer)
         worker.wait_ready()
-        book = wait_for(
-            lambda: (
-                (r := worker.get(f"/ledger/{task_id}"))[0] == 200
-                and r[1]["status"] == "closed"
-                and r[1]
-            ),
-            timeout=30,
-            what="closed",
-        )
+        book = worker.wait_for_status(f"/ledger/{task_id}", "closed")
         assert (book["delay_count"], book["deadline"]) == (1, "2099-06-30")
         assert len(book["history"]) == 2 + len(steps)
     finally:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStepped
-from tests.harness import Broker, WorkerProcess, dead_letters, produce, wait_for
+from tests.harness import Broker, WorkerProcess, dead_letters, produce
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -46,15 +46,8 @@ def test_order_history_refused_step_and_unit_figures(
     try:
         worker.wait_ready()
         produce(catalog_topics, envelopes)
-        order = wait_for(
-            lambda: (
-                (r := worker.get(f"/work-orders/{number}"))[0] == 200
-                and r[1]["status"] == "closed"
-                and r[1]
-            ),
-            timeout=90,  # a fresh app id reads the shared broker's whole history first
-            what="closed",
-        )
+        # a fresh app id reads the shared broker's whole history first
+        order = worker.wait_for_status(f"/work-orders/{number}", "closed", timeout=90)
         assert [h["step"] for h in order["history"]] == [
             "accepted",
             "dispatched",
