@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,38 +200,54 @@ def spawn_cli(args: list[str], env: dict[str, str], *, cwd: Path) -> subprocess.
                             stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
 
 
-def stop_processes(*procs: subprocess.Popen[Any], timeout: float = 20) -> None:
+def stop_processes(
+    *procs: subprocess.Popen[Any], timeout: float = 20
+) -> list[subprocess.Popen[Any]]:
     """SIGTERM every process at once, then wait for each; one that outlives ``timeout`` is
-    killed."""
+    killed. The ones killed."""
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
+    killed = []
     for proc in procs:
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
+            killed.append(proc)
+    return killed
+
+
+@contextmanager
+def serving_all(
+    sources: Iterable[str], env: dict[str, str], *, cwd: Path, args: Sequence[str] = ()
+) -> Iterator[dict[str, str]]:
+    """``midfield connect SOURCE --port <a free port> ARGS`` for every source at once, for the
+    block, once each ``/ready`` answers 200: their URLs by source. SIGTERM stops them at the end;
+    one still running 20 s later is killed and fails the test."""
+    ports = {source: free_port() for source in sources}
+    procs = [
+        spawn_cli(["connect", source, "--port", str(port), *args], env, cwd=cwd)
+        for source, port in ports.items()
+    ]
+    urls = {source: f"http://127.0.0.1:{port}" for source, port in ports.items()}
+    try:
+        for source, url in urls.items():
+            wait_for(
+                lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=f"{source} ready"
+            )
+        yield urls
+    finally:
+        killed = stop_processes(*procs)
+        assert not killed, f"killed, still running 20 s after SIGTERM: {[p.args for p in killed]}"
 
 
 @contextmanager
 def serving(
     source: str, env: dict[str, str], *, cwd: Path, args: Sequence[str] = ()
 ) -> Iterator[str]:
-    """``midfield connect SOURCE --port <a free port> ARGS`` for the block, once its ``/ready``
-    answers 200: its URL. SIGTERM stops it at the end; one still running 20 s later is killed
-    and fails the test."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = spawn_cli(["connect", source, "--port", str(port), *args], env, cwd=cwd)
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what=f"{source} ready")
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+    """:func:`serving_all` for one source: its URL."""
+    with serving_all([source], env, cwd=cwd, args=args) as urls:
+        yield urls[source]
 
 
 @dataclass

@@ -33,7 +33,6 @@ from connectors.runtime.http import make_app
 from connectors.runtime.intake import Intake
 from connectors.sources import SOURCES
 from midfield.access import Sessions
-from midfield.broker import free_port
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
@@ -46,14 +45,13 @@ from tests.harness import (
     SCRAPE_TOKEN,
     Broker,
     WorkerProcess,
-    http_get,
     midfield_env,
     people_file,
     produce,
     read_topic,
     scrape,
-    spawn_cli,
-    stop_processes,
+    serving,
+    serving_all,
     wait_for,
 )
 
@@ -555,18 +553,8 @@ def intakes(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
         MIDFIELD_ACCESS_FAILED_CREDENTIALS="200",
     )
-    ports = {name: free_port() for name in INTAKES}
-    procs = [
-        spawn_cli(["connect", name, "--port", str(port)], env, cwd=workdir)
-        for name, port in ports.items()
-    ]
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    try:
-        for name, url in urls.items():
-            wait_for(lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=name)
+    with serving_all(INTAKES, env, cwd=workdir) as urls:
         yield Intakes(urls, env)
-    finally:
-        stop_processes(*procs)
 
 
 def _intake_routes(intakes: Intakes, name: str) -> list[tuple[str, str]]:
@@ -686,17 +674,11 @@ def test_an_address_that_keeps_failing_is_refused_before_its_credential_is_check
         MIDFIELD_ACCESS_FAILED_CREDENTIALS="5",
         MIDFIELD_ACCESS_FAILED_CREDENTIALS_WINDOW_S="3",
     )
-    port = free_port()
-    proc = spawn_cli(["connect", "tasks", "--port", str(port)], env, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="tasks API")
+    with serving("tasks", env, cwd=tmp_path) as url:
         guesses = [call(url, "/tasks/T-1", Caller("guess", key=f"guess-{n}"))[0] for n in range(7)]
         right = call(url, "/tasks/T-1", Caller("edu", key=KEYS["edu"]))
         time.sleep(3.1)  # the window passes: the scraper is let in again
         samples = scrape(url + "/metrics")
-    finally:
-        stop_processes(proc)
     assert guesses == [401] * 5 + [429] * 2
     assert right[0] == 429 and json.loads(right[1])["error"] == "too-many-failures"
     refused = {

@@ -42,20 +42,17 @@ import pytest
 from openpyxl import load_workbook
 
 from connectors.sources.wechat_protocol import SecureMode, signature
-from midfield.broker import free_port
 from schemas.catalog import DEADLETTER, concrete
 from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
     departments_file,
-    http_get,
     http_get_bytes,
     midfield_env,
     read_topic,
     run_cli,
-    spawn_cli,
-    stop_processes,
+    serving_all,
     wait_for,
 )
 from tests.integration.test_board import SECRET as BOARD_SECRET
@@ -704,26 +701,19 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         MIDFIELD_DEPARTMENTS_FILE=str(directory),
         MIDFIELD_PRIVACY_KEY=PRIVATE_KEY,
     )
-    ports = {name: free_port() for name in GOOD}
     options = ["--instance", instance, "--max-body-bytes", str(LIMIT)]
-    procs = [
-        spawn_cli(["connect", name, "--port", str(port), *options], env, cwd=root)
-        for name, port in ports.items()
-    ]
     worker = WorkerProcess(
         catalog_topics,
         tmp_path_factory.mktemp("hostile-worker"),
         app_id=f"hostile-{instance}",
         env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
-    ).start()
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    try:
-        for name, url in urls.items():
-            wait_for(lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=name)
-        yield Hub(catalog_topics, root, instance, urls, worker)
-    finally:
-        worker.stop()
-        stop_processes(*procs)
+    )
+    with serving_all(GOOD, env, cwd=root, args=options) as urls:
+        worker.start()
+        try:
+            yield Hub(catalog_topics, root, instance, urls, worker)
+        finally:
+            worker.stop()
 
 
 # -- the runners: one per kind of row -------------------------------------------------------------
