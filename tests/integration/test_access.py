@@ -113,6 +113,13 @@ def call(
         conn.close()
 
 
+def post_json(base: str, path: str, caller: Caller, body: dict[str, Any] | None = None) -> int:
+    """POST ``body`` (none: ``{}``) as JSON; the answer's status."""
+    json_body = json.dumps(body or {}).encode()
+    headers = {"Content-Type": "application/json"}
+    return call(base, path, caller, method="POST", body=json_body, headers=headers)[0]
+
+
 def post_sign_in(
     base: str, login: str, password: str, target: str = "/"
 ) -> tuple[int, http.client.HTTPMessage]:
@@ -618,32 +625,9 @@ def test_intake_writes_and_denials_are_audited_with_the_principal(
 ) -> None:
     url = intakes.urls["tasks"]
     task = f"DC-AUDIT-{uuid.uuid4().hex[:6]}"
-    body = json.dumps(
-        {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
-    ).encode()
-    office = Caller("office", key="office-key")
-    assert (
-        call(
-            url,
-            "/tasks",
-            office,
-            method="POST",
-            body=body,
-            headers={"Content-Type": "application/json"},
-        )[0]
-        == 201
-    )
-    assert (
-        call(
-            url,
-            f"/tasks/{task}/assign",
-            Caller("edu", key=KEYS["edu"]),
-            method="POST",
-            body=b"{}",
-            headers={"Content-Type": "application/json"},
-        )[0]
-        == 403
-    )
+    body = {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
+    assert post_json(url, "/tasks", Caller("office", key="office-key"), body) == 201
+    assert post_json(url, f"/tasks/{task}/assign", Caller("edu", key=KEYS["edu"])) == 403
 
     def mine() -> list[dict[str, Any]]:
         records = [json.loads(r.value) for r in read_topic(own_broker, "office.audit.v1")]
@@ -692,72 +676,19 @@ def test_what_a_signed_in_person_records_carries_that_person_not_a_typed_name(
 ) -> None:
     """The duty form and the tasks API take the dashboard's session: the event records who
     signed in (``recorder``, ``person``), whatever name the body types."""
-    json_body = {"Content-Type": "application/json"}
     entry = f"D-SIGNED-{uuid.uuid4().hex[:6]}"
-    call_body = json.dumps(
-        {"entry_id": entry, "kind": "call", "content": "来电", "recorder": "冒名顶替"}
-    ).encode()
+    call_body = {"entry_id": entry, "kind": "call", "content": "来电", "recorder": "冒名顶替"}
     duty_url, tasks_url = intakes.urls["duty"], intakes.urls["tasks"]
-    assert (
-        call(
-            duty_url,
-            "/duty/entries",
-            hub.callers["duty"],
-            method="POST",
-            body=call_body,
-            headers=json_body,
-        )[0]
-        == 201
-    )
-    assert (
-        call(
-            duty_url,
-            "/duty/entries",
-            hub.callers["replayer"],
-            method="POST",
-            body=call_body,
-            headers=json_body,
-        )[0]
-        == 403
-    )
-    assert (
-        call(
-            duty_url,
-            "/duty/entries",
-            hub.callers["forged session"],
-            method="POST",
-            body=call_body,
-            headers=json_body,
-        )[0]
-        == 401
-    )
+    for who, status in (("duty", 201), ("replayer", 403), ("forged session", 401)):
+        assert post_json(duty_url, "/duty/entries", hub.callers[who], call_body) == status, who
 
     task = f"DC-SIGNED-{uuid.uuid4().hex[:6]}"
-    create = json.dumps(
-        {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
-    ).encode()
+    create = {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
     office = Caller("office", key="office-key")
-    assert (
-        call(tasks_url, "/tasks", office, method="POST", body=create, headers=json_body)[0] == 201
-    )
-    assert (
-        call(
-            tasks_url, f"/tasks/{task}/assign", office, method="POST", body=b"{}", headers=json_body
-        )[0]
-        == 202
-    )
-    sign = json.dumps({"person": "冒名顶替"}).encode()
-    assert (
-        call(
-            tasks_url,
-            f"/tasks/{task}/sign",
-            hub.callers["clerk"],
-            method="POST",
-            body=sign,
-            headers=json_body,
-        )[0]
-        == 202
-    )
+    assert post_json(tasks_url, "/tasks", office, create) == 201
+    assert post_json(tasks_url, f"/tasks/{task}/assign", office) == 202
+    sign = {"person": "冒名顶替"}
+    assert post_json(tasks_url, f"/tasks/{task}/sign", hub.callers["clerk"], sign) == 202
 
     def recorded() -> dict[str, Any] | None:
         for r in read_topic(own_broker, "office.intake.duty.v1"):
