@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Any
 from midfield.broker import free_port
 from midfield.settings import KafkaSettings
 from midfield.shutdown import stop_child
+from schemas.catalog import DEADLETTER
+from schemas.deadletter import DeadLetter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -198,38 +200,54 @@ def spawn_cli(args: list[str], env: dict[str, str], *, cwd: Path) -> subprocess.
                             stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
 
 
-def stop_processes(*procs: subprocess.Popen[Any], timeout: float = 20) -> None:
+def stop_processes(
+    *procs: subprocess.Popen[Any], timeout: float = 20
+) -> list[subprocess.Popen[Any]]:
     """SIGTERM every process at once, then wait for each; one that outlives ``timeout`` is
-    killed."""
+    killed. The ones killed."""
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
+    killed = []
     for proc in procs:
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
+            killed.append(proc)
+    return killed
+
+
+@contextmanager
+def serving_all(
+    sources: Iterable[str], env: dict[str, str], *, cwd: Path, args: Sequence[str] = ()
+) -> Iterator[dict[str, str]]:
+    """``midfield connect SOURCE --port <a free port> ARGS`` for every source at once, for the
+    block, once each ``/ready`` answers 200: their URLs by source. SIGTERM stops them at the end;
+    one still running 20 s later is killed and fails the test."""
+    ports = {source: free_port() for source in sources}
+    procs = [
+        spawn_cli(["connect", source, "--port", str(port), *args], env, cwd=cwd)
+        for source, port in ports.items()
+    ]
+    urls = {source: f"http://127.0.0.1:{port}" for source, port in ports.items()}
+    try:
+        for source, url in urls.items():
+            wait_for(
+                lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=f"{source} ready"
+            )
+        yield urls
+    finally:
+        killed = stop_processes(*procs)
+        assert not killed, f"killed, still running 20 s after SIGTERM: {[p.args for p in killed]}"
 
 
 @contextmanager
 def serving(
     source: str, env: dict[str, str], *, cwd: Path, args: Sequence[str] = ()
 ) -> Iterator[str]:
-    """``midfield connect SOURCE --port <a free port> ARGS`` for the block, once its ``/ready``
-    answers 200: its URL. SIGTERM stops it at the end; one still running 20 s later is killed
-    and fails the test."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = spawn_cli(["connect", source, "--port", str(port), *args], env, cwd=cwd)
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what=f"{source} ready")
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+    """:func:`serving_all` for one source: its URL."""
+    with serving_all([source], env, cwd=cwd, args=args) as urls:
+        yield urls[source]
 
 
 @dataclass
@@ -273,6 +291,16 @@ class WorkerProcess:
 
     def get(self, path: str) -> tuple[int, Any]:
         return http_get(self.url + path)
+
+    def wait_for_status(self, path: str, status: str, *, timeout: float = 30) -> Any:
+        """What ``path`` answers (a task's or a work order's book) once its ``status`` is
+        ``status``."""
+
+        def reached() -> Any:
+            code, body = self.get(path)
+            return code == 200 and body["status"] == status and body
+
+        return wait_for(reached, timeout=timeout, what=f"{path} {status}")
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until ``/ready`` answers 200; ``timeout`` plus the group's rejoin allowance (a
@@ -355,6 +383,16 @@ def read_topic(broker: Broker, topic: str, *, timeout: float = 30) -> list[Recor
                         )
                     done[key] = max(done[key], msg.offset + 1)
     return records
+
+
+def dead_letters(broker: Broker, source: str | None = None) -> list[DeadLetter]:
+    """The dead letters on the broker; with ``source`` (a connector's URI, the letters' key), only
+    that connector's."""
+    return [
+        DeadLetter.from_value(r.value)
+        for r in read_topic(broker, DEADLETTER)
+        if source is None or r.key == source.encode()
+    ]
 
 
 def produce(broker: Broker, envelopes: list[Any], topic: str | None = None) -> None:

@@ -21,6 +21,23 @@ BOARD_EXPORT_HEADER = [
 ]
 """The first row of the message board's CSV/XLSX export (docs/board.md)."""
 
+HOTLINE_EXPORT_HEADER = [
+    "工单编号",
+    "来电时间",
+    "诉求类型",
+    "诉求内容",
+    "承办单位",
+    "工单状态",
+    "派单时间",
+    "签收时间",
+    "答复时间",
+    "回访时间",
+    "办结时间",
+    "回访结果",
+    "满意度",
+]
+"""The first row of the 12345 hotline platform's XLSX export (docs/hotline.md)."""
+
 
 def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
     """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from midfield.departments import Directory
 from midfield.errors import ParseError
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, EventData
 from schemas.errors import parse_error
 from schemas.events.message import (
     MessageCategory,
@@ -105,30 +105,24 @@ class BoardEvents:
             if msg.contact
             else "",
         )
-        events = [
-            Envelope.wrap(
-                received,
+
+        def wrap(event: EventData, part: str, at: datetime | None) -> Envelope:
+            return Envelope.wrap(
+                event,
                 source=self.source,
-                position=f"message/{msg.id}",
+                position=f"{part}/{msg.id}",
                 subject=subject,
-                time=_aware(msg.received_at, self.zone) or now,
+                time=_aware(at, self.zone) or now,
             )
-        ]
+
+        events = [wrap(received, "message", msg.received_at)]
         if msg.reply:
             replied = PublicMessageReplied(
                 message_id=subject,
                 reply=msg.reply,
                 department=_code(msg.replied_by, self.directory) or department,
             )
-            events.append(
-                Envelope.wrap(
-                    replied,
-                    source=self.source,
-                    position=f"reply/{msg.id}",
-                    subject=subject,
-                    time=_aware(msg.replied_at, self.zone) or now,
-                )
-            )
+            events.append(wrap(replied, "reply", msg.replied_at))
         return events
 
     def reply(self, fields: dict[str, Any], now: datetime) -> list[Envelope]:

@@ -120,34 +120,17 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
         work,
         rng,
     )
+    # the file intakes: half of their kills at their own commit point, half from outside
+    files = {
+        "fax-log": ["--path", str(paths.fax_log)],
+        "fax-mail": ["--maildir", str(paths.maildir)],
+        "telegram": ["--dir", str(paths.drop)],
+    }
     fault = "connector.before-commit"
     connectors = [
-        Supervised(
-            "fax-log",
-            ["connect", "fax-log", "--path", str(paths.fax_log)],
-            env,
-            work,
-            rng,
-            fault,
-            size.kills // 2,
-        ),
-        Supervised(
-            "fax-mail",
-            ["connect", "fax-mail", "--maildir", str(paths.maildir)],
-            env,
-            work,
-            rng,
-            fault,
-            size.kills // 2,
-        ),
-        Supervised(
-            "telegram",
-            ["connect", "telegram", "--dir", str(paths.drop)],
-            env,
-            work,
-            rng,
-            fault,
-            size.kills // 2,
+        *(
+            Supervised(name, ["connect", name, *args], env, work, rng, fault, size.kills // 2)
+            for name, args in files.items()
         ),
         Supervised("board", ["connect", "board", "--port", str(port)], env, work, rng),
     ]

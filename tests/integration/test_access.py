@@ -33,7 +33,6 @@ from connectors.runtime.http import make_app
 from connectors.runtime.intake import Intake
 from connectors.sources import SOURCES
 from midfield.access import Sessions
-from midfield.broker import free_port
 from midfield.settings import Settings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
@@ -46,14 +45,13 @@ from tests.harness import (
     SCRAPE_TOKEN,
     Broker,
     WorkerProcess,
-    http_get,
     midfield_env,
     people_file,
     produce,
     read_topic,
     scrape,
-    spawn_cli,
-    stop_processes,
+    serving,
+    serving_all,
     wait_for,
 )
 
@@ -113,6 +111,13 @@ def call(
         return response.status, response.read(), response.headers
     finally:
         conn.close()
+
+
+def post_json(base: str, path: str, caller: Caller, body: dict[str, Any] | None = None) -> int:
+    """POST ``body`` (none: ``{}``) as JSON; the answer's status."""
+    json_body = json.dumps(body or {}).encode()
+    headers = {"Content-Type": "application/json"}
+    return call(base, path, caller, method="POST", body=json_body, headers=headers)[0]
 
 
 def post_sign_in(
@@ -555,18 +560,8 @@ def intakes(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
         MIDFIELD_ACCESS_FAILED_CREDENTIALS="200",
     )
-    ports = {name: free_port() for name in INTAKES}
-    procs = [
-        spawn_cli(["connect", name, "--port", str(port)], env, cwd=workdir)
-        for name, port in ports.items()
-    ]
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    try:
-        for name, url in urls.items():
-            wait_for(lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=name)
+    with serving_all(INTAKES, env, cwd=workdir) as urls:
         yield Intakes(urls, env)
-    finally:
-        stop_processes(*procs)
 
 
 def _intake_routes(intakes: Intakes, name: str) -> list[tuple[str, str]]:
@@ -630,32 +625,9 @@ def test_intake_writes_and_denials_are_audited_with_the_principal(
 ) -> None:
     url = intakes.urls["tasks"]
     task = f"DC-AUDIT-{uuid.uuid4().hex[:6]}"
-    body = json.dumps(
-        {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
-    ).encode()
-    office = Caller("office", key="office-key")
-    assert (
-        call(
-            url,
-            "/tasks",
-            office,
-            method="POST",
-            body=body,
-            headers={"Content-Type": "application/json"},
-        )[0]
-        == 201
-    )
-    assert (
-        call(
-            url,
-            f"/tasks/{task}/assign",
-            Caller("edu", key=KEYS["edu"]),
-            method="POST",
-            body=b"{}",
-            headers={"Content-Type": "application/json"},
-        )[0]
-        == 403
-    )
+    body = {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
+    assert post_json(url, "/tasks", Caller("office", key="office-key"), body) == 201
+    assert post_json(url, f"/tasks/{task}/assign", Caller("edu", key=KEYS["edu"])) == 403
 
     def mine() -> list[dict[str, Any]]:
         records = [json.loads(r.value) for r in read_topic(own_broker, "office.audit.v1")]
@@ -686,17 +658,11 @@ def test_an_address_that_keeps_failing_is_refused_before_its_credential_is_check
         MIDFIELD_ACCESS_FAILED_CREDENTIALS="5",
         MIDFIELD_ACCESS_FAILED_CREDENTIALS_WINDOW_S="3",
     )
-    port = free_port()
-    proc = spawn_cli(["connect", "tasks", "--port", str(port)], env, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http_get(url + "/ready")[0] == 200, timeout=60, what="tasks API")
+    with serving("tasks", env, cwd=tmp_path) as url:
         guesses = [call(url, "/tasks/T-1", Caller("guess", key=f"guess-{n}"))[0] for n in range(7)]
         right = call(url, "/tasks/T-1", Caller("edu", key=KEYS["edu"]))
         time.sleep(3.1)  # the window passes: the scraper is let in again
         samples = scrape(url + "/metrics")
-    finally:
-        stop_processes(proc)
     assert guesses == [401] * 5 + [429] * 2
     assert right[0] == 429 and json.loads(right[1])["error"] == "too-many-failures"
     refused = {
@@ -710,72 +676,19 @@ def test_what_a_signed_in_person_records_carries_that_person_not_a_typed_name(
 ) -> None:
     """The duty form and the tasks API take the dashboard's session: the event records who
     signed in (``recorder``, ``person``), whatever name the body types."""
-    json_body = {"Content-Type": "application/json"}
     entry = f"D-SIGNED-{uuid.uuid4().hex[:6]}"
-    call_body = json.dumps(
-        {"entry_id": entry, "kind": "call", "content": "来电", "recorder": "冒名顶替"}
-    ).encode()
+    call_body = {"entry_id": entry, "kind": "call", "content": "来电", "recorder": "冒名顶替"}
     duty_url, tasks_url = intakes.urls["duty"], intakes.urls["tasks"]
-    assert (
-        call(
-            duty_url,
-            "/duty/entries",
-            hub.callers["duty"],
-            method="POST",
-            body=call_body,
-            headers=json_body,
-        )[0]
-        == 201
-    )
-    assert (
-        call(
-            duty_url,
-            "/duty/entries",
-            hub.callers["replayer"],
-            method="POST",
-            body=call_body,
-            headers=json_body,
-        )[0]
-        == 403
-    )
-    assert (
-        call(
-            duty_url,
-            "/duty/entries",
-            hub.callers["forged session"],
-            method="POST",
-            body=call_body,
-            headers=json_body,
-        )[0]
-        == 401
-    )
+    for who, status in (("duty", 201), ("replayer", 403), ("forged session", 401)):
+        assert post_json(duty_url, "/duty/entries", hub.callers[who], call_body) == status, who
 
     task = f"DC-SIGNED-{uuid.uuid4().hex[:6]}"
-    create = json.dumps(
-        {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
-    ).encode()
+    create = {"task_id": task, "title": "t", "deadline": "2099-01-01", "lead_department": "edu"}
     office = Caller("office", key="office-key")
-    assert (
-        call(tasks_url, "/tasks", office, method="POST", body=create, headers=json_body)[0] == 201
-    )
-    assert (
-        call(
-            tasks_url, f"/tasks/{task}/assign", office, method="POST", body=b"{}", headers=json_body
-        )[0]
-        == 202
-    )
-    sign = json.dumps({"person": "冒名顶替"}).encode()
-    assert (
-        call(
-            tasks_url,
-            f"/tasks/{task}/sign",
-            hub.callers["clerk"],
-            method="POST",
-            body=sign,
-            headers=json_body,
-        )[0]
-        == 202
-    )
+    assert post_json(tasks_url, "/tasks", office, create) == 201
+    assert post_json(tasks_url, f"/tasks/{task}/assign", office) == 202
+    sign = {"person": "冒名顶替"}
+    assert post_json(tasks_url, f"/tasks/{task}/sign", hub.callers["clerk"], sign) == 202
 
     def recorded() -> dict[str, Any] | None:
         for r in read_topic(own_broker, "office.intake.duty.v1"):

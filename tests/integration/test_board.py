@@ -8,10 +8,9 @@ from pathlib import Path
 
 import openpyxl
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
+    dead_letters,
     departments_file,
     http_post,
     midfield_env,
@@ -146,11 +145,7 @@ def test_an_export_imported_twice_applies_each_message_once(
     records = _mine(catalog_topics, unique)
     ids = {r.headers["ce_id"] for r in records}
     assert len(ids) == 3  # X-1 received and replied, X-2 received; X-3 is a dead letter
-    letters = [
-        DeadLetter.from_value(r.value)
-        for r in read_topic(catalog_topics, DEADLETTER)
-        if r.key == f"midfield://board/{unique}".encode()
-    ]
+    letters = dead_letters(catalog_topics, f"midfield://board/{unique}")
     assert {(d.reason, d.position) for d in letters} == {
         ("unknown-department", "board.xlsx row 4"),
         ("unknown-department", "board.csv row 4"),

@@ -42,20 +42,17 @@ import pytest
 from openpyxl import load_workbook
 
 from connectors.sources.wechat_protocol import SecureMode, signature
-from midfield.broker import free_port
 from schemas.catalog import DEADLETTER, concrete
 from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
     departments_file,
-    http_get,
     http_get_bytes,
     midfield_env,
     read_topic,
     run_cli,
-    spawn_cli,
-    stop_processes,
+    serving_all,
     wait_for,
 )
 from tests.integration.test_board import SECRET as BOARD_SECRET
@@ -425,6 +422,18 @@ def task_sheet_xxe(inside: Path, outside: Path) -> list[str]:
 
 
 # -- the table -----------------------------------------------------------------------------------
+def bodies_refused(send: Callable[[bytes | tuple[bytes, ...]], Send], field: str) -> list[Refused]:
+    """What every JSON intake refuses: a body over the limit, JSON nested deep (``field`` the
+    deepest), invalid UTF-8 and GB18030 text."""
+    intake = send(BIG).intake
+    return [
+        Refused(intake, "a body over the limit", send(BIG), 413, "body-too-large"),
+        Refused(intake, "deeply nested JSON", send(deep(field)), 400, "bad-json", BAD_JSON),
+        Refused(intake, "invalid UTF-8", send(NOT_UTF8), 400, "bad-json", BAD_JSON),
+        Refused(intake, "GB18030 text", send(GB18030), 400, "bad-json", BAD_JSON),
+    ]
+
+
 # One row: the intake, the hostile input, how it is sent or planted, and what must come of it.
 # fmt: off
 TABLE: list[Refused | Redacted | Once | Shown | Sheeted | Dropped] = [
@@ -441,10 +450,7 @@ TABLE: list[Refused | Redacted | Once | Shown | Sheeted | Dropped] = [
     Refused("wechat", "a nonce used again for another body", wechat(WX_OTHER, "same-nonce"), 403,
             "replayed-nonce", given=(wechat(WX, "same-nonce"),)),
 
-    Refused("board", "a body over the limit", board(BIG), 413, "body-too-large"),
-    Refused("board", "deeply nested JSON", board(deep("category")), 400, "bad-json", BAD_JSON),
-    Refused("board", "invalid UTF-8", board(NOT_UTF8), 400, "bad-json", BAD_JSON),
-    Refused("board", "GB18030 text", board(GB18030), 400, "bad-json", BAD_JSON),
+    *bodies_refused(board, "category"),
     Refused("board", "signed with another secret", board(BOARD_MSG, "bad"), 401,
             "bad-signature"),
     Refused("board", "signed an hour ago", board(BOARD_MSG, "stale"), 401, "stale-timestamp"),
@@ -460,10 +466,7 @@ TABLE: list[Refused | Redacted | Once | Shown | Sheeted | Dropped] = [
     Dropped("board", "CSV with invalid UTF-8", csv_not_utf8, Ran(error="not-utf8")),
     Dropped("board", "CSV saved in GB18030", csv_gb18030, Ran(error="not-utf8")),
 
-    Refused("hotline", "a body over the limit", hotline(BIG), 413, "body-too-large"),
-    Refused("hotline", "deeply nested JSON", hotline(deep("step")), 400, "bad-json", BAD_JSON),
-    Refused("hotline", "invalid UTF-8", hotline(NOT_UTF8), 400, "bad-json", BAD_JSON),
-    Refused("hotline", "GB18030 text", hotline(GB18030), 400, "bad-json", BAD_JSON),
+    *bodies_refused(hotline, "step"),
     Refused("hotline", "no signature", hotline(STEP, "none"), 401, "bad-signature"),
     Refused("hotline", "a webhook-id used again for another body", hotline(STEP_UNTIMED, "reused"),
             409, "webhook-id-reused", given=(hotline(STEP, "reused"),)),
@@ -476,20 +479,13 @@ TABLE: list[Refused | Redacted | Once | Shown | Sheeted | Dropped] = [
              hotline(PRIVATE_STEP), 422, "invalid-step", (PHONE,)),
     Dropped("hotline", "XXE in the XLSX export", hotline_xxe, Ran(error="not-an-xlsx")),
 
-    Refused("duty", "a body over the limit", duty(BIG), 413, "body-too-large"),
-    Refused("duty", "deeply nested JSON", duty(deep("kind")), 400, "bad-json", BAD_JSON),
-    Refused("duty", "invalid UTF-8", duty(NOT_UTF8), 400, "bad-json", BAD_JSON),
-    Refused("duty", "GB18030 text", duty(GB18030), 400, "bad-json", BAD_JSON),
+    *bodies_refused(duty, "kind"),
     Refused("duty", "a department's key", duty(CALL, "lead"), 403, "office-only"),
     Shown("duty", "HTML and SQL in the content", duty(HOSTILE_CALL), HOSTILE_TEXT),
     Redacted("duty", "a visitor's name, phone and ID number with a bad time",
              duty(PRIVATE_CALL), 422, "invalid-request", (PHONE, ID_NUMBER, NAME)),
 
-    Refused("tasks", "a body over the limit", tasks("/tasks", BIG), 413, "body-too-large"),
-    Refused("tasks", "deeply nested JSON", tasks("/tasks", deep("title")), 400, "bad-json",
-            BAD_JSON),
-    Refused("tasks", "invalid UTF-8", tasks("/tasks", NOT_UTF8), 400, "bad-json", BAD_JSON),
-    Refused("tasks", "GB18030 text", tasks("/tasks", GB18030), 400, "bad-json", BAD_JSON),
+    *bodies_refused(lambda body: tasks("/tasks", body), "title"),
     Refused("tasks", "an unknown key", tasks("/tasks", TASK, "nobody"), 401, "unauthenticated"),
     Refused("tasks", "another department's task", tasks(PROGRESS, REPORT, "other"),
             403, "not-a-task-department", given=(tasks("/tasks", TASK), tasks(ASSIGN, b"{}"))),
@@ -704,26 +700,19 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         MIDFIELD_DEPARTMENTS_FILE=str(directory),
         MIDFIELD_PRIVACY_KEY=PRIVATE_KEY,
     )
-    ports = {name: free_port() for name in GOOD}
     options = ["--instance", instance, "--max-body-bytes", str(LIMIT)]
-    procs = [
-        spawn_cli(["connect", name, "--port", str(port), *options], env, cwd=root)
-        for name, port in ports.items()
-    ]
     worker = WorkerProcess(
         catalog_topics,
         tmp_path_factory.mktemp("hostile-worker"),
         app_id=f"hostile-{instance}",
         env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
-    ).start()
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    try:
-        for name, url in urls.items():
-            wait_for(lambda u=url: http_get(u + "/ready")[0] == 200, timeout=60, what=name)
-        yield Hub(catalog_topics, root, instance, urls, worker)
-    finally:
-        worker.stop()
-        stop_processes(*procs)
+    )
+    with serving_all(GOOD, env, cwd=root, args=options) as urls:
+        worker.start()
+        try:
+            yield Hub(catalog_topics, root, instance, urls, worker)
+        finally:
+            worker.stop()
 
 
 # -- the runners: one per kind of row -------------------------------------------------------------

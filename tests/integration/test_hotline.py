@@ -8,10 +8,9 @@ from pathlib import Path
 
 import openpyxl
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
+    dead_letters,
     departments_file,
     http_post,
     midfield_env,
@@ -19,25 +18,13 @@ from tests.harness import (
     run_cli,
     serving,
 )
+from tests.samples import HOTLINE_EXPORT_HEADER
 from tests.webhooks import signed, whsec
 
 SECRET = whsec("hotline-shared-secret")
 TOPIC = "office.hotline.workorder.v1"
-HEADER = [
-    "满意度",
-    "工单编号",
-    "来电时间",
-    "诉求类型",
-    "诉求内容",
-    "承办单位",
-    "工单状态",
-    "派单时间",
-    "签收时间",
-    "答复时间",
-    "回访时间",
-    "办结时间",
-    "备注",
-]
+HEADER = [*HOTLINE_EXPORT_HEADER, "备注"]
+"""The export's columns and one the import ignores."""
 
 
 def _env(broker: Broker, workdir: Path, unique: str) -> dict[str, str]:
@@ -59,61 +46,59 @@ def _steps(broker: Broker, unique: str) -> dict[str, set[str]]:
 
 
 def _export(path: Path, unique: str, *, later: bool = False) -> Path:
+    """Four orders by column name: one replied (closed with a satisfied callback when
+    ``later``), one dispatched, one sent to a unit not in the departments file, one unnumbered."""
     unit = f"w{unique}"
-    rows = [
-        [
-            "",
-            f"H{unique}-1",
-            "2025-06-01 09:00:00",
-            "求助",
-            "路灯不亮",
-            unit,
-            "已答复" if not later else "已办结",
-            "2025-06-01 09:30:00",
-            "2025-06-01 10:00:00",
-            "2025-06-02 09:00:00",
-            "" if not later else "2025-06-03 09:00:00",
-            "" if not later else "2025-06-03 10:00:00",
-            "x",
-        ],
-        [
-            "",
-            f"H{unique}-2",
-            "2025-06-01 11:00:00",
-            "咨询",
-            "社保查询",
-            unit,
-            "已派单",
-            "2025-06-01 11:10:00",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        [
-            "",
-            f"H{unique}-3",
-            "2025-06-01 12:00:00",
-            "投诉",
-            "噪音",
-            "不存在的单位",
-            "已派单",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        ["", "", "2025-06-01 13:00:00", "投诉", "无编号", unit, "已受理", "", "", "", "", "", ""],
-    ]
+    replied = {
+        "工单编号": f"H{unique}-1",
+        "来电时间": "2025-06-01 09:00:00",
+        "诉求类型": "求助",
+        "诉求内容": "路灯不亮",
+        "承办单位": unit,
+        "工单状态": "已答复",
+        "派单时间": "2025-06-01 09:30:00",
+        "签收时间": "2025-06-01 10:00:00",
+        "答复时间": "2025-06-02 09:00:00",
+        "备注": "x",
+    }
     if later:
-        rows[0][0] = "满意"
+        replied |= {
+            "工单状态": "已办结",
+            "回访时间": "2025-06-03 09:00:00",
+            "办结时间": "2025-06-03 10:00:00",
+            "满意度": "满意",
+        }
+    rows = [
+        replied,
+        {
+            "工单编号": f"H{unique}-2",
+            "来电时间": "2025-06-01 11:00:00",
+            "诉求类型": "咨询",
+            "诉求内容": "社保查询",
+            "承办单位": unit,
+            "工单状态": "已派单",
+            "派单时间": "2025-06-01 11:10:00",
+        },
+        {
+            "工单编号": f"H{unique}-3",
+            "来电时间": "2025-06-01 12:00:00",
+            "诉求类型": "投诉",
+            "诉求内容": "噪音",
+            "承办单位": "不存在的单位",
+            "工单状态": "已派单",
+        },
+        {
+            "来电时间": "2025-06-01 13:00:00",
+            "诉求类型": "投诉",
+            "诉求内容": "无编号",
+            "承办单位": unit,
+            "工单状态": "已受理",
+        },
+    ]
     book = openpyxl.Workbook()
     book.active.append(HEADER)
     for row in rows:
-        book.active.append(row)
+        book.active.append([row.get(column, "") for column in HEADER])
     book.save(path)
     return path
 
@@ -141,11 +126,7 @@ def test_export_imported_twice_then_moved_on_applies_each_step_once(
     moved = {s.split(":")[0] for s in _steps(catalog_topics, unique)[f"H{unique}-1"]}
     assert moved == {"accepted", "dispatched", "signed", "replied", "callback", "closed"}
     assert len(_steps(catalog_topics, unique)[f"H{unique}-1"]) == 6  # one id per step, ever
-    letters = [
-        DeadLetter.from_value(r.value)
-        for r in read_topic(catalog_topics, DEADLETTER)
-        if r.key == f"midfield://hotline/{unique}".encode()
-    ]
+    letters = dead_letters(catalog_topics, f"midfield://hotline/{unique}")
     assert {(d.reason, d.position) for d in letters} == {
         ("unknown-unit", "12345.xlsx row 4"),
         ("missing-order-number", "12345.xlsx row 5"),

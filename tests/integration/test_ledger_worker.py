@@ -107,15 +107,7 @@ def test_task_events_build_the_book_and_notify_both_departments(
     ]
     produce(catalog_topics, [_wrap(e, n) for n, e in enumerate(events)])
 
-    book = wait_for(
-        lambda: (
-            (r := worker.get(f"/ledger/{task_id}"))[0] == 200
-            and r[1]["status"] == "in_progress"
-            and r[1]
-        ),
-        timeout=30,
-        what="the book",
-    )
+    book = worker.wait_for_status(f"/ledger/{task_id}", "in_progress")
     assert [h["kind"] for h in book["history"]] == ["created", "assigned", "signed", "progress"]
     assert (book["percent"], book["light"], book["signed_by"].keys()) == (40, "green", {lead})
     status, listing = worker.get(f"/ledger?department={assisting}")

@@ -17,15 +17,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.sources.wechat_protocol import signature
-from midfield.broker import free_port
 from tests.harness import (
     Broker,
     departments_file,
-    http_get,
     midfield_env,
-    spawn_cli,
-    stop_processes,
-    wait_for,
+    serving_all,
 )
 from tests.webhooks import signed, whsec
 
@@ -66,21 +62,8 @@ def servers(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) ->
         MIDFIELD_WECHAT_TOKEN=TOKEN,
         MIDFIELD_DEPARTMENTS_FILE=str(directory),
     )
-    ports = {name: free_port() for name in ("board", "hotline", "wechat")}
-    procs = [
-        spawn_cli(["connect", name, "--port", str(port)], env, cwd=workdir)
-        for name, port in ports.items()
-    ]
-    try:
-        for port in ports.values():
-            wait_for(
-                lambda p=port: http_get(f"http://127.0.0.1:{p}/ready")[0] == 200,
-                timeout=60,
-                what="intake ready",
-            )
-        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    finally:
-        stop_processes(*procs)
+    with serving_all(("board", "hotline", "wechat"), env, cwd=workdir) as urls:
+        yield urls
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -15,28 +15,28 @@ ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime.now(ZONE)
 
 
+def _wrap(
+    event: PublicMessageReceived | PublicMessageReplied, step: str, days_ago: float
+) -> Envelope:
+    return Envelope.wrap(
+        event,
+        source="midfield://board/test",
+        position=f"{event.message_id}/{step}",
+        subject=event.message_id,
+        time=NOW - timedelta(days=days_ago),
+    )
+
+
 def _received(mid: str, department: str, days_ago: float) -> Envelope:
     event = PublicMessageReceived(
         message_id=mid, channel=MessageChannel.board, title=f"留言{mid}", department=department
     )
-    return Envelope.wrap(
-        event,
-        source="midfield://board/test",
-        position=f"{mid}/received",
-        subject=mid,
-        time=NOW - timedelta(days=days_ago),
-    )
+    return _wrap(event, "received", days_ago)
 
 
 def _replied(mid: str, department: str, days_ago: float) -> Envelope:
     event = PublicMessageReplied(message_id=mid, department=department, reply="已答复")
-    return Envelope.wrap(
-        event,
-        source="midfield://board/test",
-        position=f"{mid}/replied",
-        subject=mid,
-        time=NOW - timedelta(days=days_ago),
-    )
+    return _wrap(event, "replied", days_ago)
 
 
 def test_reply_rate_early_warning_and_resolution(

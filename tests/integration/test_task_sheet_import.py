@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from schemas.envelope import event_id
 from schemas.events.task import TaskCreated
-from tests.harness import Broker, midfield_env, read_topic, run_cli
+from tests.harness import Broker, dead_letters, midfield_env, read_topic, run_cli
 from tests.unit.test_task_sheet import (
     BLANK,
     DEPARTMENTS_FILE,
@@ -79,8 +77,7 @@ def test_row_naming_an_unknown_department_is_a_readable_dead_letter(
 
     assert stats["dead_by_reason"] == {"unknown-department": 1}
     source = f"midfield://task-sheet/{unique}"
-    [record] = [r for r in read_topic(catalog_topics, DEADLETTER) if r.key == source.encode()]
-    letter = DeadLetter.from_value(record.value)
+    [letter] = dead_letters(catalog_topics, source)
     assert (letter.reason, letter.position) == ("unknown-department", "台账.xlsx row 4")
     assert json.loads(letter.raw_bytes())["牵头单位"] == "县卫健局"
 

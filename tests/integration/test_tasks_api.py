@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     Broker,
     WorkerProcess,
+    dead_letters,
     departments_file,
     http_post,
     midfield_env,
@@ -85,6 +84,18 @@ def _events(broker: Broker, task_id: str) -> list[tuple[str, dict]]:
     ]
 
 
+def _kinds(broker: Broker, task_id: str) -> list[str]:
+    return [kind for kind, _ in _events(broker, task_id)]
+
+
+def _working_task(api: Api) -> str:
+    """A task created, assigned to the lead department and signed for: ready for reports."""
+    task_id = _task_id()
+    api.create(task_id)
+    assert api.post(f"/tasks/{task_id}/sign", {}, api.lead)[0] == 202
+    return task_id
+
+
 def test_department_reports_progress_on_its_own_task(api: Api, catalog_topics: Broker) -> None:
     task_id = _task_id()
     api.create(task_id)
@@ -122,7 +133,7 @@ def test_department_cannot_act_on_another_departments_task(
         "/tasks/{task_id}/progress",
         403,
     )
-    assert [kind for kind, _ in _events(catalog_topics, task_id)] == ["created", "assigned"]
+    assert _kinds(catalog_topics, task_id) == ["created", "assigned"]
 
 
 def test_a_flood_of_forbidden_calls_raises_one_grouped_alert_not_one_each(
@@ -211,15 +222,7 @@ def test_office_key_takes_a_task_through_its_whole_life_into_the_ledger(
             status, answer = api.post(f"/tasks/{task_id}/{path}", body, "office")
             assert status == 202, (path, answer)
         worker.wait_ready()
-        book = wait_for(
-            lambda: (
-                (r := worker.get(f"/ledger/{task_id}"))[0] == 200
-                and r[1]["status"] == "closed"
-                and r[1]
-            ),
-            timeout=30,
-            what="closed",
-        )
+        book = worker.wait_for_status(f"/ledger/{task_id}", "closed")
         assert (book["delay_count"], book["deadline"]) == (1, "2099-06-30")
         assert len(book["history"]) == 2 + len(steps)
     finally:
@@ -237,9 +240,7 @@ def test_a_step_out_of_order_is_409(api: Api) -> None:
 def test_invalid_fields_are_422_with_reasons_and_a_dead_letter(
     api: Api, catalog_topics: Broker
 ) -> None:
-    task_id = _task_id()
-    api.create(task_id)
-    api.post(f"/tasks/{task_id}/sign", {}, api.lead)
+    task_id = _working_task(api)
     marker = uuid.uuid4().hex
     status, body = api.post(
         f"/tasks/{task_id}/progress", {"percent": 140, "text": marker}, api.lead
@@ -247,7 +248,7 @@ def test_invalid_fields_are_422_with_reasons_and_a_dead_letter(
     assert (status, body["error"]) == (422, "invalid-request")
     assert [f["field"] for f in body["fields"]] == ["percent"]
 
-    letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+    letters = dead_letters(catalog_topics)
     [letter] = [d for d in letters if marker in d.raw]
     assert (letter.reason, letter.connector, letter.source) == (
         "invalid-request",
@@ -269,26 +270,13 @@ def test_a_body_over_the_limit_is_413(api: Api) -> None:
 def test_a_retry_with_the_same_idempotency_key_is_one_event(
     api: Api, catalog_topics: Broker
 ) -> None:
-    task_id = _task_id()
-    api.create(task_id)
-    api.post(f"/tasks/{task_id}/sign", {}, api.lead)
+    task_id = _working_task(api)
     body = {"percent": 10, "text": "起步"}
     first = api.post(f"/tasks/{task_id}/progress", body, api.lead, **{"Idempotency-Key": "r-1"})
     again = api.post(f"/tasks/{task_id}/progress", body, api.lead, **{"Idempotency-Key": "r-1"})
     assert (first[0], again[0]) == (202, 200)
     assert first[1]["id"] == again[1]["id"] and again[1]["duplicate"] is True
-    assert [kind for kind, _ in _events(catalog_topics, task_id)].count("progress") == 1
-
-
-def _working_task(api: Api) -> str:
-    task_id = _task_id()
-    api.create(task_id)
-    assert api.post(f"/tasks/{task_id}/sign", {}, api.lead)[0] == 202
-    return task_id
-
-
-def _kinds(broker: Broker, task_id: str) -> list[str]:
-    return [kind for kind, _ in _events(broker, task_id)]
+    assert _kinds(catalog_topics, task_id).count("progress") == 1
 
 
 def test_an_idempotency_key_reused_for_another_step_is_422_not_a_silent_drop(

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.catalog import DEADLETTER, concrete
-from schemas.deadletter import DeadLetter
-from tests.harness import Broker, midfield_env, read_topic, run_cli
+from schemas.catalog import concrete
+from tests.harness import Broker, dead_letters, midfield_env, read_topic, run_cli
 from tests.samples import TELEGRAM_SHEET as SHEET
 
 
@@ -100,11 +99,7 @@ def test_drop_directory_accepts_withholds_and_rejects_and_leaks_nothing(
         if r.headers.get("ce_source") == f"midfield://telegram/{unique}".encode()
     ]
     assert sorted(a["about"] for a in alerts) == sorted(held)
-    letters = [
-        DeadLetter.from_value(r.value)
-        for r in read_topic(catalog_topics, DEADLETTER)
-        if r.key == f"midfield://telegram/{unique}".encode()
-    ]
+    letters = dead_letters(catalog_topics, f"midfield://telegram/{unique}")
     assert sorted(d.reason for d in letters) == ["invalid-sheet", "missing-pdf", "unsafe-name"]
 
     assert sorted(p.name for p in (directory / "done").iterdir()) == ["good.json", "good.pdf"]

@@ -27,11 +27,10 @@ from connectors.sources.wechat_protocol import SecureMode, signature
 from midfield.broker import EmbeddedBroker, free_port
 from midfield.bus.topics import create_topics
 from midfield.settings import KafkaSettings, TopicSettings
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from tests.harness import (
     SCRAPE_TOKEN,
     Broker,
+    dead_letters,
     midfield_env,
     read_topic,
     scrape,
@@ -243,7 +242,7 @@ def test_a_dead_letter_keeps_no_openid_in_clear(
         assert _post(url, broken, _query())[0] == 400
         assert _post(url, readable, _query(encrypt_type="aes"))[0] == 400
     digests = {hmac.new(key.encode(), b, hashlib.sha256).hexdigest() for b in (broken, readable)}
-    letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+    letters = dead_letters(catalog_topics)
     kept = {d.redaction: d.model_dump_json().encode() for d in letters if d.raw_sha256 in digests}
     assert set(kept) == {"withheld", "fields"}
     assert all(openid.encode() not in value for value in kept.values())

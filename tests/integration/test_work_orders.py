@@ -7,11 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from schemas.catalog import DEADLETTER
-from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStepped
-from tests.harness import Broker, WorkerProcess, produce, read_topic, wait_for
+from tests.harness import Broker, WorkerProcess, dead_letters, produce
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -48,15 +46,8 @@ def test_order_history_refused_step_and_unit_figures(
     try:
         worker.wait_ready()
         produce(catalog_topics, envelopes)
-        order = wait_for(
-            lambda: (
-                (r := worker.get(f"/work-orders/{number}"))[0] == 200
-                and r[1]["status"] == "closed"
-                and r[1]
-            ),
-            timeout=90,  # a fresh app id reads the shared broker's whole history first
-            what="closed",
-        )
+        # a fresh app id reads the shared broker's whole history first
+        order = worker.wait_for_status(f"/work-orders/{number}", "closed", timeout=90)
         assert [h["step"] for h in order["history"]] == [
             "accepted",
             "dispatched",
@@ -74,6 +65,6 @@ def test_order_history_refused_step_and_unit_figures(
         assert worker.get("/work-orders/no-such-order")[0] == 404
     finally:
         worker.stop()
-    letters = [DeadLetter.from_value(r.value) for r in read_topic(catalog_topics, DEADLETTER)]
+    letters = dead_letters(catalog_topics)
     [refused] = [d for d in letters if d.meta.get("ce_id") == envelopes[5].id]
     assert (refused.reason, refused.connector) == ("illegal-step", "work-orders")

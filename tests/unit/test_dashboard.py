@@ -82,28 +82,37 @@ def _alert(**fields: Any) -> dict[str, Any]:
     return {"alert_id": "a/1", "kind": "security", "level": 0, "about": "", "actor": ""} | fields
 
 
-def test_an_unanswered_message_alert_is_worded_from_its_reason_and_level() -> None:
-    alert = _alert(
-        kind="unanswered",
-        reason="unanswered-60-days",
-        level=60,
-        about="board-0042",
-        actor="edu",
-        message="留言“路灯不亮”已 61 天未答复（60 天预警）",
-    )
-    shown = labels.alert_text(alert, lambda c: DEPARTMENTS.get(c, c))
-    assert shown == "留言 board-0042 已超过 60 天未答复（教育局）"
-
-
-def test_an_english_alert_of_a_known_reason_reads_in_chinese() -> None:
-    alert = _alert(
-        reason="not-a-task-department",
-        about="DC-2025-002",
-        actor="edu",
-        message="edu is not a department of DC-2025-002 (POST /tasks/DC-2025-002/progress)",
-    )
-    shown = labels.alert_text(alert, lambda c: DEPARTMENTS.get(c, c))
-    assert shown == "教育局 不是督办事项 DC-2025-002 的承办单位，操作被拒绝"
+@pytest.mark.parametrize(
+    ("alert", "shown"),
+    [
+        pytest.param(
+            _alert(
+                kind="unanswered",
+                reason="unanswered-60-days",
+                level=60,
+                about="board-0042",
+                actor="edu",
+                message="留言“路灯不亮”已 61 天未答复（60 天预警）",
+            ),
+            "留言 board-0042 已超过 60 天未答复（教育局）",
+            id="unanswered-message-by-reason-and-level",
+        ),
+        pytest.param(
+            _alert(
+                reason="not-a-task-department",
+                about="DC-2025-002",
+                actor="edu",
+                message="edu is not a department of DC-2025-002 (POST /tasks/DC-2025-002/progress)",
+            ),
+            "教育局 不是督办事项 DC-2025-002 的承办单位，操作被拒绝",
+            id="english-alert-of-a-known-reason",
+        ),
+    ],
+)
+def test_an_alert_of_a_known_reason_is_worded_in_chinese_with_the_department_s_name(
+    alert: dict[str, Any], shown: str
+) -> None:
+    assert labels.alert_text(alert, lambda c: DEPARTMENTS.get(c, c)) == shown
 
 
 def test_an_alert_of_an_unknown_reason_shows_its_own_message() -> None:

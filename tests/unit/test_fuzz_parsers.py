@@ -57,7 +57,7 @@ from schemas.envelope import DecodeError, Envelope
 from schemas.events.quarantine import ItemQuarantined
 from tests.fuzzing import TEXT, fuzz, mutated, parsed_or_refused
 from tests.mail_samples import good_mail
-from tests.samples import BOARD_EXPORT_HEADER, fax_envelope, fax_line
+from tests.samples import BOARD_EXPORT_HEADER, HOTLINE_EXPORT_HEADER, fax_envelope, fax_line
 from tests.source_runs import RecordingIntake, parse_raw, read_once
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -712,21 +712,6 @@ def test_wechat_secure_mode(raw: bytes) -> None:
 
 
 # -- board and hotline exports -----------------------------------------------------------------
-_HOTLINE_HEADERS = [
-    "工单编号",
-    "来电时间",
-    "诉求类型",
-    "诉求内容",
-    "承办单位",
-    "工单状态",
-    "派单时间",
-    "签收时间",
-    "答复时间",
-    "回访时间",
-    "办结时间",
-    "回访结果",
-    "满意度",
-]
 _BOARD_ROW = [
     "B-1",
     "2025-03-14 09:41",
@@ -778,7 +763,7 @@ def exports(headers: list[str], row: list[str]) -> st.SearchStrategy[tuple[bytes
 
 
 _BOARD_XLSX = _workbook([BOARD_EXPORT_HEADER, _BOARD_ROW], [])
-_HOTLINE_XLSX = _workbook([_HOTLINE_HEADERS, _HOTLINE_ROW], [])
+_HOTLINE_XLSX = _workbook([HOTLINE_EXPORT_HEADER, _HOTLINE_ROW], [])
 
 
 @fuzz(40)
@@ -790,7 +775,7 @@ def test_board_export(pair: tuple[bytes, bytes], broken: bytes) -> None:
 
 
 @fuzz(40)
-@given(pair=exports(_HOTLINE_HEADERS, _HOTLINE_ROW), broken=_zip_spliced(_HOTLINE_XLSX))
+@given(pair=exports(HOTLINE_EXPORT_HEADER, _HOTLINE_ROW), broken=_zip_spliced(_HOTLINE_XLSX))
 def test_hotline_export(pair: tuple[bytes, bytes], broken: bytes) -> None:
     check_hotline_csv(pair[0])
     check_hotline_xlsx(pair[1])
