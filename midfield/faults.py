@@ -7,6 +7,9 @@ costing one dict look-up. Points in use:
 * ``connector.before-commit``: the broker acknowledged a batch, the position is not yet saved.
 * ``sink.before-commit``: a department webhook answered 2xx, the consumer offset is not yet
   committed (the record is delivered again, with the same ``webhook-id``).
+* ``worker.effects-sent``: a batch's dead letters, alerts and notices are sent, its books not
+  yet written (the batch comes again: same ids, applied once).
+* ``worker.batch-written``: a batch's books are written, its offsets not yet committed.
 """
 
 from __future__ import annotations

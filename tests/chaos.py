@@ -3,10 +3,11 @@
 Each :class:`Supervised` process is a ``midfield`` command line (a connector or the worker),
 started again at once whenever it dies. Two kinds of kill:
 
-* *fault-point* kills (connectors): the process is started with
-  ``MIDFIELD_FAULTS=connector.before-commit=kill@N`` (N random) and dies by itself the Nth time
-  the broker has acknowledged a batch whose position is not saved yet (midfield/faults.py): the
-  window between produce and commit, which a random external kill rarely hits;
+* *fault-point* kills: the process is started with ``MIDFIELD_FAULTS=<point>=kill@N`` (N
+  random) and dies by itself the Nth time it reaches the point (midfield/faults.py): a
+  connector after the broker acknowledged a batch whose position is not saved yet; the worker
+  after a batch's side effects were sent and before its books were written, or after they were
+  written and before its offsets were committed: windows a random external kill rarely hits;
 * external SIGKILLs at random moments, sent by the :class:`Chaos` thread.
 """
 
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +37,9 @@ class Supervised:
     env: dict[str, str]
     cwd: Path
     rng: random.Random
-    fault_point: str | None = None
-    """A connector's commit point, where ``fault_kills_wanted`` of its starts die by themselves."""
+    fault_points: tuple[str, ...] = ()
+    """Where ``fault_kills_wanted`` of its starts die by themselves (midfield/faults.py): a
+    connector's commit point; the worker's two batch points, taken in turn."""
     fault_kills_wanted: int = 0
     max_commits: int = 4
     """An armed start dies at a random one of its first ``max_commits`` commits: early in the
@@ -45,7 +48,9 @@ class Supervised:
     starts: int = 0
     external_kills: int = 0
     fault_kills: int = 0
-    armed: bool = False
+    fault_kills_at: Counter[str] = field(default_factory=Counter)
+    armed: str | None = None
+    """The fault point this start dies at, if any."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
 
@@ -56,12 +61,13 @@ class Supervised:
     def start(self) -> None:
         self.starts += 1
         env = dict(self.env)
-        self.armed = bool(self.fault_point) and self.fault_kills < self.fault_kills_wanted
-        if self.armed:
+        self.armed = None
+        if self.fault_points and self.fault_kills < self.fault_kills_wanted:
+            self.armed = self.fault_points[self.fault_kills % len(self.fault_points)]
             # armed again after an external kill came first: die at the first commit, while
             # there may still be input to commit
             nth = 1 if self.external_kills else self.rng.randint(1, self.max_commits)
-            env["MIDFIELD_FAULTS"] = f"{self.fault_point}=kill@{nth}"
+            env["MIDFIELD_FAULTS"] = f"{self.armed}=kill@{nth}"
         log = (self.cwd / f"{self.name}-{self.starts}.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "midfield", *self.args],
@@ -92,6 +98,7 @@ class Supervised:
                     f"{self.name} exited {self.proc.returncode} on its own:\n{self.log()}"
                 )
             self.fault_kills += 1
+            self.fault_kills_at[self.armed or ""] += 1
             self.start()
 
     def stop(self) -> int | None:
@@ -112,7 +119,7 @@ class Supervised:
     def __str__(self) -> str:
         return (
             f"{self.name}: {self.external_kills} external + {self.fault_kills} fault-point kills,"
-            f" {self.starts} starts{', armed' if self.armed else ''}"
+            f" {self.starts} starts{f', armed at {self.armed}' if self.armed else ''}"
         )
 
 

@@ -119,6 +119,10 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
         env | {"MIDFIELD_WORKER_WEB_PORT": str(worker_port)},
         work,
         rng,
+        # a batch's side effects sent and its books not written; its books written and its
+        # offsets not committed: either way the batch comes again and is applied once
+        ("worker.effects-sent", "worker.batch-written"),
+        size.kills // 2,
     )
     # the file intakes: half of their kills at their own commit point, half from outside
     files = {
@@ -126,7 +130,7 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
         "fax-mail": ["--maildir", str(paths.maildir)],
         "telegram": ["--dir", str(paths.drop)],
     }
-    fault = "connector.before-commit"
+    fault = ("connector.before-commit",)
     connectors = [
         *(
             Supervised(name, ["connect", name, *args], env, work, rng, fault, size.kills // 2)
@@ -206,7 +210,7 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
         "kills": {
             p.name: {
                 "external": p.external_kills,
-                "between_produce_and_commit": p.fault_kills,
+                "at_fault_points": dict(p.fault_kills_at),
                 "starts": p.starts,
             }
             for p in processes
