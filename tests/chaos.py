@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from midfield.shutdown import stop_child
+from tests.harness import troubles
 
 __all__ = ["Chaos", "Supervised"]
 
@@ -112,6 +113,10 @@ class Supervised:
     def log(self, chars: int = 3000) -> str:
         path = self.cwd / f"{self.name}-{self.starts}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def troubles(self) -> str:
+        """The warnings and errors of its current start's log."""
+        return troubles(self.cwd / f"{self.name}-{self.starts}.log")
 
     def logs(self) -> list[Path]:
         return sorted(self.cwd.glob(f"{self.name}-*.log"))

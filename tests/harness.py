@@ -327,6 +327,26 @@ class WorkerProcess:
         log = self.workdir / f"worker-{self.starts}.log"
         return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 
+    def wait(self, predicate: Any, *, timeout: float, what: str) -> Any:
+        """:func:`wait_for`, and when it times out, the worker's own warnings and errors in the
+        failure: a worker that stalled says why (a CI run keeps no worker log)."""
+        try:
+            return wait_for(predicate, timeout=timeout, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nworker {self.app_id} said:\n{self.troubles()}") from None
+
+    def troubles(self) -> str:
+        return troubles(self.workdir / f"worker-{self.starts}.log")
+
+
+def troubles(log: Path, lines: int = 15, chars: int = 400) -> str:
+    """The last ``lines`` warning or error lines of a JSON log, each cut to ``chars``."""
+    if not log.exists():
+        return "(no log)"
+    found = [line[:chars] for line in log.read_text(errors="replace").splitlines()
+             if '"level": "warning"' in line or '"level": "error"' in line]  # fmt: skip
+    return "\n".join(found[-lines:]) or "(no warning or error)"
+
 
 def stored_books(books: dict[str, Any]) -> dict[str, Any]:
     """A snapshot of the books (``/replay/books``, a rebuild's output) as they are stored, to

@@ -215,7 +215,7 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
         )
         produce(catalog_topics, [_letter(unique)], topic=DEADLETTER)
         produce(catalog_topics, [_NotAnEvent()], topic=TaskEvent.topic)  # the worker's own
-        wait_for(
+        worker.wait(
             lambda: (
                 (r := worker.get("/dashboard.json"))[0] == 200
                 and theirs in str(r[1]["supervision"]["red"])

@@ -172,7 +172,8 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
                 )
             except AssertionError as exc:
                 _complete(url, inputs, missing, gate=False)  # name what is missing
-                raise AssertionError(f"{exc}; still missing: {missing}") from None
+                said = worker.troubles()
+                raise AssertionError(f"{exc}; still missing: {missing}\nworker:\n{said}") from None
         finally:
             stop.set()
             chaos.stop()

@@ -133,11 +133,11 @@ def history(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         # a shadow reads what the live worker committed: wait for the commit, not a guess at it
         # (a rebalance in between holds commits up to a session: allow one)
         try:
-            wait_for(lambda: not _uncommitted(own_broker), timeout=60 + own_broker.rejoin_s,
-                     what="the live worker's commit")  # fmt: skip
+            live.wait(lambda: not _uncommitted(own_broker), timeout=60 + own_broker.rejoin_s,
+                      what="the live worker's commit")  # fmt: skip
         except AssertionError as exc:
             behind = _uncommitted(own_broker)
-            raise AssertionError(f"{exc}; (committed, end) behind: {behind}") from exc
+            raise AssertionError(f"{exc}\n(committed, end) behind: {behind}") from exc
         yield History(first, second, moment, at_moment, live)
     finally:
         live.stop()

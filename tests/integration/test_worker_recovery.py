@@ -83,7 +83,7 @@ def test_clean_restart_recovers_every_entry_before_ready(
     worker = WorkerProcess(catalog_topics, workdir, app_id=f"r-{unique}").start()
     try:
         worker.wait_ready()
-        wait_for(lambda: len(_ids(worker, source)) == 3000, timeout=120, what="3000 entries")
+        worker.wait(lambda: len(_ids(worker, source)) == 3000, timeout=120, what="3000 entries")
         worker.stop()
         worker.start()
         statuses, ids = _ready_then_read(worker, source)
@@ -119,7 +119,7 @@ def test_worker_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
         worker.start()
         _, at_ready = _ready_then_read(worker, source)
         assert max(at_ready.values(), default=1) == 1
-        wait_for(lambda: len(_ids(worker, source)) >= 4000, timeout=120, what="all entries")
+        worker.wait(lambda: len(_ids(worker, source)) >= 4000, timeout=120, what="all entries")
         ids = _ids(worker, source)
         assert len(ids) == 4000
         assert max(ids.values()) == 1
