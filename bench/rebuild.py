@@ -495,9 +495,12 @@ def _cpu_s(worker: WorkerProcess) -> float:
 def worker_environment(bootstrap: str) -> Iterator[None]:
     """What the rebuild's worker (a child process inheriting ``os.environ``) must see: this
     broker with the embedded timing profile (fast group joins), as tests/harness.py sets it, and
-    none of the caller's own MIDFIELD_/KAFKA_ settings."""
+    none of the caller's own MIDFIELD_/KAFKA_ settings but the worker's batch ones
+    (``MIDFIELD_WORKER_BATCH_MAX=1`` measures the workers applying one event at a time)."""
     saved = dict(os.environ)
-    for name in [n for n in os.environ if n.startswith(("MIDFIELD_", "KAFKA_"))]:
+    kept = ("MIDFIELD_WORKER_BATCH_MAX", "MIDFIELD_WORKER_BATCH_WITHIN_S")
+    for name in [n for n in os.environ
+                 if n.startswith(("MIDFIELD_", "KAFKA_")) and n not in kept]:  # fmt: skip
         del os.environ[name]
     os.environ |= {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
