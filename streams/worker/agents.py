@@ -79,10 +79,10 @@ class Effects:
                 continue
             outcome = process(pending, name, envelope, app.settings, source=self.source)
             await self.act(event, envelope, outcome)
-            pending.write(outcome.writes, event.message.partition)
+            pending.write(outcome.writes, event)
         faults.point("worker.effects-sent")
         for (book, key), value in pending.writes.items():
-            self.books[book].put(key, value, partition=pending.partitions[(book, key)])
+            self.books[book].put(key, value, event=pending.events[(book, key)])
         faults.point("worker.batch-written")
 
     async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:
@@ -161,13 +161,13 @@ class Pending(Mapping[str, MutableMapping[str, Any]]):
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
         self.writes: dict[tuple[str, str], Any] = {}
-        self.partitions: dict[tuple[str, str], int] = {}
-        """Each written entity's partition: its last event's (the changelog's)."""
+        self.events: dict[tuple[str, str], EventT[Any]] = {}
+        """The last event that changed each written entity (its partition is the changelog's)."""
         self._books = {name: _PendingBook(self, name) for name in tables}
 
-    def write(self, writes: Mapping[tuple[str, str], Any], partition: int) -> None:
+    def write(self, writes: Mapping[tuple[str, str], Any], event: EventT[Any]) -> None:
         self.writes.update(writes)
-        self.partitions.update(dict.fromkeys(writes, partition))
+        self.events.update(dict.fromkeys(writes, event))
 
     def __getitem__(self, name: str) -> MutableMapping[str, Any]:
         return self._books[name]

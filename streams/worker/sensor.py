@@ -23,19 +23,25 @@ def _source_of(event: Any) -> str:
 
 
 class MetricsSensor(faust.Sensor):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._arrived: dict[tuple[TP, int], float] = {}
+        """When each event in flight came in: faust hands a batch's events back (acknowledged
+        after the batch is applied) without the state :meth:`on_stream_event_in` returned."""
+
     def on_stream_event_in(self, tp: TP, offset: int, stream: Any, event: Any) -> dict[str, Any]:
         source = _source_of(event)
         metrics.EVENTS_IN.labels(tp.topic, source).inc()
         metrics.saw_event(source)
-        return {"start": time.perf_counter()}
+        start = self._arrived[(tp, offset)] = time.perf_counter()
+        return {"start": start}
 
     def on_stream_event_out(
         self, tp: TP, offset: int, stream: Any, event: Any, state: dict[str, Any] | None = None
     ) -> None:
-        if state:
-            metrics.PROCESSING_SECONDS.labels(tp.topic).observe(
-                time.perf_counter() - state["start"]
-            )
+        start = self._arrived.pop((tp, offset), None)
+        if start is not None:
+            metrics.PROCESSING_SECONDS.labels(tp.topic).observe(time.perf_counter() - start)
 
     def on_web_request_end(
         self, app: Any, request: Any, response: Any, state: dict[str, Any], *, view: Any = None

@@ -16,12 +16,14 @@ held as compressed JSON bytes (a quarter of the memory, nothing for the garbage 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 from faust.stores.memory import Store as MemoryStore
-from faust.streams import current_event
+from faust.streams import _current_event, current_event
+from faust.types import EventT
 from faust.types.stores import StoreT
 
 from streams.worker.store import PackedStore
@@ -30,22 +32,15 @@ __all__ = ["Table", "book_chunks"]
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
-    _writing_partition: int | None = None
-
-    def put(self, key: Any, value: Any, *, partition: int) -> None:
-        """Set ``key`` as an event of ``partition`` would: its changelog record goes to that
-        partition (faust takes it from the current event, which a batch written after its
-        events were read no longer has)."""
-        self._writing_partition = partition
+    def put(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
+        """Set ``key`` as ``event``'s processing would have: faust's stores and changelog take
+        the partition from the current event, which a batch, written after its events were
+        read, no longer has. ``event`` is the last of the batch that changed ``key``."""
+        token = _current_event.set(weakref.ref(event))
         try:
             self[key] = value
         finally:
-            self._writing_partition = None
-
-    def partition_for_key(self, key: Any) -> int | None:
-        if self._writing_partition is not None:
-            return self._writing_partition
-        return super().partition_for_key(key)
+            _current_event.reset(token)
 
     def _new_store_by_url(self, url: Any) -> StoreT:  # type: ignore[type-arg]
         if not str(url).startswith("memory:"):
