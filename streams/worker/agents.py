@@ -1,4 +1,5 @@
-"""The faust agents' one body: decode, :func:`streams.books.registry.process`, act, write.
+"""The faust agents' one body: take a batch; per event decode,
+:func:`streams.books.registry.process`, act; then write what the batch changed, once.
 
 Every topic the books read has one agent whose body is :meth:`Effects.consume`
 (streams/worker/tables.py). The side effects an

@@ -1,7 +1,8 @@
 """The worker's tables, agents and timers, every one built from the book registry.
 
 Each book (streams/books/registry.py) gets a table of its name; each topic the books read gets
-one agent whose body is :meth:`streams.agents.Effects.consume` (decode, process, act, write);
+one agent whose body is :meth:`streams.worker.agents.Effects.consume` (a batch at a time: decode,
+process and act per event, then each entity the batch changed written once);
 each book's timers run once the tables are recovered, over its entities in chunks. Each index
 (a table over records that are no events: the dead letters waiting for a person) gets a table
 and an agent that keeps the latest entity per key.
