@@ -169,10 +169,11 @@ class Directory:
             check_password_hash(person.password_hash.get_secret_value())
 
     def delivers_to(self, code: str) -> bool:
-        """Whether the worker may send to ``code``'s outbox: a department of the directory
-        (``midfield topics create`` made its outbox); any department when no directory is set
-        (a development setup whose broker makes topics on first use)."""
-        return not self.departments or code in self.departments
+        """Whether the worker may send to ``code``'s outbox: a department of the directory,
+        whose outbox ``midfield topics create`` made (and whose sink knows where to deliver).
+        With no directory, none: the worker never relies on a broker making topics on first
+        use, which production brokers do not (and an auto-created outbox has one partition)."""
+        return code in self.departments
 
     @property
     def codes(self) -> list[str]:

@@ -92,7 +92,7 @@ def reparser(settings: Settings) -> Reparse:
 def _notice_again(letter: DeadLetter, directory: Directory) -> Envelope:
     notice = _decode_again(letter)
     department = letter.meta[OUTBOX_META].removeprefix("office.outbox.").removesuffix(".v1")
-    if not (directory.departments and directory.delivers_to(department)):
+    if not directory.delivers_to(department):
         raise ParseError(UNKNOWN_DEPARTMENT, f"still no department {department!r} in the directory")
     return notice
 

@@ -72,7 +72,6 @@ ALERT_TEXTS: Mapping[str, str] = {
     "not-a-task-department": "{actor} 不是督办事项 {about} 的承办单位，操作被拒绝",
     "forbidden-task": "{actor} 对督办事项 {about} 越权操作，已拒绝",
     "office-only": "{actor} 试图执行仅限办公室的督办操作（{about}），已拒绝",
-    "unknown-department": "单位代码 {about} 不在单位名录中，发给它的督办通知已存入死信，待补发",
     "not-utf8": "明传电报 {about} 无法检查编码，已拦截，请按涉密渠道处理",
     "declared-classification": "明传电报 {about} 标有密级，已拦截，请按涉密渠道处理",
     "star-term": "明传电报 {about} 含★密级标志，已拦截，请按涉密渠道处理",

@@ -121,7 +121,8 @@ class Effects:
         wait until the producer gives up, holding every commit behind it. The notice goes to
         the dead-letter topic whole, with its outbox (``midfield replay redrive --reason
         unknown-department`` sends it there once the department is in the directory and its
-        topic made), and the duty officer gets one alert per department."""
+        topic made), and the duty officer gets one alert per department and task (its first
+        notice's: the same whichever worker raises it, as a task's events keep their order)."""
         target = outbox(department)
         letter = DeadLetter.of(
             notice.value(),
@@ -134,14 +135,15 @@ class Effects:
             meta={**{k: v.decode() for k, v in notice.headers()}, OUTBOX_META: target},
         )
         await send_dead_letter(self.deadletters, letter)
+        task = notice.subject
         alert = AlertRaised(
-            alert_id=f"{UNKNOWN_DEPARTMENT}/{department}",
+            alert_id=f"{UNKNOWN_DEPARTMENT}/{department}/{task}",
             kind=UNKNOWN_DEPARTMENT,
             about=department,
             reason=UNKNOWN_DEPARTMENT,
             message=(
-                f"单位代码 {department} 不在单位名录中，发给它的督查通知未能送达，已存入死信；"
-                "在名录中加入该单位并运行 midfield topics create 后，用 "
+                f"单位代码 {department} 不在单位名录中，督办事项 {task} 发给它的通知未能送达，"
+                "已存入死信；在名录中加入该单位并运行 midfield topics create 后，用 "
                 f"midfield replay redrive --reason {UNKNOWN_DEPARTMENT} 补发"
             ),
         )

@@ -172,7 +172,7 @@ def test_a_notice_for_a_department_outside_the_directory_is_dead_lettered_then_r
     notice_id = letter.meta["ce_id"]
     [alert] = wait_for(
         lambda: [a for a in worker.get("/alerts")[1]["alerts"]
-                 if a["alert_id"] == f"unknown-department/{ghost}"],
+                 if a["alert_id"] == f"unknown-department/{ghost}/{task_id}"],
         timeout=30, what="the duty officer's alert",
     )  # fmt: skip
     assert ghost in alert["message"] and "redrive" in alert["message"]

@@ -28,12 +28,14 @@ from midfield.bus.topics import create_topics
 from midfield.bus.watermarks import end_offsets, topic_partitions
 from midfield.replay.offsets import offsets_at
 from midfield.settings import TopicSettings
+from schemas.catalog import concrete
 from schemas.envelope import Envelope
 from schemas.events.task import TaskAssigned, TaskCreated
 from streams.books.registry import PROCESSED
 from tests.harness import (
     Broker,
     WorkerProcess,
+    departments_file,
     midfield_env,
     produce,
     read_topic,
@@ -48,6 +50,7 @@ pytestmark = pytest.mark.xdist_group("replay")  # one private broker and live wo
 ZONE = ZoneInfo("Asia/Shanghai")
 FAX_TOPIC = "office.intake.fax.v1"
 QUIET = {  # the live worker's timers must not add events while the books are compared
+    # (and the ``directory`` fixture adds the departments file)
     "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "3600",
     "MIDFIELD_DUTY_REPORT_CHECK_INTERVAL_S": "3600",
     "MIDFIELD_REPLIES_CHECK_INTERVAL_S": "3600",
@@ -108,8 +111,27 @@ def _settled(worker: WorkerProcess, faxes: int, tasks: int) -> dict[str, Any] | 
 
 
 @pytest.fixture(scope="module")
-def history(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The department the tasks name, in a directory every worker and replay of this module
+    reads (QUIET carries it), as deployed: notices go only to a department of the directory,
+    whose outbox exists (``_outboxes``)."""
+    path = departments_file(tmp_path_factory.mktemp("replay-directory") / "departments.toml",
+                            {"d1": "d1-replay-key-0123456789"})  # fmt: skip
+    QUIET["MIDFIELD_DEPARTMENTS_FILE"] = str(path)
+    return path
+
+
+def _outboxes(broker: Broker) -> None:
+    """The catalog's topics and d1's outbox, as ``midfield topics create`` makes them."""
+    create_topics(broker.kafka_settings(), TopicSettings(), concrete(["d1"]))
+
+
+@pytest.fixture(scope="module")
+def history(
+    own_broker: Broker, directory: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[History]:
     workdir = tmp_path_factory.mktemp("replay-live")
+    _outboxes(own_broker)
     first = _faxes(0, 40) + _task("T-red", -2) + _task("T-far", 30) + _task("T-soon", 2)
     second = (
         _faxes(40, 60)
@@ -211,7 +233,7 @@ def test_rebuild_from_a_moment_equals_a_run_over_the_later_events_only(
     # The reference: a second broker that only ever saw the second batch, and a plain worker.
     with EmbeddedBroker(workdir / "reference-broker").running() as status:
         reference = Broker(status.bootstrap, "embedded", "embedded")
-        create_topics(reference.kafka_settings(), TopicSettings())
+        _outboxes(reference)
         worker = WorkerProcess(reference, workdir / "ref", app_id="reference", env_extra=QUIET)
         worker.workdir.mkdir()
         worker.start()
