@@ -25,6 +25,7 @@ from schemas.envelope import Envelope
 __all__ = [
     "command_line",
     "finish",
+    "office",
     "produce_all",
     "profile_rows",
     "progress",
@@ -127,3 +128,18 @@ def produce_all(kafka: KafkaSettings, envelopes: Iterable[Envelope], total: int)
     if failed:
         raise SystemExit(f"{len(failed)} events not acknowledged; first: {failed[0]!r}")
     return seconds
+
+
+def office(kafka: KafkaSettings, work: Path, departments: Iterable[str]) -> Path:
+    """The catalog's topics and one outbox per department, and a departments file naming them,
+    as deployed: the worker sends notices only to departments of its directory (a notice for
+    any other is dead-lettered and alerted, which would change what a bench measures)."""
+    from midfield.bus.topics import create_topics
+    from midfield.settings import TopicSettings
+    from schemas.catalog import concrete
+    from tests.harness import departments_file
+
+    codes = sorted(departments)
+    create_topics(kafka, TopicSettings(), concrete(codes))
+    keys = {code: f"{code}-bench-key-0123456789abcdef" for code in codes}
+    return departments_file(work / "departments.toml", keys)

@@ -24,10 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import command_line, produce_all, progress, run_bench, workdir
+from bench.harness import command_line, office, produce_all, progress, run_bench, workdir
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
-from midfield.bus.topics import create_topics
 from midfield.bus.watermarks import topic_end_offsets
 from midfield.clock import utc_now
 from midfield.settings import Settings
@@ -377,8 +376,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     with workdir(args.keep) as work, EmbeddedBroker(work / "broker").running() as status:
         broker = Broker(status.bootstrap, "embedded", "embedded")
         settings = Settings(kafka=broker.kafka_settings())
-        create_topics(settings.kafka, settings.topics)
-        env = {"MIDFIELD_WORKER_STORE": args.store}
+        directory = office(settings.kafka, work, DEPARTMENTS)
+        env = {"MIDFIELD_WORKER_STORE": args.store, "MIDFIELD_DEPARTMENTS_FILE": str(directory)}
         app_id = f"bench-memory-{uuid.uuid4().hex[:6]}"
         worker = WorkerProcess(broker, work / "worker", app_id, env_extra=env)
         (work / "worker").mkdir()

@@ -33,11 +33,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import command_line, produce_all, profile_rows, progress, run_bench
+from bench.harness import (
+    command_line,
+    office,
+    produce_all,
+    profile_rows,
+    progress,
+    run_bench,
+)
 from bench.noop_worker import NoopWorkerProcess
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
-from midfield.bus.topics import create_topics
 from midfield.bus.watermarks import topic_end_offsets
 from midfield.clock import utc_now
 from midfield.replay.books import Snapshot, changelog_topic
@@ -404,8 +410,8 @@ def run_live(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float
     flushed), the changelog records it wrote are counted."""
     app_id = f"bench-live-{round_}-{uuid.uuid4().hex[:6]}"
     (work / app_id).mkdir(parents=True)
-    worker = WorkerProcess(broker, work / app_id, app_id,
-                           env_extra={"MIDFIELD_WORKER_LAG_INTERVAL_S": "2"})  # fmt: skip
+    env = {"MIDFIELD_WORKER_LAG_INTERVAL_S": "2", **_passed()}
+    worker = WorkerProcess(broker, work / app_id, app_id, env_extra=env)
     expected = mix.expected_books()
     try:
         worker.start()
@@ -440,7 +446,7 @@ def run_noop(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float
     live worker is (:func:`_time_intake`)."""
     app_id = f"bench-noop-{round_}-{uuid.uuid4().hex[:6]}"
     (work / app_id).mkdir(parents=True)
-    worker = NoopWorkerProcess(broker, work / app_id, app_id)
+    worker = NoopWorkerProcess(broker, work / app_id, app_id, env_extra=_passed())
     try:
         worker.start()
         worker.wait_ready(timeout=120)
@@ -477,6 +483,19 @@ def changelog_records(kafka: KafkaSettings, app_id: str) -> dict[str, int]:
     return counts
 
 
+PASSED = (
+    "MIDFIELD_WORKER_BATCH_MAX",
+    "MIDFIELD_WORKER_BATCH_WITHIN_S",
+    "MIDFIELD_DEPARTMENTS_FILE",
+)
+"""What the workers get of this process's environment (``tests.harness.midfield_env`` gives
+them none of its MIDFIELD_ settings): the batch settings under test and the office's directory."""
+
+
+def _passed() -> dict[str, str]:
+    return {name: os.environ[name] for name in PASSED if name in os.environ}
+
+
 def _events_in(samples: dict[tuple[str, Any], float]) -> int:
     return int(sum(v for (name, _), v in samples.items() if name == "midfield_events_in_total"))
 
@@ -498,9 +517,8 @@ def worker_environment(bootstrap: str) -> Iterator[None]:
     none of the caller's own MIDFIELD_/KAFKA_ settings but the worker's batch ones
     (``MIDFIELD_WORKER_BATCH_MAX=1`` measures the workers applying one event at a time)."""
     saved = dict(os.environ)
-    kept = ("MIDFIELD_WORKER_BATCH_MAX", "MIDFIELD_WORKER_BATCH_WITHIN_S")
     for name in [n for n in os.environ
-                 if n.startswith(("MIDFIELD_", "KAFKA_")) and n not in kept]:  # fmt: skip
+                 if n.startswith(("MIDFIELD_", "KAFKA_")) and n not in PASSED]:  # fmt: skip
         del os.environ[name]
     os.environ |= {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -770,7 +788,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             settings = Settings(
                 kafka=KafkaSettings(bootstrap_servers=status.bootstrap, profile="embedded")
             )
-            create_topics(settings.kafka, settings.topics)
+            directory = office(settings.kafka, work, DEPARTMENTS)
+            os.environ["MIDFIELD_DEPARTMENTS_FILE"] = str(directory)  # the workers' directory
             progress(f"producing {mix.events:,} events: {mix.entities}…")
             produce_s = produce(settings.kafka, mix)
             progress(
