@@ -42,6 +42,7 @@ from connectors.sources import SOURCES
 from midfield.departments import Directory, load_directory
 from midfield.errors import NotRedrivable, ParseError
 from midfield.settings import Settings
+from schemas.catalog import outbox
 from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import DecodeError, Envelope
 
@@ -90,10 +91,11 @@ def reparser(settings: Settings) -> Reparse:
 
 
 def _notice_again(letter: DeadLetter, directory: Directory) -> Envelope:
+    """The notice, once the directory has the department whose outbox the letter names."""
     notice = _decode_again(letter)
-    department = letter.meta[OUTBOX_META].removeprefix("office.outbox.").removesuffix(".v1")
-    if not directory.delivers_to(department):
-        raise ParseError(UNKNOWN_DEPARTMENT, f"still no department {department!r} in the directory")
+    target = letter.meta[OUTBOX_META]
+    if not any(outbox(code) == target for code in directory.codes):
+        raise ParseError(UNKNOWN_DEPARTMENT, f"no department of the directory has {target}")
     return notice
 
 
