@@ -24,8 +24,11 @@ _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def safe_cell(value: object) -> object:
     """``value`` as a cell may hold it: text starting with a formula character gets a leading
     ``'`` (OWASP's advice, so it stays text and shows what was sent), control characters
-    become U+FFFD; numbers, dates and ``None`` are unchanged."""
+    become U+FFFD, line ends become line feeds (an XML reader turns a stored CR into LF, or not,
+    depending on the parser: the cell reads the same with either); numbers, dates and ``None``
+    are unchanged."""
     if not isinstance(value, str):
         return value
-    text = _UNSTORABLE.sub("\ufffd", value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    quoted = value.startswith(FORMULA_STARTS)
+    text = _UNSTORABLE.sub("\ufffd", value).replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if quoted else text

@@ -11,7 +11,12 @@ from midfield.spreadsheet import FORMULA_STARTS, safe_cell
 
 @pytest.mark.parametrize("start", FORMULA_STARTS)
 def test_text_starting_with_a_formula_character_gets_a_leading_quote(start: str) -> None:
-    assert safe_cell(f"{start}1+1") == f"'{start}1+1"
+    assert safe_cell(f"{start}1+1") == "'" + f"{start}1+1".replace("\r", "\n")
+
+
+@pytest.mark.parametrize("text", ["第一行\r第二行", "第一行\r\n第二行", "第一行\n第二行"])
+def test_line_ends_are_stored_as_line_feeds_whatever_the_xml_parser(text: str) -> None:
+    assert safe_cell(text) == "第一行\n第二行"
 
 
 @pytest.mark.parametrize("value", ["主体完成六成", "a=b", "进度 -5%", "'已引用", "", " =1"])
