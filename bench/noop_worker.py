@@ -6,7 +6,7 @@ wait of ``MIDFIELD_WORKER_FETCH_MAX_WAIT_MS``, the high watermarks of streams/wo
 the same faust settings (``streams.worker.app._faust_config``: broker, the profile's group
 timings, commit interval, ``consumer_auto_offset_reset=earliest``), the same metrics sensor, and
 one agent per topic of ``streams.books.registry.PROCESSED`` that takes the events in the same
-batches (``take_events(MIDFIELD_WORKER_BATCH_MAX, within=MIDFIELD_WORKER_BATCH_WITHIN_S)``) and
+batches (``streams.worker.batches.batches``) and
 drops them: no decoding, no books, no tables, no changelogs, no side effects. Taking them in the
 live worker's batches, not one by one with ``stream.events()``, keeps faust's part of the two
 paths the same (the buffer, the acks after each batch), so the gap between them is Midfield's.
@@ -33,6 +33,7 @@ from midfield.settings import Settings
 from streams.books.registry import PROCESSED
 from streams.worker import heap
 from streams.worker.app import MidfieldApp, _faust_config
+from streams.worker.batches import batches
 from streams.worker.emit import raw_topic
 from streams.worker.sensor import MetricsSensor
 from tests.harness import WorkerProcess, midfield_env
@@ -66,7 +67,7 @@ def _dropping(settings: Settings) -> Any:
     batch_max, within = settings.worker.batch_max, settings.worker.batch_within_s
 
     async def drop(stream: Any) -> None:
-        async for _ in stream.take_events(batch_max, within=within):
+        async for _ in batches(stream, batch_max, within):
             pass
 
     return drop

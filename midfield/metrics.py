@@ -78,6 +78,12 @@ PARSE_SECONDS = Histogram(
 PROCESSING_SECONDS = Histogram(
     "midfield_processing_seconds", "Time to apply one event.", ["topic"], buckets=_LATENCY
 )
+BATCH_EVENTS = Histogram(
+    "midfield_worker_batch_events",
+    "Events an agent applied as one batch (what was ready, up to MIDFIELD_WORKER_BATCH_MAX).",
+    ["topic"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+)
 HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
 ACCESS_DENIED = Counter(
     "midfield_access_denied",

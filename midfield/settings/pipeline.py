@@ -194,9 +194,9 @@ class WorkerSettings(BaseSettings):
     batch_within_s: PositiveFloat = Field(
         0.1,
         description=(
-            "How long an agent gathers a batch before it applies what it has: the most a batch "
-            "adds to an event's latency. Longer windows make larger batches while the worker "
-            "catches up (fewer changelog records; bench/README.md has the measured trade)."
+            "While the worker is behind the end of the log (catching up), how long an agent "
+            "gathers a batch before it applies what it has. At the end of the log an event is "
+            "applied at once, whatever this says (streams/worker/batches.py)."
         ),
     )
     shutdown_timeout_s: PositiveFloat = Field(

@@ -20,6 +20,7 @@ from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised
 from streams.books.registry import Outcome, Tables, process
+from streams.worker.batches import batches
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
 from streams.worker.table import Table
@@ -56,11 +57,11 @@ class Effects:
         return self.app.books
 
     async def consume(self, stream: Any, name: str) -> None:
-        """The agent reading topic ``name``: events in batches of up to ``batch_max``, or what
-        came within ``batch_within_s``; faust acknowledges a batch's events once it is
-        applied."""
+        """The agent reading topic ``name``: events in :func:`batches` (up to ``batch_max``;
+        gathered for ``batch_within_s`` only while behind the end of the log); faust
+        acknowledges a batch's events once it is applied."""
         worker = self.app.settings.worker
-        async for events in stream.take_events(worker.batch_max, within=worker.batch_within_s):
+        async for events in batches(stream, worker.batch_max, worker.batch_within_s):
             async with self._applying:
                 await self.apply(events, name)
 
@@ -73,6 +74,7 @@ class Effects:
         One batch at a time across the agents: two topics can touch one entity, and a batch
         reads what the one before it wrote."""
         app = self.app
+        metrics.BATCH_EVENTS.labels(name).observe(len(events))
         pending = Pending(self.books)
         for event in events:
             envelope = await decode_or_dead_letter(event, self.deadletters, app.conf.id)
