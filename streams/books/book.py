@@ -28,12 +28,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import UnionType
-from typing import Any
+from typing import Any, Protocol
 
 from midfield.settings import Settings
 from schemas.envelope import Envelope, EventData
 
-__all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Timer"]
+__all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Summary", "Timer"]
 
 State = dict[str, Any]
 """One entity of a book, as stored: a JSON object (its shape: the book's ``state`` model)."""
@@ -110,6 +110,15 @@ Apply = Callable[[State | None, Envelope, Context], Decision]
 Show = Callable[[State, datetime, Settings], dict[str, Any]]
 
 
+class Summary(Protocol):
+    """What a book's views read instead of decoding every entity, kept by the worker beside its
+    table: told every write, and after a recovery every entity the worker holds."""
+
+    def put(self, key: str, book: State | None) -> None: ...
+
+    def reset(self, books: Iterable[tuple[str, State]]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Book:
     """A book: the one object its module exports, and all that the worker, the replay tools,
@@ -133,6 +142,8 @@ class Book:
     timers: tuple[Timer, ...] = ()
     rebuilt: bool = True
     """Rebuilt by a replay; ``False`` for a book that is no function of the intake topics."""
+    summary: Callable[[Settings], Summary] | None = None
+    """Makes the book's :class:`Summary`, for views that must not scan (the ledger's lights)."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from schemas.events.task import (
     TaskStatus,
 )
 from streams.books.book import Book, Context, Decision, Refusal, State, Timer
+from streams.books.ledger_summary import LedgerSummary
 from streams.books.lights import Light, light
 from streams.books.task_book import Applied, Refused, apply, departments_of, is_task
 from streams.books.task_state import TaskState, TaskStub
@@ -186,6 +187,7 @@ BOOK = Book(
     connector="ledger",
     state=TaskState | TaskStub,
     show=_show,
+    summary=lambda settings: LedgerSummary(settings.supervision, settings.office.zone),
     # reminders are facts in the task log like any other, applied once by id (DESIGN §5)
     timers=(
         Timer(

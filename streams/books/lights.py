@@ -18,7 +18,7 @@ from midfield.settings import SupervisionSettings
 from schemas.events.task import TaskStatus
 from streams.books.task_state import TaskState
 
-__all__ = ["Light", "Reason", "due_at", "light", "light_reason"]
+__all__ = ["Light", "Reason", "changes_after", "due_at", "light", "light_reason"]
 
 
 class Light(StrEnum):
@@ -98,3 +98,26 @@ def _behind_schedule(book: TaskState, now: datetime, due: datetime) -> float:
     elapsed = min(max((now - start).total_seconds() / span, 0.0), 1.0)
     done = book["percent"] / 100
     return elapsed - done
+
+
+def changes_after(
+    book: TaskState, now: datetime, rules: SupervisionSettings, zone: ZoneInfo
+) -> datetime | None:
+    """The first moment after ``now`` at which the task's light may change with no event
+    (``None``: never): its deadline window opening, its due time, the moment its progress falls
+    behind the time elapsed. A light computed at ``now`` holds until then (the ledger's summary,
+    streams/books/ledger_summary.py, recomputes it only then)."""
+    if book["status"] == TaskStatus.closed:
+        return None
+    due = due_at(book, zone)
+    if now >= due:
+        return None
+    window = date.fromisoformat(book["deadline"]) - timedelta(days=rules.warning_days)
+    moments = [due, datetime.combine(window, time(0), zone)]
+    if book["status"] not in (TaskStatus.completion_reported, TaskStatus.reviewed):
+        start = datetime.fromisoformat(book["created_at"])
+        share = book["percent"] / 100 + rules.progress_lag
+        if due > start and share < 1:  # behind once elapsed > share: a microsecond after
+            moments.append(start + (due - start) * share)
+    later = [m for m in moments if m >= now]
+    return min(later) if later else None

@@ -17,6 +17,7 @@ follow-ups masked (streams/views/masking.py).
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from importlib.resources import files
@@ -41,7 +42,7 @@ from streams.books.period import Period
 from streams.books.task_state import TaskState
 from streams.views import labels, masking
 from streams.views.ops import readiness
-from streams.views.pages import OFFICE_READERS, office_json, page, principal_of
+from streams.views.pages import OFFICE_READERS, office_json, page, principal_of, summary_of
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -107,23 +108,21 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
 
 
 def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
+    """The lights counted and the red and yellow tasks nearest their deadline, from the
+    ledger's summary: only the listed tasks' books are read."""
     rules, zone = app.settings.supervision, app.settings.office.zone
-    counts: Counter[str] = Counter()
-    flagged: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
-    for _, book in app.table(ledger.BOOK).items():
-        if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
-            continue
-        colour, reason = lights.light_reason(book, now, rules, zone)
-        counts[colour.value] += 1
-        if colour.value in flagged:
-            flagged[colour.value].append(_task_row(app, book, reason))
-    for rows in flagged.values():
-        rows.sort(key=lambda row: (row["deadline"], row["task_id"]))
-    return {
-        "lights": {c.value: counts[c.value] for c in lights.Light},
-        "red": flagged["red"][:_LISTED],
-        "yellow": flagged["yellow"][:_LISTED],
-    }
+    table = app.table(ledger.BOOK)
+    summary = summary_of(table).at(now)
+    mine = summary.select(department=own)
+    flagged: dict[str, list[dict[str, Any]]] = {}
+    for colour in (lights.Light.red, lights.Light.yellow):
+        keys = summary.select(light=colour, department=own)
+        nearest = heapq.nsmallest(_LISTED, keys, key=lambda k: (summary.rows[k].deadline, k))
+        books = [b for b in map(table.get, nearest) if task_book.is_task(b)]
+        flagged[colour.value] = [
+            _task_row(app, b, lights.light_reason(b, now, rules, zone)[1]) for b in books
+        ]
+    return {"lights": summary.counts(mine), **flagged}
 
 
 def _task_row(app: MidfieldApp, book: TaskState, reason: lights.Reason) -> dict[str, Any]:

@@ -12,7 +12,8 @@ serves (deny by default). A department's principal sees only its own share
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -31,11 +32,14 @@ __all__ = [
     "PRINCIPAL",
     "OtherDepartment",
     "bad_request",
+    "cursor",
     "forbidden_department",
     "office_json",
     "own_department",
     "page",
+    "page_of",
     "principal_of",
+    "summary_of",
 ]
 
 PRINCIPAL = RequestKey("principal", Principal)
@@ -43,6 +47,9 @@ PRINCIPAL = RequestKey("principal", Principal)
 
 OFFICE_READERS = (R.director, R.duty_officer, R.supervision)
 """The office's roles that read the office's books."""
+
+PAGE_SIZE, PAGE_MOST = 200, 1000
+"""Entries a long list answers when ``?limit=`` is not given, and at the most."""
 
 
 def page(
@@ -90,3 +97,30 @@ def bad_request(web: Any, reason: str, message: str) -> Any:
 def office_json(web: Any, payload: Any, zone: ZoneInfo) -> Any:
     """A book's view as JSON with every time in it in the office's zone: one rule for all views."""
     return web.json(office_time.shown(payload, zone))
+
+
+def cursor(query: Mapping[str, str]) -> tuple[str | None, int]:
+    """A long list's ``?after=`` (the ``next`` of the page before; ``None``: from the first)
+    and ``?limit=`` (:data:`PAGE_SIZE` unless given, at most :data:`PAGE_MOST`); a bad limit
+    raises ``ValueError``."""
+    text = query.get("limit") or str(PAGE_SIZE)
+    if not text.isdigit() or not 1 <= int(text) <= PAGE_MOST:
+        raise ValueError(f"limit must be 1 to {PAGE_MOST}, not {text!r}")
+    return query.get("after") or None, int(text)
+
+
+def page_of(keys: Collection[str], after: str | None, limit: int) -> tuple[list[str], str | None]:
+    """The ``limit`` keys after ``after`` in order, and the cursor of the next page (``None``:
+    this is the last). A cursor is a key, not a position: entries added or removed between two
+    pages neither repeat nor skip the others."""
+    ordered = sorted(keys)
+    start = bisect_right(ordered, after) if after is not None else 0
+    listed = ordered[start : start + limit]
+    return listed, (listed[-1] if start + limit < len(ordered) else None)
+
+
+def summary_of(table: Any) -> Any:
+    """The summary the worker keeps beside a book's table (streams/books/book.py ``Summary``)."""
+    if table.summary is None:
+        raise LookupError(f"the book {table.name} keeps no summary")
+    return table.summary

@@ -19,10 +19,13 @@ from streams.views import ledger_sheet as ledger_sheet_
 from streams.views.pages import (
     OtherDepartment,
     bad_request,
+    cursor,
     forbidden_department,
     office_json,
     own_department,
     page,
+    page_of,
+    summary_of,
 )
 
 if TYPE_CHECKING:
@@ -53,29 +56,26 @@ def register_ledger_views(app: MidfieldApp) -> None:
             light = lights.Light(query["light"]) if query.get("light") else None
             status = TaskStatus(query["status"]).value if query.get("status") else None
             department = own_department(request, query.get("department") or None)
+            after, limit = cursor(query)
         except ValueError as exc:
             return bad_request(web, "bad-filter", str(exc))
         except OtherDepartment:
             return forbidden_department(web, request)
         now = app.clock()
-        books = [b for _, b in app.table(ledger.BOOK).items() if task_book.is_task(b)]
-        found = [
-            _summary(app, b, now)
-            for b in sorted(books, key=lambda b: b["task_id"])
-            if ledger.matches(
-                b,
-                department=department,
-                light_=light,
-                status=status,
-                now=now,
-                rules=rules,
-                zone=zone,
-            )
-        ]
-        counts = {c.value: sum(t["light"] == c.value for t in found) for c in lights.Light}
+        table = app.table(ledger.BOOK)
+        summary = summary_of(table).at(now)
+        found = summary.select(light=light, status=status, department=department)
+        listed, following = page_of(found, after, limit)
+        books = [b for b in map(table.get, listed) if task_book.is_task(b)]
         return office_json(
             web,
-            {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found},
+            {
+                "now": now.isoformat(),
+                "count": len(found),
+                "lights": summary.counts(found),
+                "tasks": [_summary(app, b, now) for b in books],
+                "next": following,
+            },
             zone,
         )
 

@@ -26,12 +26,17 @@ from faust.streams import _current_event, current_event
 from faust.types import EventT
 from faust.types.stores import StoreT
 
+from streams.books.book import Summary
 from streams.worker.store import PackedStore
 
 __all__ = ["Table", "book_chunks"]
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
+    summary: Summary | None = None
+    """The book's summary (streams/books/book.py), told every write and, after a recovery,
+    every entity this worker then holds."""
+
     def put(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
         """Set ``key`` as ``event``'s processing would have: faust's stores and changelog take
         the partition from the current event, which a batch, written after its events were
@@ -52,6 +57,8 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
 
     def on_key_set(self, key: Any, value: Any) -> None:
         super().on_key_set(key, value)
+        if self.summary is not None:
+            self.summary.put(key, value)
         store = self.data
         if isinstance(store, MemoryStore):
             partition = self.partition_for_key(key)
@@ -61,16 +68,32 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             if partition is not None:
                 store._key_partition[key] = partition
 
+    def on_key_del(self, key: Any) -> None:
+        super().on_key_del(key)
+        if self.summary is not None:
+            self.summary.put(key, None)
 
-async def book_chunks(table: Any, size: int = 500) -> AsyncIterator[list[Any]]:
-    """Every book of ``table``, ``size`` at a time, the event loop running between chunks.
+    async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
+        """The summary again from what the worker holds now: recovery fills the store without
+        :meth:`on_key_set`, and drops the keys of partitions that moved away."""
+        await super().on_recovery_completed(active_tps, standby_tps)
+        if self.summary is not None:
+            books: list[tuple[Any, Any]] = []
+            async for chunk in book_chunks(self, with_keys=True):
+                books.extend(chunk)
+            self.summary.reset(books)
 
-    A timer's scan decodes each packed book (~20 µs for a task): 100k at once would hold the
-    loop, and every HTTP answer and event behind it, for seconds, and hold every decoded book
-    in memory together. The keys are listed first (agents may add books meanwhile: those wait
-    for the next scan); a book gone since is skipped."""
+
+async def book_chunks(
+    table: Any, size: int = 500, *, with_keys: bool = False
+) -> AsyncIterator[list[Any]]:
+    """Every book of ``table``, ``size`` at a time (``(key, book)`` pairs ``with_keys``), the
+    event loop running between chunks. A scan decodes each packed book (~20 µs for a task): 100k
+    at once would hold the loop, and every HTTP answer and event behind it, for seconds, and
+    hold every decoded book in memory together. The keys are listed first (agents may add
+    books meanwhile: those wait for the next scan); a book gone since is skipped."""
     keys = list(table.keys())
     for start in range(0, len(keys), size):
-        books = [table.get(key) for key in keys[start : start + size]]
-        yield [book for book in books if book is not None]
+        found = [(key, table.get(key)) for key in keys[start : start + size]]
+        yield [(k, b) if with_keys else b for k, b in found if b is not None]
         await asyncio.sleep(0)

@@ -39,6 +39,8 @@ def add_books(app: MidfieldApp, effects: Effects, channels: dict[str, Any]) -> N
     faust topic) is filled with the topics read, so the timers and the gate share them."""
     for b in BOOKS:
         app.books[b.name] = _table(app, b.name)
+        if b.summary is not None:
+            app.books[b.name].summary = b.summary(app.settings)
     for name in PROCESSED:
         channels.setdefault(name, raw_topic(app, name))
         _add_agent(app, effects, channels[name])

@@ -199,6 +199,26 @@ def test_unknown_task_answers_404_and_a_bad_filter_400(worker: WorkerProcess) ->
     assert status == 400 and body["error"] == "bad-filter"
 
 
+def test_the_ledger_pages_with_a_cursor_and_counts_every_task_it_filters(
+    worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
+) -> None:
+    lead, assisting = codes
+    ids = [f"DC-{unique}-{n}" for n in range(5)]
+    events = [e for i in ids for e in _task(i, lead, assisting, TODAY + timedelta(days=90))]
+    produce(catalog_topics, [_wrap(e, n) for n, e in enumerate(events)])
+    worker.wait_for_status(f"/ledger/{ids[-1]}", "signed")
+
+    pages, after = [], ""
+    while after is not None:
+        status, body = worker.get(f"/ledger?department={lead}&limit=2&after={after}")
+        assert status == 200 and body["count"] == 5 and body["lights"]["green"] == 5
+        pages.append([t["task_id"] for t in body["tasks"]])
+        after = body["next"]
+    assert pages == [ids[0:2], ids[2:4], ids[4:5]]
+    assert worker.get("/ledger?limit=0")[1]["error"] == "bad-filter"
+    assert worker.get("/ledger?limit=1001")[0] == 400
+
+
 def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
     worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
 ) -> None:
@@ -235,6 +255,10 @@ def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
     time.sleep(3)  # six reminder checks on the restarted worker
     assert [len(reminded(d)) for d in codes] == [1, 1]
     assert worker.get(f"/ledger/{task_id}")[1]["reminders"] == 1
+    # the ledger's summary was made again from the recovered books
+    status, red = worker.get(f"/ledger?light=red&department={lead}")
+    assert (status, [t["task_id"] for t in red["tasks"]], red["lights"]["red"]) == (
+        200, [task_id], 1)  # fmt: skip
 
 
 def test_ledger_xlsx_has_one_row_per_task_with_the_light_as_its_colour(
