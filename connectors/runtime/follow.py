@@ -10,14 +10,13 @@ import contextlib
 import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, Self
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Self, Unpack
 
 from connectors.runtime.http import HttpSource
+from connectors.runtime.source import Place, at_office
 from midfield.bus.clients import client_config
 from midfield.bus.consumer import TopicPartition, probe_consumer
 from midfield.bus.watermarks import topic_end_offsets
-from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import BrokerError
 from midfield.logging import Outage, get_logger
@@ -85,10 +84,8 @@ class FollowingApi(HttpSource):
     reading: ClassVar[str]
     """Why ``/ready`` says no until the topic is read (``reading the … topic``)."""
 
-    def __init__(
-        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+    def __init__(self, *, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(**place)
         self.directory = directory
         self.caught_up = threading.Event()
         self._stop = threading.Event()
@@ -96,9 +93,7 @@ class FollowingApi(HttpSource):
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> Self:
         return cls(
-            instance=options.instance,
-            zone=settings.office.zone,
-            directory=load_directory(settings.departments),
+            directory=load_directory(settings.departments), **at_office(options.instance, settings)
         )
 
     @abstractmethod

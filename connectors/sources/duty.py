@@ -29,8 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
-from typing import Any, ClassVar, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, TypeVar, Unpack
 
 from aiohttp import web
 
@@ -46,7 +45,7 @@ from connectors.runtime.http_requests import (
     validated,
 )
 from connectors.runtime.intake import Intake
-from midfield.clock import Clock, utc_now
+from connectors.runtime.source import Place
 from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from schemas.envelope import Envelope, EventData
@@ -87,10 +86,8 @@ class DutyApi(FollowingApi):
     follows = DutyEntryRecorded.topic
     reading = "reading the duty topic"
 
-    def __init__(
-        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
+    def __init__(self, *, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(directory=directory, **place)
         self._reports: set[str] = set()
         """Emergencies with a first report on the bus (followed from the duty topic)."""
 
@@ -129,14 +126,7 @@ class DutyApi(FollowingApi):
             at = await self._time(intake, raw, body.pop("time", None), call.where)
             _signed(body, request, signer)
             event, position = await make(call, body)
-            envelope = Envelope.wrap(
-                event,
-                source=self.uri,
-                position=position,
-                subject=_subject(event),
-                time=at,
-                connector_version=self.version,
-            )
+            envelope = self.envelope(event, position=position, subject=_subject(event), time=at)
             await intake.publish(envelope)
             self.take(envelope)
             created = isinstance(event, DutyEntryRecorded | EmergencyReported | DocumentRegistered)

@@ -29,8 +29,7 @@ produced (:mod:`connectors.sources.task_view`).
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, NoReturn
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, NoReturn, Unpack
 
 from aiohttp import web
 
@@ -47,8 +46,8 @@ from connectors.runtime.http_requests import (
     validated,
 )
 from connectors.runtime.intake import Intake
+from connectors.runtime.source import Place
 from connectors.sources.task_view import Seen, TaskView
-from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from midfield.logging import get_logger
@@ -106,15 +105,9 @@ class TasksApi(FollowingApi):
     reading = "reading the task topic"
 
     def __init__(
-        self,
-        *,
-        instance: str,
-        zone: ZoneInfo,
-        directory: Directory,
-        view: TaskView | None = None,
-        clock: Clock = utc_now,
+        self, *, directory: Directory, view: TaskView | None = None, **place: Unpack[Place]
     ) -> None:
-        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
+        super().__init__(directory=directory, **place)
         self.view = view or TaskView()
 
     def take(self, envelope: Envelope) -> None:
@@ -185,13 +178,8 @@ class TasksApi(FollowingApi):
 
     def _wrap(self, event: TaskEvent, actor: str, request: web.Request) -> Envelope:
         key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-        return Envelope.wrap(
-            event,
-            source=self.uri,
-            position=f"{actor}/{key}",
-            subject=event.task_id,
-            time=self.clock(),
-            connector_version=self.version,
+        return self.envelope(
+            event, position=f"{actor}/{key}", subject=event.task_id, time=self.clock()
         )
 
     async def _authorize(self, intake: Intake, event: TaskEvent, request: web.Request) -> None:
