@@ -12,6 +12,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Self, Unpack
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.http import HttpSource
 from connectors.runtime.source import Place, at_office
 from midfield.bus.clients import client_config
@@ -22,8 +23,9 @@ from midfield.errors import BrokerError
 from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import DecodeError, Envelope
+from schemas.events.alert import AlertRaised
 
-__all__ = ["FollowingApi", "follow_topic"]
+__all__ = ["FollowingApi", "follow_topic", "following"]
 
 log = get_logger(__name__)
 
@@ -71,6 +73,12 @@ def _read(
             ):
                 log.info("caught up with a topic", topic=topic)
                 caught_up.set()
+
+
+def following(topic: str, *, note: str, port: int) -> Deployment:
+    """The service of an API following ``topic``: it writes the topic (and alerts) and reads
+    it back."""
+    return Deployment(note=note, writes=(topic, AlertRaised.topic), reads=(topic,), port=port)
 
 
 class FollowingApi(HttpSource):

@@ -33,10 +33,8 @@ from typing import Any, ClassVar, TypeVar, Unpack
 
 from aiohttp import web
 
-from connectors.runtime.deployment import Deployment
-from connectors.runtime.follow import FollowingApi
+from connectors.runtime.follow import FollowingApi, following
 from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
-from connectors.runtime.http import HttpSourceOptions
 from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
@@ -49,7 +47,7 @@ from connectors.runtime.source import Place
 from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from schemas.envelope import Envelope, EventData
-from schemas.events.alert import AlertAcknowledged, AlertRaised
+from schemas.events.alert import AlertAcknowledged
 from schemas.events.duty import (
     DocumentRegistered,
     DutyEntryRecorded,
@@ -59,7 +57,7 @@ from schemas.events.duty import (
     ItemStep,
 )
 
-__all__ = ["DutyApi", "DutyOptions"]
+__all__ = ["DutyApi"]
 
 M = TypeVar("M", bound=EventData)
 
@@ -68,23 +66,17 @@ _ITEM_STEPS = {"sign": ItemStep.signed, "handle": ItemStep.handling, "close": It
 _FORM = files("connectors.sources").joinpath("duty_form.html")
 
 
-class DutyOptions(HttpSourceOptions):
-    pass
-
-
 class DutyApi(FollowingApi):
     """Serve the duty officer's API: calls, visits, emergency reports (see docs/duty.md)."""
 
     name: ClassVar[str] = "duty"
-    options = DutyOptions
-    deployment = Deployment(
-        note="The duty officers' API (reads duty entries back for the open emergencies).",
-        writes=(DutyEntryRecorded.topic, AlertRaised.topic),
-        reads=(DutyEntryRecorded.topic,),
-        port=8071,
-    )
     follows = DutyEntryRecorded.topic
     reading = "reading the duty topic"
+    deployment = following(
+        follows,
+        note="The duty officers' API (reads duty entries back for the open emergencies).",
+        port=8071,
+    )
 
     def __init__(self, *, directory: Directory, **place: Unpack[Place]) -> None:
         super().__init__(directory=directory, **place)

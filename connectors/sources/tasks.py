@@ -33,10 +33,8 @@ from typing import Any, ClassVar, NoReturn, Unpack
 
 from aiohttp import web
 
-from connectors.runtime.deployment import Deployment
-from connectors.runtime.follow import FollowingApi
+from connectors.runtime.follow import FollowingApi, following
 from connectors.runtime.guard import KEYED, KEYED_READ, PERSON, allow
-from connectors.runtime.http import HttpSourceOptions
 from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
@@ -52,57 +50,39 @@ from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from midfield.logging import get_logger
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised
-from schemas.events.task import (
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskEvent,
-    TaskExtensionApproved,
-    TaskExtensionRejected,
-    TaskExtensionRequested,
-    TaskProgressReported,
-    TaskReviewed,
-    TaskSigned,
-)
+from schemas.events import task as task_events
+from schemas.events.task import TaskCreated, TaskEvent
 from schemas.events.task_lifecycle import IllegalTransition, next_status
 
-__all__ = ["ACTIONS", "TasksApi", "TasksOptions"]
+__all__ = ["ACTIONS", "TasksApi"]
 
 log = get_logger(__name__)
 
 ACTIONS: dict[str, type[TaskEvent]] = {
-    "assign": TaskAssigned,
-    "sign": TaskSigned,
-    "progress": TaskProgressReported,
-    "completion": TaskCompletionReported,
-    "review": TaskReviewed,
-    "extension": TaskExtensionRequested,
-    "extension/approve": TaskExtensionApproved,
-    "extension/reject": TaskExtensionRejected,
-    "close": TaskClosed,
+    "assign": task_events.TaskAssigned,
+    "sign": task_events.TaskSigned,
+    "progress": task_events.TaskProgressReported,
+    "completion": task_events.TaskCompletionReported,
+    "review": task_events.TaskReviewed,
+    "extension": task_events.TaskExtensionRequested,
+    "extension/approve": task_events.TaskExtensionApproved,
+    "extension/reject": task_events.TaskExtensionRejected,
+    "close": task_events.TaskClosed,
 }
 """Path after ``/tasks/{id}/`` -> the event it makes."""
-
-
-class TasksOptions(HttpSourceOptions):
-    pass
 
 
 class TasksApi(FollowingApi):
     """Serve the tasks API for the office and the departments (see docs/departments.md)."""
 
     name: ClassVar[str] = "tasks"
-    options = TasksOptions
-    deployment = Deployment(
-        note="The departments' task API (reads its task events back for its task view).",
-        writes=(TaskEvent.topic, AlertRaised.topic),
-        reads=(TaskEvent.topic,),
-        port=8070,
-    )
     follows = TaskEvent.topic
     reading = "reading the task topic"
+    deployment = following(
+        follows,
+        note="The departments' task API (reads its task events back for its task view).",
+        port=8070,
+    )
 
     def __init__(
         self, *, directory: Directory, view: TaskView | None = None, **place: Unpack[Place]
