@@ -14,15 +14,13 @@ import zlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 from zipfile import BadZipFile
-from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from connectors.runtime.source import Position, RawRecord, Reading, Skip, Source
-from midfield.clock import Clock, utc_now
+from connectors.runtime.source import Place, Position, RawRecord, Reading, Skip, Source
 from midfield.departments import Directory
 from midfield.errors import ParseError, StoreError
 from midfield.settings import Settings
@@ -124,16 +122,8 @@ class ExportSource(Source):
     webhook source of the same system makes it; a subclass says what a row makes
     (:meth:`row_events`) and which rows a file has (:meth:`rows`)."""
 
-    def __init__(
-        self,
-        *,
-        path: Path,
-        directory: Directory,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+    def __init__(self, *, path: Path, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(**place)
         self.path, self.directory = Path(path), directory
 
     @classmethod

@@ -10,21 +10,22 @@ import contextlib
 import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, Self
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Self, Unpack
 
+from connectors.runtime.deployment import Deployment
 from connectors.runtime.http import HttpSource
+from connectors.runtime.source import Place, at_office
 from midfield.bus.clients import client_config
 from midfield.bus.consumer import TopicPartition, probe_consumer
 from midfield.bus.watermarks import topic_end_offsets
-from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import BrokerError
 from midfield.logging import Outage, get_logger
 from midfield.settings import KafkaSettings, Settings
 from schemas.envelope import DecodeError, Envelope
+from schemas.events.alert import AlertRaised
 
-__all__ = ["FollowingApi", "follow_topic"]
+__all__ = ["FollowingApi", "follow_topic", "following"]
 
 log = get_logger(__name__)
 
@@ -74,6 +75,12 @@ def _read(
                 caught_up.set()
 
 
+def following(topic: str, *, note: str, port: int) -> Deployment:
+    """The service of an API following ``topic``: it writes the topic (and alerts) and reads
+    it back."""
+    return Deployment(note=note, writes=(topic, AlertRaised.topic), reads=(topic,), port=port)
+
+
 class FollowingApi(HttpSource):
     """An API of the office's and the departments' keys that answers from its own topic: it
     reads ``follows`` back from the beginning in a thread while it serves (:meth:`take` gets
@@ -85,10 +92,8 @@ class FollowingApi(HttpSource):
     reading: ClassVar[str]
     """Why ``/ready`` says no until the topic is read (``reading the … topic``)."""
 
-    def __init__(
-        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+    def __init__(self, *, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(**place)
         self.directory = directory
         self.caught_up = threading.Event()
         self._stop = threading.Event()
@@ -96,9 +101,7 @@ class FollowingApi(HttpSource):
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> Self:
         return cls(
-            instance=options.instance,
-            zone=settings.office.zone,
-            directory=load_directory(settings.departments),
+            directory=load_directory(settings.departments), **at_office(options.instance, settings)
         )
 
     @abstractmethod

@@ -27,8 +27,9 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NotRequired, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,12 +39,13 @@ from connectors.runtime.deployment import Deployment
 from midfield.clock import Clock, utc_now
 from midfield.errors import StoreError
 from midfield.settings import Settings
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, EventData
 
 __all__ = [
     "NO_INPUT",
     "Clock",
     "Connector",
+    "Place",
     "Position",
     "RawRecord",
     "ReadOnceOptions",
@@ -51,6 +53,7 @@ __all__ = [
     "Skip",
     "Source",
     "SourceOptions",
+    "at_office",
     "unreadable_stops",
     "utc_now",
 ]
@@ -121,6 +124,22 @@ class ReadOnceOptions(SourceOptions):
     once: bool = Field(False, description="Read to the end, commit, exit 0 (imports, tests).")
 
 
+class Place(TypedDict):
+    """Where a connector instance stands: its name, the office's time zone, its clock. A
+    source's constructor takes it as ``**place: Unpack[Place]`` beside its own arguments and
+    hands it to :class:`Connector`."""
+
+    instance: str
+    zone: ZoneInfo
+    clock: NotRequired[Clock]
+
+
+def at_office(instance: str, settings: Settings) -> Place:
+    """``instance`` in the office's time zone, on the real clock: the place of a connector made
+    by ``midfield connect`` (``from_options``) or for a re-drive (``reparser``)."""
+    return Place(instance=instance, zone=settings.office.zone)
+
+
 class Connector(ABC):
     """What every source has, read from files (:class:`Source`) or served over HTTP
     (:class:`connectors.runtime.http.HttpSource`): a name, options, an instance, a clock.
@@ -159,6 +178,27 @@ class Connector(ABC):
     def uri(self) -> str:
         """The CloudEvents ``source`` of this connector instance."""
         return f"midfield://{self.name}/{self.instance}"
+
+    def envelope(
+        self,
+        data: EventData,
+        *,
+        position: str,
+        subject: str,
+        time: datetime,
+        ingested_at: datetime | None = None,
+    ) -> Envelope:
+        """``data`` read at ``position``, as an event of this connector (its :attr:`uri` and
+        ``version``): :meth:`Envelope.wrap`."""
+        return Envelope.wrap(
+            data,
+            source=self.uri,
+            position=position,
+            subject=subject,
+            time=time,
+            ingested_at=ingested_at,
+            connector_version=self.version,
+        )
 
     @classmethod
     @abstractmethod

@@ -20,8 +20,7 @@ Departments are given by code or by name (the departments file).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Unpack
 
 from aiohttp import web
 from pydantic import Field, SecretStr
@@ -33,10 +32,9 @@ from connectors.runtime.http import HttpSource, HttpSourceOptions
 from connectors.runtime.http_requests import signed_json
 from connectors.runtime.intake import Intake
 from connectors.runtime.signatures import StandardWebhook, webhook_key
-from connectors.runtime.source import NO_INPUT, Source
+from connectors.runtime.source import NO_INPUT, Place, Source, at_office
 from connectors.sources.board_export import BoardExport
 from connectors.sources.board_message import BoardEvents
-from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected
 from midfield.settings import Settings, settings_config, settings_part
@@ -89,47 +87,34 @@ class BoardWebhook(HttpSource):
         directory=True,
     )
 
-    def __init__(
-        self,
-        *,
-        key: bytes,
-        directory: Directory,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+    def __init__(self, *, key: bytes, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(**place)
         self.signed = StandardWebhook(key, legacy="X-Board-Signature")
-        self.board = BoardEvents(self.uri, zone, directory, salt=key)
+        self.board = BoardEvents(self.uri, self.zone, directory, salt=key)
 
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> Any:
         directory = load_directory(settings.departments)
+        place = at_office(options.instance, settings)
         if options.csv or options.xlsx:
             return BoardExport(
                 path=options.csv or options.xlsx,
                 directory=directory,
                 salt=submitter_salt(settings),
-                instance=options.instance,
-                zone=settings.office.zone,
+                **place,
             )
         key = submitter_salt(settings)
         if not key:
             raise Rejected("MIDFIELD_BOARD_SECRET is not set", reason="board-secret")
-        return cls(
-            key=key,
-            directory=directory,
-            instance=options.instance,
-            zone=settings.office.zone,
-        )
+        return cls(key=key, directory=directory, **place)
 
     @classmethod
     def reparser(cls, instance: str, settings: Settings) -> Source:
         """Letters of the export import (a row each) are parsed again; the webhook's were
         answered 4xx."""
         directory, salt = load_directory(settings.departments), submitter_salt(settings)
-        return BoardExport(path=NO_INPUT, directory=directory, salt=salt, instance=instance,
-                           zone=settings.office.zone)  # fmt: skip
+        return BoardExport(path=NO_INPUT, directory=directory, salt=salt,
+                           **at_office(instance, settings))  # fmt: skip
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Unpack
 
 from connectors.runtime.exports import ExportSource, header_keys, keyed_rows, table
+from connectors.runtime.source import Place
 from connectors.sources.board_message import HEADERS, BoardEvents
-from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import StoreError
 from schemas.envelope import Envelope
@@ -29,17 +28,10 @@ class BoardExport(ExportSource):
     name: ClassVar[str] = "board"
 
     def __init__(
-        self,
-        *,
-        path: Path,
-        directory: Directory,
-        salt: bytes,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
+        self, *, path: Path, directory: Directory, salt: bytes, **place: Unpack[Place]
     ) -> None:
-        super().__init__(path=path, directory=directory, instance=instance, zone=zone, clock=clock)
-        self.board = BoardEvents(self.uri, zone, directory, salt=salt)
+        super().__init__(path=path, directory=directory, **place)
+        self.board = BoardEvents(self.uri, self.zone, directory, salt=salt)
 
     def row_events(self, row: dict[str, Any]) -> list[Envelope]:
         return self.board.message(row, self.clock())

@@ -29,15 +29,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
-from typing import Any, ClassVar, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, TypeVar, Unpack
 
 from aiohttp import web
 
-from connectors.runtime.deployment import Deployment
-from connectors.runtime.follow import FollowingApi
+from connectors.runtime.follow import FollowingApi, following
 from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
-from connectors.runtime.http import HttpSourceOptions
 from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
@@ -46,11 +43,11 @@ from connectors.runtime.http_requests import (
     validated,
 )
 from connectors.runtime.intake import Intake
-from midfield.clock import Clock, utc_now
+from connectors.runtime.source import Place
 from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from schemas.envelope import Envelope, EventData
-from schemas.events.alert import AlertAcknowledged, AlertRaised
+from schemas.events.alert import AlertAcknowledged
 from schemas.events.duty import (
     DocumentRegistered,
     DutyEntryRecorded,
@@ -60,7 +57,7 @@ from schemas.events.duty import (
     ItemStep,
 )
 
-__all__ = ["DutyApi", "DutyOptions"]
+__all__ = ["DutyApi"]
 
 M = TypeVar("M", bound=EventData)
 
@@ -69,28 +66,20 @@ _ITEM_STEPS = {"sign": ItemStep.signed, "handle": ItemStep.handling, "close": It
 _FORM = files("connectors.sources").joinpath("duty_form.html")
 
 
-class DutyOptions(HttpSourceOptions):
-    pass
-
-
 class DutyApi(FollowingApi):
     """Serve the duty officer's API: calls, visits, emergency reports (see docs/duty.md)."""
 
     name: ClassVar[str] = "duty"
-    options = DutyOptions
-    deployment = Deployment(
-        note="The duty officers' API (reads duty entries back for the open emergencies).",
-        writes=(DutyEntryRecorded.topic, AlertRaised.topic),
-        reads=(DutyEntryRecorded.topic,),
-        port=8071,
-    )
     follows = DutyEntryRecorded.topic
     reading = "reading the duty topic"
+    deployment = following(
+        follows,
+        note="The duty officers' API (reads duty entries back for the open emergencies).",
+        port=8071,
+    )
 
-    def __init__(
-        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
+    def __init__(self, *, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(directory=directory, **place)
         self._reports: set[str] = set()
         """Emergencies with a first report on the bus (followed from the duty topic)."""
 
@@ -129,14 +118,7 @@ class DutyApi(FollowingApi):
             at = await self._time(intake, raw, body.pop("time", None), call.where)
             _signed(body, request, signer)
             event, position = await make(call, body)
-            envelope = Envelope.wrap(
-                event,
-                source=self.uri,
-                position=position,
-                subject=_subject(event),
-                time=at,
-                connector_version=self.version,
-            )
+            envelope = self.envelope(event, position=position, subject=_subject(event), time=at)
             await intake.publish(envelope)
             self.take(envelope)
             created = isinstance(event, DutyEntryRecorded | EmergencyReported | DocumentRegistered)

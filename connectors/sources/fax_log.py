@@ -16,25 +16,12 @@ import os
 from collections.abc import Generator
 from io import FileIO
 from pathlib import Path
-from typing import ClassVar
-from zoneinfo import ZoneInfo
+from typing import ClassVar, Unpack
 
 from pydantic import Field, ValidationError
 
+from connectors.runtime import source as contract
 from connectors.runtime.deployment import Deployment, Input
-from connectors.runtime.source import (
-    NO_INPUT,
-    Clock,
-    Position,
-    RawRecord,
-    Reading,
-    ReadOnceOptions,
-    Skip,
-    Source,
-    SourceOptions,
-    unreadable_stops,
-    utc_now,
-)
 from connectors.runtime.watch import DirectoryWatch
 from connectors.sources.fax_log_format import fax_received, recv_line
 from connectors.sources.fax_log_tail import LogCursor, resume_offset
@@ -49,10 +36,10 @@ __all__ = ["FaxLogSource"]
 
 log = get_logger(__name__)
 
-_Opening = Generator[RawRecord | None, None, LogCursor]
+_Opening = Generator[contract.RawRecord | None, None, LogCursor]
 
 
-class FaxLogOptions(ReadOnceOptions):
+class FaxLogOptions(contract.ReadOnceOptions):
     path: Path = Field(
         description="The HylaFAX transfer log to follow.",
         examples=["/var/spool/hylafax/etc/xferfaxlog"],
@@ -62,12 +49,12 @@ class FaxLogOptions(ReadOnceOptions):
     )
 
 
-class FaxLogSource(Source):
+class FaxLogSource(contract.Source):
     """Follow a HylaFAX transfer log: RECV lines become fax events, other records are skipped."""
 
     name: ClassVar[str] = "fax-log"
     version: ClassVar[str] = "1"
-    options: ClassVar[type[SourceOptions]] = FaxLogOptions
+    options = FaxLogOptions
     deployment = Deployment(
         note="HylaFAX's transfer log, read-only from the fax server's spool: faxes.",
         writes=(FaxReceived.topic,),
@@ -78,54 +65,46 @@ class FaxLogSource(Source):
 
     @classmethod
     def reparser(cls, instance: str, settings: Settings) -> FaxLogSource:
-        return cls(path=NO_INPUT, instance=instance, zone=settings.office.zone)
+        return cls(path=contract.NO_INPUT, **contract.at_office(instance, settings))
 
     @classmethod
     def from_options(cls, options: FaxLogOptions, settings: Settings) -> FaxLogSource:
         if options.once and not options.path.is_file():  # say so before waiting for a broker
             raise StoreError(f"fax log {options.path} does not exist", reason="input-missing")
-        return cls(path=options.path, instance=options.instance, zone=settings.office.zone,
-                   poll_interval_s=settings.connect.poll_interval_s)  # fmt: skip
+        return cls(path=options.path, poll_interval_s=settings.connect.poll_interval_s,
+                   **contract.at_office(options.instance, settings))  # fmt: skip
 
     def __init__(
-        self,
-        *,
-        path: Path,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
-        poll_interval_s: float = 0.2,
+        self, *, path: Path, poll_interval_s: float = 0.2, **place: Unpack[contract.Place]
     ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+        super().__init__(**place)
         self.path = path
         self.poll_interval_s = poll_interval_s
         # wakes the tail when the log (or a file rotated in under its name) changes
         self._watch = DirectoryWatch(path.parent, poll_interval_s, names=frozenset({path.name}))
 
-    def parse(self, record: RawRecord) -> Envelope | Skip:
+    def parse(self, record: contract.RawRecord) -> Envelope | contract.Skip:
         line = recv_line(record.raw)
-        if isinstance(line, Skip):
+        if isinstance(line, contract.Skip):
             return line
         try:
             data, when, iso = fax_received(line, self.zone)
-            return Envelope.wrap(
+            return self.envelope(
                 data,
-                source=self.uri,
                 position=f"RECV {data.commid} {iso}",
                 subject=data.commid,
                 time=when,
                 ingested_at=self.clock(),
-                connector_version=self.version,
             )
         except ValidationError as exc:
             raise parse_error(exc, "invalid-event") from exc
 
-    def read(self, position: Position | None, *, follow: bool) -> Reading:
+    def read(self, position: contract.Position | None, *, follow: bool) -> contract.Reading:
         """A generator: closing it closes the file."""
         tail = self._tail(position, follow)
-        return unreadable_stops(tail, f"fax log {self.path}", then=self._watch.close)
+        return contract.unreadable_stops(tail, f"fax log {self.path}", then=self._watch.close)
 
-    def _tail(self, position: Position | None, follow: bool) -> Reading:
+    def _tail(self, position: contract.Position | None, follow: bool) -> contract.Reading:
         cursor = yield from self._open(position, follow)
         try:
             while True:
@@ -136,7 +115,7 @@ class FaxLogSource(Source):
         finally:
             cursor.file.close()
 
-    def _open(self, position: Position | None, follow: bool) -> _Opening:
+    def _open(self, position: contract.Position | None, follow: bool) -> _Opening:
         """Open the log, waiting for it to appear when following (logged once)."""
         waiting = False
         while True:

@@ -29,19 +29,17 @@ a mail (attachments, headers, the TIFF checks and the dead-letter reasons) is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
-from zoneinfo import ZoneInfo
+from typing import ClassVar, Unpack
 
 from pydantic import Field, PositiveInt, ValidationError, field_validator, model_validator
 
+from connectors.runtime import source as contract
 from connectors.runtime.deployment import Deployment, SiteValue
 from connectors.runtime.documents import DocumentStore, digest_of
-from connectors.runtime.source import Position, RawRecord, Reading, ReadOnceOptions, Skip, Source
 from connectors.sources.fax_mail_format import mail_headers, read_fax_mail
 from connectors.sources.imap_folder import ImapFolder, ImapUrl
 from connectors.sources.mail_readers import FolderMail
 from connectors.sources.maildir_folder import MaildirFolder
-from midfield.clock import Clock, utc_now
 from midfield.errors import ParseError
 from midfield.settings import Settings
 from schemas.envelope import Envelope
@@ -51,7 +49,7 @@ from schemas.events.fax import FaxFormat, FaxReceived
 __all__ = ["FaxMailOptions", "FaxMailSource"]
 
 
-class FaxMailOptions(ReadOnceOptions):
+class FaxMailOptions(contract.ReadOnceOptions):
     maildir: Path | None = Field(
         None,
         description="The Maildir the fax gateway delivers to (with new/ and cur/).",
@@ -89,7 +87,7 @@ class FaxMailOptions(ReadOnceOptions):
         return self
 
 
-class FaxMailSource(Source):
+class FaxMailSource(contract.Source):
     """Read T.37 fax mails from a Maildir or an IMAP folder; the TIFFs go to the document store."""
 
     name: ClassVar[str] = "fax-mail"
@@ -117,22 +115,20 @@ class FaxMailSource(Source):
             folder = ImapFolder(url, ca_file=options.imap_ca_file, poll_interval_s=poll,
                                 max_bytes=options.max_mail_bytes)  # fmt: skip
         return cls(folder=folder, documents=DocumentStore(settings.connect.documents_dir),
-                   instance=options.instance, zone=settings.office.zone)  # fmt: skip
+                   **contract.at_office(options.instance, settings))  # fmt: skip
 
     def __init__(
         self,
         *,
         folder: MaildirFolder | ImapFolder,
         documents: DocumentStore,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
+        **place: Unpack[contract.Place],
     ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+        super().__init__(**place)
         self.folder = folder
         self.documents = documents
 
-    def parse(self, record: RawRecord) -> Envelope | Skip:
+    def parse(self, record: contract.RawRecord) -> Envelope | contract.Skip:
         if "problem" in record.meta:
             raise ParseError(record.meta["problem"], record.meta.get("detail", ""))
         mail = read_fax_mail(record.raw)
@@ -147,33 +143,31 @@ class FaxMailSource(Source):
                 remote_station=mail.station, pages=mail.pages, duration_s=0, connect_s=0,
                 log_format=FaxFormat.t37_mail, line=mail.mailbox,
             )  # fmt: skip
-            return Envelope.wrap(
+            return self.envelope(
                 data,
-                source=self.uri,
                 position=f"mail {mail.message_id}",
                 subject=mail.message_id,
                 time=sent or self.clock(),
                 ingested_at=self.clock(),
-                connector_version=self.version,
             )
         except ValidationError as exc:
             raise parse_error(exc, "invalid-event") from exc
 
-    def read(self, position: Position | None, *, follow: bool) -> Reading:
+    def read(self, position: contract.Position | None, *, follow: bool) -> contract.Reading:
         for mail in self.folder.read(position, follow=follow):
             yield None if mail is None else self._record(mail)
 
-    def committed(self, position: Position) -> None:
+    def committed(self, position: contract.Position) -> None:
         self.folder.committed(position)
 
-    def _record(self, mail: FolderMail) -> RawRecord:
+    def _record(self, mail: FolderMail) -> contract.RawRecord:
         about = mail_headers(mail.raw)
         meta = about | mail.origin
         if mail.too_large:
             meta |= {"problem": "too-large", "detail": f"over {self.folder.max_bytes} bytes"}
         else:
             self._store_documents(mail.raw)
-        return RawRecord(mail.raw, f"mail {about['message_id']}", mail.resume, meta)
+        return contract.RawRecord(mail.raw, f"mail {about['message_id']}", mail.resume, meta)
 
     def _store_documents(self, raw: bytes) -> None:
         """Store the TIFFs of a mail that will be an event (``StoreError`` stops the source)."""

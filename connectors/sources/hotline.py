@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -37,8 +37,7 @@ from connectors.runtime.http import HttpSource, HttpSourceOptions
 from connectors.runtime.http_requests import signed_json
 from connectors.runtime.intake import Intake
 from connectors.runtime.signatures import StandardWebhook, webhook_key
-from connectors.runtime.source import NO_INPUT, Source
-from midfield.clock import Clock, utc_now
+from connectors.runtime.source import NO_INPUT, Place, Source, at_office
 from midfield.departments import Directory, load_directory
 from midfield.errors import ParseError, Rejected, StoreError
 from midfield.settings import HotlineSettings, Settings
@@ -196,10 +195,8 @@ class HotlineWebhook(HttpSource):
         secrets=True,
     )
 
-    def __init__(
-        self, *, key: bytes, instance: str, zone: ZoneInfo, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+    def __init__(self, *, key: bytes, **place: Unpack[Place]) -> None:
+        super().__init__(**place)
         self.signed = StandardWebhook(key, legacy="X-Hotline-Signature")
 
     @classmethod
@@ -208,20 +205,19 @@ class HotlineWebhook(HttpSource):
             return HotlineExport(
                 path=options.xlsx,
                 directory=load_directory(settings.departments),
-                instance=options.instance,
-                zone=settings.office.zone,
+                **at_office(options.instance, settings),
             )
         key = webhook_key(settings.hotline.secret.get_secret_value(), "MIDFIELD_HOTLINE_SECRET")
         if not key:
             raise Rejected("MIDFIELD_HOTLINE_SECRET is not set", reason="hotline-secret")
-        return cls(key=key, instance=options.instance, zone=settings.office.zone)
+        return cls(key=key, **at_office(options.instance, settings))
 
     @classmethod
     def reparser(cls, instance: str, settings: Settings) -> Source:
         """Letters of the export import (a row each) are parsed again; the webhook's were
         answered 4xx."""
         return HotlineExport(path=NO_INPUT, directory=load_directory(settings.departments),
-                             instance=instance, zone=settings.office.zone)  # fmt: skip
+                             **at_office(instance, settings))  # fmt: skip
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [allow(SIGNED, web.post("/hotline/steps", self._step(intake)))]

@@ -31,26 +31,13 @@ import time
 from collections.abc import Mapping
 from io import BytesIO
 from pathlib import Path
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Unpack
 
 from openpyxl import load_workbook
 from pydantic import Field, ValidationError
 
+from connectors.runtime import source as contract
 from connectors.runtime.exports import WORKBOOK_ERRORS
-from connectors.runtime.source import (
-    NO_INPUT,
-    Clock,
-    Position,
-    RawRecord,
-    Reading,
-    ReadOnceOptions,
-    Skip,
-    Source,
-    SourceOptions,
-    unreadable_stops,
-    utc_now,
-)
 from connectors.sources.task_sheet_layout import (
     Rows,
     cell_text,
@@ -70,25 +57,27 @@ __all__ = ["TaskSheetOptions", "TaskSheetSource"]
 _OLE = b"\xd0\xcf\x11\xe0"  # an .xls (BIFF) workbook, which openpyxl cannot read
 
 
-class TaskSheetOptions(ReadOnceOptions):
+class TaskSheetOptions(contract.ReadOnceOptions):
     xlsx: Path = Field(
         description="The office's task list, .xlsx.", examples=["2025年督查台账.xlsx"]
     )
     sheet: str | None = Field(None, description="The sheet to read; default: the first sheet.")
 
 
-class TaskSheetSource(Source):
+class TaskSheetSource(contract.Source):
     """Import the office's task list (督查台账, .xlsx): each row creates one supervised task."""
 
     name: ClassVar[str] = "task-sheet"
     version: ClassVar[str] = "1"
-    options: ClassVar[type[SourceOptions]] = TaskSheetOptions
+    options = TaskSheetOptions
 
     @classmethod
     def reparser(cls, instance: str, settings: Settings) -> TaskSheetSource:
         directory = load_directory(settings.departments)
         names = {code: d.name for code, d in directory.departments.items()}
-        return cls(path=NO_INPUT, departments=names, instance=instance, zone=settings.office.zone)
+        return cls(
+            path=contract.NO_INPUT, departments=names, **contract.at_office(instance, settings)
+        )
 
     @classmethod
     def from_options(cls, options: TaskSheetOptions, settings: Settings) -> TaskSheetSource:
@@ -96,24 +85,22 @@ class TaskSheetSource(Source):
         if not directory.departments:
             raise ConfigError("the task list names departments: set MIDFIELD_DEPARTMENTS_FILE "
                               "to the department directory", reason="no-departments")  # fmt: skip
-        return cls(path=options.xlsx, sheet=options.sheet, instance=options.instance,
+        return cls(path=options.xlsx, sheet=options.sheet,
                    departments={c: d.name for c, d in directory.departments.items()},
-                   zone=settings.office.zone,
-                   poll_interval_s=settings.connect.poll_interval_s)  # fmt: skip
+                   poll_interval_s=settings.connect.poll_interval_s,
+                   **contract.at_office(options.instance, settings))  # fmt: skip
 
     def __init__(
         self,
         *,
         path: Path,
         departments: Mapping[str, str],
-        instance: str,
-        zone: ZoneInfo,
         sheet: str | None = None,
-        clock: Clock = utc_now,
         poll_interval_s: float = 0.2,
+        **place: Unpack[contract.Place],
     ) -> None:
         """``departments``: code -> name; a cell may name a department either way."""
-        super().__init__(instance=instance, zone=zone, clock=clock)
+        super().__init__(**place)
         self.path = path
         self.sheet = sheet
         self.poll_interval_s = poll_interval_s
@@ -121,25 +108,24 @@ class TaskSheetSource(Source):
         self._codes |= {code.lower(): code for code in departments}
 
     # -- parse ---------------------------------------------------------------------------------
-    def parse(self, record: RawRecord) -> Envelope | Skip:
+    def parse(self, record: contract.RawRecord) -> Envelope | contract.Skip:
         row = decode_row(record.raw)
         if not any(text.strip() for text in row.values()):
-            return Skip(reason="blank-row")
+            return contract.Skip(reason="blank-row")
         data = task_created(row, self._codes)
         now = self.clock()
         try:
-            return Envelope.wrap(data, source=self.uri, position=f"{data.task_id}/created",
-                                 subject=data.task_id, time=now, ingested_at=now,
-                                 connector_version=self.version)  # fmt: skip
+            return self.envelope(data, position=f"{data.task_id}/created",
+                                 subject=data.task_id, time=now, ingested_at=now)  # fmt: skip
         except ValidationError as exc:
             raise parse_error(exc, "invalid-event") from exc
 
     # -- read ----------------------------------------------------------------------------------
-    def read(self, position: Position | None, *, follow: bool) -> Reading:
+    def read(self, position: contract.Position | None, *, follow: bool) -> contract.Reading:
         """Read the list; when following, read each new version of the file from the top."""
-        return unreadable_stops(self._versions(position, follow), f"task list {self.path}")
+        return contract.unreadable_stops(self._versions(position, follow), f"task list {self.path}")
 
-    def _versions(self, position: Position | None, follow: bool) -> Reading:
+    def _versions(self, position: contract.Position | None, follow: bool) -> contract.Reading:
         stamp: tuple[int, int, int] | None = None
         done = None  # the digest of the version read to its end
         while True:
@@ -164,7 +150,9 @@ class TaskSheetSource(Source):
             return None
         return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
-    def _rows(self, content: bytes, digest: str, position: Position | None) -> Reading:
+    def _rows(
+        self, content: bytes, digest: str, position: contract.Position | None
+    ) -> contract.Reading:
         book = self._open(content)
         try:
             yield from self._sheet_rows(book, digest, position)
@@ -176,7 +164,9 @@ class TaskSheetSource(Source):
         finally:
             book.close()
 
-    def _sheet_rows(self, book: Any, digest: str, position: Position | None) -> Reading:
+    def _sheet_rows(
+        self, book: Any, digest: str, position: contract.Position | None
+    ) -> contract.Reading:
         sheet = self._sheet(book)
         sheet.reset_dimensions()  # some writers store a wrong <dimension>; read every row
         rows: Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
@@ -184,13 +174,13 @@ class TaskSheetSource(Source):
         after = _resume_row(position, digest, sheet.title)
         resume = {"sha256": digest, "sheet": sheet.title}
         meta = {"file": str(self.path), "sheet": sheet.title}
-        blanks: list[RawRecord] = []  # yielded only if a filled row follows
+        blanks: list[contract.RawRecord] = []  # yielded only if a filled row follows
         for n, values in rows:
             if n <= after:
                 continue
             texts = [cell_text(v) for v in values]
             raw = json.dumps(row_cells(keys, texts), ensure_ascii=False).encode()
-            record = RawRecord(raw, f"{self.path.name} row {n}", resume | {"row": n}, meta)
+            record = contract.RawRecord(raw, f"{self.path.name} row {n}", resume | {"row": n}, meta)
             blanks.append(record)
             if any(texts):
                 yield from blanks
@@ -213,7 +203,7 @@ class TaskSheetSource(Source):
         return book[self.sheet]
 
 
-def _resume_row(position: Position | None, digest: str, sheet: str) -> int:
+def _resume_row(position: contract.Position | None, digest: str, sheet: str) -> int:
     """The last row read of this version of the list; 0 for another version or sheet."""
     if position is None or position.get("sha256") != digest or position.get("sheet") != sheet:
         return 0

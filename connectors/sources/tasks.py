@@ -29,15 +29,12 @@ produced (:mod:`connectors.sources.task_view`).
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, NoReturn
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, NoReturn, Unpack
 
 from aiohttp import web
 
-from connectors.runtime.deployment import Deployment
-from connectors.runtime.follow import FollowingApi
+from connectors.runtime.follow import FollowingApi, following
 from connectors.runtime.guard import KEYED, KEYED_READ, PERSON, allow
-from connectors.runtime.http import HttpSourceOptions
 from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
@@ -47,74 +44,50 @@ from connectors.runtime.http_requests import (
     validated,
 )
 from connectors.runtime.intake import Intake
+from connectors.runtime.source import Place
 from connectors.sources.task_view import Seen, TaskView
-from midfield.clock import Clock, utc_now
 from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from midfield.logging import get_logger
 from schemas.envelope import Envelope
-from schemas.events.alert import AlertRaised
-from schemas.events.task import (
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskEvent,
-    TaskExtensionApproved,
-    TaskExtensionRejected,
-    TaskExtensionRequested,
-    TaskProgressReported,
-    TaskReviewed,
-    TaskSigned,
-)
+from schemas.events import task as task_events
+from schemas.events.task import TaskCreated, TaskEvent
 from schemas.events.task_lifecycle import IllegalTransition, next_status
 
-__all__ = ["ACTIONS", "TasksApi", "TasksOptions"]
+__all__ = ["ACTIONS", "TasksApi"]
 
 log = get_logger(__name__)
 
 ACTIONS: dict[str, type[TaskEvent]] = {
-    "assign": TaskAssigned,
-    "sign": TaskSigned,
-    "progress": TaskProgressReported,
-    "completion": TaskCompletionReported,
-    "review": TaskReviewed,
-    "extension": TaskExtensionRequested,
-    "extension/approve": TaskExtensionApproved,
-    "extension/reject": TaskExtensionRejected,
-    "close": TaskClosed,
+    "assign": task_events.TaskAssigned,
+    "sign": task_events.TaskSigned,
+    "progress": task_events.TaskProgressReported,
+    "completion": task_events.TaskCompletionReported,
+    "review": task_events.TaskReviewed,
+    "extension": task_events.TaskExtensionRequested,
+    "extension/approve": task_events.TaskExtensionApproved,
+    "extension/reject": task_events.TaskExtensionRejected,
+    "close": task_events.TaskClosed,
 }
 """Path after ``/tasks/{id}/`` -> the event it makes."""
-
-
-class TasksOptions(HttpSourceOptions):
-    pass
 
 
 class TasksApi(FollowingApi):
     """Serve the tasks API for the office and the departments (see docs/departments.md)."""
 
     name: ClassVar[str] = "tasks"
-    options = TasksOptions
-    deployment = Deployment(
-        note="The departments' task API (reads its task events back for its task view).",
-        writes=(TaskEvent.topic, AlertRaised.topic),
-        reads=(TaskEvent.topic,),
-        port=8070,
-    )
     follows = TaskEvent.topic
     reading = "reading the task topic"
+    deployment = following(
+        follows,
+        note="The departments' task API (reads its task events back for its task view).",
+        port=8070,
+    )
 
     def __init__(
-        self,
-        *,
-        instance: str,
-        zone: ZoneInfo,
-        directory: Directory,
-        view: TaskView | None = None,
-        clock: Clock = utc_now,
+        self, *, directory: Directory, view: TaskView | None = None, **place: Unpack[Place]
     ) -> None:
-        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
+        super().__init__(directory=directory, **place)
         self.view = view or TaskView()
 
     def take(self, envelope: Envelope) -> None:
@@ -185,13 +158,8 @@ class TasksApi(FollowingApi):
 
     def _wrap(self, event: TaskEvent, actor: str, request: web.Request) -> Envelope:
         key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-        return Envelope.wrap(
-            event,
-            source=self.uri,
-            position=f"{actor}/{key}",
-            subject=event.task_id,
-            time=self.clock(),
-            connector_version=self.version,
+        return self.envelope(
+            event, position=f"{actor}/{key}", subject=event.task_id, time=self.clock()
         )
 
     async def _authorize(self, intake: Intake, event: TaskEvent, request: web.Request) -> None:

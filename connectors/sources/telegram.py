@@ -27,22 +27,14 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Unpack
 
 from pydantic import Field, PositiveInt, ValidationError
 from pydantic_settings import BaseSettings
 
+from connectors.runtime import source as contract
 from connectors.runtime.deployment import Deployment, Input
 from connectors.runtime.documents import DocumentStore
-from connectors.runtime.source import (
-    Position,
-    RawRecord,
-    Reading,
-    ReadOnceOptions,
-    Skip,
-    Source,
-)
 from connectors.sources.telegram_drop import SAFE_NAME, is_component, move_out, plain_subdir
 from connectors.sources.telegram_guard import (
     hidden_name,
@@ -50,7 +42,6 @@ from connectors.sources.telegram_guard import (
     withheld_by,
     withheld_metadata,
 )
-from midfield.clock import Clock, utc_now
 from midfield.errors import ParseError, StoreError
 from midfield.logging import get_logger
 from midfield.settings import Settings, settings_config, settings_part
@@ -83,11 +74,11 @@ class TelegramSettings(BaseSettings):
     max_pdf_bytes: PositiveInt = Field(64 << 20, description="Larger: rejected.")
 
 
-class TelegramOptions(ReadOnceOptions):
+class TelegramOptions(contract.ReadOnceOptions):
     dir: Path = Field(description="The drop directory (done/ and rejected/ are made inside).")
 
 
-class TelegramSource(Source):
+class TelegramSource(contract.Source):
     """Read a drop directory of telegram cover sheets and PDFs, withholding classified ones."""
 
     name: ClassVar[str] = "telegram"
@@ -108,12 +99,10 @@ class TelegramSource(Source):
         directory: Path,
         documents: DocumentStore,
         rules: TelegramSettings,
-        instance: str,
-        zone: ZoneInfo,
-        clock: Clock = utc_now,
         poll_interval_s: float = 0.5,
+        **place: Unpack[contract.Place],
     ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+        super().__init__(**place)
         self.dir = Path(directory)
         self.documents = documents
         self.rules = rules
@@ -127,20 +116,14 @@ class TelegramSource(Source):
             directory=options.dir,
             documents=DocumentStore(settings.connect.documents_dir),
             rules=settings.part(TelegramSettings),
-            instance=options.instance,
-            zone=settings.office.zone,
             poll_interval_s=settings.connect.poll_interval_s,
+            **contract.at_office(options.instance, settings),
         )
 
     # -- parse (pure) --------------------------------------------------------------------------
-    def parse(self, record: RawRecord) -> Envelope | list[Envelope] | Skip:
+    def parse(self, record: contract.RawRecord) -> Envelope | list[Envelope] | contract.Skip:
         if record.meta.get("withheld"):
-            return quarantine_events(
-                json.loads(record.raw),
-                record.meta["withheld"],
-                source=self.uri,
-                connector_version=self.version,
-            )
+            return quarantine_events(json.loads(record.raw), record.meta["withheld"], by=self)
         if record.meta.get("problem"):
             raise ParseError(record.meta["problem"], record.meta.get("detail", ""))
         try:
@@ -154,17 +137,12 @@ class TelegramSource(Source):
             **sheet.model_dump(exclude={"received_at", "classification", "body"}),
             document=record.meta["pdf"],
         )
-        return Envelope.wrap(
-            event,
-            source=self.uri,
-            position=f"telegram/{sheet.number}",
-            subject=sheet.number,
-            time=received,
-            connector_version=self.version,
+        return self.envelope(
+            event, position=f"telegram/{sheet.number}", subject=sheet.number, time=received
         )
 
     # -- read ----------------------------------------------------------------------------------
-    def read(self, position: Position | None, *, follow: bool) -> Reading:
+    def read(self, position: contract.Position | None, *, follow: bool) -> contract.Reading:
         if position:
             self.committed(position)  # moves a crash left undone
         self._prepare()
@@ -197,7 +175,7 @@ class TelegramSource(Source):
             found = sorted((e for e in entries if e.name.endswith(".json")), key=lambda e: e.name)
         return iter(e for e in found if e.name not in self._pending)
 
-    def _record(self, entry: os.DirEntry[str], *, final: bool) -> RawRecord | None:
+    def _record(self, entry: os.DirEntry[str], *, final: bool) -> contract.RawRecord | None:
         name = entry.name
         if (
             entry.is_symlink()
@@ -220,42 +198,44 @@ class TelegramSource(Source):
         if content is None:
             return self._problem(name, "too-large", "PDF over the limit")
         digest = self.documents.put(content)
-        record = RawRecord(
+        record = contract.RawRecord(
             sheet,
             where=f"file {name}",
             resume={},
             meta={"file": name, "pdf": digest, "read_at": self.clock().isoformat()},
         )
         self._pending[name] = _outcome(self, record)
-        return RawRecord(record.raw, record.where, {"pending": dict(self._pending)}, record.meta)
+        return contract.RawRecord(
+            record.raw, record.where, {"pending": dict(self._pending)}, record.meta
+        )
 
-    def _problem(self, name: str, reason: str, detail: str) -> RawRecord:
+    def _problem(self, name: str, reason: str, detail: str) -> contract.RawRecord:
         self._pending[name] = f"rejected:{reason}"
-        return RawRecord(
+        return contract.RawRecord(
             name.encode(),
             where=f"file {name}",
             resume={"pending": dict(self._pending)},
             meta={"file": name, "problem": reason, "detail": detail},
         )
 
-    def _withhold(self, name: str, sheet: bytes, rule: str) -> RawRecord:
+    def _withhold(self, name: str, sheet: bytes, rule: str) -> contract.RawRecord:
         """Into ``rejected/`` at once; what goes on is metadata only."""
         move_out(self.dir, name, "rejected")
         (plain_subdir(self.dir, "rejected") / f"{name}.reason").write_text(f"withheld: {rule}\n")
         log.warning("telegram withheld", file=hidden_name(name), rule=rule)
         return self._withheld_record(name, sheet, rule)
 
-    def _withheld_record(self, name: str, sheet: bytes, rule: str) -> RawRecord:
+    def _withheld_record(self, name: str, sheet: bytes, rule: str) -> contract.RawRecord:
         meta = withheld_metadata(sheet, self.rules.markers) | {"read_at": self.clock().isoformat()}
         self._pending[name] = "quarantined"
-        return RawRecord(
+        return contract.RawRecord(
             json.dumps(meta, ensure_ascii=False).encode(),
             where=hidden_name(name),
             resume={"pending": dict(self._pending)},
             meta={"withheld": rule},
         )
 
-    def _report_unconfirmed(self) -> Iterator[RawRecord]:
+    def _report_unconfirmed(self) -> Iterator[contract.RawRecord]:
         """Withheld files whose quarantine record was not confirmed (a crash): report again."""
         rejected = self.dir / "rejected"
         for reason in sorted(rejected.glob("*.json.reason")):
@@ -277,7 +257,7 @@ class TelegramSource(Source):
             raise StoreError(f"cannot read {path.name}: {exc.strerror}", reason="input") from exc
 
     # -- after the broker has them -------------------------------------------------------------
-    def committed(self, position: Position) -> None:
+    def committed(self, position: contract.Position) -> None:
         for name, outcome in position.get("pending", {}).items():
             if not is_component(name):
                 continue  # a position file that names a path is not ours to follow
@@ -292,7 +272,7 @@ class TelegramSource(Source):
             self._pending.pop(name, None)
 
 
-def _outcome(source: TelegramSource, record: RawRecord) -> str:
+def _outcome(source: TelegramSource, record: contract.RawRecord) -> str:
     """Where a read sheet goes once the broker has its event (or dead letter): parse is pure,
     so the reader asks it."""
     try:

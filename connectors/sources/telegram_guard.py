@@ -18,6 +18,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from connectors.runtime.source import Connector
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.quarantine import ItemQuarantined
@@ -108,10 +109,9 @@ def withheld_metadata(sheet: bytes, markers: tuple[str, ...]) -> dict[str, str]:
     return {"item_id": number, "sheet_digest": f"sha256:{digest}"}
 
 
-def quarantine_events(
-    meta: dict[str, str], rule: str, *, source: str, connector_version: str
-) -> list[Envelope]:
-    """The quarantine record and the duty officer's alert: metadata only (DESIGN §4)."""
+def quarantine_events(meta: dict[str, str], rule: str, *, by: Connector) -> list[Envelope]:
+    """The quarantine record and the duty officer's alert, events of ``by``: metadata only
+    (DESIGN §4)."""
     item, digest = meta["item_id"], meta["sheet_digest"]
     held = ItemQuarantined(item_id=item, kind="telegram", rule=rule, sheet_digest=digest)
     alert = AlertRaised(
@@ -125,14 +125,7 @@ def quarantine_events(
     )
     at = datetime.fromisoformat(meta["read_at"])
     return [
-        Envelope.wrap(
-            event,
-            source=source,
-            position=position,
-            subject=subject,
-            time=at,
-            connector_version=connector_version,
-        )
+        by.envelope(event, position=position, subject=subject, time=at)
         # the id names the withheld file, not only its number: a second sheet under one number
         # (another rule, another file) is a second event, the same file read again is not
         for event, position, subject in (

@@ -28,8 +28,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import datetime
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar, Unpack
 
 from aiohttp import web
 from pydantic import Field, PositiveInt, SecretStr
@@ -41,6 +40,7 @@ from connectors.runtime.http import HttpSource, HttpSourceOptions
 from connectors.runtime.intake import Intake
 from connectors.runtime.privacy import Kept, Redactor
 from connectors.runtime.signatures import ReplayCache, Seen
+from connectors.runtime.source import Place, at_office
 from connectors.sources.wechat_protocol import (
     BadMessage,
     Hostile,
@@ -50,7 +50,6 @@ from connectors.sources.wechat_protocol import (
     signature_matches,
 )
 from midfield import metrics
-from midfield.clock import Clock, utc_now
 from midfield.errors import ConfigError, Rejected
 from midfield.logging import get_logger
 from midfield.settings import Settings, settings_config, settings_part
@@ -115,10 +114,8 @@ class WechatSource(HttpSource):
         secrets=True,
     )
 
-    def __init__(
-        self, *, rules: WechatSettings, instance: str, zone: ZoneInfo, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, clock=clock)
+    def __init__(self, *, rules: WechatSettings, **place: Unpack[Place]) -> None:
+        super().__init__(**place)
         if not rules.token.get_secret_value():
             raise ConfigError("MIDFIELD_WECHAT_TOKEN is not set", reason="wechat-token")
         self.rules = rules
@@ -132,11 +129,7 @@ class WechatSource(HttpSource):
     @classmethod
     def from_options(cls, options: Any, settings: Settings) -> WechatSource:
         try:
-            return cls(
-                rules=settings.part(WechatSettings),
-                instance=options.instance,
-                zone=settings.office.zone,
-            )
+            return cls(rules=settings.part(WechatSettings), **at_office(options.instance, settings))
         except ValueError as exc:
             raise ConfigError(f"WeChat settings: {exc}", reason="wechat-settings") from exc
 
@@ -240,14 +233,7 @@ class WechatSource(HttpSource):
             sent = datetime.fromtimestamp(int(fields.get("CreateTime", "")), self.zone)
         except (ValueError, OverflowError, OSError):  # not a number, or no date a clock can hold
             sent = self.clock()
-        return Envelope.wrap(
-            event,
-            source=self.uri,
-            position=f"msg/{key}",
-            subject=f"wx-{key}",
-            time=sent,
-            connector_version=self.version,
-        )
+        return self.envelope(event, position=f"msg/{key}", subject=f"wx-{key}", time=sent)
 
     def _digest(self, openid: str) -> str:
         return "sha256:" + hashlib.sha256(self._salt + openid.encode()).hexdigest()
