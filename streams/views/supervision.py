@@ -16,14 +16,7 @@ from schemas.events.task import TaskStatus
 from streams.books import ledger, lights, task_book
 from streams.books.task_state import TaskState
 from streams.views import ledger_sheet as ledger_sheet_
-from streams.views.pages import (
-    OtherDepartment,
-    bad_request,
-    forbidden_department,
-    office_json,
-    own_department,
-    page,
-)
+from streams.views import pages
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -46,43 +39,33 @@ def register_ledger_views(app: MidfieldApp) -> None:
 
     readers = Policy.of(R.director, R.supervision, R.department)
 
-    @page(app, "/ledger", readers)
+    @pages.page(app, "/ledger", readers)
     async def ledger_view(web: Any, request: Any) -> Any:
         query = request.query
         try:
             light = lights.Light(query["light"]) if query.get("light") else None
             status = TaskStatus(query["status"]).value if query.get("status") else None
-            department = own_department(request, query.get("department") or None)
+            department = pages.own_department(request, query.get("department") or None)
         except ValueError as exc:
-            return bad_request(web, "bad-filter", str(exc))
-        except OtherDepartment:
-            return forbidden_department(web, request)
+            return pages.bad_request(web, "bad-filter", str(exc))
+        except pages.OtherDepartment:
+            return pages.forbidden_department(web, request)
         now = app.clock()
         books = [b for _, b in app.table(ledger.BOOK).items() if task_book.is_task(b)]
-        found = [
-            _summary(app, b, now)
-            for b in sorted(books, key=lambda b: b["task_id"])
-            if ledger.matches(
-                b,
-                department=department,
-                light_=light,
-                status=status,
-                now=now,
-                rules=rules,
-                zone=zone,
-            )
-        ]
+        wanted = [b for b in books if ledger.matches(b, department=department, status=status)]
+        tasks = [_summary(app, b, now) for b in sorted(wanted, key=lambda b: b["task_id"])]
+        found = [t for t in tasks if light is None or t["light"] == light.value]
         counts = {c.value: sum(t["light"] == c.value for t in found) for c in lights.Light}
-        return office_json(
+        return pages.office_json(
             web,
             {"now": now.isoformat(), "count": len(found), "lights": counts, "tasks": found},
             zone,
         )
 
-    @page(app, "/ledger.xlsx", readers)
+    @pages.page(app, "/ledger.xlsx", readers)
     async def ledger_sheet(web: Any, request: Any) -> Any:
         now = app.clock()
-        own = own_department(request, None)
+        own = pages.own_department(request, None)
         books = [
             b
             for _, b in app.table(ledger.BOOK).items()
@@ -97,12 +80,12 @@ def register_ledger_views(app: MidfieldApp) -> None:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    @page(app, "/ledger/{task_id}", readers)
+    @pages.page(app, "/ledger/{task_id}", readers)
     async def task_view(web: Any, request: Any, task_id: str) -> Any:
         book = app.table(ledger.BOOK).get(task_id)
-        own = own_department(request, None)
+        own = pages.own_department(request, None)
         if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
-        return office_json(
+        return pages.office_json(
             web, _summary(app, book, app.clock()) | {"history": book["history"]}, zone
         )
