@@ -31,9 +31,10 @@ from types import UnionType
 from typing import Any
 
 from midfield.settings import Settings
+from schemas.catalog import topic
 from schemas.envelope import Envelope, EventData
 
-__all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Timer"]
+__all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Timer", "reading", "seen"]
 
 State = dict[str, Any]
 """One entity of a book, as stored: a JSON object (its shape: the book's ``state`` model)."""
@@ -108,6 +109,25 @@ class Timer:
 
 Apply = Callable[[State | None, Envelope, Context], Decision]
 Show = Callable[[State, datetime, Settings], dict[str, Any]]
+
+
+def seen(book: State | None, envelope: Envelope) -> bool:
+    """Did ``book`` apply (or refuse) ``envelope`` before? Delivery is at least once and a replay
+    reads every event again, so a book keeps the ids it applied (and refused, where it keeps
+    those) and answers ``None`` for an event it has seen."""
+    if book is None:
+        return False
+    return envelope.id in book["applied"] or envelope.id in book.get("refused", ())
+
+
+def reading(*types: type[EventData]) -> dict[str, tuple[type[EventData], ...]]:
+    """:attr:`Book.reads` for ``types``: each under the catalog topic its model names (an event
+    says once where it goes), in the order given."""
+    reads: dict[str, tuple[type[EventData], ...]] = {}
+    for event_type in types:
+        name = topic(event_type.topic).name
+        reads[name] = (*reads.get(name, ()), event_type)
+    return reads
 
 
 @dataclass(frozen=True)

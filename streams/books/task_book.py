@@ -18,7 +18,7 @@ from typing import Any, TypeGuard, cast
 from schemas.envelope import Envelope
 from schemas.events import task
 from schemas.events.task_lifecycle import IllegalTransition, next_status
-from streams.books.book import State
+from streams.books.book import State, seen
 from streams.books.task_state import TaskState
 
 __all__ = ["Applied", "Refused", "apply", "departments_of", "is_task"]
@@ -44,7 +44,7 @@ class Refused:
 
 def apply(book: State | None, envelope: Envelope) -> Applied | Refused | None:
     """The outcome of ``envelope`` on ``book``; ``None`` if this id was seen already."""
-    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+    if seen(book, envelope):
         return None
     try:
         return _apply(book, envelope)
