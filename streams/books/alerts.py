@@ -179,7 +179,6 @@ BOOK = Book(
     name="alerts",
     reads=reading(AlertRaised, AlertAcknowledged, AlertResolved),
     apply=decide,
-    connector="alerts",
     state=AlertState | AlertStub,
 )
 

@@ -209,6 +209,5 @@ BOOK = Book(
     name="audit",
     reads=reading(AuditRecorded),
     apply=decide,
-    connector="audit",
     state=AuditState,
 )

@@ -140,12 +140,13 @@ class Book:
     reads: Mapping[str, tuple[type[EventData], ...]]
     """Topic name -> the event types this book takes from it."""
     apply: Apply
-    connector: str
-    """Who refuses, in dead letters: also used for an event no book on a topic takes."""
     state: type | UnionType
     """The shape of one stored entity: a closed TypedDict, or a union of them (``TaskState |
     TaskStub``). Declarative: nothing validates a state at run time (that would cost every
     event); the unit tests validate every state the processor cases make against it."""
+    connector: str = ""
+    """Who refuses, in dead letters (also for an event no book on a topic takes): the part that
+    refuses, when not the book itself (its name)."""
     after: tuple[str, ...] = ()
     """Books whose decisions on the same event ``apply`` reads (``Context.earlier``)."""
     show: Show | None = None
@@ -153,6 +154,10 @@ class Book:
     timers: tuple[Timer, ...] = ()
     rebuilt: bool = True
     """Rebuilt by a replay; ``False`` for a book that is no function of the intake topics."""
+
+    def __post_init__(self) -> None:
+        if not self.connector:
+            object.__setattr__(self, "connector", self.name)
 
 
 @dataclass(frozen=True)

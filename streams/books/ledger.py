@@ -173,7 +173,6 @@ BOOK = Book(
     # every event of the task topic: the lifecycle refuses what is no task event, remembered
     reads={_TASKS: (EventData,)},
     apply=decide,
-    connector="ledger",
     state=TaskState | TaskStub,
     show=_show,
     # reminders are facts in the task log like any other, applied once by id (DESIGN §5)

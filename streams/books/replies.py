@@ -197,7 +197,6 @@ BOOK = Book(
     name="messages",
     reads=reading(PublicMessageReceived, PublicMessageReplied),
     apply=decide,
-    connector="messages",
     state=MessageState,
     timers=(
         Timer(
