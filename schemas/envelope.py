@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,7 +30,6 @@ __all__ = [
     "event_id",
     "event_types",
     "examples",
-    "register_event",
 ]
 
 # A fixed namespace makes ids reproducible on every machine, forever.
@@ -79,18 +78,23 @@ class Classification(StrEnum):
 
 
 class EventData(BaseModel):
-    """Base of every event payload: one subclass per CloudEvents ``type``."""
+    """Base of every event payload: one subclass per CloudEvents ``type``. A subclass that names
+    its ``type`` is decodable from the wire by it (:meth:`Envelope.from_record`); one that does
+    not (a base such as ``TaskEvent``) holds what its subclasses share."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: ClassVar[str]
     topic: ClassVar[str]
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "type" in vars(cls):
+            _register(cls)
+
 
 _REGISTRY: dict[str, type[EventData]] = {}
-
-
-_E = TypeVar("_E", bound=type[EventData])
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")]
@@ -105,12 +109,10 @@ def examples(*payloads: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(payloads)})
 
 
-def register_event(cls: _E) -> _E:
-    """Class decorator: make ``cls`` decodable from the wire by its ``type``."""
+def _register(cls: type[EventData]) -> None:
     if cls.type in _REGISTRY and _REGISTRY[cls.type] is not cls:
         raise ValueError(f"event type {cls.type} registered twice")
     _REGISTRY[cls.type] = cls
-    return cls
 
 
 def event_types() -> Mapping[str, type[EventData]]:

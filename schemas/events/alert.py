@@ -7,9 +7,9 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from schemas.envelope import EventData, examples, register_event
+from schemas.envelope import EventData, examples
 
-__all__ = ["AlertAcknowledged", "AlertRaised", "AlertResolved", "Severity"]
+__all__ = ["AlertAcknowledged", "AlertEvent", "AlertRaised", "AlertResolved", "Severity"]
 
 
 class Severity(StrEnum):
@@ -18,8 +18,15 @@ class Severity(StrEnum):
     critical = "critical"
 
 
-@register_event
-class AlertRaised(EventData):
+class AlertEvent(EventData):
+    """What every alert event carries: the alert it is about."""
+
+    topic = "office.alerts.v1"
+
+    alert_id: str = Field(min_length=1)
+
+
+class AlertRaised(AlertEvent):
     """An alert opened. The envelope's subject is the alert id, so repeats of one alert (same
     id) stay one alert downstream."""
 
@@ -36,7 +43,6 @@ class AlertRaised(EventData):
     )
 
     type = "cn.gov.county.office.alert.raised.v1"
-    topic = "office.alerts.v1"
 
     alert_id: str = Field(min_length=1, examples=["security/tasks/edu/DC-2025-017"])
     kind: str = Field(examples=["security", "overdue", "quarantine", "connector"])
@@ -50,27 +56,21 @@ class AlertRaised(EventData):
     )
 
 
-@register_event
-class AlertAcknowledged(EventData):
+class AlertAcknowledged(AlertEvent):
     """Someone has seen the alert and is on it (it stays open)."""
 
     model_config = examples({"alert_id": "unanswered/board-0042", "by": "值班员李华"})
 
     type = "cn.gov.county.office.alert.acknowledged.v1"
-    topic = "office.alerts.v1"
 
-    alert_id: str = Field(min_length=1)
     by: str = Field("", max_length=64)
 
 
-@register_event
-class AlertResolved(EventData):
+class AlertResolved(AlertEvent):
     """The condition behind the alert ended (the message was answered, the item closed)."""
 
     model_config = examples({"alert_id": "unanswered/board-0042", "reason": "replied"})
 
     type = "cn.gov.county.office.alert.resolved.v1"
-    topic = "office.alerts.v1"
 
-    alert_id: str = Field(min_length=1)
     reason: str = Field("", examples=["replied"])

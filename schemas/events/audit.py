@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from schemas.envelope import AwareDatetime, EventData, examples, register_event
+from schemas.envelope import AwareDatetime, EventData, examples
 
 __all__ = ["Action", "AuditRecorded", "Outcome"]
 
@@ -48,7 +48,6 @@ class Outcome(StrEnum):
         return cls.refused if status >= 400 else cls.allowed
 
 
-@register_event
 class AuditRecorded(EventData):
     """One request to a Midfield HTTP port, without its content."""
 

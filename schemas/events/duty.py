@@ -9,11 +9,12 @@ from typing import Annotated
 
 from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, Identifier, examples, register_event
+from schemas.envelope import EventData, Identifier, examples
 
 __all__ = [
     "DocumentRegistered",
     "DutyEntryRecorded",
+    "DutyIntakeEvent",
     "DutyReportIssued",
     "EmergencyClosed",
     "EmergencyReported",
@@ -25,7 +26,6 @@ __all__ = [
 ]
 
 
-@register_event
 class DutyReportIssued(EventData):
     """A shift or a day ended; its report in figures (the full report: ``GET /duty-report``)."""
 
@@ -57,13 +57,18 @@ class DutyReportIssued(EventData):
     alerts_raised: int = Field(ge=0)
 
 
+class DutyIntakeEvent(EventData):
+    """An event the duty officer registers (the duty connector's intake topic)."""
+
+    topic = "office.intake.duty.v1"
+
+
 class EntryKind(StrEnum):
     call = "call"  # 来电
     visit = "visit"  # 来访
 
 
-@register_event
-class DutyEntryRecorded(EventData):
+class DutyEntryRecorded(DutyIntakeEvent):
     """The duty officer registered a call or a visit (值班记录); the envelope's time is when it
     came in."""
 
@@ -83,7 +88,6 @@ class DutyEntryRecorded(EventData):
     )
 
     type = "cn.gov.county.office.duty.entry.recorded.v1"
-    topic = "office.intake.duty.v1"
 
     entry_id: Identifier
     kind: EntryKind
@@ -97,8 +101,7 @@ class DutyEntryRecorded(EventData):
     recorder: str = Field(min_length=1, max_length=64, description="The duty officer.")
 
 
-@register_event
-class EmergencyReported(EventData):
+class EmergencyReported(DutyIntakeEvent):
     """An emergency's first report (首报, ``sequence`` 0) or a numbered follow-up (续报一 = 1 …)."""
 
     model_config = examples(
@@ -113,7 +116,6 @@ class EmergencyReported(EventData):
     )
 
     type = "cn.gov.county.office.duty.emergency.reported.v1"
-    topic = "office.intake.duty.v1"
 
     report_id: Identifier = Field(description="Names the emergency.")
     sequence: Annotated[int, Field(ge=0, le=99)] = Field(
@@ -125,14 +127,12 @@ class EmergencyReported(EventData):
     recorder: str = Field(min_length=1, max_length=64)
 
 
-@register_event
-class EmergencyClosed(EventData):
+class EmergencyClosed(DutyIntakeEvent):
     """The emergency is over (终报); it leaves the open list."""
 
     model_config = examples({"report_id": "EM-2025-003", "note": "险情解除", "recorder": "李华"})
 
     type = "cn.gov.county.office.duty.emergency.closed.v1"
-    topic = "office.intake.duty.v1"
 
     report_id: Identifier
     note: str = Field("", max_length=4000)
@@ -167,8 +167,7 @@ class ItemStep(StrEnum):
     closed = "closed"  # 办结
 
 
-@register_event
-class ItemHandled(EventData):
+class ItemHandled(DutyIntakeEvent):
     """A step in the handling of an incoming item (来件: a fax, a telegram, a document), recorded
     by the duty officer. ``item_id`` is the item's subject on its intake topic (the fax's comm
     id, the telegram's number), so the item's events share a partition."""
@@ -192,7 +191,6 @@ class ItemHandled(EventData):
     )
 
     type = "cn.gov.county.office.duty.item.handled.v1"
-    topic = "office.intake.duty.v1"
 
     item_id: Identifier
     step: ItemStep
@@ -202,8 +200,7 @@ class ItemHandled(EventData):
     note: str = Field("", max_length=4000, description="Instruction (批示) or result.")
 
 
-@register_event
-class DocumentRegistered(EventData):
+class DocumentRegistered(DutyIntakeEvent):
     """The duty officer registered an incoming official document (收文登记, GB/T 9704 elements)."""
 
     model_config = examples(
@@ -219,7 +216,6 @@ class DocumentRegistered(EventData):
     )
 
     type = "cn.gov.county.office.duty.document.registered.v1"
-    topic = "office.intake.duty.v1"
 
     number: Identifier = Field(
         description="发文字号: the document's id.",

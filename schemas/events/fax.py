@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, examples, register_event
+from schemas.envelope import EventData, examples
 
 __all__ = ["FaxFormat", "FaxReceived"]
 
@@ -20,7 +20,6 @@ class FaxFormat(StrEnum):
     t37_mail = "t37-mail"  # RFC 3965 fax-to-email, TIFF attachment(s) in the document store
 
 
-@register_event
 class FaxReceived(EventData):
     """A fax arrived (HylaFAX RECV record, or a T.37 fax mail)."""
 

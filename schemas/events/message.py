@@ -10,9 +10,15 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from schemas.envelope import EventData, examples, register_event
+from schemas.envelope import EventData, examples
 
-__all__ = ["MessageCategory", "MessageChannel", "PublicMessageReceived", "PublicMessageReplied"]
+__all__ = [
+    "MessageCategory",
+    "MessageChannel",
+    "PublicMessageEvent",
+    "PublicMessageReceived",
+    "PublicMessageReplied",
+]
 
 
 class MessageChannel(StrEnum):
@@ -32,8 +38,15 @@ class MessageCategory(StrEnum):
 _DEPARTMENT = r"^([a-z][a-z0-9-]{0,39})?$"
 
 
-@register_event
-class PublicMessageReceived(EventData):
+class PublicMessageEvent(EventData):
+    """What every public message event carries: the message it is about."""
+
+    topic = "office.intake.message.v1"
+
+    message_id: str = Field(min_length=1, max_length=64)
+
+
+class PublicMessageReceived(PublicMessageEvent):
     """A message from the public arrived; ``department`` is the one that must reply."""
 
     model_config = examples(
@@ -49,9 +62,7 @@ class PublicMessageReceived(EventData):
     )
 
     type = "cn.gov.county.office.message.received.v1"
-    topic = "office.intake.message.v1"
 
-    message_id: str = Field(min_length=1, max_length=64)
     channel: MessageChannel
     category: MessageCategory = MessageCategory.other
     title: str = Field("", max_length=200)
@@ -62,8 +73,7 @@ class PublicMessageReceived(EventData):
     )
 
 
-@register_event
-class PublicMessageReplied(EventData):
+class PublicMessageReplied(PublicMessageEvent):
     """A reply to a public message was published (counts toward the reply rate, 办复率)."""
 
     model_config = examples(
@@ -75,8 +85,6 @@ class PublicMessageReplied(EventData):
     )
 
     type = "cn.gov.county.office.message.replied.v1"
-    topic = "office.intake.message.v1"
 
-    message_id: str = Field(min_length=1, max_length=64)
     department: str = Field("", pattern=_DEPARTMENT, description="Who replied.")
     reply: str = Field("", max_length=20_000)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from schemas.envelope import EventData, examples, register_event
+from schemas.envelope import EventData, examples
 
 __all__ = ["ItemQuarantined"]
 
 
-@register_event
 class ItemQuarantined(EventData):
     """An input was withheld because it carries a classification: the rule that matched, the
     digest of what was withheld and, for a telegram, its number when in the standard form

@@ -16,10 +16,11 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, model_validator
 
-from schemas.envelope import EventData, Identifier, examples, register_event
+from schemas.envelope import EventData, Identifier, examples
 
 __all__ = [
     "OFFICE",
+    "OfficeStep",
     "TaskAssigned",
     "TaskClosed",
     "TaskCompletionReported",
@@ -67,14 +68,29 @@ class TaskEvent(EventData):
 
     topic = "office.supervision.task.v1"
     kind: ClassVar[str]
+    """The step, as the lifecycle and the ledger name it: the type's next-to-last part
+    (``….task.signed.v1``: ``signed``) unless the event names another."""
     office_only: ClassVar[bool] = False
-    """Only the office may do this (create, assign, review, decide extensions, close)."""
+    """Only the office may do this: see :class:`OfficeStep`."""
 
     task_id: Identifier = Field(examples=["DC-2025-017"])
     actor: str = Field(
         min_length=1, examples=["office", "edu"], description="'office' or a department code."
     )
     person: str = Field("", max_length=64, description="Who acted, as they signed.")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "type" in vars(cls) and "kind" not in vars(cls):
+            cls.kind = cls.type.split(".")[-2]
+
+
+class OfficeStep:
+    """Mixed into a task event only the office may send (before :class:`TaskEvent`): create,
+    assign, review, decide extensions, close, and remind (its worker's timer)."""
+
+    office_only: ClassVar[bool] = True
 
 
 _TEXT = 4000
@@ -86,8 +102,7 @@ def _example(fields: dict[str, Any]) -> ConfigDict:
     return examples(common | fields)
 
 
-@register_event
-class TaskCreated(TaskEvent):
+class TaskCreated(OfficeStep, TaskEvent):
     """立项: a task enters the ledger, with its lead and assisting departments."""
 
     model_config = _example(
@@ -106,8 +121,6 @@ class TaskCreated(TaskEvent):
     )
 
     type = "cn.gov.county.office.supervision.task.created.v1"
-    kind = "created"
-    office_only = True
 
     title: str = Field(min_length=1, max_length=200, examples=["城区学校扩容工程"])
     content: str = Field("", max_length=_TEXT)
@@ -127,32 +140,26 @@ class TaskCreated(TaskEvent):
         return self
 
 
-@register_event
-class TaskAssigned(TaskEvent):
+class TaskAssigned(OfficeStep, TaskEvent):
     """交办: handed to the departments (which may differ from those named at creation)."""
 
     model_config = _example({"instruction": "请于5个工作日内签收"})
 
     type = "cn.gov.county.office.supervision.task.assigned.v1"
-    kind = "assigned"
-    office_only = True
 
     lead_department: DepartmentCode | None = Field(None, description="None: as created.")
     assisting_departments: tuple[DepartmentCode, ...] | None = None
     instruction: str = Field("", max_length=_TEXT)
 
 
-@register_event
 class TaskSigned(TaskEvent):
     """签收: a department confirms it has the task."""
 
     model_config = _example({"actor": "edu", "person": "王明"})
 
     type = "cn.gov.county.office.supervision.task.signed.v1"
-    kind = "signed"
 
 
-@register_event
 class TaskProgressReported(TaskEvent):
     """反馈: a progress report, with the share done."""
 
@@ -161,13 +168,11 @@ class TaskProgressReported(TaskEvent):
     )
 
     type = "cn.gov.county.office.supervision.task.progress.v1"
-    kind = "progress"
 
     percent: Annotated[int, Field(ge=0, le=100)]
     text: str = Field(min_length=1, max_length=_TEXT)
 
 
-@register_event
 class TaskCompletionReported(TaskEvent):
     """The lead department reports the task done and asks for review."""
 
@@ -179,15 +184,12 @@ class TaskCompletionReported(TaskEvent):
     text: str = Field(min_length=1, max_length=_TEXT)
 
 
-@register_event
-class TaskReviewed(TaskEvent):
+class TaskReviewed(OfficeStep, TaskEvent):
     """复核: the office accepts the completion or sends the task back with a reason."""
 
     model_config = _example({"accepted": False, "reason": "缺少竣工验收报告"})
 
     type = "cn.gov.county.office.supervision.task.reviewed.v1"
-    kind = "reviewed"
-    office_only = True
 
     accepted: bool
     reason: str = Field("", max_length=_TEXT)
@@ -199,57 +201,45 @@ class TaskReviewed(TaskEvent):
         return self
 
 
-@register_event
 class TaskExtensionRequested(TaskEvent):
     """延期申请: a department asks for a later deadline."""
 
     model_config = _example({"actor": "edu", "deadline": "2025-09-30", "reason": "雨季停工"})
 
     type = "cn.gov.county.office.supervision.task.extension-requested.v1"
-    kind = "extension-requested"
 
     deadline: date
     reason: str = Field(min_length=1, max_length=_TEXT)
 
 
-@register_event
-class TaskExtensionApproved(TaskEvent):
+class TaskExtensionApproved(OfficeStep, TaskEvent):
     """The office approves the pending extension (possibly to another day than asked)."""
 
     model_config = _example({"deadline": "2025-09-20"})
 
     type = "cn.gov.county.office.supervision.task.extension-approved.v1"
-    kind = "extension-approved"
-    office_only = True
 
     deadline: date
 
 
-@register_event
-class TaskExtensionRejected(TaskEvent):
+class TaskExtensionRejected(OfficeStep, TaskEvent):
     model_config = _example({"reason": "时间节点不可调整"})
     type = "cn.gov.county.office.supervision.task.extension-rejected.v1"
-    kind = "extension-rejected"
-    office_only = True
 
     reason: str = Field(min_length=1, max_length=_TEXT)
 
 
-@register_event
-class TaskClosed(TaskEvent):
+class TaskClosed(OfficeStep, TaskEvent):
     """办结销号: the office closes an accepted task."""
 
     model_config = _example({"note": "办结销号"})
 
     type = "cn.gov.county.office.supervision.task.closed.v1"
-    kind = "closed"
-    office_only = True
 
     note: str = Field("", max_length=_TEXT)
 
 
-@register_event
-class TaskReminded(TaskEvent):
+class TaskReminded(OfficeStep, TaskEvent):
     """催办: the worker chased the departments (emitted by its reminder timer)."""
 
     model_config = _example(
@@ -257,15 +247,12 @@ class TaskReminded(TaskEvent):
     )
 
     type = "cn.gov.county.office.supervision.task.reminded.v1"
-    kind = "reminded"
-    office_only = True
 
     light: str = Field(examples=["yellow", "red"])
     reason: str = Field(examples=["deadline in 2 days", "overdue by 3 days"])
     departments: tuple[DepartmentCode, ...]
 
 
-@register_event
 class TaskNotice(EventData):
     """What a department's system receives (its outbox, delivered by the department sink): the
     step that happened and the task as it now stands, so the message is work on its own."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, NonNegativeInt
 
-from schemas.envelope import EventData, Identifier, examples, register_event
+from schemas.envelope import EventData, Identifier, examples
 
 __all__ = ["TELEGRAM_EXAMPLE", "TelegramGrade", "TelegramReceived"]
 
@@ -35,7 +35,6 @@ class TelegramGrade(StrEnum):
     ordinary_urgent = "平急"
 
 
-@register_event
 class TelegramReceived(EventData):
     """A clear-text telegram registered from its cover sheet; the PDF is kept by digest."""
 

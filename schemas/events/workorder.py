@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from schemas.envelope import EventData, examples, register_event
+from schemas.envelope import EventData, examples
 from schemas.errors import RuleError
 
 __all__ = [
@@ -71,7 +71,6 @@ class Satisfaction(StrEnum):
     dissatisfied = "dissatisfied"  # 不满意
 
 
-@register_event
 class WorkOrderStepped(EventData):
     """One step of a work order's flow; the envelope's time is when the step happened."""
 

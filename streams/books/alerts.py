@@ -14,10 +14,9 @@ from typing import Any, TypeGuard
 
 from typing_extensions import TypedDict
 
-from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
-from streams.books.book import Book, Context, Decision, State
+from streams.books.book import Book, Context, Decision, State, reading, seen
 from streams.books.office_time import latest, parse
 
 __all__ = [
@@ -82,7 +81,7 @@ _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 def apply(book: State | None, envelope: Envelope) -> State | None:
     """The alert after ``envelope``; ``None`` if the event was applied already."""
-    if book is not None and envelope.id in book["applied"]:
+    if seen(book, envelope):
         return None
     event, at = envelope.data, envelope.time
     match event:
@@ -178,9 +177,8 @@ def decide(book: State | None, envelope: Envelope, context: Context) -> Decision
 
 BOOK = Book(
     name="alerts",
-    reads={topic(AlertRaised.topic).name: (AlertRaised, AlertAcknowledged, AlertResolved)},
+    reads=reading(AlertRaised, AlertAcknowledged, AlertResolved),
     apply=decide,
-    connector="alerts",
     state=AlertState | AlertStub,
 )
 

@@ -20,11 +20,10 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
-from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.audit import AuditRecorded, Outcome
-from streams.books.book import Book, Context, Decision, State
+from streams.books.book import Book, Context, Decision, State, reading, seen
 from streams.books.office_time import earliest, latest
 
 __all__ = [
@@ -104,7 +103,7 @@ class Applied:
 def apply(book: State | None, envelope: Envelope, alert_at: int) -> Applied | None:
     """The book after ``envelope``; ``None`` if applied before. ``alert_at``: denials that
     raise the grouped alert (AccessSettings.denials_alert_at)."""
-    if book is not None and envelope.id in book["applied"]:
+    if seen(book, envelope):
         return None
     event = envelope.data
     if not isinstance(event, AuditRecorded):
@@ -208,8 +207,7 @@ def decide(book: State | None, envelope: Envelope, context: Context) -> Decision
 
 BOOK = Book(
     name="audit",
-    reads={topic(AuditRecorded.topic).name: (AuditRecorded,)},
+    reads=reading(AuditRecorded),
     apply=decide,
-    connector="audit",
     state=AuditState,
 )

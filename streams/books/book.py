@@ -31,9 +31,21 @@ from types import UnionType
 from typing import Any, Protocol
 
 from midfield.settings import Settings
+from schemas.catalog import topic
 from schemas.envelope import Envelope, EventData
 
-__all__ = ["Book", "Context", "Decision", "Index", "Refusal", "State", "Summary", "Timer"]
+__all__ = [
+    "Book",
+    "Context",
+    "Decision",
+    "Index",
+    "Refusal",
+    "State",
+    "Summary",
+    "Timer",
+    "reading",
+    "seen",
+]
 
 State = dict[str, Any]
 """One entity of a book, as stored: a JSON object (its shape: the book's ``state`` model)."""
@@ -119,6 +131,25 @@ class Summary(Protocol):
     def reset(self, books: Iterable[tuple[str, State]]) -> None: ...
 
 
+def seen(book: State | None, envelope: Envelope) -> bool:
+    """Did ``book`` apply (or refuse) ``envelope`` before? Delivery is at least once and a replay
+    reads every event again, so a book keeps the ids it applied (and refused, where it keeps
+    those) and answers ``None`` for an event it has seen."""
+    if book is None:
+        return False
+    return envelope.id in book["applied"] or envelope.id in book.get("refused", ())
+
+
+def reading(*types: type[EventData]) -> dict[str, tuple[type[EventData], ...]]:
+    """:attr:`Book.reads` for ``types``: each under the catalog topic its model names (an event
+    says once where it goes), in the order given."""
+    reads: dict[str, tuple[type[EventData], ...]] = {}
+    for event_type in types:
+        name = topic(event_type.topic).name
+        reads[name] = (*reads.get(name, ()), event_type)
+    return reads
+
+
 @dataclass(frozen=True)
 class Book:
     """A book: the one object its module exports, and all that the worker, the replay tools,
@@ -129,12 +160,13 @@ class Book:
     reads: Mapping[str, tuple[type[EventData], ...]]
     """Topic name -> the event types this book takes from it."""
     apply: Apply
-    connector: str
-    """Who refuses, in dead letters: also used for an event no book on a topic takes."""
     state: type | UnionType
     """The shape of one stored entity: a closed TypedDict, or a union of them (``TaskState |
     TaskStub``). Declarative: nothing validates a state at run time (that would cost every
     event); the unit tests validate every state the processor cases make against it."""
+    connector: str = ""
+    """Who refuses, in dead letters (also for an event no book on a topic takes): the part that
+    refuses, when not the book itself (its name)."""
     after: tuple[str, ...] = ()
     """Books whose decisions on the same event ``apply`` reads (``Context.earlier``)."""
     show: Show | None = None
@@ -144,6 +176,10 @@ class Book:
     """Rebuilt by a replay; ``False`` for a book that is no function of the intake topics."""
     summary: Callable[[Settings], Summary] | None = None
     """Makes the book's :class:`Summary`, for views that must not scan (the ledger's lights)."""
+
+    def __post_init__(self) -> None:
+        if not self.connector:
+            object.__setattr__(self, "connector", self.name)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
-from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import (
     DocumentRegistered,
@@ -25,7 +24,7 @@ from schemas.events.duty import (
 )
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
-from streams.books.book import Book, Context, Decision, State
+from streams.books.book import Book, Context, Decision, State, reading, seen
 from streams.books.office_time import parse
 
 __all__ = [
@@ -176,9 +175,9 @@ def _fax_fields(data: FaxReceived) -> dict[str, str]:
 
 def apply(book: State | None, envelope: Envelope) -> State | None:
     """The book after ``envelope``; ``None`` when the event was applied already."""
-    book = book or {"entries": [], "applied": []}
-    if envelope.id in book["applied"]:
+    if seen(book, envelope):
         return None
+    book = book or {"entries": [], "applied": []}
     entry = entry_for(envelope).model_dump(mode="json")
     return {"entries": [*book["entries"], entry], "applied": [*book["applied"], envelope.id]}
 
@@ -209,16 +208,14 @@ def decide(book: State | None, envelope: Envelope, context: Context) -> Decision
 
 BOOK = Book(
     name="duty_log",
-    reads={
-        topic(FaxReceived.topic).name: (FaxReceived,),
-        topic(TelegramReceived.topic).name: (TelegramReceived,),
-        topic(DutyEntryRecorded.topic).name: (
-            DocumentRegistered,
-            EmergencyReported,
-            EmergencyClosed,
-            DutyEntryRecorded,
-        ),
-    },
+    reads=reading(
+        FaxReceived,
+        TelegramReceived,
+        DocumentRegistered,
+        EmergencyReported,
+        EmergencyClosed,
+        DutyEntryRecorded,
+    ),
     apply=decide,
     connector="duty",
     state=DutyLogState,

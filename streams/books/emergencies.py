@@ -13,10 +13,9 @@ from typing import Any, TypeGuard
 
 from typing_extensions import TypedDict
 
-from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.duty import EmergencyClosed, EmergencyReported, sequence_name
-from streams.books.book import Book, Context, Decision, Refusal, State
+from streams.books.book import Book, Context, Decision, Refusal, State, reading, seen
 
 __all__ = [
     "BOOK",
@@ -77,7 +76,7 @@ class Refused:
 
 
 def apply(book: State | None, envelope: Envelope) -> State | Refused | None:
-    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+    if seen(book, envelope):
         return None
     event, at = envelope.data, envelope.time.isoformat()
     new: State = (
@@ -158,7 +157,7 @@ def decide(book: State | None, envelope: Envelope, context: Context) -> Decision
 
 BOOK = Book(
     name="emergencies",
-    reads={topic(EmergencyReported.topic).name: (EmergencyReported, EmergencyClosed)},
+    reads=reading(EmergencyReported, EmergencyClosed),
     apply=decide,
     connector="duty",
     state=EmergencyState | EmergencyStub,

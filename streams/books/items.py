@@ -25,7 +25,7 @@ from schemas.events.duty import DocumentRegistered, ItemHandled, ItemStep, Urgen
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams.books.alerts import resolved_by
-from streams.books.book import Book, Context, Decision, Refusal, State, Timer
+from streams.books.book import Book, Context, Decision, Refusal, State, Timer, reading
 from streams.books.item_state import ItemState, ItemStub
 
 __all__ = [
@@ -288,11 +288,7 @@ def _overdue(books: list[State], now: datetime, settings: Settings, source: str)
 
 BOOK = Book(
     name="items",
-    reads={
-        topic(FaxReceived.topic).name: (FaxReceived,),
-        topic(TelegramReceived.topic).name: (TelegramReceived,),
-        topic(ItemHandled.topic).name: (ItemHandled, DocumentRegistered),
-    },
+    reads=reading(FaxReceived, TelegramReceived, ItemHandled, DocumentRegistered),
     apply=decide,
     connector="duty",
     state=ItemState | ItemStub,

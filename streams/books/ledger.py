@@ -37,22 +37,12 @@ from streams.books.task_state import TaskState, TaskStub
 __all__ = ["BOOK", "decide", "due_reminders", "matches", "notices"]
 
 
-def matches(
-    book: TaskState,
-    *,
-    department: str | None,
-    light_: Light | None,
-    status: str | None,
-    now: datetime,
-    rules: SupervisionSettings,
-    zone: ZoneInfo,
-) -> bool:
-    """Does the task pass the ``GET /ledger`` filters?"""
+def matches(book: TaskState, *, department: str | None, status: str | None) -> bool:
+    """Does the task pass the ``GET /ledger`` filters on its departments and status? (The view
+    filters on the light it computes to show.)"""
     if department and department not in departments_of(book):
         return False
-    if status and book["status"] != status:
-        return False
-    return light_ is None or light(book, now, rules, zone)[0] is light_
+    return not status or book["status"] == status
 
 
 # -- reminders (催办) --------------------------------------------------------------------------
@@ -184,7 +174,6 @@ BOOK = Book(
     # every event of the task topic: the lifecycle refuses what is no task event, remembered
     reads={_TASKS: (EventData,)},
     apply=decide,
-    connector="ledger",
     state=TaskState | TaskStub,
     show=_show,
     summary=lambda settings: LedgerSummary(settings.supervision, settings.office.zone),

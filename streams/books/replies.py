@@ -24,7 +24,7 @@ from schemas.events.alert import AlertRaised, Severity
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from streams.books import office_time
 from streams.books.alerts import resolved_by
-from streams.books.book import Book, Context, Decision, State, Timer
+from streams.books.book import Book, Context, Decision, State, Timer, reading, seen
 
 __all__ = [
     "BOOK",
@@ -61,7 +61,7 @@ class MessageState(TypedDict, closed=True):
 
 def apply(book: State | None, envelope: Envelope) -> State | None:
     """The message's book after ``envelope``; ``None`` if this event id was applied already."""
-    if book is not None and envelope.id in book["applied"]:
+    if seen(book, envelope):
         return None
     new = dict(book) if book else _stub(envelope.subject)
     match envelope.data:
@@ -195,9 +195,8 @@ def _warnings(books: list[State], now: datetime, settings: Settings, source: str
 
 BOOK = Book(
     name="messages",
-    reads={topic(PublicMessageReceived.topic).name: (PublicMessageReceived, PublicMessageReplied)},
+    reads=reading(PublicMessageReceived, PublicMessageReplied),
     apply=decide,
-    connector="messages",
     state=MessageState,
     timers=(
         Timer(

@@ -16,23 +16,9 @@ from datetime import date, datetime
 from typing import Any, TypeGuard, cast
 
 from schemas.envelope import Envelope
-from schemas.events.task import (
-    OFFICE,
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskEvent,
-    TaskExtensionApproved,
-    TaskExtensionRejected,
-    TaskExtensionRequested,
-    TaskProgressReported,
-    TaskReminded,
-    TaskReviewed,
-    TaskStatus,
-)
+from schemas.events import task
 from schemas.events.task_lifecycle import IllegalTransition, next_status
-from streams.books.book import State
+from streams.books.book import State, seen
 from streams.books.task_state import TaskState
 
 __all__ = ["Applied", "Refused", "apply", "departments_of", "is_task"]
@@ -58,7 +44,7 @@ class Refused:
 
 def apply(book: State | None, envelope: Envelope) -> Applied | Refused | None:
     """The outcome of ``envelope`` on ``book``; ``None`` if this id was seen already."""
-    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+    if seen(book, envelope):
         return None
     try:
         return _apply(book, envelope)
@@ -70,12 +56,12 @@ def apply(book: State | None, envelope: Envelope) -> Applied | Refused | None:
 
 def _apply(book: State | None, envelope: Envelope) -> Applied:
     event = envelope.data
-    if not isinstance(event, TaskEvent):
+    if not isinstance(event, task.TaskEvent):
         raise IllegalTransition("not-a-task-event", envelope.type)
     if event.task_id != envelope.subject:
         detail = f"subject {envelope.subject!r} carries task {event.task_id!r}"
         raise IllegalTransition("subject-mismatch", detail)
-    status = TaskStatus(book["status"]) if book and book["status"] else None
+    status = task.TaskStatus(book["status"]) if book and book["status"] else None
     pending = bool(book and book.get("extension_request"))
     _check_actor(cast(TaskState, book) if status else None, event)  # a created task
     after = next_status(status, event, extension_pending=pending)
@@ -105,8 +91,8 @@ def _copy(book: State) -> State:
     return copied
 
 
-def _new_book(event: TaskEvent, at: datetime, stub: State | None) -> State:
-    assert isinstance(event, TaskCreated)
+def _new_book(event: task.TaskEvent, at: datetime, stub: State | None) -> State:
+    assert isinstance(event, task.TaskCreated)
     return {
         "task_id": event.task_id,
         "title": event.title,
@@ -139,11 +125,11 @@ def _new_book(event: TaskEvent, at: datetime, stub: State | None) -> State:
     }
 
 
-def _check_actor(book: TaskState | None, event: TaskEvent) -> None:
+def _check_actor(book: TaskState | None, event: task.TaskEvent) -> None:
     """Who may do what, checked before the lifecycle (the tasks API checks first, with a 403)."""
-    if event.office_only and event.actor != OFFICE:
+    if event.office_only and event.actor != task.OFFICE:
         raise IllegalTransition("office-only", f"{event.kind} is for the office, not {event.actor}")
-    if book is not None and event.actor != OFFICE and event.actor not in departments_of(book):
+    if book is not None and event.actor != task.OFFICE and event.actor not in departments_of(book):
         detail = f"{event.actor} is not a department of {event.task_id}"
         raise IllegalTransition("not-a-task-department", detail)
 
@@ -152,10 +138,10 @@ def departments_of(book: TaskState) -> list[str]:
     return [book["lead_department"], *book["assisting_departments"]]
 
 
-def _step(book: State, event: TaskEvent, at: datetime) -> tuple[str, ...]:
+def _step(book: State, event: task.TaskEvent, at: datetime) -> tuple[str, ...]:
     """Update ``book`` in place for ``event``; answer the departments to notify."""
     match event:
-        case TaskAssigned():
+        case task.TaskAssigned():
             if event.lead_department is not None:
                 book["lead_department"] = event.lead_department
             if event.assisting_departments is not None:
@@ -164,29 +150,29 @@ def _step(book: State, event: TaskEvent, at: datetime) -> tuple[str, ...]:
                 d for d in book["assisting_departments"] if d != book["lead_department"]
             ]
             return tuple(departments_of(cast(TaskState, book)))  # assigned: a created task
-        case TaskProgressReported():
+        case task.TaskProgressReported():
             book["percent"], book["progress"] = event.percent, event.text
-        case TaskCompletionReported():
+        case task.TaskCompletionReported():
             book["percent"], book["progress"] = 100, event.text
             book["completed_at"] = at.isoformat()
-        case TaskReviewed() if not event.accepted:
+        case task.TaskReviewed() if not event.accepted:
             book["completed_at"] = None
             return (book["lead_department"],)
-        case TaskExtensionRequested():
+        case task.TaskExtensionRequested():
             book["extension_request"] = {
                 "deadline": event.deadline.isoformat(),
                 "reason": event.reason,
                 "by": event.actor,
             }
-        case TaskExtensionApproved():
+        case task.TaskExtensionApproved():
             _extend(book, event.deadline)
             return (book["lead_department"],)
-        case TaskExtensionRejected():
+        case task.TaskExtensionRejected():
             book["extension_request"] = None
             return (book["lead_department"],)
-        case TaskClosed():
+        case task.TaskClosed():
             book["closed_at"] = at.isoformat()
-        case TaskReminded():
+        case task.TaskReminded():
             book["last_reminded_at"] = at.isoformat()
             book["reminders"] += 1
             return event.departments
@@ -207,7 +193,7 @@ def _extend(book: State, deadline: date) -> None:
 
 def _history(envelope: Envelope) -> dict[str, Any]:
     event = envelope.data
-    assert isinstance(event, TaskEvent)
+    assert isinstance(event, task.TaskEvent)
     detail = event.model_dump(mode="json", exclude={"task_id", "actor", "person"})
     return {
         "id": envelope.id,

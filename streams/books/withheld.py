@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing_extensions import TypedDict
 
-from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.quarantine import ItemQuarantined
-from streams.books.book import Book, Context, Decision, State
+from streams.books.book import Book, Context, Decision, State, reading, seen
 from streams.books.office_time import earliest, latest
 
 __all__ = ["APPLIED", "BOOK", "WithheldState", "apply", "decide"]
@@ -42,7 +41,7 @@ class WithheldState(TypedDict, closed=True):
 
 def apply(book: State | None, envelope: Envelope) -> State | None:
     """The item after ``envelope``; ``None`` if this event was applied before."""
-    if book is not None and envelope.id in book["applied"]:
+    if seen(book, envelope):
         return None
     event = envelope.data
     if not isinstance(event, ItemQuarantined):
@@ -68,7 +67,7 @@ def decide(book: State | None, envelope: Envelope, context: Context) -> Decision
 
 BOOK = Book(
     name="withheld",
-    reads={topic(ItemQuarantined.topic).name: (ItemQuarantined,)},
+    reads=reading(ItemQuarantined),
     apply=decide,
     connector="telegram",
     state=WithheldState,

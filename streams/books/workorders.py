@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from typing_extensions import TypedDict
 
 from midfield.settings import HotlineSettings, Settings
-from schemas.catalog import topic
 from schemas.envelope import Envelope
 from schemas.events.workorder import (
     Satisfaction,
@@ -27,7 +26,7 @@ from schemas.events.workorder import (
     next_status,
 )
 from streams.books import office_time
-from streams.books.book import Book, Context, Decision, Refusal, State
+from streams.books.book import Book, Context, Decision, Refusal, State, reading, seen
 from streams.books.period import Period
 
 __all__ = ["BOOK", "Refused", "WorkOrderState", "WorkOrderStub", "apply", "decide", "due_at",
@@ -100,7 +99,7 @@ class Refused:
 def apply(book: State | None, envelope: Envelope, rules: HotlineSettings,
           zone: ZoneInfo) -> State | Refused | None:  # fmt: skip
     """The order after ``envelope``: its book, a :class:`Refused`, or ``None`` if seen before."""
-    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+    if seen(book, envelope):
         return None
     event = envelope.data
     if not isinstance(event, WorkOrderStepped):
@@ -254,7 +253,7 @@ def _show(book: State, now: datetime, settings: Settings) -> dict[str, Any]:
 
 BOOK = Book(
     name="work_orders",
-    reads={topic(WorkOrderStepped.topic).name: (WorkOrderStepped,)},
+    reads=reading(WorkOrderStepped),
     apply=decide,
     connector="work-orders",
     state=WorkOrderState | WorkOrderStub,

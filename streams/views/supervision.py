@@ -16,17 +16,7 @@ from schemas.events.task import TaskStatus
 from streams.books import ledger, lights, task_book
 from streams.books.task_state import TaskState
 from streams.views import ledger_sheet as ledger_sheet_
-from streams.views.pages import (
-    OtherDepartment,
-    bad_request,
-    cursor,
-    forbidden_department,
-    office_json,
-    own_department,
-    page,
-    page_of,
-    summary_of,
-)
+from streams.views import pages
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -49,25 +39,25 @@ def register_ledger_views(app: MidfieldApp) -> None:
 
     readers = Policy.of(R.director, R.supervision, R.department)
 
-    @page(app, "/ledger", readers)
+    @pages.page(app, "/ledger", readers)
     async def ledger_view(web: Any, request: Any) -> Any:
         query = request.query
         try:
             light = lights.Light(query["light"]) if query.get("light") else None
             status = TaskStatus(query["status"]).value if query.get("status") else None
-            department = own_department(request, query.get("department") or None)
-            after, limit = cursor(query)
+            department = pages.own_department(request, query.get("department") or None)
+            after, limit = pages.cursor(query)
         except ValueError as exc:
-            return bad_request(web, "bad-filter", str(exc))
-        except OtherDepartment:
-            return forbidden_department(web, request)
+            return pages.bad_request(web, "bad-filter", str(exc))
+        except pages.OtherDepartment:
+            return pages.forbidden_department(web, request)
         now = app.clock()
         table = app.table(ledger.BOOK)
-        summary = summary_of(table).at(now)
+        summary = pages.summary_of(table).at(now)
         found = summary.select(light=light, status=status, department=department)
-        listed, following = page_of(found, after, limit)
+        listed, following = pages.page_of(found, after, limit)
         books = [b for b in map(table.get, listed) if task_book.is_task(b)]
-        return office_json(
+        return pages.office_json(
             web,
             {
                 "now": now.isoformat(),
@@ -79,10 +69,10 @@ def register_ledger_views(app: MidfieldApp) -> None:
             zone,
         )
 
-    @page(app, "/ledger.xlsx", readers)
+    @pages.page(app, "/ledger.xlsx", readers)
     async def ledger_sheet(web: Any, request: Any) -> Any:
         now = app.clock()
-        own = own_department(request, None)
+        own = pages.own_department(request, None)
         books = [
             b
             for _, b in app.table(ledger.BOOK).items()
@@ -97,12 +87,12 @@ def register_ledger_views(app: MidfieldApp) -> None:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    @page(app, "/ledger/{task_id}", readers)
+    @pages.page(app, "/ledger/{task_id}", readers)
     async def task_view(web: Any, request: Any, task_id: str) -> Any:
         book = app.table(ledger.BOOK).get(task_id)
-        own = own_department(request, None)
+        own = pages.own_department(request, None)
         if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
-        return office_json(
+        return pages.office_json(
             web, _summary(app, book, app.clock()) | {"history": book["history"]}, zone
         )

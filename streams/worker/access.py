@@ -25,16 +25,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from midfield import metrics
-from midfield.access import (
-    ANONYMOUS,
-    Policy,
-    Principal,
-    Role,
-    Sessions,
-    Throttle,
-    constant_time_equal,
-)
+from midfield import access, metrics
 from midfield.errors import ConfigError
 from midfield.logging import get_logger
 from midfield.oidc import OidcVerifier, looks_like_jwt
@@ -59,46 +50,50 @@ class Gate:
 
     def __init__(self, app: MidfieldApp) -> None:
         self.app = app
-        access = app.settings.access
-        self.policies: dict[str, tuple[Policy, Action]] = {}
-        self.sessions = Sessions(access.session_key.get_secret_value(), access.session_hours * 3600)
-        self.sign_ins = Throttle(access.sign_in_attempts, access.sign_in_lockout_s)
-        self.failures = Throttle(access.failed_credentials, access.failed_credentials_window_s)
-        self.scrape_token = access.scrape_token.get_secret_value()
-        self.oidc = _oidc(access)
+        settings = app.settings.access
+        self.policies: dict[str, tuple[access.Policy, Action]] = {}
+        self.sessions = access.Sessions(
+            settings.session_key.get_secret_value(), settings.session_hours * 3600
+        )
+        self.sign_ins = access.Throttle(settings.sign_in_attempts, settings.sign_in_lockout_s)
+        self.failures = access.Throttle(
+            settings.failed_credentials, settings.failed_credentials_window_s
+        )
+        self.scrape_token = settings.scrape_token.get_secret_value()
+        self.oidc = _oidc(settings)
         if not self.sessions.shared:
             log.warning(
                 "no MIDFIELD_ACCESS_SESSION_KEY: sessions end when this worker stops and "
                 "are not shared with other workers"
             )
 
-    def declare(self, path: str, policy: Policy, action: Action) -> None:
+    def declare(self, path: str, policy: access.Policy, action: Action) -> None:
         if path in self.policies:
             raise ConfigError(f"route {path} declared twice", reason="route-policy")
         self.policies[path] = (policy, action)
 
     # -- who -------------------------------------------------------------------------------------
-    async def identify(self, request: web.Request) -> tuple[Principal, bool]:
+    async def identify(self, request: web.Request) -> tuple[access.Principal, bool]:
         """The caller, and whether a credential was given (a wrong one makes ``anonymous``)."""
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         if scheme:
             key = key.strip()
             if scheme.lower() != "bearer" or not key:
-                return ANONYMOUS, True
-            if self.scrape_token and constant_time_equal(key, self.scrape_token):
+                return access.ANONYMOUS, True
+            if self.scrape_token and access.constant_time_equal(key, self.scrape_token):
                 return _SCRAPER, True
             found = self.app.directory.authenticate(key)
             if found is None and self.oidc is not None and looks_like_jwt(key):
                 found = await self._single_sign_on(key)
-            return found or ANONYMOUS, True
-        token = request.cookies.get(Sessions.COOKIE)
+            return found or access.ANONYMOUS, True
+        token = request.cookies.get(access.Sessions.COOKIE)
         if token:
             login = self.sessions.login_of(token, time.time())
             person = self.app.directory.person(login) if login else None
-            return person or ANONYMOUS, True
-        return ANONYMOUS, False
+            return person or access.ANONYMOUS, True
+        return access.ANONYMOUS, False
 
-    async def _single_sign_on(self, token: str) -> Principal | None:
+    async def _single_sign_on(self, token: str) -> access.Principal | None:
         """The directory's person the provider's token names (keys fetched off the loop)."""
         assert self.oidc is not None
         loop = asyncio.get_running_loop()
@@ -114,7 +109,7 @@ class Gate:
             return await handler(request)
         remote = request.remote or "-"
         if self.failures.blocked(remote, time.time()) and not (found and found[0].open):
-            return await self._refuse(request, route, ANONYMOUS, 429, "too-many-failures",
+            return await self._refuse(request, route, access.ANONYMOUS, 429, "too-many-failures",
                                       Action.read)  # fmt: skip
         principal, credential = await self.identify(request)
         request[PRINCIPAL] = principal
@@ -133,8 +128,8 @@ class Gate:
             await self.record(request, route, principal, action, response.status)
         return response
 
-    async def _refuse(self, request: web.Request, route: str, principal: Principal, status: int,
-                      reason: str, action: Action) -> web.StreamResponse:  # fmt: skip
+    async def _refuse(self, request: web.Request, route: str, principal: access.Principal,
+                      status: int, reason: str, action: Action) -> web.StreamResponse:  # fmt: skip
         metrics.ACCESS_DENIED.labels("worker", route, str(status)).inc()
         log.info("access refused", route=route, principal=principal.id, status=status,
                  reason=reason, remote=request.remote)  # fmt: skip
@@ -153,7 +148,7 @@ class Gate:
             response.headers["Retry-After"] = str(int(self.failures.window_s))
         return response
 
-    async def record(self, request: web.Request, route: str, principal: Principal,
+    async def record(self, request: web.Request, route: str, principal: access.Principal,
                      action: Action, status: int, reason: str = "", *,
                      target: str | None = None) -> None:  # fmt: skip
         """Put the audit record of this request on ``office.audit.v1``."""
@@ -184,24 +179,24 @@ class Gate:
         await send(self.app.audit_topic, envelope)
 
 
-_SCRAPER = Principal("system:scrape-token", "Prometheus", frozenset({Role.ops}))
+_SCRAPER = access.Principal("system:scrape-token", "Prometheus", frozenset({access.Role.ops}))
 """Who presents MIDFIELD_ACCESS_SCRAPE_TOKEN: ops, for /metrics."""
 
 
-def _oidc(access: AccessSettings) -> OidcVerifier | None:
-    if not access.oidc_issuer:
+def _oidc(settings: AccessSettings) -> OidcVerifier | None:
+    if not settings.oidc_issuer:
         return None
-    if not (access.oidc_audience and access.oidc_jwks_url):
+    if not (settings.oidc_audience and settings.oidc_jwks_url):
         raise ConfigError(
             "single sign-on needs MIDFIELD_ACCESS_OIDC_AUDIENCE and MIDFIELD_ACCESS_OIDC_JWKS_URL "
             "with MIDFIELD_ACCESS_OIDC_ISSUER",
             reason="oidc-settings",
         )
     return OidcVerifier(
-        issuer=access.oidc_issuer,
-        audience=access.oidc_audience,
-        jwks_url=access.oidc_jwks_url,
-        login_claim=access.oidc_login_claim,
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.oidc_jwks_url,
+        login_claim=settings.oidc_login_claim,
     )
 
 
