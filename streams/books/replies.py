@@ -13,7 +13,7 @@ escalated at each threshold and resolved by the first reply.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from typing_extensions import TypedDict
 
@@ -193,11 +193,19 @@ def _warnings(books: list[State], now: datetime, settings: Settings, source: str
     return due_warnings(books, now, settings.replies, source=source)
 
 
+def _summary(settings: Settings) -> Any:
+    """The reply tallies' summary (imported here: it reads this module's ``is_message``)."""
+    from streams.books.reply_summary import ReplySummary
+
+    return ReplySummary(settings.replies, settings.office.zone)
+
+
 BOOK = Book(
     name="messages",
     reads=reading(PublicMessageReceived, PublicMessageReplied),
     apply=decide,
     state=MessageState,
+    summary=lambda settings: _summary(settings),
     timers=(
         Timer(
             "reply-warnings",

@@ -22,7 +22,7 @@ from streams.books.book import State
 from streams.books.period import Period
 from streams.books.replies import is_message
 
-__all__ = ["by_department", "tally"]
+__all__ = ["by_department", "figures", "report", "tally"]
 
 
 def tally(
@@ -46,24 +46,38 @@ def tally(
         for b in received
         if b["replied_at"]
     )
-    on_time = sum(w <= rules.on_time_days * 86_400 for w in waits)
     unanswered = [b for b in received if not b["replied_at"]]
     oldest = min(unanswered, key=lambda b: (_t(b["received_at"]), b["message_id"]), default=None)
+    return figures(
+        received=len(received),
+        waits=waits,
+        on_time=sum(w <= rules.on_time_days * 86_400 for w in waits),
+        unanswered=len(unanswered),
+        oldest=oldest and {k: oldest[k] for k in ("message_id", "title", "received_at")},
+        now=now,
+    )
+
+
+def figures(
+    *,
+    received: int,
+    waits: list[float],
+    on_time: int,
+    unanswered: int,
+    oldest: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The figures of a period's messages: ``waits`` sorted, ``oldest`` the oldest unanswered
+    message's id, title and receipt (or ``None``)."""
     return {
-        "received": len(received),
+        "received": received,
         "replied": len(waits),
-        "reply_rate": _ratio(len(waits), len(received)),
+        "reply_rate": _ratio(len(waits), received),
         "on_time": on_time,
-        "on_time_rate": _ratio(on_time, len(received)),
+        "on_time_rate": _ratio(on_time, received),
         "time_to_reply_s": _spread(waits),
-        "unanswered": len(unanswered),
-        "oldest_unanswered": oldest
-        and {
-            "message_id": oldest["message_id"],
-            "title": oldest["title"],
-            "received_at": oldest["received_at"],
-            "days": (now - _t(oldest["received_at"])).days,
-        },
+        "unanswered": unanswered,
+        "oldest_unanswered": oldest and oldest | {"days": (now - _t(oldest["received_at"])).days},
     }
 
 
@@ -77,12 +91,28 @@ def by_department(
     name_of: Callable[[str], str],
 ) -> dict[str, Any]:
     """``GET /reply-rate``: one row per department (or only ``department``) and the total."""
-    codes = (
-        [department] if department else sorted({b["department"] for b in books if is_message(b)})
+    codes = sorted({b["department"] for b in books if is_message(b)})
+    return report(
+        period,
+        [department] if department else codes,
+        lambda code: tally(books, period, department=code, now=now, rules=rules),
+        total=department,
+        name_of=name_of,
     )
+
+
+def report(
+    period: Period,
+    codes: list[str],
+    tally_of: Callable[[str | None], dict[str, Any]],
+    *,
+    total: str | None,
+    name_of: Callable[[str], str],
+) -> dict[str, Any]:
+    """A period's figures per department of ``codes`` (``tally_of(code)``) and in total
+    (``tally_of(total)``: ``None`` for every department)."""
     rows = [
-        {"department": code, "name": name_of(code) if code else "（未分派）"}
-        | tally(books, period, department=code, now=now, rules=rules)
+        {"department": code, "name": name_of(code) if code else "（未分派）"} | tally_of(code)
         for code in codes
     ]
     return {
@@ -90,7 +120,7 @@ def by_department(
         "from": period.start.isoformat() if period.start else None,
         "to": period.end.isoformat() if period.end else None,
         "departments": rows,
-        "total": tally(books, period, department=department, now=now, rules=rules),
+        "total": tally_of(total),
     }
 
 

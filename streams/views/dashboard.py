@@ -33,7 +33,6 @@ from streams.books import (
     ledger,
     lights,
     replies,
-    reply_tallies,
     task_book,
     waiting_letters,
     workorders,
@@ -43,6 +42,7 @@ from streams.books.task_state import TaskState
 from streams.views import labels, masking
 from streams.views.ops import readiness
 from streams.views.pages import OFFICE_READERS, office_json, page, principal_of, summary_of
+from streams.views.public_requests import reply_rates
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -141,15 +141,12 @@ def _task_row(app: MidfieldApp, book: TaskState, reason: lights.Reason) -> dict[
 
 def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
     """This month's reply tallies per department (or ``own`` only), and the oldest message
-    still unanswered."""
+    still unanswered (from the messages' summary: no message's book is read)."""
     zone, rules = app.settings.office.zone, app.settings.replies
-    books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
     month = Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
-    figures = reply_tallies.by_department(
-        books, month, department=own, now=now, rules=rules, name_of=app.directory.name_of
-    )
-    ever = reply_tallies.tally(
-        books, Period.parse("all", zone), department=own, now=now, rules=rules
+    figures = reply_rates(app, month, own, now)
+    ever = summary_of(app.table(replies.BOOK)).tally(
+        Period.parse("all", zone), department=own, now=now
     )
     return {
         "period": month.label,

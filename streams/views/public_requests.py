@@ -25,6 +25,7 @@ from streams.views.pages import (
     office_json,
     own_department,
     page,
+    summary_of,
 )
 
 if TYPE_CHECKING:
@@ -103,13 +104,13 @@ def _of_period(app: MidfieldApp) -> Callable[[FiguresView], Callable[[Any, Any],
 def reply_rates(
     app: MidfieldApp, period: Period, department: str | None, now: datetime
 ) -> dict[str, Any]:
-    """The reply tallies of ``period``, per department (or the one asked for) and in total."""
-    books = [b for _, b in app.table(replies.BOOK).items() if replies.is_message(b)]
-    return reply_tallies.by_department(
-        books,
+    """The reply tallies of ``period``, per department (or the one asked for) and in total,
+    added up from the messages' summary (streams/books/reply_summary.py), not their books."""
+    summary = summary_of(app.table(replies.BOOK))
+    return reply_tallies.report(
         period,
-        department=department,
-        now=now,
-        rules=app.settings.replies,
+        [department] if department else summary.departments(),
+        lambda code: summary.tally(period, department=code, now=now),
+        total=department,
         name_of=app.directory.name_of,
     )

@@ -1,0 +1,72 @@
+"""The reply tallies' summary (streams/books/reply_summary.py) gives the very figures
+:func:`reply_tallies.tally` computes from the books, for any period, department and sequence of
+writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from midfield.settings import RepliesSettings
+from streams.books import reply_tallies
+from streams.books.period import Period
+from streams.books.reply_summary import ReplySummary
+
+ZONE = ZoneInfo("Asia/Shanghai")
+RULES = RepliesSettings()
+START = datetime(2025, 1, 30, 20, tzinfo=ZoneInfo("UTC"))  # late evening UTC: the next day here
+NOW = START + timedelta(days=90)
+PERIODS = ["all", "2025", "2025-01", "2025-02", "2025-01-31", "2025-02-01", "2024"]
+
+
+def _book(n: int, hours: int, department: str, wait_h: int | None, received: bool) -> dict:
+    at = START + timedelta(hours=hours)
+    return {
+        "message_id": f"M{n}",
+        "channel": "board",
+        "category": "consult",
+        "title": f"留言{n}",
+        "department": department,
+        "received_at": at.isoformat() if received else None,
+        "replied_at": None if wait_h is None else (at + timedelta(hours=wait_h)).isoformat(),
+        "replied_by": "",
+        "replies": 0 if wait_h is None else 1,
+        "applied": [],
+    }
+
+
+books = st.builds(
+    _book,
+    st.integers(0, 12),
+    st.integers(0, 24 * 40),
+    st.sampled_from(["", "jyj", "zjj"]),
+    st.one_of(st.none(), st.integers(0, 24 * 20)),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40))
+def test_the_summary_tallies_what_the_books_tally(writes: list) -> None:
+    summary = ReplySummary(RULES, ZONE)
+    stored: dict[str, dict] = {}
+    for write in writes:
+        if isinstance(write, int):  # gone
+            stored.pop(f"M{write}", None)
+            summary.put(f"M{write}", None)
+        else:
+            stored[write["message_id"]] = write
+            summary.put(write["message_id"], write)
+    shelf = list(stored.values())
+    for text in PERIODS:
+        period = Period.parse(text, ZONE)
+        for department in (None, "", "jyj"):
+            expected = reply_tallies.tally(shelf, period, department=department, now=NOW,
+                                           rules=RULES)  # fmt: skip
+            assert summary.tally(period, department=department, now=NOW) == expected, (
+                text, department)  # fmt: skip
+    codes = sorted({b["department"] for b in shelf if b["received_at"]})
+    assert summary.departments() == codes
