@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from midfield.demo.fax_log_samples import recv_line
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, EventData
 from schemas.events.fax import FaxReceived
 
 BOARD_EXPORT_HEADER = [
@@ -67,3 +67,24 @@ TELEGRAM_SHEET = {
     "received_at": "2025-06-20T10:15:00+08:00",
 }
 """A clear-text telegram's sheet (docs/telegram.md) without its number: add one per telegram."""
+
+
+def nth_event(
+    data: EventData,
+    subject: str,
+    n: int | str,
+    at: datetime,
+    *,
+    source: str = "midfield://test",
+    ingested_at: datetime | None = None,
+) -> Envelope:
+    """``data`` as the ``n``-th event a test ``source`` sends about ``subject``, happened at
+    ``at``: its position is ``<subject>/<n>``, so the same ``n`` sent again is the same event."""
+    return Envelope.wrap(
+        data,
+        source=source,
+        position=f"{subject}/{n}",
+        subject=subject,
+        time=at,
+        ingested_at=ingested_at,
+    )
