@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
 
 from midfield.demo.fax_log_samples import recv_line
 from schemas.envelope import Envelope, EventData
@@ -37,6 +41,19 @@ HOTLINE_EXPORT_HEADER = [
     "满意度",
 ]
 """The first row of the 12345 hotline platform's XLSX export (docs/hotline.md)."""
+
+
+def write_export(path: Path, rows: list[list[Any]]) -> Path:
+    """An office system's export of ``rows``, its header first: XLSX, or for a ``.csv`` path CSV
+    as the board writes it (UTF-8 with a BOM)."""
+    if path.suffix == ".csv":
+        path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8-sig")
+        return path
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
 
 
 def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:

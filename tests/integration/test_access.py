@@ -54,6 +54,7 @@ from tests.harness import (
     serving_all,
     wait_for,
 )
+from tests.intakes import intake_env
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SESSION_KEY = Fernet.generate_key().decode()
@@ -540,24 +541,15 @@ class Intakes:
 
 @pytest.fixture(scope="module")
 def intakes(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intakes]:
-    from tests.integration.test_board import SECRET as BOARD_SECRET
-    from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
-    from tests.integration.test_wechat import AES_KEY, APPID, TOKEN
-
     workdir = tmp_path_factory.mktemp("access-intakes")
     directory = people_file(
         workdir / "directory.toml", PEOPLE, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
     )
-    env = midfield_env(
+    env = intake_env(
         own_broker,
         workdir,
-        MIDFIELD_DEPARTMENTS_FILE=str(directory),
+        directory,
         MIDFIELD_ACCESS_SESSION_KEY=SESSION_KEY,
-        MIDFIELD_BOARD_SECRET=BOARD_SECRET,
-        MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
-        MIDFIELD_WECHAT_TOKEN=TOKEN,
-        MIDFIELD_WECHAT_APPID=APPID,
-        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
         MIDFIELD_ACCESS_FAILED_CREDENTIALS="200",
     )
     with serving_all(INTAKES, env, cwd=workdir) as urls:

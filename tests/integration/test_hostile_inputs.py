@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from connectors.sources.wechat_protocol import SecureMode, signature
+from connectors.sources.wechat_protocol import signature
 from schemas.catalog import DEADLETTER, concrete
 from schemas.deadletter import DeadLetter
 from tests.harness import (
@@ -55,12 +55,17 @@ from tests.harness import (
     serving_all,
     wait_for,
 )
-from tests.integration.test_board import SECRET as BOARD_SECRET
-from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
+from tests.intakes import (
+    BOARD_SECRET,
+    HOTLINE_SECRET,
+    WECHAT_TOKEN,
+    intake_env,
+    wechat_secure,
+)
 from tests.integration.test_hotline import _export as hotline_export
 from tests.integration.test_tasks_api import DEADLINE
 from tests.integration.test_telegram_drop import SHEET, _drop
-from tests.integration.test_wechat import AES_KEY, APPID, TOKEN, _xml
+from tests.integration.test_wechat import _xml
 from tests.mail_samples import deliver, good_mail, make_maildir
 from tests.samples import BOARD_EXPORT_HEADER, fax_line
 from tests.unit.test_task_sheet import DEPARTMENTS_FILE, SCHOOLS, write_sheet
@@ -650,14 +655,13 @@ class Hub:
         byte for byte the same request (as WeChat's retry is)."""
         stamp = str(self.stamps.setdefault(uniq, int(time.time())) - 3600 * (auth == "stale"))
         nonce = uniq if auth == "same-nonce" else str(int(hashlib.sha256(body).hexdigest()[:8], 16))
-        query = {"timestamp": stamp, "nonce": nonce, "signature": signature(TOKEN, stamp, nonce)}
+        query = {
+            "timestamp": stamp,
+            "nonce": nonce,
+            "signature": signature(WECHAT_TOKEN, stamp, nonce),
+        }
         query |= {"bad": {"signature": "0" * 40}, "non-ascii": {"signature": "中"}}.get(auth, {})
-        if auth == "plain":
-            return query, body
-        encrypted = SecureMode(AES_KEY, APPID).encrypt(body, hashlib.sha256(body).digest()[:16])
-        query |= {"encrypt_type": "aes", "msg_signature": signature(TOKEN, stamp, nonce, encrypted)}
-        outer = f"<xml><ToUserName>gh_office</ToUserName><Encrypt>{encrypted}</Encrypt></xml>"
-        return query, outer.encode()
+        return (query, body) if auth == "plain" else wechat_secure(body, query)
 
     def _one(self, send: Send, url: str, body: bytes, uniq: str) -> tuple[int, Any]:
         if send.intake == "wechat":
@@ -689,17 +693,7 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
     root, instance = tmp_path_factory.mktemp("hostile"), uuid.uuid4().hex[:8]
     directory = departments_file(root / "departments.toml",
                                  {"lead": KEYS["lead"], "other": KEYS["other"]})  # fmt: skip
-    env = midfield_env(
-        catalog_topics,
-        root,
-        MIDFIELD_WECHAT_TOKEN=TOKEN,
-        MIDFIELD_WECHAT_APPID=APPID,
-        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
-        MIDFIELD_BOARD_SECRET=BOARD_SECRET,
-        MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
-        MIDFIELD_DEPARTMENTS_FILE=str(directory),
-        MIDFIELD_PRIVACY_KEY=PRIVATE_KEY,
-    )
+    env = intake_env(catalog_topics, root, directory, MIDFIELD_PRIVACY_KEY=PRIVATE_KEY)
     options = ["--instance", instance, "--max-body-bytes", str(LIMIT)]
     worker = WorkerProcess(
         catalog_topics,
