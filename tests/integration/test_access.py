@@ -240,7 +240,7 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     directory = people_file(
         workdir / "directory.toml", PEOPLE, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
     )
-    worker = WorkerProcess(
+    with WorkerProcess(
         broker,
         workdir,
         app_id=f"access-{unique}",
@@ -253,9 +253,7 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "100000",
             "MIDFIELD_HOTLINE_AT_RISK_HOURS": "1000",  # both orders are at risk
         },
-    ).start()
-    try:
-        worker.wait_ready()
+    ).running() as worker:
         produce(broker, _books(unique))
         produce(broker, [_letter(unique)], topic=DEADLETTER)
         wait_for(
@@ -288,8 +286,6 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             assert status == 303 and cookie, f"{login} could not sign in"
             callers[login] = Caller(login, cookie=cookie)
         yield Hub(worker, callers, unique)
-    finally:
-        worker.stop()
 
 
 # -- the matrix ----------------------------------------------------------------------------------
@@ -703,7 +699,7 @@ def test_the_worker_refuses_an_address_that_keeps_failing(
     own_broker: Broker, tmp_path: Path
 ) -> None:
     directory = people_file(tmp_path / "directory.toml", {}, KEYS)
-    worker = WorkerProcess(
+    with WorkerProcess(
         own_broker,
         tmp_path,
         app_id=f"throttle-{uuid.uuid4().hex[:6]}",
@@ -711,13 +707,9 @@ def test_the_worker_refuses_an_address_that_keeps_failing(
             "MIDFIELD_DEPARTMENTS_FILE": str(directory),
             "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "4",
         },
-    ).start()
-    try:
-        worker.wait_ready()
+    ).running() as worker:
         guesses = [call(worker.url, "/ledger", Caller("g", key=f"guess-{n}"))[0] for n in range(6)]
         right = call(worker.url, "/ledger", Caller("edu", key=KEYS["edu"]))[0]
         health = call(worker.url, "/health", Caller("nobody"))[0]
-    finally:
-        worker.stop()
     assert guesses == [401] * 4 + [429] * 2
     assert right == 429 and health == 200
