@@ -30,7 +30,7 @@ import urllib.request
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -650,6 +650,14 @@ class Hub:
             self._one(send, url, body.replace(b"UNIQ", uniq.encode()), uniq) for body in send.bodies
         ]
 
+    def post_given(
+        self, sends: Iterable[Send], uniq: str, taken: tuple[int, ...] = (201, 202)
+    ) -> None:
+        """Post each of ``sends`` (what a row needs to exist first) as :meth:`post` does; each
+        one body, answered with one of the ``taken`` statuses."""
+        for send in sends:
+            assert [status for status, _ in self.post(send, uniq)] in [[t] for t in taken], send
+
     def _wechat(self, body: bytes, auth: str, uniq: str) -> tuple[dict[str, str], bytes]:
         """The query and body WeChat sends: secure mode unless ``auth`` is ``plain``; sent again,
         byte for byte the same request (as WeChat's retry is)."""
@@ -714,8 +722,7 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @_rows(Refused)
 def test_http_intake_refuses_with_a_reason_and_keeps_serving(row: Refused, hub: Hub) -> None:
     uniq, before = _uniq(), _tree(hub.root)
-    for given in row.given:
-        assert [status for status, _ in hub.post(given, uniq)] in ([200], [201], [202])
+    hub.post_given(row.given, uniq, taken=(200, 201, 202))
     answers = hub.post(row.send, uniq)
     reasons = [(s, a["error"] if isinstance(a, dict) else a) for s, a in answers]
     assert reasons == [(row.status, row.reason)] * len(answers)
@@ -776,8 +783,7 @@ def test_text_the_dashboard_shows_stays_text(row: Shown, hub: Hub) -> None:
 @_rows(Unread)
 def test_the_worker_shows_its_books_to_no_one_unentitled(row: Unread, hub: Hub) -> None:
     uniq = _uniq()
-    for given in row.given:
-        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    hub.post_given(row.given, uniq)
     hub.worker.wait_ready()
     if row.given:  # the entity is in the books before it is asked for
         wait_for(lambda: uniq in json.dumps(hub.worker.get("/ledger")[1]), timeout=30,
@@ -791,8 +797,7 @@ def test_the_worker_shows_its_books_to_no_one_unentitled(row: Unread, hub: Hub) 
 @_rows(Flooded)
 def test_a_flood_of_refused_calls_is_one_grouped_alert(row: Flooded, hub: Hub) -> None:
     uniq = _uniq()
-    for given in row.given:
-        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    hub.post_given(row.given, uniq)
     statuses = {status for _ in range(row.times) for status, _ in hub.post(row.send, uniq)}
     assert statuses == {403}
     hub.worker.wait_ready()
@@ -815,8 +820,7 @@ def test_a_flood_of_refused_calls_is_one_grouped_alert(row: Flooded, hub: Hub) -
 @_rows(Sheeted)
 def test_text_the_ledger_sheet_holds_never_runs_as_a_formula(row: Sheeted, hub: Hub) -> None:
     uniq, before = _uniq(), _tree(hub.root)
-    for send in (*row.given, row.send):
-        assert [status for status, _ in hub.post(send, uniq)] in ([201], [202])
+    hub.post_given((*row.given, row.send), uniq)
     text = row.text.replace("UNIQ", uniq)
 
     def written() -> tuple[Any, dict[str, Any]] | None:
