@@ -30,6 +30,7 @@ __all__ = [
     "profile_rows",
     "progress",
     "run_bench",
+    "throughput",
     "workdir",
 ]
 
@@ -51,6 +52,27 @@ def command_line(name: str, doc: str | None) -> argparse.ArgumentParser:
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def throughput(
+    bench: str,
+    counted: dict[str, int],
+    repeat: int,
+    unit: str,
+    midfield: float,
+    baseline: tuple[str, float],
+) -> dict[str, Any]:
+    """The head of a throughput bench's result: its name, what it counted, its runs of each
+    path, midfield's and the baseline client's median ``<unit>/s`` and their ratio."""
+    client, base = baseline
+    return {
+        "bench": bench,
+        **counted,
+        "repeat": repeat,
+        f"midfield_{unit}_per_s": round(midfield),
+        f"baseline_{client}_{unit}_per_s": round(base),
+        "ratio": round(midfield / base, 3),
+    }
 
 
 def profile_rows(stats: pstats.Stats, top: int) -> list[dict[str, Any]]:

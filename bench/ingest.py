@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from bench.harness import command_line, profile_rows, progress, run_bench
+from bench.harness import command_line, profile_rows, progress, run_bench, throughput, workdir
 from connectors.runtime.offsets import OffsetStore
 from connectors.runtime.producer import EventProducer, OutRecord
 from connectors.runtime.runner import Runner
@@ -294,16 +294,9 @@ def report(
 ) -> dict[str, Any]:
     midfield, baseline = median_rate(runs, MIDFIELD), median_rate(runs, KAFKA_PYTHON)
     ratio = midfield / baseline
-    out: dict[str, Any] = {
-        "bench": "ingest",
-        "lines": args.lines,
-        "repeat": args.repeat,
-        "midfield_lines_per_s": round(midfield),
-        "baseline_kafka_python_lines_per_s": round(baseline),
-        "ratio": round(ratio, 3),
-        "target_ratio": TARGET_RATIO,
-        "meets_target": ratio >= TARGET_RATIO,
-    }
+    counted = {"lines": args.lines}
+    out = throughput("ingest", counted, args.repeat, "lines", midfield, ("kafka_python", baseline))
+    out |= {"target_ratio": TARGET_RATIO, "meets_target": ratio >= TARGET_RATIO}
     if args.aiokafka:
         aio = median_rate(runs, AIOKAFKA)
         out |= {
@@ -368,8 +361,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
-        work_dir = Path(tmp)
+    with workdir(None) as work_dir:
         progress(f"writing {args.lines:,} lines and parsing them once (no broker)…")
         write_log(work_dir / "xferfaxlog", args.lines)
         zone = OfficeSettings().zone

@@ -21,7 +21,6 @@ import pstats
 import random
 import resource
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +39,8 @@ from bench.harness import (
     profile_rows,
     progress,
     run_bench,
+    throughput,
+    workdir,
 )
 from bench.noop_worker import NoopWorkerProcess
 from midfield.broker import EmbeddedBroker
@@ -589,13 +590,9 @@ def report(
     midfield = median_of(runs, MIDFIELD, lambda r: r.rate) or 0.0
     raw = median_of(runs, RAW, lambda r: r.rate) or 0.0
     ratio = midfield / raw
-    out: dict[str, Any] = {
-        "bench": "rebuild",
-        "events": mix.events,
-        "repeat": args.repeat,
-        "midfield_events_per_s": round(midfield),
-        "baseline_aiokafka_events_per_s": round(raw),
-        "ratio": round(ratio, 3),
+    counted = {"events": mix.events}
+    out = throughput("rebuild", counted, args.repeat, "events", midfield, ("aiokafka", raw))
+    out |= {
         "midfield_apply_events_per_s": median_of(
             runs, MIDFIELD, lambda r: r.extra["apply_events_per_s"]
         ),
@@ -779,34 +776,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     mix = Mix.of(args.events)
-    with tempfile.TemporaryDirectory(prefix="midfield-bench-") as tmp:
-        work = Path(tmp)
-        with (
-            EmbeddedBroker(work / "broker").running() as status,
-            worker_environment(status.bootstrap),
-        ):
-            settings = Settings(
-                kafka=KafkaSettings(bootstrap_servers=status.bootstrap, profile="embedded")
-            )
-            directory = office(settings.kafka, work, DEPARTMENTS)
-            os.environ["MIDFIELD_DEPARTMENTS_FILE"] = str(directory)  # the workers' directory
-            progress(f"producing {mix.events:,} events: {mix.entities}…")
-            produce_s = produce(settings.kafka, mix)
-            progress(
-                f"  {mix.events / produce_s:,.0f} events/s ({produce_s:.1f} s, building included)"
-            )
-            ends = topic_end_offsets(client_config(settings.kafka), PROCESSED)
-            if sum(ends.values()) != mix.events:
-                raise SystemExit(
-                    f"the topics hold {sum(ends.values()):,} records, not {mix.events:,}"
-                )
-            chosen = paths(settings, mix, ends, work / "replay", args.decode, args.live)
-            runs = run_rounds(chosen, args.repeat)
-            result = report(args, runs, mix, ends, produce_s)
-            if args.profile:
-                result["profile_top"] = profile_midfield(
-                    settings, mix, work / "replay", args.profile
-                )
+    with (
+        workdir(None) as work,
+        EmbeddedBroker(work / "broker").running() as status,
+        worker_environment(status.bootstrap),
+    ):
+        settings = Settings(
+            kafka=KafkaSettings(bootstrap_servers=status.bootstrap, profile="embedded")
+        )
+        directory = office(settings.kafka, work, DEPARTMENTS)
+        os.environ["MIDFIELD_DEPARTMENTS_FILE"] = str(directory)  # the workers' directory
+        progress(f"producing {mix.events:,} events: {mix.entities}…")
+        produce_s = produce(settings.kafka, mix)
+        progress(f"  {mix.events / produce_s:,.0f} events/s ({produce_s:.1f} s, building included)")
+        ends = topic_end_offsets(client_config(settings.kafka), PROCESSED)
+        if sum(ends.values()) != mix.events:
+            raise SystemExit(f"the topics hold {sum(ends.values()):,} records, not {mix.events:,}")
+        chosen = paths(settings, mix, ends, work / "replay", args.decode, args.live)
+        runs = run_rounds(chosen, args.repeat)
+        result = report(args, runs, mix, ends, produce_s)
+        if args.profile:
+            result["profile_top"] = profile_midfield(settings, mix, work / "replay", args.profile)
     return result
 
 

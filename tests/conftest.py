@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from midfield.apache_kafka import ApacheKafka
 from midfield.broker import EmbeddedBroker
 from midfield.bus.topics import create_topics
 from midfield.settings import TopicSettings
-from tests.harness import Broker
+from tests.harness import Broker, RunWorker, WorkerProcess
 
 
 def _docker_engine_runs() -> bool:
@@ -78,6 +79,25 @@ def unique() -> str:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def run_worker(catalog_topics: Broker, workdir: Path, unique: str) -> RunWorker:
+    """``run_worker(name, directory=None, **settings)``: a ``midfield worker`` on the shared
+    broker in the test's ``workdir``, app id ``<name>-<unique>``, with the departments file
+    ``directory`` and ``settings`` (``MIDFIELD_…=value``), started and ready for a ``with``
+    block (:meth:`WorkerProcess.running`)."""
+
+    def run(
+        name: str, directory: Path | None = None, **settings: str
+    ) -> AbstractContextManager[WorkerProcess]:
+        given = {"MIDFIELD_DEPARTMENTS_FILE": str(directory)} if directory else {}
+        worker = WorkerProcess(
+            catalog_topics, workdir, f"{name}-{unique}", env_extra=given | settings
+        )
+        return worker.running()
+
+    return run
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,6 +289,16 @@ class WorkerProcess:
         )
         return self
 
+    @contextmanager
+    def running(self, timeout: float = 60) -> Iterator[WorkerProcess]:
+        """The worker started and ready (:meth:`wait_ready`) for the block, stopped at its end."""
+        self.start()
+        try:
+            self.wait_ready(timeout)
+            yield self
+        finally:
+            self.stop()
+
     def get(self, path: str) -> tuple[int, Any]:
         return http_get(self.url + path)
 
@@ -337,6 +347,10 @@ class WorkerProcess:
 
     def troubles(self) -> str:
         return troubles(self.workdir / f"worker-{self.starts}.log")
+
+
+RunWorker = Callable[..., AbstractContextManager[WorkerProcess]]
+"""The ``run_worker`` fixture (tests/conftest.py): ``run_worker(name, directory, **settings)``."""
 
 
 def troubles(log: Path, lines: int = 15, chars: int = 400) -> str:

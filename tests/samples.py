@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
 
 from midfield.demo.fax_log_samples import recv_line
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, EventData
 from schemas.events.fax import FaxReceived
 
 BOARD_EXPORT_HEADER = [
@@ -39,6 +43,19 @@ HOTLINE_EXPORT_HEADER = [
 """The first row of the 12345 hotline platform's XLSX export (docs/hotline.md)."""
 
 
+def write_export(path: Path, rows: list[list[Any]]) -> Path:
+    """An office system's export of ``rows``, its header first: XLSX, or for a ``.csv`` path CSV
+    as the board writes it (UTF-8 with a BOM)."""
+    if path.suffix == ".csv":
+        path.write_text("\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8-sig")
+        return path
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
 def fax_line(commid: int, *, when: str = "03/14/25 09:41", pages: int = 3) -> str:
     """A HylaFAX+ RECV line (19 fields), as xferfaxlog writes it."""
     return recv_line(commid, when=when, pages=pages)
@@ -67,3 +84,24 @@ TELEGRAM_SHEET = {
     "received_at": "2025-06-20T10:15:00+08:00",
 }
 """A clear-text telegram's sheet (docs/telegram.md) without its number: add one per telegram."""
+
+
+def nth_event(
+    data: EventData,
+    subject: str,
+    n: int | str,
+    at: datetime,
+    *,
+    source: str = "midfield://test",
+    ingested_at: datetime | None = None,
+) -> Envelope:
+    """``data`` as the ``n``-th event a test ``source`` sends about ``subject``, happened at
+    ``at``: its position is ``<subject>/<n>``, so the same ``n`` sent again is the same event."""
+    return Envelope.wrap(
+        data,
+        source=source,
+        position=f"{subject}/{n}",
+        subject=subject,
+        time=at,
+        ingested_at=ingested_at,
+    )

@@ -26,7 +26,7 @@ from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from schemas.events.task import TaskAssigned, TaskCreated, TaskEvent
 from schemas.events.workorder import WorkOrderStepped
 from tests.browser import CHROMIUM, Browser, browser
-from tests.harness import REPO, Broker, WorkerProcess, people_file, produce, scrape, wait_for
+from tests.harness import REPO, Broker, RunWorker, people_file, produce, scrape, wait_for
 from tests.samples import fax_envelope
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -164,31 +164,32 @@ def _task(task_id: str, title: str, lead: str, deadline_in_days: int) -> list[En
     ]
 
 
-async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
-    catalog_topics: Broker, workdir: Path, unique: str
-) -> None:
+def _directory(workdir: Path, unique: str, *logins: str) -> tuple[str, str, Path]:
+    """A lead department and another, and a directory with both and ``logins`` of: the
+    ``director``, the lead department's ``clerk``."""
     lead, other = f"d{unique}", f"o{unique}"
-    directory = people_file(
-        workdir / "directory.toml",
-        {"director": (("director",), None, PASSWORD), "clerk": (("department",), lead, PASSWORD)},
-        {lead: f"key-{lead}", other: f"key-{other}"},
-    )
+    people = {
+        "director": (("director",), None, PASSWORD),
+        "clerk": (("department",), lead, PASSWORD),
+    }
+    departments = {lead: f"key-{lead}", other: f"key-{other}"}
+    chosen = {login: people[login] for login in logins}
+    return lead, other, people_file(workdir / "directory.toml", chosen, departments)
+
+
+async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
+    catalog_topics: Broker, workdir: Path, unique: str, run_worker: RunWorker
+) -> None:
+    lead, other, directory = _directory(workdir, unique, "director", "clerk")
     red, green, theirs = f"DC-{unique}-R", f"DC-{unique}-G", f"DC-{unique}-X"
-    worker = WorkerProcess(
-        catalog_topics,
-        workdir,
-        app_id=f"dash-{unique}",
-        env_extra={
-            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
-            "MIDFIELD_WORKER_LAG_INTERVAL_S": "1",
-            "MIDFIELD_REPLIES_ON_TIME_DAYS": "0.01",  # 14 minutes: the reply below is late
-            "MIDFIELD_REPLIES_RED_BELOW": "0.6",
-            "MIDFIELD_REPLIES_YELLOW_BELOW": "0.9",
-        },
-    ).start()
     ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        worker.wait_ready()
+    settings = {
+        "MIDFIELD_WORKER_LAG_INTERVAL_S": "1",
+        "MIDFIELD_REPLIES_ON_TIME_DAYS": "0.01",  # 14 minutes: the reply below is late
+        "MIDFIELD_REPLIES_RED_BELOW": "0.6",
+        "MIDFIELD_REPLIES_YELLOW_BELOW": "0.9",
+    }
+    with run_worker("dash", directory, **settings) as worker:
         alert = AlertRaised(
             alert_id=f"security/test/{unique}",
             kind="security",
@@ -257,8 +258,6 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
             signed_out = await page.evaluate("fetch('/dashboard.json').then(r => r.status)")
             await page.goto(worker.url + "/")
             back_to_login = await page.url()
-    finally:
-        worker.stop()
 
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert signed_out == 401 and "/login" in back_to_login
@@ -279,23 +278,11 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
 
 
 async def test_a_department_clerk_sees_only_their_own_tasks(
-    catalog_topics: Broker, workdir: Path, unique: str
+    catalog_topics: Broker, workdir: Path, unique: str, run_worker: RunWorker
 ) -> None:
-    lead, other = f"d{unique}", f"o{unique}"
-    directory = people_file(
-        workdir / "directory.toml",
-        {"clerk": (("department",), lead, PASSWORD)},
-        {lead: f"key-{lead}", other: f"key-{other}"},
-    )
+    lead, other, directory = _directory(workdir, unique, "clerk")
     mine, theirs = f"DC-{unique}-M", f"DC-{unique}-T"
-    worker = WorkerProcess(
-        catalog_topics,
-        workdir,
-        app_id=f"dash-dept-{unique}",
-        env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)},
-    ).start()
-    try:
-        worker.wait_ready()
+    with run_worker("dash-dept", directory) as worker:
         long_ago = datetime.now(ZONE) - timedelta(days=30)
         produce(
             catalog_topics,
@@ -324,8 +311,6 @@ async def test_a_department_clerk_sees_only_their_own_tasks(
                 "['deadletters', 'emergencies'].map(id => document.getElementById(id).hidden)"
             )
             await page.screenshot(ARTIFACTS / "dashboard-department.png")
-    finally:
-        worker.stop()
     assert mine in dom and "本部门的逾期任务" in dom
     assert theirs not in dom and "他部门的逾期任务" not in dom
     orders = _tbody(dom, "order-list")

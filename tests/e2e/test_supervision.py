@@ -15,41 +15,31 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from midfield.broker import free_port
-from tests.harness import (
-    Broker,
-    WorkerProcess,
-    departments_file,
-    http_get,
-    http_post,
-    midfield_env,
-    spawn_cli,
-    stop_processes,
-    wait_for,
-)
+from tests import harness
 from tests.webhooks import Receiver
 
 
 @contextmanager
 def _running(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
-    proc = spawn_cli(args, env, cwd=cwd)
+    proc = harness.spawn_cli(args, env, cwd=cwd)
     try:
         yield proc
     finally:
-        stop_processes(proc)
+        harness.stop_processes(proc)
 
 
 def test_overdue_task_reaches_the_department_once_signed_across_a_worker_restart(
-    catalog_topics: Broker, workdir: Path, unique: str
+    catalog_topics: harness.Broker, workdir: Path, unique: str
 ) -> None:
     lead = f"e{unique}"
     yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)).isoformat()
     with Receiver() as receiver:
-        directory = departments_file(
+        directory = harness.departments_file(
             workdir / "departments.toml",
             {lead: "lead-key"},
             **{lead: {"webhook_url": receiver.url, "webhook_secret": receiver.secret}},
         )
-        env = midfield_env(
+        env = harness.midfield_env(
             catalog_topics,
             workdir,
             MIDFIELD_DEPARTMENTS_FILE=str(directory),
@@ -59,7 +49,7 @@ def test_overdue_task_reaches_the_department_once_signed_across_a_worker_restart
         api_port = free_port()
         api = f"http://127.0.0.1:{api_port}"
         office = {"Authorization": "Bearer office-key"}
-        worker = WorkerProcess(
+        worker = harness.WorkerProcess(
             catalog_topics,
             workdir,
             app_id=f"sup-{unique}",
@@ -75,10 +65,12 @@ def test_overdue_task_reaches_the_department_once_signed_across_a_worker_restart
         ):
             worker.start()
             try:
-                wait_for(lambda: http_get(api + "/ready")[0] == 200, timeout=60, what="API")
+                harness.wait_for(
+                    lambda: harness.http_get(api + "/ready")[0] == 200, timeout=60, what="API"
+                )
                 task_id = f"DC-{unique}"
                 assert (
-                    http_post(
+                    harness.http_post(
                         api + "/tasks",
                         {
                             "task_id": task_id,
@@ -91,7 +83,7 @@ def test_overdue_task_reaches_the_department_once_signed_across_a_worker_restart
                     == 201
                 )
                 assert (
-                    http_post(
+                    harness.http_post(
                         api + f"/tasks/{task_id}/assign", {"instruction": "即办"}, headers=office
                     )[0]
                     == 202
@@ -109,7 +101,7 @@ def test_overdue_task_reaches_the_department_once_signed_across_a_worker_restart
                     }
                     return Counter(kept.values())
 
-                wait_for(
+                harness.wait_for(
                     lambda: steps() == {"assigned": 1, "reminded": 1},
                     timeout=60,
                     what="the assignment and the reminder delivered",

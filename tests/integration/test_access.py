@@ -54,6 +54,7 @@ from tests.harness import (
     serving_all,
     wait_for,
 )
+from tests.intakes import intake_env
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SESSION_KEY = Fernet.generate_key().decode()
@@ -239,7 +240,7 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     directory = people_file(
         workdir / "directory.toml", PEOPLE, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
     )
-    worker = WorkerProcess(
+    with WorkerProcess(
         broker,
         workdir,
         app_id=f"access-{unique}",
@@ -252,9 +253,7 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "100000",
             "MIDFIELD_HOTLINE_AT_RISK_HOURS": "1000",  # both orders are at risk
         },
-    ).start()
-    try:
-        worker.wait_ready()
+    ).running() as worker:
         produce(broker, _books(unique))
         produce(broker, [_letter(unique)], topic=DEADLETTER)
         wait_for(
@@ -287,8 +286,6 @@ def hub(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             assert status == 303 and cookie, f"{login} could not sign in"
             callers[login] = Caller(login, cookie=cookie)
         yield Hub(worker, callers, unique)
-    finally:
-        worker.stop()
 
 
 # -- the matrix ----------------------------------------------------------------------------------
@@ -540,24 +537,15 @@ class Intakes:
 
 @pytest.fixture(scope="module")
 def intakes(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intakes]:
-    from tests.integration.test_board import SECRET as BOARD_SECRET
-    from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
-    from tests.integration.test_wechat import AES_KEY, APPID, TOKEN
-
     workdir = tmp_path_factory.mktemp("access-intakes")
     directory = people_file(
         workdir / "directory.toml", PEOPLE, KEYS, systems={"scraper": (("ops",), OPS_KEY)}
     )
-    env = midfield_env(
+    env = intake_env(
         own_broker,
         workdir,
-        MIDFIELD_DEPARTMENTS_FILE=str(directory),
+        directory,
         MIDFIELD_ACCESS_SESSION_KEY=SESSION_KEY,
-        MIDFIELD_BOARD_SECRET=BOARD_SECRET,
-        MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
-        MIDFIELD_WECHAT_TOKEN=TOKEN,
-        MIDFIELD_WECHAT_APPID=APPID,
-        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
         MIDFIELD_ACCESS_FAILED_CREDENTIALS="200",
     )
     with serving_all(INTAKES, env, cwd=workdir) as urls:
@@ -711,7 +699,7 @@ def test_the_worker_refuses_an_address_that_keeps_failing(
     own_broker: Broker, tmp_path: Path
 ) -> None:
     directory = people_file(tmp_path / "directory.toml", {}, KEYS)
-    worker = WorkerProcess(
+    with WorkerProcess(
         own_broker,
         tmp_path,
         app_id=f"throttle-{uuid.uuid4().hex[:6]}",
@@ -719,13 +707,9 @@ def test_the_worker_refuses_an_address_that_keeps_failing(
             "MIDFIELD_DEPARTMENTS_FILE": str(directory),
             "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "4",
         },
-    ).start()
-    try:
-        worker.wait_ready()
+    ).running() as worker:
         guesses = [call(worker.url, "/ledger", Caller("g", key=f"guess-{n}"))[0] for n in range(6)]
         right = call(worker.url, "/ledger", Caller("edu", key=KEYS["edu"]))[0]
         health = call(worker.url, "/health", Caller("nobody"))[0]
-    finally:
-        worker.stop()
     assert guesses == [401] * 4 + [429] * 2
     assert right == 429 and health == 200

@@ -6,35 +6,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openpyxl
-
 from tests.harness import (
     Broker,
     dead_letters,
     departments_file,
     http_post,
-    midfield_env,
     read_topic,
     run_cli,
     serving,
 )
-from tests.samples import BOARD_EXPORT_HEADER
-from tests.webhooks import signed, whsec
+from tests.intakes import BOARD_SECRET, import_twice, intake_env
+from tests.samples import BOARD_EXPORT_HEADER, write_export
+from tests.webhooks import signed
 
-SECRET = whsec("board-shared-secret")
 TOPIC = "office.intake.message.v1"
 
 
 def _signed(body: dict) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body, ensure_ascii=False).encode()
-    return raw, signed(SECRET, raw)
+    return raw, signed(BOARD_SECRET, raw)
 
 
 def _env(broker: Broker, workdir: Path, unique: str) -> dict[str, str]:
     directory = departments_file(workdir / "departments.toml", {f"e{unique}": "k"})
-    return midfield_env(
-        broker, workdir, MIDFIELD_BOARD_SECRET=SECRET, MIDFIELD_DEPARTMENTS_FILE=str(directory)
-    )
+    return intake_env(broker, workdir, directory)
 
 
 def _mine(broker: Broker, unique: str) -> list:
@@ -108,19 +103,7 @@ def _export(path: Path, unique: str) -> Path:
             "",
         ],
     ]
-    if path.suffix == ".xlsx":
-        book = openpyxl.Workbook()
-        sheet = book.active
-        sheet.append(BOARD_EXPORT_HEADER)
-        for row in rows:
-            sheet.append(row)
-        book.save(path)
-    else:
-        path.write_text(
-            "\n".join(",".join(r) for r in [BOARD_EXPORT_HEADER, *rows]) + "\n",
-            encoding="utf-8-sig",
-        )
-    return path
+    return write_export(path, [BOARD_EXPORT_HEADER, *rows])
 
 
 def test_an_export_imported_twice_applies_each_message_once(
@@ -129,14 +112,7 @@ def test_an_export_imported_twice_applies_each_message_once(
     env = _env(catalog_topics, workdir, unique)
     xlsx = _export(workdir / "board.xlsx", unique)
     csv_file = _export(workdir / "board.csv", unique)
-    run_cli(
-        ["connect", "board", "--xlsx", str(xlsx), "--instance", unique, "--once"], env, cwd=workdir
-    )
-    run_cli(
-        ["connect", "board", "--xlsx", str(xlsx), "--instance", unique, "--once"],
-        env | {"MIDFIELD_CONNECT_STATE_DIR": str(workdir / "fresh")},
-        cwd=workdir,
-    )
+    import_twice("board", xlsx, unique, env, workdir)
     run_cli(
         ["connect", "board", "--csv", str(csv_file), "--instance", unique, "--once"],
         env,

@@ -25,14 +25,12 @@ def test_shift_report_holds_exactly_its_entries_and_is_issued_once(
         "after": day.replace(hour=17, minute=30),
     }
     commids = {name: f"{n}{unique[:8]}" for n, name in enumerate(times, start=1)}
-    worker = WorkerProcess(
+    with WorkerProcess(
         catalog_topics,
         workdir,
         app_id=f"report-{unique}",
         env_extra={"MIDFIELD_DUTY_REPORT_CHECK_INTERVAL_S": "0.5"},
-    ).start()
-    try:
-        worker.wait_ready()
+    ).running() as worker:
         produce(
             catalog_topics, [fax_envelope(commids[n], at, source=source) for n, at in times.items()]
         )
@@ -67,5 +65,3 @@ def test_shift_report_holds_exactly_its_entries_and_is_issued_once(
 
         ids = wait_for(issued, timeout=30, what="yesterday's report issued")
         assert len(set(ids)) == 1, "one report id per day, whoever issues it"
-    finally:
-        worker.stop()

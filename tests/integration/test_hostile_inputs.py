@@ -30,7 +30,7 @@ import urllib.request
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from connectors.sources.wechat_protocol import SecureMode, signature
+from connectors.sources.wechat_protocol import signature
 from schemas.catalog import DEADLETTER, concrete
 from schemas.deadletter import DeadLetter
 from tests.harness import (
@@ -55,12 +55,17 @@ from tests.harness import (
     serving_all,
     wait_for,
 )
-from tests.integration.test_board import SECRET as BOARD_SECRET
-from tests.integration.test_hotline import SECRET as HOTLINE_SECRET
+from tests.intakes import (
+    BOARD_SECRET,
+    HOTLINE_SECRET,
+    WECHAT_TOKEN,
+    intake_env,
+    wechat_secure,
+)
 from tests.integration.test_hotline import _export as hotline_export
 from tests.integration.test_tasks_api import DEADLINE
 from tests.integration.test_telegram_drop import SHEET, _drop
-from tests.integration.test_wechat import AES_KEY, APPID, TOKEN, _xml
+from tests.integration.test_wechat import _xml
 from tests.mail_samples import deliver, good_mail, make_maildir
 from tests.samples import BOARD_EXPORT_HEADER, fax_line
 from tests.unit.test_task_sheet import DEPARTMENTS_FILE, SCHOOLS, write_sheet
@@ -645,19 +650,26 @@ class Hub:
             self._one(send, url, body.replace(b"UNIQ", uniq.encode()), uniq) for body in send.bodies
         ]
 
+    def post_given(
+        self, sends: Iterable[Send], uniq: str, taken: tuple[int, ...] = (201, 202)
+    ) -> None:
+        """Post each of ``sends`` (what a row needs to exist first) as :meth:`post` does; each
+        one body, answered with one of the ``taken`` statuses."""
+        for send in sends:
+            assert [status for status, _ in self.post(send, uniq)] in [[t] for t in taken], send
+
     def _wechat(self, body: bytes, auth: str, uniq: str) -> tuple[dict[str, str], bytes]:
         """The query and body WeChat sends: secure mode unless ``auth`` is ``plain``; sent again,
         byte for byte the same request (as WeChat's retry is)."""
         stamp = str(self.stamps.setdefault(uniq, int(time.time())) - 3600 * (auth == "stale"))
         nonce = uniq if auth == "same-nonce" else str(int(hashlib.sha256(body).hexdigest()[:8], 16))
-        query = {"timestamp": stamp, "nonce": nonce, "signature": signature(TOKEN, stamp, nonce)}
+        query = {
+            "timestamp": stamp,
+            "nonce": nonce,
+            "signature": signature(WECHAT_TOKEN, stamp, nonce),
+        }
         query |= {"bad": {"signature": "0" * 40}, "non-ascii": {"signature": "中"}}.get(auth, {})
-        if auth == "plain":
-            return query, body
-        encrypted = SecureMode(AES_KEY, APPID).encrypt(body, hashlib.sha256(body).digest()[:16])
-        query |= {"encrypt_type": "aes", "msg_signature": signature(TOKEN, stamp, nonce, encrypted)}
-        outer = f"<xml><ToUserName>gh_office</ToUserName><Encrypt>{encrypted}</Encrypt></xml>"
-        return query, outer.encode()
+        return (query, body) if auth == "plain" else wechat_secure(body, query)
 
     def _one(self, send: Send, url: str, body: bytes, uniq: str) -> tuple[int, Any]:
         if send.intake == "wechat":
@@ -689,17 +701,7 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
     root, instance = tmp_path_factory.mktemp("hostile"), uuid.uuid4().hex[:8]
     directory = departments_file(root / "departments.toml",
                                  {"lead": KEYS["lead"], "other": KEYS["other"]})  # fmt: skip
-    env = midfield_env(
-        catalog_topics,
-        root,
-        MIDFIELD_WECHAT_TOKEN=TOKEN,
-        MIDFIELD_WECHAT_APPID=APPID,
-        MIDFIELD_WECHAT_ENCODING_AES_KEY=AES_KEY,
-        MIDFIELD_BOARD_SECRET=BOARD_SECRET,
-        MIDFIELD_HOTLINE_SECRET=HOTLINE_SECRET,
-        MIDFIELD_DEPARTMENTS_FILE=str(directory),
-        MIDFIELD_PRIVACY_KEY=PRIVATE_KEY,
-    )
+    env = intake_env(catalog_topics, root, directory, MIDFIELD_PRIVACY_KEY=PRIVATE_KEY)
     options = ["--instance", instance, "--max-body-bytes", str(LIMIT)]
     worker = WorkerProcess(
         catalog_topics,
@@ -720,8 +722,7 @@ def hub(catalog_topics: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @_rows(Refused)
 def test_http_intake_refuses_with_a_reason_and_keeps_serving(row: Refused, hub: Hub) -> None:
     uniq, before = _uniq(), _tree(hub.root)
-    for given in row.given:
-        assert [status for status, _ in hub.post(given, uniq)] in ([200], [201], [202])
+    hub.post_given(row.given, uniq, taken=(200, 201, 202))
     answers = hub.post(row.send, uniq)
     reasons = [(s, a["error"] if isinstance(a, dict) else a) for s, a in answers]
     assert reasons == [(row.status, row.reason)] * len(answers)
@@ -782,8 +783,7 @@ def test_text_the_dashboard_shows_stays_text(row: Shown, hub: Hub) -> None:
 @_rows(Unread)
 def test_the_worker_shows_its_books_to_no_one_unentitled(row: Unread, hub: Hub) -> None:
     uniq = _uniq()
-    for given in row.given:
-        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    hub.post_given(row.given, uniq)
     hub.worker.wait_ready()
     if row.given:  # the entity is in the books before it is asked for
         wait_for(lambda: uniq in json.dumps(hub.worker.get("/ledger")[1]), timeout=30,
@@ -797,8 +797,7 @@ def test_the_worker_shows_its_books_to_no_one_unentitled(row: Unread, hub: Hub) 
 @_rows(Flooded)
 def test_a_flood_of_refused_calls_is_one_grouped_alert(row: Flooded, hub: Hub) -> None:
     uniq = _uniq()
-    for given in row.given:
-        assert [status for status, _ in hub.post(given, uniq)] in ([201], [202])
+    hub.post_given(row.given, uniq)
     statuses = {status for _ in range(row.times) for status, _ in hub.post(row.send, uniq)}
     assert statuses == {403}
     hub.worker.wait_ready()
@@ -821,8 +820,7 @@ def test_a_flood_of_refused_calls_is_one_grouped_alert(row: Flooded, hub: Hub) -
 @_rows(Sheeted)
 def test_text_the_ledger_sheet_holds_never_runs_as_a_formula(row: Sheeted, hub: Hub) -> None:
     uniq, before = _uniq(), _tree(hub.root)
-    for send in (*row.given, row.send):
-        assert [status for status, _ in hub.post(send, uniq)] in ([201], [202])
+    hub.post_given((*row.given, row.send), uniq)
     text = row.text.replace("UNIQ", uniq)
 
     def written() -> tuple[Any, dict[str, Any]] | None:

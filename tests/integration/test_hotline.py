@@ -6,37 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openpyxl
+from tests import harness
+from tests.intakes import HOTLINE_SECRET, import_twice, intake_env
+from tests.samples import HOTLINE_EXPORT_HEADER, write_export
+from tests.webhooks import signed
 
-from tests.harness import (
-    Broker,
-    dead_letters,
-    departments_file,
-    http_post,
-    midfield_env,
-    read_topic,
-    run_cli,
-    serving,
-)
-from tests.samples import HOTLINE_EXPORT_HEADER
-from tests.webhooks import signed, whsec
-
-SECRET = whsec("hotline-shared-secret")
 TOPIC = "office.hotline.workorder.v1"
 HEADER = [*HOTLINE_EXPORT_HEADER, "备注"]
 """The export's columns and one the import ignores."""
 
 
-def _env(broker: Broker, workdir: Path, unique: str) -> dict[str, str]:
-    directory = departments_file(workdir / "departments.toml", {f"w{unique}": "k"})
-    return midfield_env(
-        broker, workdir, MIDFIELD_HOTLINE_SECRET=SECRET, MIDFIELD_DEPARTMENTS_FILE=str(directory)
-    )
+def _env(broker: harness.Broker, workdir: Path, unique: str) -> dict[str, str]:
+    directory = harness.departments_file(workdir / "departments.toml", {f"w{unique}": "k"})
+    return intake_env(broker, workdir, directory)
 
 
-def _steps(broker: Broker, unique: str) -> dict[str, set[str]]:
+def _steps(broker: harness.Broker, unique: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    for record in read_topic(broker, TOPIC):
+    for record in harness.read_topic(broker, TOPIC):
         if record.key and unique.encode() in record.key:
             step = json.loads(record.value)["step"]
             found.setdefault(record.key.decode(), set()).add(
@@ -95,22 +82,17 @@ def _export(path: Path, unique: str, *, later: bool = False) -> Path:
             "工单状态": "已受理",
         },
     ]
-    book = openpyxl.Workbook()
-    book.active.append(HEADER)
-    for row in rows:
-        book.active.append([row.get(column, "") for column in HEADER])
-    book.save(path)
-    return path
+    return write_export(
+        path, [HEADER, *([row.get(column, "") for column in HEADER] for row in rows)]
+    )
 
 
 def test_export_imported_twice_then_moved_on_applies_each_step_once(
-    catalog_topics: Broker, workdir: Path, unique: str
+    catalog_topics: harness.Broker, workdir: Path, unique: str
 ) -> None:
     env = _env(catalog_topics, workdir, unique)
     first = _export(workdir / "12345.xlsx", unique)
-    args = ["connect", "hotline", "--xlsx", str(first), "--instance", unique, "--once"]
-    run_cli(args, env, cwd=workdir)
-    run_cli(args, env | {"MIDFIELD_CONNECT_STATE_DIR": str(workdir / "fresh")}, cwd=workdir)
+    import_twice("hotline", first, unique, env, workdir)
     steps = _steps(catalog_topics, unique)
     kinds = {order: sorted(s.split(":")[0] for s in found) for order, found in steps.items()}
     assert kinds == {
@@ -118,7 +100,7 @@ def test_export_imported_twice_then_moved_on_applies_each_step_once(
         f"H{unique}-2": ["accepted", "dispatched"],
     }
     later = _export(workdir / "12345-later.xlsx", unique, later=True)
-    run_cli(
+    harness.run_cli(
         ["connect", "hotline", "--xlsx", str(later), "--instance", unique, "--once"],
         env,
         cwd=workdir,
@@ -126,7 +108,7 @@ def test_export_imported_twice_then_moved_on_applies_each_step_once(
     moved = {s.split(":")[0] for s in _steps(catalog_topics, unique)[f"H{unique}-1"]}
     assert moved == {"accepted", "dispatched", "signed", "replied", "callback", "closed"}
     assert len(_steps(catalog_topics, unique)[f"H{unique}-1"]) == 6  # one id per step, ever
-    letters = dead_letters(catalog_topics, f"midfield://hotline/{unique}")
+    letters = harness.dead_letters(catalog_topics, f"midfield://hotline/{unique}")
     assert {(d.reason, d.position) for d in letters} == {
         ("unknown-unit", "12345.xlsx row 4"),
         ("missing-order-number", "12345.xlsx row 5"),
@@ -136,9 +118,9 @@ def test_export_imported_twice_then_moved_on_applies_each_step_once(
 
 
 def test_a_signed_webhook_step_and_a_wrong_signature(
-    catalog_topics: Broker, workdir: Path, unique: str
+    catalog_topics: harness.Broker, workdir: Path, unique: str
 ) -> None:
-    with serving("hotline", _env(catalog_topics, workdir, unique), cwd=workdir) as base:
+    with harness.serving("hotline", _env(catalog_topics, workdir, unique), cwd=workdir) as base:
         url = base + "/hotline/steps"
         body = json.dumps(
             {
@@ -148,9 +130,10 @@ def test_a_signed_webhook_step_and_a_wrong_signature(
                 "time": "2025-06-01T09:00:00",
             }
         ).encode()
-        headers = signed(SECRET, body)
-        assert http_post(url, body, headers=headers)[0] == 202
-        assert http_post(url, body, headers=headers)[0] == 202  # a retry
-        assert http_post(url, body, headers=headers | {"webhook-signature": "v1,bad"})[0] == 401
-        assert http_post(url, body, headers={})[0] == 401
+        headers = signed(HOTLINE_SECRET, body)
+        assert harness.http_post(url, body, headers=headers)[0] == 202
+        assert harness.http_post(url, body, headers=headers)[0] == 202  # a retry
+        forged = headers | {"webhook-signature": "v1,bad"}
+        assert harness.http_post(url, body, headers=forged)[0] == 401
+        assert harness.http_post(url, body, headers={})[0] == 401
     assert len(_steps(catalog_topics, unique)[f"W{unique}"]) == 1

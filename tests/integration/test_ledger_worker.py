@@ -27,6 +27,7 @@ from schemas.events.task import (
 from streams.views.ledger_sheet import COLUMNS
 from tests.harness import (
     Broker,
+    RunWorker,
     WorkerProcess,
     departments_file,
     http_get_bytes,
@@ -72,23 +73,12 @@ def codes(unique: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def worker(catalog_topics: Broker, workdir: Path, unique: str, codes: tuple[str, str]):
+def worker(run_worker: RunWorker, workdir: Path, codes: tuple[str, str]):
     lead, assisting = codes
     directory = departments_file(workdir / "departments.toml", {lead: "k1", assisting: "k2"})
-    worker = WorkerProcess(
-        catalog_topics,
-        workdir,
-        app_id=f"ledger-{unique}",
-        env_extra={
-            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
-            "MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "0.5",
-        },
-    ).start()
-    try:
-        worker.wait_ready()
+    fast = {"MIDFIELD_SUPERVISION_REMINDER_CHECK_INTERVAL_S": "0.5"}
+    with run_worker("ledger", directory, **fast) as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 def _notices(broker: Broker, department: str, task_id: str) -> list[dict]:

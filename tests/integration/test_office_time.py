@@ -46,9 +46,7 @@ def test_a_utc_telegram_is_the_newest_entry_and_every_view_shows_office_time(
     fax_at, telegram_at = _today_two_moments()
     fax = fax_envelope(unique, fax_at, source=f"midfield://fax-log/{unique}")
     telegram = _telegram(unique, telegram_at.astimezone(UTC))
-    worker = WorkerProcess(catalog_topics, workdir, app_id=f"tz-{unique}").start()
-    try:
-        worker.wait_ready()
+    with WorkerProcess(catalog_topics, workdir, app_id=f"tz-{unique}").running() as worker:
         produce(catalog_topics, [telegram, fax, _alert(unique, telegram_at.astimezone(UTC))])
         mine = {fax.id, telegram.id}
         day = fax_at.date().isoformat()
@@ -65,8 +63,6 @@ def test_a_utc_telegram_is_the_newest_entry_and_every_view_shows_office_time(
         # the alert is on a topic of its own, read by another agent: it may come a fetch later
         [alert] = wait_for(alerts, timeout=30, what="the alert")
         _, dash = worker.get("/dashboard.json")
-    finally:
-        worker.stop()
     assert [e["channel"] for e in entries] == ["fax", "telegram"]
     assert entries[1]["received_at"] == telegram_at.isoformat()  # +08:00, the same instant
     latest = [e["channel"] for e in dash["duty_log"]["latest"] if e["id"] in mine]

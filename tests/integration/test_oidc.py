@@ -83,7 +83,7 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     workdir = tmp_path_factory.mktemp("oidc")
     directory = people_file(workdir / "directory.toml", PEOPLE)
-    process = WorkerProcess(
+    with WorkerProcess(
         own_broker,
         workdir,
         app_id=f"oidc-{uuid.uuid4().hex[:6]}",
@@ -94,12 +94,8 @@ def worker(
             "MIDFIELD_ACCESS_OIDC_JWKS_URL": provider.jwks_url,
             "MIDFIELD_ACCESS_FAILED_CREDENTIALS": "1000",
         },
-    ).start()
-    try:
-        process.wait_ready()
+    ).running() as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_a_verified_token_lets_the_directorys_person_in_with_its_roles(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.envelope import Envelope
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
-from tests.harness import Broker, WorkerProcess, departments_file, produce, wait_for
+from tests.harness import Broker, RunWorker, departments_file, produce, wait_for
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime.now(ZONE)
@@ -40,22 +40,12 @@ def _replied(mid: str, department: str, days_ago: float) -> Envelope:
 
 
 def test_reply_rate_early_warning_and_resolution(
-    catalog_topics: Broker, workdir: Path, unique: str
+    catalog_topics: Broker, workdir: Path, unique: str, run_worker: RunWorker
 ) -> None:
     dept = f"r{unique}"
     old, quick, late = f"{unique}-old", f"{unique}-quick", f"{unique}-late"
     directory = departments_file(workdir / "departments.toml", {dept: "k"})
-    worker = WorkerProcess(
-        catalog_topics,
-        workdir,
-        app_id=f"replies-{unique}",
-        env_extra={
-            "MIDFIELD_DEPARTMENTS_FILE": str(directory),
-            "MIDFIELD_REPLIES_CHECK_INTERVAL_S": "0.5",
-        },
-    ).start()
-    try:
-        worker.wait_ready()
+    with run_worker("replies", directory, MIDFIELD_REPLIES_CHECK_INTERVAL_S="0.5") as worker:
         produce(
             catalog_topics,
             [
@@ -99,5 +89,3 @@ def test_reply_rate_early_warning_and_resolution(
         )
         assert resolved["resolution"] == "replied"
         assert worker.get("/reply-rate?period=2025-13")[0] == 400
-    finally:
-        worker.stop()

@@ -6,7 +6,6 @@ that keep no OpenID in clear."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -37,9 +36,14 @@ from tests.harness import (
     serving,
     wait_for,
 )
+from tests.intakes import (
+    WECHAT_AES_KEY,
+    WECHAT_APPID,
+    WECHAT_SECRETS,
+    WECHAT_TOKEN,
+    wechat_secure,
+)
 
-TOKEN, APPID = "AAAAA", "wx5823bf96d3bd56c7"
-AES_KEY = base64.b64encode(b"midfield-test-aes-key-32-bytes!!").decode().rstrip("=")
 TOPIC = "office.intake.message.v1"
 
 
@@ -57,7 +61,7 @@ def _query(stamp: int | None = None, **extra: str) -> dict[str, str]:
     return {
         "timestamp": stamp_text,
         "nonce": nonce,
-        "signature": signature(TOKEN, stamp_text, nonce),
+        "signature": signature(WECHAT_TOKEN, stamp_text, nonce),
     } | extra
 
 
@@ -78,24 +82,14 @@ def _post(url: str, body: bytes, query: dict[str, str]) -> tuple[int, str]:
 def _push(url: str, xml: bytes, query: dict[str, str] | None = None) -> tuple[int, str]:
     """POST ``xml`` in secure mode, as WeChat does for an account with an EncodingAESKey; the
     same ``xml`` and ``query`` again is byte for byte the same request (WeChat's retry)."""
-    query = dict(query or _query())
-    encrypted = SecureMode(AES_KEY, APPID).encrypt(xml, hashlib.sha256(xml).digest()[:16])
-    query |= {
-        "encrypt_type": "aes",
-        "msg_signature": signature(TOKEN, query["timestamp"], query["nonce"], encrypted),
-    }
-    body = f"<xml><ToUserName>gh_office</ToUserName><Encrypt>{encrypted}</Encrypt></xml>"
-    return _post(url, body.encode(), query)
+    query, body = wechat_secure(xml, query or _query())
+    return _post(url, body, query)
 
 
 def _serve(broker: Broker, workdir: Path, **extra: str) -> AbstractContextManager[str]:
     """``midfield connect wechat`` with the account's token, appid and key (``extra`` on top)."""
-    given = {
-        "MIDFIELD_WECHAT_TOKEN": TOKEN,
-        "MIDFIELD_WECHAT_APPID": APPID,
-        "MIDFIELD_WECHAT_ENCODING_AES_KEY": AES_KEY,
-    }
-    return serving("wechat", midfield_env(broker, workdir, **(given | extra)), cwd=workdir)
+    env = midfield_env(broker, workdir, **(WECHAT_SECRETS | extra))
+    return serving("wechat", env, cwd=workdir)
 
 
 @pytest.fixture
@@ -148,9 +142,11 @@ def test_a_text_message_is_an_event_and_its_retry_is_the_same_event(
 
 def test_secure_mode_round_trip(wechat: str, catalog_topics: Broker, unique: str) -> None:
     msg_id = f"247{int(unique, 16) % 10**16:016d}"
-    encrypted = SecureMode(AES_KEY, APPID).encrypt(_xml(msg_id, "加密留言"), os.urandom(16))
+    encrypted = SecureMode(WECHAT_AES_KEY, WECHAT_APPID).encrypt(
+        _xml(msg_id, "加密留言"), os.urandom(16)
+    )
     query = _query(encrypt_type="aes")
-    query["msg_signature"] = signature(TOKEN, query["timestamp"], query["nonce"], encrypted)
+    query["msg_signature"] = signature(WECHAT_TOKEN, query["timestamp"], query["nonce"], encrypted)
     body = (
         f"<xml><ToUserName>gh_office</ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     )

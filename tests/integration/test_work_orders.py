@@ -42,9 +42,7 @@ def test_order_history_refused_step_and_unit_figures(
 ) -> None:
     number, unit = f"12345-{unique}", f"w{unique}"
     envelopes = _steps(number, unit)
-    worker = WorkerProcess(catalog_topics, workdir, app_id=f"orders-{unique}").start()
-    try:
-        worker.wait_ready()
+    with WorkerProcess(catalog_topics, workdir, app_id=f"orders-{unique}").running() as worker:
         produce(catalog_topics, envelopes)
         # a fresh app id reads the shared broker's whole history first
         order = worker.wait_for_status(f"/work-orders/{number}", "closed", timeout=90)
@@ -63,8 +61,6 @@ def test_order_history_refused_step_and_unit_figures(
         assert figures["on_time_sign_for"] == {"numerator": 1, "denominator": 1, "rate": 1.0}
         assert figures["satisfaction"] == {"numerator": 1, "denominator": 1, "rate": 1.0}
         assert worker.get("/work-orders/no-such-order")[0] == 404
-    finally:
-        worker.stop()
     letters = dead_letters(catalog_topics)
     [refused] = [d for d in letters if d.meta.get("ce_id") == envelopes[5].id]
     assert (refused.reason, refused.connector) == ("illegal-step", "work-orders")

@@ -11,6 +11,7 @@ from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved, Severity
 from schemas.events.fax import FaxReceived
 from streams.books import alerts
+from tests.samples import nth_event
 
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -25,13 +26,7 @@ def _raised(
 
 
 def _at(event: AlertRaised | AlertResolved | AlertAcknowledged, alert_id: str, n: int) -> Envelope:
-    return Envelope.wrap(
-        event,
-        source="midfield://test",
-        position=f"{alert_id}/{n}/{event.type}",
-        subject=alert_id,
-        time=T0 + timedelta(minutes=n),
-    )
+    return nth_event(event, alert_id, f"{n}/{event.type}", T0 + timedelta(minutes=n))
 
 
 def _fold(*envelopes: Envelope) -> dict:

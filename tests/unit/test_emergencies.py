@@ -8,18 +8,15 @@ from zoneinfo import ZoneInfo
 from schemas.envelope import Envelope, EventData
 from schemas.events.duty import DutyEntryRecorded, EmergencyClosed, EmergencyReported, EntryKind
 from streams.books import duty_log, emergencies
+from tests.samples import nth_event
 
 ZONE = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 7, 2, 14, 5, tzinfo=ZONE)
 
 
 def _wrap(event: EventData, subject: str, n: int) -> Envelope:
-    return Envelope.wrap(
-        event,
-        source="midfield://duty/test",
-        position=f"{subject}/{n}",
-        subject=subject,
-        time=T0 + timedelta(minutes=30 * n),
+    return nth_event(
+        event, subject, n, T0 + timedelta(minutes=30 * n), source="midfield://duty/test"
     )
 
 

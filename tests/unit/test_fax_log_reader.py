@@ -46,6 +46,16 @@ def take(reader: Iterator[RawRecord | None], n: int) -> list[RawRecord | None]:
     return [next(reader) for _ in range(n)]
 
 
+def following(path: Path, content: bytes) -> Iterator[RawRecord | None]:
+    """A reader following ``path``, written with ``content``, once it has handed out the
+    complete lines and then found nothing new (``None``)."""
+    path.write_bytes(content)
+    reader = source_for(path).read(None, follow=True)
+    lines = content.split(b"\n")[:-1]
+    assert raws(take(reader, len(lines) + 1)) == [*lines, None]
+    return reader
+
+
 def read_all(path: Path, position: dict[str, int] | None = None) -> list[RawRecord]:
     return [r for r in source_for(path).read(position, follow=False) if r is not None]
 
@@ -148,18 +158,14 @@ def test_closing_the_reader_closes_the_file(log: Path) -> None:
 
 
 def test_following_yields_none_when_idle_then_new_lines(log: Path) -> None:
-    log.write_bytes(b"one\n")
-    reader = source_for(log).read(None, follow=True)
+    reader = following(log, b"one\n")  # its first line, then None: nothing new yet
 
-    assert raws(take(reader, 2)) == [b"one", None]
     append(log, b"two\n")
     assert raws(take(reader, 2)) == [b"two", None]
 
 
 def test_partial_last_line_is_yielded_once_completed_when_following(log: Path) -> None:
-    log.write_bytes(b"one\npart")
-    reader = source_for(log).read(None, follow=True)
-    assert raws(take(reader, 2)) == [b"one", None]
+    reader = following(log, b"one\npart")
 
     append(log, b"ial\n")
     completed = next(reader)
@@ -178,9 +184,7 @@ def test_missing_file_when_following_waits_until_it_appears(log: Path) -> None:
 
 
 def test_rotation_yields_rest_of_old_file_then_new_file(log: Path) -> None:
-    log.write_bytes(b"old-1\n")
-    reader = source_for(log).read(None, follow=True)
-    assert raws(take(reader, 2)) == [b"old-1", None]
+    reader = following(log, b"old-1\n")
 
     append(log, b"old-2\n")
     log.rename(log.with_name("xferfaxlog.1"))
@@ -193,9 +197,7 @@ def test_rotation_yields_rest_of_old_file_then_new_file(log: Path) -> None:
 
 
 def test_rotation_hands_out_the_unterminated_tail_of_the_old_file(log: Path) -> None:
-    log.write_bytes(b"old-1\nold-cut")
-    reader = source_for(log).read(None, follow=True)
-    assert raws(take(reader, 2)) == [b"old-1", None]
+    reader = following(log, b"old-1\nold-cut")
 
     log.rename(log.with_name("xferfaxlog.1"))
     log.write_bytes(b"new-1\n")
@@ -204,9 +206,7 @@ def test_rotation_hands_out_the_unterminated_tail_of_the_old_file(log: Path) -> 
 
 
 def test_file_that_disappears_then_reappears_is_read_from_its_start(log: Path) -> None:
-    log.write_bytes(b"old-1\n")
-    reader = source_for(log).read(None, follow=True)
-    assert raws(take(reader, 2)) == [b"old-1", None]
+    reader = following(log, b"old-1\n")
 
     log.unlink()
     assert raws(take(reader, 2)) == [None, None]
@@ -216,9 +216,7 @@ def test_file_that_disappears_then_reappears_is_read_from_its_start(log: Path) -
 
 
 def test_truncation_rereads_from_start(log: Path) -> None:
-    log.write_bytes(b"one-long-line\ntwo-long-line\n")
-    reader = source_for(log).read(None, follow=True)
-    assert raws(take(reader, 3)) == [b"one-long-line", b"two-long-line", None]
+    reader = following(log, b"one-long-line\ntwo-long-line\n")
 
     log.write_bytes(b"fresh\n")  # truncate in place, as logrotate copytruncate does
 

@@ -762,24 +762,23 @@ def exports(headers: list[str], row: list[str]) -> st.SearchStrategy[tuple[bytes
     )
 
 
-_BOARD_XLSX = _workbook([BOARD_EXPORT_HEADER, _BOARD_ROW], [])
-_HOTLINE_XLSX = _workbook([HOTLINE_EXPORT_HEADER, _HOTLINE_ROW], [])
+_EXPORTS = {
+    "board": (BOARD_EXPORT_HEADER, _BOARD_ROW),
+    "hotline": (HOTLINE_EXPORT_HEADER, _HOTLINE_ROW),
+}
+_EXPORT_XLSX = {kind: _workbook([header, row], []) for kind, (header, row) in _EXPORTS.items()}
 
 
+@pytest.mark.parametrize("kind", list(_EXPORTS))
 @fuzz(40)
-@given(pair=exports(BOARD_EXPORT_HEADER, _BOARD_ROW), broken=_zip_spliced(_BOARD_XLSX))
-def test_board_export(pair: tuple[bytes, bytes], broken: bytes) -> None:
-    check_board_csv(pair[0])
-    check_board_xlsx(pair[1])
-    check_board_xlsx(broken)
-
-
-@fuzz(40)
-@given(pair=exports(HOTLINE_EXPORT_HEADER, _HOTLINE_ROW), broken=_zip_spliced(_HOTLINE_XLSX))
-def test_hotline_export(pair: tuple[bytes, bytes], broken: bytes) -> None:
-    check_hotline_csv(pair[0])
-    check_hotline_xlsx(pair[1])
-    check_hotline_xlsx(broken)
+@given(data=st.data())
+def test_export(kind: str, data: st.DataObject) -> None:
+    """The export as CSV and as XLSX with hostile cells, and its XLSX with broken parts."""
+    csv_raw, xlsx_raw = data.draw(exports(*_EXPORTS[kind]), label="export")
+    broken = data.draw(_zip_spliced(_EXPORT_XLSX[kind]), label="broken")
+    CHECKS[f"{kind}-csv"](csv_raw)
+    CHECKS[f"{kind}-xlsx"](xlsx_raw)
+    CHECKS[f"{kind}-xlsx"](broken)
 
 
 @fuzz(200)

@@ -10,40 +10,23 @@ from hypothesis import strategies as st
 
 from midfield.settings import SupervisionSettings
 from schemas.envelope import Envelope
-from schemas.events.task import (
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskEvent,
-    TaskExtensionApproved,
-    TaskExtensionRequested,
-    TaskProgressReported,
-    TaskReviewed,
-    TaskSigned,
-)
+from schemas.events import task
 from streams.books import ledger, lights, task_book
 from streams.books.lights import Light
 from streams.books.task_book import Applied, Refused
+from tests.samples import nth_event
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = SupervisionSettings(warning_days=3, progress_lag=0.25, reminder_window_hours=24)
 CREATED = datetime(2025, 3, 1, 9, 0, tzinfo=ZONE)  # deadline 2025-03-31: 30 days and a bit
 
 
-def _wrap(event: TaskEvent, n: int, at: datetime = CREATED) -> Envelope:
-    return Envelope.wrap(
-        event,
-        source="midfield://tasks/test",
-        position=f"{event.task_id}/{n}",
-        subject=event.task_id,
-        time=at,
-        ingested_at=at,
-    )
+def _wrap(event: task.TaskEvent, n: int, at: datetime = CREATED) -> Envelope:
+    return nth_event(event, event.task_id, n, at, source="midfield://tasks/test", ingested_at=at)
 
 
-def _created(task_id: str = "DC-1", deadline: date = date(2025, 3, 31)) -> TaskCreated:
-    return TaskCreated(
+def _created(task_id: str = "DC-1", deadline: date = date(2025, 3, 31)) -> task.TaskCreated:
+    return task.TaskCreated(
         task_id=task_id,
         actor="office",
         title="城区学校扩容",
@@ -53,7 +36,7 @@ def _created(task_id: str = "DC-1", deadline: date = date(2025, 3, 31)) -> TaskC
     )
 
 
-def _run(*events: TaskEvent, at: datetime = CREATED) -> task_book.State:
+def _run(*events: task.TaskEvent, at: datetime = CREATED) -> task_book.State:
     book = None
     for n, event in enumerate(events):
         outcome = task_book.apply(book, _wrap(event, n, at))
@@ -66,8 +49,8 @@ def _run(*events: TaskEvent, at: datetime = CREATED) -> task_book.State:
 def _signed_task(**created: object) -> task_book.State:
     return _run(
         _created(**created),
-        TaskAssigned(task_id="DC-1", actor="office"),  # type: ignore[arg-type]
-        TaskSigned(task_id="DC-1", actor="edu"),
+        task.TaskAssigned(task_id="DC-1", actor="office"),  # type: ignore[arg-type]
+        task.TaskSigned(task_id="DC-1", actor="edu"),
     )
 
 
@@ -82,9 +65,9 @@ def test_new_task_is_green_on_its_first_day() -> None:
 def test_task_turns_yellow_when_the_deadline_is_within_the_warning_window() -> None:
     book = _run(
         _created(),
-        TaskAssigned(task_id="DC-1", actor="office"),
-        TaskSigned(task_id="DC-1", actor="edu"),
-        TaskProgressReported(task_id="DC-1", actor="edu", percent=90, text="almost"),
+        task.TaskAssigned(task_id="DC-1", actor="office"),
+        task.TaskSigned(task_id="DC-1", actor="edu"),
+        task.TaskProgressReported(task_id="DC-1", actor="edu", percent=90, text="almost"),
     )
     assert _light(book, datetime(2025, 3, 27, 23, 59, tzinfo=ZONE)) is Light.green
     colour, reason = lights.light(book, datetime(2025, 3, 28, 0, 0, tzinfo=ZONE), RULES, ZONE)
@@ -111,11 +94,11 @@ def test_approved_extension_turns_a_red_task_back_and_counts_the_delay() -> None
     assert _light(book, late) is Light.red
     book = _run_on(
         book,
-        TaskExtensionRequested(
+        task.TaskExtensionRequested(
             task_id="DC-1", actor="edu", deadline=date(2025, 5, 31), reason="雨季停工"
         ),
-        TaskProgressReported(task_id="DC-1", actor="edu", percent=60, text="主体"),
-        TaskExtensionApproved(task_id="DC-1", actor="office", deadline=date(2025, 5, 20)),
+        task.TaskProgressReported(task_id="DC-1", actor="edu", percent=60, text="主体"),
+        task.TaskExtensionApproved(task_id="DC-1", actor="office", deadline=date(2025, 5, 20)),
     )
     assert _light(book, late) is Light.green
     assert (book["deadline"], book["original_deadline"]) == ("2025-05-20", "2025-03-31")
@@ -123,7 +106,7 @@ def test_approved_extension_turns_a_red_task_back_and_counts_the_delay() -> None
     assert book["delay_reasons"] == ["雨季停工"]
 
 
-def _run_on(book: task_book.State, *events: TaskEvent) -> task_book.State:
+def _run_on(book: task_book.State, *events: task.TaskEvent) -> task_book.State:
     for n, event in enumerate(events, start=len(book["applied"])):
         outcome = task_book.apply(book, _wrap(event, n))
         assert isinstance(outcome, Applied), outcome
@@ -134,9 +117,9 @@ def _run_on(book: task_book.State, *events: TaskEvent) -> task_book.State:
 def test_closed_task_is_green_even_after_its_deadline() -> None:
     book = _run_on(
         _signed_task(),
-        TaskCompletionReported(task_id="DC-1", actor="edu", text="done"),
-        TaskReviewed(task_id="DC-1", actor="office", accepted=True),
-        TaskClosed(task_id="DC-1", actor="office"),
+        task.TaskCompletionReported(task_id="DC-1", actor="edu", text="done"),
+        task.TaskReviewed(task_id="DC-1", actor="office", accepted=True),
+        task.TaskClosed(task_id="DC-1", actor="office"),
     )
     assert book["status"] == "closed"
     assert _light(book, datetime(2026, 1, 1, tzinfo=ZONE)) is Light.green
@@ -144,13 +127,15 @@ def test_closed_task_is_green_even_after_its_deadline() -> None:
 
 def test_redelivered_event_changes_nothing() -> None:
     book = _signed_task()
-    again = _wrap(TaskSigned(task_id="DC-1", actor="edu"), 2)
+    again = _wrap(task.TaskSigned(task_id="DC-1", actor="edu"), 2)
     assert task_book.apply(book, again) is None
 
 
 def test_department_of_another_task_is_refused_and_the_refusal_remembered() -> None:
     book = _signed_task()
-    intruder = _wrap(TaskProgressReported(task_id="DC-1", actor="housing", percent=10, text="x"), 9)
+    intruder = _wrap(
+        task.TaskProgressReported(task_id="DC-1", actor="housing", percent=10, text="x"), 9
+    )
     outcome = task_book.apply(book, intruder)
     assert isinstance(outcome, Refused)
     assert outcome.error.reason == "not-a-task-department"
@@ -159,14 +144,18 @@ def test_department_of_another_task_is_refused_and_the_refusal_remembered() -> N
 
 
 def test_office_only_steps_are_refused_from_a_department() -> None:
-    outcome = task_book.apply(_signed_task(), _wrap(TaskClosed(task_id="DC-1", actor="edu"), 9))
+    outcome = task_book.apply(
+        _signed_task(), _wrap(task.TaskClosed(task_id="DC-1", actor="edu"), 9)
+    )
     assert isinstance(outcome, Refused) and outcome.error.reason == "office-only"
 
 
 def test_assignment_and_send_back_go_to_the_departments_outboxes() -> None:
     created = task_book.apply(None, _wrap(_created(), 0))
     assert isinstance(created, Applied) and created.outbox == ()
-    assigned = task_book.apply(created.book, _wrap(TaskAssigned(task_id="DC-1", actor="office"), 1))
+    assigned = task_book.apply(
+        created.book, _wrap(task.TaskAssigned(task_id="DC-1", actor="office"), 1)
+    )
     assert isinstance(assigned, Applied) and assigned.outbox == ("edu", "fin")
 
 
@@ -209,18 +198,20 @@ def test_the_timer_firing_twice_proposes_the_same_reminder_id() -> None:
 # -- redelivery property -----------------------------------------------------------------------
 _POOL = [
     _created(),
-    TaskAssigned(task_id="DC-1", actor="office"),
-    TaskSigned(task_id="DC-1", actor="edu"),
-    TaskSigned(task_id="DC-1", actor="fin"),
-    TaskProgressReported(task_id="DC-1", actor="edu", percent=30, text="30"),
-    TaskProgressReported(task_id="DC-1", actor="fin", percent=50, text="50"),
-    TaskExtensionRequested(task_id="DC-1", actor="edu", deadline=date(2025, 4, 30), reason="r"),
-    TaskExtensionApproved(task_id="DC-1", actor="office", deadline=date(2025, 4, 20)),
-    TaskCompletionReported(task_id="DC-1", actor="edu", text="done"),
-    TaskReviewed(task_id="DC-1", actor="office", accepted=False, reason="again"),
-    TaskReviewed(task_id="DC-1", actor="office", accepted=True),
-    TaskClosed(task_id="DC-1", actor="office"),
-    TaskProgressReported(task_id="DC-1", actor="housing", percent=10, text="intruder"),
+    task.TaskAssigned(task_id="DC-1", actor="office"),
+    task.TaskSigned(task_id="DC-1", actor="edu"),
+    task.TaskSigned(task_id="DC-1", actor="fin"),
+    task.TaskProgressReported(task_id="DC-1", actor="edu", percent=30, text="30"),
+    task.TaskProgressReported(task_id="DC-1", actor="fin", percent=50, text="50"),
+    task.TaskExtensionRequested(
+        task_id="DC-1", actor="edu", deadline=date(2025, 4, 30), reason="r"
+    ),
+    task.TaskExtensionApproved(task_id="DC-1", actor="office", deadline=date(2025, 4, 20)),
+    task.TaskCompletionReported(task_id="DC-1", actor="edu", text="done"),
+    task.TaskReviewed(task_id="DC-1", actor="office", accepted=False, reason="again"),
+    task.TaskReviewed(task_id="DC-1", actor="office", accepted=True),
+    task.TaskClosed(task_id="DC-1", actor="office"),
+    task.TaskProgressReported(task_id="DC-1", actor="housing", percent=10, text="intruder"),
 ]
 
 

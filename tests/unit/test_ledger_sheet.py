@@ -18,39 +18,27 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from midfield.settings import SupervisionSettings
-from schemas.envelope import Envelope
-from schemas.events.task import (
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskEvent,
-    TaskExtensionApproved,
-    TaskExtensionRequested,
-    TaskOrigin,
-    TaskProgressReported,
-    TaskReviewed,
-    TaskSigned,
-)
+from schemas.events import task
 from streams.books import task_book
 from streams.views.ledger_sheet import COLUMNS, workbook
+from tests.samples import nth_event
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = SupervisionSettings(warning_days=3, progress_lag=0.25)
 CREATED = datetime(2025, 6, 1, 9, 0, tzinfo=ZONE)
 NOW = datetime(2025, 6, 20, 10, 0, tzinfo=ZONE)
+SOURCE = "midfield://tasks/test"
 NAMES = {"edu": "县教育局", "housing": "县住建局"}  # finance has no name: shown as its code
 LIGHT = COLUMNS.index("亮灯") + 1
 FIRST_TASK_ROW = 3
 
 
-def _book(*events: TaskEvent, start: datetime = CREATED) -> task_book.State:
+def _book(*events: task.TaskEvent, start: datetime = CREATED) -> task_book.State:
     """The ledger's book after ``events``, one day apart from ``start``."""
     book = None
     for n, event in enumerate(events):
         at = start + timedelta(days=n)
-        envelope = Envelope.wrap(event, source="midfield://tasks/test", position=f"{n}",
-                                 subject=event.task_id, time=at, ingested_at=at)  # fmt: skip
+        envelope = nth_event(event, event.task_id, n, at, source=SOURCE, ingested_at=at)
         outcome = task_book.apply(book, envelope)
         assert isinstance(outcome, task_book.Applied), outcome
         book = outcome.book
@@ -58,43 +46,44 @@ def _book(*events: TaskEvent, start: datetime = CREATED) -> task_book.State:
     return book
 
 
-def _created(task_id: str, deadline: date, **fields: Any) -> TaskCreated:
+def _created(task_id: str, deadline: date, **fields: Any) -> task.TaskCreated:
     fields = {"title": f"事项{task_id}"} | fields
-    return TaskCreated(task_id=task_id, actor="office", deadline=deadline, lead_department="edu",
-                       **fields)  # fmt: skip
+    return task.TaskCreated(task_id=task_id, actor="office", deadline=deadline,
+                            lead_department="edu", **fields)  # fmt: skip
 
 
-def _working(task_id: str, deadline: date, *more: TaskEvent, **fields: Any) -> task_book.State:
-    assigned = TaskAssigned(task_id=task_id, actor="office")
-    signed = TaskSigned(task_id=task_id, actor="edu")
+def _working(task_id: str, deadline: date, *more: task.TaskEvent, **fields: Any) -> task_book.State:
+    assigned = task.TaskAssigned(task_id=task_id, actor="office")
+    signed = task.TaskSigned(task_id=task_id, actor="edu")
     return _book(_created(task_id, deadline, **fields), assigned, signed, *more)
 
 
 RED = _working(
     "DC-001", date(2025, 6, 10),
-    TaskProgressReported(task_id="DC-001", actor="edu", percent=60, text="主体完成六成"),
-    TaskExtensionRequested(task_id="DC-001", actor="edu", deadline=date(2025, 6, 15),
-                           reason="雨季停工"),
-    TaskExtensionApproved(task_id="DC-001", actor="office", deadline=date(2025, 6, 15)),
-    goal="9月开学前投用", category="重点项目", origin=TaskOrigin.meeting,
+    task.TaskProgressReported(task_id="DC-001", actor="edu", percent=60, text="主体完成六成"),
+    task.TaskExtensionRequested(task_id="DC-001", actor="edu", deadline=date(2025, 6, 15),
+                                reason="雨季停工"),
+    task.TaskExtensionApproved(task_id="DC-001", actor="office", deadline=date(2025, 6, 15)),
+    goal="9月开学前投用", category="重点项目", origin=task.TaskOrigin.meeting,
     assisting_departments=("housing", "finance"), focus=True,
 )  # fmt: skip
 GREEN = _working("DC-002", date(2025, 12, 31))
 YELLOW = _working("DC-003", date(2025, 6, 22))
 CLOSED = _working(
     "DC-004", date(2025, 6, 30),
-    TaskCompletionReported(task_id="DC-004", actor="edu", text="已完工"),
-    TaskReviewed(task_id="DC-004", actor="office", accepted=True),
-    TaskClosed(task_id="DC-004", actor="office"),
+    task.TaskCompletionReported(task_id="DC-004", actor="edu", text="已完工"),
+    task.TaskReviewed(task_id="DC-004", actor="office", accepted=True),
+    task.TaskClosed(task_id="DC-004", actor="office"),
 )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def sheet() -> Any:
     """The ledger sheet of the four tasks, handed over out of order, with a refused stub."""
-    stub = task_book.apply(None, Envelope.wrap(
-        TaskSigned(task_id="DC-999", actor="edu"), source="midfield://tasks/test", position="x",
-        subject="DC-999", time=CREATED, ingested_at=CREATED))  # fmt: skip
+    signed = task.TaskSigned(task_id="DC-999", actor="edu")
+    stub = task_book.apply(
+        None, nth_event(signed, "DC-999", "x", CREATED, source=SOURCE, ingested_at=CREATED)
+    )
     assert isinstance(stub, task_book.Refused)
     data = workbook([YELLOW, CLOSED, stub.book, RED, GREEN], NOW, RULES, ZONE, NAMES)
     return load_workbook(BytesIO(data)).active
@@ -210,7 +199,7 @@ def test_a_title_a_spreadsheet_would_run_is_a_quoted_string_cell(text: str) -> N
 
 @pytest.mark.parametrize("text", DANGEROUS)
 def test_a_progress_report_a_spreadsheet_would_run_is_a_quoted_string_cell(text: str) -> None:
-    report = TaskProgressReported(task_id="DC-011", actor="edu", percent=10, text=text)
+    report = task.TaskProgressReported(task_id="DC-011", actor="edu", percent=10, text=text)
     cell = _cell(_sheet_of(_working("DC-011", date(2025, 12, 31), report)), "进展情况")
 
     assert (cell.data_type, cell.value) == ("s", "'" + text.replace("\r", "\n"))
@@ -220,9 +209,9 @@ def test_every_text_cell_of_a_row_is_neutralised() -> None:
     """Goal, category and the delay reason too: one rule for every cell."""
     book = _working(
         "DC-012", date(2025, 6, 10),
-        TaskExtensionRequested(task_id="DC-012", actor="edu", deadline=date(2025, 6, 15),
-                               reason="=1+1"),
-        TaskExtensionApproved(task_id="DC-012", actor="office", deadline=date(2025, 6, 15)),
+        task.TaskExtensionRequested(task_id="DC-012", actor="edu", deadline=date(2025, 6, 15),
+                                    reason="=1+1"),
+        task.TaskExtensionApproved(task_id="DC-012", actor="office", deadline=date(2025, 6, 15)),
         goal="@A1", category="-1+1",
     )  # fmt: skip
     sheet = _sheet_of(book)
@@ -243,7 +232,9 @@ def test_normal_text_and_numbers_are_unchanged(sheet: Any) -> None:
 def test_control_characters_do_not_stop_the_sheet() -> None:
     """openpyxl refuses control characters in a cell: one report holding one must not make
     the whole ledger unavailable."""
-    report = TaskProgressReported(task_id="DC-013", actor="edu", percent=10, text="a\x07b\x00c")
+    report = task.TaskProgressReported(
+        task_id="DC-013", actor="edu", percent=10, text="a\x07b\x00c"
+    )
     cell = _cell(_sheet_of(_working("DC-013", date(2025, 12, 31), report)), "进展情况")
 
     assert cell.value == "a\ufffdb\ufffdc"

@@ -12,6 +12,7 @@ from schemas.envelope import Envelope
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from streams.books import alerts, replies, reply_tallies
 from streams.books.period import Period
+from tests.samples import nth_event
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = RepliesSettings(on_time_days=5, warning_days=(30, 60, 80), fail_days=91)
@@ -23,16 +24,12 @@ def _received(mid: str, at: datetime, department: str = "edu", n: int = 0) -> En
     event = PublicMessageReceived(
         message_id=mid, channel=MessageChannel.board, title=f"t{mid}", department=department
     )
-    return Envelope.wrap(
-        event, source="midfield://board/test", position=f"{mid}/r{n}", subject=mid, time=at
-    )
+    return nth_event(event, mid, f"r{n}", at, source="midfield://board/test")
 
 
 def _replied(mid: str, at: datetime, n: int = 0) -> Envelope:
     event = PublicMessageReplied(message_id=mid, department="edu", reply="已答复")
-    return Envelope.wrap(
-        event, source="midfield://board/test", position=f"{mid}/a{n}", subject=mid, time=at
-    )
+    return nth_event(event, mid, f"a{n}", at, source="midfield://board/test")
 
 
 def _books(*envelopes: Envelope) -> list[replies.Book]:

@@ -12,21 +12,7 @@ from datetime import date
 
 import pytest
 
-from schemas.events.task import (
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskEvent,
-    TaskExtensionApproved,
-    TaskExtensionRejected,
-    TaskExtensionRequested,
-    TaskProgressReported,
-    TaskReminded,
-    TaskReviewed,
-    TaskSigned,
-    TaskStatus,
-)
+from schemas.events import task
 from schemas.events.task_lifecycle import IllegalTransition, next_status
 
 KINDS = [
@@ -58,7 +44,9 @@ closed       !exists       !closed      !closed      !closed      !closed      !
 """
 # fmt: on
 
-_STATUS = {"-": None, "reported": TaskStatus.completion_reported} | {s.value: s for s in TaskStatus}
+_STATUS = {"-": None, "reported": task.TaskStatus.completion_reported} | {
+    s.value: s for s in task.TaskStatus
+}
 _REASON = {
     "!unknown": "unknown-task",
     "!exists": "task-exists",
@@ -67,25 +55,25 @@ _REASON = {
 }
 
 
-def _event(kind: str) -> TaskEvent:
+def _event(kind: str) -> task.TaskEvent:
     common = {"task_id": "DC-1", "actor": "office"}
     return {
-        "created": lambda: TaskCreated(
+        "created": lambda: task.TaskCreated(
             **common, title="t", lead_department="edu", deadline=date(2025, 6, 30)
         ),
-        "assigned": lambda: TaskAssigned(**common),
-        "signed": lambda: TaskSigned(**common),
-        "progress": lambda: TaskProgressReported(**common, percent=50, text="half"),
-        "completion": lambda: TaskCompletionReported(**common, text="done"),
-        "accept": lambda: TaskReviewed(**common, accepted=True),
-        "send-back": lambda: TaskReviewed(**common, accepted=False, reason="no report"),
-        "ext-req": lambda: TaskExtensionRequested(
+        "assigned": lambda: task.TaskAssigned(**common),
+        "signed": lambda: task.TaskSigned(**common),
+        "progress": lambda: task.TaskProgressReported(**common, percent=50, text="half"),
+        "completion": lambda: task.TaskCompletionReported(**common, text="done"),
+        "accept": lambda: task.TaskReviewed(**common, accepted=True),
+        "send-back": lambda: task.TaskReviewed(**common, accepted=False, reason="no report"),
+        "ext-req": lambda: task.TaskExtensionRequested(
             **common, deadline=date(2025, 7, 31), reason="rain"
         ),
-        "ext-ok": lambda: TaskExtensionApproved(**common, deadline=date(2025, 7, 31)),
-        "ext-no": lambda: TaskExtensionRejected(**common, reason="no"),
-        "closed": lambda: TaskClosed(**common),
-        "reminded": lambda: TaskReminded(
+        "ext-ok": lambda: task.TaskExtensionApproved(**common, deadline=date(2025, 7, 31)),
+        "ext-no": lambda: task.TaskExtensionRejected(**common, reason="no"),
+        "closed": lambda: task.TaskClosed(**common),
+        "reminded": lambda: task.TaskReminded(
             **common, light="red", reason="late", departments=("edu",)
         ),
     }[kind]()
@@ -112,18 +100,18 @@ def test_lifecycle_cell(before: str, kind: str, expected: str) -> None:
 @pytest.mark.parametrize("kind", ["ext-ok", "ext-no"])
 def test_extension_decision_without_a_request_is_rejected(kind: str) -> None:
     with pytest.raises(IllegalTransition) as caught:
-        next_status(TaskStatus.in_progress, _event(kind), extension_pending=False)
+        next_status(task.TaskStatus.in_progress, _event(kind), extension_pending=False)
     assert caught.value.reason == "no-extension-pending"
 
 
 def test_sending_back_without_a_reason_is_invalid() -> None:
     with pytest.raises(ValueError, match="needs a reason"):
-        TaskReviewed(task_id="DC-1", actor="office", accepted=False, reason=" ")
+        task.TaskReviewed(task_id="DC-1", actor="office", accepted=False, reason=" ")
 
 
 def test_lead_department_cannot_also_assist() -> None:
     with pytest.raises(ValueError, match="cannot also assist"):
-        TaskCreated(
+        task.TaskCreated(
             task_id="DC-1",
             actor="office",
             title="t",

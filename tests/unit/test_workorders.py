@@ -12,6 +12,7 @@ from schemas.envelope import Envelope
 from schemas.events.workorder import Satisfaction, WorkOrderStepped
 from streams.books import workorders
 from streams.books.period import Period
+from tests.samples import nth_event
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = HotlineSettings(sign_for_hours=2, close_days={"help": 5, "consultation": 1, "other": 5})
@@ -21,12 +22,8 @@ NOW = datetime(2025, 4, 30, tzinfo=ZONE)
 
 def _step(number: str, step: str, hours: float, n: int, **fields: object) -> Envelope:
     event = WorkOrderStepped(order_number=number, step=step, **fields)  # type: ignore[arg-type]
-    return Envelope.wrap(
-        event,
-        source="midfield://hotline/test",
-        position=f"{number}/{n}",
-        subject=number,
-        time=T0 + timedelta(hours=hours),
+    return nth_event(
+        event, number, n, T0 + timedelta(hours=hours), source="midfield://hotline/test"
     )
 
 
