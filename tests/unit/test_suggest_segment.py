@@ -58,3 +58,8 @@ def test_the_dictionary_is_loaded_once() -> None:
 def test_a_bigram_is_shown_without_its_mark() -> None:
     assert segment.shown("~路灯") == "路灯" and segment.shown("路灯") == "路灯"
     assert segment.is_bigram("~路灯") and not segment.is_bigram("路灯")
+
+
+def test_a_bigram_across_a_stop_word_is_not_readable() -> None:
+    assert not segment.readable("~了一")
+    assert segment.readable("~灯坏") and segment.readable("电梯")

@@ -35,7 +35,8 @@ from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from schemas.events.workorder import WorkOrderStep, WorkOrderStepped
 from streams.books.suggest.model import SuggestModel
 
-__all__ = ["TEXT_LIMIT", "Change", "ExampleState", "apply", "change", "lead", "rebuild", "text_of"]
+__all__ = ["TEXT_LIMIT", "Change", "ExampleState", "apply", "change", "lead", "rebuild", "replay",
+           "text_of"]  # fmt: skip
 
 TEXT_LIMIT = 2000
 """Characters of a text that are learned (the start of a message says what it is about)."""
@@ -119,6 +120,19 @@ def change(example: ExampleState) -> list[Change]:
         return []
     out = [Change("unlearn", example["text"], was)] if was else []
     return out + ([Change("learn", example["text"], now)] if now else [])
+
+
+def replay(envelopes: Iterable[Envelope], model: SuggestModel) -> dict[str, ExampleState]:
+    """Apply ``envelopes`` in order, making their changes on ``model``; the examples by subject.
+    What a replay of the topics, or an import of an export (``midfield suggest train``), does."""
+    examples: dict[str, ExampleState] = {}
+    for envelope in envelopes:
+        out = apply(examples.get(envelope.subject), envelope)
+        if out is not None:
+            examples[envelope.subject], changes = out
+            for made in changes:
+                made.to(model)
+    return examples
 
 
 def rebuild(examples: Iterable[ExampleState], model: SuggestModel) -> SuggestModel:

@@ -149,13 +149,18 @@ class SuggestModel:
 
     def _deciding(self, department: str, logs: dict[str, dict[str, float]], n: int) -> list[str]:
         """The features seen with ``department`` that favour it over the mean department, most
-        first: words before bigrams (a person reads words), each shown once."""
+        first: words before bigrams (a person reads words), each shown once, none across a
+        stop word."""
         others = len(logs)
         lift = {
             f: value - sum(logs[d][f] for d in logs) / others
             for f, value in logs[department].items()
         }
-        favour = [f for f in lift if lift[f] > 0 and self.counts[f].get(department)]
+        favour = [
+            f
+            for f in lift
+            if lift[f] > 0 and self.counts[f].get(department) and segment.readable(f)
+        ]
         out: list[str] = []
         for feature in sorted(favour, key=lambda f: (segment.is_bigram(f), -lift[f], f)):
             text = segment.shown(feature)

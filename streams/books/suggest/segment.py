@@ -48,6 +48,7 @@ _STOP = (
     "目前 今天 昨天 上 下 里 中 后 前 时 时候 等 等等 呵呵 嗨"
 )
 STOP_WORDS = frozenset(_STOP.split())
+_STOP_CHARACTERS = frozenset(w for w in STOP_WORDS if len(w) == 1)
 """Words that say nothing about which department a message is for."""
 
 DOMAIN_WORDS = (
@@ -114,6 +115,12 @@ def features(text: str) -> list[str]:
 
 def is_bigram(feature: str) -> bool:
     return feature.startswith(BIGRAM)
+
+
+def readable(feature: str) -> bool:
+    """Whether a feature means something to a person: not a bigram across a stop word
+    (``~了一`` of ``坏了一个月``)."""
+    return not is_bigram(feature) or not any(c in _STOP_CHARACTERS for c in feature[1:])
 
 
 def shown(feature: str) -> str:
