@@ -118,9 +118,11 @@ def is_bigram(feature: str) -> bool:
 
 
 def readable(feature: str) -> bool:
-    """Whether a feature means something to a person: not a bigram across a stop word
-    (``~了一`` of ``坏了一个月``)."""
-    return not is_bigram(feature) or not any(c in _STOP_CHARACTERS for c in feature[1:])
+    """Whether a feature means something to a person shown it alone: a word of two characters
+    or more (not ``御`` of ``御景湾``), or a bigram not across a stop word (``~了一``)."""
+    if is_bigram(feature):
+        return not any(c in _STOP_CHARACTERS for c in feature[1:])
+    return len(feature) >= 2
 
 
 def shown(feature: str) -> str:
