@@ -203,10 +203,7 @@ def run(count: int, seed: int, share: float) -> dict[str, Any]:
     quality = {
         name: {
             "all": _accuracy(r, held_out),
-            **{
-                tag: _accuracy(r, held_out, tag)
-                for tag in ("ambiguous", "several-issues", "typos", "dialect")
-            },
+            **{tag: _accuracy(r, held_out, tag) for tag in NOISE},
         }
         for name, r in (("model", ranked), ("keyword_baseline", baseline))
     }

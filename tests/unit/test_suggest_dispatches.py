@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from schemas.envelope import Envelope, EventData
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from schemas.events.workorder import WorkOrderStep, WorkOrderStepped
-from streams.books.suggest.dispatches import Change, ExampleState, apply, rebuild, text_of
+from streams.books.suggest.dispatches import Change, ExampleState, apply, rebuild, replay, text_of
 from streams.books.suggest.model import SuggestModel
 
 T0 = datetime(2025, 6, 1, 9, tzinfo=UTC)
@@ -138,3 +138,16 @@ def test_the_model_made_by_the_changes_is_the_model_rebuilt_from_the_examples() 
         examples.append(state)
     assert rebuild(examples, SuggestModel()).state() == live.state()
     assert live.departments == ["edu", "water"]
+
+
+def test_replay_keeps_one_example_per_subject_and_teaches_the_model() -> None:
+    events = [_message("edu", "board-7"), _step(WorkOrderStep.accepted, note=COMPLAINT),
+              _message("housing", "board-8"), _step(WorkOrderStep.dispatched, units=("water",)),
+              _message("edu", "board-7")]  # fmt: skip
+    model = SuggestModel()
+    examples = replay(events, model)
+    assert sorted(examples) == sorted(["board-7", "board-8", ORDER])
+    assert {s: e["learned"] for s, e in examples.items()} == {
+        "board-7": "edu", "board-8": "housing", ORDER: "water"
+    }  # fmt: skip
+    assert model.examples == {"edu": 1, "housing": 1, "water": 1}

@@ -60,6 +60,7 @@ def test_a_bigram_is_shown_without_its_mark() -> None:
     assert segment.is_bigram("~路灯") and not segment.is_bigram("路灯")
 
 
-def test_a_bigram_across_a_stop_word_or_a_single_character_is_not_readable() -> None:
-    assert not segment.readable("~了一") and not segment.readable("御")
-    assert segment.readable("~灯坏") and segment.readable("电梯")
+def test_a_bigram_that_is_no_word_or_a_single_character_is_not_readable() -> None:
+    assert not segment.readable("~了一") and not segment.readable("~梯坏")
+    assert not segment.readable("御")
+    assert segment.readable("~路灯") and segment.readable("电梯")

@@ -45,10 +45,9 @@ _STOP = (
     "这些 那些 这里 那里 这边 那边 这样 那样 什么 啥 怎么 咋 怎样 如何 为什么 为啥 一下 一个 "
     "一些 个 把 被 给 让 对 从 到 向 往 于 以 为 因为 所以 但是 但 而且 如果 就是 还是 可以 能 "
     "能否 能不能 会 要 想 请 请问 麻烦 您好 你好 谢谢 感谢 领导 同志 问 说 一直 现在 已经 "
-    "目前 今天 昨天 上 下 里 中 后 前 时 时候 等 等等 呵呵 嗨"
+    "目前 今天 昨天 上 下 里 中 后 前 时 时候 等 等等 呵呵 嗨 好几 几天 个月 没人"
 )
 STOP_WORDS = frozenset(_STOP.split())
-_STOP_CHARACTERS = frozenset(w for w in STOP_WORDS if len(w) == 1)
 """Words that say nothing about which department a message is for."""
 
 DOMAIN_WORDS = (
@@ -119,9 +118,10 @@ def is_bigram(feature: str) -> bool:
 
 def readable(feature: str) -> bool:
     """Whether a feature means something to a person shown it alone: a word of two characters
-    or more (not ``御`` of ``御景湾``), or a bigram not across a stop word (``~了一``)."""
+    or more (not ``御`` of ``御景湾``), or a bigram that is a word of jieba's dictionary
+    (``~路灯``, not ``~梯坏`` of ``电梯坏了`` nor ``~业不`` of ``物业不管``)."""
     if is_bigram(feature):
-        return not any(c in _STOP_CHARACTERS for c in feature[1:])
+        return feature[1:] not in STOP_WORDS and bool(ready().FREQ.get(feature[1:]))
     return len(feature) >= 2
 
 
