@@ -22,8 +22,11 @@ import logging
 import re
 import threading
 import unicodedata
+import warnings
 
-import jieba
+with warnings.catch_warnings():  # jieba 0.42 reads its files through the deprecated pkg_resources
+    warnings.filterwarnings("ignore", message=".*pkg_resources", category=Warning)
+    import jieba
 
 __all__ = [
     "DOMAIN_WORDS",
