@@ -19,7 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from schemas.envelope import EventData, Identifier, examples, register_event
 
@@ -123,16 +123,19 @@ class InfoReportProposed(InfoEvent):
     reference: str = Field(
         "",
         max_length=200,
+        validate_default=True,
         description="The hotspot in a phrase, or the duty-log entry's id; optional by hand.",
     )
     title: str = Field(min_length=1, max_length=200, description="The working title.")
     note: str = Field("", max_length=_TEXT)
 
-    @model_validator(mode="after")
-    def _referenced(self) -> InfoReportProposed:
-        if self.source is not InfoSource.by_hand and not self.reference.strip():
-            raise ValueError(f"a candidate from a {self.source.value} names it in reference")
-        return self
+    @field_validator("reference")
+    @classmethod
+    def _referenced(cls, reference: str, info: ValidationInfo) -> str:
+        source = info.data.get("source")  # absent when it failed: that is the error then
+        if source not in (None, InfoSource.by_hand) and not reference.strip():
+            raise ValueError(f"a candidate from a {source.value} names it here")
+        return reference
 
 
 @register_event

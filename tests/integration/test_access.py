@@ -567,7 +567,7 @@ def test_every_request_is_audited_without_content_and_denials_raise_one_grouped_
 
 
 # -- the intakes ---------------------------------------------------------------------------------
-INTAKES = ("tasks", "duty", "board", "hotline", "wechat")
+INTAKES = ("tasks", "duty", "board", "hotline", "wechat", "info")
 
 
 @dataclass
@@ -653,7 +653,7 @@ def test_intake_metrics_answer_the_scrape_token_and_ops_only(intakes: Intakes, n
     assert call(url, "/metrics", Caller("bad", key="wrong"))[0] == 401
     assert call(url, "/metrics", Caller("bad", raw="Bearer 中文".encode()))[0] == 401
     assert call(url, "/metrics", Caller("scraper", key=SCRAPE_TOKEN))[0] == 200
-    if name in ("tasks", "duty"):  # these read the directory: a key decides
+    if name in ("tasks", "duty", "info"):  # these read the directory: a key decides
         assert call(url, "/metrics", Caller("ops", key=OPS_KEY))[0] == 200
         assert call(url, "/metrics", Caller("edu", key=KEYS["edu"]))[0] == 403
 

@@ -27,6 +27,7 @@ from schemas.events.info import (
 from schemas.events.info_lifecycle import TERMINAL, TRANSITIONS, Illegal, may_act, next_status
 from streams.books import info_reports
 from streams.books.book import Context
+from tests.fuzzing import fuzz
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2025, 3, 14, 9, 0, tzinfo=ZONE)
@@ -212,6 +213,7 @@ def test_a_department_sees_what_it_proposed_or_drafted_and_nothing_else() -> Non
     assert not info_reports.seen_by(book, "person:someone-else")
 
 
+@fuzz(100)
 @given(data=st.data())
 def test_any_redelivery_of_any_events_gives_the_book_of_each_event_once(
     data: st.DataObject,
