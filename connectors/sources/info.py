@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import Field
 
 from connectors.runtime.deployment import Deployment
 from connectors.runtime.follow import FollowingApi
@@ -78,7 +79,7 @@ _FROM_CREDENTIAL = ("actor", "by", "by_name")
 
 
 class InfoOptions(HttpSourceOptions):
-    pass
+    port: int = Field(8075, ge=0, le=65535, description="Port to listen on.")
 
 
 class InfoApi(FollowingApi):

@@ -202,3 +202,10 @@ def test_rows_per_department_and_per_drafter_add_up_to_the_total() -> None:
     drafters = {r["drafter"]: (r["name"], r["submitted"]) for r in shown["drafters"]}
     assert drafters == {"person:lihua": ("lihua", 1), "person:wangming": ("wangming", 1)}
     assert sum(r["proposed"] for r in shown["departments"]) == shown["total"]["proposed"]
+
+
+@pytest.mark.parametrize("text", ["2025-W00", "2025-W54", "2025-Q0", "2025-Q5", "9999-W52",
+                                  "9999-12-31", "2025-Q1-2", "2025W12"])  # fmt: skip
+def test_a_week_or_quarter_the_calendar_does_not_have_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        Period.parse(text, ZONE)
