@@ -29,6 +29,7 @@ from schemas.events.info import (
     InfoStatus,
 )
 from schemas.events.info_lifecycle import Illegal, may_act, next_status
+from streams.books import office_time
 from streams.books.book import Book, Context, Decision, Refusal, State
 
 __all__ = [
@@ -78,7 +79,7 @@ class InfoEndorsement(TypedDict, closed=True):
 
 
 class InfoReportState(TypedDict, closed=True):
-    """One proposed report (times ISO 8601 text; ``*_at`` of a step: its first time)."""
+    """One proposed report (times ISO 8601 text; ``*_at`` of a step: its earliest)."""
 
     report_id: str
     status: str
@@ -190,17 +191,17 @@ def _step(new: State, event: InfoEvent, at: str) -> None:
                 "text": event.text,
                 "drafter": event.by,
                 "drafter_name": event.by_name,
-                "drafted_at": new["drafted_at"] or at,
+                "drafted_at": _first(new["drafted_at"], at),
             }
             if event.by not in new["drafters"]:
                 new["drafters"].append(event.by)
         case InfoReportSubmitted():
-            new["submitted_at"] = new["submitted_at"] or at
+            new["submitted_at"] = _first(new["submitted_at"], at)
             new["submitted_to"] += [
                 o for o in dict.fromkeys(event.to) if o not in new["submitted_to"]
             ]
         case InfoReportAdopted():
-            new["adopted_at"] = new["adopted_at"] or at
+            new["adopted_at"] = _first(new["adopted_at"], at)
             new["adoptions"].append(
                 {
                     "office": event.office,
@@ -210,7 +211,7 @@ def _step(new: State, event: InfoEvent, at: str) -> None:
                 }
             )
         case InfoReportEndorsed():
-            new["endorsed_at"] = new["endorsed_at"] or at
+            new["endorsed_at"] = _first(new["endorsed_at"], at)
             new["endorsements"].append(
                 {
                     "leader": event.leader,
@@ -222,6 +223,12 @@ def _step(new: State, event: InfoEvent, at: str) -> None:
             )
         case InfoReportWithdrawn() | InfoReportNotAdopted():
             new |= {"closed_at": at, "close_reason": event.reason}
+
+
+def _first(known: str | None, at: str) -> str:
+    """The earlier instant of the two: a step recorded late (an adoption entered when the issue
+    arrives) may be dated before one entered first."""
+    return at if known is None else office_time.earliest(known, at)
 
 
 def _line(envelope: Envelope, event: InfoEvent) -> dict[str, Any]:

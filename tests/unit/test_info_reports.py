@@ -228,3 +228,12 @@ def test_any_redelivery_of_any_events_gives_the_book_of_each_event_once(
         at = data.draw(st.integers(min_value=first + 1, max_value=len(delivered)))
         delivered.insert(at, envelope)
     assert _fold(delivered) == _fold(once)
+
+
+def test_an_adoption_recorded_late_but_dated_earlier_is_the_report_s_first() -> None:
+    late = STEPS["adopted"].model_copy(update={"publication": "《政务要情》"})
+    earlier = Envelope.wrap(late, source="midfield://info/test", position="late", subject=RID,
+                            time=LIFE[4].time - timedelta(minutes=30))  # fmt: skip
+    book = _fold([*LIFE[:5], earlier])
+    assert book is not None and book["adopted_at"] == earlier.time.isoformat()
+    assert [a["publication"] for a in book["adoptions"]] == ["《XX政务信息》", "《政务要情》"]
