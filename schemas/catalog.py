@@ -83,6 +83,11 @@ CATALOG: tuple[TopicSpec, ...] = (
         description="Supervised task lifecycle and progress events.",
     ),
     _row(
+        "office.info.report.v1",
+        key="report id",
+        description="Information reports (信息): candidate, draft, submission, adoption, 批示.",
+    ),
+    _row(
         "office.outbox.<department>.v1",
         key="subject",
         description=(

@@ -198,6 +198,21 @@ SAMPLES: dict[str, list[FileSample] | list[HttpSample]] = {
             _keyed,
         ),
     ],
+    "info": [
+        HttpSample(
+            "/info/reports",
+            _json(
+                {
+                    "report_id": "XX-2025-031",
+                    "source": "duty_entry",
+                    "reference": "D-20250314-0003",
+                    "title": "城关镇快速处置供水管道爆裂",
+                    "time": "2025-03-14T11:00:00",
+                }
+            ),
+            _keyed,
+        ),
+    ],
     "wechat": [HttpSample("/wechat", _WECHAT_TEXT, _wechat)],
     "board": [
         HttpSample(

@@ -15,6 +15,7 @@ from connectors.sources.duty import DutyApi
 from connectors.sources.fax_log import FaxLogSource
 from connectors.sources.fax_mail import FaxMailSource
 from connectors.sources.hotline import HotlineWebhook
+from connectors.sources.info import InfoApi
 from connectors.sources.task_sheet import TaskSheetSource
 from connectors.sources.tasks import TasksApi
 from connectors.sources.telegram import TelegramSource
@@ -32,6 +33,7 @@ SOURCES: dict[str, type[Source] | type[HttpSource]] = {
     WechatSource.name: WechatSource,
     BoardWebhook.name: BoardWebhook,
     HotlineWebhook.name: HotlineWebhook,
+    InfoApi.name: InfoApi,
 }
 
 

@@ -26,6 +26,7 @@ from streams.books import (
     audit,
     duty_log,
     emergencies,
+    info_reports,
     items,
     ledger,
     replies,
@@ -47,6 +48,7 @@ BOOKS: tuple[Book, ...] = (
     workorders.BOOK,
     audit.BOOK,
     withheld.BOOK,
+    info_reports.BOOK,
 )
 """The books the events make, in the order they apply an event."""
 

@@ -38,6 +38,7 @@ from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from schemas.envelope import Envelope, EventData
 from schemas.events.duty import DutyEntryRecorded, EmergencyReported, EntryKind
+from schemas.events.info import InfoReportDrafted, InfoReportProposed
 from schemas.events.task import TaskAssigned, TaskCreated
 from schemas.events.workorder import WorkOrderStepped
 from streams.worker.app import create_app
@@ -207,12 +208,28 @@ def _books(unique: str) -> list[Envelope]:
     # edu's order, and housing's due as soon (within MIDFIELD_HOTLINE_AT_RISK_HOURS)
     out += _order(f"{ORDER}-{unique}", "edu", now) + _order(f"{ORDER}-{unique}-housing",
                                                             "housing", now)  # fmt: skip
+    out += _info_reports(unique, now)
     report = f"EM-{unique}"
     out.append(
         _wrap(EmergencyReported(report_id=report, sequence=0, title="城东内涝", recorder="李华",
                                 content=f"群众报告积水，联系 {CITIZEN_PHONE}"), report, 0, now)
     )  # fmt: skip
     return out
+
+
+def _info_reports(unique: str, now: datetime) -> list[Envelope]:
+    """An information report the clerk proposed and drafted for edu, and one of the office's."""
+    clerk = {"actor": "edu", "by": "person:clerk", "by_name": "clerk"}
+    duty = {"actor": "office", "by": "person:duty", "by_name": "duty"}
+    mine, office = f"XX-{unique}-clerk", f"XX-{unique}-office"
+    return [
+        _wrap(InfoReportProposed(report_id=mine, source="by_hand", title="教育信息", **clerk),
+              mine, 0, now),
+        _wrap(InfoReportDrafted(report_id=mine, title="教育信息", text="正文", **clerk),
+              mine, 1, now),
+        _wrap(InfoReportProposed(report_id=office, source="hotspot", reference="热点",
+                                 title="办公室信息", **duty), office, 0, now),
+    ]  # fmt: skip
 
 
 def _letter(unique: str) -> DeadLetter:
@@ -332,6 +349,11 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/dashboard.json",
         allow(*OFFICE, "ops key", "clerk", "edu key", "housing key"),
     ),
+    "/info-reports": ("/info-reports", allow(*OFFICE, "clerk", "edu key", "housing key")),
+    "/info-reports/tallies": (
+        "/info-reports/tallies?period=all",
+        allow(*OFFICE, "clerk", "edu key", "housing key"),
+    ),
     "/audit": ("/audit", allow("director")),
     "/replay/books": ("/replay/books", allow("replayer")),
 }
@@ -388,6 +410,22 @@ def test_a_department_sees_only_its_own_share(hub: Hub) -> None:
     assert f"{ORDER}-{hub.unique}-housing" in json.dumps(office["work_orders"])
     housing = json.loads(call(hub.url, "/ledger", hub.callers["housing key"])[1])
     assert {t["lead_department"] for t in housing["tasks"]} == {"housing"}
+
+
+def test_a_department_sees_only_the_information_reports_it_proposed_or_drafted(hub: Hub) -> None:
+    def reports(who: str, path: str = "/info-reports") -> set[str]:
+        shown = wait_for(lambda: json.loads(call(hub.url, path, hub.callers[who])[1]),
+                         timeout=30, what="the reports")  # fmt: skip
+        return {r["report_id"] for r in shown["reports"] if hub.unique in r["report_id"]}
+
+    office = {f"XX-{hub.unique}-clerk", f"XX-{hub.unique}-office"}
+    wait_for(lambda: reports("director") == office, timeout=30, what="both reports")
+    assert reports("duty") == reports("supervisor") == office
+    assert reports("clerk") == {f"XX-{hub.unique}-clerk"}
+    assert reports("edu key") == reports("housing key") == set()  # drafted by the clerk, not it
+    tallies = json.loads(call(hub.url, "/info-reports/tallies?period=all", hub.callers["clerk"])[1])
+    assert [d["drafter"] for d in tallies["drafters"]] == ["person:clerk"]
+    assert call(hub.url, "/info-reports/tallies?period=2025-Q5", hub.callers["director"])[0] == 400
 
 
 def test_personal_data_is_masked_for_roles_that_do_not_need_it(hub: Hub) -> None:
@@ -526,7 +564,7 @@ def test_every_request_is_audited_without_content_and_denials_raise_one_grouped_
 
 
 # -- the intakes ---------------------------------------------------------------------------------
-INTAKES = ("tasks", "duty", "board", "hotline", "wechat")
+INTAKES = ("tasks", "duty", "board", "hotline", "wechat", "info")
 
 
 @dataclass
@@ -603,7 +641,7 @@ def test_intake_metrics_answer_the_scrape_token_and_ops_only(intakes: Intakes, n
     assert call(url, "/metrics", Caller("bad", key="wrong"))[0] == 401
     assert call(url, "/metrics", Caller("bad", raw="Bearer 中文".encode()))[0] == 401
     assert call(url, "/metrics", Caller("scraper", key=SCRAPE_TOKEN))[0] == 200
-    if name in ("tasks", "duty"):  # these read the directory: a key decides
+    if name in ("tasks", "duty", "info"):  # these read the directory: a key decides
         assert call(url, "/metrics", Caller("ops", key=OPS_KEY))[0] == 200
         assert call(url, "/metrics", Caller("edu", key=KEYS["edu"]))[0] == 403
 

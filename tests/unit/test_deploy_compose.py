@@ -147,6 +147,7 @@ DEPARTMENTS_FILES = {
     "worker-2": "./departments.toml",
     "tasks": "./departments.toml",  # the departments' API keys
     "duty": "./departments.toml",
+    "info": "./departments.toml",
     "board": "./directory.toml",  # codes and names only
     "topics": "./directory.toml",  # one outbox per code
     "sink-edu": "./sink-edu.toml",  # edu's webhook only

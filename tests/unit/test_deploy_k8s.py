@@ -25,6 +25,7 @@ from schemas.catalog import DEADLETTER, concrete, outbox
 from schemas.events.alert import AlertRaised
 from schemas.events.duty import DutyEntryRecorded, DutyReportIssued
 from schemas.events.fax import FaxReceived
+from schemas.events.info import InfoEvent
 from schemas.events.message import PublicMessageReceived
 from schemas.events.quarantine import ItemQuarantined
 from schemas.events.task import TaskEvent
@@ -234,6 +235,7 @@ SECRETS = {
     "midfield-telegram": set(),
     "midfield-tasks": {"midfield-departments"},  # the departments' API keys
     "midfield-duty": {"midfield-departments"},  # the office's keys (duty officers)
+    "midfield-info": {"midfield-departments"},  # the office's and the departments' keys
     "midfield-wechat": {"midfield-wechat-secrets"},  # MIDFIELD_WECHAT_*
     "midfield-board": {"midfield-board-secrets"},  # MIDFIELD_BOARD_SECRET
     "midfield-hotline": {"midfield-hotline-secrets"},  # MIDFIELD_HOTLINE_SECRET
@@ -241,12 +243,14 @@ SECRETS = {
 }
 """Component -> the Secrets it reads beyond its own Kafka password (the Secret named as it and
 its KafkaUser) and the cluster CA. From what each reads: settings, ``from_options``,
-``create_app`` (MIDFIELD_DEPARTMENTS_FILE: worker, tasks, duty, the sink; board: names only)."""
+``create_app`` (MIDFIELD_DEPARTMENTS_FILE: worker, tasks, duty, info, the sink; board: names
+only)."""
 
 DEPARTMENTS_FILE = {
     "midfield-worker": ("secret", "midfield-departments"),
     "midfield-tasks": ("secret", "midfield-departments"),
     "midfield-duty": ("secret", "midfield-departments"),
+    "midfield-info": ("secret", "midfield-departments"),
     "midfield-board": ("configMap", "midfield-directory"),  # codes and names, no keys
     "midfield-sink-edu": ("secret", "midfield-sink-edu-webhook"),
 }
@@ -422,6 +426,7 @@ def _expected_acls(app_id: str) -> dict[str, set[tuple[str, str, str, str]]]:
     Describe in Kafka's authorizer; no component creates a catalog topic (the Topic Operator
     does), the worker only its changelogs and faust's leader topic (``<app id>-`` prefix)."""
     alerts, task, duty = AlertRaised.topic, TaskEvent.topic, DutyEntryRecorded.topic
+    info = InfoEvent.topic
     http = _topic(AUDIT, "Write")
     # the dead letters too: the dashboard's waiting letters (streams/waiting_letters.py)
     worker_reads = set().union(*(_topic(t, "Read") for t in (*PROCESSED, AUDIT, DEADLETTER)))
@@ -437,6 +442,7 @@ def _expected_acls(app_id: str) -> dict[str, set[tuple[str, str, str, str]]]:
         "midfield-telegram": _produces(TelegramReceived.topic, ItemQuarantined.topic, alerts),
         "midfield-tasks": _produces(task, alerts) | http | _topic(task, "Read"),  # its task view
         "midfield-duty": _produces(duty, alerts) | http | _topic(duty, "Read"),  # acks; open items
+        "midfield-info": _produces(info) | http | _topic(info, "Read"),  # its report view
         "midfield-wechat": _produces(PublicMessageReceived.topic) | http,
         "midfield-board": _produces(PublicMessageReceived.topic) | http,
         "midfield-hotline": _produces(WorkOrderStepped.topic) | http,
