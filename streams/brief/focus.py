@@ -81,7 +81,7 @@ def _items(books: Books, now: datetime, settings: Settings) -> list[Entry]:
                           department="", department_name="",
                           figures={"urgency": item["urgency"], "deadline": item["deadline"],
                                    "days": days},
-                          reason=f"{item['urgency']}，超过办理时限 {days} 天")  # fmt: skip
+                          reason=f"{item['urgency']}，超过办理时限{days}天")  # fmt: skip
             rows.append((due, entry))
     return [e for _, e in sorted(rows, key=lambda r: (r[0], r[1].id))]
 
@@ -97,16 +97,16 @@ def _orders(books: Books, now: datetime, settings: Settings,
         due = workorders.due_at(order, zone)
         if now >= due:
             kind, days = "overdue-order", (now - due).days + 1
-            reason = f"超过办结时限 {days} 天"
+            reason = f"超过办结时限{days}天"
         elif due - now <= soon:
             kind, days = "order-due-soon", (due - now).days
-            reason = f"距办结时限不足 {soon.days} 天，尚未办结"
+            reason = f"距办结时限不足{soon.days}天，尚未办结"
         else:
             continue
         lead = order["units"][0] if order["units"] else ""
         figures = {"deadline": order["deadline"], "status": order["status"], "days": days,
                    "returns": order["returns"], "reopened": order["reopened"]}  # fmt: skip
-        label = f"热线工单 {order['order_number']}"
+        label = f"热线工单{order['order_number']}"
         entry = _entry(kind, order["order_number"], label, lead, name_of, figures, reason)
         found[kind].append((due, entry))
     return {kind: [e for _, e in sorted(rows, key=lambda r: (r[0], r[1].id))]
@@ -129,8 +129,8 @@ def _replies(books: Books, now: datetime, settings: Settings, name_of: NameOf) -
     return [
         _entry("replies-behind", code, name_of(code) if code else "（未分派）", code, name_of,
                {"late": len(days), "oldest_days": max(days)},
-               f"{len(days)} 条留言超过 {settings.replies.on_time_days:g} 天未答复，"
-               f"最久 {max(days)} 天")
+               f"{len(days)}条留言超过{settings.replies.on_time_days:g}天未答复，"
+               f"最久{max(days)}天")
         for code, days in rows
     ]
     # fmt: on

@@ -53,7 +53,7 @@ def _closed_early(tasks: Books, week: Week, settings: Settings, name_of: NameOf)
                               department=lead, department_name=name_of(lead),
                               figures={"deadline": book["original_deadline"], "days_early": days,
                                        "closed_at": book["closed_at"]},
-                              reason=f"提前 {days} 天办结销号"))  # fmt: skip
+                              reason=f"提前{days}天办结销号"))  # fmt: skip
     return sorted(rows, key=lambda e: (-int(e.figures["days_early"] or 0), e.id))
 
 
@@ -68,7 +68,7 @@ def _on_time(messages: list[dict[str, Any]], week: Week, now: datetime, settings
             rows.append(Entry(kind="on-time-replies", id=code, label=name_of(code),
                               department=code, department_name=name_of(code),
                               figures={"received": t["received"], "on_time": t["on_time"]},
-                              reason=f"本周 {t['received']} 条留言全部按时答复"))  # fmt: skip
+                              reason=f"本周{t['received']}条留言全部按时答复"))  # fmt: skip
     return sorted(rows, key=lambda e: (-int(e.figures["received"] or 0), e.id))
 
 
@@ -98,8 +98,8 @@ def _satisfaction(orders: Books, week: Week, rules: BriefSettings,
         rate, was = sum(this) / len(this), sum(earlier) / len(earlier)
         if rate - was >= rules.satisfaction_points:
             name = name_of(key) if key else "全县热线工单"
-            reason = (f"回访满意率 {rate:.0%}，前 {rules.history_weeks} 周 {was:.0%}，"
-                      f"上升 {(rate - was) * 100:.0f} 个百分点")  # fmt: skip
+            reason = (f"回访满意率{rate:.0%}，前{rules.history_weeks}周{was:.0%}，"
+                      f"上升{(rate - was) * 100:.0f}个百分点")  # fmt: skip
             rows.append(Entry(kind="satisfaction-up", id=key, label=name, department=key,
                               department_name=name_of(key) if key else "",
                               figures={"rate": round(rate, 4), "before": round(was, 4),

@@ -17,6 +17,7 @@ is nothing to compare with, not a week of silence.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ _SAME_NEWS = 0.5
 _WHOLE = 0.8
 """A phrase names a word's hotspot when it is in this share of the word's documents or more."""
 _EXCERPT = 60
+_DIGITS = re.compile(r"[\d*]+")
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,10 @@ def _examples(docs: list[Doc], limit: int) -> list[Example]:
     seen: set[str] = set()
     out: list[Example] = []
     for d in sorted(docs, key=lambda d: (d.at, d.id), reverse=True):
-        if d.text in seen:
+        same = _DIGITS.sub("", d.text)  # the same letter but for a phone number or a date
+        if same in seen:
             continue
-        seen.add(d.text)
+        seen.add(same)
         text = masking.text(d.text)
         short = text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
         out.append(Example(id=d.id, kind=d.kind, at=d.at, department=d.department, text=short))
@@ -192,10 +195,10 @@ def _reason(kind: str, count: int, usual: float, spread: float, score: float, hi
             places: list[Count]) -> str:  # fmt: skip
     what = "提及该地" if kind == "place" else "涉及该话题"
     if history == 0:
-        text = f"本周{what}的留言和工单 {count} 件；此前没有可比的周，按件数排列"
+        text = f"本周{what}的留言和工单{count}件；此前没有可比的周，按件数排列"
     else:
-        text = (f"本周{what}的留言和工单 {count} 件，前 {history} 周平均每周 {usual:.1f} 件"
-                f"（标准差 {spread:.1f}），高出 {score:.1f} 个标准差")  # fmt: skip
+        text = (f"本周{what}的留言和工单{count}件，前{history}周平均每周{usual:.1f}件"
+                f"（标准差{spread:.1f}），高出{score:.1f}个标准差")  # fmt: skip
     if places:
-        text += "；集中在" + "、".join(f"{p.name}（{p.count} 件）" for p in places)
+        text += "；集中在" + "、".join(f"{p.name}（{p.count}件）" for p in places)
     return text
