@@ -191,13 +191,14 @@ def _at(rng: random.Random, week: Week) -> datetime:
     return week.start + timedelta(minutes=rng.randrange(7 * 24 * 60 - 8 * 60))
 
 
-def county(*, burst: int = 24, seed: int = 7) -> County:
-    """Nine weeks of a county (WEEK and the eight before); ``burst`` 学区划分 messages from 桃源镇
-    in WEEK (0: an ordinary week)."""
+def county(*, burst: int = 24, seed: int = 7, week: Week = WEEK) -> County:
+    """Nine weeks of a county (``week`` and the eight before); ``burst`` 学区划分 messages from
+    桃源镇 in ``week`` (0: an ordinary week)."""
     rng = random.Random(seed)
     made = County()
+    brief_week = week
     for back in range(8, -1, -1):
-        week = WEEK.before(back)
+        week = brief_week.before(back)
         for n in range(40 + rng.randrange(-3, 4)):
             made.message(
                 f"m-{week.label}-steady-{n}",
@@ -231,11 +232,11 @@ def county(*, burst: int = 24, seed: int = 7) -> County:
                 closed_after=timedelta(days=2),
                 satisfaction="satisfied" if back == 0 or n % 2 else "dissatisfied",
             )
-    _concerns(made)
+    _concerns(made, brief_week)
     for n in range(burst):
         made.message(
             f"m-burst-{n}",
-            WEEK.start + timedelta(days=1, hours=n % 48),
+            brief_week.start + timedelta(days=1, hours=n % 48),
             "学区划分咨询",
             f"桃源镇学区划分怎么定的？我家孩子明年上小学，电话1390000{n:04d}",
             department="edu",
@@ -244,15 +245,15 @@ def county(*, burst: int = 24, seed: int = 7) -> County:
     return made
 
 
-def _concerns(made: County) -> None:
+def _concerns(made: County, week: Week) -> None:
     """重点 and 亮点 of WEEK: a red, a yellow and an early-closed task, two faxes past their
     time limit, an order past its last day and one due tomorrow, two messages of 'agri' waiting
     past the on-time limit."""
-    start, day = WEEK.start, timedelta(days=1)
+    start, day, now = week.start, timedelta(days=1), week.end - timedelta(hours=7)
     made.task(
         "DC-red", "汛前病险水库除险加固", "water", start - 60 * day, (start - 3 * day).date(), 40
     )
-    made.task("DC-yellow", "乡镇卫生院能力提升", "health", start - 60 * day, (NOW + day).date(), 80)
+    made.task("DC-yellow", "乡镇卫生院能力提升", "health", start - 60 * day, (now + day).date(), 80)
     made.task(
         "DC-green", "城区学校扩容工程", "edu", start - 10 * day, (start + 90 * day).date(), 20
     )
@@ -268,6 +269,6 @@ def _concerns(made: County) -> None:
     made.fax("fax-late-1", start - 20 * day)
     made.fax("fax-late-2", start - 15 * day)
     made.order("12345-late", start - 20 * day, "城东路积水", "water")
-    made.order("12345-soon", NOW - 5 * day, "路灯不亮", "housing")
+    made.order("12345-soon", now - 5 * day, "路灯不亮", "housing")
     for n in range(2):
         made.message(f"m-agri-late-{n}", start - (10 + n) * day, "农机补贴申请", department="agri")

@@ -7,7 +7,8 @@ is the one entry the worker calls (streams/worker/app.py).
 - streams/views/public_requests.py: ``/reply-rate``, ``/work-order-rates``,
   ``/work-orders/{number}``;
 - streams/views/dashboard.py: ``/`` and ``/dashboard.json``;
-- streams/views/supervision.py: ``/ledger``, ``/ledger.xlsx``, ``/ledger/{task_id}``.
+- streams/views/supervision.py: ``/ledger``, ``/ledger.xlsx``, ``/ledger/{task_id}``;
+- streams/views/brief.py: ``/brief``, ``/brief.docx`` (the weekly brief).
 
 Views read the books; the figures are computed by the books' pure modules. Each view names who
 may call it (streams/views/pages.py), a department's principal sees only its own share, and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from streams.views.brief import register_brief_views
 from streams.views.dashboard import register_dashboard
 from streams.views.duty import register_duty_views
 from streams.views.ops import register_ops_views
@@ -40,3 +42,4 @@ def register_views(app: MidfieldApp) -> None:
     register_public_request_views(app)
     register_dashboard(app)
     register_ledger_views(app)
+    register_brief_views(app)

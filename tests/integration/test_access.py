@@ -335,6 +335,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/dashboard.json",
         allow(*OFFICE, "ops key", "clerk", "edu key", "housing key"),
     ),
+    "/brief": ("/brief", allow("director", "supervisor")),
+    "/brief.docx": ("/brief.docx", allow("director", "supervisor")),
     "/audit": ("/audit", allow("director")),
     "/replay/books": ("/replay/books", allow("replayer")),
 }
