@@ -20,7 +20,7 @@ from docx.shared import Pt
 from streams.brief import layout
 from streams.brief.model import Brief, Entry, Hotspot
 
-__all__ = ["docx_bytes"]
+__all__ = ["docx_bytes", "line", "title"]
 
 _NUMERALS = "一二三四五六七八九十"
 FOCUS_KINDS = (
@@ -44,8 +44,7 @@ def docx_bytes(brief: Brief) -> bytes:
     document = docx.Document()
     layout.page_setup(document)
     issued = _issued(brief)
-    year, week = brief.week.split("-W")
-    document.add_paragraph(f"{year}年第{int(week)}周工作简报", layout.TITLE)
+    document.add_paragraph(title(brief), layout.TITLE)
     last = brief.end - timedelta(days=1)
     document.add_paragraph(f"（{_day(brief.start.date())}—{_day(last.date())}）", layout.SUBTITLE)
     document.add_paragraph("")
@@ -57,6 +56,12 @@ def docx_bytes(brief: Brief) -> bytes:
     out = BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def title(brief: Brief) -> str:
+    """``2026年第49周工作简报``."""
+    year, week = brief.week.split("-W")
+    return f"{year}年第{int(week)}周工作简报"
 
 
 def _issued(brief: Brief) -> date:
@@ -110,13 +115,14 @@ def _entries(document: Document, heading: str, entries: list[Entry],
     for n, (title, kind, found) in enumerate(groups):
         document.add_paragraph(f"（{_NUMERALS[n % 10]}）{title}", layout.HEADING_2)
         for i, entry in enumerate(found, start=1):
-            document.add_paragraph(f"{i}. {_line(entry)}")
+            document.add_paragraph(f"{i}. {line(entry)}")
         total = brief.totals.get(kind)
         if isinstance(total, int) and total > len(found):
             document.add_paragraph(f"共{total}项，以上列出{len(found)}项，其余见台账。")
 
 
-def _line(entry: Entry) -> str:
+def line(entry: Entry) -> str:
+    """One entry of 重点 or 亮点 as a sentence."""
     who = f"（{entry.department_name}）" if entry.department_name else ""
     if entry.kind in ("red-task", "yellow-task", "closed-early"):
         return f"《{entry.label}》{who}：{entry.reason}。"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings
 
 from midfield.settings import settings_config, settings_part
@@ -74,4 +74,7 @@ class BriefSettings(BaseSettings):
     send_at: time = Field(time(17, 0), description="…at this office time.")
     outbox: str = Field(
         "leaders", description="The directory's department code whose outbox gets the brief."
+    )
+    check_interval_s: PositiveFloat = Field(
+        60.0, description="How often the worker looks whether the week's brief is due."
     )

@@ -26,7 +26,7 @@ from streams.views.pages import bad_request, office_json, page
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
-__all__ = ["DOCX", "register_brief_views"]
+__all__ = ["DOCX", "brief_of", "register_brief_views"]
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -40,7 +40,7 @@ def register_brief_views(app: MidfieldApp) -> None:
         week = _week(app, request)
         if week is None:
             return bad_request(web, "bad-week", "week must be YYYY-Www, e.g. 2026-W49")
-        brief = await _brief(app, week, app.clock())
+        brief = await brief_of(app, week, app.clock())
         return office_json(web, brief.model_dump(mode="json"), zone)
 
     @page(app, "/brief.docx", readers)
@@ -48,7 +48,7 @@ def register_brief_views(app: MidfieldApp) -> None:
         week = _week(app, request)
         if week is None:
             return bad_request(web, "bad-week", "week must be YYYY-Www, e.g. 2026-W49")
-        brief = await _brief(app, week, app.clock())
+        brief = await brief_of(app, week, app.clock())
         body = await asyncio.get_running_loop().run_in_executor(None, docx_bytes, brief)
         disposition = f'attachment; filename="brief-{week.label}.docx"'
         return web.bytes(body, content_type=DOCX, headers={"Content-Disposition": disposition})
@@ -64,7 +64,8 @@ def _week(app: MidfieldApp, request: Any) -> Week | None:
         return None
 
 
-async def _brief(app: MidfieldApp, week: Week, now: datetime) -> Brief:
+async def brief_of(app: MidfieldApp, week: Week, now: datetime) -> Brief:
+    """The brief of ``week`` from the books this worker holds, built off the event loop."""
     books = {name: [b for _, b in app.table(book(name)).items() if b] for name in READS}
     return await asyncio.get_running_loop().run_in_executor(
         None, build, books, week, now, app.settings, app.directory.name_of

@@ -1,19 +1,32 @@
 """The weekly brief through a real worker: a county's nine weeks of messages, work orders,
 tasks and faxes (tests/brief_samples.py, the brief's week the last full one) produced to a
-private broker, then ``GET /brief`` and ``GET /brief.docx`` as the director reads them."""
+private broker, then ``GET /brief`` and ``GET /brief.docx`` as the director reads them, and this
+week's brief in the leaders' outbox, sent by the worker's timer (due since today 00:00)."""
 
 from __future__ import annotations
 
 import io
+import json
+import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
 
+from schemas.catalog import outbox
+from schemas.events.brief import BriefIssued
 from streams.brief.week import Week
 from tests.brief_samples import ZONE, county
-from tests.harness import Broker, WorkerProcess, departments_file, http_get_bytes, produce
+from tests.harness import (
+    Broker,
+    WorkerProcess,
+    departments_file,
+    http_get_bytes,
+    produce,
+    read_topic,
+)
 
 pytestmark = pytest.mark.xdist_group("brief")  # a private broker for the module
 
@@ -22,10 +35,16 @@ def test_the_brief_of_last_week_from_a_real_worker(own_broker: Broker, workdir: 
                                                    unique: str) -> None:  # fmt: skip
     week = Week.of(datetime.now(ZONE), ZONE).before(1)
     made = county(week=week)
-    codes = ("edu", "env", "housing", "water", "health", "transport", "agri")
+    codes = ("edu", "env", "housing", "water", "health", "transport", "agri", "leaders")
     keys = {code: f"key-{code}" for code in codes}
     directory = departments_file(workdir / "departments.toml", keys)
-    env = {"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
+    today = datetime.now(ZONE).isoweekday()
+    env = {
+        "MIDFIELD_DEPARTMENTS_FILE": str(directory),
+        "MIDFIELD_BRIEF_SEND_WEEKDAY": str(today),
+        "MIDFIELD_BRIEF_SEND_AT": "00:00",
+        "MIDFIELD_BRIEF_CHECK_INTERVAL_S": "1",
+    }
     worker = WorkerProcess(own_broker, workdir, app_id=f"brief-{unique}", env_extra=env).start()
     try:
         worker.wait_ready()
@@ -55,5 +74,19 @@ def test_the_brief_of_last_week_from_a_real_worker(own_broker: Broker, workdir: 
         assert "（一）学区划分（话题）" in paragraphs
 
         assert worker.get("/brief?week=2026-49")[0] == 400
+
+        this_week = Week.of(datetime.now(ZONE), ZONE).label
+        sent = worker.wait(lambda: _issued(own_broker), timeout=60, what="the brief in the outbox")
+        assert [b["week"] for b in sent] == [this_week]  # once, though the timer ticks every 1 s
+        assert sent[0]["document"] == f"/brief.docx?week={this_week}"
     finally:
         worker.stop()
+
+
+def _issued(broker: Broker) -> list[dict[str, Any]]:
+    if not read_topic(broker, outbox("leaders")):
+        return []
+    time.sleep(3)  # a second one, sent by mistake, would have come by now
+    records = read_topic(broker, outbox("leaders"))
+    return [json.loads(r.value) for r in records
+            if r.headers.get("ce_type") == BriefIssued.type.encode()]  # fmt: skip

@@ -111,3 +111,26 @@ def test_a_week_that_is_none_is_refused() -> None:
     for text in ("2026-49", "2026-W00", "2026-W54", "W49"):
         with pytest.raises(ValueError):
             Week.parse(text, ZONE)
+
+
+def test_the_brief_is_due_from_its_weekday_and_time_to_the_weeks_end() -> None:
+    from datetime import time
+
+    from streams.brief.issue import due
+
+    rules = BriefSettings(send_weekday=5, send_at=time(17, 0))  # Friday 17:00
+    friday = WEEK.start + timedelta(days=4, hours=17)
+    assert due(friday - timedelta(minutes=1), rules, ZONE) is None
+    assert due(friday, rules, ZONE) == WEEK and due(NOW, rules, ZONE) == WEEK
+    assert due(WEEK.end + timedelta(days=1), rules, ZONE) is None  # next Tuesday: not yet
+    assert due(NOW, BriefSettings(send_weekday=0), ZONE) is None  # off
+
+
+def test_the_issued_brief_words_every_entry_as_the_document(brief: Brief) -> None:
+    from streams.brief.issue import issued
+
+    event = issued(brief)
+    assert event.title == "2026年第49周工作简报" and event.document == "/brief.docx?week=2026-W49"
+    assert event.hotspots[0].startswith("学区划分：")
+    assert len(event.focus) == len(brief.focus) and len(event.highlights) == len(brief.highlights)
+    assert "《汛前病险水库除险加固》（县水利局）：逾期 9 天。" in event.focus
