@@ -128,6 +128,8 @@ def line(entry: Entry) -> str:
         return f"《{entry.label}》{who}：{entry.reason}。"
     if entry.kind in ("replies-behind", "on-time-replies") or entry.kind == "satisfaction-up":
         return f"{entry.label}：{entry.reason}。"
+    if entry.kind == "overdue-item":  # a fax is "传真 3 页，来自 …": its number tells it apart
+        return f"{entry.label}（{entry.id}）：{entry.reason}。"
     return f"{entry.label}{who}：{entry.reason}。"
 
 
