@@ -26,7 +26,7 @@ demo: $(STAMP)  ## run the whole hub on the embedded broker with sample faxes (C
 test: $(STAMP) system-deps  ## install everything and run the test suite (soak runs excluded)
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
-system-deps:  ## Chromium, kcat and a CJK font for the end-to-end tests (apt, when root)
+system-deps:  ## Chromium, kcat, CJK fonts, LibreOffice and pdftoppm for the tests (apt, when root)
 	@.ci/system-deps
 
 soak: $(STAMP)  ## the long fault/load runs

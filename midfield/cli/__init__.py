@@ -5,8 +5,19 @@ Importing the package registers every group on the root group (:mod:`midfield.cl
 
 from __future__ import annotations
 
-from midfield.cli import access, broker, catalog, connect, deploy, rebuild, replay, run, suggest
+from midfield.cli import (
+    access,
+    brief,
+    broker,
+    catalog,
+    connect,
+    deploy,
+    rebuild,
+    replay,
+    run,
+    suggest,
+)
 from midfield.cli.root import cli, main
 
-__all__ = ["access", "broker", "catalog", "cli", "connect", "deploy", "main", "rebuild", "replay",
-           "run", "suggest"]  # fmt: skip
+__all__ = ["access", "brief", "broker", "catalog", "cli", "connect", "deploy", "main", "rebuild",
+           "replay", "run", "suggest"]  # fmt: skip

@@ -1,6 +1,6 @@
 """One module per area, one pydantic model per CloudEvents ``type``; importing registers them."""
 
-from schemas.events import audit, duty, info, message, quarantine, task, telegram, workorder
+from schemas.events import audit, brief, duty, info, message, quarantine, task, telegram, workorder
 from schemas.events.alert import AlertRaised, Severity
 from schemas.events.fax import FaxFormat, FaxReceived
 
@@ -10,6 +10,7 @@ __all__ = [
     "FaxReceived",
     "Severity",
     "audit",
+    "brief",
     "duty",
     "info",
     "message",

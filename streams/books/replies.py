@@ -13,7 +13,7 @@ escalated at each threshold and resolved by the first reply.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any, NotRequired, TypeGuard
 
 from typing_extensions import TypedDict
 
@@ -28,6 +28,7 @@ from streams.books.book import Book, Context, Decision, State, Timer, reading, s
 
 __all__ = [
     "BOOK",
+    "TEXT_CHARS",
     "MessageState",
     "alert_id",
     "apply",
@@ -36,6 +37,11 @@ __all__ = [
     "is_message",
     "resolution",
 ]
+
+
+TEXT_CHARS = 200
+"""How much of a message's content its book keeps: enough for a topic and a place (the weekly
+brief), not the whole letter (up to 20,000 characters)."""
 
 
 class MessageState(TypedDict, closed=True):
@@ -48,6 +54,9 @@ class MessageState(TypedDict, closed=True):
     category: str
     """:class:`~schemas.events.message.MessageCategory`'s value; empty until received."""
     title: str
+    text: NotRequired[str]
+    """The content's first :data:`TEXT_CHARS` characters, for the weekly brief's hotspots
+    (streams/brief/); views mask it. Absent in books written before it was kept."""
     department: str
     """The department that must reply (empty: not assigned)."""
     received_at: str | None
@@ -70,6 +79,7 @@ def apply(book: State | None, envelope: Envelope) -> State | None:
                 "channel": event.channel.value,
                 "category": event.category.value,
                 "title": event.title,
+                "text": event.content[:TEXT_CHARS],
                 "department": event.department,
                 "received_at": envelope.time.isoformat(),
             }

@@ -9,6 +9,7 @@ is the one entry the worker calls (streams/worker/app.py).
 - streams/views/dashboard.py: ``/`` and ``/dashboard.json``;
 - streams/views/supervision.py: ``/ledger``, ``/ledger.xlsx``, ``/ledger/{task_id}``;
 - streams/views/information.py: ``/info-reports``, ``/info-reports/tallies``.
+- streams/views/brief.py: ``/brief``, ``/brief.docx`` (the weekly brief).
 
 Views read the books; the figures are computed by the books' pure modules. Each view names who
 may call it (streams/views/pages.py), a department's principal sees only its own share, and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from streams.views.brief import register_brief_views
 from streams.views.dashboard import register_dashboard
 from streams.views.duty import register_duty_views
 from streams.views.information import register_information_views
@@ -43,3 +45,4 @@ def register_views(app: MidfieldApp) -> None:
     register_dashboard(app)
     register_ledger_views(app)
     register_information_views(app)
+    register_brief_views(app)

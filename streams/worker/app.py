@@ -32,6 +32,7 @@ from streams.views.web import register_views
 from streams.worker import heap
 from streams.worker.access import Gate, check_policies
 from streams.worker.agents import Effects
+from streams.worker.brief_timer import add_brief_timer
 from streams.worker.duty_reports import add_duty_reports
 from streams.worker.emit import raw_topic
 from streams.worker.health import BrokerWatch
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     add_books(app, effects, channels)
     app.audit_topic = channels[topic(AuditRecorded.topic).name]
     add_duty_reports(app)
+    add_brief_timer(app)
     app.sensors.add(MetricsSensor())
     _measure_every(app, settings.worker.lag_interval_s, list(PROCESSED))
     register_views(app)

@@ -354,6 +354,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/info-reports/tallies?period=all",
         allow(*OFFICE, "clerk", "edu key", "housing key"),
     ),
+    "/brief": ("/brief", allow("director", "supervisor")),
+    "/brief.docx": ("/brief.docx", allow("director", "supervisor")),
     "/audit": ("/audit", allow("director")),
     "/replay/books": ("/replay/books", allow("replayer")),
 }
