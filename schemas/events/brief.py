@@ -6,12 +6,11 @@ from datetime import datetime
 
 from pydantic import Field
 
-from schemas.envelope import EventData, examples, register_event
+from schemas.envelope import EventData, examples
 
 __all__ = ["BriefIssued"]
 
 
-@register_event
 class BriefIssued(EventData):
     """The week's brief, one line per entry as the document words it, and where the worker
     serves the document itself (``GET /brief.docx?week=``, director or supervision)."""

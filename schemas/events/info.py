@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from schemas.envelope import EventData, Identifier, examples, register_event
+from schemas.envelope import EventData, Identifier, examples
 
 __all__ = [
     "InfoEvent",
@@ -103,7 +103,6 @@ def _example(fields: dict[str, Any]) -> ConfigDict:
     return examples(common | fields)
 
 
-@register_event
 class InfoReportProposed(InfoEvent):
     """信息线索: a candidate, with where it comes from."""
 
@@ -138,7 +137,6 @@ class InfoReportProposed(InfoEvent):
         return reference
 
 
-@register_event
 class InfoReportDrafted(InfoEvent):
     """编写: the report written (again: each draft replaces the last); the drafter is ``by``."""
 
@@ -153,7 +151,6 @@ class InfoReportDrafted(InfoEvent):
     text: str = Field(min_length=1, max_length=20_000)
 
 
-@register_event
 class InfoReportSubmitted(InfoEvent):
     """报送: sent to one or more higher offices (again later: to more of them)."""
 
@@ -167,7 +164,6 @@ class InfoReportSubmitted(InfoEvent):
     note: str = Field("", max_length=_TEXT)
 
 
-@register_event
 class InfoReportAdopted(InfoEvent):
     """采用: a higher office printed it in a publication's issue (one event per adoption)."""
 
@@ -184,7 +180,6 @@ class InfoReportAdopted(InfoEvent):
     issue: str = Field("", max_length=64, examples=["2025年第12期"])
 
 
-@register_event
 class InfoReportEndorsed(InfoEvent):
     """批示: a named leader wrote an instruction on it (one event per leader's instruction)."""
 
@@ -207,7 +202,6 @@ class InfoReportEndorsed(InfoEvent):
     instruction: str = Field(min_length=1, max_length=_TEXT)
 
 
-@register_event
 class InfoReportWithdrawn(InfoEvent):
     """撤回: given up before any office adopted it."""
 
@@ -219,7 +213,6 @@ class InfoReportWithdrawn(InfoEvent):
     reason: str = Field(min_length=1, max_length=_TEXT)
 
 
-@register_event
 class InfoReportNotAdopted(InfoEvent):
     """未采用: submitted, and no office took it (recorded once its publications are out)."""
 
