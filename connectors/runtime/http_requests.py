@@ -1,5 +1,6 @@
-"""What an HTTP intake's handlers use to read a request: who acts, its JSON body, and the
-model it must validate into; and how a refusal is answered.
+"""What an HTTP intake's handlers use to read a request: who acts, its JSON body, the model it
+must validate into, the time it states and the id of what it makes; and how a refusal is
+answered.
 
 Apart from the serving (:mod:`connectors.runtime.http`) because every handler of every HTTP
 source calls these, and their answers (401/403, 400 ``bad-json``, 422 with field-level reasons)
@@ -8,9 +9,13 @@ are part of each intake's documented contract (DESIGN §6).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -33,7 +38,9 @@ __all__ = [
     "invalid",
     "json_error",
     "json_object",
+    "made_id",
     "signed_json",
+    "stated_time",
     "validated",
 ]
 
@@ -145,3 +152,33 @@ async def validated(
         return model.model_validate(data)
     except ValidationError as exc:
         raise await invalid(intake, raw, field_errors(exc), where) from exc
+
+
+async def stated_time(
+    intake: Intake,
+    raw: bytes,
+    value: Any,
+    where: str,
+    *,
+    clock: Callable[[], datetime],
+    zone: ZoneInfo,
+) -> datetime:
+    """When a body's ``time`` says the step happened (ISO 8601; in ``zone``, the office's, when
+    it has no offset), ``clock()`` when it says nothing; 422 and a dead letter when it is no
+    time."""
+    if value is None:
+        return clock()
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        error = f"time must be ISO 8601, got {value!r}"
+        raise await invalid(intake, raw, [{"field": "time", "message": error}], where) from exc
+    return at if at.tzinfo else at.replace(tzinfo=zone)
+
+
+def made_id(prefix: str, request: web.Request) -> str:
+    """An id for an entity sent without one (``<prefix>-`` and 12 hex digits): from the
+    request's ``Idempotency-Key`` (so a retry is the same entity), else new."""
+    key = request.headers.get("Idempotency-Key")
+    made = hashlib.sha256(key.encode()).hexdigest() if key else uuid.uuid4().hex
+    return f"{prefix}-{made[:12]}"

@@ -23,11 +23,9 @@ fields (and a dead letter), 400 not JSON, 413 too large, 503 broker unavailable.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from importlib.resources import files
 from typing import Any, ClassVar, TypeVar, Unpack
 
@@ -38,8 +36,9 @@ from connectors.runtime.guard import KEYED, OPEN, PERSON, allow
 from connectors.runtime.http_requests import (
     Invalid,
     bearer_principal,
-    invalid,
     json_object,
+    made_id,
+    stated_time,
     validated,
 )
 from connectors.runtime.intake import Intake
@@ -115,7 +114,10 @@ class DutyApi(FollowingApi):
             raw = await request.read()
             call = _Call(intake, raw, request, f"{request.method} {request.path}")
             body = await json_object(intake, raw, call.where)
-            at = await self._time(intake, raw, body.pop("time", None), call.where)
+            stated = body.pop("time", None)
+            at = await stated_time(
+                intake, raw, stated, call.where, clock=self.clock, zone=self.zone
+            )
             _signed(body, request, signer)
             event, position = await make(call, body)
             envelope = self.envelope(event, position=position, subject=_subject(event), time=at)
@@ -128,24 +130,14 @@ class DutyApi(FollowingApi):
 
         return handle
 
-    async def _time(self, intake: Intake, raw: bytes, value: Any, where: str) -> datetime:
-        if value is None:
-            return self.clock()
-        try:
-            at = datetime.fromisoformat(str(value))
-        except ValueError as exc:
-            error = f"time must be ISO 8601, got {value!r}"
-            raise await invalid(intake, raw, [{"field": "time", "message": error}], where) from exc
-        return at if at.tzinfo else at.replace(tzinfo=self.zone)
-
     # -- what each route makes of its body, and the event's position -----------------------
     async def _entry(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
-        body.setdefault("entry_id", _made_id("D", call.request))
+        body.setdefault("entry_id", made_id("D", call.request))
         event = await call.validated(DutyEntryRecorded, body)
         return event, f"entry/{event.entry_id}"
 
     async def _first_report(self, call: _Call, body: dict[str, Any]) -> tuple[EventData, str]:
-        body.setdefault("report_id", _made_id("EM", call.request))
+        body.setdefault("report_id", made_id("EM", call.request))
         event = await call.validated(EmergencyReported, body | {"sequence": 0})
         return event, f"emergency/{event.report_id}/0"
 
@@ -222,15 +214,6 @@ def _subject(event: EventData) -> str:
         case AlertAcknowledged():
             return event.alert_id
     raise TypeError(type(event).__name__)
-
-
-def _made_id(prefix: str, request: web.Request) -> str:
-    """An id for an entry or report sent without one: from its ``Idempotency-Key`` (so a retry
-    is the same entry), else new."""
-    key = request.headers.get("Idempotency-Key")
-    if key:
-        return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def _signed(body: dict[str, Any], request: web.Request, field: str) -> None:

@@ -27,11 +27,10 @@ same key (per caller) on another request answers 422 ``idempotency-key-reused``.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from functools import partial
+from typing import Any, ClassVar, Unpack
 
 from aiohttp import web
 from pydantic import Field
@@ -40,11 +39,18 @@ from connectors.runtime.deployment import Deployment
 from connectors.runtime.follow import FollowingApi
 from connectors.runtime.guard import ACTOR, KEYED, PERSON, allow
 from connectors.runtime.http import HttpSourceOptions
-from connectors.runtime.http_requests import bearer_principal, invalid, json_object, validated
+from connectors.runtime.http_requests import (
+    bearer_principal,
+    invalid,
+    json_object,
+    made_id,
+    stated_time,
+    validated,
+)
+from connectors.runtime.idempotency import accept_once
 from connectors.runtime.intake import Intake
+from connectors.runtime.source import Place
 from connectors.sources.info_view import InfoView
-from connectors.sources.task_view import Seen
-from midfield.clock import Clock, utc_now
 from midfield.departments import Directory
 from midfield.errors import Rejected
 from midfield.logging import get_logger
@@ -77,6 +83,8 @@ STEPS: dict[str, type[InfoEvent]] = {
 
 _FROM_CREDENTIAL = ("actor", "by", "by_name")
 
+_REUSED = "this Idempotency-Key was used for another request: send it with a new key"
+
 
 class InfoOptions(HttpSourceOptions):
     port: int = Field(8075, ge=0, le=65535, description="Port to listen on.")
@@ -96,10 +104,8 @@ class InfoApi(FollowingApi):
     follows = InfoEvent.topic
     reading = "reading the information reports topic"
 
-    def __init__(
-        self, *, instance: str, zone: ZoneInfo, directory: Directory, clock: Clock = utc_now
-    ) -> None:
-        super().__init__(instance=instance, zone=zone, directory=directory, clock=clock)
+    def __init__(self, *, directory: Directory, **place: Unpack[Place]) -> None:
+        super().__init__(directory=directory, **place)
         self.view = InfoView()
 
     def take(self, envelope: Envelope) -> None:
@@ -123,24 +129,13 @@ class InfoApi(FollowingApi):
             raw = await request.read()
             event, at = await self._parse(intake, request, raw, event_type, actor)
             self._authorize(event, request)
-            envelope = Envelope.wrap(
-                event,
-                source=self.uri,
-                position=f"{event.by}/{request.headers.get('Idempotency-Key') or uuid.uuid4()}",
-                subject=event.report_id,
-                time=at,
-                connector_version=self.version,
+            key = request.headers.get("Idempotency-Key") or uuid.uuid4()
+            envelope = self.envelope(
+                event, position=f"{event.by}/{key}", subject=event.report_id, time=at
             )
-            seen = self.view.claim(envelope)
-            if seen is not Seen.new:
-                return _repeated(envelope, event, seen)
-            try:
-                self._check_step(event)
-                await intake.publish(envelope)
-                self.view.take(envelope)
-            finally:
-                self.view.release(envelope)
-            return _accepted(envelope, event)
+            check = partial(self._check_step, event)
+            duplicate = await accept_once(self.view, intake, envelope, check, reused=_REUSED)
+            return _accepted(envelope, event, duplicate=duplicate)
 
         return handle
 
@@ -161,25 +156,16 @@ class InfoApi(FollowingApi):
         if named:
             error = f"{', '.join(named)} come from the credential and the path, not the body"
             raise await invalid(intake, raw, [{"field": named[0], "message": error}], where)
-        at = await self._time(intake, raw, body.pop("time", None), where)
+        stated = body.pop("time", None)
+        at = await stated_time(intake, raw, stated, where, clock=self.clock, zone=self.zone)
         who = {
             "actor": actor,
             "by": request[ACTOR],
             "by_name": request.get(PERSON) or self.directory.name_of(actor),
         }
-        report_id = path_id or body.pop("report_id", None) or _made_id(request)
+        report_id = path_id or body.pop("report_id", None) or made_id("INFO", request)
         data = body | who | {"report_id": report_id}
         return await validated(intake, raw, event_type, data, where), at
-
-    async def _time(self, intake: Intake, raw: bytes, value: Any, where: str) -> datetime:
-        if value is None:
-            return self.clock()
-        try:
-            at = datetime.fromisoformat(str(value))
-        except ValueError as exc:
-            error = f"time must be ISO 8601, got {value!r}"
-            raise await invalid(intake, raw, [{"field": "time", "message": error}], where) from exc
-        return at if at.tzinfo else at.replace(tzinfo=self.zone)
 
     def _authorize(self, event: InfoEvent, request: web.Request) -> None:
         """403 for a step the caller may not take (the guard audits the denial)."""
@@ -194,7 +180,7 @@ class InfoApi(FollowingApi):
             )
             raise Rejected(refused.detail, reason=refused.reason, status=403)
 
-    def _check_step(self, event: InfoEvent) -> None:
+    async def _check_step(self, event: InfoEvent) -> None:
         """404 for a report never proposed, 409 for a step its lifecycle does not allow."""
         known = self.view.get(event.report_id)
         after = next_status(known.status if known else None, event)
@@ -203,33 +189,7 @@ class InfoApi(FollowingApi):
             raise Rejected(after.detail, reason=after.reason, status=status)
 
 
-def _made_id(request: web.Request) -> str:
-    """A candidate's id when the body gives none: from its ``Idempotency-Key`` (a retry is the
-    same candidate), else new."""
-    key = request.headers.get("Idempotency-Key")
-    made = hashlib.sha256(key.encode()).hexdigest() if key else uuid.uuid4().hex
-    return f"INFO-{made[:12]}"
-
-
-def _repeated(envelope: Envelope, event: InfoEvent, seen: Seen) -> web.Response:
-    """A request whose ``Idempotency-Key`` was used before: the same request is the same event
-    (200, applied once); a key reused for another request is refused, never dropped."""
-    if seen is Seen.retry:
-        return _accepted(envelope, event, duplicate=True)
-    if seen is Seen.in_flight:
-        raise Rejected(
-            "the same request is being accepted now: retry in a moment",
-            reason="idempotency-key-in-flight",
-            status=409,
-        )
-    raise Rejected(
-        "this Idempotency-Key was used for another request: send it with a new key",
-        reason="idempotency-key-reused",
-        status=422,
-    )
-
-
-def _accepted(envelope: Envelope, event: InfoEvent, *, duplicate: bool = False) -> web.Response:
+def _accepted(envelope: Envelope, event: InfoEvent, *, duplicate: bool) -> web.Response:
     status = 200 if duplicate else 201 if isinstance(event, InfoReportProposed) else 202
     return web.json_response(
         {

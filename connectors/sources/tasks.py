@@ -23,12 +23,13 @@ that does not validate 422 with the fields; both are dead-lettered. An accepted 
 202 (201 for a create) once the broker has the event. An ``Idempotency-Key`` header makes a
 retried request the same event (same id), applied once; the same key (per actor) reused for
 another request (task, step or body) answers 422 ``idempotency-key-reused`` and nothing is
-produced (:mod:`connectors.sources.task_view`).
+produced (:mod:`connectors.runtime.idempotency`).
 """
 
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any, ClassVar, NoReturn, Unpack
 
 from aiohttp import web
@@ -43,9 +44,10 @@ from connectors.runtime.http_requests import (
     json_object,
     validated,
 )
+from connectors.runtime.idempotency import accept_once
 from connectors.runtime.intake import Intake
 from connectors.runtime.source import Place
-from connectors.sources.task_view import Seen, TaskView
+from connectors.sources.task_view import TaskView
 from midfield.departments import OFFICE, Directory
 from midfield.errors import Rejected
 from midfield.logging import get_logger
@@ -71,6 +73,12 @@ ACTIONS: dict[str, type[TaskEvent]] = {
 }
 """Path after ``/tasks/{id}/`` -> the event it makes."""
 
+_REUSED = (
+    "this Idempotency-Key was used for another request (another task, step or body): "
+    "send this one with a new key"
+)
+"""A key reused for another request is refused, never taken as a duplicate and dropped."""
+
 
 class TasksApi(FollowingApi):
     """Serve the tasks API for the office and the departments (see docs/departments.md)."""
@@ -91,7 +99,7 @@ class TasksApi(FollowingApi):
         self.view = view or TaskView()
 
     def take(self, envelope: Envelope) -> None:
-        self.view.apply(envelope)
+        self.view.take(envelope)
 
     def routes(self, intake: Intake) -> list[web.RouteDef]:
         return [
@@ -120,16 +128,9 @@ class TasksApi(FollowingApi):
             raw = await request.read()
             event = await self._parse(intake, request, raw, event_type, actor)
             envelope = self._wrap(event, actor, request)
-            seen = self.view.claim(envelope)
-            if seen is not Seen.new:
-                return _repeated(envelope, event, seen)
-            try:
-                await self._authorize(intake, event, request)
-                await intake.publish(envelope)
-                self.view.apply(envelope)
-            finally:
-                self.view.release(envelope)
-            return _accepted(envelope, event)
+            check = partial(self._authorize, intake, event, request)
+            duplicate = await accept_once(self.view, intake, envelope, check, reused=_REUSED)
+            return _accepted(envelope, event, duplicate=duplicate)
 
         return handle
 
@@ -233,27 +234,7 @@ class TasksApi(FollowingApi):
         )
 
 
-def _repeated(envelope: Envelope, event: TaskEvent, seen: Seen) -> web.Response:
-    """The answer to a request whose ``Idempotency-Key`` was used before: the same request is
-    the same event (200, applied once); a key reused for another request is refused, never
-    taken as a duplicate and dropped (issue 18)."""
-    if seen is Seen.retry:
-        return _accepted(envelope, event, duplicate=True)
-    if seen is Seen.in_flight:
-        raise Rejected(
-            "the same request is being accepted now: retry in a moment",
-            reason="idempotency-key-in-flight",
-            status=409,
-        )
-    raise Rejected(
-        "this Idempotency-Key was used for another request (another task, step or body): "
-        "send this one with a new key",
-        reason="idempotency-key-reused",
-        status=422,
-    )
-
-
-def _accepted(envelope: Envelope, event: TaskEvent, *, duplicate: bool = False) -> web.Response:
+def _accepted(envelope: Envelope, event: TaskEvent, *, duplicate: bool) -> web.Response:
     status = 200 if duplicate else 201 if isinstance(event, TaskCreated) else 202
     return web.json_response(
         {"id": envelope.id, "task_id": event.task_id, "step": event.kind, "duplicate": duplicate},

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from connectors.runtime.idempotency import Seen
 from connectors.sources.info_view import InfoView, KnownReport
-from connectors.sources.task_view import Seen
 from schemas.envelope import Envelope
 from schemas.events.info import InfoEvent, InfoReportDrafted, InfoReportProposed, InfoStatus
 
@@ -47,14 +47,3 @@ def test_a_retry_is_a_retry_and_a_key_reused_for_another_request_is_reused() -> 
     view = _restarted(_request(PROPOSED, "p"))
     assert view.claim(_request(PROPOSED, "p")) is Seen.retry
     assert view.claim(_request(DRAFTED, "p")) is Seen.reused
-
-
-def test_a_claimed_request_is_in_flight_until_taken_or_released() -> None:
-    view = InfoView()
-    first = _request(PROPOSED, "p")
-    assert view.claim(first) is Seen.new
-    assert view.claim(_request(PROPOSED, "p")) is Seen.in_flight
-    view.release(first)
-    assert view.claim(first) is Seen.new
-    view.take(first)
-    assert view.claim(first) is Seen.retry

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from connectors.sources.task_view import Seen, TaskView
+from connectors.runtime.idempotency import Seen
+from connectors.sources.task_view import TaskView
 from schemas.envelope import Envelope
 from schemas.events.task import (
     TaskAssigned,
@@ -36,7 +37,7 @@ def _restarted(*accepted: Envelope) -> TaskView:
                           lead_department="edu")  # fmt: skip
     assigned = TaskAssigned(task_id="DC-1", actor="office")
     for envelope in (_request(created, "c"), _request(assigned, "a"), *accepted):
-        view.apply(_from_the_topic(envelope))
+        view.take(_from_the_topic(envelope))
     return view
 
 
@@ -61,13 +62,3 @@ def test_a_key_reused_with_another_body_is_reused() -> None:
     other = TaskProgressReported(task_id="DC-1", actor="edu", percent=41, text="过半")
 
     assert view.claim(_request(other, "k1")) is Seen.reused
-
-
-def test_a_request_being_accepted_holds_its_key_until_applied_or_released() -> None:
-    view = _restarted()
-    first = _request(PROGRESS, "k2")
-    assert view.claim(first) is Seen.new
-    assert view.claim(_request(PROGRESS, "k2")) is Seen.in_flight
-    view.release(first)
-
-    assert view.claim(_request(PROGRESS, "k2")) is Seen.new
