@@ -15,22 +15,12 @@ from typing import Any, TypeGuard
 
 from typing_extensions import TypedDict
 
-from schemas.catalog import topic
 from schemas.envelope import Envelope
-from schemas.events.info import (
-    InfoEvent,
-    InfoReportAdopted,
-    InfoReportDrafted,
-    InfoReportEndorsed,
-    InfoReportNotAdopted,
-    InfoReportProposed,
-    InfoReportSubmitted,
-    InfoReportWithdrawn,
-    InfoStatus,
-)
+from schemas.events import info as info_events
+from schemas.events.info import InfoEvent, InfoStatus
 from schemas.events.info_lifecycle import Illegal, may_act, next_status
 from streams.books import office_time
-from streams.books.book import Book, Context, Decision, Refusal, State
+from streams.books.book import Book, Context, Decision, Refusal, State, reading, seen
 
 __all__ = [
     "BOOK",
@@ -129,7 +119,7 @@ class InfoReportStub(TypedDict, closed=True):
 
 def apply(book: State | None, envelope: Envelope) -> State | Illegal | None:
     """The report after ``envelope``; why it is refused; ``None`` if this id was seen already."""
-    if book is not None and (envelope.id in book["applied"] or envelope.id in book["refused"]):
+    if seen(book, envelope):
         return None
     event = envelope.data
     assert isinstance(event, InfoEvent)  # the registry routes only the types BOOK reads
@@ -149,7 +139,7 @@ def apply(book: State | None, envelope: Envelope) -> State | Illegal | None:
 
 
 def _proposed(event: InfoEvent, at: datetime, stub: State | None) -> State:
-    assert isinstance(event, InfoReportProposed)
+    assert isinstance(event, info_events.InfoReportProposed)
     return {
         "report_id": event.report_id,
         "status": InfoStatus.candidate.value,
@@ -183,7 +173,7 @@ def _proposed(event: InfoEvent, at: datetime, stub: State | None) -> State:
 def _step(new: State, event: InfoEvent, at: str) -> None:
     """What each step changes besides the status (the proposal made the book)."""
     match event:
-        case InfoReportDrafted():
+        case info_events.InfoReportDrafted():
             if new["drafted_at"] is not None:
                 new["revisions"] += 1
             new |= {
@@ -195,12 +185,12 @@ def _step(new: State, event: InfoEvent, at: str) -> None:
             }
             if event.by not in new["drafters"]:
                 new["drafters"].append(event.by)
-        case InfoReportSubmitted():
+        case info_events.InfoReportSubmitted():
             new["submitted_at"] = _first(new["submitted_at"], at)
             new["submitted_to"] += [
                 o for o in dict.fromkeys(event.to) if o not in new["submitted_to"]
             ]
-        case InfoReportAdopted():
+        case info_events.InfoReportAdopted():
             new["adopted_at"] = _first(new["adopted_at"], at)
             new["adoptions"].append(
                 {
@@ -210,7 +200,7 @@ def _step(new: State, event: InfoEvent, at: str) -> None:
                     "at": at,
                 }
             )
-        case InfoReportEndorsed():
+        case info_events.InfoReportEndorsed():
             new["endorsed_at"] = _first(new["endorsed_at"], at)
             new["endorsements"].append(
                 {
@@ -221,7 +211,7 @@ def _step(new: State, event: InfoEvent, at: str) -> None:
                     "at": at,
                 }
             )
-        case InfoReportWithdrawn() | InfoReportNotAdopted():
+        case info_events.InfoReportWithdrawn() | info_events.InfoReportNotAdopted():
             new |= {"closed_at": at, "close_reason": event.reason}
 
 
@@ -273,17 +263,7 @@ def decide(book: State | None, envelope: Envelope, context: Context) -> Decision
 
 BOOK = Book(
     name="info_reports",
-    reads={
-        topic(InfoEvent.topic).name: (
-            InfoReportProposed,
-            InfoReportDrafted,
-            InfoReportSubmitted,
-            InfoReportAdopted,
-            InfoReportEndorsed,
-            InfoReportWithdrawn,
-            InfoReportNotAdopted,
-        )
-    },
+    reads=reading(InfoEvent),  # every step of a report (schemas/events/info.py)
     apply=decide,
     connector=CONNECTOR,
     state=InfoReportState | InfoReportStub,

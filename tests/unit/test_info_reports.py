@@ -13,17 +13,8 @@ from pydantic import ValidationError
 
 from midfield.settings import Settings
 from schemas.envelope import Envelope
-from schemas.events.info import (
-    InfoEvent,
-    InfoReportAdopted,
-    InfoReportDrafted,
-    InfoReportEndorsed,
-    InfoReportNotAdopted,
-    InfoReportProposed,
-    InfoReportSubmitted,
-    InfoReportWithdrawn,
-    InfoStatus,
-)
+from schemas.events import info as info_events
+from schemas.events.info import InfoEvent, InfoStatus
 from schemas.events.info_lifecycle import TERMINAL, TRANSITIONS, Illegal, may_act, next_status
 from streams.books import info_reports
 from streams.books.book import Context
@@ -36,19 +27,21 @@ OFFICE_BY = {"actor": "office", "by": "person:lihua", "by_name": "李华"}
 EDU_BY = {"actor": "edu", "by": "person:wangming", "by_name": "王明"}
 
 STEPS: dict[str, InfoEvent] = {
-    "proposed": InfoReportProposed(
+    "proposed": info_events.InfoReportProposed(
         report_id=RID, source="duty_entry", reference="D-1", title="供水抢修", **OFFICE_BY
     ),
-    "drafted": InfoReportDrafted(report_id=RID, title="快速处置", text="正文", **OFFICE_BY),
-    "submitted": InfoReportSubmitted(report_id=RID, to=("市政府办",), **OFFICE_BY),
-    "adopted": InfoReportAdopted(
+    "drafted": info_events.InfoReportDrafted(
+        report_id=RID, title="快速处置", text="正文", **OFFICE_BY
+    ),
+    "submitted": info_events.InfoReportSubmitted(report_id=RID, to=("市政府办",), **OFFICE_BY),
+    "adopted": info_events.InfoReportAdopted(
         report_id=RID, office="市政府办", publication="《XX政务信息》", issue="第1期", **OFFICE_BY
     ),
-    "endorsed": InfoReportEndorsed(
+    "endorsed": info_events.InfoReportEndorsed(
         report_id=RID, leader="张明", post="市长", level="city", instruction="好", **OFFICE_BY
     ),
-    "withdrawn": InfoReportWithdrawn(report_id=RID, reason="不报了", **OFFICE_BY),
-    "not-adopted": InfoReportNotAdopted(report_id=RID, **OFFICE_BY),
+    "withdrawn": info_events.InfoReportWithdrawn(report_id=RID, reason="不报了", **OFFICE_BY),
+    "not-adopted": info_events.InfoReportNotAdopted(report_id=RID, **OFFICE_BY),
 }
 
 
@@ -131,15 +124,18 @@ def test_the_office_may_take_every_step_a_department_only_its_own_candidates_and
 @pytest.mark.parametrize("source", ["hotspot", "duty_entry"])
 def test_a_candidate_from_a_hotspot_or_the_duty_log_names_it(source: str) -> None:
     with pytest.raises(ValidationError, match="reference"):
-        InfoReportProposed(report_id=RID, source=source, title="t", **OFFICE_BY)
+        info_events.InfoReportProposed(report_id=RID, source=source, title="t", **OFFICE_BY)
     assert (
-        InfoReportProposed(report_id=RID, source="by_hand", title="t", **OFFICE_BY).reference == ""
+        info_events.InfoReportProposed(
+            report_id=RID, source="by_hand", title="t", **OFFICE_BY
+        ).reference
+        == ""
     )
 
 
 def test_a_submission_names_at_least_one_office() -> None:
     with pytest.raises(ValidationError, match="to"):
-        InfoReportSubmitted(report_id=RID, to=(), **OFFICE_BY)
+        info_events.InfoReportSubmitted(report_id=RID, to=(), **OFFICE_BY)
 
 
 # -- the book ------------------------------------------------------------------------------------
@@ -167,7 +163,9 @@ def test_a_report_keeps_its_latest_draft_where_it_went_and_what_became_of_it() -
 
 
 def test_a_submission_to_more_offices_adds_each_office_once() -> None:
-    more = InfoReportSubmitted(report_id=RID, to=("省政府办", "市政府办", "省政府办"), **OFFICE_BY)
+    more = info_events.InfoReportSubmitted(
+        report_id=RID, to=("省政府办", "市政府办", "省政府办"), **OFFICE_BY
+    )
     book = _fold([*LIFE[:4], _wrap(more, 9)])
     assert book is not None and book["submitted_to"] == ["市政府办", "省政府办"]
     assert book["submitted_at"] == LIFE[3].time.isoformat()

@@ -10,15 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schemas.envelope import Envelope
-from schemas.events.info import (
-    InfoEvent,
-    InfoReportAdopted,
-    InfoReportDrafted,
-    InfoReportEndorsed,
-    InfoReportNotAdopted,
-    InfoReportProposed,
-    InfoReportSubmitted,
-)
+from schemas.events import info as info_events
+from schemas.events.info import InfoEvent
 from streams.books import info_reports, info_tallies
 from streams.books.info_reports import InfoReportState
 from streams.books.period import Period
@@ -43,19 +36,27 @@ def _report(
     mine, office = _who(person, department), _who("zhaoli")
     first = steps[0][1]
     events: list[tuple[InfoEvent, datetime]] = [
-        (InfoReportProposed(report_id=rid, source="by_hand", title=rid, **mine), _at(first, 8)),
-        (InfoReportDrafted(report_id=rid, title=rid, text="正文", **mine), _at(first, 8)),
+        (
+            info_events.InfoReportProposed(report_id=rid, source="by_hand", title=rid, **mine),
+            _at(first, 8),
+        ),
+        (
+            info_events.InfoReportDrafted(report_id=rid, title=rid, text="正文", **mine),
+            _at(first, 8),
+        ),
     ]
     for kind, day in steps[1:]:
         match kind.split("-"):
             case ["submitted"]:
-                event: InfoEvent = InfoReportSubmitted(report_id=rid, to=("市政府办",), **office)
+                event: InfoEvent = info_events.InfoReportSubmitted(
+                    report_id=rid, to=("市政府办",), **office
+                )
             case ["adopted"]:
-                event = InfoReportAdopted(
+                event = info_events.InfoReportAdopted(
                     report_id=rid, office="市政府办", publication="《信息》", **office
                 )
             case ["endorsed", level]:
-                event = InfoReportEndorsed(
+                event = info_events.InfoReportEndorsed(
                     report_id=rid,
                     leader=f"{level}-leader",
                     post="长",
@@ -64,7 +65,7 @@ def _report(
                     **office,
                 )
             case _:
-                event = InfoReportNotAdopted(report_id=rid, **office)
+                event = info_events.InfoReportNotAdopted(report_id=rid, **office)
         events.append((event, _at(day)))
     return [
         Envelope.wrap(e, source="midfield://info/test", position=f"{rid}/{n}", subject=rid, time=at)
