@@ -11,6 +11,7 @@ messages) or the document. Examples are masked for every reader (docs/brief.md).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,25 +34,36 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 def register_brief_views(app: MidfieldApp) -> None:
     readers = Policy.of(R.director, R.supervision)
-    zone = app.settings.office.zone
 
     @page(app, "/brief", readers)
     async def brief_view(web: Any, request: Any) -> Any:
-        week = _week(app, request)
-        if week is None:
-            return bad_request(web, "bad-week", "week must be YYYY-Www, e.g. 2026-W49")
-        brief = await brief_of(app, week, app.clock())
-        return office_json(web, brief.model_dump(mode="json"), zone)
+        return await _answer(app, web, request, _as_json)
 
     @page(app, "/brief.docx", readers)
     async def brief_document(web: Any, request: Any) -> Any:
-        week = _week(app, request)
-        if week is None:
-            return bad_request(web, "bad-week", "week must be YYYY-Www, e.g. 2026-W49")
-        brief = await brief_of(app, week, app.clock())
-        body = await asyncio.get_running_loop().run_in_executor(None, docx_bytes, brief)
-        disposition = f'attachment; filename="brief-{week.label}.docx"'
-        return web.bytes(body, content_type=DOCX, headers={"Content-Disposition": disposition})
+        return await _answer(app, web, request, _as_docx)
+
+
+Render = Callable[["MidfieldApp", Any, Brief], Awaitable[Any]]
+"""How a view answers with the brief (JSON, the document)."""
+
+
+async def _answer(app: MidfieldApp, web: Any, request: Any, render: Render) -> Any:
+    """The brief of the week ``request`` asks for, as ``render`` answers it; 400 ``bad-week``."""
+    week = _week(app, request)
+    if week is None:
+        return bad_request(web, "bad-week", "week must be YYYY-Www, e.g. 2026-W49")
+    return await render(app, web, await brief_of(app, week, app.clock()))
+
+
+async def _as_json(app: MidfieldApp, web: Any, brief: Brief) -> Any:
+    return office_json(web, brief.model_dump(mode="json"), app.settings.office.zone)
+
+
+async def _as_docx(app: MidfieldApp, web: Any, brief: Brief) -> Any:
+    body = await asyncio.get_running_loop().run_in_executor(None, docx_bytes, brief)
+    disposition = f'attachment; filename="brief-{brief.week}.docx"'
+    return web.bytes(body, content_type=DOCX, headers={"Content-Disposition": disposition})
 
 
 def _week(app: MidfieldApp, request: Any) -> Week | None:
