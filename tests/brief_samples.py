@@ -12,28 +12,22 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from midfield.settings import Settings
 from schemas.envelope import Envelope, EventData
+from schemas.events import task as task_events
 from schemas.events.fax import FaxReceived
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
-from schemas.events.task import (
-    OFFICE,
-    TaskAssigned,
-    TaskClosed,
-    TaskCompletionReported,
-    TaskCreated,
-    TaskProgressReported,
-    TaskReviewed,
-    TaskSigned,
-)
+from schemas.events.task import OFFICE
 from schemas.events.workorder import WorkOrderStepped
 from streams.books.registry import NAMES, process
 from streams.brief.week import Week
 
 __all__ = ["WEEK", "ZONE", "County", "county"]
+
+T = TypeVar("T")
 
 ZONE = ZoneInfo("Asia/Shanghai")
 WEEK = Week(2026, 49, ZONE)
@@ -144,31 +138,37 @@ class County:
         closed: datetime | None = None,
     ) -> None:
         self.apply(
-            TaskCreated(
+            task_events.TaskCreated(
                 task_id=task_id, actor=OFFICE, title=title, lead_department=lead, deadline=deadline
             ),
             task_id,
             created,
         )
-        self.apply(TaskAssigned(task_id=task_id, actor=OFFICE), task_id, created)
-        self.apply(TaskSigned(task_id=task_id, actor=lead), task_id, created + timedelta(hours=1))
+        self.apply(task_events.TaskAssigned(task_id=task_id, actor=OFFICE), task_id, created)
         self.apply(
-            TaskProgressReported(task_id=task_id, actor=lead, percent=percent, text="推进中"),
+            task_events.TaskSigned(task_id=task_id, actor=lead),
+            task_id,
+            created + timedelta(hours=1),
+        )
+        self.apply(
+            task_events.TaskProgressReported(
+                task_id=task_id, actor=lead, percent=percent, text="推进中"
+            ),
             task_id,
             created + timedelta(days=1),
         )
         if closed is not None:
             self.apply(
-                TaskCompletionReported(task_id=task_id, actor=lead, text="已完成"),
+                task_events.TaskCompletionReported(task_id=task_id, actor=lead, text="已完成"),
                 task_id,
                 closed - timedelta(hours=2),
             )
             self.apply(
-                TaskReviewed(task_id=task_id, actor=OFFICE, accepted=True),
+                task_events.TaskReviewed(task_id=task_id, actor=OFFICE, accepted=True),
                 task_id,
                 closed - timedelta(hours=1),
             )
-            self.apply(TaskClosed(task_id=task_id, actor=OFFICE), task_id, closed)
+            self.apply(task_events.TaskClosed(task_id=task_id, actor=OFFICE), task_id, closed)
 
     def fax(self, commid: str, at: datetime) -> None:
         self.apply(
@@ -191,6 +191,28 @@ def _at(rng: random.Random, week: Week) -> datetime:
     return week.start + timedelta(minutes=rng.randrange(7 * 24 * 60 - 8 * 60))
 
 
+def _one(rng: random.Random, options: tuple[T, ...]) -> T:
+    """One of ``options``: a single one is no draw (it takes nothing from ``rng``)."""
+    return options[0] if len(options) == 1 else rng.choice(options)
+
+
+def _asked(
+    made: County,
+    rng: random.Random,
+    week: Week,
+    name: str,
+    titles: tuple[str, ...],
+    department: str,
+    days: tuple[int, ...],
+) -> None:
+    """A message ``m-<week>-<name>`` at a random time of ``week``, on one of ``titles``, to
+    ``department``, answered after one of ``days``."""
+    at = _at(rng, week)
+    title = _one(rng, titles)
+    answered = timedelta(days=_one(rng, days))
+    made.message(f"m-{week.label}-{name}", at, title, department=department, replied_after=answered)
+
+
 def county(*, burst: int = 24, seed: int = 7, week: Week = WEEK) -> County:
     """Nine weeks of a county (``week`` and the eight before); ``burst`` 学区划分 messages from
     桃源镇 in ``week`` (0: an ordinary week)."""
@@ -200,29 +222,11 @@ def county(*, burst: int = 24, seed: int = 7, week: Week = WEEK) -> County:
     for back in range(8, -1, -1):
         week = brief_week.before(back)
         for n in range(40 + rng.randrange(-3, 4)):
-            made.message(
-                f"m-{week.label}-steady-{n}",
-                _at(rng, week),
-                rng.choice(STEADY),
-                department="env",
-                replied_after=timedelta(days=2),
-            )
+            _asked(made, rng, week, f"steady-{n}", STEADY, "env", (2,))
         for n in range(12):
-            made.message(
-                f"m-{week.label}-other-{n}",
-                _at(rng, week),
-                rng.choice(OTHERS),
-                department="housing",
-                replied_after=timedelta(days=rng.choice((1, 9))),
-            )
+            _asked(made, rng, week, f"other-{n}", OTHERS, "housing", (1, 9))
         if back == 0 or rng.random() < 0.3:  # 学区 now and then, never many
-            made.message(
-                f"m-{week.label}-school",
-                _at(rng, week),
-                "学区房过户咨询",
-                department="edu",
-                replied_after=timedelta(days=1),
-            )
+            _asked(made, rng, week, "school", ("学区房过户咨询",), "edu", (1,))
         for n in range(8):
             made.order(
                 f"12345-{week.label}-{n}",
