@@ -4,6 +4,7 @@ write them), and ``midfield suggest try`` on the model it saved."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -70,26 +71,29 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_train_from_a_board_export_learns_each_message_for_its_department(
-    directory: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("export", "name", "says", "learned"),
+    [
+        (_board, "留言.xlsx", "left out 1 rows: unknown-department 1",
+         {"edu": 2, "housing": 2, "urban": 1, "water": 1}),
+        (_hotline, "工单.xlsx", "hotline export", {"housing": 1, "water": 1}),
+    ],
+    ids=["board-each-message-for-its-department", "hotline-the-lead-unit-not-a-returned-order"],
+)  # fmt: skip
+def test_train_from_an_export_learns_the_departments_it_knows(
+    directory: Path,
+    tmp_path: Path,
+    export: Callable[[Path], Path],
+    name: str,
+    says: str,
+    learned: dict[str, int],
 ) -> None:
-    code, output = _run("suggest", "train", "--from", str(_board(tmp_path / "留言.xlsx")),
+    code, output = _run("suggest", "train", "--from", str(export(tmp_path / name)),
                         "--out", str(tmp_path / "model.json"))  # fmt: skip
     assert code == 0, output
-    assert "left out 1 rows: unknown-department 1" in output
+    assert says in output
     state = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
-    assert state["examples"] == {"edu": 2, "housing": 2, "urban": 1, "water": 1}
-
-
-def test_train_from_a_hotline_export_learns_the_lead_unit_and_not_a_returned_order(
-    directory: Path, tmp_path: Path
-) -> None:
-    code, output = _run("suggest", "train", "--from", str(_hotline(tmp_path / "工单.xlsx")),
-                        "--out", str(tmp_path / "model.json"))  # fmt: skip
-    assert code == 0, output
-    assert "hotline export" in output
-    state = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
-    assert state["examples"] == {"housing": 1, "water": 1}
+    assert state["examples"] == learned
 
 
 def test_try_prints_the_top_departments_with_names_scores_and_words(
