@@ -35,6 +35,7 @@ from streams.books import (
     workorders,
 )
 from streams.books.book import Book, Context, Decision, Index, Refusal, State
+from streams.books.suggest import dispatches
 
 __all__ = ["BOOKS", "INDEXES", "NAMES", "PROCESSED", "Outcome", "Tables", "book", "process"]
 
@@ -49,6 +50,7 @@ BOOKS: tuple[Book, ...] = (
     audit.BOOK,
     withheld.BOOK,
     info_reports.BOOK,
+    dispatches.BOOK,
 )
 """The books the events make, in the order they apply an event."""
 

@@ -100,6 +100,13 @@ class ReplySummary:
         """Every department a message was assigned to (``""``: not assigned), in order."""
         return sorted({department for department, _ in self.days})
 
+    def unanswered(self, department: str) -> list[dict[str, str]]:
+        """The messages of ``department`` (``""``: not assigned) not answered yet, oldest
+        first: each its ``message_id``, ``title`` and ``received_at``."""
+        keys = [k for (code, _), day in self.days.items() if code == department for k in day.open]
+        keys.sort(key=lambda k: (self._received(k), k))
+        return [self._oldest(k) for k in keys]
+
     def tally(self, period: Period, *, department: str | None, now: datetime) -> dict[str, Any]:
         """:func:`reply_tallies.tally`'s figures, from the summary."""
         first = period.start.astimezone(self.zone).date() if period.start else date.min

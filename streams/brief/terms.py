@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import re
 from dataclasses import dataclass
 
-import jieba
+from streams.books.suggest.segment import imported
 
 __all__ = ["Terms", "reader"]
-
-jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict…" on every first brief
 
 
 def _set(words: str) -> frozenset[str]:
@@ -59,7 +56,7 @@ class Reader:
     """Segments texts with its own jieba tokenizer, taught the county's place names."""
 
     def __init__(self, places: tuple[str, ...], stopwords: tuple[str, ...]) -> None:
-        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer = imported().Tokenizer()  # jieba: imported on the first brief
         for place in places:
             self._tokenizer.add_word(place, freq=100_000, tag="ns")
         self._known = frozenset(places)

@@ -12,7 +12,8 @@ are worded here from their codes, and the page looks channels, kinds and statuse
 What it shows depends on who asks: a department's principal sees its own tasks, reply tallies
 and work orders at risk only (no alerts, duty log, dead letters, emergencies, sources or lag); a
 reader whose role does not need citizens' personal data sees the duty log and the emergencies'
-follow-ups masked (streams/views/masking.py).
+follow-ups masked (streams/views/masking.py). Only the office's readers see the messages and
+work orders no department has, with suggested departments (streams/views/suggestions.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from streams.views import labels, masking
 from streams.views.ops import readiness
 from streams.views.pages import OFFICE_READERS, office_json, page, principal_of, summary_of
 from streams.views.public_requests import reply_rates
+from streams.views.suggestions import unassigned
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -85,6 +87,7 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
         "supervision": _supervision(app, now, own),
         "replies": _replies(app, now, own),
         "work_orders": _work_orders_at_risk(app, now, own),
+        "unassigned": unassigned(app, viewer),
         "alerts": {"open": 0, "items": []},
         "duty_log": {"date": "", "count": 0, "by_channel": {}, "latest": []},
         "dead_letters": {"waiting": 0, "by_reason": [], "latest": []},

@@ -9,7 +9,8 @@ is the one entry the worker calls (streams/worker/app.py).
 - streams/views/dashboard.py: ``/`` and ``/dashboard.json``;
 - streams/views/supervision.py: ``/ledger``, ``/ledger.xlsx``, ``/ledger/{task_id}``;
 - streams/views/information.py: ``/info-reports``, ``/info-reports/tallies``.
-- streams/views/brief.py: ``/brief``, ``/brief.docx`` (the weekly brief).
+- streams/views/brief.py: ``/brief``, ``/brief.docx`` (the weekly brief);
+- streams/views/suggestions.py: ``/suggestions/{subject}`` (suggested departments).
 
 Views read the books; the figures are computed by the books' pure modules. Each view names who
 may call it (streams/views/pages.py), a department's principal sees only its own share, and
@@ -28,6 +29,7 @@ from streams.views.information import register_information_views
 from streams.views.ops import register_ops_views
 from streams.views.public_requests import register_public_request_views
 from streams.views.sign_in import register_sign_in
+from streams.views.suggestions import register_suggestion_views
 from streams.views.supervision import register_ledger_views
 
 if TYPE_CHECKING:
@@ -46,3 +48,4 @@ def register_views(app: MidfieldApp) -> None:
     register_ledger_views(app)
     register_information_views(app)
     register_brief_views(app)
+    register_suggestion_views(app)

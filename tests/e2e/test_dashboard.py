@@ -3,9 +3,9 @@ DevTools protocol as a person would use it: signed out it sends you to sign in; 
 in and sees the red task the test produced, hostile text kept as text, everything worded in
 Chinese (alerts by their reason, alert kinds, channels), the on-time reply rate coloured by the
 thresholds in settings, and what needs a person (dead letters waiting, open emergencies with their
-last follow-up, hotline orders at risk) in the third column; the page refreshing by itself and
-after a reload; sign-out ends it; a department's clerk sees only their own tasks and work orders
-and none of the office-wide panels.
+last follow-up, hotline orders at risk) in the third column, a message no department has with
+its suggested departments; the page refreshing by itself and after a reload; sign-out ends it; a
+department's clerk sees only their own tasks and work orders and none of the office-wide panels.
 Screenshots go to tests/artifacts/ (dashboard.png, dashboard-department.png, login.png)."""
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def _order(number: str, unit: str, category: str, accepted: datetime) -> list[En
 
 def _needs_a_person(unique: str, lead: str) -> list[Envelope]:
     """An English alert from before the labels table, an unanswered-message alert, a message
-    answered late (on-time rate 0 %), an emergency with a follow-up, and an order overdue."""
+    answered late (on-time rate 0 %), a message no department has, an emergency with a
+    follow-up, and an order overdue."""
     now = datetime.now(ZONE)
     old = AlertRaised(
         alert_id=f"security/tasks/edu/{unique}",
@@ -117,6 +118,9 @@ def _needs_a_person(unique: str, lead: str) -> list[Envelope]:
         _event(EmergencyReported(report_id=f"EM-{unique}", sequence=1, title="城东片区内涝",
                                  unit="县应急管理局", content="积水已退至20厘米，无人员伤亡",
                                  recorder="李华"), f"EM-{unique}", 1, now),
+        _event(PublicMessageReceived(message_id=f"board-{unique}-nobody", channel="board",
+                                     title="路灯坏了没人修", content="东风路路灯不亮"),
+               f"board-{unique}-nobody", 0, now - timedelta(days=800)),  # the oldest: listed
         *_order(f"12345-{unique}-LATE", lead, "consultation", now - timedelta(days=30)),
         *_order(f"12345-{unique}-FINE", lead, "complaint", now - timedelta(hours=1)),
     ]  # fmt: skip
@@ -226,6 +230,7 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
                 and r[1]["emergencies"]["open"]
                 and r[1]["work_orders"]["count"]
                 and r[1]["replies"]["total"]["replied"]
+                and f"board-{unique}-nobody" in str(r[1]["unassigned"])
             ),
             timeout=30,
             what="the books",
@@ -273,6 +278,9 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
     assert overflow == [], "nothing sticks out of its panel or the page"
     _assert_in_chinese_with_meaningful_colours(dom, unique, lead)
     _assert_what_needs_a_person(dom, unique)
+    unassigned = _tbody(dom, "unassigned-list")
+    row = next(r for r in unassigned.split("<tr>") if f"board-{unique}-nobody" in r)
+    assert "路灯坏了没人修" in row and re.search(r"<div>1\. [^<]+ [01]\.\d\d", row), row
     shot = ARTIFACTS / "dashboard.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
@@ -308,14 +316,15 @@ async def test_a_department_clerk_sees_only_their_own_tasks(
             await page.wait_for(f"document.body.innerText.includes({mine!r})")
             dom = await _dom(page)
             hidden = await page.evaluate(
-                "['deadletters', 'emergencies'].map(id => document.getElementById(id).hidden)"
+                "['deadletters', 'emergencies', 'unassigned']"
+                ".map(id => document.getElementById(id).hidden)"
             )
             await page.screenshot(ARTIFACTS / "dashboard-department.png")
     assert mine in dom and "本部门的逾期任务" in dom
     assert theirs not in dom and "他部门的逾期任务" not in dom
     orders = _tbody(dom, "order-list")
     assert f"12345-{unique}-MINE" in orders and f"12345-{unique}-THEIRS" not in dom
-    assert hidden == [True, True], "a department sees no office-wide panel"
+    assert hidden == [True, True, True], "a department sees no office-wide panel"
     assert re.search(r'id="deadletter-count">0<', dom)
 
 

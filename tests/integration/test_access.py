@@ -354,6 +354,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
         "/info-reports/tallies?period=all",
         allow(*OFFICE, "clerk", "edu key", "housing key"),
     ),
+    "/suggestions/{subject}": (f"/suggestions/{ORDER}-{{u}}", allow(*OFFICE)),
     "/brief": ("/brief", allow("director", "supervisor")),
     "/brief.docx": ("/brief.docx", allow("director", "supervisor")),
     "/audit": ("/audit", allow("director")),
@@ -405,6 +406,7 @@ def test_a_department_sees_only_its_own_share(hub: Hub) -> None:
         assert f"DC-{hub.unique}-housing" not in shown
         assert board["dead_letters"] == {"waiting": 0, "by_reason": [], "latest": []}
         assert board["emergencies"] == {"open": 0, "items": []}
+        assert board["unassigned"] == {"shown": False, "count": 0, "items": []}
         orders = {o["order_number"] for o in board["work_orders"]["items"]}
         assert orders == {f"{ORDER}-{hub.unique}"}, "only the orders edu leads or was sent"
     office = json.loads(call(hub.url, "/dashboard.json", hub.callers["supervisor"])[1])

@@ -48,9 +48,8 @@ books = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40))
-def test_the_summary_tallies_what_the_books_tally(writes: list) -> None:
+def _fed(writes: list) -> tuple[ReplySummary, dict[str, dict]]:
+    """A summary told ``writes`` (a book, or the number of a message gone), and the books."""
     summary = ReplySummary(RULES, ZONE)
     stored: dict[str, dict] = {}
     for write in writes:
@@ -60,6 +59,13 @@ def test_the_summary_tallies_what_the_books_tally(writes: list) -> None:
         else:
             stored[write["message_id"]] = write
             summary.put(write["message_id"], write)
+    return summary, stored
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40))
+def test_the_summary_tallies_what_the_books_tally(writes: list) -> None:
+    summary, stored = _fed(writes)
     shelf = list(stored.values())
     for text in PERIODS:
         period = Period.parse(text, ZONE)
@@ -70,3 +76,20 @@ def test_the_summary_tallies_what_the_books_tally(writes: list) -> None:
                 text, department)  # fmt: skip
     codes = sorted({b["department"] for b in shelf if b["received_at"]})
     assert summary.departments() == codes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40))
+def test_the_unanswered_messages_of_a_department_are_those_of_the_books_oldest_first(
+    writes: list,
+) -> None:
+    summary, stored = _fed(writes)
+    for department in ("", "jyj"):
+        expected = sorted(
+            (b for b in stored.values()
+             if b["received_at"] and not b["replied_at"] and b["department"] == department),
+            key=lambda b: (datetime.fromisoformat(b["received_at"]), b["message_id"]),
+        )  # fmt: skip
+        found = summary.unanswered(department)
+        assert [m["message_id"] for m in found] == [b["message_id"] for b in expected]
+        assert [m["title"] for m in found] == [b["title"] for b in expected]

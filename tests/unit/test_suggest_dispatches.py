@@ -10,7 +10,16 @@ from datetime import UTC, datetime, timedelta
 from schemas.envelope import Envelope, EventData
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from schemas.events.workorder import WorkOrderStep, WorkOrderStepped
-from streams.books.suggest.dispatches import Change, ExampleState, apply, rebuild, replay, text_of
+from streams.books.suggest import segment
+from streams.books.suggest.dispatches import (
+    TEXT_LIMIT,
+    Change,
+    ExampleState,
+    apply,
+    rebuild,
+    replay,
+    text_of,
+)
 from streams.books.suggest.model import SuggestModel
 
 T0 = datetime(2025, 6, 1, 9, tzinfo=UTC)
@@ -50,7 +59,7 @@ def _run(events: list[Envelope]) -> tuple[ExampleState | None, list[Change]]:
 def test_a_message_with_a_department_is_learned_for_it() -> None:
     state, changes = _run([_message("edu")])
     text = text_of("学区划分", "今年城区小学学区如何划分？")
-    assert changes == [Change("learn", text, "edu")]
+    assert changes == [Change("learn", segment.tokens(text), "edu")]
     assert state is not None and state["learned"] == "edu"
 
 
@@ -75,7 +84,7 @@ def test_a_work_order_is_learned_for_its_lead_unit_once_it_has_its_text() -> Non
     dispatched = _step(WorkOrderStep.dispatched, units=("water", "housing"))
     accepted = _step(WorkOrderStep.accepted, note=COMPLAINT)
     state, changes = _run([dispatched, accepted])  # the order they came in makes no difference
-    assert changes == [Change("learn", COMPLAINT, "water")]
+    assert changes == [Change("learn", segment.tokens(COMPLAINT), "water")]
     assert state is not None and state["units"] == ["water", "housing"]
 
 
@@ -151,3 +160,23 @@ def test_replay_keeps_one_example_per_subject_and_teaches_the_model() -> None:
         "board-7": "edu", "board-8": "housing", ORDER: "water"
     }  # fmt: skip
     assert model.examples == {"edu": 1, "housing": 1, "water": 1}
+
+
+def test_an_example_keeps_its_text_cut_and_joined_it_is_the_text() -> None:
+    """The features counted from the kept pieces are the text's own (no jieba needed again)."""
+    state, _ = _run([_message("edu")])
+    text = text_of("学区划分", "今年城区小学学区如何划分？")
+    assert state is not None
+    assert "".join(state["tokens"]) == segment.normalised(text)
+    assert segment.features_of(state["tokens"]) == segment.features(text)
+
+
+def test_an_example_keeps_no_phone_number_and_no_more_than_the_start_of_a_long_message() -> None:
+    content = "东风路路灯不亮，联系13912345678。" + "后面很长的内容" * 100
+    data = PublicMessageReceived(message_id="board-long", channel=MessageChannel.board,
+                                 title="路灯", content=content, department="urban")  # fmt: skip
+    state, _ = _run([_event(data, "board-long")])
+    assert state is not None
+    kept = "".join(state["tokens"])
+    assert "13912345678" not in kept and "139" not in kept
+    assert len(kept) <= TEXT_LIMIT and kept.startswith("路灯\n东风路路灯不亮")

@@ -1,8 +1,9 @@
 """The office's dispatches as examples for the suggestion model: which department each message or
-work order went to, and which sent it back. Pure; not registered as a book (yet).
+work order went to, and which sent it back. Pure; the ``dispatches`` book, whose summary is the
+model (:class:`~streams.books.suggest.summary.SuggestSummary`).
 
 One example per message or work order, keyed like the topics it comes from (the event's
-``subject``: the message id, the order number), so it can be a book partitioned as they are:
+``subject``: the message id, the order number), so the book is partitioned as they are:
 
 * ``PublicMessageReceived`` gives the text (title and content) and, when set, the department
   that must reply; ``PublicMessageReplied`` from another department moves the example to the
@@ -20,33 +21,44 @@ its re-dispatch can leave them out (``suggest(..., exclude=state["returned"])``)
 
 :func:`apply` answers the new example and the model's changes (:data:`Change`) it makes; an
 event id seen before changes nothing. :func:`rebuild` makes the model from the examples alone:
-the live worker can rebuild it from its table after a restart instead of reading every event.
+the live worker rebuilds it from its table after a restart instead of reading every event.
+
+An example keeps its text as jieba cut it (:func:`~streams.books.suggest.segment.tokens`), so
+counting it again needs no jieba; and only its first :data:`TEXT_LIMIT` characters, normalised
+(mobile numbers dropped, every run of digits written ``0``): no more of a citizen's message than
+the messages book keeps (its title and first 200 characters), and less of it in clear.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 from typing_extensions import TypedDict
 
 from schemas.envelope import Envelope
 from schemas.events.message import PublicMessageReceived, PublicMessageReplied
 from schemas.events.workorder import WorkOrderStep, WorkOrderStepped
+from streams.books.book import Book, Context, Decision, State, reading
+from streams.books.suggest import segment
 from streams.books.suggest.model import SuggestModel
+from streams.books.suggest.summary import SuggestSummary
 
-__all__ = ["TEXT_LIMIT", "Change", "ExampleState", "apply", "change", "lead", "rebuild", "replay",
-           "text_of"]  # fmt: skip
+__all__ = ["BOOK", "TEXT_LIMIT", "Change", "ExampleState", "apply", "change", "decide", "lead",
+           "rebuild", "replay", "text_of"]  # fmt: skip
 
-TEXT_LIMIT = 2000
-"""Characters of a text that are learned (the start of a message says what it is about)."""
+TEXT_LIMIT = 200
+"""Characters of a text that are learned: the start of a message says what it is about (the
+bench corpus's messages are all shorter), and it is what the messages book keeps of one."""
 
 
 class ExampleState(TypedDict, closed=True):
     """One message or work order as an example."""
 
     subject: str
-    text: str
+    tokens: list[str]
+    """Its text (:func:`text_of`) normalised and cut by jieba, every piece kept: joined, they are
+    the normalised text (mobile numbers dropped, digits written ``0``). Empty until it has one."""
     units: list[str]
     """The departments it is with now, the lead first (a message: the one that must reply)."""
     returned: list[str]
@@ -57,16 +69,17 @@ class ExampleState(TypedDict, closed=True):
 
 
 class Change(NamedTuple):
-    """One call to make on the model: ``learn`` or ``unlearn`` ``text`` as ``department``."""
+    """One call to make on the model: ``learn`` or ``unlearn`` the text cut as ``tokens`` as an
+    example of ``department``."""
 
     op: Literal["learn", "unlearn"]
-    text: str
+    tokens: list[str]
     department: str
 
     def to(self, model: SuggestModel) -> None:
         """Make this change on ``model``."""
-        call = model.learn if self.op == "learn" else model.unlearn
-        call(self.text, self.department)
+        call = model.learn_features if self.op == "learn" else model.unlearn_features
+        call(segment.features_of(self.tokens), self.department)
 
 
 def text_of(title: str, content: str) -> str:
@@ -84,7 +97,7 @@ def apply(
     new = _copy(state) if state is not None else _blank(envelope.subject)
     data = envelope.data
     if isinstance(data, PublicMessageReceived):
-        new["text"] = new["text"] or text_of(data.title, data.content)
+        new["tokens"] = new["tokens"] or segment.tokens(text_of(data.title, data.content))
         new["units"] = [data.department] if data.department else new["units"]
     elif isinstance(data, PublicMessageReplied):
         if data.department and data.department not in new["units"]:
@@ -99,7 +112,7 @@ def apply(
 
 def _step(new: ExampleState, data: WorkOrderStepped) -> None:
     if data.step is WorkOrderStep.accepted:
-        new["text"] = new["text"] or data.note[:TEXT_LIMIT]
+        new["tokens"] = new["tokens"] or segment.tokens(data.note[:TEXT_LIMIT])
     elif data.step is WorkOrderStep.dispatched:
         new["units"] += [u for u in data.units if u not in new["units"]]
     elif data.step is WorkOrderStep.returned and data.unit in new["units"]:
@@ -109,7 +122,7 @@ def _step(new: ExampleState, data: WorkOrderStepped) -> None:
 
 def lead(example: ExampleState) -> str:
     """The department ``example`` counts for: its lead, once it has a text (else ``""``)."""
-    return example["units"][0] if example["units"] and example["text"] else ""
+    return example["units"][0] if example["units"] and example["tokens"] else ""
 
 
 def change(example: ExampleState) -> list[Change]:
@@ -118,8 +131,8 @@ def change(example: ExampleState) -> list[Change]:
     now, was = lead(example), example["learned"]
     if now == was:
         return []
-    out = [Change("unlearn", example["text"], was)] if was else []
-    return out + ([Change("learn", example["text"], now)] if now else [])
+    out = [Change("unlearn", example["tokens"], was)] if was else []
+    return out + ([Change("learn", example["tokens"], now)] if now else [])
 
 
 def replay(envelopes: Iterable[Envelope], model: SuggestModel) -> dict[str, ExampleState]:
@@ -139,16 +152,31 @@ def rebuild(examples: Iterable[ExampleState], model: SuggestModel) -> SuggestMod
     """``model`` with every example counted for the department it was learned for."""
     for example in examples:
         if example["learned"]:
-            model.learn(example["text"], example["learned"])
+            model.learn_features(segment.features_of(example["tokens"]), example["learned"])
     return model
 
 
 def _copy(state: ExampleState) -> ExampleState:
-    return {"subject": state["subject"], "text": state["text"], "units": list(state["units"]),
-            "returned": list(state["returned"]), "learned": state["learned"],
-            "applied": list(state["applied"])}  # fmt: skip
+    return {"subject": state["subject"], "tokens": list(state["tokens"]),
+            "units": list(state["units"]), "returned": list(state["returned"]),
+            "learned": state["learned"], "applied": list(state["applied"])}  # fmt: skip
 
 
 def _blank(subject: str) -> ExampleState:
-    return {"subject": subject, "text": "", "units": [], "returned": [], "learned": "",
+    return {"subject": subject, "tokens": [], "units": [], "returned": [], "learned": "",
             "applied": []}  # fmt: skip
+
+
+def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
+    out = apply(cast(ExampleState | None, book), envelope)
+    return Decision(None if out is None else cast(State, out[0]))
+
+
+BOOK = Book(
+    name="dispatches",
+    reads=reading(PublicMessageReceived, PublicMessageReplied, WorkOrderStepped),
+    apply=decide,
+    state=ExampleState,
+    summary=lambda settings: SuggestSummary(),
+)
+"""The examples, one per message or work order; its summary is the model the views ask."""

@@ -83,9 +83,12 @@ class SuggestModel:
     # -- learning ------------------------------------------------------------------------------
     def learn(self, text: str, department: str) -> None:
         """Count ``text`` as one example of ``department``."""
+        self.learn_features(self.featurise(text), department)
+
+    def learn_features(self, found: list[str], department: str) -> None:
+        """:meth:`learn` of a text's features (of a text cut before: the dispatch examples)."""
         if not department:
             raise ValueError("an example needs a department")
-        found = self.featurise(text)
         self.examples[department] = self.examples.get(department, 0) + 1
         self.totals[department] = self.totals.get(department, 0) + len(found)
         for feature in found:
@@ -96,7 +99,10 @@ class SuggestModel:
         """Take back an example :meth:`learn` counted (the same text, the same department): a
         dispatch that was sent back, or moved to another department. ``ValueError`` when the
         counts do not hold it, which is a bug of the caller; the model is then unchanged."""
-        found = self.featurise(text)
+        self.unlearn_features(self.featurise(text), department)
+
+    def unlearn_features(self, found: list[str], department: str) -> None:
+        """:meth:`unlearn` of a text's features."""
         held = self.examples.get(department, 0) > 0 and all(
             self.counts.get(f, {}).get(department, 0) > 0 for f in found
         )
@@ -126,11 +132,17 @@ class SuggestModel:
         and up to ``words`` deciding features (as a person reads them). ``exclude``: departments
         not to suggest (those that sent this very message back); the probabilities are then of
         the others. Empty when the model has learned nothing (or only excluded departments)."""
+        return self.suggest_features(self.featurise(text), k, exclude=exclude, words=words)
+
+    def suggest_features(
+        self, found: list[str], k: int = 3, *, exclude: Iterable[str] = (), words: int = 5
+    ) -> list[Suggestion]:
+        """:meth:`suggest` for a text's features."""
         skip = set(exclude)
         departments = [d for d in self.departments if d not in skip]
         if not departments:
             return []
-        known = [f for f in self.featurise(text) if f in self.counts]
+        known = [f for f in found if f in self.counts]
         logs = {d: self._log_likelihoods(d, known) for d in departments}
         total = sum(self.examples[d] for d in departments)
         joint = {d: math.log(self.examples[d] / total) + sum(logs[d].values()) for d in logs}

@@ -10,10 +10,16 @@ found no better department on the bench corpus, and is slower. Character bigrams
 village name the dictionary lacks or a word jieba cuts oddly (``路 / 灯不亮``) still shares
 evidence with other messages.
 
-Deterministic: the same text always gives the same features, in the same order. jieba's
-dictionary is loaded once per process, on first use (:func:`ready`): about 1–2 s and 50 MB
-(bench/results/suggest.json measures both); jieba keeps a cache of it in the temporary
-directory (``jieba.cache``, 9 MB) and builds it again when that cannot be read.
+A text is cut once (:func:`tokens`: the normalised text as jieba cuts it, nothing left out, so
+the pieces joined are the text) and its features are taken from the pieces
+(:func:`features_of`), which needs no jieba: the dispatch examples keep the pieces, so a worker
+that counts them again after a restart does not cut every text again.
+
+Deterministic: the same text always gives the same features, in the same order. jieba is
+imported and its dictionary loaded once per process, on first use (:func:`ready`): about 1–2 s
+and 50 MB (bench/results/suggest.json measures both; the import alone ~20 MB, which a worker
+that never cuts a text does not pay); jieba keeps a cache of it in the temporary directory
+(``jieba.cache``, 9 MB) and builds it again when that cannot be read.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import re
 import threading
 import unicodedata
 import warnings
+from collections.abc import Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-with warnings.catch_warnings():  # jieba 0.42 reads its files through the deprecated pkg_resources
-    warnings.filterwarnings("ignore", message=".*pkg_resources", category=Warning)
+if TYPE_CHECKING:
     import jieba
 
 __all__ = [
@@ -33,9 +41,12 @@ __all__ = [
     "STOP_WORDS",
     "bigrams",
     "features",
+    "features_of",
+    "imported",
     "is_bigram",
     "ready",
     "shown",
+    "tokens",
     "words",
 ]
 
@@ -71,13 +82,23 @@ _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 
 
+def imported() -> ModuleType:
+    """jieba, imported on first use (not with this module: ~20 MB a worker that never cuts a
+    text does not pay), quiet: no deprecation warning, no log of its loading on stderr."""
+    with warnings.catch_warnings():  # jieba 0.42 reads its files through pkg_resources
+        warnings.filterwarnings("ignore", message=".*pkg_resources", category=Warning)
+        import jieba
+    jieba.setLogLevel(logging.WARNING)  # else it prints "Building prefix dict…" to stderr
+    module: ModuleType = jieba
+    return module
+
+
 def ready() -> jieba.Tokenizer:
     """jieba's tokenizer with its dictionary loaded and :data:`DOMAIN_WORDS` added (once)."""
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            jieba.setLogLevel(logging.WARNING)  # else it prints its loading to stderr
-            tokenizer = jieba.Tokenizer()
+            tokenizer = imported().Tokenizer()
             tokenizer.initialize()
             for word in DOMAIN_WORDS:
                 tokenizer.add_word(word, freq=20_000)
@@ -91,10 +112,20 @@ def normalised(text: str) -> str:
     return _DIGITS.sub("0", _PHONE.sub(" ", text))
 
 
+def tokens(text: str) -> list[str]:
+    """``text`` normalised and cut by jieba, every piece kept (spaces and punctuation too): the
+    pieces joined are the normalised text."""
+    return ready().lcut(normalised(text), HMM=False)  # type: ignore[no-any-return]
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` that may tell its department, in order (repeats kept)."""
+    return _words(tokens(text))
+
+
+def _words(pieces: Iterable[str]) -> list[str]:
     out = []
-    for word in ready().lcut(normalised(text), HMM=False):
+    for word in pieces:
         word = word.strip()
         if word and word not in STOP_WORDS and _WORDLIKE.search(word) and word != "0":
             out.append(word)
@@ -112,7 +143,12 @@ def bigrams(text: str) -> list[str]:
 def features(text: str) -> list[str]:
     """What the model counts for ``text``: its words, then its bigrams, each once, in order of
     first appearance (a message that repeats a word is not more about it)."""
-    return list(dict.fromkeys(words(text) + bigrams(text)))
+    return features_of(tokens(text))
+
+
+def features_of(pieces: list[str]) -> list[str]:
+    """:func:`features` of a text already cut (:func:`tokens`), without jieba."""
+    return list(dict.fromkeys(_words(pieces) + bigrams("".join(pieces))))
 
 
 def is_bigram(feature: str) -> bool:

@@ -1,0 +1,76 @@
+"""The suggestion model as the summary of the ``dispatches`` book: it learns as the office works.
+
+The worker tells the summary every write of the book (streams/worker/table.py): an example now
+counted for another department than before is taken back from the one and learned for the other
+(a dispatch, a reply from another department, a return); after a recovery it is told every
+example the worker then holds and counts them again from scratch. So the model is always the
+model :func:`~streams.books.suggest.dispatches.rebuild` makes of the examples in the table, and
+a replay that rebuilds the book rebuilds it too (tests/unit/test_suggest_summary.py holds the
+two equal over any order of writes).
+
+**Per partition.** A worker holds the examples of its partitions only (the topics are
+partitioned by message id and order number, by hash), so each worker's model learns from its own
+share of the office's dispatches: a sample of the whole, not the whole. With one worker that is
+everything; with several, each learns from fewer examples and their suggestions may differ a
+little for the same text. The views ask the worker's own model.
+
+Counting needs no jieba (the examples keep their text cut, :mod:`~streams.books.suggest.segment`);
+a suggestion does (which of its words a person can read). What the summary keeps besides the
+model is the department each example is counted for, nothing of its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from streams.books.book import State
+from streams.books.suggest import segment
+from streams.books.suggest.model import Suggestion, SuggestModel
+
+__all__ = ["SuggestSummary"]
+
+
+class SuggestSummary:
+    """See the module's docstring."""
+
+    def __init__(self) -> None:
+        self.model = SuggestModel()
+        self.counted: dict[str, str] = {}
+        """Example (subject) -> the department the model counts it for."""
+
+    def put(self, key: str, book: State | None) -> None:
+        """The example ``key`` is now ``book``. Its text never changes once it has one, so the
+        counts to take back are those of the new book's text. ``None`` (a deleted book; the
+        worker deletes none: a partition that moves away is dropped by a recovery, which
+        resets) forgets the example, and its counts stay until the next reset."""
+        was = self.counted.pop(key, "")
+        now = book["learned"] if book is not None else ""
+        if now:
+            self.counted[key] = now
+        if now == was or book is None:
+            return
+        found = segment.features_of(book["tokens"])
+        if was:
+            self.model.unlearn_features(found, was)
+        if now:
+            self.model.learn_features(found, now)
+
+    def reset(self, books: Iterable[tuple[str, State]]) -> None:
+        """Forget everything, then count ``books`` (a table's examples after a recovery)."""
+        self.model = SuggestModel()
+        self.counted.clear()
+        for key, book in books:
+            self.put(key, book)
+
+    def suggest(self, book: State, k: int = 3) -> list[Suggestion]:
+        """The ``k`` likeliest departments for the example ``book``, leaving out those that sent
+        it back; empty while it has no text or the model has learned nothing."""
+        if not book["tokens"]:
+            return []
+        found = segment.features_of(book["tokens"])
+        return self.model.suggest_features(found, k, exclude=book["returned"])
+
+    @property
+    def learned(self) -> int:
+        """Examples the model counts."""
+        return len(self.counted)
