@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from midfield.settings import RepliesSettings
@@ -30,15 +30,11 @@ from streams.books.reply_tallies import figures
 __all__ = ["ReplySummary"]
 
 
-class _Row(NamedTuple):
-    """What the summary keeps of a message (a tuple: a million of them)."""
-
-    day: date
-    department: str
-    received_at: str
-    wait_s: float | None
-    """Receipt to first reply; ``None``: not answered."""
-    title: str
+_Row = tuple[date, str, str, float | None, str]
+"""What the summary keeps of a message: the office day and department it counts under, its
+receipt, receipt to first reply (``None``: not answered) and title. A plain tuple of dates,
+strings and numbers, which the garbage collector stops tracking (a named tuple per message is
+walked by every full collection: a stall on the loop that applies events)."""
 
 
 @dataclass(slots=True)
@@ -63,14 +59,15 @@ class ReplySummary:
         """The messages' entity ``key`` is now ``book`` (``None``: gone; a stub: no message)."""
         old = self.rows.pop(key, None)
         if old is not None:
-            day = self.days[(old.department, old.day)]
+            old_day, old_department, _, old_wait, _ = old
+            day = self.days[(old_department, old_day)]
             day.received -= 1
-            if old.wait_s is None:
+            if old_wait is None:
                 day.open.discard(key)
             else:
-                day.waits.remove(old.wait_s)
+                day.waits.remove(old_wait)
             if not day.received:
-                del self.days[(old.department, old.day)]
+                del self.days[(old_department, old_day)]
         if not is_message(book):
             return
         received = office_time.parse(book["received_at"])
@@ -79,10 +76,10 @@ class ReplySummary:
             if book["replied_at"]
             else None
         )
-        row = _Row(received.astimezone(self.zone).date(), book["department"],
+        row: _Row = (received.astimezone(self.zone).date(), book["department"],
                    book["received_at"], wait, book["title"])  # fmt: skip
         self.rows[key] = row
-        day = self.days.setdefault((row.department, row.day), _Day())
+        day = self.days.setdefault((book["department"], row[0]), _Day())
         day.received += 1
         if wait is None:
             day.open.add(key)
@@ -136,8 +133,9 @@ class ReplySummary:
         )
 
     def _received(self, key: str) -> datetime:
-        return office_time.parse(self.rows[key].received_at)
+        return office_time.parse(self.rows[key][2])
 
     def _oldest(self, key: str) -> dict[str, Any]:
         row = self.rows[key]
-        return {"message_id": key, "title": row.title, "received_at": row.received_at}
+        _, _, received_at, _, title = row
+        return {"message_id": key, "title": title, "received_at": received_at}

@@ -120,7 +120,7 @@ def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, 
     flagged: dict[str, list[dict[str, Any]]] = {}
     for colour in (lights.Light.red, lights.Light.yellow):
         keys = summary.select(light=colour, department=own)
-        nearest = heapq.nsmallest(_LISTED, keys, key=lambda k: (summary.rows[k].deadline, k))
+        nearest = heapq.nsmallest(_LISTED, keys, key=lambda k: (summary.deadline(k), k))
         books = [b for b in map(table.get, nearest) if task_book.is_task(b)]
         flagged[colour.value] = [
             _task_row(app, b, lights.light_reason(b, now, rules, zone)[1]) for b in books

@@ -3,6 +3,7 @@ light from its book, at any sequence of reads and writes."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -104,3 +105,13 @@ def test_reset_takes_the_books_a_recovery_left_and_forgets_the_rest() -> None:
     assert summary.at(START).select() == {"DC-002"}
     assert summary.select(department="jtj") == set()
     assert summary.select(department="jyj") == {"DC-002"}  # it assists
+
+
+def test_the_rows_are_nothing_the_garbage_collector_walks() -> None:
+    """100k tasks as objects the collector tracks made each full collection 85-95 ms."""
+    summary = LedgerSummary(RULES, ZONE)
+    summary.put("DC-001", _book(1, TaskStatus.in_progress, 30, 0, "jyj"))
+    summary.at(START)
+    gc.collect()  # the departments' tuple stops being tracked here, the row at the next one
+    gc.collect()
+    assert not gc.is_tracked(summary.rows["DC-001"])

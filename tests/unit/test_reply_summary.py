@@ -4,6 +4,7 @@ writes."""
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -93,3 +94,11 @@ def test_the_unanswered_messages_of_a_department_are_those_of_the_books_oldest_f
         found = summary.unanswered(department)
         assert [m["message_id"] for m in found] == [b["message_id"] for b in expected]
         assert [m["title"] for m in found] == [b["title"] for b in expected]
+
+
+def test_the_rows_are_nothing_the_garbage_collector_walks() -> None:
+    """A million messages as objects the collector tracks would stall every full collection."""
+    summary = ReplySummary(RULES, ZONE)
+    summary.put("M1", _book(1, 3, "jyj", 5, True))
+    gc.collect()
+    assert not gc.is_tracked(summary.rows["M1"])
