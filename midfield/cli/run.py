@@ -56,7 +56,7 @@ def demo(check: bool, workdir: Path, port: int) -> None:
     sys.exit(run_demo(workdir=workdir, port=port, check=check))
 
 
-_BENCHES = ("ingest", "demo_ready", "worker_ready", "rebuild", "latency", "memory")
+_BENCHES = ("ingest", "demo_ready", "worker_ready", "rebuild", "latency", "memory", "views")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
