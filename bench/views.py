@@ -5,7 +5,8 @@ issue's target: ``/dashboard.json``, ``/ledger?light=red`` and ``/reply-rate`` p
 100k open tasks and 1M messages while the worker applies 500 events/s.
 
 ``python -m bench.views [--tasks N] [--messages M] [--rate R] [--seconds S] [--poll-ms P]
-[--timeout-s T] [--out PATH] [--keep DIR]``. bench/README.md says how to read the output.
+[--views NAMES] [--timeout-s T] [--out PATH] [--keep DIR]``. bench/README.md says how to read the
+output.
 """
 
 from __future__ import annotations
@@ -188,12 +189,12 @@ def shown(worker: WorkerProcess, timeout_s: float = 600) -> dict[str, int]:
         status, got[path] = http_get(worker.url + path, timeout=timeout_s)
         if status != 200:
             raise SystemExit(f"GET {path} answered {status}: {got[path]}")
-    lights, total = got["/dashboard.json"]["supervision"]["lights"], got["/reply-rate?period=all"]
+    lights = got["/dashboard.json"]["supervision"]["lights"]
+    total = got["/reply-rate?period=all"]["total"]
     return {"red": got["/ledger?light=red&limit=1"]["count"],
             "yellow": got["/ledger?light=yellow&limit=1"]["count"],
             "dashboard_red": lights["red"], "dashboard_yellow": lights["yellow"],
-            "received": total["total"]["received"],
-            "replied": total["total"]["replied"]}  # fmt: skip
+            "received": total["received"], "replied": total["replied"]}  # fmt: skip
 
 
 def wait_shown(worker: WorkerProcess, want: dict[str, int], timeout_s: float) -> dict[str, int]:
