@@ -65,7 +65,7 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy schemas connectors midfield streams
 
-bench: $(STAMP)  ## every benchmark (~20 min, quiet machine); numbers go to bench/results/
+bench: $(STAMP)  ## every benchmark (~45 min, quiet machine: views loads 2M events); numbers go to bench/results/
 	$(BIN)/midfield bench all
 
 clean:  ## remove the virtualenv and run state (stops a kafka-start broker first)

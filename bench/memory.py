@@ -18,7 +18,7 @@ import sys
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -125,10 +125,18 @@ def task_created(i: int, rng: random.Random, today: date) -> TaskCreated:
     )
 
 
-def envelopes(n: int, now: datetime, seed: int = 11) -> Iterator[Envelope]:
+TaskMaker = Callable[[int, random.Random, date], TaskCreated]
+"""Makes task ``i`` of a workload from its random source and today's date."""
+
+
+def envelopes(
+    n: int, now: datetime, seed: int = 11, *, make: TaskMaker = task_created
+) -> Iterator[Envelope]:
+    """``n`` TaskCreated events made by ``make`` (default: every task green), a millisecond of
+    event time apart, the last one about ``now``."""
     rng, today = random.Random(seed), now.date()
     for i in range(n):
-        data = task_created(i, rng, today)
+        data = make(i, rng, today)
         at = now - timedelta(milliseconds=n - i)
         yield Envelope.wrap(
             data,
@@ -219,14 +227,14 @@ def settled_memory(worker: WorkerProcess, seconds: float) -> dict[str, Any]:
     return readings[-1] | {"VmRSS_min": min(rss), "VmRSS_max": max(rss)}
 
 
-def ledger_size(worker: WorkerProcess) -> int:
-    """The ledger's entries from /metrics (the worker's timer sets the gauge every
-    MIDFIELD_WORKER_LAG_INTERVAL_S, 10 s by default)."""
+def table_sizes(worker: WorkerProcess, tables: Iterable[str]) -> dict[str, int]:
+    """Each book's entries from /metrics (the worker's timer sets the gauges every
+    MIDFIELD_WORKER_LAG_INTERVAL_S, 10 s by default); 0 while the worker does not answer."""
     try:
         samples = scrape(worker.url + "/metrics")
     except OSError:
-        return 0
-    return int(samples.get(("midfield_table_entries", (("table", "ledger"),)), 0))
+        samples = {}
+    return {t: int(samples.get(("midfield_table_entries", (("table", t),)), 0)) for t in tables}
 
 
 def dead_letters(worker: WorkerProcess) -> int:
@@ -236,23 +244,28 @@ def dead_letters(worker: WorkerProcess) -> int:
 
 def wait_ledger(worker: WorkerProcess, n: int, timeout_s: float) -> float:
     """Seconds until the ledger holds ``n`` tasks (late by up to one gauge interval)."""
+    return wait_books(worker, {"ledger": n}, timeout_s)
+
+
+def wait_books(worker: WorkerProcess, sizes: dict[str, int], timeout_s: float) -> float:
+    """Seconds until each book holds exactly its entries of ``sizes`` (late by up to one gauge
+    interval); progress every 10 s."""
     start, shown = time.monotonic(), 0.0
-    while (held := ledger_size(worker)) < n:
+    while any((held := table_sizes(worker, sizes))[t] < n for t, n in sizes.items()):
         assert worker.proc is not None
         if worker.proc.poll() is not None:
             raise SystemExit(f"the worker exited:\n{worker.log_tail()}")
         elapsed = time.monotonic() - start
         if elapsed > timeout_s:
-            raise SystemExit(f"the ledger holds {held:,} tasks after {timeout_s:.0f} s, not {n:,}")
+            raise SystemExit(f"the books hold {held} after {timeout_s:.0f} s, not {sizes}")
         if elapsed - shown >= 10:
             shown = elapsed
-            progress(
-                f"  ledger {held:,}/{n:,} after {elapsed:.0f} s, "
-                f"RSS {memory_of(worker.proc.pid)['VmRSS']:.0f} MiB"
-            )
+            books = ", ".join(f"{t} {held[t]:,}/{n:,}" for t, n in sizes.items())
+            rss = memory_of(worker.proc.pid)["VmRSS"]
+            progress(f"  {books} after {elapsed:.0f} s, RSS {rss:.0f} MiB")
         time.sleep(1)
-    if held != n:
-        raise SystemExit(f"the ledger holds {held:,} tasks, not {n:,}")
+    if held != sizes:
+        raise SystemExit(f"the books hold {held}, not {sizes}")
     return time.monotonic() - start
 
 

@@ -56,7 +56,8 @@ def demo(check: bool, workdir: Path, port: int) -> None:
     sys.exit(run_demo(workdir=workdir, port=port, check=check))
 
 
-_BENCHES = ("ingest", "demo_ready", "worker_ready", "rebuild", "latency", "memory", "suggest")
+_BENCHES = ("ingest", "demo_ready", "worker_ready", "rebuild", "latency", "memory", "views",
+            "suggest")  # fmt: skip
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
