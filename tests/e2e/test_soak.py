@@ -35,6 +35,7 @@ from kafka import KafkaAdminClient
 
 from midfield.broker import free_port
 from midfield.bus.clients import client_config
+from midfield.settings import OfficeSettings
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from tests.chaos import Chaos, Supervised
@@ -61,6 +62,7 @@ QUIET = {  # no timer adds events while the books are compared with a rebuild
     "MIDFIELD_REPLIES_CHECK_INTERVAL_S": "3600",
 }
 SOURCES = ("fax-log", "fax-mail", "telegram", "board")
+OFFICE_ZONE = OfficeSettings().zone
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
     assert not differing, f"the books differ from a clean single-pass rebuild: {differing}"
     leaks = _leaks(broker, work, paths.drop / "rejected", answers, inputs.secret)
     assert not leaks, f"the classified telegrams' secret was found in {leaks}"
+    brief = _brief(broker, work, rebuilt)
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": seed,
@@ -221,6 +224,7 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
         "applied_twice": 0,
         "rebuild_equal": True,
         "leaks": 0,
+        "brief": brief,
         "fed_s": round(fed_s, 1),
         "settled_s": round(settled_s, 1),
     }
@@ -372,6 +376,28 @@ def _rebuild(broker: Broker, work: Path) -> dict[str, Any]:
     )
     rebuilt: dict[str, Any] = json.loads(out.read_text())
     return rebuilt
+
+
+def _brief(broker: Broker, work: Path, rebuilt: dict[str, Any]) -> dict[str, Any]:
+    """The weekly brief (docs/brief.md) of the busiest week of the soak's messages, from the
+    rebuilt books as ``midfield brief`` reads a snapshot: every message of that week counted."""
+    weeks = Counter(
+        datetime.fromisoformat(m["received_at"]).astimezone(OFFICE_ZONE).strftime("%G-W%V")
+        for m in rebuilt["messages"].values()
+        if m.get("received_at")
+    )
+    week, received = weeks.most_common(1)[0]
+    out = work / "brief.json"
+    started = time.monotonic()
+    run_cli(["brief", "--week", week, "--from-snapshot", str(work / "rebuilt.json"),
+             "--out", str(out)], midfield_env(broker, work, **QUIET), cwd=work,
+            timeout=600)  # fmt: skip
+    made = json.loads(out.read_text(encoding="utf-8"))
+    assert made["week"] == week and made["totals"]["messages"] == received, made["totals"]
+    assert made["focus"], "the soak's overdue faxes are in no 重点 of the brief"
+    return {"week": week, "messages": received, "hotspots": len(made["hotspots"]),
+            "focus": len(made["focus"]), "highlights": len(made["highlights"]),
+            "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
 
 
 def _differing(rebuilt: dict[str, Any], live: dict[str, Any], most: int = 5) -> list[str]:
