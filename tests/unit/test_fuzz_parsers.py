@@ -178,9 +178,14 @@ def check_telegram_sheet(raw: bytes) -> None:
 
 
 def _decoded(raw: bytes) -> str:
-    """Every text a reader could find in ``raw``: as UTF-8, GB18030 or UTF-16, and the strings
-    of its JSON."""
-    texts = [raw.decode(codec, "ignore") for codec in ("utf-8", "gb18030", "utf-16")]
+    """Every text a reader could find in ``raw``, and the strings of its JSON: a sheet that is
+    UTF-8 is read as UTF-8 (read as GB18030, the UTF-8 of ``城关乡，`` shows a ``★``: a guard
+    withholding that would withhold every such sheet); one that is not, as UTF-8, GB18030 or
+    UTF-16 (the guard withholds it whole, ``not-utf8``)."""
+    try:
+        texts = [raw.decode("utf-8")]
+    except UnicodeDecodeError:
+        texts = [raw.decode(codec, "ignore") for codec in ("utf-8", "gb18030", "utf-16")]
     for text in list(texts):
         with contextlib.suppress(ValueError, RecursionError):  # not JSON: the text is enough
             texts.append(json.dumps(json.loads(text), ensure_ascii=False))

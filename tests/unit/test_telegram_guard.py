@@ -52,6 +52,14 @@ def test_the_guard_withholds_declared_starred_and_marked_sheets(sheet: bytes, ru
     assert withheld_by(sheet, MARKERS) == rule
 
 
+def test_a_utf8_sheet_is_read_as_utf8_only() -> None:
+    """Its bytes read as GB18030 would show a ``★`` (``乡，``: E4 B9 A1 EF BC 8C, A1EF is ★ in
+    GB2312): a guard reading every encoding would withhold every such sheet."""
+    sheet = json.dumps({"from": "城关乡，通知", "number": "皖明电〔2025〕12号"}, ensure_ascii=False)
+    assert "★" in sheet.encode().decode("gb18030", "ignore")
+    assert withheld_by(sheet.encode(), MARKERS) is None
+
+
 @given(st.binary(max_size=400))
 def test_the_guard_answers_for_any_bytes(data: bytes) -> None:
     rules = (None, "declared-classification", "star-term", "marker", "classification-term",
