@@ -11,6 +11,7 @@ Screenshots go to tests/artifacts/ (dashboard.png, dashboard-department.png, log
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -109,12 +110,12 @@ def _needs_a_person(unique: str, lead: str) -> list[Envelope]:
         _event(old, old.alert_id, 0, now),
         _event(late, late.alert_id, 0, now),
         _event(PublicMessageReceived(message_id=message, channel="board", title="路灯不亮",
-                                     department=lead), message, 0, now - timedelta(hours=2)),
+                                     department=lead), message, 0, _earlier_today(now, 2 * 60)),
         _event(PublicMessageReplied(message_id=message, department=lead, reply="已修复"),
-               message, 1, now - timedelta(minutes=1)),
+               message, 1, _earlier_today(now, 1)),
         _event(EmergencyReported(report_id=f"EM-{unique}", sequence=0, title="城东片区内涝",
                                  unit="县应急管理局", content="积水50厘米", recorder="李华"),
-               f"EM-{unique}", 0, now - timedelta(hours=1)),
+               f"EM-{unique}", 0, _earlier_today(now, 60)),
         _event(EmergencyReported(report_id=f"EM-{unique}", sequence=1, title="城东片区内涝",
                                  unit="县应急管理局", content="积水已退至20厘米，无人员伤亡",
                                  recorder="李华"), f"EM-{unique}", 1, now),
@@ -124,6 +125,22 @@ def _needs_a_person(unique: str, lead: str) -> list[Envelope]:
         *_order(f"12345-{unique}-LATE", lead, "consultation", now - timedelta(days=30)),
         *_order(f"12345-{unique}-FINE", lead, "complaint", now - timedelta(hours=1)),
     ]  # fmt: skip
+
+
+def _away_from_midnight() -> None:
+    """Wait out the first two minutes of an office day: the sample's events must fall on one
+    office day, with the late reply more than the on-time window after its message."""
+    now = datetime.now(ZONE)
+    since_midnight = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+    time.sleep(max(0.0, 120 - since_midnight))
+
+
+def _earlier_today(now: datetime, minutes: float) -> datetime:
+    """``minutes`` before ``now``, or less, so that it falls on the same office day (and month):
+    the duty log and the reply tallies count by the office's day. Longer spans are kept in
+    order: 2 h before 1 min is also half before a quarter of the time since midnight."""
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return now - min(timedelta(minutes=minutes), since_midnight * (minutes / 240))
 
 
 def _letter(unique: str) -> DeadLetter:
@@ -189,10 +206,11 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
     ARTIFACTS.mkdir(exist_ok=True)
     settings = {
         "MIDFIELD_WORKER_LAG_INTERVAL_S": "1",
-        "MIDFIELD_REPLIES_ON_TIME_DAYS": "0.01",  # 14 minutes: the reply below is late
+        "MIDFIELD_REPLIES_ON_TIME_DAYS": "0.0001",  # 8.6 s: the reply below is late
         "MIDFIELD_REPLIES_RED_BELOW": "0.6",
         "MIDFIELD_REPLIES_YELLOW_BELOW": "0.9",
     }
+    _away_from_midnight()
     with run_worker("dash", directory, **settings) as worker:
         alert = AlertRaised(
             alert_id=f"security/test/{unique}",
