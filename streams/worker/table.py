@@ -78,10 +78,10 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         :meth:`on_key_set`, and drops the keys of partitions that moved away."""
         await super().on_recovery_completed(active_tps, standby_tps)
         if self.summary is not None:
-            books: list[tuple[Any, Any]] = []
+            self.summary.reset(())
             async for chunk in book_chunks(self, with_keys=True):
-                books.extend(chunk)
-            self.summary.reset(books)
+                for key, book in chunk:  # read and told with no await between: a write while
+                    self.summary.put(key, book)  # the loop runs is told after, and wins
 
 
 async def book_chunks(
