@@ -218,6 +218,12 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
             severity=Severity.critical,
             message=f"越权操作 {HOSTILE}",
         )
+        long_word = AlertRaised(  # a topic name, a URL: one word wider than the panel
+            alert_id=f"connector/test/{unique}",
+            kind="connector",
+            severity=Severity.warning,
+            message="no route to " + "office.outbox." * 12 + unique,
+        )
         today = datetime.now(ZONE).replace(hour=9, minute=41, second=0, microsecond=0)
         produce(
             catalog_topics,
@@ -232,6 +238,13 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
                     subject=alert.alert_id,
                     time=datetime.now(ZONE),
                 ),
+                Envelope.wrap(
+                    long_word,
+                    source="midfield://tasks/dashboard",
+                    position=long_word.alert_id,
+                    subject=long_word.alert_id,
+                    time=datetime.now(ZONE),
+                ),
                 fax_envelope(f"9{unique[:8]}", today, source=f"midfield://fax-log/{unique}"),
                 *_needs_a_person(unique, lead),
             ],
@@ -242,7 +255,7 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
             lambda: (
                 (r := worker.get("/dashboard.json"))[0] == 200
                 and theirs in str(r[1]["supervision"]["red"])
-                and r[1]["alerts"]["open"] >= 3
+                and r[1]["alerts"]["open"] >= 4
                 and r[1]["duty_log"]["count"] >= 3
                 and r[1]["dead_letters"]["waiting"] >= 2
                 and r[1]["emergencies"]["open"]
