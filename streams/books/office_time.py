@@ -11,11 +11,11 @@ sort, filter and pick the latest on :func:`parse`; and views pass their JSON thr
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["earliest", "latest", "parse", "shown"]
+__all__ = ["earliest", "instant", "latest", "parse", "shown"]
 
 _AWARE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
 """An ISO 8601 date-time with an offset: what ``datetime.isoformat()`` of an aware time writes."""
@@ -27,6 +27,16 @@ def parse(text: str) -> datetime:
     if when.tzinfo is None:
         raise ValueError(f"{text!r} has no offset: a book's times are aware")
     return when
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def instant(text: str) -> int:
+    """The ISO time as microseconds since the epoch: an exact sort key that is a plain integer
+    (a summary keeps one per entity, see streams/books/ranked.py)."""
+    return (parse(text) - _EPOCH) // _MICROSECOND
 
 
 def latest(*texts: str) -> str:
