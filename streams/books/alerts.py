@@ -17,16 +17,20 @@ from typing_extensions import TypedDict
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
 from streams.books.book import Book, Context, Decision, State, reading, seen
-from streams.books.office_time import latest, parse
+from streams.books.office_time import instant, latest, parse
+from streams.books.ranked import Ranking
 
 __all__ = [
     "BOOK",
+    "OPEN_BELOW",
     "AlertState",
     "AlertStub",
     "apply",
     "decide",
     "is_alert",
+    "listed",
     "open_first",
+    "rank",
     "resolved_by",
 ]
 
@@ -159,16 +163,30 @@ def is_alert(book: State | None) -> TypeGuard[State]:
     return bool(book and book.get("raised_at"))
 
 
+def rank(book: State | None) -> tuple[int, int, int] | None:
+    """Where an alert comes in a list: open before resolved, critical first, the last raised
+    first (then by id); ``None`` for a stub, which no list shows."""
+    if not is_alert(book):
+        return None
+    severity = _SEVERITY_ORDER.get(book["severity"], 9)
+    return (0 if book["open"] else 1, severity, -instant(book["last_raised_at"]))
+
+
+OPEN_BELOW = (1,)
+"""Every open alert's rank comes before this one, every resolved alert's after."""
+
+
+def listed(book: State) -> dict[str, Any]:
+    """An alert as the lists show it: without the ids it applied."""
+    return {k: v for k, v in book.items() if k != "applied"}
+
+
 def open_first(books: list[State], *, only_open: bool) -> list[dict[str, Any]]:
-    """Alerts for display: open before resolved, critical first, newest first; without ids."""
-    shown = [
-        {k: v for k, v in b.items() if k != "applied"}
-        for b in books
-        if is_alert(b) and (b["open"] or not only_open)
-    ]
-    shown.sort(key=lambda a: parse(a["last_raised_at"]), reverse=True)
-    shown.sort(key=lambda a: (not a["open"], _SEVERITY_ORDER.get(a["severity"], 9)))
-    return shown
+    """Alerts for display, in :func:`rank`'s order; without ids. The views read the same order
+    from the book's summary (a :class:`~streams.books.ranked.Ranking` of :func:`rank`)."""
+    shown = [b for b in books if is_alert(b) and (b["open"] or not only_open)]
+    shown.sort(key=lambda b: (rank(b), b["alert_id"]))
+    return [listed(b) for b in shown]
 
 
 def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
@@ -180,6 +198,7 @@ BOOK = Book(
     reads=reading(AlertRaised, AlertAcknowledged, AlertResolved),
     apply=decide,
     state=AlertState | AlertStub,
+    summary=lambda settings: Ranking(3, rank),
 )
 
 

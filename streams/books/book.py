@@ -193,3 +193,5 @@ class Index:
     """The record's key and entity; ``None`` for a record that is none of this index's."""
     state: type | UnionType
     """The shape of one stored entity, as :attr:`Book.state`."""
+    summary: Callable[[Settings], Summary] | None = None
+    """Makes the index's :class:`Summary`, as :attr:`Book.summary`."""

@@ -16,6 +16,8 @@ from typing_extensions import TypedDict
 from schemas.envelope import Envelope
 from schemas.events.duty import EmergencyClosed, EmergencyReported, sequence_name
 from streams.books.book import Book, Context, Decision, Refusal, State, reading, seen
+from streams.books.office_time import instant
+from streams.books.ranked import Ranking
 
 __all__ = [
     "BOOK",
@@ -26,6 +28,7 @@ __all__ = [
     "apply",
     "decide",
     "is_open",
+    "rank",
     "summary",
 ]
 
@@ -148,6 +151,12 @@ def summary(book: EmergencyState) -> dict[str, Any]:
     }
 
 
+def rank(book: State | None) -> tuple[int] | None:
+    """An open emergency's place in the views: by its last report's time (the views list the
+    last followed up first); ``None`` for one closed or without a first report."""
+    return (instant(book["reports"][-1]["at"]),) if is_open(book) else None
+
+
 def decide(book: State | None, envelope: Envelope, context: Context) -> Decision:
     out = apply(book, envelope)
     if isinstance(out, Refused):
@@ -161,4 +170,5 @@ BOOK = Book(
     apply=decide,
     connector="duty",
     state=EmergencyState | EmergencyStub,
+    summary=lambda settings: Ranking(1, rank),
 )

@@ -22,8 +22,10 @@ from typing_extensions import TypedDict
 from schemas.catalog import DEADLETTER
 from schemas.deadletter import DeadLetter
 from streams.books.book import Index, State
+from streams.books.office_time import instant
+from streams.books.ranked import Ranked, Ranking
 
-__all__ = ["INDEX", "LetterState", "apply", "parse", "waiting"]
+__all__ = ["INDEX", "LetterState", "apply", "parse", "rank", "waiting", "waiting_in"]
 
 
 class LetterState(TypedDict, closed=True):
@@ -76,9 +78,32 @@ def waiting(books: Iterable[State], listed: int) -> dict[str, Any]:
     }
 
 
+def rank(book: State | None) -> tuple[int] | None:
+    """A letter waiting for a person, by when it was first seen (the views list the newest
+    first); ``None`` for one a re-drive took. Its group is its reason."""
+    return (instant(book["first_seen"]),) if book and not book["resolved"] else None
+
+
+def waiting_in(ranked: Ranked, listed: int) -> dict[str, Any]:
+    """:func:`waiting`'s figures from the index's summary (a :class:`Ranking` of :func:`rank`
+    by reason), with the keys of the ``listed`` newest in place of the letters."""
+    newest = ranked.newest()  # a tie in count keeps the reason of the newer letter first
+    return {
+        "waiting": len(ranked),
+        "by_reason": dict(sorted(newest.items(), key=lambda item: -item[1])),
+        "latest": [entry[-1] for entry in ranked.last(listed)],
+    }
+
+
 def _take(value: bytes) -> tuple[str, State] | None:
     letter = parse(value)
     return None if letter is None else (letter.id, apply(letter))
 
 
-INDEX = Index(name="dead_letters", topic=DEADLETTER, take=_take, state=LetterState)
+INDEX = Index(
+    name="dead_letters",
+    topic=DEADLETTER,
+    take=_take,
+    state=LetterState,
+    summary=lambda settings: Ranking(1, rank, group=lambda book: book["reason"]),
+)

@@ -50,6 +50,8 @@ def add_books(app: MidfieldApp, effects: Effects, channels: dict[str, Any]) -> N
             _add_timer(app, effects, b, timer, to)
     for index in INDEXES:
         app.books[index.name] = _table(app, index.name)
+        if index.summary is not None:
+            app.books[index.name].summary = index.summary(app.settings)
         _add_index(app, index, channels.setdefault(index.topic, raw_topic(app, index.topic)))
 
 
