@@ -25,6 +25,7 @@ from schemas.events.duty import (
 from schemas.events.fax import FaxReceived
 from schemas.events.telegram import TelegramReceived
 from streams.books.book import Book, Context, Decision, State, reading, seen
+from streams.books.duty_log_summary import DutyLogSummary
 from streams.books.office_time import parse
 
 __all__ = [
@@ -220,4 +221,5 @@ BOOK = Book(
     connector="duty",
     state=DutyLogState,
     after=("items", "emergencies"),
+    summary=lambda settings: DutyLogSummary(settings.office.zone),
 )
