@@ -251,6 +251,13 @@ def _show(book: State, now: datetime, settings: Settings) -> dict[str, Any]:
     return {"due_at": due_at(book, settings.office.zone).isoformat()} if is_order(book) else {}
 
 
+def _summary(settings: Settings) -> Any:
+    """The dashboard's summary (imported here: it reads this module's ``is_order``)."""
+    from streams.books.workorder_summary import WorkOrderSummary
+
+    return WorkOrderSummary(settings.office.zone)
+
+
 BOOK = Book(
     name="work_orders",
     reads=reading(WorkOrderStepped),
@@ -258,4 +265,5 @@ BOOK = Book(
     connector="work-orders",
     state=WorkOrderState | WorkOrderStub,
     show=_show,
+    summary=_summary,
 )
