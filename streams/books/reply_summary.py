@@ -6,6 +6,8 @@ book (1M messages: seconds, on the loop that applies events).
 Exact, not estimated: a period (streams/books/period.py) is whole office days, so its messages
 are exactly those of its days, and the waits of its days, merged and sorted, give the same
 percentiles as :func:`reply_tallies.tally` over the books (a property test holds them equal).
+The messages not answered yet are also kept per department, oldest first, for the dashboard's
+oldest unanswered message and its list of those no department has.
 Pure: the worker feeds it every write of the messages' table and, after a recovery, every
 message it holds; the views pass ``now``.
 """
@@ -24,8 +26,9 @@ from midfield.settings import RepliesSettings
 from streams.books import office_time
 from streams.books.book import State
 from streams.books.period import Period
+from streams.books.ranked import Entry, Ranked
 from streams.books.replies import is_message
-from streams.books.reply_tallies import figures
+from streams.books.reply_tallies import aged, figures
 
 __all__ = ["ReplySummary"]
 
@@ -54,6 +57,8 @@ class ReplySummary:
         self.rules, self.zone = rules, zone
         self.rows: dict[str, _Row] = {}
         self.days: dict[tuple[str, date], _Day] = {}
+        self.open: dict[str, Ranked] = {}
+        """Department -> its messages not answered yet, by receipt (its instant), then id."""
 
     def put(self, key: str, book: State | None) -> None:
         """The messages' entity ``key`` is now ``book`` (``None``: gone; a stub: no message)."""
@@ -64,6 +69,7 @@ class ReplySummary:
             day.received -= 1
             if old_wait is None:
                 day.open.discard(key)
+                self._open_in(old_department, key, None)
             else:
                 day.waits.remove(old_wait)
             if not day.received:
@@ -83,6 +89,7 @@ class ReplySummary:
         day.received += 1
         if wait is None:
             day.open.add(key)
+            self._open_in(book["department"], key, (office_time.instant(book["received_at"]),))
         else:
             day.waits.append(wait)
 
@@ -90,6 +97,7 @@ class ReplySummary:
         """Forget everything, then take ``books`` (a table's entities after a recovery)."""
         self.rows.clear()
         self.days.clear()
+        self.open.clear()
         for key, book in books:
             self.put(key, book)
 
@@ -97,12 +105,35 @@ class ReplySummary:
         """Every department a message was assigned to (``""``: not assigned), in order."""
         return sorted({department for department, _ in self.days})
 
-    def unanswered(self, department: str) -> list[dict[str, str]]:
+    def unanswered(self, department: str, listed: int | None = None) -> list[dict[str, str]]:
         """The messages of ``department`` (``""``: not assigned) not answered yet, oldest
-        first: each its ``message_id``, ``title`` and ``received_at``."""
-        keys = [k for (code, _), day in self.days.items() if code == department for k in day.open]
-        keys.sort(key=lambda k: (self._received(k), k))
-        return [self._oldest(k) for k in keys]
+        first (the ``listed`` oldest, if given): each its ``message_id``, ``title`` and
+        ``received_at``."""
+        return [self.message(entry[-1]) for entry in self.oldest_open(department, listed)]
+
+    def oldest_open(self, department: str, listed: int | None = None) -> list[Entry]:
+        """:meth:`unanswered` as entries of a :class:`Ranked`: (receipt's instant, id)."""
+        found = self.open.get(department)
+        if found is None:
+            return []
+        return found.first(len(found) if listed is None else listed)
+
+    def open_count(self, department: str) -> int:
+        """How many messages of ``department`` (``""``: not assigned) are not answered yet."""
+        found = self.open.get(department)
+        return 0 if found is None else len(found)
+
+    def waiting(self, *, department: str | None, now: datetime) -> dict[str, Any]:
+        """The ``unanswered`` and ``oldest_unanswered`` of :meth:`tally` over every period,
+        from the messages not answered (no message's wait is read)."""
+        shelves = [
+            found for code, found in self.open.items() if department is None or code == department
+        ]
+        firsts = [found.first(1)[0] for found in shelves]
+        return {
+            "unanswered": sum(len(found) for found in shelves),
+            "oldest_unanswered": aged(self.message(min(firsts)[-1]) if firsts else None, now),
+        }
 
     def tally(self, period: Period, *, department: str | None, now: datetime) -> dict[str, Any]:
         """:func:`reply_tallies.tally`'s figures, from the summary."""
@@ -128,14 +159,21 @@ class ReplySummary:
             waits=waits,
             on_time=on_time,
             unanswered=sum(len(found.open) for _, found in days),
-            oldest=None if oldest is None else self._oldest(oldest),
+            oldest=None if oldest is None else self.message(oldest),
             now=now,
         )
+
+    def _open_in(self, department: str, key: str, rank: tuple[int] | None) -> None:
+        found = self.open.setdefault(department, Ranked(1))
+        found.put(key, rank)
+        if not len(found):
+            del self.open[department]
 
     def _received(self, key: str) -> datetime:
         return office_time.parse(self.rows[key][2])
 
-    def _oldest(self, key: str) -> dict[str, Any]:
+    def message(self, key: str) -> dict[str, Any]:
+        """A message as the lists of unanswered ones show it: its id, title and receipt."""
         row = self.rows[key]
         _, _, received_at, _, title = row
         return {"message_id": key, "title": title, "received_at": received_at}

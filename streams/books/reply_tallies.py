@@ -22,7 +22,7 @@ from streams.books.book import State
 from streams.books.period import Period
 from streams.books.replies import is_message
 
-__all__ = ["by_department", "figures", "report", "tally"]
+__all__ = ["aged", "by_department", "figures", "report", "tally"]
 
 
 def tally(
@@ -77,8 +77,13 @@ def figures(
         "on_time_rate": _ratio(on_time, received),
         "time_to_reply_s": _spread(waits),
         "unanswered": unanswered,
-        "oldest_unanswered": oldest and oldest | {"days": (now - _t(oldest["received_at"])).days},
+        "oldest_unanswered": aged(oldest, now),
     }
+
+
+def aged(oldest: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
+    """The oldest unanswered message as the figures show it: with the days it has waited."""
+    return oldest and oldest | {"days": (now - _t(oldest["received_at"])).days}
 
 
 def by_department(

@@ -102,3 +102,19 @@ def test_the_rows_are_nothing_the_garbage_collector_walks() -> None:
     summary.put("M1", _book(1, 3, "jyj", 5, True))
     gc.collect()
     assert not gc.is_tracked(summary.rows["M1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40), st.integers(1, 4))
+def test_what_waits_is_what_the_tally_of_every_period_says(writes: list, listed: int) -> None:
+    """The dashboard's oldest unanswered message and count, without the waits of every day."""
+    summary, stored = _fed(writes)
+    for department in (None, "", "jyj"):
+        expected = reply_tallies.tally(list(stored.values()), Period.parse("all", ZONE),
+                                       department=department, now=NOW, rules=RULES)  # fmt: skip
+        found = summary.waiting(department=department, now=NOW)
+        assert found == {k: expected[k] for k in ("unanswered", "oldest_unanswered")}
+    for department in ("", "zjj"):
+        every = summary.unanswered(department)
+        assert summary.unanswered(department, listed) == every[:listed]
+        assert summary.open_count(department) == len(every)
