@@ -14,12 +14,16 @@ and work orders at risk only (no alerts, duty log, dead letters, emergencies, so
 reader whose role does not need citizens' personal data sees the duty log and the emergencies'
 follow-ups masked (streams/views/masking.py). Only the office's readers see the messages and
 work orders no department has, with suggested departments (streams/views/suggestions.py).
+
+No panel decodes every book: each counts and picks what it lists from its book's summary (the
+ledger's, the messages', the alerts', the duty log's…, streams/books/book.py ``Summary``) and
+reads only the books of the rows it shows.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -39,6 +43,7 @@ from streams.books import (
     workorders,
 )
 from streams.books.period import Period
+from streams.books.ranked import keys as keys_of
 from streams.books.task_state import TaskState
 from streams.views import labels, masking
 from streams.views.ops import readiness
@@ -148,9 +153,7 @@ def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]
     zone, rules = app.settings.office.zone, app.settings.replies
     month = Period.parse(now.astimezone(zone).strftime("%Y-%m"), zone)
     figures = reply_rates(app, month, own, now)
-    ever = summary_of(app.table(replies.BOOK)).tally(
-        Period.parse("all", zone), department=own, now=now
-    )
+    ever = summary_of(app.table(replies.BOOK)).waiting(department=own, now=now)
     return {
         "period": month.label,
         "departments": figures["departments"][:_LISTED],
@@ -162,15 +165,24 @@ def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]
 
 
 def _alerts(app: MidfieldApp) -> dict[str, Any]:
-    shown = alerts.open_first([b for _, b in app.table(alerts.BOOK).items() if b], only_open=True)
-    items = [a | {"text": labels.alert_text(a, app.directory.name_of)} for a in shown[:_LISTED]]
-    return {"open": len(shown), "items": items}
+    """The open alerts, critical first then the last raised (from the alerts' summary: only
+    the listed alerts' books are read)."""
+    table = app.table(alerts.BOOK)
+    ranked = summary_of(table).ranked
+    listed, _ = ranked.page(None, _LISTED, before=alerts.OPEN_BELOW)
+    books = [b for b in map(table.get, keys_of(listed)) if alerts.is_alert(b)]
+    items = [
+        alerts.listed(b) | {"text": labels.alert_text(b, app.directory.name_of)} for b in books
+    ]
+    return {"open": ranked.below(alerts.OPEN_BELOW), "items": items}
 
 
 def _dead_letters(app: MidfieldApp) -> dict[str, Any]:
-    """Dead letters no re-drive has taken yet: their count, per reason, the newest."""
-    books = (b for _, b in app.table(waiting_letters.INDEX).items())
-    found = waiting_letters.waiting(books, _NEWEST_LETTERS)
+    """Dead letters no re-drive has taken yet: their count, per reason, the newest (from the
+    index's summary: only the newest letters' books are read)."""
+    table = app.table(waiting_letters.INDEX)
+    found = waiting_letters.waiting_in(summary_of(table).ranked, _NEWEST_LETTERS)
+    newest = [b for b in map(table.get, found["latest"]) if b]
     return {
         "waiting": found["waiting"],
         "by_reason": [
@@ -178,16 +190,20 @@ def _dead_letters(app: MidfieldApp) -> dict[str, Any]:
             for r, n in found["by_reason"].items()
         ],
         "latest": [
-            letter | {"label": labels.dead_letter_reason(letter["reason"])}
-            for letter in found["latest"]
+            {k: b[k] for k in ("reason", "connector", "first_seen")}
+            | {"label": labels.dead_letter_reason(b["reason"])}
+            for b in newest
         ],
     }
 
 
 def _emergencies(app: MidfieldApp, unmasked: bool) -> dict[str, Any]:
-    """Open emergencies, the most recently followed up first, each with its last report."""
+    """Open emergencies, the most recently followed up first, each with its last report (from
+    the emergencies' summary: only the listed ones' books are read)."""
+    table = app.table(emergencies.BOOK)
+    ranked = summary_of(table).ranked
     rows = []
-    for _, book in app.table(emergencies.BOOK).items():
+    for book in map(table.get, keys_of(ranked.last(_LISTED))):
         if not emergencies.is_open(book):
             continue
         content = book["reports"][-1]["content"]
@@ -195,26 +211,23 @@ def _emergencies(app: MidfieldApp, unmasked: bool) -> dict[str, Any]:
             emergencies.summary(book)
             | {"latest_content": content if unmasked else masking.text(content)}
         )
-    rows.sort(key=lambda r: datetime.fromisoformat(r["latest_at"]), reverse=True)
-    return {"open": len(rows), "items": rows[:_LISTED]}
+    return {"open": len(ranked), "items": rows}
 
 
 def _work_orders_at_risk(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
     """Open hotline orders overdue or due within ``hotline.at_risk_hours`` (a department: the
-    orders it leads or was dispatched), the soonest due first."""
+    orders it leads or was dispatched), the soonest due first (from the orders' summary: only
+    the listed orders' books are read)."""
     zone, rules = app.settings.office.zone, app.settings.hotline
+    table = app.table(workorders.BOOK)
     window = timedelta(hours=rules.at_risk_hours)
-    rows = []
-    for _, book in app.table(workorders.BOOK).items():
-        if not workorders.is_order(book) or book["status"] == "closed":
-            continue
-        if own is not None and not workorders.involves(book, own):
-            continue
-        due = workorders.due_at(book, zone)
-        if due - now <= window:
-            rows.append(_order_row(app, book, due, now))
-    rows.sort(key=lambda r: (r["hours_left"], r["order_number"]))
-    return {"count": len(rows), "window_hours": rules.at_risk_hours, "items": rows[:_LISTED]}
+    count, listed = summary_of(table).at_risk(now + window, own, _LISTED)
+    rows = [
+        _order_row(app, b, workorders.due_at(b, zone), now)
+        for b in map(table.get, listed)
+        if workorders.is_order(b)
+    ]
+    return {"count": count, "window_hours": rules.at_risk_hours, "items": rows}
 
 
 def _order_row(
@@ -232,18 +245,21 @@ def _order_row(
 
 
 def _duty_log(app: MidfieldApp, now: datetime, unmasked: bool) -> dict[str, Any]:
+    """Today's duty-log entries: counted by channel, the newest listed (from the duty log's
+    summary: only the listed entries' books are read)."""
     zone = app.settings.office.zone
     today = now.astimezone(zone).date()
-    entries = duty_log.entries_on(
-        [b for _, b in app.table(duty_log.BOOK).items() if b], today, zone
-    )
+    table = app.table(duty_log.BOOK)
+    summary = summary_of(table)
+    ranked = summary.on(today)
+    entries = summary.lines(table.get, ranked.last(_LISTED))
     if not unmasked:
         entries = [masking.duty_entry(e) for e in entries]
     return {
         "date": today.isoformat(),
-        "count": len(entries),
-        "by_channel": dict(Counter(e["channel"] for e in entries)),
-        "latest": entries[-_LISTED:][::-1],
+        "count": len(ranked),
+        "by_channel": ranked.counts(),
+        "latest": entries,
     }
 
 

@@ -13,12 +13,13 @@ dictionary (~1.5–3 s) if no message has yet.
 
 from __future__ import annotations
 
+import heapq
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from midfield.access import Policy, Principal
 from streams.books import workorders
 from streams.books.book import State
-from streams.books.office_time import parse
 from streams.books.replies import BOOK as MESSAGES
 from streams.books.suggest import dispatches
 from streams.books.suggest.summary import SuggestSummary
@@ -73,35 +74,43 @@ def unassigned(app: MidfieldApp, viewer: Principal) -> dict[str, Any]:
     """The dashboard's panel: open messages (not answered) and work orders (not closed) that no
     department has, oldest first, at most :data:`LISTED`, each with its suggestions; for an
     office reader only (anyone else: empty, ``shown`` false). Titles are masked for a reader
-    whose role does not need citizens' personal data."""
+    whose role does not need citizens' personal data. From the messages' and the orders'
+    summaries: only the listed orders' books are read."""
     if not viewer.has(OFFICE_READERS):
         return {"shown": False, "count": 0, "items": []}
     unmasked = not viewer.roles.isdisjoint(app.settings.access.unmasked_roles)
-    messages = [
-        {"kind": "message", "subject": m["message_id"], "title": m["title"],
-         "received_at": m["received_at"]}
-        for m in summary_of(app.table(MESSAGES)).unanswered("")
-    ]  # fmt: skip
-    rows = sorted(messages + _orders(app), key=lambda r: (parse(r["received_at"]), r["subject"]))
+    messages = summary_of(app.table(MESSAGES))
+    orders = summary_of(app.table(workorders.BOOK)).unassigned
+    oldest = heapq.merge(
+        [(*entry, "message") for entry in messages.oldest_open("", LISTED)],
+        [(*entry, "work_order") for entry in orders.first(LISTED)],
+    )
     table = app.table(dispatches.BOOK)
     summary: SuggestSummary = summary_of(table)
     items = []
-    for row in rows[:LISTED]:
-        book = table.get(row["subject"])
+    for _, subject, kind in islice(oldest, LISTED):
+        row = _message(messages, subject) if kind == "message" else _order(app, subject)
+        if row is None:
+            continue
+        book = table.get(subject)
         title = row["title"] if unmasked else masking.text(row["title"])
         found = suggested(app, summary, book) if book is not None else []
         items.append(row | {"title": title, "suggestions": found})
-    return {"shown": True, "count": len(rows), "items": items}
+    return {"shown": True, "count": messages.open_count("") + len(orders), "items": items}
 
 
-def _orders(app: MidfieldApp) -> list[dict[str, Any]]:
-    """Work orders accepted and not closed that no unit has (never dispatched, or every unit
-    sent them back)."""
-    rows = []
-    for number, book in app.table(workorders.BOOK).items():
-        if not workorders.is_order(book) or book["status"] == "closed" or book["units"]:
-            continue
-        note = next((h["note"] for h in book["history"] if h["step"] == "accepted"), "")
-        rows.append({"kind": "work_order", "subject": number, "category": book["category"],
-                     "title": note[:TITLE_CHARS], "received_at": book["accepted_at"]})  # fmt: skip
-    return rows
+def _message(messages: Any, subject: str) -> dict[str, Any]:
+    shown = messages.message(subject)
+    return {"kind": "message", "subject": subject, "title": shown["title"],
+            "received_at": shown["received_at"]}  # fmt: skip
+
+
+def _order(app: MidfieldApp, number: str) -> dict[str, Any] | None:
+    """A work order accepted and not closed that no unit has (never dispatched, or every unit
+    sent it back)."""
+    book = app.table(workorders.BOOK).get(number)
+    if not workorders.is_order(book):
+        return None
+    note = next((h["note"] for h in book["history"] if h["step"] == "accepted"), "")
+    return {"kind": "work_order", "subject": number, "category": book["category"],
+            "title": note[:TITLE_CHARS], "received_at": book["accepted_at"]}  # fmt: skip
