@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -116,6 +117,24 @@ def http_get(url: str, timeout: float = 5.0, *, key: str | None = READER_KEY) ->
         return exc.code, json.loads(exc.read() or b"null")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, None
+
+
+def every_page(url: str, field: str, *, key: str | None = READER_KEY) -> list[Any]:
+    """``field`` of every page of a long list at ``url`` (``/duty-log``, ``/alerts``,
+    ``/ledger``), 1000 at a time, following ``next``: books on a shared broker may hold more
+    than one page of other tests' entries."""
+    found: list[Any] = []
+    after = None
+    while True:
+        query = {"limit": "1000"} | ({"after": after} if after else {})
+        page = f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode(query)}"
+        status, body = http_get(page, key=key)
+        if status != 200:
+            raise AssertionError(f"GET {page} answered {status}: {body}")
+        found += body[field]
+        after = body["next"]
+        if after is None:
+            return found
 
 
 def http_get_bytes(
@@ -301,6 +320,10 @@ class WorkerProcess:
 
     def get(self, path: str) -> tuple[int, Any]:
         return http_get(self.url + path)
+
+    def every(self, path: str, field: str) -> list[Any]:
+        """``field`` of every page of the long list at ``path`` (:func:`every_page`)."""
+        return every_page(self.url + path, field)
 
     def wait_for_status(self, path: str, status: str, *, timeout: float = 30) -> Any:
         """What ``path`` answers (a task's or a work order's book) once its ``status`` is

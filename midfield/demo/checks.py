@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -67,12 +68,22 @@ class Watch:
 
     def counts(self) -> dict[str, int]:
         ends = topic_end_offsets(client_config(self.kafka), ["office.intake.fax.v1", DEADLETTER])
-        body = get(f"{self.url}/duty-log?date={self.day}") or {}
         return {
             "events": sum(v for (t, _), v in ends.items() if t != DEADLETTER),
             "dead_letters": sum(v for (t, _), v in ends.items() if t == DEADLETTER),
-            "entries": sum(e["channel"] == "fax" for e in body.get("entries", [])),
+            "entries": sum(e["channel"] == "fax" for e in self.entries()),
         }
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The duty log of the day, page after page (``[]`` while the worker does not answer)."""
+        found: list[dict[str, Any]] = []
+        query = {"date": self.day, "limit": "1000"}
+        while body := get(f"{self.url}/duty-log?{urllib.parse.urlencode(query)}"):
+            found += body["entries"]
+            if body["next"] is None:
+                return found
+            query["after"] = body["next"]
+        return found
 
 
 def messages_received(url: str) -> int:

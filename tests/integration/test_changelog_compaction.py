@@ -62,9 +62,8 @@ def _produce(broker: Broker, unique: str) -> None:
 
 
 def _mine(worker: WorkerProcess, unique: str) -> Counter[str]:
-    status, body = worker.get(f"/duty-log?date={DAY}")
-    assert status == 200, body
-    return Counter(e["id"] for e in body["entries"] if e["source"].endswith(f"/{unique}"))
+    entries = worker.every(f"/duty-log?date={DAY}", "entries")
+    return Counter(e["id"] for e in entries if e["source"].endswith(f"/{unique}"))
 
 
 def _restore_seconds(worker: WorkerProcess) -> float:

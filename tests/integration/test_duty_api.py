@@ -89,7 +89,7 @@ def test_calls_and_emergencies_reach_the_duty_log_and_report(
         worker.wait_ready()
 
         def lines() -> list[str]:
-            entries = worker.get("/duty-log?date=2025-07-02")[1]["entries"]
+            entries = worker.every("/duty-log?date=2025-07-02", "entries")
             return [e["content"] for e in entries if e["subject"] in (entry, report)]
 
         assert wait_for(lambda: len(lines()) == 3 or None, timeout=30, what="3 duty-log lines")
@@ -149,7 +149,7 @@ def test_calls_and_emergencies_reach_the_duty_log_and_report(
         assert retried[0][1]["subject"] == retried[1][1]["subject"]
 
         def visits() -> list[str]:
-            entries = worker.get("/duty-log?date=2025-07-02")[1]["entries"]
+            entries = worker.every("/duty-log?date=2025-07-02", "entries")
             return [e["id"] for e in entries if e["content"] == visit["content"]]
 
         wait_for(visits, timeout=30, what="the visit")
@@ -174,7 +174,7 @@ def test_an_incoming_fax_signed_urgent_goes_overdue_then_closing_resolves_its_al
         def alert() -> dict | None:
             found = [
                 a
-                for a in worker.get("/alerts?open=false")[1]["alerts"]
+                for a in worker.every("/alerts?open=false", "alerts")
                 if a["alert_id"] == f"overdue/item/{commid}"
             ]
             return found[0] if found else None

@@ -90,9 +90,8 @@ def test_connector_killed_between_produce_and_commit_applies_each_fax_once(
         worker.wait_ready()
 
         def entries() -> list[dict]:
-            status, body = worker.get("/duty-log?date=2025-03-14")
-            assert status == 200, body
-            return [e for e in body["entries"] if e["source"] == source]
+            entries = worker.every("/duty-log?date=2025-03-14", "entries")
+            return [e for e in entries if e["source"] == source]
 
         deadline = time.monotonic() + 30
         while len(entries()) < 6 and time.monotonic() < deadline:

@@ -24,9 +24,7 @@ FAX_TOPIC = "office.intake.fax.v1"
 
 
 def _entries(worker: WorkerProcess, source: str, day: str = "2025-03-14") -> list[dict]:
-    status, body = worker.get(f"/duty-log?date={day}")
-    assert status == 200, body
-    return [e for e in body["entries"] if e["source"] == source]
+    return [e for e in worker.every(f"/duty-log?date={day}", "entries") if e["source"] == source]
 
 
 def _source_records(broker: Broker, topic: str, source: str) -> list:

@@ -161,7 +161,7 @@ def test_a_notice_for_a_department_outside_the_directory_is_dead_lettered_then_r
     assert letter.meta["outbox"] == outbox(ghost) and letter.connector == "worker"
     notice_id = letter.meta["ce_id"]
     [alert] = wait_for(
-        lambda: [a for a in worker.get("/alerts")[1]["alerts"]
+        lambda: [a for a in worker.every("/alerts", "alerts")
                  if a["alert_id"] == f"unknown-department/{ghost}/{task_id}"],
         timeout=30, what="the duty officer's alert",
     )  # fmt: skip

@@ -52,12 +52,10 @@ def test_a_utc_telegram_is_the_newest_entry_and_every_view_shows_office_time(
         day = fax_at.date().isoformat()
 
         def duty_log() -> list[dict]:
-            return [e for e in worker.get(f"/duty-log?date={day}")[1]["entries"] if e["id"] in mine]
+            return [e for e in worker.every(f"/duty-log?date={day}", "entries") if e["id"] in mine]
 
         def alerts() -> list[dict]:
-            return [
-                a for a in worker.get("/alerts")[1]["alerts"] if a["alert_id"] == f"tz-{unique}"
-            ]
+            return [a for a in worker.every("/alerts", "alerts") if a["alert_id"] == f"tz-{unique}"]
 
         entries = wait_for(lambda: len(e := duty_log()) == 2 and e, timeout=30, what="entries")
         # the alert is on a topic of its own, read by another agent: it may come a fetch later

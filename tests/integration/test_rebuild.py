@@ -108,9 +108,9 @@ def _events(unique: str, dept: str) -> list[Envelope]:
 def _books(worker: WorkerProcess, unique: str, dept: str) -> dict[str, Any]:
     day = datetime.now(ZONE).date().isoformat()
     duty = [
-        e for e in worker.get(f"/duty-log?date={day}")[1]["entries"] if e["source"].endswith(unique)
+        e for e in worker.every(f"/duty-log?date={day}", "entries") if e["source"].endswith(unique)
     ]
-    alerts = [a for a in worker.get("/alerts?open=false")[1]["alerts"] if unique in a["alert_id"]]
+    alerts = [a for a in worker.every("/alerts?open=false", "alerts") if unique in a["alert_id"]]
     return {
         "duty_log": duty,
         "task": worker.get(f"/ledger/DC-{unique}"),

@@ -67,7 +67,7 @@ def _mine(broker: Broker, unique: str) -> list[tuple]:
 def _books(worker: WorkerProcess, unique: str) -> dict:
     day = datetime.now(ZONE).date().isoformat()
     entries = [
-        e for e in worker.get(f"/duty-log?date={day}")[1]["entries"] if e["source"].endswith(unique)
+        e for e in worker.every(f"/duty-log?date={day}", "entries") if e["source"].endswith(unique)
     ]
     return {"duty_log": entries, "task": worker.get(f"/ledger/DC-{unique}")[1]}
 

@@ -73,7 +73,7 @@ def test_reply_rate_early_warning_and_resolution(
         def alert() -> dict | None:
             found = [
                 a
-                for a in worker.get("/alerts?open=false")[1]["alerts"]
+                for a in worker.every("/alerts?open=false", "alerts")
                 if a["alert_id"] == f"unanswered/{old}"
             ]
             return found[0] if found else None

@@ -161,9 +161,8 @@ def _all_processed(broker: Broker, group: str) -> bool:
 
 
 def _entries(worker: WorkerProcess, source: str) -> list[dict[str, Any]]:
-    status, body = worker.get(f"/duty-log?date={datetime.now(ZONE).date().isoformat()}")
-    assert status == 200, body
-    return [e for e in body["entries"] if e["source"] == source]
+    entries = worker.every(f"/duty-log?date={datetime.now(ZONE).date().isoformat()}", "entries")
+    return [e for e in entries if e["source"] == source]
 
 
 def _books(broker: Broker, app_id: str, keys: set[str]) -> dict[str, dict[str, Any]]:

@@ -154,7 +154,7 @@ def test_a_flood_of_forbidden_calls_raises_one_grouped_alert_not_one_each(
         alert_id = f"security/denied/{day}/department:{api.other}"
 
         def shown() -> dict | None:
-            found = worker.get("/alerts")[1]["alerts"]
+            found = worker.every("/alerts", "alerts")
             return next((a for a in found if a["alert_id"] == alert_id), None)
 
         # a fresh worker on the shared broker reads its whole history first (it returns as

@@ -40,9 +40,8 @@ def _produce(broker: Broker, source: str, commids: range) -> None:
 
 
 def _ids(worker: WorkerProcess, source: str) -> Counter[str]:
-    status, body = worker.get(f"/duty-log?date={DAY}")
-    assert status == 200, body
-    return Counter(e["id"] for e in body["entries"] if e["source"] == source)
+    entries = worker.every(f"/duty-log?date={DAY}", "entries")
+    return Counter(e["id"] for e in entries if e["source"] == source)
 
 
 def _recovery_highwaters(worker: WorkerProcess, changelog: str) -> dict[int, int]:
