@@ -117,20 +117,28 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
 
 def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
     """The lights counted and the red and yellow tasks nearest their deadline, from the
-    ledger's summary: only the listed tasks' books are read."""
+    ledger's summary: only the listed tasks' books are read (and for a department, the keys of
+    its red and yellow tasks sorted)."""
     rules, zone = app.settings.supervision, app.settings.office.zone
     table = app.table(ledger.BOOK)
     summary = summary_of(table).at(now)
-    mine = summary.select(department=own)
+    mine = summary.select(department=own) if own is not None else None
     flagged: dict[str, list[dict[str, Any]]] = {}
     for colour in (lights.Light.red, lights.Light.yellow):
-        keys = summary.select(light=colour, department=own)
-        nearest = heapq.nsmallest(_LISTED, keys, key=lambda k: (summary.deadline(k), k))
-        books = [b for b in map(table.get, nearest) if task_book.is_task(b)]
+        books = [b for b in map(table.get, _nearest(summary, colour, own)) if task_book.is_task(b)]
         flagged[colour.value] = [
             _task_row(app, b, lights.light_reason(b, now, rules, zone)[1]) for b in books
         ]
     return {"lights": summary.counts(mine), **flagged}
+
+
+def _nearest(summary: Any, colour: lights.Light, own: str | None) -> list[str]:
+    """The :data:`_LISTED` tasks of ``colour`` (of department ``own``) nearest their deadline."""
+    if own is None:
+        listed: list[str] = summary.nearest(colour, _LISTED)
+        return listed
+    keys = summary.select(light=colour, department=own)
+    return heapq.nsmallest(_LISTED, keys, key=lambda k: (summary.deadline(k), k))
 
 
 def _task_row(app: MidfieldApp, book: TaskState, reason: lights.Reason) -> dict[str, Any]:

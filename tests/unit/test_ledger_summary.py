@@ -4,6 +4,7 @@ light from its book, at any sequence of reads and writes."""
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -84,6 +85,14 @@ def test_every_read_agrees_with_the_lights_computed_from_the_books(steps: list) 
                     assert found == expected, (light, status, department, now)
         for key, book in stored.items():
             assert summary.light(key) is light_reason(book, now, RULES, ZONE)[0]
+        for light in (Light.red, Light.yellow):  # the dashboard's lists: nearest the deadline
+            lit = [k for k, b in stored.items() if light_reason(b, now, RULES, ZONE)[0] is light]
+            nearest = sorted(lit, key=lambda k: (stored[k]["deadline"], k))[:3]
+            assert summary.nearest(light, 3) == nearest, (light, now)
+        every = {c.value: 0 for c in Light} | Counter(
+            light_reason(b, now, RULES, ZONE)[0].value for b in stored.values()
+        )
+        assert summary.counts() == summary.counts(summary.select()) == every
 
 
 def test_a_task_turns_red_at_midnight_without_a_write() -> None:
