@@ -93,6 +93,8 @@ class Ranked:
 
     def last(self, limit: int) -> list[Entry]:
         """The ``limit`` last entries, the last first."""
+        if limit <= 0:  # entries[-0:] would be every one
+            return []
         runs: list[Iterator[Entry]] = [
             reversed(entries[-limit:]) for entries in self._groups.values()
         ]

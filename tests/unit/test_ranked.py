@@ -68,6 +68,12 @@ def test_counts_and_bounds_agree_with_the_entries(puts: list, bound: tuple) -> N
     assert listed == [e for e, _ in entries if e < bound]
 
 
+def test_no_entry_is_the_last_zero() -> None:
+    ranked = Ranked(1)
+    ranked.put("k", (1,))
+    assert ranked.last(0) == [] and ranked.first(0) == []
+
+
 def test_a_cursor_keeps_a_key_that_holds_dots() -> None:
     ranked = Ranked(2)
     ranked.put("fax.2025.03", (1, -7))
