@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, TopicPartition
 
 from midfield.broker import free_port
 from midfield.bus.clients import client_config
@@ -175,7 +176,10 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
             except AssertionError as exc:
                 _complete(url, inputs, missing, gate=False)  # name what is missing
                 said = worker.troubles()
-                raise AssertionError(f"{exc}; still missing: {missing}\nworker:\n{said}") from None
+                where = _where(broker, missing)
+                raise AssertionError(
+                    f"{exc}; still missing: {missing}\nwhere: {where}\nworker:\n{said}"
+                ) from None
         finally:
             stop.set()
             chaos.stop()
@@ -197,7 +201,12 @@ def soak(broker: Broker, work: Path, size: Size, *, seed: int) -> dict[str, Any]
     counts["intake_records_sent_again"] = _sent_again(broker)
     rebuilt = _rebuild(broker, work)
     differing = _differing(stored_books(rebuilt), stored_books(books))
-    assert not differing, f"the books differ from a clean single-pass rebuild: {differing}"
+    if differing:
+        subjects = sorted({d.split(":")[0].split("/", 1)[1] for d in differing if "/" in d})
+        where = _where(broker, {"differing": [len(subjects), *subjects[:3]]})
+        raise AssertionError(
+            f"the books differ from a clean single-pass rebuild: {differing}\nwhere: {where}"
+        )
     leaks = _leaks(broker, work, paths.drop / "rejected", answers, inputs.secret)
     assert not leaks, f"the classified telegrams' secret was found in {leaks}"
     brief = _brief(broker, work, rebuilt)
@@ -409,6 +418,33 @@ def _differing(rebuilt: dict[str, Any], live: dict[str, Any], most: int = 5) -> 
             if ours.get(key) != theirs.get(key):
                 out.append(f"{name}/{key}: {ours.get(key)} != {theirs.get(key)}")
     return out[:most] + ([f"… {len(out) - most} more"] if len(out) > most else [])
+
+
+def _where(broker: Broker, missing: dict[str, Any]) -> dict[str, Any]:
+    """Where the missing inputs are on the broker (topic[partition]@offset, changelogs among
+    them) and the worker group's committed offsets of those partitions: lost by an intake (on no
+    intake topic), by the worker (read and committed, in no changelog), or still on its way."""
+    keys = [str(k) for shown in missing.values() if isinstance(shown, list) for k in shown[1:]]
+    admin = KafkaAdminClient(**client_config(broker.kafka_settings()))
+    try:
+        topics = sorted(admin.list_topics())
+        committed = admin.list_group_offsets("midfield").get("midfield", {})
+    finally:
+        admin.close()
+    found: dict[str, Any] = {key: [] for key in keys}
+    for name in topics:
+        for record in read_topic(broker, name, timeout=120):
+            for key in keys:
+                blob = (record.key or b"") + b" " + (record.value or b"")
+                if re.search(re.escape(key.encode()) + rb"(?![0-9])", blob):
+                    done = committed.get(TopicPartition(name, record.partition))
+                    found[key].append(
+                        f"{name}[{record.partition}]@{record.offset}"
+                        f" {datetime.fromtimestamp(record.timestamp / 1000, UTC):%H:%M:%S.%f}"
+                        f" {record.headers.get('ce_type', b'').decode()[-30:]}"
+                        + (f" (group committed {done.offset})" if done else "")
+                    )
+    return found
 
 
 def _leaks(broker: Broker, work: Path, rejected: Path, answers: list[str], secret: str) -> list:
