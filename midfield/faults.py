@@ -1,8 +1,9 @@
 """Fault injection for chaos tests: named points where a process can be made to die.
 
 ``MIDFIELD_FAULTS="connector.before-commit=kill@3"`` SIGKILLs the process the third time it
-reaches that point. Unset (the default, and always in production) every point is a no-op
-costing one dict look-up. Points in use:
+reaches that point; ``worker.seek=sleep@3`` makes every pass through that point take 3 s more (a
+slow broker, a window made wide enough for a test to hit). Unset (the default, and always in
+production) every point is a no-op costing one dict look-up. Points in use:
 
 * ``connector.before-commit``: the broker acknowledged a batch, the position is not yet saved.
 * ``sink.before-commit``: a department webhook answered 2xx, the consumer offset is not yet
@@ -10,6 +11,8 @@ costing one dict look-up. Points in use:
 * ``worker.effects-sent``: a batch's dead letters, alerts and notices are sent, its books not
   yet written (the batch comes again: same ids, applied once).
 * ``worker.batch-written``: a batch's books are written, its offsets not yet committed.
+* ``worker.seek`` (sleep): the worker seeks its stream partitions to their committed offsets
+  after a recovery (streams/worker/transport.py).
 """
 
 from __future__ import annotations
@@ -18,22 +21,28 @@ import os
 import signal
 from collections import Counter
 
-__all__ = ["point"]
+__all__ = ["delay_s", "point"]
 
 _hits: Counter[str] = Counter()
 
 
-def _plan() -> dict[str, int]:
+def _plan(verb: str) -> dict[str, float]:
     plan = {}
     for item in filter(None, os.environ.get("MIDFIELD_FAULTS", "").split(",")):
         name, _, action = item.partition("=")
-        verb, _, nth = action.partition("@")
-        if verb == "kill":
-            plan[name.strip()] = int(nth or 1)
+        said, _, number = action.partition("@")
+        if said == verb:
+            plan[name.strip()] = float(number or 1)
     return plan
 
 
-_PLAN = _plan()
+_PLAN = _plan("kill")
+_DELAYS = _plan("sleep")
+
+
+def delay_s(name: str) -> float:
+    """How long the plan says to wait at ``name`` (0: no wait)."""
+    return _DELAYS.get(name, 0.0)
 
 
 def point(name: str) -> None:
