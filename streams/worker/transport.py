@@ -71,16 +71,9 @@ def _client_config(transport: TransportT, settings: Settings | None) -> dict[str
 
 class Consumer(faust_aiokafka.Consumer):
     async def perform_seek(self) -> None:
-        """faust's seek to the committed offsets, and a partition of a stream with none (or
-        0) to its beginning: aiokafka leaves those where the fetcher was, which may be past
-        what a rebalance dropped from the queues unread (streams/worker/recovery.py)."""
         if delay := faults.delay_s("worker.seek"):
             await asyncio.sleep(delay)
         await super().perform_seek()
-        changelogs = self.app.tables.changelog_topics
-        for tp in self.assignment():
-            if tp.topic not in changelogs and not self._committed_offset.get(tp):
-                await self.seek(tp, 0)  # before a log's start: its start (the `earliest` reset)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HighwaterConsumerThread(self, loop=self.loop, beacon=self.beacon)
