@@ -231,19 +231,15 @@ async def test_dashboard_signs_in_shows_the_red_task_refreshes_and_signs_out(
                 *_task(red, "汛前病险水库除险加固", lead, -3),
                 *_task(green, "城区学校扩容工程", lead, 90),
                 *_task(theirs, "别的部门的红灯任务", other, -5),
-                Envelope.wrap(
-                    alert,
-                    source="midfield://tasks/dashboard",
-                    position=alert.alert_id,
-                    subject=alert.alert_id,
-                    time=datetime.now(ZONE),
-                ),
-                Envelope.wrap(
-                    long_word,
-                    source="midfield://tasks/dashboard",
-                    position=long_word.alert_id,
-                    subject=long_word.alert_id,
-                    time=datetime.now(ZONE),
+                *(
+                    Envelope.wrap(
+                        raised,
+                        source="midfield://tasks/dashboard",
+                        position=raised.alert_id,
+                        subject=raised.alert_id,
+                        time=datetime.now(ZONE),
+                    )
+                    for raised in (alert, long_word)
                 ),
                 fax_envelope(f"9{unique[:8]}", today, source=f"midfield://fax-log/{unique}"),
                 *_needs_a_person(unique, lead),
