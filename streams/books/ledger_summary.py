@@ -2,18 +2,24 @@
 has which light, status and departments, so ``/ledger`` and the dashboard answer without
 decoding every task's book (~18 µs each: 2 s at 100k tasks, on the loop that applies events).
 
-A task's light depends on the time (streams/books/lights.py), so the summary keeps each task's
-light with the moment it may next change (:func:`lights.changes_after`) and relights, at a read,
-only the tasks written since the last read or whose moment has come. Pure: the worker feeds it
-every write of the ledger's table and, after a recovery, every task it holds
+A task's light depends on the time (streams/books/lights.py), so the summary keeps the moment
+each task's light may next change (:func:`lights.changes_after`) and relights, at a read, only
+the tasks written since the last read or whose moment has come. Pure: the worker feeds it every
+write of the ledger's table and, after a recovery, every task it holds
 (streams/worker/table.py); the views pass ``now``.
+
+It is held for every task the worker holds, so it is kept small (bench/memory.py: ~300 bytes
+a task, where the books themselves are ~800 packed): a task is one :data:`Row` of shared
+strings and two numbers, its light is which of three sets holds it, and a heap entry is
+``(moment, key)``, the row naming the moment it is for.
 """
 
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -26,29 +32,31 @@ from streams.books.task_state import TaskState
 
 __all__ = ["LedgerSummary", "Row"]
 
+_KEY: Final = 0
 _STATUS: Final = 1
 _DEPARTMENTS: Final = 2
 _DEADLINE: Final = 3
-"""Where a :data:`Row` holds what the summary indexes."""
+_CREATED: Final = 4
+_PERCENT: Final = 5
+_MOMENT: Final = 6
+"""Where a :data:`Row` holds each field."""
+
+Row = tuple[str, str, tuple[str, ...], str, int, int, int | None]
+"""What the summary keeps of a task: the key (the very object its dict holds, so a write under
+an equal new string adds no copy), status, departments, deadline (``YYYY-MM-DD``), creation (µs
+since the epoch), percent done, and the moment (µs) its light was last computed to change, which
+its heap entry must name to count (``None``: unlit, or never changes). Strings are shared: the
+status, department codes and deadline through ``sys.intern``, the departments' tuple through a
+cache. A plain tuple of strings and numbers: the garbage collector stops tracking those, where a
+dataclass or a named tuple per task is walked by every full collection (100k tasks: 85-95 ms
+each, a stall on the loop that applies events)."""
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
 
 
-Row = tuple[str, str, tuple[str, ...], str, str, int]
-"""What the summary keeps of a task: its id, status, departments, deadline, creation and percent
-done — what its light and the views' filters need. A plain tuple of strings and numbers: the
-garbage collector stops tracking those, where a dataclass or a named tuple per task is walked by
-every full collection (100k tasks: 85-95 ms each, a stall on the loop that applies events)."""
-
-
-def _row(book: TaskState) -> Row:
-    return (book["task_id"], book["status"], tuple(task_book.departments_of(book)),
-            book["deadline"], book["created_at"], book["percent"])  # fmt: skip
-
-
-def _as_book(row: Row) -> TaskState:
-    """The fields :func:`lights.light_reason` reads, as a book."""
-    task_id, status, _, deadline, created_at, percent = row
-    return {"task_id": task_id, "status": status, "deadline": deadline,  # type: ignore[typeddict-item]
-            "created_at": created_at, "percent": percent}  # fmt: skip
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _US
 
 
 class LedgerSummary:
@@ -57,63 +65,116 @@ class LedgerSummary:
     def __init__(self, rules: SupervisionSettings, zone: ZoneInfo) -> None:
         self.rules, self.zone = rules, zone
         self.rows: dict[str, Row] = {}
-        self._light: dict[str, Light] = {}
         self._by_light: dict[Light, set[str]] = {c: set() for c in Light}
         self._by_status: dict[str, set[str]] = {}
         self._by_department: dict[str, set[str]] = {}
         self._nearest = {Light.red: Ranked(1), Light.yellow: Ranked(1)}
         """The red and the yellow tasks by deadline (its ordinal), then id: what the dashboard
         lists, without sorting every red task at each request."""
+        self._teams: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """Each departments' tuple once: tasks of the same departments share it."""
         self._unlit: set[str] = set()
-        self._moments: list[tuple[datetime, int, str, Row]] = []
-        """(when, n, task, the row it was computed for): a heap; stale entries are skipped."""
-        self._pushed = 0
+        self._all_unlit = False
+        """Relight every task at the next read: after a recovery, when the clock went back, or
+        once half the tasks were written since the last read (then no set of them is kept)."""
+        self._moments: list[tuple[int, str]] = []
+        """(moment in µs, task): a heap; an entry whose row names another moment is stale."""
         self._lit_at: datetime | None = None
 
     # -- writes ------------------------------------------------------------------------------
     def put(self, key: str, book: State | None) -> None:
         """The ledger's entity ``key`` is now ``book`` (``None``: gone, or a stub)."""
-        old = self.rows.pop(key, None)
+        old = self.rows.get(key)
         if old is not None:
-            self._by_status[old[_STATUS]].discard(key)
-            for d in old[_DEPARTMENTS]:
-                self._by_department[d].discard(key)
-            if key in self._light:
-                self._unlist(key, self._light.pop(key))
-        self._unlit.discard(key)
+            key = old[_KEY]
         if not task_book.is_task(book):
+            if old is not None:
+                self._forget(old)
             return
-        row = _row(book)
-        self.rows[key] = row
-        self._by_status.setdefault(row[_STATUS], set()).add(key)
-        for d in row[_DEPARTMENTS]:
-            self._by_department.setdefault(d, set()).add(key)
-        self._unlit.add(key)
+        row = self._row(key, book)
+        if old is None:
+            self._by_status.setdefault(row[_STATUS], set()).add(key)
+            for d in row[_DEPARTMENTS]:
+                self._by_department.setdefault(d, set()).add(key)
+        else:
+            self._move(key, old, row)
+        self.rows[key] = row  # keeps its light set until relit (call at() before reading)
+        if not self._all_unlit:
+            self._unlit.add(key)
+            if len(self._unlit) > len(self.rows) // 2:
+                self._all_unlit = True
+                self._unlit = set()
 
     def reset(self, books: Iterable[tuple[str, State]]) -> None:
         """Forget everything, then take ``books`` (a table's entities after a recovery)."""
         self.__init__(self.rules, self.zone)  # type: ignore[misc]
+        self._all_unlit = True
         for key, book in books:
             self.put(key, book)
+
+    def _row(self, key: str, book: TaskState) -> Row:
+        team = tuple(sys.intern(d) for d in task_book.departments_of(book))
+        created = _us(datetime.fromisoformat(book["created_at"]))
+        return (key, sys.intern(book["status"]), self._teams.setdefault(team, team),
+                sys.intern(book["deadline"]), created, book["percent"], None)  # fmt: skip
+
+    def _move(self, key: str, old: Row, row: Row) -> None:
+        if old[_STATUS] != row[_STATUS]:
+            self._by_status[old[_STATUS]].discard(key)
+            self._by_status.setdefault(row[_STATUS], set()).add(key)
+        if old[_DEPARTMENTS] is not row[_DEPARTMENTS]:
+            for d in old[_DEPARTMENTS]:
+                self._by_department[d].discard(key)
+            for d in row[_DEPARTMENTS]:
+                self._by_department.setdefault(d, set()).add(key)
+
+    def _forget(self, row: Row) -> None:
+        key = row[_KEY]
+        del self.rows[key]
+        self._by_status[row[_STATUS]].discard(key)
+        for d in row[_DEPARTMENTS]:
+            self._by_department[d].discard(key)
+        for members in self._by_light.values():
+            members.discard(key)
+        for listed in self._nearest.values():
+            listed.put(key, None)
+        self._unlit.discard(key)
 
     # -- reads -------------------------------------------------------------------------------
     def at(self, now: datetime) -> LedgerSummary:
         """The summary with every light as it is at ``now``."""
         if self._lit_at is not None and now < self._lit_at:  # the clock went back: all again
-            self._unlit.update(self.rows)
+            self._all_unlit = True
+        if self._all_unlit:
             self._moments.clear()
-        while self._moments and self._moments[0][0] <= now:
-            _, _, key, row = heapq.heappop(self._moments)
-            if self.rows.get(key) is row:
-                self._unlit.add(key)
-        for key in self._unlit:
+            due: Iterable[str] = list(self.rows)
+        else:
+            due = self._come(now)
+        for key in due:
             self._relight(key, now)
-        self._unlit.clear()
-        self._lit_at = now
+        self._unlit, self._all_unlit, self._lit_at = set(), False, now
+        if len(self._moments) > 2 * len(self.rows) + 64:  # mostly stale: tasks written since
+            self._moments = [
+                (r[_MOMENT], k) for k, r in self.rows.items() if r[_MOMENT] is not None
+            ]
+            heapq.heapify(self._moments)
         return self
 
+    def _come(self, now: datetime) -> set[str]:
+        """The tasks written since the last read, and those whose moment has come."""
+        when = _us(now)
+        while self._moments and self._moments[0][0] <= when:
+            moment, key = heapq.heappop(self._moments)
+            row = self.rows.get(key)
+            if row is not None and row[_MOMENT] is moment:
+                self._unlit.add(key)
+        return self._unlit
+
     def light(self, key: str) -> Light:
-        return self._light[key]
+        for colour, members in self._by_light.items():
+            if key in members:
+                return colour
+        raise KeyError(key)
 
     def deadline(self, key: str) -> str:
         return self.rows[key][_DEADLINE]
@@ -154,22 +215,17 @@ class LedgerSummary:
 
     def _relight(self, key: str, now: datetime) -> None:
         row = self.rows[key]
-        book = _as_book(row)
-        colour = lights.light_reason(book, now, self.rules, self.zone)[0]
-        previous = self._light.get(key)
-        if previous is not colour:
-            if previous is not None:
-                self._unlist(key, previous)
+        timing = lights.Timing(row[_STATUS], date.fromisoformat(row[_DEADLINE]),
+                               _EPOCH + row[_CREATED] * _US, row[_PERCENT])  # fmt: skip
+        colour = lights.light_reason(timing, now, self.rules, self.zone)[0]
+        if key not in self._by_light[colour]:
+            for members in self._by_light.values():
+                members.discard(key)
             self._by_light[colour].add(key)
-            self._light[key] = colour
-            if colour in self._nearest:
-                self._nearest[colour].put(key, (date.fromisoformat(row[_DEADLINE]).toordinal(),))
-        moment = lights.changes_after(book, now, self.rules, self.zone)
+        for shade, listed in self._nearest.items():  # a write may have moved the deadline
+            listed.put(key, (timing.deadline.toordinal(),) if shade is colour else None)
+        change = lights.changes_after(timing, now, self.rules, self.zone)
+        moment = None if change is None else _us(change)
+        self.rows[key] = (*row[:_MOMENT], moment)
         if moment is not None:
-            self._pushed += 1
-            heapq.heappush(self._moments, (moment, self._pushed, key, row))
-
-    def _unlist(self, key: str, colour: Light) -> None:
-        self._by_light[colour].discard(key)
-        if colour in self._nearest:
-            self._nearest[colour].put(key, None)
+            heapq.heappush(self._moments, (moment, key))

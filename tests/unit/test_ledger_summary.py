@@ -4,6 +4,8 @@ light from its book, at any sequence of reads and writes."""
 from __future__ import annotations
 
 import gc
+import json
+import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,9 +13,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench import memory
 from midfield.settings import SupervisionSettings
 from schemas.events.task import TaskStatus
-from streams.books import ledger
+from streams.books import ledger, task_book
 from streams.books.ledger_summary import LedgerSummary
 from streams.books.lights import Light, light_reason
 
@@ -124,3 +127,108 @@ def test_the_rows_are_nothing_the_garbage_collector_walks() -> None:
     gc.collect()  # the departments' tuple stops being tracked here, the row at the next one
     gc.collect()
     assert not gc.is_tracked(summary.rows["DC-001"])
+
+
+def _fresh(text: str) -> str:
+    """An equal string that is another object, as each decoded record brings its own."""
+    return "".join(list(text))
+
+
+def _scan(stored: dict[str, dict], now: datetime) -> dict[str, tuple[Light, str, list[str]]]:
+    """Every task's light, status and departments, computed from its book."""
+    return {k: (light_reason(b, now, RULES, ZONE)[0], b["status"], task_book.departments_of(b))
+            for k, b in stored.items()}  # fmt: skip
+
+
+def _rewrite(book: dict, rng: random.Random, today: date) -> dict:
+    """``book`` after a later event, as far as the summary reads it: a new status, progress, an
+    extended deadline, another lead department; every string a new object."""
+    new = json.loads(json.dumps(book))
+    new["status"] = rng.choice(list(TaskStatus)).value
+    new["percent"] = rng.randint(0, 100)
+    if rng.random() < 0.3:
+        new["deadline"] = (today + timedelta(days=rng.randint(-20, 60))).isoformat()
+    if rng.random() < 0.2:
+        new["lead_department"] = rng.choice(memory.DEPARTMENTS)
+        new["assisting_departments"] = [
+            d for d in new["assisting_departments"] if d != new["lead_department"]
+        ]
+    return new
+
+
+def test_a_seeded_run_of_writes_and_reads_agrees_with_a_scan_of_the_books() -> None:
+    """The bench's own task rows (bench/memory.py), created through the task book, then 3,000
+    random rewrites, stubs and reads (now and then back in time); every read is checked against
+    the lights, statuses and departments computed from every book."""
+    rng, start = random.Random(2026), START
+    summary, stored = LedgerSummary(RULES, ZONE), {}
+    for envelope in memory.envelopes(300, start - timedelta(days=2), seed=5):
+        outcome = task_book.apply(None, envelope)
+        assert isinstance(outcome, task_book.Applied)
+        stored[envelope.subject] = outcome.book
+        summary.put(envelope.subject, outcome.book)
+    now, reads = start, 0
+    for step in range(3000):
+        key = rng.choice(sorted(stored)) if stored else ""
+        roll = rng.random()
+        if roll < 0.7 and key:
+            stored[key] = _rewrite(stored[key], rng, now.date())
+            summary.put(_fresh(key), stored[key])
+        elif roll < 0.75 and key:
+            del stored[key]
+            summary.put(_fresh(key), {"task_id": key, "status": None, "refused": []})
+        elif roll < 0.98:
+            now += timedelta(hours=rng.randint(0, 72))
+        else:
+            now -= timedelta(days=rng.randint(1, 10))
+        if step % 7 == 0:
+            reads += 1
+            _check(summary.at(now), stored, now)
+    assert reads > 400 and len(stored) > 100
+
+
+def _check(summary: LedgerSummary, stored: dict[str, dict], now: datetime) -> None:
+    scan = _scan(stored, now)
+    assert summary.select() == set(scan)
+    for key, (colour, _, _) in scan.items():
+        assert summary.light(key) is colour
+        assert summary.deadline(key) == stored[key]["deadline"]
+    for department in memory.DEPARTMENTS[:3]:
+        for status in ("in_progress", "closed"):
+            for colour in Light:
+                want = {k for k, (c, s, ds) in scan.items()
+                        if c is colour and s == status and department in ds}  # fmt: skip
+                got = summary.select(light=colour, status=status, department=department)
+                assert got == want, (colour, status, department, now)
+        mine = summary.select(department=department)
+        assert mine == {k for k, (_, _, ds) in scan.items() if department in ds}
+        assert summary.counts(mine) == {c.value: sum(scan[k][0] is c for k in mine) for c in Light}
+
+
+def test_a_task_written_again_is_held_under_its_first_key_and_shared_strings() -> None:
+    """A recovered task and each later write bring their own copies of the same strings: the
+    summary keeps one key object per task, and one departments' tuple and deadline string for
+    tasks that share them (bench/memory.py: 100k tasks)."""
+    summary = LedgerSummary(RULES, ZONE)
+    first, book = "DC-001", _book(1, TaskStatus.in_progress, 30, 10, "jyj")
+    summary.put(first, book)
+    summary.put(_fresh(first), json.loads(json.dumps(book | {"percent": 20})))
+    summary.put("DC-002", json.loads(json.dumps(book | {"task_id": "DC-002"})))
+    summary.at(START)
+    (held,) = (k for k in summary.select(status="in_progress") if k == first)
+    assert held is first
+    one, two = summary.rows[first], summary.rows["DC-002"]
+    assert one[2] is two[2] and one[3] is two[3] and one[1] is two[1]
+
+
+def test_writes_between_reads_leave_no_pile_of_stale_moments() -> None:
+    """Each read after a write pushes the task's next moment; the ones its later writes made
+    stale are dropped once they outnumber the tasks (memory grew with every progress report)."""
+    summary = LedgerSummary(RULES, ZONE)
+    books = [_book(n, TaskStatus.in_progress, 40, 0, "jyj") for n in range(20)]
+    for percent in range(50):
+        for book in books:
+            summary.put(book["task_id"], book | {"percent": percent})
+        summary.at(START + timedelta(minutes=percent))
+    assert len(summary._moments) <= 2 * len(books) + 64  # the heap the test is about
+    assert summary.counts(summary.select()) == {"green": 20, "yellow": 0, "red": 0}
