@@ -128,7 +128,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "producer_linger": worker.producer_linger_s,
         "consumer_auto_offset_reset": "earliest",
         "Table": Table,  # forgets books of partitions that moved away (streams/worker/table.py)
-        "TableManager": TableManager,  # seeks streams before resuming them (worker/recovery.py)
+        "TableManager": TableManager,  # seeks the streams again after a recovery (recovery.py)
         "producer_acks": -1,
         "table_standby_replicas": worker.standby_replicas,
         "broker_credentials": broker_credentials(kafka),
