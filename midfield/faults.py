@@ -13,6 +13,10 @@ production) every point is a no-op costing one dict look-up. Points in use:
 * ``worker.batch-written``: a batch's books are written, its offsets not yet committed.
 * ``worker.seek`` (sleep): the worker seeks its stream partitions to their committed offsets
   after a recovery (streams/worker/transport.py).
+* ``worker.deliver`` (drop): the worker's consumer has read a stream record and hands it to its
+  agent; ``drop@N`` drops the N-th unread, as faust does when its flow stops mid-delivery
+  (streams/worker/offsets.py). ``MIDFIELD_FAULTS_MATCH=text`` counts only the records whose value
+  or a header holds ``text`` (one test's records on a shared broker).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from collections.abc import Iterable
 
-__all__ = ["delay_s", "point"]
+__all__ = ["armed", "delay_s", "drop", "point"]
 
 _hits: Counter[str] = Counter()
 
@@ -38,11 +43,27 @@ def _plan(verb: str) -> dict[str, float]:
 
 _PLAN = _plan("kill")
 _DELAYS = _plan("sleep")
+_DROPS = _plan("drop")
+_MATCH = os.environ.get("MIDFIELD_FAULTS_MATCH", "").encode()
+
+
+def armed(name: str) -> bool:
+    """Whether the plan names ``name`` at all (a point with a cost to set up, set up only then)."""
+    return any(name in plan for plan in (_PLAN, _DELAYS, _DROPS))
 
 
 def delay_s(name: str) -> float:
     """How long the plan says to wait at ``name`` (0: no wait)."""
     return _DELAYS.get(name, 0.0)
+
+
+def drop(name: str, parts: Iterable[bytes | None]) -> bool:
+    """Whether the plan says to drop here the record made of ``parts`` (its value and header
+    values): once, at the N-th record one of whose parts holds ``MIDFIELD_FAULTS_MATCH``."""
+    if name not in _DROPS or not any(_MATCH in (part or b"") for part in parts):
+        return False
+    _hits[name] += 1
+    return _hits[name] == _DROPS[name]
 
 
 def point(name: str) -> None:

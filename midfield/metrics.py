@@ -84,6 +84,12 @@ BATCH_EVENTS = Histogram(
     ["topic"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
 )
+REWINDS = Counter(
+    "midfield_worker_rewinds",
+    "Stream partitions sought back to a record that never reached the books (faust dropped it "
+    "unread: streams/worker/gate.py).",
+    ["topic"],
+)
 HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
 ACCESS_DENIED = Counter(
     "midfield_access_denied",

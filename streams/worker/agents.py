@@ -11,8 +11,9 @@ department outside the directory is dead-lettered, never sent to an outbox nobod
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, cast
 
 from midfield import faults, metrics
 from schemas.catalog import outbox
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from streams.worker.app import MidfieldApp
 
-__all__ = ["EMITTER", "Effects", "Pending"]
+__all__ = ["EMITTER", "Effects", "Pending", "admit", "applying"]
 
 EMITTER = "midfield://worker/midfield"
 """The source of every event the books emit, whatever the worker's application id: a rebuilt
@@ -38,6 +39,32 @@ worker running beside the live one (a blue/green switch, ``replay rebuild --serv
 the same alert, notice or reminder with the same id, and it is applied — and delivered to a
 department — once, not once per application id. (It is the default application id's, so the ids
 made before the two were told apart stay as they were.)"""
+
+
+def where(event: EventT[Any]) -> tuple[Any, int]:
+    """An event's partition and offset."""
+    return event.message.tp, event.message.offset
+
+
+async def admit(consumer: Any, events: Sequence[EventT[Any]]) -> list[EventT[Any]]:
+    """The ``events`` the books may apply (:meth:`streams.worker.gate.Gate.admit`), each
+    partition a record went missing in sought back to it."""
+    admitted, rewinds = consumer.gate.admit(events, where)
+    for rewind in rewinds:
+        await consumer.rewind(rewind)
+    return cast("list[EventT[Any]]", admitted)
+
+
+@asynccontextmanager
+async def applying(consumer: Any, events: Sequence[EventT[Any]]) -> AsyncIterator[None]:
+    """The block applies the admitted ``events``: once it returns, their offsets may be
+    committed; if it raises, their partitions want them again (read again, not skipped)."""
+    try:
+        yield
+    except BaseException:
+        consumer.gate.failed(events, where)
+        raise
+    consumer.gate.applied(events, where)
 
 
 class Effects:
@@ -58,12 +85,16 @@ class Effects:
 
     async def consume(self, stream: Any, name: str) -> None:
         """The agent reading topic ``name``: events in :func:`batches` (up to ``batch_max``;
-        gathered for ``batch_within_s`` only while behind the end of the log); faust
-        acknowledges a batch's events once it is applied."""
-        worker = self.app.settings.worker
+        gathered for ``batch_within_s`` only while behind the end of the log), each partition's
+        in offset order with none skipped (streams/worker/gate.py); a batch's offsets may be
+        committed once it is applied."""
+        worker, consumer = self.app.settings.worker, self.app.consumer
         async for events in batches(stream, worker.batch_max, worker.batch_within_s):
-            async with self._applying:
-                await self.apply(events, name)
+            admitted = await admit(consumer, events)
+            if not admitted:
+                continue
+            async with applying(consumer, admitted), self._applying:
+                await self.apply(admitted, name)
 
     async def apply(self, events: Sequence[EventT[Any]], name: str) -> None:
         """Each event in order over the books as the batch has left them so far, its side

@@ -37,7 +37,6 @@ from streams.worker.duty_reports import add_duty_reports
 from streams.worker.emit import raw_topic
 from streams.worker.health import BrokerWatch
 from streams.worker.hooks import read_offsets, try_code
-from streams.worker.recovery import TableManager
 from streams.worker.sensor import MetricsSensor
 from streams.worker.table import Table, book_chunks
 from streams.worker.tables import add_books
@@ -128,7 +127,6 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "producer_linger": worker.producer_linger_s,
         "consumer_auto_offset_reset": "earliest",
         "Table": Table,  # forgets books of partitions that moved away (streams/worker/table.py)
-        "TableManager": TableManager,  # seeks the streams again after a recovery (recovery.py)
         "producer_acks": -1,
         "table_standby_replicas": worker.standby_replicas,
         "broker_credentials": broker_credentials(kafka),

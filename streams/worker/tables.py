@@ -17,7 +17,7 @@ import faust
 from midfield.logging import get_logger
 from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
-from streams.worker.agents import Effects
+from streams.worker.agents import Effects, admit, applying
 from streams.worker.emit import raw_topic, send, tables_settled
 from streams.worker.table import Table, book_chunks
 
@@ -99,13 +99,20 @@ def _add_index(app: MidfieldApp, index: Index, channel: Any) -> None:
 
     async def take(stream: Any) -> None:
         async for event in stream.events():
-            taken = index.take(event.value)
-            if taken is None:  # never dead-letter the dead-letter topic: say so and go on
-                message = event.message
-                where = f"{message.topic}/{message.partition}@{message.offset}"
-                log.warning(f"not a record of {index.name}", reason="not-indexed", position=where)
-                continue
-            key, entity = taken
-            table[key] = entity
+            admitted = await admit(app.consumer, [event])
+            async with applying(app.consumer, admitted):
+                for each in admitted:
+                    _index(index, table, each)
 
     app.agent(channel, name=f"index:{index.name}")(take)
+
+
+def _index(index: Index, table: Table, event: Any) -> None:
+    taken = index.take(event.value)
+    if taken is None:  # never dead-letter the dead-letter topic: say so and go on
+        message = event.message
+        position = f"{message.topic}/{message.partition}@{message.offset}"
+        log.warning(f"not a record of {index.name}", reason="not-indexed", position=position)
+        return
+    key, entity = taken
+    table[key] = entity

@@ -15,17 +15,19 @@ client inside faust's consumer-thread call cancels recovery (research/faust-on-t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
+from mode import Service
 
-from midfield import faults
+from midfield import faults, metrics
 from midfield.bus.clients import client_config
 from midfield.bus.watermarks import end_offsets
 from midfield.settings import Settings
+from streams.worker.gate import Gate, Rewind
 
 __all__ = ["Transport", "fetch_max_wait_ms"]
 
@@ -69,11 +71,111 @@ def _client_config(transport: TransportT, settings: Settings | None) -> dict[str
     return {"bootstrap_servers": servers, "client_id": "midfield-recovery"}
 
 
+class ReadOffsets(dict[TP, int | None]):
+    """faust's read offsets, kept only for partitions whose records faust itself puts in order
+    (the changelogs it recovers tables from). For a stream partition faust's filter dropped a
+    record fetched again after a seek back, whenever the rest of a batch fetched before the seek
+    was still being handed on: the :class:`~streams.worker.gate.Gate` orders those."""
+
+    def __init__(self, gated: Callable[[TP], bool]) -> None:
+        super().__init__()
+        self.gated = gated
+
+    def __missing__(self, tp: TP) -> None:
+        return None
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        if not self.gated(tp):
+            super().__setitem__(tp, offset)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for tp, offset in dict(*args, **kwargs).items():
+            self[tp] = offset
+
+
 class Consumer(faust_aiokafka.Consumer):
+    """faust's consumer, committing what the books applied (:class:`Gate`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = Gate()
+        self._read_offset = ReadOffsets(self.gated)
+        if faults.armed("worker.deliver"):
+            self.callback = self._deliver_unless_dropped(self.callback)
+
+    def gated(self, tp: TP) -> bool:
+        """Whether ``tp`` is a stream partition (its offsets committed): an agent reads it."""
+        return bool(self.app.topics.acks_enabled_for(tp.topic))
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        await super().seek(partition, offset)
+        if self.gated(partition):
+            self.gate.expect(partition, offset)
+
+    async def rewind(self, rewind: Rewind) -> None:
+        """Seek back to a record that never reached the books; to the log's start if retention
+        deleted it first (said, for it is lost: it was never read)."""
+        tp, offset, _ = rewind
+        if tp not in self.assignment():
+            return
+        start = (await self.earliest_offsets(tp)).get(tp, 0)
+        if start > offset:
+            self.log.error(f"{tp}: offsets {offset}..{start - 1} deleted before they were read")
+            offset = start
+        self.log.info(f"{tp}@{offset} never reached the books ({rewind.seen} did): read again")
+        metrics.REWINDS.labels(tp.topic).inc()
+        await self.seek(tp, offset)
+
+    @Service.timer(1.0)
+    async def _seek_back_stalled(self) -> None:
+        """Each stream partition whose books wait for a record with nothing read after it."""
+        if not self.flow_active or self.app.in_recovery:
+            return
+        for tp in self.assignment():
+            if self.gated(tp) and tp not in self._paused_partitions:
+                rewind = self.gate.stalled(tp, self.highwater(tp))
+                if rewind is not None:
+                    await self.rewind(rewind)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.gate.forget(revoked)
+        await super().on_partitions_revoked(revoked)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """A stream partition's: one past the last offset its books applied (faust's acks are
+        emptied, unread)."""
+        if not self.gated(tp):
+            return super()._new_offset(tp)
+        self._acked[tp].clear()
+        self._acked_index[tp].clear()
+        return self.gate.committable(tp)
+
+    def _deliver_unless_dropped(self, deliver: Any) -> Any:
+        """The fault ``worker.deliver=drop@N``: the N-th stream record read is never handed on,
+        as when faust's flow stops mid-delivery (its read offset moves on all the same)."""
+
+        async def deliver_unless_dropped(message: Any) -> None:
+            stream = self.app.topics.acks_enabled_for(message.topic)
+            parts = [message.value, *(value for _, value in message.headers or ())]
+            if stream and faults.drop("worker.deliver", parts):
+                self.log.warning(f"fault: {message.tp}@{message.offset} dropped unread")
+                return
+            await deliver(message)
+
+        return deliver_unless_dropped
+
     async def perform_seek(self) -> None:
+        """faust's seek of every partition to its committed offset; each stream partition's
+        gate is told, and where nothing was committed, the log's start."""
         if delay := faults.delay_s("worker.seek"):
             await asyncio.sleep(delay)
         await super().perform_seek()
+        streams = [tp for tp in self.assignment() if self.gated(tp)]
+        fresh = [tp for tp in streams if self._committed_offset.get(tp) is None]
+        starts = await self.earliest_offsets(*fresh) if fresh else {}
+        for tp in streams:
+            committed = self._committed_offset.get(tp)
+            self.gate.expect(tp, starts.get(tp, 0) if committed is None else committed)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HighwaterConsumerThread(self, loop=self.loop, beacon=self.beacon)

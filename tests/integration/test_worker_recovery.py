@@ -171,3 +171,33 @@ def test_a_backlog_waiting_at_a_restart_is_applied_whole_however_long_the_seek_t
     finally:
         worker.stop()
     assert len(ids) == BACKLOG and max(ids.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("dropped", "partition"),
+    [(1, None), (700, None), (1000, 0)],
+    ids=["first-read", "mid-stream", "last-of-its-partition"],
+)
+def test_a_record_read_but_never_handed_to_the_books_is_read_again_not_skipped(
+    catalog_topics: Broker, workdir: Path, unique: str, dropped: int, partition: int | None
+) -> None:
+    """faust can read a stream record and never hand it on: when its flow stops mid-delivery,
+    when a flow's resume empties the queues, when a fetched batch is cut short. Its read offset
+    moves on all the same, and its commit then skipped the record (a hole of one record at the
+    committed offset, or any hole where the partition had no committed offset) or stuck
+    behind it until a restart. Here the ``dropped``-th record of this test is dropped so (the
+    last: nothing read after it shows it missing)."""
+    source = f"midfield://test/{unique}"
+    worker = WorkerProcess(catalog_topics, workdir, app_id=f"d-{unique}")
+    worker.env_extra |= {
+        "MIDFIELD_FAULTS": f"worker.deliver=drop@{dropped}",
+        "MIDFIELD_FAULTS_MATCH": source,
+    }
+    with worker.running():
+        _produce(catalog_topics, source, range(1000), partition=partition)
+        try:
+            worker.wait(lambda: len(_ids(worker, source)) >= 1000, timeout=60, what="all 1000")
+        except AssertionError as exc:
+            raise AssertionError(f"{len(_ids(worker, source))} of 1000: {exc}") from None
+        ids = _ids(worker, source)
+    assert len(ids) == 1000 and max(ids.values()) == 1
