@@ -24,6 +24,7 @@ only the event types a book declares, so ``apply`` never sees anything else.
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ __all__ = [
     "Context",
     "Decision",
     "Index",
+    "KeptSummary",
     "Refusal",
     "State",
     "Summary",
@@ -129,6 +131,21 @@ class Summary(Protocol):
     def put(self, key: str, book: State | None) -> None: ...
 
     def reset(self, books: Iterable[tuple[str, State]]) -> None: ...
+
+
+class KeptSummary(Summary):
+    """A :class:`Summary` made from the writes alone, so that a recovery starts it afresh
+    (:meth:`forget`) and tells it every entity again: every summary in streams/books is one."""
+
+    @abstractmethod
+    def forget(self) -> None:
+        """Back to empty, as just made."""
+
+    def reset(self, books: Iterable[tuple[str, State]]) -> None:
+        """Forget everything, then take ``books`` (a table's entities after a recovery)."""
+        self.forget()
+        for key, book in books:
+            self.put(key, book)
 
 
 def seen(book: State | None, envelope: Envelope) -> bool:

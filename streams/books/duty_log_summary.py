@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from streams.books.book import State
+from streams.books.book import KeptSummary, State
 from streams.books.office_time import instant
 from streams.books.ranked import Entry, Ranked
 
@@ -25,7 +25,7 @@ __all__ = ["DutyLogSummary"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class DutyLogSummary:
+class DutyLogSummary(KeptSummary):
     """See the module's docstring."""
 
     def __init__(self, zone: ZoneInfo) -> None:
@@ -52,13 +52,10 @@ class DutyLogSummary:
             if entry["id"] not in self._placed:
                 self._place(key, entry)
 
-    def reset(self, books: Iterable[tuple[str, State]]) -> None:
-        """Forget everything, then take ``books`` (a table's entities after a recovery)."""
+    def forget(self) -> None:
         self.days.clear()
         self._ids.clear()
         self._placed.clear()
-        for key, book in books:
-            self.put(key, book)
 
     def on(self, day: date) -> Ranked:
         """The entries of office day ``day`` (none: an empty list)."""

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from midfield.settings import SupervisionSettings
 from streams.books import lights, task_book
-from streams.books.book import State
+from streams.books.book import KeptSummary, State
 from streams.books.lights import Light
 from streams.books.ranked import Ranked
 from streams.books.task_state import TaskState
@@ -59,7 +59,7 @@ def _us(moment: datetime) -> int:
     return (moment - _EPOCH) // _US
 
 
-class LedgerSummary:
+class LedgerSummary(KeptSummary):
     """Tasks by light, status and department; see the module's docstring."""
 
     def __init__(self, rules: SupervisionSettings, zone: ZoneInfo) -> None:
@@ -105,12 +105,9 @@ class LedgerSummary:
                 self._all_unlit = True
                 self._unlit = set()
 
-    def reset(self, books: Iterable[tuple[str, State]]) -> None:
-        """Forget everything, then take ``books`` (a table's entities after a recovery)."""
+    def forget(self) -> None:
         self.__init__(self.rules, self.zone)  # type: ignore[misc]
         self._all_unlit = True
-        for key, book in books:
-            self.put(key, book)
 
     def _row(self, key: str, book: TaskState) -> Row:
         team = tuple(sys.intern(d) for d in task_book.departments_of(book))

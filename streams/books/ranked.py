@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from streams.books.book import State
+from streams.books.book import KeptSummary, State
 
 __all__ = ["Entry", "Ranked", "Ranking", "keys"]
 
@@ -127,7 +127,7 @@ class Ranked:
             raise ValueError(f"not a cursor of this list: {cursor!r}") from None
 
 
-class Ranking:
+class Ranking(KeptSummary):
     """A book's summary that is one :class:`Ranked`: each entity where ``rank`` puts it
     (``None``: not listed), in the group ``group`` names (none: all in one)."""
 
@@ -145,11 +145,8 @@ class Ranking:
         group = self.group(book) if self.group is not None and book is not None else ""
         self.ranked.put(key, rank, group)
 
-    def reset(self, books: Iterable[tuple[str, State]]) -> None:
-        """Forget everything, then take ``books`` (a table's entities after a recovery)."""
+    def forget(self) -> None:
         self.ranked = Ranked(self.width)
-        for key, book in books:
-            self.put(key, book)
 
 
 def keys(entries: Iterable[Entry]) -> list[str]:

@@ -15,7 +15,6 @@ message it holds; the views pass ``now``.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from midfield.settings import RepliesSettings
 from streams.books import office_time
-from streams.books.book import State
+from streams.books.book import KeptSummary, State
 from streams.books.period import Period
 from streams.books.ranked import Entry, Ranked
 from streams.books.replies import is_message
@@ -50,7 +49,7 @@ class _Day:
     """Messages not answered yet."""
 
 
-class ReplySummary:
+class ReplySummary(KeptSummary):
     """See the module's docstring."""
 
     def __init__(self, rules: RepliesSettings, zone: ZoneInfo) -> None:
@@ -93,13 +92,10 @@ class ReplySummary:
         else:
             day.waits.append(wait)
 
-    def reset(self, books: Iterable[tuple[str, State]]) -> None:
-        """Forget everything, then take ``books`` (a table's entities after a recovery)."""
+    def forget(self) -> None:
         self.rows.clear()
         self.days.clear()
         self.open.clear()
-        for key, book in books:
-            self.put(key, book)
 
     def departments(self) -> list[str]:
         """Every department a message was assigned to (``""``: not assigned), in order."""

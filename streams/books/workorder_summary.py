@@ -11,19 +11,18 @@ the worker feeds it every write of the orders' table and, after a recovery, ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from streams.books import workorders
-from streams.books.book import State
+from streams.books.book import KeptSummary, State
 from streams.books.office_time import instant
 from streams.books.ranked import Entry, Ranked
 
 __all__ = ["WorkOrderSummary"]
 
 
-class WorkOrderSummary:
+class WorkOrderSummary(KeptSummary):
     """See the module's docstring."""
 
     def __init__(self, zone: ZoneInfo) -> None:
@@ -57,11 +56,8 @@ class WorkOrderSummary:
         alone = (instant(book["accepted_at"]),) if not book["units"] else None
         self.unassigned.put(key, alone)
 
-    def reset(self, books: Iterable[tuple[str, State]]) -> None:
-        """Forget everything, then take ``books`` (a table's entities after a recovery)."""
+    def forget(self) -> None:
         self.__init__(self.zone)  # type: ignore[misc]
-        for key, book in books:
-            self.put(key, book)
 
     def at_risk(self, until: datetime, unit: str | None, listed: int) -> tuple[int, list[str]]:
         """How many open orders (of ``unit``: those involving it) are due by ``until``, and the

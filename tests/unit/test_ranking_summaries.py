@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from midfield.settings import Settings
 from streams.books import alerts, emergencies, waiting_letters
 from streams.books.book import State
-from streams.books.ranked import Ranking, keys
+from streams.books.ranked import keys
+from tests.summary_feed import feed, writes_and_resets
 
 UTC, ZONE = ZoneInfo("UTC"), ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=ZONE)
@@ -33,25 +34,9 @@ def _at(minutes: int, utc: bool) -> str:
 TIMES = st.builds(_at, st.integers(0, 5), st.booleans())  # few: ties happen
 
 
-def _steps(books: st.SearchStrategy[State]) -> st.SearchStrategy[list]:
-    """Writes (a key and its book, or ``None``: deleted) and resets (the books kept then)."""
-    write = st.tuples(st.sampled_from(KEYS), st.one_of(st.none(), books))
-    return st.lists(st.one_of(write, st.just("reset")), max_size=40)
-
-
-def _fed(ranking: Ranking, steps: list) -> dict[str, State]:
-    stored: dict[str, State] = {}
-    for step in steps:
-        if step == "reset":  # a recovery: the summary is told every entity the worker holds
-            ranking.reset(list(stored.items()))
-            continue
-        key, book = step
-        if book is None:
-            stored.pop(key, None)
-        else:
-            stored[key] = book | {"alert_id": key, "report_id": key, "id": key}
-        ranking.put(key, stored.get(key))
-    return stored
+def _ids(key: str) -> State:
+    """The fields that carry an entity's key in the alerts', emergencies' and letters' books."""
+    return {"alert_id": key, "report_id": key, "id": key}
 
 
 # -- alerts --------------------------------------------------------------------------------------
@@ -76,10 +61,10 @@ def _alerts_scanned(books: list[State], only_open: bool) -> list[str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(_steps(ALERTS), st.integers(1, 4))
+@given(writes_and_resets(KEYS, ALERTS), st.integers(1, 4))
 def test_the_alerts_summary_lists_the_alerts_a_scan_finds_in_order(steps: list, limit: int) -> None:
     summary = alerts.BOOK.summary(SETTINGS)  # type: ignore[misc]
-    books = list(_fed(summary, steps).values())
+    books = list(feed(summary, steps, _ids).values())
     ranked = summary.ranked
     every, still_open = _alerts_scanned(books, False), _alerts_scanned(books, True)
     assert keys(ranked.first(len(books))) == every
@@ -103,10 +88,10 @@ EMERGENCIES = st.builds(_emergency, st.lists(TIMES, min_size=1, max_size=3), st.
 
 
 @settings(max_examples=300, deadline=None)
-@given(_steps(EMERGENCIES))
+@given(writes_and_resets(KEYS, EMERGENCIES))
 def test_the_emergencies_summary_lists_the_open_ones_last_followed_up_first(steps: list) -> None:
     summary = emergencies.BOOK.summary(SETTINGS)  # type: ignore[misc]
-    books = list(_fed(summary, steps).values())
+    books = list(feed(summary, steps, _ids).values())
     found = [b for b in books if emergencies.is_open(b)]
     found.sort(key=lambda b: b["report_id"], reverse=True)  # ties: the greater id first
     found.sort(key=lambda b: datetime.fromisoformat(b["reports"][-1]["at"]), reverse=True)
@@ -125,10 +110,10 @@ LETTERS = st.builds(_letter, st.sampled_from(["bad-time", "bad-field-count", "un
 
 
 @settings(max_examples=300, deadline=None)
-@given(_steps(LETTERS), st.integers(1, 6))
+@given(writes_and_resets(KEYS, LETTERS), st.integers(1, 6))
 def test_the_letters_summary_counts_and_lists_what_the_scan_does(steps: list, listed: int) -> None:
     summary = waiting_letters.INDEX.summary(SETTINGS)  # type: ignore[misc]
-    books = _fed(summary, steps)
+    books = feed(summary, steps, _ids)
     scanned = waiting_letters.waiting(books.values(), listed)
     found = waiting_letters.waiting_in(summary.ranked, listed)
     assert found["waiting"] == scanned["waiting"]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from streams.books import workorders
 from streams.books.book import State
 from streams.books.workorder_summary import WorkOrderSummary
+from tests.summary_feed import feed, writes_and_resets
 
 UTC, ZONE = ZoneInfo("UTC"), ZoneInfo("Asia/Shanghai")
 DAY = date(2025, 6, 10)
@@ -50,25 +51,12 @@ ORDERS = st.builds(
     st.integers(0, 3),
     st.booleans(),
 )
-STEPS = st.lists(
-    st.one_of(st.tuples(st.sampled_from(NUMBERS), st.one_of(st.none(), ORDERS)), st.just("reset")),
-    max_size=40,
-)
+STEPS = writes_and_resets(NUMBERS, ORDERS)
 
 
 def _fed(steps: list) -> tuple[WorkOrderSummary, dict[str, State]]:
-    summary, stored = WorkOrderSummary(ZONE), {}
-    for step in steps:
-        if step == "reset":
-            summary.reset(list(stored.items()))
-            continue
-        number, book = step
-        if book is None:
-            stored.pop(number, None)
-        else:
-            stored[number] = book | {"order_number": number}
-        summary.put(number, stored.get(number))
-    return summary, stored
+    summary = WorkOrderSummary(ZONE)
+    return summary, feed(summary, steps, lambda number: {"order_number": number})
 
 
 def _at_risk_scanned(books: list[State], now: datetime, unit: str | None) -> list[str]:

@@ -21,16 +21,14 @@ model is the department each example is counted for, nothing of its text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from streams.books.book import State
+from streams.books.book import KeptSummary, State
 from streams.books.suggest import segment
 from streams.books.suggest.model import Suggestion, SuggestModel
 
 __all__ = ["SuggestSummary"]
 
 
-class SuggestSummary:
+class SuggestSummary(KeptSummary):
     """See the module's docstring."""
 
     def __init__(self) -> None:
@@ -55,12 +53,9 @@ class SuggestSummary:
         if now:
             self.model.learn_features(found, now)
 
-    def reset(self, books: Iterable[tuple[str, State]]) -> None:
-        """Forget everything, then count ``books`` (a table's examples after a recovery)."""
+    def forget(self) -> None:
         self.model = SuggestModel()
         self.counted.clear()
-        for key, book in books:
-            self.put(key, book)
 
     def suggest(self, book: State, k: int = 3) -> list[Suggestion]:
         """The ``k`` likeliest departments for the example ``book``, leaving out those that sent
