@@ -14,6 +14,7 @@ from midfield.settings import KafkaSettings, TopicSettings
 from schemas.catalog import TopicSpec, concrete
 
 __all__ = [
+    "CHANGELOG_ROLL",
     "TopicResult",
     "create_missing",
     "create_topics",
@@ -28,6 +29,17 @@ class TopicResult:
     partitions: int
     outcome: Literal["created", "exists", "mismatch"]
     detail: str = ""
+
+
+CHANGELOG_ROLL = {
+    "segment.ms": str(3_600_000),
+    "segment.bytes": str(64 << 20),
+    "min.cleanable.dirty.ratio": "0.2",
+}
+"""The books' changelogs (compacted) roll a segment every hour or 64 MiB and are cleaned once a
+fifth of them is superseded: Kafka never compacts the active segment, so with its defaults (7
+days, 1 GiB) a restart read the whole week's history. A recovery reads about the books' size
+plus an hour of writes (docs/deploy.md)."""
 
 
 def topic_configs(spec: TopicSpec, topics: TopicSettings) -> dict[str, str]:

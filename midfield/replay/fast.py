@@ -28,7 +28,7 @@ from typing import Any
 
 from midfield.bus.consumer import TopicPartition, probe_consumer
 from midfield.bus.producer import Producer
-from midfield.bus.topics import create_missing, partition_counts
+from midfield.bus.topics import CHANGELOG_ROLL, create_missing, partition_counts
 from midfield.errors import StoreError
 from midfield.replay.books import changelog_topic
 from midfield.replay.offsets import commit_offsets
@@ -139,7 +139,7 @@ def _create_changelogs(app_id: str, settings: Settings) -> None:
         changelog_topic(app_id, book): {
             "num_partitions": topics.partitions,
             "replication_factor": topics.replication_factor,
-            "configs": {"cleanup.policy": "compact"},
+            "configs": {"cleanup.policy": "compact", **CHANGELOG_ROLL},
         }
         for book in NAMES
     }

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import faust
 
+from midfield.bus.topics import CHANGELOG_ROLL
 from midfield.logging import get_logger
 from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
@@ -56,7 +57,10 @@ def add_books(app: MidfieldApp, effects: Effects, channels: dict[str, Any]) -> N
 
 
 def _table(app: MidfieldApp, name: str) -> Table:
-    return cast(Table, app.Table(name, default=None, schema=BOOK_SCHEMA))
+    return cast(
+        Table,
+        app.Table(name, default=None, schema=BOOK_SCHEMA, extra_topic_configs=CHANGELOG_ROLL),
+    )
 
 
 def _add_agent(app: MidfieldApp, effects: Effects, channel: Any) -> None:

@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
 from midfield.bus.clients import client_config
+from midfield.bus.topics import CHANGELOG_ROLL
 from midfield.bus.watermarks import topic_end_offsets
 from midfield.settings import TopicSettings
 from tests.harness import REPO, Broker, WorkerProcess, read_topic, wait_for
@@ -125,3 +126,23 @@ def _compacted(broker: Broker, changelog: str, written: int) -> int:
     """The changelog's record count once the cleaner removed at least half; 0 before."""
     kept = len(read_topic(broker, changelog, timeout=60))
     return kept if kept <= written // 2 else 0
+
+
+def test_the_worker_creates_its_changelogs_to_be_compacted_within_the_hour(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    """Kafka never compacts a changelog's active segment: with its defaults (7 days, 1 GiB) a
+    restart read the whole week's history. The worker's changelogs roll hourly or at 64 MiB."""
+    worker = WorkerProcess(catalog_topics, workdir, app_id=f"g-{unique}")
+    with worker.running():
+        changelog = f"{worker.app_id}-duty_log-changelog"
+        admin = KafkaAdminClient(**client_config(catalog_topics.kafka_settings()))
+        try:
+            answer = admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, changelog)], config_filter="all"
+            )
+        finally:
+            admin.close()
+    configs = {name: found["value"] for name, found in answer["topic"][changelog].items()}
+    assert configs["cleanup.policy"] == "compact"
+    assert {name: configs.get(name) for name in CHANGELOG_ROLL} == CHANGELOG_ROLL
