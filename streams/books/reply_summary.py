@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from midfield.settings import RepliesSettings
@@ -44,6 +44,9 @@ strings and numbers, which the garbage collector stops tracking (a named tuple p
 walked by every full collection: a stall on the loop that applies events)."""
 
 
+_Key = TypeVar("_Key", date, int)
+
+
 @dataclass(slots=True)
 class _Shelf:
     """One department's messages received on one office day, or in one month."""
@@ -55,45 +58,44 @@ class _Shelf:
     micros: int = 0
     """The waits added up, in microseconds (:func:`reply_tallies.micros`): exact."""
 
-    def count(self, wait: float | None, sign: int) -> None:
-        """A message with ``wait`` (``None``: open) comes (``sign`` 1) or goes (-1)."""
+    def count(self, wait: float | None, us: int, sign: int) -> None:
+        """A message with ``wait`` (``None``: open; ``us`` its microseconds) comes (``sign``
+        1) or goes (-1)."""
         self.received += sign
         if wait is None:
             self.unanswered += sign
-            return
-        self.micros += sign * micros(wait)
-        if sign > 0:
+        elif sign > 0:
+            self.micros += us
             insort(self.waits, wait)
         else:
+            self.micros -= us
             del self.waits[bisect_left(self.waits, wait)]
 
 
 @dataclass(slots=True)
 class _Shelves:
-    """One department's shelves: by office day, and by month (keyed by its first day)."""
+    """One department's shelves: by office day, and by month (its :func:`_month` number)."""
 
     days: dict[date, _Shelf] = field(default_factory=dict)
-    months: dict[date, _Shelf] = field(default_factory=dict)
+    months: dict[int, _Shelf] = field(default_factory=dict)
 
     def count(self, day: date, wait: float | None, sign: int) -> None:
         """A message received on ``day`` comes (``sign`` 1) or goes (-1)."""
-        for shelves, key in ((self.days, day), (self.months, day.replace(day=1))):
-            shelf = shelves.setdefault(key, _Shelf())
-            shelf.count(wait, sign)
-            if not shelf.received:
-                del shelves[key]
+        us = 0 if wait is None else micros(wait)
+        _count_in(self.days, day, wait, us, sign)
+        _count_in(self.months, _month(day), wait, us, sign)
 
     def of(self, first: date, after: date) -> Iterator[_Shelf]:
         """The shelves that hold exactly the messages of the days ``first`` to ``after``
         (excluded): those of its whole months, and the days of the others."""
-        whole_from = first if first.day == 1 else _month_after(first)
-        whole_to = after.replace(day=1)
+        whole_from, whole_to = _month(first) + (first.day != 1), _month(after)
         if whole_from >= whole_to:  # no whole month: a day, a week
             yield from self._days(first, after)
             return
-        yield from self._days(first, whole_from)
+        if first.day != 1:
+            yield from self._days(first, _first_day(whole_from))
         yield from (shelf for m, shelf in self.months.items() if whole_from <= m < whole_to)
-        yield from self._days(whole_to, after)
+        yield from self._days(_first_day(whole_to), after)
 
     def _days(self, first: date, after: date) -> Iterator[_Shelf]:
         span = (after - first).days
@@ -106,11 +108,26 @@ class _Shelves:
                 yield shelf
 
 
-def _month_after(day: date) -> date:
-    """The first day of the month after ``day``'s (``date.max`` in the last month there is)."""
-    if (day.year, day.month) == (date.max.year, date.max.month):
-        return date.max
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+def _count_in(
+    shelves: dict[_Key, _Shelf], key: _Key, wait: float | None, us: int, sign: int
+) -> None:
+    """:meth:`_Shelf.count` on ``shelves[key]``, made when it comes and dropped when empty."""
+    shelf = shelves.get(key)
+    if shelf is None:
+        shelf = shelves[key] = _Shelf()
+    shelf.count(wait, us, sign)
+    if not shelf.received:
+        del shelves[key]
+
+
+def _month(day: date) -> int:
+    """The number of ``day``'s month, counted from January of year 0."""
+    return day.year * 12 + day.month - 1
+
+
+def _first_day(month: int) -> date:
+    """The first day of the month :func:`_month` numbers ``month``."""
+    return date(month // 12, month % 12 + 1, 1)
 
 
 class ReplySummary:
