@@ -57,7 +57,7 @@ def demo(check: bool, workdir: Path, port: int) -> None:
 
 
 _BENCHES = ("ingest", "demo_ready", "worker_ready", "rebuild", "latency", "memory", "views",
-            "suggest")  # fmt: skip
+            "suggest", "reply_tally")  # fmt: skip
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

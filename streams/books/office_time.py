@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["earliest", "instant", "latest", "parse", "shown"]
+__all__ = ["earliest", "instant", "instant_of", "latest", "parse", "shown"]
 
 _AWARE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
 """An ISO 8601 date-time with an offset: what ``datetime.isoformat()`` of an aware time writes."""
@@ -36,7 +36,12 @@ _MICROSECOND = timedelta(microseconds=1)
 def instant(text: str) -> int:
     """The ISO time as microseconds since the epoch: an exact sort key that is a plain integer
     (a summary keeps one per entity, see streams/books/ranked.py)."""
-    return (parse(text) - _EPOCH) // _MICROSECOND
+    return instant_of(parse(text))
+
+
+def instant_of(when: datetime) -> int:
+    """:func:`instant` of an aware datetime."""
+    return (when - _EPOCH) // _MICROSECOND
 
 
 def latest(*texts: str) -> str:

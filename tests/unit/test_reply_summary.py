@@ -1,10 +1,12 @@
 """The reply tallies' summary (streams/books/reply_summary.py) gives the very figures
 :func:`reply_tallies.tally` computes from the books, for any period, department and sequence of
-writes."""
+writes: counts, on-time count, and the mean, nearest-rank p50 and p90 and max of the waits, to
+the last bit of the float."""
 
 from __future__ import annotations
 
 import gc
+import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,11 +22,16 @@ ZONE = ZoneInfo("Asia/Shanghai")
 RULES = RepliesSettings()
 START = datetime(2025, 1, 30, 20, tzinfo=ZoneInfo("UTC"))  # late evening UTC: the next day here
 NOW = START + timedelta(days=90)
-PERIODS = ["all", "2025", "2025-01", "2025-02", "2025-01-31", "2025-02-01", "2024"]
+PERIODS = ["all", "2025", "2025-Q1", "2025-01", "2025-02", "2025-03", "2025-W05", "2025-W06",
+           "2025-01-31", "2025-02-01", "2024"]  # fmt: skip
+"""Whole years, quarters and months, weeks across a month's end, days, and periods with none."""
+DEPARTMENTS = (None, "", "jyj", "zjj")
+HOUR_US, DAY_US = 3_600_000_000, 86_400_000_000
 
 
-def _book(n: int, hours: int, department: str, wait_h: int | None, received: bool) -> dict:
+def _book(n: int, hours: int, department: str, wait_us: int | None, received: bool) -> dict:
     at = START + timedelta(hours=hours)
+    replied = None if wait_us is None else at + timedelta(microseconds=wait_us)
     return {
         "message_id": f"M{n}",
         "channel": "board",
@@ -32,20 +39,34 @@ def _book(n: int, hours: int, department: str, wait_h: int | None, received: boo
         "title": f"留言{n}",
         "department": department,
         "received_at": at.isoformat() if received else None,
-        "replied_at": None if wait_h is None else (at + timedelta(hours=wait_h)).isoformat(),
+        "replied_at": None if replied is None else replied.isoformat(),
         "replied_by": "",
-        "replies": 0 if wait_h is None else 1,
+        "replies": 0 if replied is None else 1,
         "applied": [],
     }
 
 
+waits_us = st.one_of(
+    st.none(),
+    st.integers(0, 24 * 20).map(lambda h: h * HOUR_US),  # ties
+    st.sampled_from([5 * DAY_US - 1, 5 * DAY_US, 5 * DAY_US + 1]),  # the on-time limit's edge
+    st.integers(-HOUR_US, 20 * DAY_US),  # to the microsecond; a reply logged before receipt
+)
 books = st.builds(
     _book,
     st.integers(0, 12),
     st.integers(0, 24 * 40),
     st.sampled_from(["", "jyj", "zjj"]),
-    st.one_of(st.none(), st.integers(0, 24 * 20)),
+    waits_us,
     st.booleans(),
+)
+many_books = st.builds(
+    _book,
+    st.integers(0, 60),
+    st.integers(0, 24 * 40),
+    st.sampled_from(["", "jyj", "zjj"]),
+    waits_us,
+    st.just(True),
 )
 
 
@@ -63,20 +84,71 @@ def _fed(writes: list) -> tuple[ReplySummary, dict[str, dict]]:
     return summary, stored
 
 
+def _assert_tallies_equal(summary: ReplySummary, shelf: list[dict]) -> None:
+    for text in PERIODS:
+        period = Period.parse(text, ZONE)
+        for department in DEPARTMENTS:
+            expected = reply_tallies.tally(shelf, period, department=department, now=NOW,
+                                           rules=RULES)  # fmt: skip
+            assert summary.tally(period, department=department, now=NOW) == expected, (
+                text, department)  # fmt: skip
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40))
 def test_the_summary_tallies_what_the_books_tally(writes: list) -> None:
     summary, stored = _fed(writes)
     shelf = list(stored.values())
-    for text in PERIODS:
-        period = Period.parse(text, ZONE)
-        for department in (None, "", "jyj"):
-            expected = reply_tallies.tally(shelf, period, department=department, now=NOW,
-                                           rules=RULES)  # fmt: skip
-            assert summary.tally(period, department=department, now=NOW) == expected, (
-                text, department)  # fmt: skip
+    _assert_tallies_equal(summary, shelf)
     codes = sorted({b["department"] for b in shelf if b["received_at"]})
     assert summary.departments() == codes
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(many_books, st.integers(0, 60)), min_size=20, max_size=120))
+def test_the_percentiles_of_many_messages_over_days_and_departments_are_the_books(
+    writes: list,
+) -> None:
+    """Up to 61 messages at once, replied and rewritten, over six weeks and three departments."""
+    summary, stored = _fed(writes)
+    _assert_tallies_equal(summary, list(stored.values()))
+
+
+def test_a_period_of_thousands_of_waits_has_the_books_percentiles() -> None:
+    """Enough waits in a period for the k-th smallest to narrow in rounds (more than
+    kth_smallest.MERGE_BELOW): 4,000 messages, seeded, some rewritten or gone."""
+    rng = random.Random(22)
+    writes: list = [
+        _book(n, rng.randrange(24 * 40), rng.choice(["", "jyj", "zjj"]),
+              rng.choice([None, rng.randrange(20) * HOUR_US, rng.randrange(20 * DAY_US)]), True)
+        for n in range(4_000)
+    ]  # fmt: skip
+    writes += [rng.randrange(4_000) for _ in range(200)]
+    summary, stored = _fed(writes)
+    assert max(summary.tally(Period.parse("2025-02", ZONE), department=None, now=NOW)
+               ["replied"], 0) > 1_024  # fmt: skip
+    _assert_tallies_equal(summary, list(stored.values()))
+
+
+def test_the_mean_is_exact_whichever_shelves_its_waits_are_added_from() -> None:
+    """Four waits whose float sum, added as the two departments' pairs, rounds to 61254.1 s,
+    and in sorted order to 61254.2 s; their exact mean is 61254.15 s, which rounds to 61254.2."""
+    writes: list = [
+        _book(1, 0, "jyj", 94_387_285_287, True),
+        _book(2, 0, "jyj", 16_320_722_039, True),
+        _book(3, 30, "zjj", 64_895_876_539, True),
+        _book(4, 30, "zjj", 69_412_716_135, True),
+    ]
+    summary, stored = _fed(writes)
+    found = summary.tally(Period.parse("all", ZONE), department=None, now=NOW)
+    assert found["time_to_reply_s"]["mean"] == 61254.2
+    _assert_tallies_equal(summary, list(stored.values()))
+
+
+@given(st.integers(-(2**51) + 1, 2**51 - 1))
+def test_a_wait_in_seconds_gives_back_its_microseconds(us: int) -> None:
+    wait = timedelta(microseconds=us)
+    assert reply_tallies.micros(wait.total_seconds()) == us
 
 
 @settings(max_examples=200, deadline=None)
