@@ -47,9 +47,9 @@ def where(event: EventT[Any]) -> tuple[Any, int]:
 
 
 async def admit(consumer: Any, events: Sequence[EventT[Any]]) -> list[EventT[Any]]:
-    """The ``events`` the books may apply (:meth:`streams.worker.gate.Gate.admit`), each
+    """The ``events`` the books may apply (:meth:`streams.worker.sequencer.Sequencer.admit`), each
     partition a record went missing in sought back to it."""
-    admitted, rewinds = consumer.gate.admit(events, where)
+    admitted, rewinds = consumer.sequencer.admit(events, where)
     for rewind in rewinds:
         await consumer.rewind(rewind)
     return cast("list[EventT[Any]]", admitted)
@@ -62,9 +62,9 @@ async def applying(consumer: Any, events: Sequence[EventT[Any]]) -> AsyncIterato
     try:
         yield
     except BaseException:
-        consumer.gate.failed(events, where)
+        consumer.sequencer.failed(events, where)
         raise
-    consumer.gate.applied(events, where)
+    consumer.sequencer.applied(events, where)
 
 
 class Effects:
@@ -86,7 +86,7 @@ class Effects:
     async def consume(self, stream: Any, name: str) -> None:
         """The agent reading topic ``name``: events in :func:`batches` (up to ``batch_max``;
         gathered for ``batch_within_s`` only while behind the end of the log), each partition's
-        in offset order with none skipped (streams/worker/gate.py); a batch's offsets may be
+        in offset order with none skipped (streams/worker/sequencer.py); a batch's offsets may be
         committed once it is applied."""
         worker, consumer = self.app.settings.worker, self.app.consumer
         async for events in batches(stream, worker.batch_max, worker.batch_within_s):

@@ -27,7 +27,7 @@ from midfield import faults, metrics
 from midfield.bus.clients import client_config
 from midfield.bus.watermarks import end_offsets
 from midfield.settings import Settings
-from streams.worker.gate import Gate, Rewind
+from streams.worker.sequencer import Rewind, Sequencer
 
 __all__ = ["Transport", "fetch_max_wait_ms"]
 
@@ -75,17 +75,17 @@ class ReadOffsets(dict[TP, int | None]):
     """faust's read offsets, kept only for partitions whose records faust itself puts in order
     (the changelogs it recovers tables from). For a stream partition faust's filter dropped a
     record fetched again after a seek back, whenever the rest of a batch fetched before the seek
-    was still being handed on: the :class:`~streams.worker.gate.Gate` orders those."""
+    was still being handed on: the :class:`~streams.worker.sequencer.Sequencer` orders those."""
 
-    def __init__(self, gated: Callable[[TP], bool]) -> None:
+    def __init__(self, sequenced: Callable[[TP], bool]) -> None:
         super().__init__()
-        self.gated = gated
+        self.sequenced = sequenced
 
     def __missing__(self, tp: TP) -> None:
         return None
 
     def __setitem__(self, tp: TP, offset: int | None) -> None:
-        if not self.gated(tp):
+        if not self.sequenced(tp):
             super().__setitem__(tp, offset)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
@@ -94,23 +94,23 @@ class ReadOffsets(dict[TP, int | None]):
 
 
 class Consumer(faust_aiokafka.Consumer):
-    """faust's consumer, committing what the books applied (:class:`Gate`)."""
+    """faust's consumer, committing what the books applied (:class:`Sequencer`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.gate = Gate()
-        self._read_offset = ReadOffsets(self.gated)
+        self.sequencer = Sequencer()
+        self._read_offset = ReadOffsets(self.sequenced)
         if faults.armed("worker.deliver"):
             self.callback = self._deliver_unless_dropped(self.callback)
 
-    def gated(self, tp: TP) -> bool:
+    def sequenced(self, tp: TP) -> bool:
         """Whether ``tp`` is a stream partition (its offsets committed): an agent reads it."""
         return bool(self.app.topics.acks_enabled_for(tp.topic))
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
-        if self.gated(partition):
-            self.gate.expect(partition, offset)
+        if self.sequenced(partition):
+            self.sequencer.expect(partition, offset)
 
     async def rewind(self, rewind: Rewind) -> None:
         """Seek back to a record that never reached the books; to the log's start if retention
@@ -132,23 +132,23 @@ class Consumer(faust_aiokafka.Consumer):
         if not self.flow_active or self.app.in_recovery:
             return
         for tp in self.assignment():
-            if self.gated(tp) and tp not in self._paused_partitions:
-                rewind = self.gate.stalled(tp, self.highwater(tp))
+            if self.sequenced(tp) and tp not in self._paused_partitions:
+                rewind = self.sequencer.stalled(tp, self.highwater(tp))
                 if rewind is not None:
                     await self.rewind(rewind)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        self.gate.forget(revoked)
+        self.sequencer.forget(revoked)
         await super().on_partitions_revoked(revoked)
 
     def _new_offset(self, tp: TP) -> int | None:
         """A stream partition's: one past the last offset its books applied (faust's acks are
         emptied, unread)."""
-        if not self.gated(tp):
+        if not self.sequenced(tp):
             return super()._new_offset(tp)
         self._acked[tp].clear()
         self._acked_index[tp].clear()
-        return self.gate.committable(tp)
+        return self.sequencer.committable(tp)
 
     def _deliver_unless_dropped(self, deliver: Any) -> Any:
         """The fault ``worker.deliver=drop@N``: the N-th stream record read is never handed on,
@@ -166,16 +166,16 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def perform_seek(self) -> None:
         """faust's seek of every partition to its committed offset; each stream partition's
-        gate is told, and where nothing was committed, the log's start."""
+        sequencer is told, and where nothing was committed, the log's start."""
         if delay := faults.delay_s("worker.seek"):
             await asyncio.sleep(delay)
         await super().perform_seek()
-        streams = [tp for tp in self.assignment() if self.gated(tp)]
+        streams = [tp for tp in self.assignment() if self.sequenced(tp)]
         fresh = [tp for tp in streams if self._committed_offset.get(tp) is None]
         starts = await self.earliest_offsets(*fresh) if fresh else {}
         for tp in streams:
             committed = self._committed_offset.get(tp)
-            self.gate.expect(tp, starts.get(tp, 0) if committed is None else committed)
+            self.sequencer.expect(tp, starts.get(tp, 0) if committed is None else committed)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HighwaterConsumerThread(self, loop=self.loop, beacon=self.beacon)

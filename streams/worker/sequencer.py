@@ -7,14 +7,14 @@ fetched batch is cut short by a rebalance, or when its read-offset filter drops 
 again after a seek. Its read offset moves on all the same; its commit then skips the record (a
 hole of one record at the committed offset passes its check, and any hole does where the
 partition has no committed offset) or sticks behind it until a restart. The short soak lost one
-to three inputs in about one run of ten (docs/brokers.md).
+to three inputs in about one run of five (docs/brokers.md).
 
-:class:`Gate` lets a record through only when it is the next one its partition's books need:
+:class:`Sequencer` lets a record through only when it is the next one its partition's books need:
 the committed offset after a seek, then one past the last let through. A record beyond it means
-one went missing: the partition is sought back (:meth:`Gate.admit` says where) and what comes
-before the missing one is read again, and taken in order. A record behind it was let through
-before. The committable offset of a partition is one past the last record its books applied
-(:meth:`Gate.applied`), so an offset is never committed past a record the books did not see.
+one went missing: the partition is sought back to it (:meth:`Sequencer.admit` says where), what
+arrives meanwhile is held back, and the missing record and those after it are read again and
+taken in order. A record behind it was let through before. The committable offset of a partition is one past the last record its books applied
+(:meth:`Sequencer.applied`), so an offset is never committed past a record the books did not see.
 
 Pure: the consumer (streams/worker/transport.py) says where it sought and asks what to commit;
 the agents (streams/worker/agents.py) pass each batch through it.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import Any, NamedTuple, TypeVar
 
-__all__ = ["Gate", "Rewind"]
+__all__ = ["Rewind", "Sequencer"]
 
 E = TypeVar("E")
 
@@ -38,7 +38,7 @@ seek are still arriving, and each looks like the hole again."""
 RETRY_MAX_S = 30.0
 STALL_S = 5.0
 """How long a partition may go without a record for its books while the broker holds one it has
-not read, before the missing one is sought back (:meth:`Gate.stalled`: the last record of a
+not read, before the missing one is sought back (:meth:`Sequencer.stalled`: the last record of a
 burst has nothing after it to show that it is missing)."""
 
 
@@ -57,7 +57,7 @@ class _Hole:
     wait_s: float
 
 
-class Gate:
+class Sequencer:
     """See the module's docstring."""
 
     def __init__(self, clock: Callable[[], float] = monotonic) -> None:
