@@ -41,6 +41,11 @@ department — once, not once per application id. (It is the default application
 made before the two were told apart stay as they were.)"""
 
 
+YIELD_EVERY = 50
+"""Events a batch applies between two turns of the event loop for the HTTP views: a batch of 500
+at ~0.4 ms an event held every request for 200 ms (bench/views.py's tails)."""
+
+
 def where(event: EventT[Any]) -> tuple[Any, int]:
     """An event's partition and offset."""
     return event.message.tp, event.message.offset
@@ -107,7 +112,9 @@ class Effects:
         app = self.app
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
         pending = Pending(self.books)
-        for event in events:
+        for n, event in enumerate(events, 1):
+            if not n % YIELD_EVERY:
+                await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
             envelope = await decode_or_dead_letter(event, self.deadletters, app.conf.id)
             if envelope is None:
                 continue

@@ -13,8 +13,9 @@ to three inputs in about one run of five (docs/brokers.md).
 the committed offset after a seek, then one past the last let through. A record beyond it means
 one went missing: the partition is sought back to it (:meth:`Sequencer.admit` says where), what
 arrives meanwhile is held back, and the missing record and those after it are read again and
-taken in order. A record behind it was let through before. The committable offset of a partition is one past the last record its books applied
-(:meth:`Sequencer.applied`), so an offset is never committed past a record the books did not see.
+taken in order. A record behind it was let through before. The committable offset of a partition
+is one past the last record its books applied (:meth:`Sequencer.applied`), so an offset is never
+committed past a record the books did not see.
 
 Pure: the consumer (streams/worker/transport.py) says where it sought and asks what to commit;
 the agents (streams/worker/agents.py) pass each batch through it.
