@@ -56,8 +56,10 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         record_value, _ = topic.prepare_value(value, self.value_serializer)
         sent = await self.app.producer.send(topic.get_topic_name(), record_key, record_value,
                                             event.message.partition, None, None)  # fmt: skip
-        # faust's callback (RocksDB's persisted offsets) reads only the result, which is this
-        cast("asyncio.Future[Any]", sent).add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
+        if not isinstance(self.data, MemoryStore):  # RocksDB keeps the offsets it holds
+            # faust's own callback; it reads only the result, which is this future's
+            sent = cast("asyncio.Future[Any]", sent)
+            sent.add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
         token = _current_event.set(weakref.ref(event))  # RocksDB picks its database by it
         try:
             self.data[key] = value
