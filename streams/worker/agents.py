@@ -24,7 +24,7 @@ from streams.books.registry import Outcome, Tables, process
 from streams.worker.batches import batches
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
-from streams.worker.table import Table
+from streams.worker.table import Table, write
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -99,13 +99,13 @@ class Effects:
     async def apply(self, events: Sequence[EventT[Any]], name: str) -> None:
         """Each event in order over the books as the batch has left them so far, its side
         effects done as it is decided; then each entity the batch touched is written once (one
-        changelog record, not one per event), its record the Kafka client's before the store
-        changes (:meth:`Table.write`): once this returns the gate may let the batch's offsets
-        be committed, and faust's commit flushes the client first. A kill before the writes,
-        or before the offsets are committed, delivers the batch again: the books ignore the
-        ids they applied and the side effects are sent again with the same ids, as after a
-        kill between two events. One batch at a time across the agents: two topics can touch
-        one entity, and a batch reads what the one before it wrote."""
+        changelog record, not one per event): every record the Kafka client's before any book
+        changes (:func:`streams.worker.table.write`), so once this returns the gate may let the
+        batch's offsets be committed, and faust's commit flushes the client first. A kill
+        before the writes, or before the offsets are committed, delivers the batch again: the
+        books ignore the ids they applied and the side effects are sent again with the same
+        ids, as after a kill between two events. One batch at a time across the agents: two
+        topics can touch one entity, and a batch reads what the one before it wrote."""
         app = self.app
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
         pending = Pending(self.books)
@@ -117,8 +117,9 @@ class Effects:
             await self.act(event, envelope, outcome)
             pending.write(outcome.writes, event)
         faults.point("worker.effects-sent")
-        for (book, key), value in pending.writes.items():
-            await self.books[book].write(key, value, event=pending.events[(book, key)])
+        books = self.books
+        await write((books[b], key, value, pending.events[(b, key)])
+                    for (b, key), value in pending.writes.items())  # fmt: skip
         faults.point("worker.batch-written")
 
     async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:

@@ -11,13 +11,16 @@ database per partition and needs nothing (checked by ``isinstance``).
 
 ``memory://`` tables get :class:`streams.store.PackedStore`: faust's memory store with each book
 held as compressed JSON bytes (a quarter of the memory, nothing for the garbage collector to walk).
+
+A batch's books are written by :func:`write`: their changelog records straight to the Kafka
+client, then the books, rather than through faust's ``send_soon`` and producer buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
 import faust
@@ -29,7 +32,7 @@ from faust.types.stores import StoreT
 from streams.books.book import Summary
 from streams.worker.store import PackedStore
 
-__all__ = ["Table", "book_chunks"]
+__all__ = ["Table", "book_chunks", "write"]
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
@@ -37,20 +40,10 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
     """The book's summary (streams/books/book.py), told every write and, after a recovery,
     every entity this worker then holds."""
 
-    async def write(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
-        """Set ``key`` as ``event``'s processing would have (``event``: the last of a batch that
-        changed it; faust's stores and changelog take the partition from it), its changelog
-        record handed to the Kafka client first.
-
-        Straight to the client, serialized and partitioned as faust's ``send_changelog`` does,
-        not through its ``send_soon``: a future message per record, faust's producer buffer and
-        its task handing them on one by one, and then a wait until that buffer was empty (faust's
-        commit flushes it only until 0.1 s pass without a send). A profile of the live worker
-        on bench/rebuild.py's 50k mixed events (py-spy, 1.3 records per event) put ~73 µs per
-        event in that path, ~14 µs in this one. Once this returns the record is the client's,
-        and faust's commit flushes the client before it commits any offset; cancelled or
-        failed before, the store is unchanged and the batch is read again. faust's table
-        sensors are not told (only its stats page, off here, reads them)."""
+    async def hand_over(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
+        """``key``'s changelog record, serialized and partitioned as faust's ``send_changelog``
+        makes it (``event``: the last of a batch that changed ``key``; the changelog takes its
+        partition), handed to the Kafka client: see :func:`write`."""
         self._verify_source_topic_partitions(event.message.topic)
         topic = self.changelog_topic
         record_key, _ = topic.prepare_key(key, self.key_serializer)
@@ -61,7 +54,13 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             # faust's own callback; it reads only the result, which is this future's
             sent = cast("asyncio.Future[Any]", sent)
             sent.add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
-        token = _current_event.set(weakref.ref(event))  # RocksDB picks its database by it
+
+    def keep(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
+        """Set ``key`` in the store as ``event``'s processing would have (RocksDB picks its
+        partition's database by the current event), and in the summary, without a changelog
+        record: :meth:`hand_over` sent it. faust's table sensors are not told (only its stats
+        page, off here, reads them)."""
+        token = _current_event.set(weakref.ref(event))
         try:
             self.data[key] = value
         finally:
@@ -106,6 +105,25 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             async for chunk in book_chunks(self, with_keys=True):
                 for key, book in chunk:  # read and told with no await between: a write while
                     self.summary.put(key, book)  # the loop runs is told after, and wins
+
+
+async def write(books: Iterable[tuple[Table, Any, Any, EventT[Any]]]) -> None:
+    """A batch's books, each ``(table, key, value, event)``: every changelog record handed to
+    the Kafka client, then every book kept, with no await between, so a view sees all of the
+    batch's books or none. Once this returns the records are the client's, and faust's commit
+    flushes the client before it commits any offset; cancelled or failed before, no book has
+    changed and the batch is read again.
+
+    Straight to the client, not through faust's ``send_soon``: a future message per record,
+    faust's producer buffer and its task handing them on one by one, and then a wait until that
+    buffer was empty (faust's commit flushes it only until 0.1 s pass without a send). A profile
+    of the live worker on bench/rebuild.py's 50k mixed events (py-spy, 1.3 records per event)
+    put ~73 µs per event in that path, ~14 µs in this one."""
+    books = list(books)
+    for table, key, value, event in books:
+        await table.hand_over(key, value, event=event)
+    for table, key, value, event in books:
+        table.keep(key, value, event=event)
 
 
 async def book_chunks(

@@ -20,7 +20,7 @@ from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
 from streams.worker.agents import Effects, admit, applying
 from streams.worker.emit import raw_topic, send, tables_settled
-from streams.worker.table import Table, book_chunks
+from streams.worker.table import Table, book_chunks, write
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -119,4 +119,4 @@ async def _index(index: Index, table: Table, event: Any) -> None:
         log.warning(f"not a record of {index.name}", reason="not-indexed", position=position)
         return
     key, entity = taken
-    await table.write(key, entity, event=event)
+    await write([(table, key, entity, event)])
