@@ -24,7 +24,7 @@ from streams.books.registry import Outcome, Tables, process
 from streams.worker.batches import batches
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
-from streams.worker.table import Table
+from streams.worker.table import Table, write
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -104,11 +104,13 @@ class Effects:
     async def apply(self, events: Sequence[EventT[Any]], name: str) -> None:
         """Each event in order over the books as the batch has left them so far, its side
         effects done as it is decided; then each entity the batch touched is written once (one
-        changelog record, not one per event). A kill before the writes, or before the offsets
-        are committed, delivers the batch again: the books ignore the ids they applied and the
-        side effects are sent again with the same ids, as after a kill between two events.
-        One batch at a time across the agents: two topics can touch one entity, and a batch
-        reads what the one before it wrote."""
+        changelog record, not one per event): every record the Kafka client's before any book
+        changes (:func:`streams.worker.table.write`), so once this returns the gate may let the
+        batch's offsets be committed, and faust's commit flushes the client first. A kill
+        before the writes, or before the offsets are committed, delivers the batch again: the
+        books ignore the ids they applied and the side effects are sent again with the same
+        ids, as after a kill between two events. One batch at a time across the agents: two
+        topics can touch one entity, and a batch reads what the one before it wrote."""
         app = self.app
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
         pending = Pending(self.books)
@@ -122,21 +124,10 @@ class Effects:
             await self.act(event, envelope, outcome)
             pending.write(outcome.writes, event)
         faults.point("worker.effects-sent")
-        for (book, key), value in pending.writes.items():
-            self.books[book].put(key, value, event=pending.events[(book, key)])
-        await self._changelogs_handed_over()
+        books = self.books
+        await write((books[b], key, value, pending.events[(b, key)])
+                    for (b, key), value in pending.writes.items())  # fmt: skip
         faults.point("worker.batch-written")
-
-    async def _changelogs_handed_over(self) -> None:
-        """Until faust's producer buffer holds none of the batch's changelog records. faust
-        commits offsets after flushing that buffer, but its flush gives up after 0.1 s without
-        a send, and a batch puts hundreds of records there at once: a worker killed after such
-        a commit lost books whose events were committed (test_scale_out, a member killed
-        mid-run). Once the records are the client's, the commit's flush of the client waits
-        for the broker."""
-        buffer = self.app.producer.buffer
-        while buffer.size:
-            await buffer.flush_atmost(buffer.size)
 
     async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:
         app = self.app

@@ -20,7 +20,7 @@ from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
 from streams.worker.agents import Effects, admit, applying
 from streams.worker.emit import raw_topic, send, tables_settled
-from streams.worker.table import Table, book_chunks
+from streams.worker.table import Table, book_chunks, write
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -106,12 +106,12 @@ def _add_index(app: MidfieldApp, index: Index, channel: Any) -> None:
             admitted = await admit(app.consumer, [event])
             async with applying(app.consumer, admitted):
                 for each in admitted:
-                    _index(index, table, each)
+                    await _index(index, table, each)
 
     app.agent(channel, name=f"index:{index.name}")(take)
 
 
-def _index(index: Index, table: Table, event: Any) -> None:
+async def _index(index: Index, table: Table, event: Any) -> None:
     taken = index.take(event.value)
     if taken is None:  # never dead-letter the dead-letter topic: say so and go on
         message = event.message
@@ -119,4 +119,4 @@ def _index(index: Index, table: Table, event: Any) -> None:
         log.warning(f"not a record of {index.name}", reason="not-indexed", position=position)
         return
     key, entity = taken
-    table[key] = entity
+    await write([(table, key, entity, event)])
