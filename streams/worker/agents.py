@@ -105,7 +105,7 @@ class Effects:
         """Each event in order over the books as the batch has left them so far, its side
         effects done as it is decided; then each entity the batch touched is written once (one
         changelog record, not one per event): every record the Kafka client's before any book
-        changes (:func:`streams.worker.table.write`), so once this returns the gate may let the
+        changes (:func:`streams.worker.table.write`), so once this returns the sequencer may let the
         batch's offsets be committed, and faust's commit flushes the client first. A kill
         before the writes, or before the offsets are committed, delivers the batch again: the
         books ignore the ids they applied and the side effects are sent again with the same
