@@ -1,5 +1,5 @@
-"""faust's aiokafka transport, with log-end offsets taken from Fetch high watermarks and a
-fetch wait that is a setting.
+"""faust's aiokafka transport, with log-end offsets taken from Fetch high watermarks, a fetch
+wait that is a setting, and a consumer that commits what the books applied.
 
 faust's table recovery reads each changelog partition up to ``highwaters()`` (ListOffsets
 "latest") and then declares the table recovered. Tansu 0.6 answers ListOffsets with the last
@@ -10,6 +10,10 @@ is right on Tansu and agrees with ListOffsets on Apache Kafka.
 
 The look-up runs in a worker thread with its own kafka-python client: creating an aiokafka
 client inside faust's consumer-thread call cancels recovery (research/faust-on-tansu.md).
+
+The consumer passes each stream partition through :class:`~streams.worker.sequencer.Sequencer`:
+it tells it where it sought, seeks back where it says a record went missing, and commits the
+offsets it says the books applied, instead of faust's acknowledgements (docs/brokers.md).
 """
 
 from __future__ import annotations
