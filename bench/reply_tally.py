@@ -50,8 +50,7 @@ from streams.books import office_time, reply_tallies
 from streams.books.book import State
 from streams.books.period import Period
 from streams.books.ranked import Ranked
-from streams.books.replies import is_message
-from streams.books.reply_summary import ReplySummary
+from streams.books.reply_summary import ReplySummary, message_row
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = RepliesSettings()
@@ -96,22 +95,16 @@ class Sorting:
                 day.waits.remove(old_wait)
             if not day.received:
                 del self.days[(old_department, old_day)]
-        if not is_message(book):
+        row = message_row(book, self.zone)
+        if row is None:
             return
-        received = office_time.parse(book["received_at"])
-        wait = (
-            (office_time.parse(book["replied_at"]) - received).total_seconds()
-            if book["replied_at"]
-            else None
-        )
-        row = (received.astimezone(self.zone).date(), book["department"], book["received_at"],
-               wait, book["title"])  # fmt: skip
         self.rows[key] = row
-        day = self.days.setdefault((book["department"], row[0]), _Day())
+        received_on, department, received_at, wait, _ = row
+        day = self.days.setdefault((department, received_on), _Day())
         day.received += 1
         if wait is None:
             day.open.add(key)
-            self._open_in(book["department"], key, (office_time.instant(book["received_at"]),))
+            self._open_in(department, key, (office_time.instant(received_at),))
         else:
             day.waits.append(wait)
 

@@ -34,7 +34,7 @@ from streams.books.ranked import Entry, Ranked
 from streams.books.replies import is_message
 from streams.books.reply_tallies import aged, figures, mean, micros, nearest_rank
 
-__all__ = ["ReplySummary"]
+__all__ = ["ReplySummary", "message_row"]
 
 
 _Row = tuple[date, str, str, float | None, str]
@@ -45,6 +45,20 @@ walked by every full collection: a stall on the loop that applies events)."""
 
 
 _Key = TypeVar("_Key", date, int)
+
+
+def message_row(book: State | None, zone: ZoneInfo) -> _Row | None:
+    """What the summary keeps of a message's book (``None``: not a message)."""
+    if not is_message(book):
+        return None
+    received = office_time.parse(book["received_at"])
+    wait = (
+        (office_time.parse(book["replied_at"]) - received).total_seconds()
+        if book["replied_at"]
+        else None
+    )
+    return (received.astimezone(zone).date(), book["department"], book["received_at"], wait,
+            book["title"])  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -149,20 +163,14 @@ class ReplySummary(KeptSummary):
             self._count(old_department, old_day, old_wait, -1)
             if old_wait is None:
                 self._open_in(old_department, key, None)
-        if not is_message(book):
+        row = message_row(book, self.zone)
+        if row is None:
             return
-        received = office_time.parse(book["received_at"])
-        wait = (
-            (office_time.parse(book["replied_at"]) - received).total_seconds()
-            if book["replied_at"]
-            else None
-        )
-        row: _Row = (received.astimezone(self.zone).date(), book["department"],
-                   book["received_at"], wait, book["title"])  # fmt: skip
         self.rows[key] = row
-        self._count(book["department"], row[0], wait, 1)
+        day, department, received_at, wait, _ = row
+        self._count(department, day, wait, 1)
         if wait is None:
-            self._open_in(book["department"], key, (office_time.instant(book["received_at"]),))
+            self._open_in(department, key, (office_time.instant(received_at),))
 
     def forget(self) -> None:
         self.rows.clear()
