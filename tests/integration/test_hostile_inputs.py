@@ -819,6 +819,7 @@ def test_a_flood_of_refused_calls_is_one_grouped_alert(row: Flooded, hub: Hub) -
 @pytest.mark.xdist_group("hostile-http")
 @_rows(Sheeted)
 def test_text_the_ledger_sheet_holds_never_runs_as_a_formula(row: Sheeted, hub: Hub) -> None:
+    hub.worker.wait_ready()  # the module's worker starts with the hub: not yet serving if first
     uniq, before = _uniq(), _tree(hub.root)
     hub.post_given((*row.given, row.send), uniq)
     text = row.text.replace("UNIQ", uniq)
