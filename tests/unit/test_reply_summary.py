@@ -52,22 +52,16 @@ waits_us = st.one_of(
     st.sampled_from([5 * DAY_US - 1, 5 * DAY_US, 5 * DAY_US + 1]),  # the on-time limit's edge
     st.integers(-HOUR_US, 20 * DAY_US),  # to the microsecond; a reply logged before receipt
 )
-books = st.builds(
-    _book,
-    st.integers(0, 12),
-    st.integers(0, 24 * 40),
-    st.sampled_from(["", "jyj", "zjj"]),
-    waits_us,
-    st.booleans(),
-)
-many_books = st.builds(
-    _book,
-    st.integers(0, 60),
-    st.integers(0, 24 * 40),
-    st.sampled_from(["", "jyj", "zjj"]),
-    waits_us,
-    st.just(True),
-)
+
+
+def _books(last: int, received: st.SearchStrategy[bool]) -> st.SearchStrategy[dict]:
+    """Books of messages M0..M``last`` (:func:`_book`)."""
+    hours, departments = st.integers(0, 24 * 40), st.sampled_from(["", "jyj", "zjj"])
+    return st.builds(_book, st.integers(0, last), hours, departments, waits_us, received)
+
+
+books = _books(12, st.booleans())
+many_books = _books(60, st.just(True))
 
 
 def _fed(writes: list) -> tuple[ReplySummary, dict[str, dict]]:
