@@ -64,12 +64,15 @@ async def admit(consumer: Any, events: Sequence[EventT[Any]]) -> list[EventT[Any
 async def applying(consumer: Any, events: Sequence[EventT[Any]]) -> AsyncIterator[None]:
     """The block applies the admitted ``events``: once it returns, their offsets may be
     committed; if it raises, their partitions want them again (read again, not skipped)."""
+    done = False
     try:
         yield
-    except BaseException:
-        consumer.sequencer.failed(events, where)
-        raise
-    consumer.sequencer.applied(events, where)
+        done = True
+    finally:
+        if done:
+            consumer.sequencer.applied(events, where)
+        else:  # raised or cancelled: the error goes on to faust's supervisor unchanged
+            consumer.sequencer.failed(events, where)
 
 
 class Effects:
