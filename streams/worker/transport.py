@@ -116,6 +116,18 @@ class Consumer(faust_aiokafka.Consumer):
         if self.sequenced(partition):
             self.sequencer.expect(partition, offset)
 
+    async def _seek(self, partition: TP, offset: int) -> None:
+        """The seek on the consumer thread's own loop. faust calls the thread's aiokafka client
+        from this loop, and aiokafka's seek wakes its fetcher through a future of the thread's
+        loop, which asyncio allows only from that thread: done from here, the wake-up is lost
+        (the fetcher sleeps on until its pending fetch returns) and asyncio's debug mode
+        raises, crashing the consumer."""
+        thread = self._thread
+        if asyncio.get_running_loop() is thread.thread_loop:
+            thread.seek(partition, offset)
+        else:
+            await thread.call_thread(thread.seek, partition, offset)
+
     async def rewind(self, rewind: Rewind) -> None:
         """Seek back to a record that never reached the books; to the log's start if retention
         deleted it first (said, for it is lost: it was never read)."""

@@ -197,3 +197,29 @@ def test_a_record_read_but_never_handed_to_the_books_is_read_again_not_skipped(
             raise AssertionError(f"{len(_ids(worker, source))} of 1000: {exc}") from None
         ids = _ids(worker, source)
     assert len(ids) == 1000 and max(ids.values()) == 1
+
+
+def test_a_rewind_seeks_on_the_consumer_threads_own_loop(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    """faust's consumer runs aiokafka on a thread of its own, and its ``seek`` calls that client
+    from the worker's loop; aiokafka's seek then wakes its fetcher through a future of the
+    thread's loop, which asyncio allows only from that thread. asyncio's debug mode checks
+    every such call: on the old code the stall check's rewind raised there and crashed the
+    consumer (found by a views-bench profile), and without the check the fetcher can sleep on
+    through the seek. The last record of the test is dropped so that the stall check, which
+    runs on the worker's loop, is what seeks back."""
+    source = f"midfield://test/{unique}"
+    worker = WorkerProcess(catalog_topics, workdir, app_id=f"t-{unique}")
+    worker.env_extra |= {
+        "PYTHONASYNCIODEBUG": "1",
+        "MIDFIELD_FAULTS": "worker.deliver=drop@300",
+        "MIDFIELD_FAULTS_MATCH": source,
+    }
+    with worker.running():
+        _produce(catalog_topics, source, range(300), partition=0)
+        worker.wait(lambda: len(_ids(worker, source)) >= 300, timeout=60, what="all 300")
+        ids = _ids(worker, source)
+        log = (worker.workdir / f"worker-{worker.starts}.log").read_text(errors="replace")
+    assert len(ids) == 300 and max(ids.values()) == 1
+    assert "Non-thread-safe operation" not in log
