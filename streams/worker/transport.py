@@ -123,10 +123,14 @@ class Consumer(faust_aiokafka.Consumer):
         (the fetcher sleeps on until its pending fetch returns) and asyncio's debug mode
         raises, crashing the consumer."""
         thread = self._thread
-        if asyncio.get_running_loop() is thread.thread_loop:
+
+        async def seek() -> None:
             thread.seek(partition, offset)
+
+        if asyncio.get_running_loop() is thread.thread_loop:
+            await seek()
         else:
-            await thread.call_thread(thread.seek, partition, offset)
+            await thread.call_thread(seek)
 
     async def rewind(self, rewind: Rewind) -> None:
         """Seek back to a record that never reached the books; to the log's start if retention
