@@ -27,13 +27,7 @@ from typing import ClassVar
 from aiohttp import web
 from pydantic import Field
 
-from connectors.runtime.guard import (
-    OPEN,
-    SCRAPE,
-    Guard,
-    allow,
-    check_routes,
-)
+from connectors.runtime.guard import OPEN, SCRAPE, Guard, allow, check_routes
 from connectors.runtime.http_requests import json_error
 from connectors.runtime.intake import Intake
 from connectors.runtime.privacy import Kept, Redactor
