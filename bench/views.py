@@ -5,8 +5,8 @@ issue's target: ``/dashboard.json``, ``/ledger?light=red`` and ``/reply-rate`` p
 100k open tasks and 1M messages while the worker applies 500 events/s.
 
 ``python -m bench.views [--tasks N] [--messages M] [--rate R] [--seconds S] [--poll-ms P]
-[--views NAMES] [--timeout-s T] [--out PATH] [--keep DIR]``. bench/README.md says how to read the
-output.
+[--views NAMES] [--timeout-s T] [--out PATH] [--keep DIR] [--stall-log-ms MS]``.
+bench/README.md says how to read the output.
 """
 
 from __future__ import annotations
@@ -293,6 +293,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         app_id = f"bench-views-{uuid.uuid4().hex[:6]}"
         (work / "worker").mkdir()
         env = {"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
+        if args.stall_log_ms is not None:  # the worker names the steps that hold its loop
+            env["MIDFIELD_WORKER_STALL_LOG_MS"] = str(args.stall_log_ms)
         worker = WorkerProcess(broker, work / "worker", app_id, env_extra=env)
         try:
             progress(f"  {produce_s:.0f} s; starting a worker, waiting for its books…")
@@ -424,6 +426,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--timeout-s", type=float, default=3600.0, help="longest wait for the books to fill")
     add("--keep", type=Path, default=None, metavar="DIR",
         help="keep the run directory (broker and worker logs) under DIR")  # fmt: skip
+    add("--stall-log-ms", type=float, default=None, metavar="MS",
+        help="the worker logs each step that holds its event loop MS or longer, and what ran "
+        "it (with --keep, in the worker's log: who makes the views wait)")  # fmt: skip
     args = parser.parse_args(argv)
     if unknown := (set(args.views) - set(ROUTES)) | ({BASELINE} & set(args.views)):
         parser.error(f"--views: unknown {sorted(unknown)}")

@@ -86,8 +86,24 @@ BATCH_EVENTS = Histogram(
 REWINDS = Counter(
     "midfield_worker_rewinds",
     "Stream partitions sought back to a record that never reached the books (faust dropped it "
-    "unread: streams/worker/gate.py).",
+    "unread: streams/worker/sequencer.py).",
     ["topic"],
+)
+LOOP_LAG_SECONDS = Histogram(
+    "midfield_worker_loop_lag_seconds",
+    "How late the worker's event loop woke a 0.1 s sleep: what a step that held the loop made "
+    "every HTTP answer and event behind it wait (MIDFIELD_WORKER_STALL_LOG_MS names the step).",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+GC_PAUSE_SECONDS = Histogram(
+    "midfield_worker_gc_pause_seconds",
+    "How long each garbage collection held the worker, by generation (2: a full collection).",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+REFREEZES = Counter(
+    "midfield_gc_refreezes",
+    "Times the worker froze its heap again after a slow full collection (streams/worker/heap.py).",
 )
 HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
 ACCESS_DENIED = Counter(

@@ -207,6 +207,14 @@ class WorkerSettings(BaseSettings):
             "delivered again on restart and ignored by id."
         ),
     )
+    stall_log_ms: PositiveFloat | None = Field(
+        None,
+        description=(
+            "Log every step that holds the worker's event loop this long or longer, with the "
+            "task it belongs to: who makes the views wait (streams/worker/stalls.py). Off by "
+            "default; costs two clock reads a callback."
+        ),
+    )
     standby_replicas: NonNegativeInt = Field(
         0,
         description=(

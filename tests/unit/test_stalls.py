@@ -1,0 +1,72 @@
+"""The worker's event-loop watch: the lag it measures and the holders it names."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+
+from structlog.testing import capture_logs
+
+from midfield import metrics
+from streams.worker import stalls
+
+
+def _lag_sum() -> float:
+    return float(metrics.REGISTRY.get_sample_value("midfield_worker_loop_lag_seconds_sum") or 0.0)
+
+
+async def test_the_watch_measures_how_long_a_step_held_the_loop() -> None:
+    before = _lag_sum()
+    watching = asyncio.create_task(stalls.watch(tick_s=0.01))
+    await asyncio.sleep(0.05)
+    time.sleep(0.3)  # a step that holds the loop
+    await asyncio.sleep(0.05)
+    watching.cancel()
+    held = _lag_sum() - before
+    assert 0.25 <= held < 0.6, held
+
+
+async def test_a_step_over_the_threshold_is_named_with_its_task_and_a_short_one_is_not() -> None:
+    async def slow_view() -> None:
+        await asyncio.sleep(0)
+        time.sleep(0.06)
+
+    async def quick_view() -> None:
+        await asyncio.sleep(0)
+
+    undo = stalls.name_holders(threshold_ms=40)
+    try:
+        with capture_logs() as logs:
+            await asyncio.gather(slow_view(), quick_view())
+    finally:
+        undo()
+    held = [entry for entry in logs if entry["event"] == "event loop held"]
+    assert len(held) == 1, logs
+    assert "slow_view" in held[0]["by"] and held[0]["ms"] >= 55
+    assert held[0]["thread"] == "MainThread"
+
+
+async def test_undo_puts_asyncio_back() -> None:
+    run = asyncio.events.Handle._run
+    stalls.name_holders(threshold_ms=1)()
+    assert asyncio.events.Handle._run is run
+
+
+def test_a_full_collection_is_measured_and_logged_over_the_threshold() -> None:
+    def count() -> float:
+        sample = "midfield_worker_gc_pause_seconds_count"
+        return float(metrics.REGISTRY.get_sample_value(sample, {"generation": "2"}) or 0.0)
+
+    before = count()
+    undo = stalls.watch_collections(log_ms=0)
+    try:
+        with capture_logs() as logs:
+            gc.collect(2)
+    finally:
+        undo()
+    assert count() == before + 1
+    held = [entry for entry in logs if entry["event"] == "garbage collection held the loop"]
+    assert len(held) == 1 and held[0]["generation"] == 2 and held[0]["tracked"] > 0
+    gc.collect(2)  # undone: no longer measured
+    assert count() == before + 1
