@@ -10,14 +10,11 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
   applied, but the allocator keeps their pages: 100k tasks applied live left the worker at
   250–268 MiB against 203–230 MiB for the same books recovered. :func:`trim` asks glibc to give
   free pages back to the system (``malloc_trim``); with it the live runs settled at 230–241 MiB.
-* What the worker makes after it froze (the books' summaries, grown as it applies events) is
-  walked again by every full collection, and freezing made those frequent: the collector runs a
-  full one whenever the objects it still tracks have grown by a quarter, and after a freeze it
-  tracks few. With 100k tasks and 200k messages applied live, a full collection ran every
-  ~0.3 s and held the loop 40–120 ms (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``): the
-  views' p99. :class:`Refreeze` freezes again after a full collection that slow; its survivors
-  are the long-lived objects. An object frozen then that later dies in a reference cycle is
-  never collected: a few per freeze, and a freeze comes only after the heap grew by that much.
+* Freezing again later was tried and withdrawn: after each full collection of 10 ms or more
+  (with 100k tasks and 200k messages applied live one ran every ~0.3 s for 40-120 ms) the
+  worker froze its survivors. The views' p99 moved from ~180 to ~140 ms, but RSS grew from 651
+  to 1,032 MiB: what was in flight at each freeze (events, futures, fetched records) dies in
+  reference cycles that a frozen heap never collects (bench/views.py, 100k/200k).
 """
 
 from __future__ import annotations
@@ -29,11 +26,7 @@ from collections.abc import Callable
 
 from midfield import metrics
 
-__all__ = ["SLOW_COLLECTION_S", "Refreeze", "freeze", "trim"]
-
-SLOW_COLLECTION_S = 0.01
-"""A full collection this slow walked more than the views can wait for (their p99 target is
-50 ms): its survivors are frozen."""
+__all__ = ["freeze", "trim"]
 
 
 def freeze() -> None:
@@ -42,30 +35,6 @@ def freeze() -> None:
     gc.collect()
     gc.freeze()
     metrics.FROZEN.set(gc.get_freeze_count())
-
-
-class Refreeze:
-    """Freezes the heap again after a full collection took ``slow_s`` or longer: told of each
-    collection by :func:`streams.worker.stalls.watch_collections`, it freezes at the next
-    :meth:`maybe` (the worker's loop watch, every 0.1 s), outside the collector."""
-
-    def __init__(self, slow_s: float = SLOW_COLLECTION_S) -> None:
-        self.slow_s = slow_s
-        self.due = False
-
-    def observed(self, generation: int, paused_s: float) -> None:
-        if generation == 2 and paused_s >= self.slow_s:
-            self.due = True
-
-    def maybe(self) -> bool:
-        """Freeze now if a slow full collection asked for it (counted, not the frozen objects:
-        counting walks them all)."""
-        if not self.due:
-            return False
-        self.due = False
-        gc.freeze()
-        metrics.REFREEZES.inc()
-        return True
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
