@@ -212,7 +212,9 @@ class Pending(Mapping[str, MutableMapping[str, Any]]):
         self.writes: dict[tuple[str, str], Any] = {}
         self.events: dict[tuple[str, str], EventT[Any]] = {}
         """The last event that changed each written entity (its partition is the changelog's)."""
-        self._books = {name: _PendingBook(self, name) for name in tables}
+        # no reference back to the batch: freed by reference counting once written, with its
+        # events and books, not left to a full collection (tests/unit/test_worker_pending.py)
+        self._books = {name: _PendingBook(self.writes, tables, name) for name in tables}
 
     def write(self, writes: Mapping[tuple[str, str], Any], event: EventT[Any]) -> None:
         self.writes.update(writes)
@@ -232,12 +234,12 @@ class _PendingBook(MutableMapping[str, Any]):
     """One book of a :class:`Pending`: the batch's writes over the table (read-only: the books
     decide, the batch writes)."""
 
-    def __init__(self, pending: Pending, name: str) -> None:
-        self.pending, self.name = pending, name
+    def __init__(self, writes: Mapping[tuple[str, str], Any], tables: Tables, name: str) -> None:
+        self.writes, self.tables, self.name = writes, tables, name
 
     def get(self, key: str, default: Any = None) -> Any:
-        written = self.pending.writes.get((self.name, key), _MISSING)
-        return self.pending.tables[self.name].get(key, default) if written is _MISSING else written
+        written = self.writes.get((self.name, key), _MISSING)
+        return self.tables[self.name].get(key, default) if written is _MISSING else written
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _MISSING)
