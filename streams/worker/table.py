@@ -19,6 +19,7 @@ client, then the books, rather than through faust's ``send_soon`` and producer b
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
@@ -32,7 +33,11 @@ from faust.types.stores import StoreT
 from streams.books.book import Summary
 from streams.worker.store import PackedStore
 
-__all__ = ["Table", "book_chunks", "write"]
+__all__ = ["MIN_CHUNK", "STEP_S", "Table", "book_chunks", "write"]
+
+STEP_S = 0.01
+"""How long a chunk of :func:`book_chunks` may hold the event loop, the caller's work included."""
+MIN_CHUNK = 16
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
@@ -127,15 +132,24 @@ async def write(books: Iterable[tuple[Table, Any, Any, EventT[Any]]]) -> None:
 
 
 async def book_chunks(
-    table: Any, size: int = 500, *, with_keys: bool = False
+    table: Any, size: int = 500, *, with_keys: bool = False, step_s: float = STEP_S
 ) -> AsyncIterator[list[Any]]:
-    """Every book of ``table``, ``size`` at a time (``(key, book)`` pairs ``with_keys``), the
-    event loop running between chunks. A scan decodes each packed book (~20 µs for a task): 100k
-    at once would hold the loop, and every HTTP answer and event behind it, for seconds, and
-    hold every decoded book in memory together. The keys are listed first (agents may add
-    books meanwhile: those wait for the next scan); a book gone since is skipped."""
+    """Every book of ``table`` in chunks (``(key, book)`` pairs ``with_keys``), the event loop
+    running between chunks. A scan decodes each packed book (~20 µs for a task): 100k at once
+    would hold the loop, and every HTTP answer and event behind it, for seconds, and hold every
+    decoded book in memory together. A chunk is at most ``size`` books, fewer when decoding it
+    and the caller's work on it took more than ``step_s`` (the time from one chunk to the next
+    is what the loop was held): the ledger's reminder timer took ~70 ms a chunk of 500 at 100k
+    tasks under load (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``), the views' p99. The
+    keys are listed first (agents may add books meanwhile: those wait for the next scan); a
+    book gone since is skipped."""
     keys = list(table.keys())
-    for start in range(0, len(keys), size):
-        found = [(key, table.get(key)) for key in keys[start : start + size]]
+    start, n = 0, size
+    while start < len(keys):
+        began = time.perf_counter()
+        found = [(key, table.get(key)) for key in keys[start : start + n]]
+        start += n
         yield [(k, b) if with_keys else b for k, b in found if b is not None]
+        held = time.perf_counter() - began
+        n = max(MIN_CHUNK, min(size, int(n * step_s / held))) if held > 0 else size
         await asyncio.sleep(0)

@@ -1,0 +1,39 @@
+"""A scan of a table in chunks (streams/worker/table.py ``book_chunks``): every book once, and no
+chunk holding the event loop much longer than its step once it knows what a book costs."""
+
+from __future__ import annotations
+
+import time
+
+from streams.worker.table import MIN_CHUNK, book_chunks
+
+
+async def _scan(books: dict[str, dict[str, int]], per_book_s: float) -> list[list[str]]:
+    chunks: list[list[str]] = []
+    async for chunk in book_chunks(books, size=200, with_keys=True, step_s=0.01):
+        chunks.append([key for key, _ in chunk])
+        time.sleep(per_book_s * len(chunk))  # the caller's work on each book, as a timer's
+    return chunks
+
+
+async def test_a_costly_scan_shrinks_its_chunks_to_the_step_and_reads_every_book_once() -> None:
+    books = {f"t{i:04d}": {"n": i} for i in range(1000)}
+    chunks = await _scan(books, per_book_s=0.001)
+    assert [key for chunk in chunks for key in chunk] == list(books)
+    assert len(chunks[0]) == 200  # nothing known yet
+    assert all(MIN_CHUNK <= len(chunk) <= 20 for chunk in chunks[1:-1]), [len(c) for c in chunks]
+
+
+async def test_a_cheap_scan_keeps_its_chunks_whole() -> None:
+    books = {f"t{i:04d}": {"n": i} for i in range(1000)}
+    chunks = await _scan(books, per_book_s=0.0)
+    assert [len(chunk) for chunk in chunks] == [200] * 5
+
+
+async def test_a_book_gone_since_the_keys_were_listed_is_skipped() -> None:
+    books = {f"t{i:04d}": {"n": i} for i in range(300)}
+    seen: list[int] = []
+    async for chunk in book_chunks(books, size=100):
+        seen += [book["n"] for book in chunk]
+        books.pop("t0250", None)
+    assert len(seen) == 299 and 250 not in seen
