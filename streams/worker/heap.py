@@ -14,7 +14,9 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
   (with 100k tasks and 200k messages applied live one ran every ~0.3 s for 40-120 ms) the
   worker froze its survivors. The views' p99 moved from ~180 to ~140 ms, but RSS grew from 651
   to 1,032 MiB: what was in flight at each freeze (events, futures, fetched records) dies in
-  reference cycles that a frozen heap never collects (bench/views.py, 100k/200k).
+  reference cycles that a frozen heap never collects (bench/views.py, 100k/200k). That was
+  while every batch was itself a reference cycle (streams/worker/agents.py ``Pending``, since
+  fixed), so most of what was in flight was cyclic: worth measuring again.
 """
 
 from __future__ import annotations

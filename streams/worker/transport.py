@@ -119,9 +119,9 @@ class Consumer(faust_aiokafka.Consumer):
     async def _seek(self, partition: TP, offset: int) -> None:
         """The seek on the consumer thread's own loop. faust calls the thread's aiokafka client
         from this loop, and aiokafka's seek wakes its fetcher through a future of the thread's
-        loop, which asyncio allows only from that thread: done from here, the wake-up is lost
-        (the fetcher sleeps on until its pending fetch returns) and asyncio's debug mode
-        raises, crashing the consumer."""
+        loop, which asyncio allows only from that thread: done from here, the wake-up waits
+        until something else wakes that loop (the fetcher sleeps on meanwhile), and asyncio's
+        debug mode raises, crashing the consumer."""
         thread = self._thread
 
         async def seek() -> None:
