@@ -62,6 +62,8 @@ log = get_logger(__name__)
 
 ANSWER_WITHIN_S = 4.5
 """WeChat waits 5 s for ``success``; the broker gets what is left after parsing."""
+MSGID_DIGITS = 20
+"""WeChat's MsgId is a 64-bit number (up to 20 digits); the message id is it after "wx-"."""
 
 _DESCRIBED = {
     "image": lambda f: f"[图片] {f.get('PicUrl', '')}",
@@ -165,13 +167,13 @@ class WechatSource(HttpSource):
             raw = await request.read()
             try:
                 pushed = self._open(raw, request, stamp, nonce)
+                envelope = self._event(pushed)
             except Hostile as exc:
                 metrics.REFUSED.labels(exc.reason, self.name).inc()  # nothing kept: no letter
                 log.warning("hostile XML refused", reason=exc.reason)
                 raise Rejected(str(exc), reason=exc.reason, status=400) from exc
             except BadMessage as exc:
                 raise await intake.refused(raw, exc, "POST /wechat", status=400) from exc
-            envelope = self._event(pushed)
             if envelope is None:
                 metrics.SKIPPED.labels(f"event-{pushed.fields.get('Event', '')}", self.name).inc()
                 return web.Response(text="success")
@@ -222,6 +224,8 @@ class WechatSource(HttpSource):
         key = pushed.dedupe_key
         if not key:
             raise Rejected("a message without MsgId", reason="no-msgid", status=400)
+        if not (key.isascii() and key.isdigit() and len(key) <= MSGID_DIGITS):
+            raise BadMessage("bad-msgid", f"MsgId is a number of at most {MSGID_DIGITS} digits")
         content = fields.get("Content", "") if pushed.kind == "text" else _describe(pushed)
         event = PublicMessageReceived(
             message_id=f"wx-{key}",

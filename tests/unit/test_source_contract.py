@@ -168,3 +168,16 @@ def test_any_request_body_is_answered_or_refused_with_a_reason(
     assert status in (200, 201, 202, 400, 401, 403, 404, 409, 413, 422), (status, answer)
     if status >= 400:
         assert b'"error"' in answer, answer
+
+
+def test_a_wechat_msgid_too_long_for_a_message_id_is_refused_not_a_500() -> None:
+    """Found by the fuzzed contract above in a clean-clone run: a MsgId longer than a message id
+    may be (64) failed the event's validation after the request was read, and the intake
+    answered 500. WeChat's MsgId is a 64-bit number; anything longer is a bad message: 400."""
+    [sample] = SAMPLES["wechat"]
+    assert isinstance(sample, HttpSample)
+    body = sample.body.replace(b"<MsgId>", b"<MsgId>" + b"9" * 80)
+    with TemporaryDirectory() as tmp:
+        [(status, answer, made)] = serve("wechat", [(sample, body)], Path(tmp))
+    assert status == 400, (status, answer)
+    assert b"MsgId" in answer and made == []
