@@ -43,3 +43,25 @@ def test_a_naive_time_in_a_book_is_refused() -> None:
 
 def test_parse_keeps_the_instant() -> None:
     assert office_time.parse("2026-12-06T02:30:04Z") == datetime(2026, 12, 6, 2, 30, 4, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-06T02:30Z", "2026-12-06T10:30:00+08:00"),  # the shortest aware time
+        ("2026-12-06T02:30:04.123456+00:00", "2026-12-06T10:30:04.123456+08:00"),  # the longest
+        ("2026-12-06T10:30:04+08:00", "2026-12-06T10:30:04+08:00"),
+        ("2026-12-06T02:30:04", "2026-12-06T02:30:04"),  # naive: as it is
+        ("2026-12-06", "2026-12-06"),
+        ("abcdefghijT-looks-like-one", "abcdefghijT-looks-like-one"),
+        ("2026-12-06T02:30:04+00:00 and more text", "2026-12-06T02:30:04+00:00 and more text"),
+    ],
+)
+def test_shown_converts_exactly_the_aware_times_however_often_asked(
+    text: str, expected: str
+) -> None:
+    zone = ZoneInfo("Asia/Shanghai")
+    for _ in range(2):  # the second answer comes from the memory of the first
+        assert office_time.shown({"a": [text, {"b": text}]}, zone) == {
+            "a": [expected, {"b": expected}]
+        }
