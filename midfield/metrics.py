@@ -101,6 +101,11 @@ GC_PAUSE_SECONDS = Histogram(
     ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+REFREEZES = Counter(
+    "midfield_gc_refreezes",
+    "Times the worker collected and froze its heap again after a slow full collection "
+    "(streams/worker/heap.py).",
+)
 HTTP_REQUESTS = Counter("midfield_http_requests", "HTTP requests answered.", ["route", "status"])
 ACCESS_DENIED = Counter(
     "midfield_access_denied",

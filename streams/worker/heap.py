@@ -10,13 +10,14 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
   applied, but the allocator keeps their pages: 100k tasks applied live left the worker at
   250–268 MiB against 203–230 MiB for the same books recovered. :func:`trim` asks glibc to give
   free pages back to the system (``malloc_trim``); with it the live runs settled at 230–241 MiB.
-* Freezing again later was tried and withdrawn: after each full collection of 10 ms or more
-  (with 100k tasks and 200k messages applied live one ran every ~0.3 s for 40-120 ms) the
-  worker froze its survivors. The views' p99 moved from ~180 to ~140 ms, but RSS grew from 651
-  to 1,032 MiB: what was in flight at each freeze (events, futures, fetched records) dies in
-  reference cycles that a frozen heap never collects (bench/views.py, 100k/200k). That was
-  while every batch was itself a reference cycle (streams/worker/agents.py ``Pending``, since
-  fixed), so most of what was in flight was cyclic: worth measuring again.
+* What the worker makes after it froze (the books' summaries, as it applies events) is walked
+  by every full collection: with 100k tasks and 200k messages applied live, a full collection
+  held the loop ~90 ms every ~9 s (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``), the views'
+  p99. :class:`Refreeze` collects and freezes again after a full collection that slow, at most
+  once every ten minutes. Freezing after *every* slow collection was tried first, while every
+  batch was still a reference cycle (streams/worker/agents.py ``Pending``, since fixed): what
+  was in flight at each freeze died in cycles a frozen heap never collects, and RSS went from
+  651 to 1,032 MiB. Collecting first, and rarely, leaves only what is alive at that instant.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import time
 from collections.abc import Callable
 
 from midfield import metrics
 
-__all__ = ["freeze", "trim"]
+__all__ = ["Refreeze", "freeze", "trim"]
 
 
 def freeze() -> None:
@@ -37,6 +39,39 @@ def freeze() -> None:
     gc.collect()
     gc.freeze()
     metrics.FROZEN.set(gc.get_freeze_count())
+
+
+class Refreeze:
+    """Told each collection's pause (:func:`streams.worker.stalls.watch_collections`); after a
+    full one of ``slow_s`` or more, :meth:`maybe` (the loop watch's tick, outside the collector)
+    collects and freezes, at most once every ``every_s``."""
+
+    def __init__(
+        self,
+        slow_s: float = 0.02,
+        every_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.slow_s, self.every_s, self.clock = slow_s, every_s, clock
+        self.due = False
+        self.last: float | None = None
+
+    def observed(self, generation: int, paused_s: float) -> None:
+        if generation == 2 and paused_s >= self.slow_s:
+            self.due = True
+
+    def maybe(self) -> bool:
+        """Collect and freeze now if a slow full collection asked and the last freeze is long
+        enough ago (counted in ``midfield_gc_refreezes_total``, not the objects: counting walks
+        them all)."""
+        now = self.clock()
+        if not self.due or (self.last is not None and now - self.last < self.every_s):
+            return False
+        self.due, self.last = False, now
+        gc.collect()
+        gc.freeze()
+        metrics.REFREEZES.inc()
+        return True
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

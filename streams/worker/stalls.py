@@ -31,20 +31,24 @@ log = structlog.get_logger(__name__)
 TICK_S = 0.1
 
 
-async def watch(tick_s: float = TICK_S) -> None:
-    """Observe the loop's lag every ``tick_s`` until cancelled."""
+async def watch(tick_s: float = TICK_S, each_tick: Callable[[], object] | None = None) -> None:
+    """Observe the loop's lag every ``tick_s`` until cancelled, calling ``each_tick`` after."""
     loop = asyncio.get_running_loop()
     while True:
         asked = loop.time()
         await asyncio.sleep(tick_s)
         metrics.LOOP_LAG_SECONDS.observe(max(0.0, loop.time() - asked - tick_s))
+        if each_tick is not None:
+            each_tick()
 
 
-def watch_collections(log_ms: float | None = None) -> Callable[[], None]:
+def watch_collections(
+    log_ms: float | None = None, then: Callable[[int, float], object] | None = None
+) -> Callable[[], None]:
     """Observe every garbage collection's pause (``midfield_worker_gc_pause_seconds`` by
     generation), logged when ``log_ms`` or longer: a full collection walks every tracked object
     made since the heap was frozen (streams/worker/heap.py), and holds every loop meanwhile.
-    Returns what undoes it."""
+    ``then`` is told each collection's generation and pause. Returns what undoes it."""
     started: list[float] = []
 
     def timed(phase: str, info: dict[str, Any]) -> None:
@@ -56,6 +60,8 @@ def watch_collections(log_ms: float | None = None) -> Callable[[], None]:
         paused = time.perf_counter() - started.pop()
         generation = str(info["generation"])
         metrics.GC_PAUSE_SECONDS.labels(generation).observe(paused)
+        if then is not None:
+            then(info["generation"], paused)
         if log_ms is not None and paused * 1e3 >= log_ms:
             log.warning("garbage collection held the loop", ms=round(paused * 1e3, 1),
                         generation=info["generation"], collected=info["collected"],

@@ -22,21 +22,25 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
     app = create_app(settings)
     if settings.worker.stall_log_ms is not None:
         stalls.name_holders(settings.worker.stall_log_ms)
-    stalls.watch_collections(settings.worker.stall_log_ms)
+    refreeze = heap.Refreeze()
+    stalls.watch_collections(settings.worker.stall_log_ms, then=refreeze.observed)
     worker = _Worker(
         app,
         loglevel=loglevel,
         override_logging=False,  # keep midfield.logging's structlog set-up
         redirect_stdouts=False,
         shutdown_timeout_s=settings.worker.shutdown_timeout_s,
+        refreeze=refreeze,
     )
     worker.execute_from_commandline()
 
 
 class _Worker(faust.Worker):
-    def __init__(self, *args: Any, shutdown_timeout_s: float, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, shutdown_timeout_s: float, refreeze: heap.Refreeze, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.shutdown_timeout_s = shutdown_timeout_s
+        self.shutdown_timeout_s, self.refreeze = shutdown_timeout_s, refreeze
 
     def _on_sigint(self) -> None:
         exit_within(self.shutdown_timeout_s, what="worker")
@@ -50,5 +54,5 @@ class _Worker(faust.Worker):
         check_policies(self.app)  # type: ignore[arg-type]  # faust's blueprints are added by now
         heap.freeze()  # recovered, not yet serving: the pauses cost nobody (streams/worker/heap.py)
         heap.trim()  # and what recovery freed goes back
-        self.add_future(stalls.watch())
+        self.add_future(stalls.watch(each_tick=self.refreeze.maybe))
         await super().on_startup_finished()

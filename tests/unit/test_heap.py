@@ -62,3 +62,29 @@ def test_trim_gives_back_the_pages_a_drained_backlog_left_behind() -> None:
     assert heap.trim(), "no glibc malloc_trim here"
     assert _rss_mib() < before - 60, (before, _rss_mib())
     assert len(kept) == 4000
+
+
+def test_a_slow_full_collection_freezes_the_heap_again_at_most_once_a_period() -> None:
+    def refreezes() -> float:
+        return float(metrics.REGISTRY.get_sample_value("midfield_gc_refreezes_total") or 0.0)
+
+    now = [1000.0]
+    refreeze, before = heap.Refreeze(slow_s=0.02, every_s=600, clock=lambda: now[0]), refreezes()
+    refreeze.observed(1, 1.0)  # a young collection, however slow: nothing long-lived in it
+    refreeze.observed(2, 0.005)  # a quick full one
+    assert not refreeze.maybe() and refreezes() == before
+    kept = [[i] for i in range(20_000)]  # long-lived containers made after the last freeze
+    assert any(o is kept for o in gc.get_objects())  # the collector walks it
+    refreeze.observed(2, 0.05)
+    try:
+        assert refreeze.maybe()
+        assert not any(o is kept for o in gc.get_objects())  # frozen: out of its reach
+        assert refreezes() == before + 1
+        assert not refreeze.maybe()  # once per slow collection
+        refreeze.observed(2, 0.05)
+        now[0] += 599
+        assert not refreeze.maybe()  # and not again within the period
+        now[0] += 1
+        assert refreeze.maybe() and refreezes() == before + 2
+    finally:
+        gc.unfreeze()
