@@ -11,6 +11,7 @@ sort, filter and pick the latest on :func:`parse`; and views pass their JSON thr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -60,18 +61,29 @@ def shown(value: Any, zone: ZoneInfo) -> Any:
 
     Dates (``2026-12-06``), naive times and other text stay as they are.
     """
+    return _shown(value, _in_zone(zone))
+
+
+def _shown(value: Any, convert: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         # most strings are no time: two cheap looks before the pattern
-        return _in_zone(value, zone) if 16 < len(value) < 34 and value[10] == "T" else value
+        return convert(value) if 16 < len(value) < 34 and value[10] == "T" else value
     if isinstance(value, dict):
-        return {key: shown(item, zone) for key, item in value.items()}
+        return {key: _shown(item, convert) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [shown(item, zone) for item in value]
+        return [_shown(item, convert) for item in value]
     return value
 
 
-@lru_cache(maxsize=1 << 16)
-def _in_zone(text: str, zone: ZoneInfo) -> str:
-    """One string of :func:`shown`, remembered: a view polled again shows mostly the same times
-    (a page of 200 ledger tasks walks ~6k values; bench/views.py polls it every 200 ms)."""
-    return parse(text).astimezone(zone).isoformat() if _AWARE.fullmatch(text) else text
+@lru_cache(maxsize=8)
+def _in_zone(zone: ZoneInfo) -> Callable[[str], str]:
+    """One string of :func:`shown` in ``zone``, remembered: a view polled again shows mostly the
+    same times (a page of 200 ledger tasks walks ~6k values; bench/views.py polls it every
+    200 ms). Keyed by the string alone, so the memory holds nothing the garbage collector must
+    walk (a key of (text, zone) would be a tracked tuple, 65k of them)."""
+
+    @lru_cache(maxsize=1 << 16)
+    def convert(text: str) -> str:
+        return parse(text).astimezone(zone).isoformat() if _AWARE.fullmatch(text) else text
+
+    return convert

@@ -28,9 +28,13 @@ import gc
 import time
 from collections.abc import Callable
 
+import structlog
+
 from midfield import metrics
 
 __all__ = ["Refreeze", "freeze", "trim"]
+
+log = structlog.get_logger(__name__)
 
 
 def freeze() -> None:
@@ -68,9 +72,11 @@ class Refreeze:
         if not self.due or (self.last is not None and now - self.last < self.every_s):
             return False
         self.due, self.last = False, now
+        started = time.perf_counter()
         gc.collect()
         gc.freeze()
         metrics.REFREEZES.inc()
+        log.info("heap frozen again", ms=round((time.perf_counter() - started) * 1e3, 1))
         return True
 
 
