@@ -5,7 +5,8 @@ issue's target: ``/dashboard.json``, ``/ledger?light=red`` and ``/reply-rate`` p
 100k open tasks and 1M messages while the worker applies 500 events/s.
 
 ``python -m bench.views [--tasks N] [--messages M] [--rate R] [--seconds S] [--poll-ms P]
-[--views NAMES] [--timeout-s T] [--out PATH] [--keep DIR] [--stall-log-ms MS]``.
+[--views NAMES] [--timeout-s T] [--out PATH] [--keep DIR] [--stall-log-ms MS]
+[--refreeze-every-s S]``.
 bench/README.md says how to read the output.
 """
 
@@ -295,6 +296,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         env = {"MIDFIELD_DEPARTMENTS_FILE": str(directory)}
         if args.stall_log_ms is not None:  # the worker names the steps that hold its loop
             env["MIDFIELD_WORKER_STALL_LOG_MS"] = str(args.stall_log_ms)
+        if args.refreeze_every_s is not None:
+            env["MIDFIELD_WORKER_REFREEZE_EVERY_S"] = str(args.refreeze_every_s)
         worker = WorkerProcess(broker, work / "worker", app_id, env_extra=env)
         try:
             progress(f"  {produce_s:.0f} s; starting a worker, waiting for its books…")
@@ -429,6 +432,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--stall-log-ms", type=float, default=None, metavar="MS",
         help="the worker logs each step that holds its event loop MS or longer, and what ran "
         "it (with --keep, in the worker's log: who makes the views wait)")  # fmt: skip
+    add("--refreeze-every-s", type=float, default=None, metavar="S",
+        help="the worker's MIDFIELD_WORKER_REFREEZE_EVERY_S (default: its own, 600)")  # fmt: skip
     args = parser.parse_args(argv)
     if unknown := (set(args.views) - set(ROUTES)) | ({BASELINE} & set(args.views)):
         parser.error(f"--views: unknown {sorted(unknown)}")

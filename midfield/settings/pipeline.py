@@ -215,6 +215,15 @@ class WorkerSettings(BaseSettings):
             "default; costs two clock reads a callback."
         ),
     )
+    refreeze_every_s: PositiveFloat = Field(
+        60.0,
+        description=(
+            "After a full garbage collection of 20 ms or more the worker collects and freezes "
+            "its heap again, at most this often (streams/worker/heap.py): shorter keeps full "
+            "collections short while books grow fast; each freeze keeps for good what was in "
+            "flight then and later dies in a reference cycle."
+        ),
+    )
     standby_replicas: NonNegativeInt = Field(
         0,
         description=(

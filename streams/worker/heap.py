@@ -11,13 +11,16 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
   250–268 MiB against 203–230 MiB for the same books recovered. :func:`trim` asks glibc to give
   free pages back to the system (``malloc_trim``); with it the live runs settled at 230–241 MiB.
 * What the worker makes after it froze (the books' summaries, as it applies events) is walked
-  by every full collection: with 100k tasks and 200k messages applied live, a full collection
-  held the loop ~90 ms every ~9 s (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``), the views'
-  p99. :class:`Refreeze` collects and freezes again after a full collection that slow, at most
-  once every ten minutes. Freezing after *every* slow collection was tried first, while every
-  batch was still a reference cycle (streams/worker/agents.py ``Pending``, since fixed): what
-  was in flight at each freeze died in cycles a frozen heap never collects, and RSS went from
-  651 to 1,032 MiB. Collecting first, and rarely, leaves only what is alive at that instant.
+  by every full collection: with 100k tasks and 200k messages applied live, full collections
+  held the loop 50–106 ms, 13 times in 40 s (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``),
+  the views' p99. :class:`Refreeze` collects and freezes again after a full collection that
+  slow, at most every ``MIDFIELD_WORKER_REFREEZE_EVERY_S`` (60 s): in the same bench no full
+  collection then held the loop 40 ms, `/whoami`'s p99 went from ~25 to 8.5 ms and RSS stayed
+  at ~640 MiB. Freezing after *every* slow collection, without collecting first, was tried
+  first, while every batch was still a reference cycle (streams/worker/agents.py ``Pending``,
+  since fixed): what was in flight at each freeze died in cycles a frozen heap never collects,
+  and RSS went from 651 to 1,032 MiB. Collecting first leaves only what is alive at that
+  instant; what of it later dies in a cycle is kept for good, a little per freeze.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class Refreeze:
     def __init__(
         self,
         slow_s: float = 0.02,
-        every_s: float = 600.0,
+        every_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.slow_s, self.every_s, self.clock = slow_s, every_s, clock

@@ -22,7 +22,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
     app = create_app(settings)
     if settings.worker.stall_log_ms is not None:
         stalls.name_holders(settings.worker.stall_log_ms)
-    refreeze = heap.Refreeze()
+    refreeze = heap.Refreeze(every_s=settings.worker.refreeze_every_s)
     stalls.watch_collections(settings.worker.stall_log_ms, then=refreeze.observed)
     worker = _Worker(
         app,
