@@ -62,9 +62,10 @@ class Refreeze:
         self.slow_s, self.every_s, self.clock = slow_s, every_s, clock
         self.due = False
         self.last: float | None = None
+        self._collecting = False
 
     def observed(self, generation: int, paused_s: float) -> None:
-        if generation == 2 and paused_s >= self.slow_s:
+        if generation == 2 and paused_s >= self.slow_s and not self._collecting:
             self.due = True
 
     def maybe(self) -> bool:
@@ -75,8 +76,11 @@ class Refreeze:
         if not self.due or (self.last is not None and now - self.last < self.every_s):
             return False
         self.due, self.last = False, now
-        started = time.perf_counter()
-        gc.collect()
+        started, self._collecting = time.perf_counter(), True
+        try:  # its own collection asks for no other
+            gc.collect()
+        finally:
+            self._collecting = False
         gc.freeze()
         metrics.REFREEZES.inc()
         log.info("heap frozen again", ms=round((time.perf_counter() - started) * 1e3, 1))

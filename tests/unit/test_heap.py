@@ -88,3 +88,19 @@ def test_a_slow_full_collection_freezes_the_heap_again_at_most_once_a_period() -
         assert refreeze.maybe() and refreezes() == before + 2
     finally:
         gc.unfreeze()
+
+
+def test_the_refreeze_s_own_collection_does_not_ask_for_another() -> None:
+    from streams.worker import stalls
+
+    now = [0.0]
+    refreeze = heap.Refreeze(slow_s=0.0, every_s=60, clock=lambda: now[0])  # every one "slow"
+    undo = stalls.watch_collections(then=refreeze.observed)
+    try:
+        gc.collect()  # a slow full collection
+        assert refreeze.maybe()  # collects again itself
+        now[0] += 60
+        assert not refreeze.maybe()  # nothing slow happened since but its own
+    finally:
+        undo()
+        gc.unfreeze()
