@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from midfield import metrics
-from streams.worker import heap
+from streams.worker import heap, stalls
 
 
 def _rss_mib() -> int:
@@ -91,8 +91,6 @@ def test_a_slow_full_collection_freezes_the_heap_again_at_most_once_a_period() -
 
 
 def test_the_refreeze_s_own_collection_does_not_ask_for_another() -> None:
-    from streams.worker import stalls
-
     now = [0.0]
     refreeze = heap.Refreeze(slow_s=0.0, every_s=60, clock=lambda: now[0])  # every one "slow"
     undo = stalls.watch_collections(then=refreeze.observed)
