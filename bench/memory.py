@@ -3,7 +3,8 @@ ledger, against the same worker idle with empty tables in the same run. The issu
 ``RSS <= 250 MB with 100k open tasks``.
 
 ``python -m bench.memory [--tasks N] [--updates N] [--settle-s S] [--no-restart] [--store URL]
-[--tracemalloc K] [--out PATH] [--keep DIR]``. bench/README.md says how to read the output.
+[--tracemalloc K] [--broker kafka] [--out PATH] [--keep DIR]``. bench/README.md says how to read
+the output.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import Any
 
 from bench import task_updates
 from bench.harness import command_line, office, produce_all, progress, run_bench, workdir
+from midfield.apache_kafka import KAFKA_VERSION, ApacheKafka
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
 from midfield.bus.watermarks import topic_end_offsets
@@ -499,6 +502,36 @@ def recovered(
                  recover_s=round(recover_s, 1))  # fmt: skip
 
 
+@contextmanager
+def running_broker(kind: str, work: Path) -> Iterator[Broker]:
+    """The run's broker: the embedded one, or an Apache Kafka (``make test-kafka``'s install and
+    settings) whose log cleaner compacts the books' changelogs."""
+    if kind == "kafka":
+        progress(f"starting Apache Kafka {KAFKA_VERSION} (installed on first use)…")
+        with ApacheKafka(work / "kafka").running() as kafka:
+            yield Broker(kafka.bootstrap, "apache-kafka", "kafka")
+        return
+    with EmbeddedBroker(work / "broker").running() as status:
+        yield Broker(status.bootstrap, "embedded", "embedded")
+
+
+def compacted(settings: Settings, data_dir: Path, app_id: str) -> dict[str, Any]:
+    """On Apache Kafka: wait until the cleaner has compacted the changelogs as far as it will,
+    then count what they hold."""
+    progress("[compacted] the broker's log cleaner at work on the changelogs…")
+    before = task_updates.changelog_bytes(data_dir, app_id)
+    waited = task_updates.wait_compacted(data_dir, app_id, quiet_s=60, timeout_s=900)
+    present = task_updates.changelog_present(client_config(settings.kafka), app_id)
+    progress(f"  {sum(present.values()):,} records left ({present['ledger']:,} the ledger's)")
+    return {
+        "present": present,
+        "present_total": sum(present.values()),
+        "bytes_before_cleaning": before,
+        "bytes_after_cleaning": task_updates.changelog_bytes(data_dir, app_id),
+        "cleaner_wait_s": round(waited, 1),
+    }
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     progress("sizing one book offline…")
@@ -506,9 +539,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     progress(f"sizing the ledger's summary offline for {args.tasks:,} tasks (tracemalloc)…")
     summary = summary_sizes(args.tasks)
     phases: list[dict[str, Any]] = []
-    updates, changelogs = None, {}
-    with workdir(args.keep) as work, EmbeddedBroker(work / "broker").running() as status:
-        broker = Broker(status.bootstrap, "embedded", "embedded")
+    updates, changelogs, compaction = None, {}, None
+    with workdir(args.keep) as work, running_broker(args.broker, work) as broker:
         settings = Settings(kafka=broker.kafka_settings())
         directory = office(settings.kafka, work, DEPARTMENTS)
         env = {"MIDFIELD_WORKER_STORE": args.store, "MIDFIELD_DEPARTMENTS_FILE": str(directory)}
@@ -533,8 +565,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 updates = run_updates(args, settings, worker, app_id)
                 phases.append(phase("updated", worker, args.settle_s, args.tasks))
             changelogs = task_updates.changelog_records(client_config(settings.kafka), app_id)
+            if not broker.is_tansu:
+                compaction = compacted(settings, work / "kafka" / "data", app_id)
             if args.restart:
-                phases.append(recovered(args, worker, changelogs))
+                read = compaction["present"] if compaction else changelogs
+                phases.append(recovered(args, worker, read))
             letters = dead_letters(worker)
         finally:
             worker.stop()
@@ -543,7 +578,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         traced = None
         if args.tracemalloc:
             traced = traced_top(broker, work, app_id, env, args.tasks, args.tracemalloc)
-    result = report(args, phases, sizes, produce_s, load_at_start, traced)
+    result = report(args, phases, sizes, produce_s, load_at_start, traced, broker)
     result["summary"] = {k: round(v, 2 if k.endswith("_s") else None) for k, v in summary.items()}
     result["summary"] |= {
         "unlit_mib_for_all": round(summary["unlit_bytes"] * args.tasks / MIB, 1),
@@ -557,6 +592,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "broker (Tansu) never compacts a changelog, so a recovery reads every write since the "
         "table began, not one record per entity",
     }
+    if compaction is not None:
+        result["changelog"] |= compaction | {
+            "compacted": True,
+            "note": "records: every write (end offsets); present: what the log held after the "
+            "broker's cleaner had settled, read from the start, which the recovering worker "
+            "read. Kafka never compacts a log's active segment: the changelogs roll at 64 MiB "
+            "or an hour (CHANGELOG_ROLL)",
+        }
     if updates is not None:
         result["updates"] = updates
     return result
@@ -569,6 +612,7 @@ def report(
     produce_s: float,
     load_at_start: list[float],
     traced: dict[str, Any] | None,
+    broker: Broker,
 ) -> dict[str, Any]:
     idle, loaded = phases[0], phases[1]
     steady = [r for p in phases[1:] for r in (p, p["after_read"])]
@@ -606,7 +650,7 @@ def report(
             "note": "1/5/15-minute load averages; other runs on the machine slow the run, they "
             "hardly move RSS",
         },
-        "broker": "tansu-embedded",
+        "broker": "tansu-embedded" if broker.is_tansu else f"apache-kafka-{KAFKA_VERSION}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for p in phases[2:]:
@@ -648,7 +692,16 @@ def table(result: dict[str, Any]) -> str:
             f"{updates['apply_s']} s ({updates['applied_per_s']:,}/s)"
         )
     recovered = next((p for p in result["phases"] if p["phase"] == "recovered"), None)
-    if recovered:
+    if recovered and changelog["compacted"]:
+        lines.append(
+            f"  recovery: ready after {recovered['ready_s']} s reading "
+            f"{changelog['present_total']:,} changelog records "
+            f"({changelog['present']['ledger']:,} the ledger's) that {changelog['total']:,} "
+            f"writes left once the broker's cleaner had compacted them "
+            f"({changelog['bytes_before_cleaning'] / MIB:,.0f} -> "
+            f"{changelog['bytes_after_cleaning'] / MIB:,.0f} MiB on disk)"
+        )
+    elif recovered:
         lines.append(
             f"  recovery: ready after {recovered['ready_s']} s reading {changelog['total']:,} "
             f"changelog records ({changelog['records']['ledger']:,} the ledger's), never "
@@ -700,6 +753,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--store",
         default="memory://",
         help="the worker's table store, MIDFIELD_WORKER_STORE (rocksdb:// needs rocksdict)",
+    )
+    add(
+        "--broker",
+        choices=("embedded", "kafka"),
+        default="embedded",
+        help="the embedded broker (never compacts), or Apache Kafka 2.3.0 as make test-kafka "
+        "runs it, whose cleaner compacts the changelogs before the restart",
     )
     add("--timeout-s", type=float, default=900.0, help="longest wait for the ledger to fill")
     add(

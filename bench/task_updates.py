@@ -9,7 +9,10 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
 
 from bench.harness import progress
 from midfield.bus.groups import committed_offsets
@@ -18,7 +21,15 @@ from schemas.envelope import Envelope, EventData
 from schemas.events.task import TaskAssigned, TaskProgressReported, TaskSigned
 from streams.books.registry import BOOKS
 
-__all__ = ["changelog_records", "events", "lifecycle", "wait_applied"]
+__all__ = [
+    "changelog_bytes",
+    "changelog_present",
+    "changelog_records",
+    "events",
+    "lifecycle",
+    "wait_applied",
+    "wait_compacted",
+]
 
 REPORTS = ("按计划推进，", "已完成阶段性任务，", "资金已拨付到位，", "正在组织施工，",
            "已召开专题推进会，", "存在用地手续问题，正在协调，", "下一步将加快进度。")  # fmt: skip
@@ -98,3 +109,51 @@ def changelog_records(config: Mapping[str, Any], app_id: str) -> dict[str, int]:
     for (topic, _), end in ends.items():
         counts[names[topic]] += end
     return counts
+
+
+def changelog_present(config: Mapping[str, Any], app_id: str) -> dict[str, int]:
+    """Records each book's changelog holds now, read from the first to the last: on a broker
+    that compacts, fewer than :func:`changelog_records` counts (the end offsets), and what a
+    recovering worker reads."""
+    names = {f"{app_id}-{b.name}-changelog": b.name for b in BOOKS}
+    ends = {tp: end for tp, end in topic_end_offsets(config, names).items() if end}
+    counts = dict.fromkeys(sorted(names.values()), 0)
+    if not ends:
+        return counts
+    consumer = KafkaConsumer(**config, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    try:
+        partitions = [TopicPartition(topic, p) for topic, p in ends]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        left = {TopicPartition(topic, p): end for (topic, p), end in ends.items()}
+        while left:
+            for tp, records in consumer.poll(timeout_ms=1000, max_records=50_000).items():
+                counts[names[tp.topic]] += len(records)
+            for tp in [tp for tp, end in left.items() if consumer.position(tp) >= end]:
+                del left[tp]
+    finally:
+        consumer.close()
+    return counts
+
+
+def changelog_bytes(data_dir: Path, app_id: str) -> int:
+    """Bytes of the books' changelog segments in an Apache Kafka's ``log.dirs``."""
+    return sum(f.stat().st_size for f in data_dir.glob(f"{app_id}-*-changelog-*/*.log"))
+
+
+def wait_compacted(data_dir: Path, app_id: str, quiet_s: float, timeout_s: float) -> float:
+    """Seconds until the changelogs' segments on disk have not shrunk for ``quiet_s``: the
+    broker's log cleaner has compacted what it will (it never touches the active segment)."""
+    start = time.monotonic()
+    smallest, since = changelog_bytes(data_dir, app_id), start
+    progress(f"  changelogs {smallest / (1 << 20):,.0f} MiB on disk; waiting for the cleaner…")
+    while time.monotonic() - since < quiet_s:
+        if time.monotonic() - start > timeout_s:
+            progress(f"  still cleaning after {timeout_s:.0f} s; going on")
+            break
+        time.sleep(5)
+        now = changelog_bytes(data_dir, app_id)
+        if now < smallest:
+            smallest, since = now, time.monotonic()
+            progress(f"  {now / (1 << 20):,.0f} MiB after {since - start:.0f} s")
+    return time.monotonic() - start
