@@ -697,9 +697,9 @@ def table(result: dict[str, Any]) -> str:
             f"  recovery: ready after {recovered['ready_s']} s reading "
             f"{changelog['present_total']:,} changelog records "
             f"({changelog['present']['ledger']:,} the ledger's) that {changelog['total']:,} "
-            f"writes left once the broker's cleaner had compacted them "
-            f"({changelog['bytes_before_cleaning'] / MIB:,.0f} -> "
-            f"{changelog['bytes_after_cleaning'] / MIB:,.0f} MiB on disk)"
+            f"writes left, compacted by the broker's cleaner as they came "
+            f"({changelog['bytes_before_cleaning'] / MIB:,.0f} MiB on disk once applied, "
+            f"{changelog['bytes_after_cleaning'] / MIB:,.0f} once the cleaner was done)"
         )
     elif recovered:
         lines.append(

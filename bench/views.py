@@ -433,7 +433,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the worker logs each step that holds its event loop MS or longer, and what ran "
         "it (with --keep, in the worker's log: who makes the views wait)")  # fmt: skip
     add("--refreeze-every-s", type=float, default=None, metavar="S",
-        help="the worker's MIDFIELD_WORKER_REFREEZE_EVERY_S (default: its own, 600)")  # fmt: skip
+        help="the worker's MIDFIELD_WORKER_REFREEZE_EVERY_S (default: its own, 60)")  # fmt: skip
     args = parser.parse_args(argv)
     if unknown := (set(args.views) - set(ROUTES)) | ({BASELINE} & set(args.views)):
         parser.error(f"--views: unknown {sorted(unknown)}")
