@@ -5,9 +5,11 @@ the step that runs, so a view's tail latency is the longest step of anything els
 sleep of 0.1 s that wakes late was held up by that much), which tells *that* the loop was held.
 :func:`name_holders` (``MIDFIELD_WORKER_STALL_LOG_MS``, off by default) says *who* held it:
 every callback that runs longer than the threshold is logged with what it ran — for a task step,
-the task and where it stopped next. asyncio's debug mode says the same, but records a stack at
-every callback it schedules, which slows the worker several times over (measured: a views bench
-load ran at ~150 events/s against ~1,200); timing each callback costs two clock reads.
+the task and where it stopped next — and the CPU its thread spent meanwhile (``cpu_ms``): a step
+whose CPU is far below its time waited, mostly for the GIL another thread held. Collections are
+logged the same way. asyncio's debug mode names holders too, but records a stack at every
+callback it schedules, which slows the worker several times over (measured: a views bench load
+ran at ~150 events/s against ~1,200); timing each callback costs four clock reads.
 """
 
 from __future__ import annotations
@@ -53,19 +55,22 @@ def watch_collections(
 
     def timed(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            started[:] = [time.perf_counter()]
+            started[:] = [time.perf_counter(), time.thread_time()]
             return
         if not started:
             return
-        paused = time.perf_counter() - started.pop()
+        paused = time.perf_counter() - started[0]
+        cpu = time.thread_time() - started[1]
+        started.clear()
         generation = str(info["generation"])
         metrics.GC_PAUSE_SECONDS.labels(generation).observe(paused)
         if then is not None:
             then(info["generation"], paused)
         if log_ms is not None and paused * 1e3 >= log_ms:
             log.warning("garbage collection held the loop", ms=round(paused * 1e3, 1),
-                        generation=info["generation"], collected=info["collected"],
-                        tracked=len(gc.get_objects(generation=2)))  # fmt: skip
+                        cpu_ms=round(cpu * 1e3, 1), generation=info["generation"],
+                        collected=info["collected"], tracked=len(gc.get_objects(generation=2)),
+                        thread=threading.current_thread().name)  # fmt: skip
 
     gc.callbacks.append(timed)
     return lambda: gc.callbacks.remove(timed)
@@ -78,11 +83,12 @@ def name_holders(threshold_ms: float) -> Callable[[], None]:
     threshold_s = threshold_ms / 1e3
 
     def timed(handle: events.Handle) -> None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         run(handle)
         held = time.perf_counter() - start
         if held >= threshold_s:
-            log.warning("event loop held", ms=round(held * 1e3, 1), by=_what(handle),
+            log.warning("event loop held", ms=round(held * 1e3, 1),
+                        cpu_ms=round((time.thread_time() - cpu) * 1e3, 1), by=_what(handle),
                         thread=threading.current_thread().name)  # fmt: skip
 
     events.Handle._run = timed  # type: ignore[method-assign,assignment]

@@ -47,6 +47,28 @@ async def test_a_step_over_the_threshold_is_named_with_its_task_and_a_short_one_
     assert held[0]["thread"] == "MainThread"
 
 
+async def test_a_held_step_says_whether_it_worked_or_waited() -> None:
+    async def waiting() -> None:
+        time.sleep(0.06)  # as a step waits for a GIL another thread holds: no CPU of its own
+
+    async def working() -> None:
+        end = time.perf_counter() + 0.06
+        while time.perf_counter() < end:
+            pass
+
+    undo = stalls.name_holders(threshold_ms=40)
+    try:
+        with capture_logs() as logs:
+            await asyncio.gather(waiting(), working())
+    finally:
+        undo()
+    held = {
+        e["by"].split("coro=<")[1].split("(")[0]: e for e in logs if e["event"] == "event loop held"
+    }
+    assert held["test_a_held_step_says_whether_it_worked_or_waited.<locals>.waiting"]["cpu_ms"] < 20
+    assert held["test_a_held_step_says_whether_it_worked_or_waited.<locals>.working"]["cpu_ms"] > 40
+
+
 async def test_undo_puts_asyncio_back() -> None:
     run = asyncio.events.Handle._run
     stalls.name_holders(threshold_ms=1)()
@@ -68,5 +90,6 @@ def test_a_full_collection_is_measured_and_logged_over_the_threshold() -> None:
     assert count() == before + 1
     held = [entry for entry in logs if entry["event"] == "garbage collection held the loop"]
     assert len(held) == 1 and held[0]["generation"] == 2 and held[0]["tracked"] > 0
+    assert 0 <= held[0]["cpu_ms"] <= held[0]["ms"] + 1 and held[0]["thread"] == "MainThread"
     gc.collect(2)  # undone: no longer measured
     assert count() == before + 1
