@@ -18,7 +18,7 @@ from schemas.envelope import Envelope
 from schemas.events.alert import AlertAcknowledged, AlertRaised, AlertResolved
 from streams.books.book import Book, Context, Decision, State, reading, seen
 from streams.books.office_time import instant, latest, parse
-from streams.books.ranked import Ranking
+from streams.books.ranked import Ranked, Ranking
 
 __all__ = [
     "BOOK",
@@ -29,6 +29,7 @@ __all__ = [
     "decide",
     "is_alert",
     "listed",
+    "open_by_severity",
     "open_first",
     "rank",
     "resolved_by",
@@ -174,6 +175,14 @@ def rank(book: State | None) -> tuple[int, int, int] | None:
 
 OPEN_BELOW = (1,)
 """Every open alert's rank comes before this one, every resolved alert's after."""
+
+
+def open_by_severity(ranked: Ranked) -> dict[str, int]:
+    """Open alerts per severity, from the alerts' summary (no alert's book is read)."""
+    return {
+        severity: ranked.below((0, order + 1)) - ranked.below((0, order))
+        for severity, order in _SEVERITY_ORDER.items()
+    }
 
 
 def listed(book: State) -> dict[str, Any]:

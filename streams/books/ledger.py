@@ -167,6 +167,12 @@ def _reminders(
     return due_reminders(books, now, rules, zone, source=source)
 
 
+def _lit(summary: LedgerSummary, now: datetime, settings: Settings) -> list[str]:
+    """The tasks yellow or red at ``now``: the only ones a reminder may be due for."""
+    found = summary.at(now)
+    return sorted(found.select(light=Light.red) | found.select(light=Light.yellow))
+
+
 _TASKS = topic(TaskEvent.topic).name
 
 BOOK = Book(
@@ -185,6 +191,7 @@ BOOK = Book(
             propose=_reminders,
             to=_TASKS,
             remember=False,
+            candidates=_lit,
         ),
     ),
 )

@@ -12,7 +12,7 @@ escalated at each threshold and resolved by the first reply.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypeGuard
 
 from typing_extensions import TypedDict
@@ -203,6 +203,15 @@ def _warnings(books: list[State], now: datetime, settings: Settings, source: str
     return due_warnings(books, now, settings.replies, source=source)
 
 
+def _unanswered_long(summary: Any, now: datetime, settings: Settings) -> list[str]:
+    """The messages not answered yet that were received at least the first warning's days ago
+    (the reply summary's open ones): the only ones a warning may be due for."""
+    rules = settings.replies
+    first = min(*rules.warning_days, rules.fail_days)
+    received_by: list[str] = summary.open_since(now - timedelta(days=first))
+    return received_by
+
+
 def _summary(settings: Settings) -> Any:
     """The reply tallies' summary (imported here: it reads this module's ``is_message``)."""
     from streams.books.reply_summary import ReplySummary
@@ -222,6 +231,7 @@ BOOK = Book(
             interval=lambda settings: settings.replies.check_interval_s,
             propose=_warnings,
             to=topic(AlertRaised.topic).name,
+            candidates=_unanswered_long,
         ),
     ),
 )

@@ -194,6 +194,12 @@ class ReplySummary(KeptSummary):
             return []
         return found.first(len(found) if listed is None else listed)
 
+    def open_since(self, received_by: datetime) -> list[str]:
+        """The messages of every department not answered yet that were received at or before
+        ``received_by``, each department's oldest first."""
+        bound = (office_time.instant_of(received_by) + 1,)
+        return [e[-1] for found in self.open.values() for e in found.first(found.below(bound))]
+
     def open_count(self, department: str) -> int:
         """How many messages of ``department`` (``""``: not assigned) are not answered yet."""
         found = self.open.get(department)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections import Counter
 from typing import Any
 
 import faust
@@ -28,6 +27,7 @@ from schemas.events.audit import AuditRecorded
 from streams.books import alerts
 from streams.books.book import Book, Index
 from streams.books.registry import PROCESSED
+from streams.views.pages import summary_of
 from streams.views.web import register_views
 from streams.worker import heap
 from streams.worker.access import Gate, check_policies
@@ -38,7 +38,7 @@ from streams.worker.emit import raw_topic
 from streams.worker.health import BrokerWatch
 from streams.worker.hooks import read_offsets, try_code
 from streams.worker.sensor import MetricsSensor
-from streams.worker.table import Table, book_chunks
+from streams.worker.table import Table
 from streams.worker.tables import add_books
 from streams.worker.transport import Transport
 
@@ -193,8 +193,6 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
     async def measure() -> None:
         await app.broker_watch.tick()
         await asyncio.get_running_loop().run_in_executor(None, heap.trim)
-        open_alerts: Counter[str] = Counter()
-        async for books in book_chunks(app.table(alerts.BOOK)):
-            open_alerts.update(b["severity"] for b in books if b["open"])
+        open_alerts = alerts.open_by_severity(summary_of(app.table(alerts.BOOK)).ranked)
         for severity in Severity:
             metrics.ALERTS_OPEN.labels(severity.value).set(open_alerts[severity.value])

@@ -132,7 +132,12 @@ async def write(books: Iterable[tuple[Table, Any, Any, EventT[Any]]]) -> None:
 
 
 async def book_chunks(
-    table: Any, size: int = 500, *, with_keys: bool = False, step_s: float = STEP_S
+    table: Any,
+    size: int = 500,
+    *,
+    with_keys: bool = False,
+    step_s: float = STEP_S,
+    keys: Iterable[Any] | None = None,
 ) -> AsyncIterator[list[Any]]:
     """Every book of ``table`` in chunks (``(key, book)`` pairs ``with_keys``), the event loop
     running between chunks. A scan decodes each packed book (~20 µs for a task): 100k at once
@@ -141,9 +146,9 @@ async def book_chunks(
     and the caller's work on it took more than ``step_s`` (the time from one chunk to the next
     is what the loop was held): the ledger's reminder timer took ~70 ms a chunk of 500 at 100k
     tasks under load (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``), the views' p99. The
-    keys are listed first (agents may add books meanwhile: those wait for the next scan); a
-    book gone since is skipped."""
-    keys = list(table.keys())
+    keys are listed first, or given as ``keys`` (agents may add books meanwhile: those wait for
+    the next scan); a book gone since is skipped."""
+    keys = list(table.keys() if keys is None else keys)
     start, n = 0, size
     while start < len(keys):
         began = time.perf_counter()

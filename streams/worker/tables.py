@@ -73,7 +73,8 @@ def _add_agent(app: MidfieldApp, effects: Effects, channel: Any) -> None:
 
 
 def _add_timer(app: MidfieldApp, effects: Effects, b: Book, timer: Timer, to: Any) -> None:
-    """Run ``timer.propose`` over the book's entities every interval, sending each proposal."""
+    """Run ``timer.propose`` over the book's entities (those its ``candidates`` name, if it
+    has them) every interval, sending each proposal."""
     table, settings = app.books[b.name], app.settings
     proposed: set[str] = set()
 
@@ -81,7 +82,10 @@ def _add_timer(app: MidfieldApp, effects: Effects, b: Book, timer: Timer, to: An
         if not tables_settled(app):
             return
         now = app.clock()
-        async for chunk in book_chunks(table):
+        keys = None
+        if timer.candidates is not None and table.summary is not None:
+            keys = list(timer.candidates(table.summary, now, settings))
+        async for chunk in book_chunks(table, keys=keys):
             for event in timer.propose(chunk, now, settings, effects.source):
                 if event.id in proposed:
                     continue

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench import memory
-from midfield.settings import SupervisionSettings
+from midfield.settings import Settings, SupervisionSettings
 from schemas.events.task import TaskStatus
 from streams.books import ledger, task_book
 from streams.books.ledger_summary import LedgerSummary
@@ -55,6 +55,37 @@ steps = st.lists(
     ),
     max_size=40,
 )
+
+
+def _remindable(book: dict, reminded_hours_before: int | None, now: datetime) -> dict:
+    """A task's book with what :func:`ledger.due_reminders` reads besides its light."""
+    last = None
+    if reminded_hours_before is not None:
+        last = (now - timedelta(hours=reminded_hours_before)).isoformat()
+    return book | {"last_reminded_at": last}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(books, st.one_of(st.none(), st.integers(0, 48))), max_size=30),
+    st.integers(0, 60 * 24 * 45),
+)
+def test_the_reminder_timer_reads_every_task_a_reminder_is_due_for_and_no_green_one(
+    written: list, minutes: int
+) -> None:
+    """The timer decodes only the tasks the summary has yellow or red (``Timer.candidates``):
+    it proposes what a scan of every book proposes."""
+    now = START + timedelta(minutes=minutes)
+    summary, stored = LedgerSummary(RULES, ZONE), {}
+    for book, reminded in written:
+        stored[book["task_id"]] = _remindable(book, reminded, now)
+        summary.put(book["task_id"], stored[book["task_id"]])
+    settings_ = Settings(supervision=RULES)
+    candidates = ledger.BOOK.timers[0].candidates(summary, now, settings_)  # type: ignore[misc]
+    every = ledger.due_reminders(stored.values(), now, RULES, ZONE, source="t")
+    only = ledger.due_reminders([stored[k] for k in candidates], now, RULES, ZONE, source="t")
+    assert sorted(e.id for e in only) == sorted(e.id for e in every)
+    assert all(light_reason(stored[k], now, RULES, ZONE)[0] is not Light.green for k in candidates)
 
 
 @settings(max_examples=300, deadline=None)

@@ -74,6 +74,10 @@ def test_the_alerts_summary_lists_the_alerts_a_scan_finds_in_order(steps: list, 
     assert (last is None) == (len(still_open) <= limit)
     assert [a["alert_id"] for a in alerts.open_first(books, only_open=True)] == still_open
     assert [a["alert_id"] for a in alerts.open_first(books, only_open=False)] == every
+    by_severity = {s: 0 for s in ("critical", "warning", "info")} | Counter(
+        b["severity"] for b in books if b["raised_at"] and b["open"] and b["severity"] != "odd"
+    )  # the metric's labels: an unknown severity is counted under none
+    assert alerts.open_by_severity(ranked) == by_severity
 
 
 # -- emergencies ---------------------------------------------------------------------------------

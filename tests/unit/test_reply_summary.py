@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from midfield.settings import RepliesSettings
-from streams.books import reply_tallies
+from midfield.settings import RepliesSettings, Settings
+from streams.books import replies, reply_tallies
 from streams.books.period import Period
 from streams.books.reply_summary import ReplySummary
 
@@ -160,6 +160,42 @@ def test_the_unanswered_messages_of_a_department_are_those_of_the_books_oldest_f
         found = summary.unanswered(department)
         assert [m["message_id"] for m in found] == [b["message_id"] for b in expected]
         assert [m["title"] for m in found] == [b["title"] for b in expected]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(books, st.integers(0, 12)), max_size=40),
+    st.integers(0, 24 * 60),
+    st.sampled_from([(1, 3), (2,), (5, 10)]),
+)
+def test_the_warning_timer_reads_every_message_a_warning_is_due_for(
+    writes: list, hours: int, warning_days: tuple[int, ...]
+) -> None:
+    """The timer decodes only the unanswered messages the summary has received at least the
+    first warning's days ago (``Timer.candidates``): it proposes what a scan of every book
+    proposes, to the hour a threshold is passed."""
+    rules = RepliesSettings(warning_days=warning_days, fail_days=12)
+    summary, stored = _fed(writes)
+    now = START + timedelta(hours=hours)  # whole hours after receipts on whole hours: edges
+    candidates = replies.BOOK.timers[0].candidates(summary, now, Settings(replies=rules))  # type: ignore[misc]
+    every = replies.due_warnings(list(stored.values()), now, rules, source="t")
+    only = replies.due_warnings([stored[k] for k in candidates], now, rules, source="t")
+    assert sorted(e.id for e in only) == sorted(e.id for e in every)
+    first = timedelta(days=min(warning_days))
+    assert all(now - datetime.fromisoformat(stored[k]["received_at"]) >= first for k in candidates)
+
+
+def test_a_message_unanswered_to_the_microsecond_of_its_first_warning_is_read_by_the_timer() -> (
+    None
+):
+    rules = RepliesSettings(warning_days=(1, 3), fail_days=12)
+    summary, stored = _fed([_book(1, 0, "jyj", None, True), _book(2, 1, "jyj", None, True)])
+    now = START + timedelta(days=1)
+    candidates = replies.BOOK.timers[0].candidates(summary, now, Settings(replies=rules))  # type: ignore[misc]
+    assert candidates == ["M1"]
+    assert [
+        e.subject for e in replies.due_warnings(list(stored.values()), now, rules, source="t")
+    ] == ["unanswered/M1"]
 
 
 def test_the_rows_are_nothing_the_garbage_collector_walks() -> None:
