@@ -86,6 +86,8 @@ class Effects:
         """The source of this worker's own dead letters (which worker refused what)."""
         self._outboxes: dict[str, Any] = {}
         self._applying = asyncio.Lock()
+        self.batches = 0
+        """Batches applied so far (the heap trims in a quiet spell: streams/worker/heap.py)."""
 
     @property
     def books(self) -> dict[str, Table]:
@@ -116,6 +118,7 @@ class Effects:
         topics can touch one entity, and a batch reads what the one before it wrote."""
         app = self.app
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
+        self.batches += 1
         pending = Pending(self.books)
         for n, event in enumerate(events, 1):
             if not n % YIELD_EVERY:

@@ -172,13 +172,15 @@ def create_app(settings: Settings) -> MidfieldApp:
     add_duty_reports(app)
     add_brief_timer(app)
     app.sensors.add(MetricsSensor())
-    _measure_every(app, settings.worker.lag_interval_s, list(PROCESSED))
+    _measure_every(app, settings.worker.lag_interval_s, list(PROCESSED), effects)
     register_views(app)
     check_policies(app)
     return app
 
 
-def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> None:
+def _measure_every(
+    app: MidfieldApp, interval_s: float, topics: list[str], effects: Effects
+) -> None:
     """Lag and table sizes for /metrics, and the broker check /ready uses."""
     kafka = app.settings.kafka
     app.broker_watch = BrokerWatch(
@@ -189,10 +191,13 @@ def _measure_every(app: MidfieldApp, interval_s: float, topics: list[str]) -> No
         tables=lambda: {name: len(table) for name, table in app.books.items()},
     )
 
+    trimming = heap.Trim()
+
     @app.timer(interval=interval_s)  # type: ignore[untyped-decorator]
     async def measure() -> None:
         await app.broker_watch.tick()
-        await asyncio.get_running_loop().run_in_executor(None, heap.trim)
+        if trimming.due(effects.batches):
+            await asyncio.get_running_loop().run_in_executor(None, heap.trim)
         open_alerts = alerts.open_by_severity(summary_of(app.table(alerts.BOOK)).ranked)
         for severity in Severity:
             metrics.ALERTS_OPEN.labels(severity.value).set(open_alerts[severity.value])

@@ -10,6 +10,8 @@ Measured by bench/latency.py and bench/memory.py (docs/performance.md):
   applied, but the allocator keeps their pages: 100k tasks applied live left the worker at
   250–268 MiB against 203–230 MiB for the same books recovered. :func:`trim` asks glibc to give
   free pages back to the system (``malloc_trim``); with it the live runs settled at 230–241 MiB.
+  It stops every thread's allocations while it runs, so the worker trims when it is idle and,
+  under load, rarely (:class:`Trim`).
 * What the worker makes after it froze (the books' summaries, as it applies events) is walked
   by every full collection: with 100k tasks and 200k messages applied live, full collections
   held the loop 50–106 ms, 13 times in 40 s (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``),
@@ -35,7 +37,7 @@ import structlog
 
 from midfield import metrics
 
-__all__ = ["Refreeze", "freeze", "trim"]
+__all__ = ["Refreeze", "Trim", "freeze", "trim"]
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +87,29 @@ class Refreeze:
         metrics.REFREEZES.inc()
         log.info("heap frozen again", ms=round((time.perf_counter() - started) * 1e3, 1))
         return True
+
+
+class Trim:
+    """When the worker's periodic look gives free pages back (:func:`trim`): whenever it applied
+    nothing since the last look (a backlog done, a recovery, a quiet office), and while it is
+    busy at most every ``busy_every_s``. ``malloc_trim`` holds glibc's lock while it walks the
+    heap, and every allocation of every thread waits for it: 76 ms on a fragmented 1 GB heap
+    (measured offline), and the pages it gives back are faulted in again as the worker reuses
+    them. Every 10 s under load, that was a stall the views saw at 1M messages."""
+
+    def __init__(self, busy_every_s: float = 600.0, clock: Callable[[], float] = time.monotonic):
+        self.busy_every_s, self.clock = busy_every_s, clock
+        self._work: int | None = None
+        self._last: float | None = None
+
+    def due(self, work: int) -> bool:
+        """``work``: a count that grows as the worker applies events (its batches)."""
+        now, idle = self.clock(), work == self._work
+        self._work = work
+        if idle or self._last is None or now - self._last >= self.busy_every_s:
+            self._last = now
+            return True
+        return False
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

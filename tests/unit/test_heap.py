@@ -102,3 +102,15 @@ def test_the_refreeze_s_own_collection_does_not_ask_for_another() -> None:
     finally:
         undo()
         gc.unfreeze()
+
+
+def test_the_heap_is_trimmed_when_the_worker_is_idle_and_rarely_while_it_is_busy() -> None:
+    now = [0.0]
+    trimming = heap.Trim(busy_every_s=600.0, clock=lambda: now[0])
+    seen = []
+    for work in (0, 5, 9, 9, 9, 12, 20, 31):  # batches applied by each look, every 10 s
+        now[0] += 10
+        seen.append(trimming.due(work))
+    assert seen == [True, False, False, True, True, False, False, False]
+    now[0] += 600  # busy the whole time since the last trim: due anyway
+    assert trimming.due(40) and not trimming.due(41)
