@@ -37,7 +37,10 @@ def pack(value: Any) -> bytes:
 
 
 def unpack(blob: bytes) -> Any:
-    return orjson.loads(zlib.decompress(blob))
+    # zlib starts from a 16 KB output buffer and shrinks it to the book's ~2 KB of JSON: in a
+    # worker's large, fragmented heap that cost ~20 µs a book against ~7 for a buffer near the
+    # output's size (offline, 1 GB of freed and kept blobs: docs/performance.md); it grows
+    return orjson.loads(zlib.decompress(blob, zlib.MAX_WBITS, 4 * len(blob) + 1024))
 
 
 class PackedBooks(MutableMapping[Any, Any]):

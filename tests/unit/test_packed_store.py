@@ -75,3 +75,13 @@ def test_rocksdb_tables_keep_faust_s_store() -> None:
     app = create_app(Settings(worker=WorkerSettings(store="rocksdb://")))
     store = app.books["ledger"].data
     assert type(store).__module__ == "faust.stores.rocksdb", type(store)
+
+
+@pytest.mark.parametrize("lines", [0, 1, 40, 5000])
+def test_a_book_of_any_size_comes_back_whole(lines: int) -> None:
+    """Unpacking starts from a buffer sized for a task's book; a book's long history (JSON
+    many times the packed size: it repeats itself) comes back whole too."""
+    book = {"task_id": "DC-1", "history": [{"step": "progress", "note": "按计划推进"}] * lines}
+    books = PackedBooks()
+    books["DC-1"] = book
+    assert books["DC-1"] == book
