@@ -16,7 +16,7 @@ from schemas.envelope import Envelope, EventData
 from schemas.events.message import MessageChannel, PublicMessageReceived, PublicMessageReplied
 from schemas.events.workorder import WorkOrderStep, WorkOrderStepped
 from streams.books.book import Context
-from streams.books.suggest import dispatches
+from streams.books.suggest import dispatches, segment
 from streams.books.suggest.model import SuggestModel
 from streams.books.suggest.summary import SuggestSummary
 
@@ -146,3 +146,46 @@ def test_an_example_without_a_text_gets_no_suggestion() -> None:
     table, summary = _taught()
     _apply(table, summary, _event(_data("dispatched", "12345-8", "", "edu"), "12345-8", 70))
     assert summary.suggest(table["12345-8"]) == []
+
+
+def _taught_many(n: int) -> tuple[dict[str, Any], SuggestSummary]:
+    table: dict[str, Any] = {}
+    summary = SuggestSummary()
+    pairs = [(TEXTS[0], "housing"), (TEXTS[1], "edu"), (TEXTS[2], "urban")]
+    for i in range(n):
+        text, department = pairs[i % 3]
+        _apply(table, summary, _event(_data("received", f"m-{i}", text, department), f"m-{i}", i))
+    _apply(
+        table, summary, _event(_data("received", "new", "电梯又坏了，物业也不来修", ""), "new", n)
+    )
+    return table, summary
+
+
+def test_a_suggestion_is_made_again_once_the_model_has_changed_by_a_hundredth() -> None:
+    table, summary = _taught_many(300)  # a hundredth: 3 changes
+    first = summary.suggest(table["new"])
+    teach = iter(range(1000, 2000))
+
+    def learn(department: str) -> None:
+        i = next(teach)
+        data = _data("received", f"m-{i}", "电梯又坏了，物业也不来修", department)
+        _apply(table, summary, _event(data, f"m-{i}", i))
+
+    for _ in range(3):
+        learn("urban")
+        assert summary.suggest(table["new"]) is first  # kept: within a hundredth
+    learn("urban")
+    again = summary.suggest(table["new"])
+    assert again is not first
+    fresh = summary.model.suggest_features(segment.features_of(table["new"]["tokens"]), 3)
+    assert again == fresh and again != first  # the new examples moved the scores
+    summary.reset(table.items())
+    assert summary.suggest(table["new"]) is not again  # a recovery forgets what was made
+
+
+def test_a_small_model_makes_every_suggestion_afresh() -> None:
+    table, summary = _taught_many(9)
+    first = summary.suggest(table["new"])
+    data = _data("received", "m-99", "电梯又坏了，物业也不来修", "urban")
+    _apply(table, summary, _event(data, "m-99", 99))
+    assert summary.suggest(table["new"]) is not first

@@ -17,15 +17,26 @@ little for the same text. The views ask the worker's own model.
 Counting needs no jieba (the examples keep their text cut, :mod:`~streams.books.suggest.segment`);
 a suggestion does (which of its words a person can read). What the summary keeps besides the
 model is the department each example is counted for, nothing of its text.
+
+**Suggestions kept a while.** The dashboard lists 20 open messages with their suggestions at
+every refresh, ~0.5 ms each to compute (1M messages: 40% of ``/dashboard.json``'s time), and a
+busy office's model learns a hundred examples a second. A suggestion made is given again until
+the model has changed by 1% of its examples since (learned, moved or taken back): an estimate
+about as fresh, at a fraction of the cost. Below 100 examples every suggestion is made afresh.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from streams.books.book import KeptSummary, State
 from streams.books.suggest import segment
 from streams.books.suggest.model import Suggestion, SuggestModel
 
 __all__ = ["SuggestSummary"]
+
+_KEPT = 1024
+"""Suggestions kept at most (the dashboard shows 20; the rest are single looks)."""
 
 
 class SuggestSummary(KeptSummary):
@@ -35,6 +46,10 @@ class SuggestSummary(KeptSummary):
         self.model = SuggestModel()
         self.counted: dict[str, str] = {}
         """Example (subject) -> the department the model counts it for."""
+        self.changes = 0
+        """Examples learned, moved or taken back so far (how stale a kept suggestion is)."""
+        self._made: dict[tuple[Any, ...], tuple[int, list[Suggestion]]] = {}
+        """(tokens, returned, k) -> the changes when it was made, and the suggestions."""
 
     def put(self, key: str, book: State | None) -> None:
         """The example ``key`` is now ``book``. Its text never changes once it has one, so the
@@ -52,18 +67,29 @@ class SuggestSummary(KeptSummary):
             self.model.unlearn_features(found, was)
         if now:
             self.model.learn_features(found, now)
+        self.changes += 1
 
     def forget(self) -> None:
         self.model = SuggestModel()
         self.counted.clear()
+        self._made.clear()
+        self.changes += 1
 
     def suggest(self, book: State, k: int = 3) -> list[Suggestion]:
         """The ``k`` likeliest departments for the example ``book``, leaving out those that sent
         it back; empty while it has no text or the model has learned nothing."""
         if not book["tokens"]:
             return []
+        key = (tuple(book["tokens"]), tuple(book["returned"]), k)
+        made = self._made.get(key)
+        if made is not None and self.changes - made[0] <= len(self.counted) // 100:
+            return made[1]
         found = segment.features_of(book["tokens"])
-        return self.model.suggest_features(found, k, exclude=book["returned"])
+        suggestions = self.model.suggest_features(found, k, exclude=book["returned"])
+        if len(self._made) >= _KEPT:
+            self._made.clear()
+        self._made[key] = (self.changes, suggestions)
+        return suggestions
 
     @property
     def learned(self) -> int:
