@@ -11,9 +11,10 @@ department outside the directory is dead-lettered, never sent to an outbox nobod
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from midfield import faults, metrics
 from schemas.catalog import outbox
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 
     from streams.worker.app import MidfieldApp
 
-__all__ = ["EMITTER", "Effects", "Pending", "admit", "applying"]
+__all__ = ["EMITTER", "Effects", "Pending", "admit", "applying", "with_turns"]
+
+T = TypeVar("T")
 
 EMITTER = "midfield://worker/midfield"
 """The source of every event the books emit, whatever the worker's application id: a rebuilt
@@ -41,9 +44,11 @@ department — once, not once per application id. (It is the default application
 made before the two were told apart stay as they were.)"""
 
 
-YIELD_EVERY = 50
-"""Events a batch applies between two turns of the event loop for the HTTP views: a batch of 500
-at ~0.4 ms an event held every request for 200 ms (bench/views.py's tails)."""
+YIELD_S = 0.01
+"""How long a batch applies events before the event loop gets a turn for the HTTP views: a batch
+of 500 at ~0.4 ms an event held every request for 200 ms (bench/views.py's tails). It was every
+50 events; at 1M messages an event took ~1.5 ms (a message is cut into words for the suggestion
+model) and 50 of them held the loop 75–110 ms."""
 
 
 def where(event: EventT[Any]) -> tuple[Any, int]:
@@ -73,6 +78,17 @@ async def applying(consumer: Any, events: Sequence[EventT[Any]]) -> AsyncIterato
             consumer.sequencer.applied(events, where)
         else:  # raised or cancelled: the error goes on to faust's supervisor unchanged
             consumer.sequencer.failed(events, where)
+
+
+async def with_turns(items: Iterable[T], every_s: float) -> AsyncIterator[T]:
+    """``items``, the event loop given a turn whenever ``every_s`` has passed since the last
+    (the time spent on the items between counts, not their number)."""
+    turn = time.perf_counter()
+    for item in items:
+        if time.perf_counter() - turn >= every_s:
+            await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
+            turn = time.perf_counter()
+        yield item
 
 
 class Effects:
@@ -120,9 +136,7 @@ class Effects:
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
         self.batches += 1
         pending = Pending(self.books)
-        for n, event in enumerate(events, 1):
-            if not n % YIELD_EVERY:
-                await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
+        async for event in with_turns(events, YIELD_S):
             envelope = await decode_or_dead_letter(event, self.deadletters, app.conf.id)
             if envelope is None:
                 continue
