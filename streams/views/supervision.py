@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from midfield.access import Policy
 from midfield.access import Role as R
 from schemas.events.task import TaskStatus
-from streams.books import ledger, lights, task_book
+from streams.books import ledger, lights, office_time, task_book
+from streams.books.book import State
 from streams.books.task_state import TaskState
 from streams.views import ledger_sheet as ledger_sheet_
 from streams.views import pages
+from streams.views.rows import Rows
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -34,10 +37,24 @@ def _summary(app: MidfieldApp, book: TaskState, now: datetime) -> dict[str, Any]
     return shown | {"light": colour.value, "light_reason": reason}
 
 
+def _listed(zone: ZoneInfo) -> Rows[tuple[dict[str, Any], lights.Timing]]:
+    """``/ledger``'s rows: each task's fields as shown (times in ``zone``) and what its light
+    depends on, remembered while the task's book is unchanged (streams/views/rows.py)."""
+
+    def make(book: State) -> tuple[dict[str, Any], lights.Timing] | None:
+        if not task_book.is_task(book):
+            return None
+        shown = {k: v for k, v in book.items() if k not in _HIDDEN}
+        return office_time.shown(shown, zone), lights.timing(book)
+
+    return Rows(make)
+
+
 def register_ledger_views(app: MidfieldApp) -> None:
     rules, zone = app.settings.supervision, app.settings.office.zone
 
     readers = Policy.of(R.director, R.supervision, R.department)
+    rows = _listed(zone)
 
     @pages.page(app, "/ledger", readers)
     async def ledger_view(web: Any, request: Any) -> Any:
@@ -56,18 +73,14 @@ def register_ledger_views(app: MidfieldApp) -> None:
         summary = pages.summary_of(table).at(now)
         found = summary.select(light=light, status=status, department=department)
         listed, following = pages.page_of(found, after, limit)
-        books = [b for b in map(table.get, listed) if task_book.is_task(b)]
-        return pages.office_json(
-            web,
-            {
-                "now": now.isoformat(),
-                "count": len(found),
-                "lights": summary.counts(found),
-                "tasks": [_summary(app, b, now) for b in books],
-                "next": following,
-            },
-            zone,
-        )
+        tasks = []
+        for row in filter(None, (rows.of(table, key) for key in listed)):
+            shown, timing = row
+            colour, reason = lights.light(timing, now, rules, zone)
+            tasks.append(shown | {"light": colour.value, "light_reason": reason})
+        head = {"now": now.isoformat(), "count": len(found), "lights": summary.counts(found)}
+        # the rows' times are in the office's zone already (and a light's reason has none)
+        return web.json(office_time.shown(head, zone) | {"tasks": tasks, "next": following})
 
     @pages.page(app, "/ledger.xlsx", readers)
     async def ledger_sheet(web: Any, request: Any) -> Any:

@@ -76,6 +76,10 @@ class PackedBooks(MutableMapping[Any, Any]):
         """Store a value given as its JSON bytes, without decoding it."""
         self._packed[key] = zlib.compress(json, LEVEL)
 
+    def packed(self, key: Any) -> bytes | None:
+        """``key``'s book as held, packed: a new object at every write (``None``: no book)."""
+        return self._packed.get(key)
+
     def packed_bytes(self) -> int:
         """The packed values' total size (what the books cost, less the dict's own slots)."""
         return sum(map(len, self._packed.values()))

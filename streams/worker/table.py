@@ -60,6 +60,14 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             sent = cast("asyncio.Future[Any]", sent)
             sent.add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
 
+    def version(self, key: Any) -> object | None:
+        """An object that stays the same until ``key``'s book is written again (its packed
+        bytes in the memory store), for a view to remember what it made of the book
+        (streams/views/rows.py); ``None`` when there is no book or the store cannot say
+        (RocksDB)."""
+        store = self.data
+        return store.data.packed(key) if isinstance(store, PackedStore) else None
+
     def keep(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
         """Set ``key`` in the store as ``event``'s processing would have (RocksDB picks its
         partition's database by the current event), and in the summary, without a changelog
