@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import heapq
 import threading
 import time
 from asyncio import events
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -67,13 +69,25 @@ def watch_collections(
         if then is not None:
             then(info["generation"], paused)
         if log_ms is not None and paused * 1e3 >= log_ms:
+            tracked = gc.get_objects(generation=2)
             log.warning("garbage collection held the loop", ms=round(paused * 1e3, 1),
                         cpu_ms=round(cpu * 1e3, 1), generation=info["generation"],
-                        collected=info["collected"], tracked=len(gc.get_objects(generation=2)),
+                        collected=info["collected"], tracked=len(tracked),
+                        largest=_largest(tracked),
                         thread=threading.current_thread().name)  # fmt: skip
 
     gc.callbacks.append(timed)
     return lambda: gc.callbacks.remove(timed)
+
+
+def _largest(objects: list[Any], n: int = 3) -> list[str]:
+    """The ``n`` biggest containers among ``objects`` (what a collection walks: every item of
+    each), as ``type:length``."""
+    sized = heapq.nlargest(n, (o for o in objects if isinstance(o, _CONTAINERS)), key=len)
+    return [f"{type(o).__qualname__}:{len(o)}" for o in sized]
+
+
+_CONTAINERS = (dict, list, set, frozenset, tuple, deque)
 
 
 def name_holders(threshold_ms: float) -> Callable[[], None]:

@@ -91,5 +91,6 @@ def test_a_full_collection_is_measured_and_logged_over_the_threshold() -> None:
     held = [entry for entry in logs if entry["event"] == "garbage collection held the loop"]
     assert len(held) == 1 and held[0]["generation"] == 2 and held[0]["tracked"] > 0
     assert 0 <= held[0]["cpu_ms"] <= held[0]["ms"] + 1 and held[0]["thread"] == "MainThread"
+    assert len(held[0]["largest"]) == 3 and all(":" in c for c in held[0]["largest"])
     gc.collect(2)  # undone: no longer measured
     assert count() == before + 1
