@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import UnionType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from midfield.settings import Settings
 from schemas.catalog import topic
@@ -39,6 +39,7 @@ __all__ = [
     "Book",
     "Context",
     "Decision",
+    "Held",
     "Index",
     "KeptSummary",
     "Refusal",
@@ -138,6 +139,24 @@ class Summary(Protocol):
     def put(self, key: str, book: State | None) -> None: ...
 
     def reset(self, books: Iterable[tuple[str, State]]) -> None: ...
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Held(dict[K, V]):
+    """A dict the garbage collector always tracks, for a summary's rows (one per entity).
+
+    The collector stops tracking a plain dict whose keys and values it need not walk (strings,
+    and tuples of them once it has looked at those), and tracks it again, *in the youngest
+    generation*, the moment a new tuple goes in: a summary's dict of 1M rows written at every
+    event was walked by nearly every collection, young ones included (40–90 ms each at 1M
+    messages: the views' tails; a gen-0 collection of a plain dict of 1M rows took 19 ms where
+    this one took 0.05, offline). A dict subclass is never untracked, so the heap's freeze
+    (streams/worker/heap.py) keeps it, and its rows, out of every collection for good."""
+
+    __slots__ = ()
 
 
 class KeptSummary(Summary):

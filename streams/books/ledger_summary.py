@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from midfield.settings import SupervisionSettings
 from streams.books import lights, task_book
-from streams.books.book import KeptSummary, State
+from streams.books.book import Held, KeptSummary, State
 from streams.books.lights import Light
 from streams.books.ranked import Ranked
 from streams.books.task_state import TaskState
@@ -64,7 +64,7 @@ class LedgerSummary(KeptSummary):
 
     def __init__(self, rules: SupervisionSettings, zone: ZoneInfo) -> None:
         self.rules, self.zone = rules, zone
-        self.rows: dict[str, Row] = {}
+        self.rows: Held[str, Row] = Held()
         self._by_light: dict[Light, set[str]] = {c: set() for c in Light}
         self._by_status: dict[str, set[str]] = {}
         self._by_department: dict[str, set[str]] = {}

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from streams.books.book import KeptSummary, State
+from streams.books.book import Held, KeptSummary, State
 
 __all__ = ["Entry", "Ranked", "Ranking", "keys"]
 
@@ -39,7 +39,7 @@ class Ranked:
         """How many integers a rank has."""
         self._groups: dict[str, list[Entry]] = {}
         """Group -> its entries, sorted."""
-        self._where: dict[str, tuple[str, Entry]] = {}
+        self._where: Held[str, tuple[str, Entry]] = Held()
         """Key -> its group and entry."""
 
     # -- writes ------------------------------------------------------------------------------

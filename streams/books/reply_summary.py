@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from midfield.settings import RepliesSettings
 from streams.books import office_time
-from streams.books.book import KeptSummary, State
+from streams.books.book import Held, KeptSummary, State
 from streams.books.kth_smallest import kth_smallest
 from streams.books.period import Period
 from streams.books.ranked import Entry, Ranked
@@ -149,7 +149,7 @@ class ReplySummary(KeptSummary):
 
     def __init__(self, rules: RepliesSettings, zone: ZoneInfo) -> None:
         self.rules, self.zone = rules, zone
-        self.rows: dict[str, _Row] = {}
+        self.rows: Held[str, _Row] = Held()
         self.shelves: dict[str, _Shelves] = {}
         """Department -> its messages by day and by month."""
         self.open: dict[str, Ranked] = {}
