@@ -81,8 +81,8 @@ def watch_collections(
 
 
 def _largest(objects: list[Any], n: int = 3) -> list[str]:
-    """The ``n`` biggest containers among ``objects`` (what a collection walks: every item of
-    each), as ``type:length``."""
+    """The ``n`` biggest containers among ``objects`` (the oldest generation's, outside the
+    frozen heap: a full collection walks every item of each), as ``type:length``."""
     sized = heapq.nlargest(n, (o for o in objects if isinstance(o, _CONTAINERS)), key=len)
     return [f"{type(o).__qualname__}:{len(o)}" for o in sized]
 
