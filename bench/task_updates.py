@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from bench.harness import progress
 from midfield.bus.groups import committed_offsets
 from midfield.bus.watermarks import topic_end_offsets
+from midfield.replay.offsets import scan
 from schemas.envelope import Envelope, EventData
 from schemas.events.task import TaskAssigned, TaskProgressReported, TaskSigned
 from streams.books.registry import BOOKS
@@ -116,23 +115,9 @@ def changelog_present(config: Mapping[str, Any], app_id: str) -> dict[str, int]:
     that compacts, fewer than :func:`changelog_records` counts (the end offsets), and what a
     recovering worker reads."""
     names = {f"{app_id}-{b.name}-changelog": b.name for b in BOOKS}
-    ends = {tp: end for tp, end in topic_end_offsets(config, names).items() if end}
     counts = dict.fromkeys(sorted(names.values()), 0)
-    if not ends:
-        return counts
-    consumer = KafkaConsumer(**config, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
-    try:
-        partitions = [TopicPartition(topic, p) for topic, p in ends]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        left = {TopicPartition(topic, p): end for (topic, p), end in ends.items()}
-        while left:
-            for tp, records in consumer.poll(timeout_ms=1000, max_records=50_000).items():
-                counts[names[tp.topic]] += len(records)
-            for tp in [tp for tp, end in left.items() if consumer.position(tp) >= end]:
-                del left[tp]
-    finally:
-        consumer.close()
+    for record in scan(config, names, timeout_s=1800):
+        counts[names[record.topic]] += 1
     return counts
 
 

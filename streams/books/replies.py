@@ -207,9 +207,7 @@ def _unanswered_long(summary: Any, now: datetime, settings: Settings) -> list[st
     """The messages not answered yet that were received at least the first warning's days ago
     (the reply summary's open ones): the only ones a warning may be due for."""
     rules = settings.replies
-    first = min(*rules.warning_days, rules.fail_days)
-    received_by: list[str] = summary.open_since(now - timedelta(days=first))
-    return received_by
+    return summary.open_since(now - timedelta(days=min(*rules.warning_days, rules.fail_days)))  # type: ignore[no-any-return]
 
 
 def _summary(settings: Settings) -> Any:

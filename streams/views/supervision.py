@@ -31,10 +31,14 @@ _HIDDEN = ("applied", "refused", "history")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _summary(app: MidfieldApp, book: TaskState, now: datetime) -> dict[str, Any]:
-    colour, reason = lights.light(book, now, app.settings.supervision, app.settings.office.zone)
-    shown = {k: v for k, v in book.items() if k not in _HIDDEN}
-    return shown | {"light": colour.value, "light_reason": reason}
+def _fields(book: TaskState | State) -> dict[str, Any]:
+    """A task's fields as the views show them (without the ids it applied, nor its history)."""
+    return {k: v for k, v in book.items() if k not in _HIDDEN}
+
+
+def _lit(app: MidfieldApp, task: TaskState | lights.Timing, now: datetime) -> dict[str, Any]:
+    colour, reason = lights.light(task, now, app.settings.supervision, app.settings.office.zone)
+    return {"light": colour.value, "light_reason": reason}
 
 
 def _listed(zone: ZoneInfo) -> Rows[tuple[dict[str, Any], lights.Timing]]:
@@ -44,8 +48,7 @@ def _listed(zone: ZoneInfo) -> Rows[tuple[dict[str, Any], lights.Timing]]:
     def make(book: State) -> tuple[dict[str, Any], lights.Timing] | None:
         if not task_book.is_task(book):
             return None
-        shown = {k: v for k, v in book.items() if k not in _HIDDEN}
-        return office_time.shown(shown, zone), lights.timing(book)
+        return office_time.shown(_fields(book), zone), lights.timing(book)
 
     return Rows(make)
 
@@ -73,11 +76,8 @@ def register_ledger_views(app: MidfieldApp) -> None:
         summary = pages.summary_of(table).at(now)
         found = summary.select(light=light, status=status, department=department)
         listed, following = pages.page_of(found, after, limit)
-        tasks = []
-        for row in filter(None, (rows.of(table, key) for key in listed)):
-            shown, timing = row
-            colour, reason = lights.light(timing, now, rules, zone)
-            tasks.append(shown | {"light": colour.value, "light_reason": reason})
+        made = filter(None, (rows.of(table, key) for key in listed))
+        tasks = [shown | _lit(app, timing, now) for shown, timing in made]
         head = {"now": now.isoformat(), "count": len(found), "lights": summary.counts(found)}
         # the rows' times are in the office's zone already (and a light's reason has none)
         return web.json(office_time.shown(head, zone) | {"tasks": tasks, "next": following})
@@ -107,5 +107,5 @@ def register_ledger_views(app: MidfieldApp) -> None:
         if not task_book.is_task(book) or (own and own not in task_book.departments_of(book)):
             return web.json({"error": "unknown-task", "message": f"no task {task_id}"}, status=404)
         return pages.office_json(
-            web, _summary(app, book, app.clock()) | {"history": book["history"]}, zone
+            web, _fields(book) | _lit(app, book, app.clock()) | {"history": book["history"]}, zone
         )
