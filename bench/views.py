@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import platform
 import random
@@ -120,42 +121,82 @@ class Answer:
     size: int
 
 
-class ViewPoller(threading.Thread):
+class ViewPoller:
     """GETs ``routes`` (names of :data:`ROUTES`) round-robin over one keep-alive connection, a
     request every ``interval_s / len(routes)`` (each route every ``interval_s``); after a slow
     answer the next request goes at once and the schedule restarts from there, so requests never
-    pile up. Asked to stop, it finishes the round."""
+    pile up. Asked to stop, it finishes the round.
+
+    It runs in a process of its own: in the feeder's, a request's time also counted the waits
+    for the GIL behind the feeder and its Kafka client's threads, which is the bench's own
+    stall, not the worker's."""
 
     def __init__(self, port: int, routes: list[str], interval_s: float) -> None:
-        super().__init__(name="views-poller", daemon=True)
-        self.port, self.routes, self.slot = port, routes, interval_s / len(routes)
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process with client threads
+        self.stop, self._ready, self._polled = spawn.Event(), spawn.Event(), spawn.Value("i", 0)
+        self._results, sending = spawn.Pipe(duplex=False)
+        self._process = spawn.Process(
+            target=_poll,
+            args=(port, routes, interval_s / len(routes), self.stop, self._ready, self._polled,
+                  sending),
+            name="views-poller",
+            daemon=True,
+        )  # fmt: skip
         self.answers: list[Answer] = []
-        self.stop = threading.Event()
         self.error: BaseException | None = None
 
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        names, start = self.routes, time.perf_counter()
-        due, k = start, 0
-        try:
-            while True:  # once stopped, the round is finished: every route answers at least once
-                stopping = self.stop.wait(max(0.0, due - time.perf_counter()))
-                if stopping and k % len(names) == 0:
-                    break
-                name = names[k % len(names)]
-                sent = time.perf_counter()
-                conn.request("GET", ROUTES[name], headers=READER)
-                resp = conn.getresponse()
-                body = resp.read()
-                took = (time.perf_counter() - sent) * 1e3
-                if resp.status != 200:
-                    raise RuntimeError(f"GET {ROUTES[name]} answered {resp.status}: {body[:200]!r}")
-                self.answers.append(Answer(name, round(sent - start, 3), took, len(body)))
-                k, due = k + 1, max(due + self.slot, time.perf_counter())
-        except BaseException as exc:  # reported by the bench, which then fails
-            self.error = exc
-        finally:
-            conn.close()
+    def start(self, timeout_s: float = 60) -> None:
+        """Start polling; back once the poller's process is up and about to send."""
+        self._process.start()
+        if not self._ready.wait(timeout_s):
+            raise SystemExit(f"the views poller did not start in {timeout_s:g} s")
+
+    @property
+    def polled(self) -> int:
+        return int(self._polled.value)
+
+    def join(self, timeout: float) -> None:
+        """Wait for the last round's answers (:attr:`answers`, or :attr:`error`)."""
+        if self._results.poll(timeout):
+            answers, failed = self._results.recv()
+            self.answers = [Answer(*a) for a in answers]
+            self.error = RuntimeError(failed) if failed else None
+        else:
+            self.error = TimeoutError(f"the views poller sent no answers in {timeout:g} s")
+        self._process.join(timeout=10)
+
+
+def _poll(
+    port: int, names: list[str], slot: float, stop: Any, ready: Any, polled: Any, results: Any
+) -> None:
+    """:class:`ViewPoller`'s process: sends ``(answers, error)`` once stopped."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    answers: list[tuple[str, float, float, int]] = []
+    failed = ""
+    ready.set()
+    start = time.perf_counter()
+    due, k = start, 0
+    try:
+        while True:  # once stopped, the round is finished: every route answers at least once
+            stopping = stop.wait(max(0.0, due - time.perf_counter()))
+            if stopping and k % len(names) == 0:
+                break
+            name = names[k % len(names)]
+            sent = time.perf_counter()
+            conn.request("GET", ROUTES[name], headers=READER)
+            resp = conn.getresponse()
+            body = resp.read()
+            took = (time.perf_counter() - sent) * 1e3
+            if resp.status != 200:
+                raise RuntimeError(f"GET {ROUTES[name]} answered {resp.status}: {body[:200]!r}")
+            answers.append((name, round(sent - start, 3), took, len(body)))
+            polled.value = len(answers)
+            k, due = k + 1, max(due + slot, time.perf_counter())
+    except BaseException as exc:  # reported by the bench, which then fails
+        failed = repr(exc)
+    finally:
+        conn.close()
+        results.send((answers, failed))
 
 
 # --- the worker -------------------------------------------------------------------------------
@@ -229,12 +270,12 @@ def measure(
     feeder = Feeder(kafka, workload, args.rate, int(args.rate * args.seconds))
     poller = ViewPoller(worker.port, [BASELINE, *args.views], args.poll_ms / 1000)
     progress(f"feeding {args.rate:g} events/s for {args.seconds:g} s while polling the views…")
-    began = time.perf_counter()
     poller.start()
+    began = time.perf_counter()
     feeder.start()
     while feeder.is_alive():
         feeder.join(timeout=5)
-        progress(f"  fed {len(feeder.times):,}/{feeder.total:,}, {len(poller.answers)} answers")
+        progress(f"  fed {len(feeder.times):,}/{feeder.total:,}, {poller.polled} answers")
     wall = time.perf_counter() - began
     poller.stop.set()
     poller.join(timeout=660)

@@ -42,13 +42,14 @@ from streams.books import (
     waiting_letters,
     workorders,
 )
+from streams.books.book import State
 from streams.books.period import Period
 from streams.books.ranked import keys as keys_of
-from streams.books.task_state import TaskState
 from streams.views import labels, masking
 from streams.views.ops import readiness
 from streams.views.pages import OFFICE_READERS, office_json, page, principal_of, summary_of
 from streams.views.public_requests import reply_rates
+from streams.views.rows import Rows
 from streams.views.suggestions import unassigned
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ _NEWEST_LETTERS = 5
 
 def register_dashboard(app: MidfieldApp) -> None:
     """``GET /`` (the page, for anyone signed in) and ``GET /dashboard.json`` (its data)."""
-    zone = app.settings.office.zone
+    zone, rows = app.settings.office.zone, _task_rows(app)
 
     @page(app, "/", Policy.authenticated())
     async def dashboard_page(web: Any, request: Any) -> Any:
@@ -76,11 +77,17 @@ def register_dashboard(app: MidfieldApp) -> None:
 
     @page(app, "/dashboard.json", Policy.of(*OFFICE_READERS, R.ops, R.department))
     async def dashboard_data(web: Any, request: Any) -> Any:
-        return office_json(web, snapshot(app, readiness(app), principal_of(request)), zone)
+        return office_json(web, snapshot(app, readiness(app), principal_of(request), rows), zone)
 
 
-def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> dict[str, Any]:
-    """Everything the page shows ``viewer``, as of ``app.clock()``."""
+def snapshot(
+    app: MidfieldApp,
+    ready: tuple[bool, str],
+    viewer: Principal,
+    rows: Rows[tuple[dict[str, Any], lights.Timing]] | None = None,
+) -> dict[str, Any]:
+    """Everything the page shows ``viewer``, as of ``app.clock()`` (``rows``: the supervision
+    panel's rows remembered from earlier refreshes)."""
     now = app.clock()
     own = viewer.department if viewer.scoped else None
     shown = {
@@ -89,7 +96,7 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
         "viewer": {"name": viewer.name, "roles": sorted(viewer.roles), "department": own},
         "ready": {"ok": ready[0], "reason": ready[1]},
         "labels": labels.for_page(),
-        "supervision": _supervision(app, now, own),
+        "supervision": _supervision(app, rows or _task_rows(app), now, own),
         "replies": _replies(app, now, own),
         "work_orders": _work_orders_at_risk(app, now, own),
         "unassigned": unassigned(app, viewer),
@@ -115,19 +122,25 @@ def snapshot(app: MidfieldApp, ready: tuple[bool, str], viewer: Principal) -> di
     }
 
 
-def _supervision(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:
+def _supervision(
+    app: MidfieldApp,
+    rows: Rows[tuple[dict[str, Any], lights.Timing]],
+    now: datetime,
+    own: str | None,
+) -> dict[str, Any]:
     """The lights counted and the red and yellow tasks nearest their deadline, from the
-    ledger's summary: only the listed tasks' books are read (and for a department, the keys of
-    its red and yellow tasks sorted)."""
+    ledger's summary: only the listed tasks' books are read, and each only once it changed since
+    the last refresh (``rows``; for a department, the keys of its red and yellow tasks sorted)."""
     rules, zone = app.settings.supervision, app.settings.office.zone
     table = app.table(ledger.BOOK)
     summary = summary_of(table).at(now)
     mine = summary.select(department=own) if own is not None else None
     flagged: dict[str, list[dict[str, Any]]] = {}
     for colour in (lights.Light.red, lights.Light.yellow):
-        books = [b for b in map(table.get, _nearest(summary, colour, own)) if task_book.is_task(b)]
+        made = filter(None, (rows.of(table, key) for key in _nearest(summary, colour, own)))
         flagged[colour.value] = [
-            _task_row(app, b, lights.light_reason(b, now, rules, zone)[1]) for b in books
+            shown | _reason(lights.light_reason(timing, now, rules, zone)[1])
+            for shown, timing in made
         ]
     return {"lights": summary.counts(mine), **flagged}
 
@@ -141,18 +154,29 @@ def _nearest(summary: Any, colour: lights.Light, own: str | None) -> list[str]:
     return heapq.nsmallest(_LISTED, keys, key=lambda k: (summary.deadline(k), k))
 
 
-def _task_row(app: MidfieldApp, book: TaskState, reason: lights.Reason) -> dict[str, Any]:
-    return {
-        "task_id": book["task_id"],
-        "title": book["title"],
-        "lead": app.directory.name_of(book["lead_department"]),
-        "deadline": book["deadline"],
-        "status": book["status"],
-        "percent": book["percent"],
-        "reason": labels.light_reason(reason),
-        "reason_code": reason.code,
-        "focus": book["focus"],
-    }
+def _task_rows(app: MidfieldApp) -> Rows[tuple[dict[str, Any], lights.Timing]]:
+    """The supervision panel's rows without their light's reason, which is computed at every
+    refresh from the remembered :class:`lights.Timing`."""
+
+    def make(book: State) -> tuple[dict[str, Any], lights.Timing] | None:
+        if not task_book.is_task(book):
+            return None
+        shown = {
+            "task_id": book["task_id"],
+            "title": book["title"],
+            "lead": app.directory.name_of(book["lead_department"]),
+            "deadline": book["deadline"],
+            "status": book["status"],
+            "percent": book["percent"],
+            "focus": book["focus"],
+        }
+        return shown, lights.timing(book)
+
+    return Rows(make)
+
+
+def _reason(reason: lights.Reason) -> dict[str, Any]:
+    return {"reason": labels.light_reason(reason), "reason_code": reason.code}
 
 
 def _replies(app: MidfieldApp, now: datetime, own: str | None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from tests.harness import (
     RunWorker,
     WorkerProcess,
     departments_file,
+    http_get,
     http_get_bytes,
     midfield_env,
     produce,
@@ -249,6 +250,36 @@ def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
     status, red = worker.get(f"/ledger?light=red&department={lead}")
     assert (status, [t["task_id"] for t in red["tasks"]], red["lights"]["red"]) == (
         200, [task_id], 1)  # fmt: skip
+
+
+def test_a_listed_task_s_row_follows_its_book_on_the_ledger_and_the_dashboard(
+    worker: WorkerProcess, catalog_topics: Broker, unique: str, codes: tuple[str, str]
+) -> None:
+    """Both views remember a listed task's row while its book is unchanged
+    (streams/views/rows.py): a progress report must show at the next read, never the row made
+    before it."""
+    lead, assisting = codes
+    task_id = f"DC-{unique}"
+    events = [
+        *_task(task_id, lead, assisting, TODAY - timedelta(days=2)),
+        TaskProgressReported(task_id=task_id, actor=lead, percent=40, text="主体四成"),
+    ]
+    produce(catalog_topics, [_wrap(e, n) for n, e in enumerate(events)])
+
+    def shown() -> tuple[list[int], list[int]]:
+        # the lead's clerk: its own red tasks only, whatever other tests leave on the broker
+        ledger = http_get(f"{worker.url}/ledger?light=red", key="k1")[1]["tasks"]
+        board = http_get(f"{worker.url}/dashboard.json", key="k1")[1]["supervision"]["red"]
+        return [t["percent"] for t in ledger], [t["percent"] for t in board]
+
+    wait_for(lambda: shown() == ([40], [40]), timeout=30, what="the red task at 40%")
+    assert shown() == ([40], [40])  # read again: the remembered rows
+    produce(catalog_topics, [_wrap(TaskProgressReported(
+        task_id=task_id, actor=lead, percent=70, text="主体七成"), len(events))])  # fmt: skip
+    wait_for(lambda: shown() == ([70], [70]), timeout=30, what="the red task at 70%")
+    status, board = http_get(f"{worker.url}/dashboard.json", key="k1")
+    [row] = board["supervision"]["red"]
+    assert (status, row["task_id"], row["reason_code"]) == (200, task_id, "overdue")
 
 
 def test_ledger_xlsx_has_one_row_per_task_with_the_light_as_its_colour(
