@@ -5,6 +5,7 @@ long, however slow an event is."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from streams.worker.agents import with_turns
@@ -32,7 +33,7 @@ async def _turns_while(work_s: float, items: int, every_s: float) -> list[float]
 
 async def test_slow_events_give_the_loop_a_turn_every_interval() -> None:
     seen = await _turns_while(0.004, items=25, every_s=0.01)  # 100 ms of work
-    gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
     assert len(seen) >= 8, seen
     assert max(gaps) < 0.03, gaps
 
