@@ -6,6 +6,7 @@ faust's own ``Event``/``Message``, as recovery hands them over."""
 from __future__ import annotations
 
 import gc
+import zlib
 from typing import Any
 
 import faust
@@ -17,6 +18,7 @@ from bench.memory import envelopes
 from midfield.clock import utc_now
 from midfield.settings import Settings, WorkerSettings
 from streams.books import task_book
+from streams.worker import store
 from streams.worker.app import create_app
 from streams.worker.store import PackedBooks, PackedStore
 
@@ -85,3 +87,15 @@ def test_a_book_of_any_size_comes_back_whole(lines: int) -> None:
     books = PackedBooks()
     books["DC-1"] = book
     assert books["DC-1"] == book
+
+
+def test_books_are_packed_with_a_small_window_and_either_window_unpacks() -> None:
+    """Deflate's default 32 KiB window costs ~270 KB of state per book written (store.WBITS);
+    the zlib header's CINFO says which window a blob was packed with."""
+    book = {"task_id": "DC-1", "history": [{"step": "progress", "note": "按计划推进"}] * 40}
+    books = PackedBooks()
+    books["DC-1"] = book
+    books.put_json("DC-2", orjson.dumps(book))
+    for key in ("DC-1", "DC-2"):
+        assert books.packed(key)[0] >> 4 == store.WBITS - 8  # type: ignore[index]
+    assert store.unpack(zlib.compress(orjson.dumps(book))) == book  # the default window too
