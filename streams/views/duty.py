@@ -100,7 +100,7 @@ def register_duty_views(app: MidfieldApp) -> None:
         except KeyError:
             shifts = ", ".join(app.settings.duty.shifts)
             return bad_request(web, "unknown-shift", f"shift must be one of: {shifts}")
-        rep = office_time.shown(reporting.report_for(app, win, now), zone)
+        rep = office_time.shown(await reporting.report_for(app, win, now), zone)
         if query.get("format") == "html":
             return web.html(duty_report.render_html(rep, app.directory.office_name))
         return web.json(rep)

@@ -7,6 +7,7 @@ orders, alerts, open emergencies) and streams/views/duty_report.py shapes it; th
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,10 @@ from streams.books import (
     task_book,
     workorders,
 )
+from streams.books.book import Book
 from streams.views import duty_report, labels
+from streams.views.pages import summary_of
+from streams.worker.table import book_chunks
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -28,29 +32,45 @@ if TYPE_CHECKING:
 __all__ = ["report_for"]
 
 
-def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
-    entries = [e for _, b in app.table(duty_log.BOOK).items() if b for e in b["entries"]]
-    raised = [b for _, b in app.table(alerts.BOOK).items() if b]
+async def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
+    """What the report for ``win`` lists as of ``now``. The books are read in chunks with the
+    event loop running between them (:func:`streams.worker.table.book_chunks`): read at once, a
+    shift's report held the worker's loop 660–810 ms at 100k tasks (bench/views.py's stall
+    log). Of the supervised tasks only the red ones of the ledger's summary are read."""
+    entries = [e async for b in _books(app, duty_log.BOOK) for e in b["entries"]]
+    raised = [b async for b in _books(app, alerts.BOOK)]
     still_open = [
         emergencies.summary(b)
-        for _, b in app.table(emergencies.BOOK).items()
+        async for b in _books(app, emergencies.BOOK)
         if emergencies.is_open(b)
     ]
     return duty_report.report(
         win,
         entries=entries,
-        overdue=_overdue(app, now),
+        overdue=await _overdue(app, now),
         alerts=raised,
         emergencies=still_open,
         now=now,
     )
 
 
-def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
+async def _books(
+    app: MidfieldApp, book: Book, keys: Iterable[str] | None = None
+) -> AsyncIterator[Any]:
+    """Every book of ``book`` (of ``keys``), skipping none-books, the loop running between
+    chunks."""
+    async for chunk in book_chunks(app.table(book), keys=keys):
+        for found in chunk:
+            if found:
+                yield found
+
+
+async def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
     """Red supervised tasks and work orders past their last day, as the report lists them."""
     rules, zone = app.settings.supervision, app.settings.office.zone
     found = []
-    for _, book in app.table(ledger.BOOK).items():
+    red = summary_of(app.table(ledger.BOOK)).at(now).select(light=lights.Light.red)
+    async for book in _books(app, ledger.BOOK, keys=sorted(red)):
         if task_book.is_task(book):
             colour, reason = lights.light_reason(book, now, rules, zone)
             if colour is lights.Light.red:
@@ -62,11 +82,11 @@ def _overdue(app: MidfieldApp, now: datetime) -> list[dict[str, Any]]:
                         "reason": labels.light_reason(reason),
                     }
                 )
-    for _, item in app.table(items.BOOK).items():
+    async for item in _books(app, items.BOOK):
         if items.is_item(item) and item["status"] != "closed":
             what = f"来件 {item['what']}（{item['urgency']}）"
             found += _late("item", item["item_id"], what, "办理时限", items.due_at(item, zone), now)
-    for _, order in app.table(workorders.BOOK).items():
+    async for order in _books(app, workorders.BOOK):
         if workorders.is_order(order) and order["status"] != "closed":
             number, due = order["order_number"], workorders.due_at(order, zone)
             found += _late("work_order", number, f"热线工单 {number}", "办结时限", due, now)

@@ -41,7 +41,7 @@ def add_duty_reports(app: MidfieldApp) -> None:
             position = f"{win.day.isoformat()}/{win.shift or 'day'}"
             if position in issued:
                 continue
-            rep = report_for(app, win, now)
+            rep = await report_for(app, win, now)
             event = DutyReportIssued(
                 date=win.day,
                 shift=win.shift,

@@ -230,6 +230,10 @@ def test_overdue_task_is_red_and_reminded_once_even_across_a_restart(
         wait_for(lambda d=department: reminded(d), timeout=30, what=f"reminder to {department}")
     status, red = worker.get("/ledger?light=red")
     assert status == 200 and task_id in [t["task_id"] for t in red["tasks"]]
+    # the duty report lists it among the overdue (read from the summary's red tasks)
+    status, report = worker.get("/duty-report")
+    listed = {o["id"]: o for o in report["overdue_items"] if o["kind"] == "task"}
+    assert status == 200 and listed[task_id]["reason"] == "逾期 2 天", listed.get(task_id)
     [reminder] = reminded(lead)
     assert (reminder["light"], reminder["message"]) == ("red", "overdue by 2 days")
 
