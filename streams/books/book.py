@@ -140,6 +140,8 @@ class Summary(Protocol):
 
     def reset(self, books: Iterable[tuple[str, State]]) -> None: ...
 
+    def settle(self, now: datetime, most: int) -> int: ...
+
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -172,6 +174,11 @@ class KeptSummary(Summary):
         self.forget()
         for key, book in books:
             self.put(key, book)
+
+    def settle(self, now: datetime, most: int) -> int:
+        """Do at most ``most`` steps of the work a first read at ``now`` would do (after a
+        recovery, the ledger's lights); how many remain. Most summaries defer none."""
+        return 0
 
 
 def seen(book: State | None, envelope: Envelope) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import heapq
 import sys
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -140,22 +139,35 @@ class LedgerSummary(KeptSummary):
     # -- reads -------------------------------------------------------------------------------
     def at(self, now: datetime) -> LedgerSummary:
         """The summary with every light as it is at ``now``."""
-        if self._lit_at is not None and now < self._lit_at:  # the clock went back: all again
-            self._all_unlit = True
-        if self._all_unlit:
-            self._moments.clear()
-            due: Iterable[str] = list(self.rows)
-        else:
-            due = self._come(now)
-        for key in due:
+        self._prepare(now)
+        for key in self._come(now):
             self._relight(key, now)
-        self._unlit, self._all_unlit, self._lit_at = set(), False, now
+        self._unlit, self._lit_at = set(), now
         if len(self._moments) > 2 * len(self.rows) + 64:  # mostly stale: tasks written since
             self._moments = [
                 (r[_MOMENT], k) for k, r in self.rows.items() if r[_MOMENT] is not None
             ]
             heapq.heapify(self._moments)
         return self
+
+    def settle(self, now: datetime, most: int) -> int:
+        """Relight at most ``most`` of the tasks waiting to be lit, as :meth:`at` would at
+        ``now``; how many still wait. After a recovery every task waits: the worker lights them
+        a step at a time with the event loop running between (streams/worker/table.py), where
+        the first read would have lit 100k tasks at once (~2 s)."""
+        self._prepare(now)
+        for _ in range(min(most, len(self._unlit))):
+            self._relight(self._unlit.pop(), now)
+        self._lit_at = now
+        return len(self._unlit)
+
+    def _prepare(self, now: datetime) -> None:
+        """Every task waits to be lit if the clock went back or too many were written."""
+        if self._lit_at is not None and now < self._lit_at:  # the clock went back: all again
+            self._all_unlit = True
+        if self._all_unlit:
+            self._moments.clear()
+            self._unlit, self._all_unlit = set(self.rows), False
 
     def _come(self, now: datetime) -> set[str]:
         """The tasks written since the last read, and those whose moment has come."""

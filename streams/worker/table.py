@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, cast
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 import faust
 from faust.stores.memory import Store as MemoryStore
@@ -33,7 +34,10 @@ from faust.types.stores import StoreT
 from streams.books.book import Summary
 from streams.worker.store import PackedStore
 
-__all__ = ["MIN_CHUNK", "STEP_S", "Table", "book_chunks", "write"]
+if TYPE_CHECKING:
+    from streams.worker.app import MidfieldApp
+
+__all__ = ["MIN_CHUNK", "STEP_S", "Table", "book_chunks", "settle", "write"]
 
 STEP_S = 0.01
 """How long a chunk of :func:`book_chunks` may hold the event loop, the caller's work included."""
@@ -118,6 +122,20 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             async for chunk in book_chunks(self, with_keys=True):
                 for key, book in chunk:  # read and told with no await between: a write while
                     self.summary.put(key, book)  # the loop runs is told after, and wins
+            await settle(self.summary, cast("MidfieldApp", self.app).clock)
+
+
+async def settle(summary: Summary, clock: Callable[[], datetime], step_s: float = STEP_S) -> None:
+    """The work ``summary`` deferred to its first read (:meth:`Summary.settle`), done in steps
+    of about ``step_s`` with the event loop running between, as :func:`book_chunks` reads."""
+    n = 500
+    while True:
+        began = time.perf_counter()
+        if summary.settle(clock(), n) == 0:
+            return
+        held = time.perf_counter() - began
+        n = max(MIN_CHUNK, min(5000, int(n * step_s / held))) if held > 0 else 5000
+        await asyncio.sleep(0)
 
 
 async def write(books: Iterable[tuple[Table, Any, Any, EventT[Any]]]) -> None:

@@ -3,9 +3,11 @@ chunk holding the event loop much longer than its step once it knows what a book
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime
 
-from streams.worker.table import MIN_CHUNK, book_chunks
+from streams.worker.table import MIN_CHUNK, book_chunks, settle
 
 
 async def _scan(books: dict[str, dict[str, int]], per_book_s: float) -> list[list[str]]:
@@ -37,3 +39,37 @@ async def test_a_book_gone_since_the_keys_were_listed_is_skipped() -> None:
         seen += [book["n"] for book in chunk]
         books.pop("t0250", None)
     assert len(seen) == 299 and 250 not in seen
+
+
+class _Deferred:
+    """A summary with ``left`` units of deferred work, each taking ``unit_s``."""
+
+    def __init__(self, left: int, unit_s: float) -> None:
+        self.left, self.unit_s = left, unit_s
+        self.steps: list[int] = []
+
+    def settle(self, now: datetime, most: int) -> int:
+        done = min(most, self.left)
+        time.sleep(done * self.unit_s)
+        self.left -= done
+        self.steps.append(done)
+        return self.left
+
+
+async def test_deferred_summary_work_is_done_in_steps_with_the_loop_turning_between() -> None:
+    summary = _Deferred(left=600, unit_s=0.0005)
+    turns = 0
+
+    async def other() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    await settle(summary, lambda: datetime.now(UTC), step_s=0.01)  # type: ignore[arg-type]
+    watcher.cancel()
+    assert summary.left == 0 and sum(summary.steps) == 600
+    assert summary.steps[0] == 500 and max(summary.steps[1:]) <= 40, summary.steps
+    assert turns >= len(summary.steps) - 1

@@ -52,6 +52,8 @@ steps = st.lists(
         st.tuples(st.just("write"), books),
         st.tuples(st.just("stub"), st.integers(0, 20)),
         st.tuples(st.just("read"), st.integers(0, 60 * 24 * 45)),  # minutes after START
+        st.tuples(st.just("settle"), st.integers(1, 5)),  # a step of the lights after recovery
+        st.tuples(st.just("recover"), st.just(0)),
     ),
     max_size=40,
 )
@@ -103,6 +105,12 @@ def test_every_read_agrees_with_the_lights_computed_from_the_books(steps: list) 
             stored.pop(key, None)
             summary.put(key, {"status": "", "refused": []})
             continue
+        elif kind == "settle":  # lights a few tasks at the last read's time
+            summary.settle(START + timedelta(minutes=minutes), value)
+            continue
+        elif kind == "recover":  # the recovered books told again: every light to be made
+            summary.reset(list(stored.items()))
+            continue
         else:
             minutes = max(minutes, value) if value % 7 else value  # now and then, back in time
         now = START + timedelta(minutes=minutes)
@@ -127,6 +135,25 @@ def test_every_read_agrees_with_the_lights_computed_from_the_books(steps: list) 
             light_reason(b, now, RULES, ZONE)[0].value for b in stored.values()
         )
         assert summary.counts() == summary.counts(summary.select()) == every
+
+
+def test_after_a_recovery_the_lights_are_made_in_steps_and_the_first_read_makes_none(
+    monkeypatch,
+) -> None:
+    tasks = [
+        _book(n, TaskStatus.in_progress, n % 40, n % 100, DEPARTMENTS[n % 3]) for n in range(50)
+    ]
+    summary, now = LedgerSummary(RULES, ZONE), START + timedelta(days=20)
+    summary.reset((b["task_id"], b) for b in tasks)
+    left = [summary.settle(now, 7) for _ in range(8)]
+    assert left == [43, 36, 29, 22, 15, 8, 1, 0]
+    relit: list[str] = []
+    real = summary._relight
+    monkeypatch.setattr(summary, "_relight", lambda key, at: (relit.append(key), real(key, at)))
+    summary.at(now)
+    assert relit == []  # all made in steps already
+    for b in tasks:
+        assert summary.light(b["task_id"]) is light_reason(b, now, RULES, ZONE)[0]
 
 
 def test_a_task_turns_red_at_midnight_without_a_write() -> None:
