@@ -24,7 +24,6 @@ from streams.books import (
 from streams.books.book import Book
 from streams.views import duty_report, labels
 from streams.views.pages import summary_of
-from streams.worker.table import book_chunks
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -34,8 +33,8 @@ __all__ = ["report_for"]
 
 async def report_for(app: MidfieldApp, win: duty_report.Window, now: datetime) -> dict[str, Any]:
     """What the report for ``win`` lists as of ``now``. The books are read in chunks with the
-    event loop running between them (:func:`streams.worker.table.book_chunks`): read at once, a
-    shift's report held the worker's loop 660–810 ms at 100k tasks (bench/views.py's stall
+    event loop running between them (``Table.chunks``, streams/worker/table.py): read at once,
+    a shift's report held the worker's loop 660–810 ms at 100k tasks (bench/views.py's stall
     log). Of the supervised tasks only the red ones of the ledger's summary are read."""
     entries = [e async for b in _books(app, duty_log.BOOK) for e in b["entries"]]
     raised = [b async for b in _books(app, alerts.BOOK)]
@@ -59,7 +58,7 @@ async def _books(
 ) -> AsyncIterator[Any]:
     """Every book of ``book`` (of ``keys``), skipping none-books, the loop running between
     chunks."""
-    async for chunk in book_chunks(app.table(book), keys=keys):
+    async for chunk in app.table(book).chunks(keys=keys):
         for found in chunk:
             if found:
                 yield found

@@ -72,6 +72,13 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         store = self.data
         return store.data.packed(key) if isinstance(store, PackedStore) else None
 
+    def chunks(
+        self, size: int = 500, *, with_keys: bool = False, keys: Iterable[Any] | None = None
+    ) -> AsyncIterator[list[Any]]:
+        """This table's books in chunks, the event loop running between: :func:`book_chunks`,
+        for the views, which do not import the worker."""
+        return book_chunks(self, size, with_keys=with_keys, keys=keys)
+
     def keep(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
         """Set ``key`` in the store as ``event``'s processing would have (RocksDB picks its
         partition's database by the current event), and in the summary, without a changelog
