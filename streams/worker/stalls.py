@@ -9,7 +9,8 @@ the task and where it stopped next — and the CPU its thread spent meanwhile (`
 whose CPU is far below its time waited, mostly for the GIL another thread held. Collections are
 logged the same way. asyncio's debug mode names holders too, but records a stack at every
 callback it schedules, which slows the worker several times over (measured: a views bench load
-ran at ~150 events/s against ~1,200); timing each callback costs four clock reads.
+ran at ~150 events/s against ~1,200); timing each callback costs four clock reads, and a thread
+that looks at long steps' stacks a few times each says what they spent their time in.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import heapq
+import sys
 import threading
 import time
 from asyncio import events
 from collections import deque
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import structlog
@@ -90,27 +93,67 @@ def _largest(objects: list[Any], n: int = 3) -> list[str]:
 _CONTAINERS = (dict, list, set, frozenset, tuple, deque)
 
 
-def name_holders(threshold_ms: float) -> Callable[[], None]:
+def name_holders(threshold_ms: float, samples: int = 8) -> Callable[[], None]:
     """Log every callback, on any loop of this process, that runs ``threshold_ms`` or longer;
-    returns what undoes it. The worker turns it on at start when the setting asks for it."""
+    returns what undoes it. The worker turns it on at start when the setting asks for it.
+
+    A task's repr says where a step stopped, not what it did. So a thread of its own looks at
+    every step that has run a quarter of the threshold every quarter threshold, and keeps where
+    it is (its innermost frames, up to ``samples`` looks a step): a held step is logged with
+    them as ``where``, what it spent its time in."""
     run = events.Handle._run
     threshold_s = threshold_ms / 1e3
+    every_s = threshold_s / 4
+    running: dict[int, tuple[float, list[str]]] = {}
+    """Each loop thread's step now running: when it began, and where it was seen."""
+    stop = threading.Event()
 
     def timed(handle: events.Handle) -> None:
+        ident = threading.get_ident()
+        seen: list[str] = []
         start, cpu = time.perf_counter(), time.thread_time()
-        run(handle)
+        running[ident] = (start, seen)
+        try:
+            run(handle)
+        finally:
+            del running[ident]
         held = time.perf_counter() - start
         if held >= threshold_s:
             log.warning("event loop held", ms=round(held * 1e3, 1),
                         cpu_ms=round((time.thread_time() - cpu) * 1e3, 1), by=_what(handle),
+                        where=list(dict.fromkeys(seen)),
                         thread=threading.current_thread().name)  # fmt: skip
 
+    def look() -> None:
+        while not stop.wait(every_s):
+            now, frames = time.perf_counter(), sys._current_frames()
+            for ident, (start, seen) in list(running.items()):
+                frame = frames.get(ident)
+                if now - start >= every_s and len(seen) < samples and frame is not None:
+                    seen.append(_stack(frame))
+
+    looker = threading.Thread(target=look, name="stall-looker", daemon=True)
+    looker.start()
     events.Handle._run = timed  # type: ignore[method-assign,assignment]
 
     def undo() -> None:
         events.Handle._run = run  # type: ignore[method-assign]
+        stop.set()
+        looker.join()
 
     return undo
+
+
+def _stack(frame: FrameType | None, depth: int = 8) -> str:
+    """The innermost ``depth`` frames from ``frame`` out, as ``file:line function`` joined by
+    `` < `` (the file by its last two path parts)."""
+    found: list[str] = []
+    while frame is not None and len(found) < depth:
+        code = frame.f_code
+        where = "/".join(code.co_filename.rsplit("/", 2)[-2:])
+        found.append(f"{where}:{frame.f_lineno} {code.co_name}")
+        frame = frame.f_back
+    return " < ".join(found)
 
 
 def _what(handle: events.Handle) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 
 from structlog.testing import capture_logs
@@ -69,10 +70,36 @@ async def test_a_held_step_says_whether_it_worked_or_waited() -> None:
     assert held["test_a_held_step_says_whether_it_worked_or_waited.<locals>.working"]["cpu_ms"] > 40
 
 
-async def test_undo_puts_asyncio_back() -> None:
+def _decode_every_book(until: float) -> None:
+    while time.perf_counter() < until:
+        pass
+
+
+async def test_a_held_step_says_where_it_spent_its_time_and_a_short_one_is_not_looked_at() -> None:
+    async def view() -> None:
+        await asyncio.sleep(0)  # the task's repr names this line, not the work below
+        _decode_every_book(time.perf_counter() + 0.12)
+
+    undo = stalls.name_holders(threshold_ms=40)
+    try:
+        with capture_logs() as logs:
+            await asyncio.gather(view(), asyncio.sleep(0))
+    finally:
+        undo()
+    held = [entry for entry in logs if entry["event"] == "event loop held"]
+    assert len(held) == 1, logs
+    where = held[0]["where"]
+    assert 1 <= len(where) <= 8, where
+    innermost = [w.split(" < ")[0] for w in where]
+    assert all(w.endswith(" _decode_every_book") for w in innermost), where
+    assert all(" view" in w and "test_stalls.py:" in w for w in where), where
+
+
+async def test_undo_puts_asyncio_back_and_stops_looking() -> None:
     run = asyncio.events.Handle._run
     stalls.name_holders(threshold_ms=1)()
     assert asyncio.events.Handle._run is run
+    assert not [t for t in threading.enumerate() if t.name == "stall-looker"]
 
 
 def test_a_full_collection_is_measured_and_logged_over_the_threshold() -> None:
