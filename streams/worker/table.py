@@ -49,10 +49,10 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
     """The book's summary (streams/books/book.py), told every write and, after a recovery,
     every entity this worker then holds."""
 
-    async def hand_over(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
+    async def hand_over(self, key: Any, value: Any, *, event: EventT[Any]) -> bytes | None:
         """``key``'s changelog record, serialized and partitioned as faust's ``send_changelog``
         makes it (``event``: the last of a batch that changed ``key``; the changelog takes its
-        partition), handed to the Kafka client: see :func:`write`."""
+        partition), handed to the Kafka client: see :func:`write`. Returns the record's value."""
         self._verify_source_topic_partitions(event.message.topic)
         topic = self.changelog_topic
         record_key, _ = topic.prepare_key(key, self.key_serializer)
@@ -63,6 +63,7 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             # faust's own callback; it reads only the result, which is this future's
             sent = cast("asyncio.Future[Any]", sent)
             sent.add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
+        return cast("bytes | None", record_value)
 
     def version(self, key: Any) -> object | None:
         """An object that stays the same until ``key``'s book is written again (its packed
@@ -79,16 +80,23 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         for the views, which do not import the worker."""
         return book_chunks(self, size, with_keys=with_keys, keys=keys)
 
-    def keep(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
+    def keep(
+        self, key: Any, value: Any, *, event: EventT[Any], record: bytes | None = None
+    ) -> None:
         """Set ``key`` in the store as ``event``'s processing would have (RocksDB picks its
         partition's database by the current event), and in the summary, without a changelog
-        record: :meth:`hand_over` sent it. faust's table sensors are not told (only its stats
-        page, off here, reads them)."""
-        token = _current_event.set(weakref.ref(event))
-        try:
-            self.data[key] = value
-        finally:
-            _current_event.reset(token)
+        record: :meth:`hand_over` sent it, and ``record`` is its value. The memory store keeps
+        that record's JSON as recovery would, rather than encode the book a second time.
+        faust's table sensors are not told (only its stats page, off here, reads them)."""
+        store = self.data
+        if record is not None and isinstance(store, PackedStore) and store.json_values:
+            store.data.put_json(key, record)
+        else:
+            token = _current_event.set(weakref.ref(event))
+            try:
+                store[key] = value
+            finally:
+                _current_event.reset(token)
         self._kept(key, value, event.message.partition)
 
     def _new_store_by_url(self, url: Any) -> StoreT:  # type: ignore[type-arg]
@@ -158,10 +166,9 @@ async def write(books: Iterable[tuple[Table, Any, Any, EventT[Any]]]) -> None:
     of the live worker on bench/rebuild.py's 50k mixed events (py-spy, 1.3 records per event)
     put ~73 µs per event in that path, ~14 µs in this one."""
     books = list(books)
-    for table, key, value, event in books:
-        await table.hand_over(key, value, event=event)
-    for table, key, value, event in books:
-        table.keep(key, value, event=event)
+    records = [await table.hand_over(key, value, event=event) for table, key, value, event in books]
+    for (table, key, value, event), record in zip(books, records, strict=True):
+        table.keep(key, value, event=event, record=record)
 
 
 async def book_chunks(

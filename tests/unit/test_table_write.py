@@ -7,6 +7,7 @@ what it is handed, and looks at the ledger each time it is handed a record."""
 from __future__ import annotations
 
 import asyncio
+import zlib
 from typing import Any
 
 import faust
@@ -18,6 +19,7 @@ from bench.memory import envelopes
 from midfield.clock import utc_now
 from midfield.settings import Settings
 from streams.books import task_book
+from streams.worker import store
 from streams.worker.app import create_app
 from streams.worker.table import write
 
@@ -79,6 +81,22 @@ async def test_each_record_is_faust_s_changelog_record_then_the_books_are_kept()
     assert (ledger.data["T-1"], ledger.data["T-2"]) == (first, second)
     assert ledger.data._key_partition == {"T-1": 3, "T-2": 0}  # dropped if the partition moves
     assert {"T-1", "T-2"} <= set(ledger.summary.rows)
+
+
+async def test_a_book_is_kept_as_its_changelog_record_s_json_not_encoded_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ledger, producer = _ledger()
+    (book,) = _tasks(1)
+
+    def encoded_again(value: Any) -> bytes:
+        raise AssertionError("the book was encoded again for the store")
+
+    monkeypatch.setattr(store, "pack", encoded_again)
+    await write([(ledger, "T-1", book, _event(ledger.app, 1))])
+
+    assert zlib.decompress(ledger.data.data.packed("T-1")) == producer.sent[0][2]
+    assert ledger.data["T-1"] == book
 
 
 async def test_no_book_changes_until_the_client_has_every_record_of_the_batch() -> None:
