@@ -156,6 +156,31 @@ def test_after_a_recovery_the_lights_are_made_in_steps_and_the_first_read_makes_
         assert summary.light(b["task_id"]) is light_reason(b, now, RULES, ZONE)[0]
 
 
+def test_lights_whose_moment_came_are_made_in_steps_too_and_the_next_read_makes_none(
+    monkeypatch,
+) -> None:
+    tasks = [
+        _book(n, TaskStatus.in_progress, n % 40, n % 100, DEPARTMENTS[n % 3]) for n in range(50)
+    ]
+    summary, later = LedgerSummary(RULES, ZONE), START + timedelta(days=20)
+    summary.reset((b["task_id"], b) for b in tasks)
+    summary.at(START)
+    changed = [b for b in tasks if light_reason(b, START, RULES, ZONE)[0]
+               is not light_reason(b, later, RULES, ZONE)[0]]  # fmt: skip
+    assert len(changed) > 7  # more than one step's worth turned since
+    left = [summary.settle(later, 7)]
+    while left[-1]:
+        left.append(summary.settle(later, 7))
+    assert left[0] > 0 and len(left) > 2, left
+    relit: list[str] = []
+    real = summary._relight
+    monkeypatch.setattr(summary, "_relight", lambda key, at: (relit.append(key), real(key, at)))
+    summary.at(later)
+    assert relit == []
+    for b in tasks:
+        assert summary.light(b["task_id"]) is light_reason(b, later, RULES, ZONE)[0]
+
+
 def test_a_task_turns_red_at_midnight_without_a_write() -> None:
     summary = LedgerSummary(RULES, ZONE)
     book = _book(0, TaskStatus.in_progress, 30, 100, "jyj")

@@ -118,3 +118,36 @@ async def test_a_record_the_client_refused_leaves_every_book_as_it_was() -> None
     assert len(producer.sent) == 1  # handed over: the batch read again writes it again
     assert not list(ledger.data.keys()) and not ledger.data._key_partition
     assert not ledger.summary.rows
+
+
+class _QuickProducer(_Producer):
+    """Takes a record without giving the loop a turn, as the client does while its buffer has
+    room."""
+
+    async def send(self, topic: str, key: bytes, value: bytes, partition: int | None,
+                   timestamp: float | None, headers: Any) -> asyncio.Future[Any]:  # fmt: skip
+        self.sent.append((topic, key, value, partition))
+        return asyncio.get_running_loop().create_future()
+
+
+@pytest.mark.parametrize(("step_s", "turns"), [(0.0, True), (60.0, False)])
+async def test_books_are_packed_with_the_loop_turning_every_step_and_kept_all_at_once(
+    step_s: float, turns: bool
+) -> None:
+    ledger, _ = _ledger()
+    ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
+    seen: list[int] = []
+
+    async def view() -> None:
+        while True:
+            seen.append(len(ledger.data))
+            await asyncio.sleep(0)
+
+    looking = asyncio.create_task(view())
+    await asyncio.sleep(0)
+    await write(((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(_tasks(5))),
+                step_s=step_s)  # fmt: skip
+    looking.cancel()
+    assert len(ledger.data) == 5
+    assert (len(seen) >= 5) is turns, seen  # a turn after each book packed, or none
+    assert set(seen) == {0}  # none kept while packing
