@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,16 +138,27 @@ def test_every_read_agrees_with_the_lights_computed_from_the_books(steps: list) 
         assert summary.counts() == summary.counts(summary.select()) == every
 
 
-def test_after_a_recovery_the_lights_are_made_in_steps_and_the_first_read_makes_none(
-    monkeypatch,
+@pytest.mark.parametrize("since", ["recovery", "read"])
+def test_waiting_lights_are_made_in_steps_and_the_next_read_makes_none(
+    monkeypatch, since: str
 ) -> None:
+    """After a recovery every light waits; after a read, those whose moment has come since."""
     tasks = [
         _book(n, TaskStatus.in_progress, n % 40, n % 100, DEPARTMENTS[n % 3]) for n in range(50)
     ]
     summary, now = LedgerSummary(RULES, ZONE), START + timedelta(days=20)
     summary.reset((b["task_id"], b) for b in tasks)
-    left = [summary.settle(now, 7) for _ in range(8)]
-    assert left == [43, 36, 29, 22, 15, 8, 1, 0]
+    if since == "read":
+        summary.at(START)
+        turned = [b for b in tasks if light_reason(b, START, RULES, ZONE)[0]
+                  is not light_reason(b, now, RULES, ZONE)[0]]  # fmt: skip
+        assert len(turned) > 7  # more than one step's worth
+    left = [summary.settle(now, 7)]
+    while left[-1]:
+        left.append(summary.settle(now, 7))
+    if since == "recovery":
+        assert left == [43, 36, 29, 22, 15, 8, 1, 0]
+    assert left[0] > 0 and len(left) > 2, left
     relit: list[str] = []
     real = summary._relight
     monkeypatch.setattr(summary, "_relight", lambda key, at: (relit.append(key), real(key, at)))
@@ -154,31 +166,6 @@ def test_after_a_recovery_the_lights_are_made_in_steps_and_the_first_read_makes_
     assert relit == []  # all made in steps already
     for b in tasks:
         assert summary.light(b["task_id"]) is light_reason(b, now, RULES, ZONE)[0]
-
-
-def test_lights_whose_moment_came_are_made_in_steps_too_and_the_next_read_makes_none(
-    monkeypatch,
-) -> None:
-    tasks = [
-        _book(n, TaskStatus.in_progress, n % 40, n % 100, DEPARTMENTS[n % 3]) for n in range(50)
-    ]
-    summary, later = LedgerSummary(RULES, ZONE), START + timedelta(days=20)
-    summary.reset((b["task_id"], b) for b in tasks)
-    summary.at(START)
-    changed = [b for b in tasks if light_reason(b, START, RULES, ZONE)[0]
-               is not light_reason(b, later, RULES, ZONE)[0]]  # fmt: skip
-    assert len(changed) > 7  # more than one step's worth turned since
-    left = [summary.settle(later, 7)]
-    while left[-1]:
-        left.append(summary.settle(later, 7))
-    assert left[0] > 0 and len(left) > 2, left
-    relit: list[str] = []
-    real = summary._relight
-    monkeypatch.setattr(summary, "_relight", lambda key, at: (relit.append(key), real(key, at)))
-    summary.at(later)
-    assert relit == []
-    for b in tasks:
-        assert summary.light(b["task_id"]) is light_reason(b, later, RULES, ZONE)[0]
 
 
 def test_a_task_turns_red_at_midnight_without_a_write() -> None:
