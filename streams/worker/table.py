@@ -148,15 +148,24 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
 
 
 async def settle(summary: Summary, clock: Callable[[], datetime], step_s: float = STEP_S) -> None:
-    """The work ``summary`` deferred to its first read (:meth:`Summary.settle`), done in steps
-    of about ``step_s`` with the event loop running between, as :func:`book_chunks` reads."""
-    n = 500
+    """The work ``summary`` deferred to its next read (:meth:`Summary.settle`), done in steps
+    of about ``step_s`` with the event loop running between, as :func:`book_chunks` reads.
+    It ends once it has done as much as was waiting at its first step: the agents' writes
+    meanwhile add more (while tasks load, faster than it is made, and past half the rows every
+    light waits again), and that is left to the read; chasing it held a loading worker's
+    timer for minutes."""
+    n, done, budget = 500, 0, None
     while True:
         began = time.perf_counter()
-        if summary.settle(clock(), n) == 0:
+        left = summary.settle(clock(), n)
+        done += n
+        if budget is None:
+            budget = left + n
+        if left == 0 or done >= budget:
             return
         held = time.perf_counter() - began
         n = max(MIN_CHUNK, min(5000, int(n * step_s / held))) if held > 0 else 5000
+        n = min(n, budget - done)
         await asyncio.sleep(0)
 
 

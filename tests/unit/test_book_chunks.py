@@ -47,8 +47,11 @@ class _Deferred:
     def __init__(self, left: int, unit_s: float) -> None:
         self.left, self.unit_s = left, unit_s
         self.steps: list[int] = []
+        self.waiting_at_first: int | None = None
 
     def settle(self, now: datetime, most: int) -> int:
+        if self.waiting_at_first is None:
+            self.waiting_at_first = self.left
         done = min(most, self.left)
         time.sleep(done * self.unit_s)
         self.left -= done
@@ -73,3 +76,23 @@ async def test_deferred_summary_work_is_done_in_steps_with_the_loop_turning_betw
     assert summary.left == 0 and sum(summary.steps) == 600
     assert summary.steps[0] == 500 and max(summary.steps[1:]) <= 40, summary.steps
     assert turns >= len(summary.steps) - 1
+
+
+async def test_settling_ends_after_what_waited_at_its_first_step_while_writes_add_more() -> None:
+    """An agent loading tasks adds waiting lights between the steps as fast as they are made
+    (or, past half the rows, makes every light wait again): settling must not chase them."""
+    summary = _Deferred(left=600, unit_s=0.0)
+
+    async def writer() -> None:
+        while True:
+            summary.left += 700  # more each turn than a step makes
+            await asyncio.sleep(0)
+
+    writing = asyncio.create_task(writer())
+    await asyncio.sleep(0)
+    try:
+        await asyncio.wait_for(settle(summary, lambda: datetime.now(UTC)), timeout=5)  # type: ignore[arg-type]
+    finally:
+        writing.cancel()
+    assert sum(summary.steps) == summary.waiting_at_first, summary.steps
+    assert summary.left > 0  # the writes meanwhile are the read's
