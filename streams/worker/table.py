@@ -151,9 +151,8 @@ async def settle(summary: Summary, clock: Callable[[], datetime], step_s: float 
     """The work ``summary`` deferred to its next read (:meth:`Summary.settle`), done in steps
     of about ``step_s`` with the event loop running between, as :func:`book_chunks` reads.
     It ends once it has done as much as was waiting at its first step: the agents' writes
-    meanwhile add more (while tasks load, faster than it is made, and past half the rows every
-    light waits again), and that is left to the read; chasing it held a loading worker's
-    timer for minutes."""
+    meanwhile add more (while tasks load, as fast as it makes them), and those are left to the
+    read; chasing them held a loading worker's timer for minutes."""
     n, done, budget = 500, 0, None
     while True:
         began = time.perf_counter()
