@@ -80,6 +80,12 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         for the views, which do not import the worker."""
         return book_chunks(self, size, with_keys=with_keys, keys=keys)
 
+    async def settle(self) -> None:
+        """The summary's deferred work (the ledger's lights) done in ~10 ms steps with the event
+        loop running between (:func:`settle`), for a read of it that follows."""
+        if self.summary is not None:
+            await settle(self.summary, cast("MidfieldApp", self.app).clock)
+
     def packed(self, record: bytes | None) -> bytes | None:
         """What the memory store keeps for a book whose changelog record's value is
         ``record``: that JSON packed, as recovery packs it, rather than the book encoded a
@@ -144,7 +150,7 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             async for chunk in book_chunks(self, with_keys=True):
                 for key, book in chunk:  # read and told with no await between: a write while
                     self.summary.put(key, book)  # the loop runs is told after, and wins
-            await settle(self.summary, cast("MidfieldApp", self.app).clock)
+            await self.settle()
 
 
 async def settle(summary: Summary, clock: Callable[[], datetime], step_s: float = STEP_S) -> None:

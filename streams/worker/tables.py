@@ -20,7 +20,7 @@ from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
 from streams.worker.agents import Effects, admit, applying
 from streams.worker.emit import raw_topic, send, tables_settled
-from streams.worker.table import Table, book_chunks, settle, write
+from streams.worker.table import Table, book_chunks, write
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -81,8 +81,7 @@ def _add_timer(app: MidfieldApp, effects: Effects, b: Book, timer: Timer, to: An
     async def propose() -> None:
         if not tables_settled(app):
             return
-        if table.summary is not None:  # what the candidates' read would do, in steps
-            await settle(table.summary, app.clock)
+        await table.settle()  # what the candidates' read would do, in steps
         now = app.clock()  # not before: a read earlier than the settling would make it again
         keys = None
         if timer.candidates is not None and table.summary is not None:

@@ -2,12 +2,14 @@
 the Kafka client, as faust's own ``send_changelog`` would have made it, and no book changes until
 the client has every record of the batch. The tables are the worker's own, from ``create_app``;
 the producer is a stand-in (no broker here) with faust's ``Producer.send`` signature that keeps
-what it is handed, and looks at the ledger each time it is handed a record."""
+what it is handed, and looks at the ledger each time it is handed a record. Last, the duty
+report over books so written: how it reads the ledger's lights."""
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from datetime import timedelta
 from typing import Any
 
 import faust
@@ -19,6 +21,7 @@ from bench.memory import envelopes
 from midfield.clock import utc_now
 from midfield.settings import Settings
 from streams.books import task_book
+from streams.views import duty_report, reporting
 from streams.worker import store
 from streams.worker.app import create_app
 from streams.worker.table import write
@@ -151,3 +154,27 @@ async def test_books_are_packed_with_the_loop_turning_every_step_and_kept_all_at
     assert len(ledger.data) == 5
     assert (len(seen) >= 5) is turns, seen  # a turn after each book packed, or none
     assert set(seen) == {0}  # none kept while packing
+
+
+async def test_the_duty_report_reads_the_lights_without_relighting_every_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A view's read during the report's own reads lights the ledger later than the report's
+    ``now``: a read at that ``now`` would count as the clock gone back and relight all tasks."""
+    ledger, _ = _ledger()
+    app = ledger.app
+    ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
+    books = _tasks(20)
+    await write((ledger, b["task_id"], b, _event(app, 0)) for b in books)
+    start = utc_now()
+    app.clock = lambda: start + timedelta(minutes=2)
+    ledger.summary.at(start + timedelta(minutes=1))  # the view's read, later than the report's
+    relit: list[str] = []
+    real = ledger.summary._relight
+    monkeypatch.setattr(ledger.summary, "_relight", lambda k, at: (relit.append(k), real(k, at)))
+    zone = app.settings.office.zone
+    win = duty_report.window(start.astimezone(zone).date(), None, {}, zone)
+
+    report = await reporting.report_for(app, win, start)
+
+    assert relit == [] and report["overdue_items"] == []
