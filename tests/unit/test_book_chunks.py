@@ -79,8 +79,8 @@ async def test_deferred_summary_work_is_done_in_steps_with_the_loop_turning_betw
 
 
 async def test_settling_ends_after_what_waited_at_its_first_step_while_writes_add_more() -> None:
-    """An agent loading tasks adds waiting lights between the steps as fast as they are made
-    (or, past half the rows, makes every light wait again): settling must not chase them."""
+    """An agent loading tasks adds waiting lights between the steps as fast as they are made:
+    settling must not chase them (it held a loading worker's timer for minutes)."""
     summary = _Deferred(left=600, unit_s=0.0)
 
     async def writer() -> None:

@@ -75,7 +75,7 @@ def _decode_every_book(until: float) -> None:
         pass
 
 
-async def test_a_held_step_says_where_it_spent_its_time_and_a_short_one_is_not_looked_at() -> None:
+async def test_a_held_step_says_where_it_spent_its_time_and_a_short_one_is_not_logged() -> None:
     async def view() -> None:
         await asyncio.sleep(0)  # the task's repr names this line, not the work below
         _decode_every_book(time.perf_counter() + 0.12)
