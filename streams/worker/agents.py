@@ -11,10 +11,9 @@ department outside the directory is dead-lettered, never sent to an outbox nobod
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from midfield import faults, metrics
 from schemas.catalog import outbox
@@ -25,16 +24,14 @@ from streams.books.registry import Outcome, Tables, process
 from streams.worker.batches import batches
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
-from streams.worker.table import Table, write
+from streams.worker.table import Table, with_turns, write
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
     from streams.worker.app import MidfieldApp
 
-__all__ = ["EMITTER", "Effects", "Pending", "admit", "applying", "with_turns"]
-
-T = TypeVar("T")
+__all__ = ["EMITTER", "Effects", "Pending", "admit", "applying"]
 
 EMITTER = "midfield://worker/midfield"
 """The source of every event the books emit, whatever the worker's application id: a rebuilt
@@ -78,17 +75,6 @@ async def applying(consumer: Any, events: Sequence[EventT[Any]]) -> AsyncIterato
             consumer.sequencer.applied(events, where)
         else:  # raised or cancelled: the error goes on to faust's supervisor unchanged
             consumer.sequencer.failed(events, where)
-
-
-async def with_turns(items: Iterable[T], every_s: float) -> AsyncIterator[T]:
-    """``items``, the event loop given a turn whenever ``every_s`` has passed since the last
-    (the time spent on the items between counts, not their number)."""
-    turn = time.perf_counter()
-    for item in items:
-        if time.perf_counter() - turn >= every_s:
-            await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
-            turn = time.perf_counter()
-        yield item
 
 
 class Effects:

@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import faust
 from faust.stores.memory import Store as MemoryStore
@@ -37,7 +37,9 @@ from streams.worker.store import PackedStore, compress
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
-__all__ = ["MIN_CHUNK", "STEP_S", "Table", "book_chunks", "settle", "write"]
+__all__ = ["MIN_CHUNK", "STEP_S", "Table", "book_chunks", "settle", "with_turns", "write"]
+
+T = TypeVar("T")
 
 STEP_S = 0.01
 """How long a chunk of :func:`book_chunks` may hold the event loop, the caller's work included."""
@@ -193,15 +195,21 @@ async def write(
     turn every ``step_s``: the keeping, which must not be cut, is then only setting bytes and
     telling the summaries. Packing in it held the loop 40–70 ms a batch of 500 messages."""
     books = list(books)
-    packed = []
-    began = time.perf_counter()
-    for table, key, value, event in books:
-        packed.append(table.packed(await table.hand_over(key, value, event=event)))
-        if time.perf_counter() - began >= step_s:
-            await asyncio.sleep(0)
-            began = time.perf_counter()
+    packed = [table.packed(await table.hand_over(key, value, event=event))
+              async for table, key, value, event in with_turns(books, step_s)]  # fmt: skip
     for (table, key, value, event), blob in zip(books, packed, strict=True):
         table.keep(key, value, event=event, packed=blob)
+
+
+async def with_turns(items: Iterable[T], every_s: float) -> AsyncIterator[T]:
+    """``items``, the event loop given a turn whenever ``every_s`` has passed since the last
+    (the time spent on the items between counts, not their number)."""
+    turn = time.perf_counter()
+    for item in items:
+        if time.perf_counter() - turn >= every_s:
+            await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
+            turn = time.perf_counter()
+        yield item
 
 
 async def book_chunks(
