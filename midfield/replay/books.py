@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from midfield.bus.changelog import fold
 from midfield.replay.offsets import scan
 from streams.books.registry import NAMES
 from streams.books.snapshot import Diff, Snapshot, diff, render
@@ -23,18 +24,14 @@ def changelog_topic(app_id: str, book: str) -> str:
 
 
 def from_changelogs(config: Mapping[str, Any], app_id: str) -> dict[str, dict[str, Any]]:
-    """The stored books of ``app_id``, read from its changelog topics: the last value of each
-    key, a null value deleting it (what a worker's recovery would load)."""
+    """The stored books of ``app_id``, read from its changelog topics as a worker's recovery
+    would load them (:func:`midfield.bus.changelog.fold`: per-entity records and segments)."""
     tables: dict[str, dict[str, Any]] = {}
     for name in NAMES:
-        book: dict[str, Any] = {}
-        for record in scan(config, [changelog_topic(app_id, name)]):
-            key = _key(record.key)
-            if record.value is None:
-                book.pop(key, None)
-            else:
-                book[key] = json.loads(record.value)
-        tables[name] = book
+        records = scan(config, [changelog_topic(app_id, name)])
+        tables[name] = fold(
+            (_key(r.key), None if r.value is None else json.loads(r.value)) for r in records
+        )
     return tables
 
 

@@ -15,7 +15,8 @@ must for the changelog anyway.
 Recovery packs a changelog record's value as it came: it is already the book's JSON, so it is
 compressed without being encoded again (faust's consumer has decoded it too, for its own
 bookkeeping). Only for plain-JSON tables; any other serializer's values are packed from the
-decoded value.
+decoded value. A segment record (midfield/bus/changelog.py) sets each of its books, and tells
+the partition's :class:`~streams.worker.segments.SegmentLog` where they live.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from typing import Any
 
 import orjson
 from faust.stores.memory import Store as MemoryStore
-from faust.types import EventT
+from faust.types import TP, EventT
+
+from midfield.bus.changelog import is_segment, segment_books, segment_id
+from streams.worker.segments import SegmentLog
 
 __all__ = ["PackedBooks", "PackedStore", "compress", "pack", "unpack"]
 
@@ -106,6 +110,12 @@ class PackedStore(MemoryStore):  # type: ignore[type-arg]  # faust's generics ar
     def __post_init__(self) -> None:  # called by Service.__init__, before the table is set
         super().__post_init__()
         self.data: PackedBooks = PackedBooks()
+        self.logs: dict[int, SegmentLog] = {}
+        """Each partition's segments (streams/worker/segments.py)."""
+
+    def _clear(self) -> None:
+        super()._clear()
+        self.logs.clear()
 
     @property
     def json_values(self) -> bool:
@@ -114,24 +124,69 @@ class PackedStore(MemoryStore):  # type: ignore[type-arg]  # faust's generics ar
         serializer = getattr(schema, "value_serializer", None) or self.value_serializer
         return serializer == "json" and self.value_type is None
 
+    def segments(self, partition: int) -> SegmentLog:
+        """Partition ``partition``'s segments (the changelog's, the books' partition)."""
+        log = self.logs.get(partition)
+        if log is None:
+            log = self.logs[partition] = SegmentLog()
+        return log
+
     def apply_changelog_batch(
         self,
         batch: Iterable[EventT],  # type: ignore[type-arg]
         to_key: Callable[[Any], Any],
         to_value: Callable[[Any], Any],
     ) -> None:
-        """Apply changelog records in order: a tombstone deletes the key, a value sets it (the
-        last one of a key in the batch wins, as in faust's own store)."""
+        """Apply changelog records in order, as :func:`midfield.bus.changelog.fold` reads them:
+        a segment sets (or, ``null``, deletes) each of its books; a tombstone deletes its key,
+        unless the key was written in a segment since (the per-entity record it had before is
+        cleaned up); a value sets it."""
         as_json = self.json_values
+        data, partitions = self.data, self._key_partition
         for event in batch:
             key = to_key(event.key)
             raw = event.message.value
+            partition = event.message.partition
+            if is_segment(key):
+                self._apply_segment(segment_id(key), event, partition)
+                continue
+            log = self.logs.get(partition)
             if raw is None:
-                self.data.pop(key, None)
-                self._key_partition.pop(key, None)
+                if log is None or not log.in_segment(key):
+                    data.pop(key, None)
+                    partitions.pop(key, None)
+                if log is not None:
+                    log.recovered_entity(key, deleted=True)
                 continue
             if as_json:
-                self.data.put_json(key, raw)
+                data.put_json(key, raw)
             else:
-                self.data[key] = to_value(event.value)
-            self._key_partition[key] = event.message.partition
+                data[key] = to_value(event.value)
+            partitions[key] = partition
+            if as_json:
+                self.segments(partition).recovered_entity(key, deleted=False)
+
+    def _apply_segment(self, number: int, event: EventT, partition: int) -> None:  # type: ignore[type-arg]
+        log = self.segments(partition)
+        if event.message.value is None:
+            log.recovered_tombstone(number)
+            return
+        value = event.value  # faust decoded it as the table's JSON
+        books = segment_books(orjson.loads(value) if isinstance(value, bytes | str) else value)
+        data, partitions = self.data, self._key_partition
+        for key, book in books.items():
+            if book is None:
+                data.pop(key, None)
+                partitions.pop(key, None)
+            else:
+                data.put_json(key, orjson.dumps(book))
+                partitions[key] = partition
+        log.recovered(number, list(books))
+
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        """faust drops the books of partitions this worker no longer holds; their segments go
+        with them (read again from the changelog if the partition comes back)."""
+        await super().on_recovery_completed(active_tps, standby_tps)
+        held = {tp.partition for tp in active_tps}
+        for partition in [p for p in self.logs if p not in held]:
+            del self.logs[partition]

@@ -13,7 +13,9 @@ database per partition and needs nothing (checked by ``isinstance``).
 held as compressed JSON bytes (a quarter of the memory, nothing for the garbage collector to walk).
 
 A batch's books are written by :func:`write`: their changelog records straight to the Kafka
-client, then the books, rather than through faust's ``send_soon`` and producer buffer.
+client, then the books, rather than through faust's ``send_soon`` and producer buffer. A packed
+table's books of one partition go as one segment record (midfield/bus/changelog.py,
+streams/worker/segments.py), not one record each.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import faust
+import orjson
 from faust.stores.memory import Store as MemoryStore
 from faust.streams import _current_event, current_event
 from faust.types import EventT
 from faust.types.stores import StoreT
 
+from midfield.bus.changelog import segment_key, segment_value
 from streams.books.book import Summary
+from streams.worker.segments import MAX_SEGMENT_BYTES, SegmentLog
 from streams.worker.store import PackedStore, compress
 
 if TYPE_CHECKING:
@@ -66,6 +71,55 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             sent = cast("asyncio.Future[Any]", sent)
             sent.add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
         return cast("bytes | None", record_value)
+
+    @property
+    def segmented(self) -> bool:
+        """Whether a batch's books go to the changelog as segments (:meth:`hand_over_segment`):
+        the packed memory store's plain-JSON books, whose recovery reads segments."""
+        store = self.data
+        return isinstance(store, PackedStore) and store.json_values
+
+    async def hand_over_segment(
+        self, partition: int, entries: list[tuple[Any, Any, EventT[Any]]], step_s: float = STEP_S
+    ) -> list[tuple[Any, Any, EventT[Any], bytes | None]]:
+        """A batch's ``(key, book, event)`` of one ``partition`` handed to the Kafka client as
+        segment records (one unless past :data:`MAX_SEGMENT_BYTES`), each book encoded once and
+        packed for the store from that JSON, the event loop given a turn every ``step_s``.
+        Returns each entry with its packed book (``None``: deleted), for :meth:`keep`."""
+        self._verify_source_topic_partitions(entries[0][2].message.topic)
+        log = cast("PackedStore", self.data).segments(partition)
+        kept: list[tuple[Any, Any, EventT[Any], bytes | None]] = []
+        chunk: list[tuple[str, bytes | None]] = []
+        size = 0
+        async for key, value, event in with_turns(entries, step_s):
+            json = None if value is None else orjson.dumps(value)
+            if chunk and size + len(json or b"") > MAX_SEGMENT_BYTES:
+                await self._send_segment(log, partition, chunk)
+                chunk, size = [], 0
+            chunk.append((key, json))
+            size += len(json or b"")
+            kept.append((key, value, event, None if json is None else compress(json)))
+        await self._send_segment(log, partition, chunk)
+        return kept
+
+    async def _send_segment(
+        self, log: SegmentLog, partition: int, chunk: list[tuple[str, bytes | None]]
+    ) -> None:
+        """One segment record, then the dead segments' tombstones and the per-entity records'
+        it makes useless; the log learns of them once the client has them all."""
+        plan = log.plan([key for key, _ in chunk])
+        await self._send_raw(segment_key(plan.number), segment_value(chunk), partition)
+        for number in plan.tombstones:
+            await self._send_raw(segment_key(number), None, partition)
+        for key in plan.legacy:
+            await self._send_raw(key, None, partition)
+        log.commit(plan)
+
+    async def _send_raw(self, key: str, value: bytes | None, partition: int) -> None:
+        topic = self.changelog_topic
+        record_key, _ = topic.prepare_key(key, self.key_serializer)
+        await self.app.producer.send(topic.get_topic_name(), record_key, value, partition,
+                                     None, None)  # fmt: skip
 
     def version(self, key: Any) -> object | None:
         """An object that stays the same until ``key``'s book is written again (its packed
@@ -106,6 +160,8 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         faust's table sensors are not told (only its stats page, off here, reads them)."""
         if packed is not None:
             cast("PackedStore", self.data).data.put_packed(key, packed)
+        elif value is None:
+            self.data.pop(key, None)
         else:
             token = _current_event.set(weakref.ref(event))
             try:
@@ -195,9 +251,21 @@ async def write(
     turn every ``step_s``: the keeping, which must not be cut, is then only setting bytes and
     telling the summaries. Packing in it held the loop 40–70 ms a batch of 500 messages."""
     books = list(books)
-    packed = [table.packed(await table.hand_over(key, value, event=event))
-              async for table, key, value, event in with_turns(books, step_s)]  # fmt: skip
-    for (table, key, value, event), blob in zip(books, packed, strict=True):
+    kept: list[tuple[Table, Any, Any, EventT[Any], bytes | None]] = []
+    segments: dict[tuple[Table, int], list[tuple[Any, Any, EventT[Any]]]] = {}
+    one_by_one = []
+    for table, key, value, event in books:
+        if table.segmented:
+            segments.setdefault((table, event.message.partition), []).append((key, value, event))
+        else:
+            one_by_one.append((table, key, value, event))
+    async for table, key, value, event in with_turns(one_by_one, step_s):
+        record = await table.hand_over(key, value, event=event)
+        kept.append((table, key, value, event, table.packed(record)))
+    for (table, partition), entries in segments.items():
+        segment = await table.hand_over_segment(partition, entries, step_s)
+        kept.extend((table, *entry) for entry in segment)
+    for table, key, value, event, blob in kept:
         table.keep(key, value, event=event, packed=blob)
 
 

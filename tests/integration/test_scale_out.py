@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from kafka import KafkaProducer
 
+from midfield.bus.changelog import fold
 from midfield.bus.clients import client_config
 from midfield.bus.lag import group_lag
 from tests.harness import REPO, Broker, WorkerProcess, read_topic, wait_for
@@ -166,15 +167,14 @@ def _entries(worker: WorkerProcess, source: str) -> list[dict[str, Any]]:
 
 
 def _books(broker: Broker, app_id: str, keys: set[str]) -> dict[str, dict[str, Any]]:
-    """The last value of each of ``keys`` in each book's changelog: the durable books."""
+    """Each of ``keys`` as each book's changelog holds it, as recovery reads it (per-entity
+    records and segments): the durable books."""
     books: dict[str, dict[str, Any]] = {}
     for table in BOOKS:
-        last: dict[str, Any] = {}
-        for record in read_topic(broker, f"{app_id}-{table}-changelog", timeout=120):
-            key = json.loads(record.key or b"null")  # changelog keys are JSON strings
-            if key in keys:
-                last[key] = json.loads(record.value) if record.value else None
-        books[table] = last
+        records = read_topic(broker, f"{app_id}-{table}-changelog", timeout=120)
+        held = fold((json.loads(r.key or b"null"), json.loads(r.value) if r.value else None)
+                    for r in records)  # fmt: skip  # changelog keys are JSON strings
+        books[table] = {key: book for key, book in held.items() if key in keys}
     return books
 
 

@@ -15,6 +15,7 @@ import pytest
 from faust.types.tuples import Message
 
 from bench.memory import envelopes
+from midfield.bus.changelog import fold
 from midfield.clock import utc_now
 from midfield.settings import Settings, WorkerSettings
 from streams.books import task_book
@@ -70,6 +71,29 @@ def test_changelog_records_apply_in_order_tombstones_included() -> None:
     table.apply_changelog_batch(events)
     assert dict(table.data.items()) == {"T-1": {"v": 2}, "T-3": {"v": 3}}
     assert table.data._key_partition == {"T-1": 2, "T-3": 1}
+
+
+def test_segments_apply_as_the_changelog_reads_and_rebuild_where_books_live() -> None:
+    """What a worker writes (streams/worker/table.py), read back as recovery reads it: the
+    same books as :func:`midfield.bus.changelog.fold`, and the log knows each book's segment."""
+    app = create_app(Settings())
+    table = app.books["ledger"]
+    records: list[tuple[str, Any, int]] = [
+        ("T-1", {"v": 0}, 1),  # written before segments
+        ("T-9", {"v": 0}, 1),
+        ("~segment/0", {"books": {"T-1": {"v": 1}, "T-2": {"v": 1}}}, 1),
+        ("T-1", None, 1),  # the per-entity record cleaned up: not a delete
+        ("~segment/1", {"books": {"T-2": {"v": 2}, "T-9": None}}, 1),
+        ("~segment/0", {"books": {"T-4": {"v": 1}}}, 2),
+        ("~segment/7", None, 1),  # a dead segment's tombstone
+    ]
+    table.apply_changelog_batch([_changelog_event(app, k, v, p) for k, v, p in records])
+    assert dict(table.data.items()) == fold([(k, v) for k, v, _ in records])
+    assert dict(table.data.items()) == {"T-1": {"v": 1}, "T-2": {"v": 2}, "T-4": {"v": 1}}
+    assert table.data._key_partition == {"T-1": 1, "T-2": 1, "T-4": 2}
+    log = table.data.segments(1)
+    assert log.where == {"T-1": 0, "T-2": 1, "T-9": 1} and log.live == {0: 1, 1: 2}
+    assert table.data.segments(2).where == {"T-4": 0}
 
 
 def test_rocksdb_tables_keep_faust_s_store() -> None:

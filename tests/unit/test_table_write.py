@@ -1,6 +1,6 @@
-"""A batch's writes (streams/worker/table.py ``write``): each changelog record goes straight to
-the Kafka client, as faust's own ``send_changelog`` would have made it, and no book changes until
-the client has every record of the batch. The tables are the worker's own, from ``create_app``;
+"""A batch's writes (streams/worker/table.py ``write``): a partition's books go straight to the
+Kafka client as one segment record (midfield/bus/changelog.py), and no book changes until the
+client has every record of the batch. The tables are the worker's own, from ``create_app``;
 the producer is a stand-in (no broker here) with faust's ``Producer.send`` signature that keeps
 what it is handed, and looks at the ledger each time it is handed a record. Last, the duty
 report over books so written: how it reads the ledger's lights."""
@@ -8,6 +8,7 @@ report over books so written: how it reads the ledger's lights."""
 from __future__ import annotations
 
 import asyncio
+import json
 import zlib
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from faust.exceptions import ProducerSendError
 from faust.types.tuples import Message
 
 from bench.memory import envelopes
+from midfield.bus.changelog import fold
 from midfield.clock import utc_now
 from midfield.settings import Settings
 from streams.books import task_book
@@ -66,27 +68,45 @@ def _tasks(n: int) -> list[Any]:
     return [task_book.apply(None, e).book for e in envelopes(n, utc_now())]  # type: ignore[union-attr]
 
 
-async def test_each_record_is_faust_s_changelog_record_then_the_books_are_kept() -> None:
+async def test_a_partition_s_books_go_as_one_segment_record_then_are_kept() -> None:
     ledger, producer = _ledger()
-    first, second = _tasks(2)
+    first, second, third = _tasks(3)
 
     await write([(ledger, "T-1", first, _event(ledger.app, 3)),
-                 (ledger, "T-2", second, _event(ledger.app, 0))])  # fmt: skip
+                 (ledger, "T-2", second, _event(ledger.app, 0)),
+                 (ledger, "T-3", third, _event(ledger.app, 3))])  # fmt: skip
 
-    def faust_s(key: str, book: Any, partition: int) -> tuple[str, bytes, bytes, int]:
-        message = ledger.changelog_topic.as_future_message(
-            key=key, value=book, partition=partition,
-            key_serializer=ledger.key_serializer, value_serializer=ledger.value_serializer,
-        ).message  # fmt: skip
-        return ledger.changelog_topic_name, message.key, message.value, partition
-
-    assert producer.sent == [faust_s("T-1", first, 3), faust_s("T-2", second, 0)]
+    topic = ledger.changelog_topic_name
+    assert [(t, json.loads(k), p) for t, k, _, p in producer.sent] == [
+        (topic, "~segment/0", 3), (topic, "~segment/0", 0)]  # fmt: skip
+    read = [(json.loads(k), json.loads(v)) for _, k, v, _ in producer.sent]
+    assert fold(read[:1]) == {"T-1": first, "T-3": third}
+    assert fold(read[1:]) == {"T-2": second}
     assert (ledger.data["T-1"], ledger.data["T-2"]) == (first, second)
-    assert ledger.data._key_partition == {"T-1": 3, "T-2": 0}  # dropped if the partition moves
-    assert {"T-1", "T-2"} <= set(ledger.summary.rows)
+    assert ledger.data._key_partition == {"T-1": 3, "T-2": 0, "T-3": 3}  # dropped if it moves
+    assert {"T-1", "T-2", "T-3"} <= set(ledger.summary.rows)
+    assert ledger.data.segments(3).where == {"T-1": 0, "T-3": 0}
 
 
-async def test_a_book_is_kept_as_its_changelog_record_s_json_not_encoded_again(
+async def test_a_table_not_segmented_sends_faust_s_own_record_per_book(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ledger, producer = _ledger()
+    # as for a RocksDB store, or a serializer other than plain JSON
+    monkeypatch.setattr(type(ledger), "segmented", property(lambda self: False))
+    (book,) = _tasks(1)
+
+    await write([(ledger, "T-1", book, _event(ledger.app, 2))])
+
+    message = ledger.changelog_topic.as_future_message(
+        key="T-1", value=book, partition=2,
+        key_serializer=ledger.key_serializer, value_serializer=ledger.value_serializer,
+    ).message  # fmt: skip
+    assert producer.sent == [(ledger.changelog_topic_name, message.key, message.value, 2)]
+    assert ledger.data["T-1"] == book
+
+
+async def test_a_book_is_kept_as_its_changelog_json_not_encoded_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ledger, producer = _ledger()
@@ -98,7 +118,8 @@ async def test_a_book_is_kept_as_its_changelog_record_s_json_not_encoded_again(
     monkeypatch.setattr(store, "pack", encoded_again)
     await write([(ledger, "T-1", book, _event(ledger.app, 1))])
 
-    assert zlib.decompress(ledger.data.data.packed("T-1")) == producer.sent[0][2]
+    kept = zlib.decompress(ledger.data.data.packed("T-1"))
+    assert b'"T-1":' + kept in producer.sent[0][2]
     assert ledger.data["T-1"] == book
 
 
@@ -115,7 +136,7 @@ async def test_a_record_the_client_refused_leaves_every_book_as_it_was() -> None
     ledger, producer = _ledger(refuse=2)
 
     with pytest.raises(ProducerSendError):
-        await write((ledger, f"T-{n}", book, _event(ledger.app, 0))
+        await write((ledger, f"T-{n}", book, _event(ledger.app, n))
                     for n, book in enumerate(_tasks(2)))  # fmt: skip
 
     assert len(producer.sent) == 1  # handed over: the batch read again writes it again

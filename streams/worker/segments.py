@@ -1,0 +1,133 @@
+"""Which changelog segment each entity of one table partition lives in (midfield/bus/changelog.py).
+
+A batch's books of one table and partition go to the changelog as one segment record (a few,
+past :data:`MAX_SEGMENT_BYTES`). An entity lives in the last segment that holds it; a segment
+nobody lives in any more is *dead*, and its number is given to a later segment, so that a
+compacting broker drops the dead record: the changelog then holds one record per live segment
+number, and recovery reads what the books are, not what they were. A dead number is only
+given out in a later :meth:`SegmentLog.plan` than the one that made it dead: the record that
+took its entities over was handed to the client first, on the same partition.
+
+Dead numbers are kept for reuse up to :data:`MAX_DEAD`; past that (a catch-up that rewrote
+entities from many small segments), the oldest are tombstoned, so a compacting broker drops
+them too.
+
+The log is rebuilt from the changelog at recovery (:meth:`SegmentLog.recovered`), as the books
+are: the same records, in the same order, make the same log on any worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["MAX_DEAD", "MAX_SEGMENT_BYTES", "Plan", "SegmentLog"]
+
+MAX_SEGMENT_BYTES = 512 * 1024
+"""A segment's books in JSON, at most: half of Kafka's default largest record (1 MiB,
+``max.message.bytes``), whatever else the record carries."""
+MAX_DEAD = 32
+"""Dead segment numbers kept for reuse, per table partition."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a segment of ``keys`` goes: segment ``number``; the ``tombstones`` to send after
+    it (dead numbers past :data:`MAX_DEAD`); ``legacy``, the keys whose per-entity record
+    (written before segments) is to be tombstoned after it."""
+
+    number: int
+    keys: Sequence[str]
+    tombstones: list[int] = field(default_factory=list)
+    legacy: list[str] = field(default_factory=list)
+
+
+class SegmentLog:
+    """One table partition's segments: where each entity lives, how many live in each."""
+
+    def __init__(self, max_dead: int = MAX_DEAD) -> None:
+        self.max_dead = max_dead
+        self.where: dict[str, int] = {}
+        """Each entity's segment."""
+        self.live: dict[int, int] = {}
+        """Each segment's entities (0: dead, its number free)."""
+        self.dead: dict[int, None] = {}
+        """Dead segment numbers in the order they died (a dict: ordered, O(1) removal)."""
+        self.legacy: set[str] = set()
+        """Entities whose last record is their own, per-entity one."""
+        self.next = 0
+
+    def plan(self, keys: Sequence[str]) -> Plan:
+        """Where a segment of ``keys`` (distinct) goes; nothing changes until :meth:`commit`."""
+        number = next(iter(self.dead)) if self.dead else self.next
+        dying: dict[int, int] = {}
+        for key in keys:
+            old = self.where.get(key)
+            if old is not None:
+                dying[old] = dying.get(old, 0) + 1
+        dead = len(self.dead) - (number in self.dead)
+        dead += sum(1 for old, n in dying.items() if self.live[old] == n)
+        tombstones: list[int] = []
+        if dead > self.max_dead:
+            # the oldest dead numbers, the reused one left out
+            tombstones = [n for n in self.dead if n != number][: dead - self.max_dead]
+        legacy = [key for key in keys if key in self.legacy] if self.legacy else []
+        return Plan(number, keys, tombstones, legacy)
+
+    def commit(self, plan: Plan) -> None:
+        """``plan``'s segment, tombstones and clean-ups were handed to the client."""
+        number = plan.number
+        self.dead.pop(number, None)
+        self.next = max(self.next, number + 1)
+        self.live[number] = 0
+        self._move(plan.keys, number)
+        for gone in plan.tombstones:
+            self.dead.pop(gone, None)
+            self.live.pop(gone, None)
+        self.legacy.difference_update(plan.legacy)
+
+    def recovered(self, number: int, keys: Sequence[str]) -> None:
+        """A segment record read from the changelog, in log order."""
+        self.dead.pop(number, None)
+        self.next = max(self.next, number + 1)
+        self.live.setdefault(number, 0)
+        self._move(keys, number)
+        self.legacy.difference_update(keys)
+        if not self.live[number]:
+            self._died(number)
+
+    def recovered_tombstone(self, number: int) -> None:
+        self.dead.pop(number, None)
+        self.live.pop(number, None)
+
+    def recovered_entity(self, key: str, *, deleted: bool) -> None:
+        """A per-entity record read (written before segments, or the clean-up of one)."""
+        if deleted:
+            self.legacy.discard(key)  # the tombstone of a per-entity record: nothing left
+            return
+        old = self.where.pop(key, None)
+        if old is not None:
+            self._leave(old)
+        self.legacy.add(key)
+
+    def in_segment(self, key: str) -> bool:
+        return key in self.where
+
+    def _move(self, keys: Sequence[str], number: int) -> None:
+        where, live = self.where, self.live
+        for key in keys:
+            old = where.get(key)
+            if old == number:
+                continue
+            where[key] = number
+            live[number] += 1
+            if old is not None:
+                self._leave(old)
+
+    def _leave(self, number: int) -> None:
+        self.live[number] -= 1
+        if not self.live[number]:
+            self._died(number)
+
+    def _died(self, number: int) -> None:
+        self.dead[number] = None

@@ -1,0 +1,118 @@
+"""The changelog's segments (streams/worker/segments.py, midfield/bus/changelog.py): whatever
+batches write and delete, and wherever a compacting broker has cleaned the log, reading it
+(:func:`fold`) gives the books written; a log rebuilt from it (a restarted worker) writes on as
+correctly; and once compacted, the log holds no more records than live segments and dead ones
+kept for reuse, not one per write."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from midfield.bus.changelog import fold, is_segment, segment_id, segment_key, segment_value
+from streams.worker.segments import SegmentLog
+
+Record = tuple[str, Any]
+KEYS = [f"T-{n}" for n in range(40)]
+
+
+def _write(log: SegmentLog, changelog: list[Record], books: dict[str, Any]) -> None:
+    """A batch's segment as the worker sends it (streams/worker/table.py ``_send_segment``)."""
+    entries = [(key, None if book is None else orjson.dumps(book)) for key, book in books.items()]
+    plan = log.plan(list(books))
+    changelog.append((segment_key(plan.number), orjson.loads(segment_value(entries))))
+    changelog.extend((segment_key(n), None) for n in plan.tombstones)
+    changelog.extend((key, None) for key in plan.legacy)
+    log.commit(plan)
+
+
+def _compact(changelog: list[Record]) -> list[Record]:
+    """What Kafka's cleaner leaves: each key's last record, where it was; tombstones too
+    (``delete.retention.ms`` keeps them a while; dropping them is the other case)."""
+    last = {key: i for i, (key, _) in enumerate(changelog)}
+    return [record for i, record in enumerate(changelog) if last[record[0]] == i]
+
+
+def _recover(changelog: list[Record]) -> SegmentLog:
+    """The log a worker rebuilds from the changelog (streams/worker/store.py)."""
+    log = SegmentLog()
+    for key, value in changelog:
+        if is_segment(key):
+            if value is None:
+                log.recovered_tombstone(segment_id(key))
+            else:
+                log.recovered(segment_id(key), list(value["books"]))
+        else:
+            log.recovered_entity(key, deleted=value is None)
+    return log
+
+
+batch = st.dictionaries(st.sampled_from(KEYS), st.none() | st.integers(0, 9), min_size=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(batch, min_size=1, max_size=60), st.integers(0, 2**32), st.booleans())
+def test_the_changelog_reads_as_the_books_whatever_was_compacted(
+    batches: list[dict[str, int | None]], seed: int, restart: bool
+) -> None:
+    rng = random.Random(seed)
+    log, changelog, books = SegmentLog(max_dead=3), [], {}
+    for n, written in enumerate(batches):
+        _write(
+            log, changelog, {k: None if v is None else {"v": v, "n": n} for k, v in written.items()}
+        )
+        books.update({k: {"v": v, "n": n} for k, v in written.items() if v is not None})
+        for k in [k for k, v in written.items() if v is None]:
+            books.pop(k, None)
+        if rng.random() < 0.2:
+            changelog = _compact(changelog)
+        if restart and rng.random() < 0.2:
+            log = _recover(changelog)
+            log.max_dead = 3
+        assert fold(changelog) == books
+    compacted = _compact(changelog)
+    assert fold(compacted) == books
+    live = sum(1 for n in log.live.values() if n)
+    segments = [key for key, value in compacted if value is not None]
+    assert len(segments) <= live + len(log.dead)
+    assert len(log.dead) <= 3 + 1
+
+
+def test_a_worker_that_rewrites_its_tasks_keeps_one_record_per_live_segment() -> None:
+    """Tasks stepping through their lives a batch at a time: ever more records written, the
+    compacted changelog a handful."""
+    log, changelog = SegmentLog(), []
+    tasks = [f"T-{n}" for n in range(500)]
+    for step in range(7):
+        for start in range(0, len(tasks), 50):
+            _write(log, changelog, {t: {"step": step} for t in tasks[start : start + 50]})
+    compacted = [record for record in _compact(changelog) if record[1] is not None]
+    assert len(changelog) >= 70
+    assert len(compacted) <= 10 + log.max_dead, len(compacted)
+    assert fold(compacted) == {t: {"step": 6} for t in tasks}
+
+
+def test_a_per_entity_record_from_before_segments_is_cleaned_up_once_its_entity_is_in_one() -> None:
+    changelog: list[Record] = [("T-1", {"old": True}), ("T-2", {"old": True})]
+    log = _recover(changelog)
+    _write(log, changelog, {"T-1": {"new": True}})
+    assert changelog[-1] == ("T-1", None)  # after the segment: read before it, it would delete
+    assert (
+        fold(changelog) == fold(_compact(changelog)) == {"T-1": {"new": True}, "T-2": {"old": True}}
+    )
+    assert log.legacy == {"T-2"}
+    _write(log, changelog, {"T-1": {"newer": True}})
+    assert changelog[-1][0] != "T-1"  # cleaned once
+
+
+def test_a_segment_that_is_not_one_is_an_error_not_empty() -> None:
+    try:
+        fold([(segment_key(0), {"T-1": {}})])
+    except ValueError as error:
+        assert "segment" in str(error)
+    else:
+        raise AssertionError("a malformed segment was read as empty")
