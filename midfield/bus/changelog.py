@@ -18,12 +18,13 @@ the per-entity record an entity had before segments, once its segment is sent).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
 
 __all__ = [
+    "MAX_SEGMENT_BYTES",
     "SEGMENT_PREFIX",
     "fold",
     "is_segment",
@@ -31,7 +32,12 @@ __all__ = [
     "segment_id",
     "segment_key",
     "segment_value",
+    "segments",
 ]
+
+MAX_SEGMENT_BYTES = 512 * 1024
+"""A segment's books in JSON, at most (one book larger than that is a segment of its own): half
+of Kafka's default largest record (1 MiB, ``max.message.bytes``), whatever else it carries."""
 
 SEGMENT_PREFIX = "~segment/"
 """No entity's id starts with ``~``: faxes, telegrams, tasks, orders and messages are numbered."""
@@ -56,6 +62,23 @@ def segment_value(entries: Iterable[tuple[str, bytes | None]]) -> bytes:
     parts = [orjson.dumps(key) + b":" + (book if book is not None else b"null")
              for key, book in entries]  # fmt: skip
     return b'{"books":{' + b",".join(parts) + b"}}"
+
+
+def segments(
+    entries: Iterable[tuple[str, bytes | None]], limit: int = MAX_SEGMENT_BYTES
+) -> Iterator[list[tuple[str, bytes | None]]]:
+    """``(entity, book JSON)`` entries cut into segments of at most ``limit`` bytes of books."""
+    chunk: list[tuple[str, bytes | None]] = []
+    size = 0
+    for key, book in entries:
+        n = len(book) if book is not None else 4
+        if chunk and size + n > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((key, book))
+        size += n
+    if chunk:
+        yield chunk
 
 
 def segment_books(value: Any) -> Mapping[str, Any]:

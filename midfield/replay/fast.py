@@ -10,8 +10,8 @@ For a rebuild the result is made a set of books workers can switch to, as a faus
 the new application id would have left them:
 
 * each book's final value per key goes to ``<app id>-<book>-changelog``, on the partition of
-  the record that last wrote it (a faust table writes to its event's partition), key and value as
-  faust's JSON;
+  the record that last wrote it (a faust table writes to its event's partition), in segments as
+  the live worker writes them (midfield/bus/changelog.py): one record per ~512 KiB of books;
 * the group ``<app id>`` commits the targets.
 
 Workers started with ``MIDFIELD_WORKER_APP_ID=<app id>`` recover these books and carry on from
@@ -20,12 +20,14 @@ there (``tests/integration/test_replay.py`` starts one and compares).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from midfield.bus.changelog import segment_key, segment_value, segments
 from midfield.bus.consumer import TopicPartition, probe_consumer
 from midfield.bus.producer import Producer
 from midfield.bus.topics import CHANGELOG_ROLL, create_missing, partition_counts
@@ -117,13 +119,16 @@ def publish(config: Mapping[str, Any], applied: Applied, plan: Plan, settings: S
         sent = []
         for book, entries in applied.books.items():
             topic = changelog_topic(plan.app_id, book)
+            by_partition: dict[int, list[tuple[str, bytes | None]]] = {}
             for key, value in entries.items():
-                sent.append(producer.send(
-                    topic,
-                    key=json.dumps(key).encode(),
-                    value=json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
-                    partition=applied.partition_of[(book, key)],
-                ))  # fmt: skip
+                partition = applied.partition_of[(book, key)]
+                by_partition.setdefault(partition, []).append((key, orjson.dumps(value)))
+            for partition, books in by_partition.items():
+                for number, segment in enumerate(segments(books)):
+                    sent.append(producer.send(
+                        topic, key=orjson.dumps(segment_key(number)),
+                        value=segment_value(segment), partition=partition,
+                    ))  # fmt: skip
         producer.acknowledge(sent, timeout_s=120)
         written = len(sent)
     finally:

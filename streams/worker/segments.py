@@ -1,8 +1,8 @@
 """Which changelog segment each entity of one table partition lives in (midfield/bus/changelog.py).
 
 A batch's books of one table and partition go to the changelog as one segment record (a few,
-past :data:`MAX_SEGMENT_BYTES`). An entity lives in the last segment that holds it; a segment
-nobody lives in any more is *dead*, and its number is given to a later segment, so that a
+past ``MAX_SEGMENT_BYTES`` of books). An entity lives in the last segment that holds it; a
+segment nobody lives in any more is *dead*, and its number is given to a later segment, so that a
 compacting broker drops the dead record: the changelog then holds one record per live segment
 number, and recovery reads what the books are, not what they were. A dead number is only
 given out in a later :meth:`SegmentLog.plan` than the one that made it dead: the record that
@@ -21,11 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_DEAD", "MAX_SEGMENT_BYTES", "Plan", "SegmentLog"]
+__all__ = ["MAX_DEAD", "Plan", "SegmentLog"]
 
-MAX_SEGMENT_BYTES = 512 * 1024
-"""A segment's books in JSON, at most: half of Kafka's default largest record (1 MiB,
-``max.message.bytes``), whatever else the record carries."""
 MAX_DEAD = 32
 """Dead segment numbers kept for reuse, per table partition."""
 

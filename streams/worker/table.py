@@ -34,9 +34,9 @@ from faust.streams import _current_event, current_event
 from faust.types import EventT
 from faust.types.stores import StoreT
 
-from midfield.bus.changelog import segment_key, segment_value
+from midfield.bus.changelog import segment_key, segment_value, segments
 from streams.books.book import Summary
-from streams.worker.segments import MAX_SEGMENT_BYTES, SegmentLog
+from streams.worker.segments import SegmentLog
 from streams.worker.store import PackedStore, compress
 
 if TYPE_CHECKING:
@@ -83,23 +83,19 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         self, partition: int, entries: list[tuple[Any, Any, EventT[Any]]], step_s: float = STEP_S
     ) -> list[tuple[Any, Any, EventT[Any], bytes | None]]:
         """A batch's ``(key, book, event)`` of one ``partition`` handed to the Kafka client as
-        segment records (one unless past :data:`MAX_SEGMENT_BYTES`), each book encoded once and
-        packed for the store from that JSON, the event loop given a turn every ``step_s``.
+        segment records (one unless past ``MAX_SEGMENT_BYTES`` of books), each book encoded once
+        and packed for the store from that JSON, the event loop given a turn every ``step_s``.
         Returns each entry with its packed book (``None``: deleted), for :meth:`keep`."""
         self._verify_source_topic_partitions(entries[0][2].message.topic)
         log = cast("PackedStore", self.data).segments(partition)
         kept: list[tuple[Any, Any, EventT[Any], bytes | None]] = []
-        chunk: list[tuple[str, bytes | None]] = []
-        size = 0
+        entries_json: list[tuple[str, bytes | None]] = []
         async for key, value, event in with_turns(entries, step_s):
             json = None if value is None else orjson.dumps(value)
-            if chunk and size + len(json or b"") > MAX_SEGMENT_BYTES:
-                await self._send_segment(log, partition, chunk)
-                chunk, size = [], 0
-            chunk.append((key, json))
-            size += len(json or b"")
+            entries_json.append((key, json))
             kept.append((key, value, event, None if json is None else compress(json)))
-        await self._send_segment(log, partition, chunk)
+        for chunk in segments(entries_json):
+            await self._send_segment(log, partition, chunk)
         return kept
 
     async def _send_segment(

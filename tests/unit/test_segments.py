@@ -7,13 +7,21 @@ kept for reuse, not one per write."""
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 from typing import Any
 
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from midfield.bus.changelog import fold, is_segment, segment_id, segment_key, segment_value
+from midfield.bus.changelog import (
+    fold,
+    is_segment,
+    segment_id,
+    segment_key,
+    segment_value,
+    segments,
+)
 from streams.worker.segments import SegmentLog
 
 Record = tuple[str, Any]
@@ -116,3 +124,16 @@ def test_a_segment_that_is_not_one_is_an_error_not_empty() -> None:
         assert "segment" in str(error)
     else:
         raise AssertionError("a malformed segment was read as empty")
+
+
+@given(st.lists(st.integers(1, 300), max_size=40), st.integers(1, 600))
+def test_a_batch_is_cut_into_segments_no_larger_than_the_limit_unless_one_book_is(
+    sizes: list[int], limit: int
+) -> None:
+    entries = [(f"T-{n}", b"x" * size) for n, size in enumerate(sizes)]
+    cut = list(segments(entries, limit))
+    assert [entry for chunk in cut for entry in chunk] == entries
+    for chunk in cut:
+        assert len(chunk) == 1 or sum(len(book) for _, book in chunk) <= limit
+    for before, after in pairwise(cut):  # none could have taken the next
+        assert sum(len(book) for _, book in before) + len(after[0][1]) > limit
