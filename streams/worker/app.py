@@ -112,6 +112,11 @@ def _require_rocksdict() -> None:
         ) from exc
 
 
+PRODUCER_BATCH_BYTES = 960 * 1024
+"""A producer batch, at most: under Kafka's default largest record batch (``message.max.bytes``,
+1,000,012 bytes), above a changelog segment's 512 KiB (midfield/bus/changelog.py)."""
+
+
 def _faust_config(settings: Settings) -> dict[str, Any]:
     worker, kafka = settings.worker, settings.kafka
     config: dict[str, Any] = {
@@ -125,6 +130,9 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "topic_replication_factor": settings.topics.replication_factor,
         "broker_commit_interval": worker.commit_interval_s,
         "producer_linger": worker.producer_linger_s,
+        # a partition's next record waits until its batch is sent once the batch is full: at
+        # faust's 16 KiB every changelog segment (tens of KB) waited for the last one's
+        "producer_max_batch_size": PRODUCER_BATCH_BYTES,
         "consumer_auto_offset_reset": "earliest",
         "Table": Table,  # forgets books of partitions that moved away (streams/worker/table.py)
         "producer_acks": -1,
