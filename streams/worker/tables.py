@@ -29,7 +29,8 @@ __all__ = ["BOOK_SCHEMA", "add_books"]
 
 log = get_logger(__name__)
 
-# Books are plain JSON keyed by entity id: readable by any tool that dumps a changelog.
+# Books are plain JSON keyed by entity id; their changelogs hold them in segments of plain JSON
+# (midfield/bus/changelog.py), readable by any tool that dumps a topic.
 BOOK_SCHEMA: faust.Schema[str, Any] = faust.Schema(
     key_type=str, value_type=None, key_serializer="raw", value_serializer="json"
 )
