@@ -101,8 +101,9 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
     async def _send_segment(
         self, log: SegmentLog, partition: int, chunk: list[tuple[str, bytes | None]]
     ) -> None:
-        """One segment record, then the dead segments' tombstones and the per-entity records'
-        it makes useless; the log learns of them once the client has them all."""
+        """One segment record, then the tombstones of dead segments past the log's reuse and of
+        the per-entity records it makes useless; the log learns of them once the client has
+        them all."""
         plan = log.plan([key for key, _ in chunk])
         await self._send_raw(segment_key(plan.number), segment_value(chunk), partition)
         for number in plan.tombstones:
@@ -232,10 +233,11 @@ async def write(
     books: Iterable[tuple[Table, Any, Any, EventT[Any]]], step_s: float = STEP_S
 ) -> None:
     """A batch's books, each ``(table, key, value, event)``: every changelog record handed to
-    the Kafka client, then every book kept, with no await between, so a view sees all of the
-    batch's books or none. Once this returns the records are the client's, and faust's commit
-    flushes the client before it commits any offset; cancelled or failed before, no book has
-    changed and the batch is read again.
+    the Kafka client (a segment per table and partition, :meth:`Table.hand_over_segment`; one
+    record per book for a table that is not segmented), then every book kept, with no await
+    between, so a view sees all of the batch's books or none. Once this returns the records are
+    the client's, and faust's commit flushes the client before it commits any offset; cancelled
+    or failed before, no book has changed and the batch is read again.
 
     Straight to the client, not through faust's ``send_soon``: a future message per record,
     faust's producer buffer and its task handing them on one by one, and then a wait until that
@@ -243,22 +245,23 @@ async def write(
     of the live worker on bench/rebuild.py's 50k mixed events (py-spy, 1.3 records per event)
     put ~73 µs per event in that path, ~14 µs in this one.
 
-    Each book is packed for the store as its record is handed over, the event loop given a
-    turn every ``step_s``: the keeping, which must not be cut, is then only setting bytes and
+    Each book is packed for the store as its record is made, the event loop given a turn every
+    ``step_s``: the keeping, which must not be cut, is then only setting bytes and
     telling the summaries. Packing in it held the loop 40–70 ms a batch of 500 messages."""
-    books = list(books)
     kept: list[tuple[Table, Any, Any, EventT[Any], bytes | None]] = []
-    segments: dict[tuple[Table, int], list[tuple[Any, Any, EventT[Any]]]] = {}
+    by_partition: dict[tuple[Table, int], list[tuple[Any, Any, EventT[Any]]]] = {}
     one_by_one = []
-    for table, key, value, event in books:
+    for table, key, value, event in list(books):
         if table.segmented:
-            segments.setdefault((table, event.message.partition), []).append((key, value, event))
+            by_partition.setdefault((table, event.message.partition), []).append(
+                (key, value, event)
+            )
         else:
             one_by_one.append((table, key, value, event))
     async for table, key, value, event in with_turns(one_by_one, step_s):
         record = await table.hand_over(key, value, event=event)
         kept.append((table, key, value, event, table.packed(record)))
-    for (table, partition), entries in segments.items():
+    for (table, partition), entries in by_partition.items():
         segment = await table.hand_over_segment(partition, entries, step_s)
         kept.extend((table, *entry) for entry in segment)
     for table, key, value, event, blob in kept:

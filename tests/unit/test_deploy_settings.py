@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import ValidationError
 
+from midfield.bus.changelog import MAX_SEGMENT_BYTES
 from midfield.bus.clients import client_config
 from midfield.errors import ConfigError
 from midfield.settings import KafkaSettings, Settings, WorkerSettings
@@ -179,3 +180,11 @@ def test_the_rocksdb_store_without_rocksdict_is_a_config_error_saying_what_to_in
     settings = Settings(worker=WorkerSettings(store="rocksdb://"))
     with pytest.raises(ConfigError, match=r"midfield\[rocksdb\]"):
         _faust_config(settings)
+
+
+def test_a_producer_batch_holds_a_whole_changelog_segment_and_kafka_takes_it() -> None:
+    """aiokafka makes a partition's next record wait for its full batch to be sent: a batch
+    smaller than a segment made every segment wait for the last; one over the broker's
+    ``message.max.bytes`` (1,000,012 by default) would be refused."""
+    app = faust.App("producer-batch-test", **_faust_config(Settings()))
+    assert MAX_SEGMENT_BYTES < app.conf.producer_max_batch_size < 1_000_012
