@@ -12,26 +12,37 @@ Dead numbers are kept for reuse up to :data:`MAX_DEAD`; past that (a catch-up th
 entities from many small segments), the oldest are tombstoned, so a compacting broker drops
 them too.
 
+A segment dies only once *every* entity in it was written again. Updates spread over many
+entities (progress reports on 100k tasks) leave most segments with a few live entities and many
+stale ones, and a compacted changelog would hold several times the books. So, as a log-structured
+file system cleans its segments, a segment less than half live is *sparse*, and each write
+carries as many of the sparse segments' live entities along (:meth:`SegmentLog.carry`, their
+books as the store holds them) as it writes of its own: at most twice the bytes written, and a
+compacted changelog of at most about twice the books.
+
 The log is rebuilt from the changelog at recovery (:meth:`SegmentLog.recovered`), as the books
 are: the same records, in the same order, make the same log on any worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["MAX_DEAD", "Plan", "SegmentLog"]
 
-MAX_DEAD = 32
-"""Dead segment numbers kept for reuse, per table partition."""
+MAX_DEAD = 4
+"""Dead segment numbers kept for reuse, per table partition. A write reuses one, and in a steady
+state about one segment dies per write: what a catch-up left in the pool would stay there, each
+a dead record the compacted changelog keeps. 32 kept 1.3 times the books in dead records
+(tests/unit/test_segments.py)."""
 
 
 @dataclass(frozen=True)
 class Plan:
     """Where a segment of ``keys`` goes: segment ``number``; the ``tombstones`` to send after
-    it (dead numbers past :data:`MAX_DEAD`); ``legacy``, the keys whose per-entity record
-    (written before segments) is to be tombstoned after it."""
+    it (dead numbers past :data:`MAX_DEAD`, those it kills included); ``legacy``, the keys
+    whose per-entity record (written before segments) is to be tombstoned after it."""
 
     number: int
     keys: Sequence[str]
@@ -50,9 +61,26 @@ class SegmentLog:
         """Each segment's entities (0: dead, its number free)."""
         self.dead: dict[int, None] = {}
         """Dead segment numbers in the order they died (a dict: ordered, O(1) removal)."""
+        self.keys: dict[int, list[str]] = {}
+        """The entities each live segment's record holds (some live elsewhere since)."""
+        self.sparse: dict[int, None] = {}
+        """Live segments less than half live, oldest first."""
         self.legacy: set[str] = set()
         """Entities whose last record is their own, per-entity one."""
         self.next = 0
+
+    def carry(self, budget: int, written: Collection[str]) -> list[str]:
+        """Up to ``budget`` entities of sparse segments, not among ``written``, for the next
+        segment to take over (its sparse segments die once all theirs are taken)."""
+        carried: list[str] = []
+        where = self.where
+        for number in self.sparse:
+            for key in self.keys[number]:
+                if len(carried) >= budget:
+                    return carried
+                if where.get(key) == number and key not in written:
+                    carried.append(key)
+        return carried
 
     def plan(self, keys: Sequence[str]) -> Plan:
         """Where a segment of ``keys`` (distinct) goes; nothing changes until :meth:`commit`."""
@@ -62,12 +90,10 @@ class SegmentLog:
             old = self.where.get(key)
             if old is not None:
                 dying[old] = dying.get(old, 0) + 1
-        dead = len(self.dead) - (number in self.dead)
-        dead += sum(1 for old, n in dying.items() if self.live[old] == n)
-        tombstones: list[int] = []
-        if dead > self.max_dead:
-            # the oldest dead numbers, the reused one left out
-            tombstones = [n for n in self.dead if n != number][: dead - self.max_dead]
+        # dead once this segment is sent: tombstoned after it, the oldest past the pool's size
+        dying_now = [old for old, n in dying.items() if self.live[old] == n]
+        pool = [n for n in self.dead if n != number] + dying_now
+        tombstones = pool[: max(0, len(pool) - self.max_dead)]
         legacy = [key for key in keys if key in self.legacy] if self.legacy else []
         return Plan(number, keys, tombstones, legacy)
 
@@ -77,6 +103,7 @@ class SegmentLog:
         self.dead.pop(number, None)
         self.next = max(self.next, number + 1)
         self.live[number] = 0
+        self.keys[number] = list(plan.keys)
         self._move(plan.keys, number)
         for gone in plan.tombstones:
             self.dead.pop(gone, None)
@@ -86,8 +113,10 @@ class SegmentLog:
     def recovered(self, number: int, keys: Sequence[str]) -> None:
         """A segment record read from the changelog, in log order."""
         self.dead.pop(number, None)
+        self.sparse.pop(number, None)
         self.next = max(self.next, number + 1)
         self.live.setdefault(number, 0)
+        self.keys[number] = list(keys)  # what it held before is gone (dead) or compacted
         self._move(keys, number)
         self.legacy.difference_update(keys)
         if not self.live[number]:
@@ -96,6 +125,8 @@ class SegmentLog:
     def recovered_tombstone(self, number: int) -> None:
         self.dead.pop(number, None)
         self.live.pop(number, None)
+        self.sparse.pop(number, None)
+        self.keys.pop(number, None)
 
     def recovered_entity(self, key: str, *, deleted: bool) -> None:
         """A per-entity record read (written before segments, or the clean-up of one)."""
@@ -122,9 +153,14 @@ class SegmentLog:
                 self._leave(old)
 
     def _leave(self, number: int) -> None:
-        self.live[number] -= 1
-        if not self.live[number]:
+        live = self.live[number] - 1
+        self.live[number] = live
+        if not live:
             self._died(number)
+        elif 2 * live < len(self.keys.get(number, ())):
+            self.sparse[number] = None
 
     def _died(self, number: int) -> None:
         self.dead[number] = None
+        self.sparse.pop(number, None)
+        self.keys.pop(number, None)

@@ -84,16 +84,22 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
     ) -> list[tuple[Any, Any, EventT[Any], bytes | None]]:
         """A batch's ``(key, book, event)`` of one ``partition`` handed to the Kafka client as
         segment records (one unless past ``MAX_SEGMENT_BYTES`` of books), each book encoded once
-        and packed for the store from that JSON, the event loop given a turn every ``step_s``.
+        and packed for the store from that JSON, the event loop given a turn every ``step_s``;
+        as many books of sparse segments carried along as the batch writes
+        (streams/worker/segments.py).
         Returns each entry with its packed book (``None``: deleted), for :meth:`keep`."""
         self._verify_source_topic_partitions(entries[0][2].message.topic)
-        log = cast("PackedStore", self.data).segments(partition)
+        store = cast("PackedStore", self.data)
+        log = store.segments(partition)
         kept: list[tuple[Any, Any, EventT[Any], bytes | None]] = []
         entries_json: list[tuple[str, bytes | None]] = []
         async for key, value, event in with_turns(entries, step_s):
             json = None if value is None else orjson.dumps(value)
             entries_json.append((key, json))
             kept.append((key, value, event, None if json is None else compress(json)))
+        written = {key for key, _ in entries_json}
+        for key in log.carry(len(entries_json), written):  # unchanged: sent, not kept again
+            entries_json.append((key, store.data.json(key)))
         for chunk in segments(entries_json):
             await self._send_segment(log, partition, chunk)
         return kept

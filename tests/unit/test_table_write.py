@@ -199,3 +199,20 @@ async def test_the_duty_report_reads_the_lights_without_relighting_every_task(
     report = await reporting.report_for(app, win, start)
 
     assert relit == [] and report["overdue_items"] == []
+
+
+async def test_a_write_carries_a_sparse_segment_s_books_as_the_store_holds_them() -> None:
+    ledger, producer = _ledger()
+    ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
+    producer = ledger.app._producer
+    books = _tasks(5)
+    await write((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(books[:4]))
+    await write((ledger, f"T-{n}", books[4], _event(ledger.app, 0)) for n in range(3))
+    packed_before = ledger.data.data.packed("T-3")
+
+    await write([(ledger, "T-9", books[4], _event(ledger.app, 0))])
+
+    last = json.loads(producer.sent[-1][2])["books"]
+    assert last == {"T-9": books[4], "T-3": books[3]}  # T-3 alone was left in segment 0
+    assert ledger.data.data.packed("T-3") is packed_before  # carried, not written again
+    assert ledger.data.segments(0).where["T-3"] == ledger.data.segments(0).where["T-9"]
