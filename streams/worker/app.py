@@ -37,6 +37,7 @@ from streams.worker.duty_reports import add_duty_reports
 from streams.worker.emit import raw_topic
 from streams.worker.health import BrokerWatch
 from streams.worker.hooks import read_offsets, try_code
+from streams.worker.sends import Sends
 from streams.worker.sensor import MetricsSensor
 from streams.worker.table import Table
 from streams.worker.tables import add_books
@@ -63,6 +64,8 @@ class MidfieldApp(faust.App):
     """Who may call which route, and the audit record of each call (streams/worker/access.py)."""
     replay_stops: dict[tuple[str, int], int]
     """Records at or after these offsets are read, not applied (``replay as-of``); empty live."""
+    changelog_sends: Sends
+    """The changelog records handed to the client, checked before a commit (sends.py)."""
 
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
@@ -172,6 +175,7 @@ def create_app(settings: Settings) -> MidfieldApp:
     # before anything builds faust's aiohttp application: every request passes the gate
     app.conf.web_application_options = {"middlewares": [app.gate.middleware]}
     app.books = {}
+    app.changelog_sends = Sends()
     alert_topic = topic(AlertRaised.topic).name
     channels = {name: raw_topic(app, name) for name in (DEADLETTER, alert_topic)}
     effects = Effects(app, channels[DEADLETTER], channels[alert_topic])

@@ -5,8 +5,8 @@ past ``MAX_SEGMENT_BYTES`` of books). An entity lives in the last segment that h
 segment nobody lives in any more is *dead*, and its number is given to a later segment, so that a
 compacting broker drops the dead record: the changelog then holds one record per live segment
 number, and recovery reads what the books are, not what they were. A dead number is only
-given out in a later :meth:`SegmentLog.plan` than the one that made it dead: the record that
-took its entities over was handed to the client first, on the same partition.
+given out (or tombstoned) once the broker has the record that took its entities over: were that
+record refused, the dead one would be all that is left of them.
 
 Dead numbers are kept for reuse up to :data:`MAX_DEAD`; past that (a catch-up that rewrote
 entities from many small segments), the oldest are tombstoned, so a compacting broker drops
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["MAX_DEAD", "Plan", "SegmentLog"]
 
@@ -41,7 +42,7 @@ a dead record the compacted changelog keeps. 32 kept 1.3 times the books in dead
 @dataclass(frozen=True)
 class Plan:
     """Where a segment of ``keys`` goes: segment ``number``; the ``tombstones`` to send after
-    it (dead numbers past :data:`MAX_DEAD`, those it kills included); ``legacy``, the keys
+    it (dead numbers past :data:`MAX_DEAD`); ``legacy``, the keys
     whose per-entity record (written before segments) is to be tombstoned after it."""
 
     number: int
@@ -61,6 +62,9 @@ class SegmentLog:
         """Each segment's entities (0: dead, its number free)."""
         self.dead: dict[int, None] = {}
         """Dead segment numbers in the order they died (a dict: ordered, O(1) removal)."""
+        self.dying: list[tuple[int, Any]] = []
+        """Numbers dead once the record that took their entities is delivered (its future)."""
+        self._sent: Any = None
         self.keys: dict[int, list[str]] = {}
         """The entities each live segment's record holds (some live elsewhere since)."""
         self.sparse: dict[int, None] = {}
@@ -84,27 +88,26 @@ class SegmentLog:
 
     def plan(self, keys: Sequence[str]) -> Plan:
         """Where a segment of ``keys`` (distinct) goes; nothing changes until :meth:`commit`."""
+        self._delivered()
         number = next(iter(self.dead)) if self.dead else self.next
-        dying: dict[int, int] = {}
-        for key in keys:
-            old = self.where.get(key)
-            if old is not None:
-                dying[old] = dying.get(old, 0) + 1
-        # dead once this segment is sent: tombstoned after it, the oldest past the pool's size
-        dying_now = [old for old, n in dying.items() if self.live[old] == n]
-        pool = [n for n in self.dead if n != number] + dying_now
+        pool = [n for n in self.dead if n != number]
         tombstones = pool[: max(0, len(pool) - self.max_dead)]
         legacy = [key for key in keys if key in self.legacy] if self.legacy else []
         return Plan(number, keys, tombstones, legacy)
 
-    def commit(self, plan: Plan) -> None:
-        """``plan``'s segment, tombstones and clean-ups were handed to the client."""
+    def commit(self, plan: Plan, sent: Any = None) -> None:
+        """``plan``'s segment, tombstones and clean-ups were handed to the client; ``sent``: the
+        segment's delivery (a future; ``None``: delivered)."""
         number = plan.number
         self.dead.pop(number, None)
         self.next = max(self.next, number + 1)
         self.live[number] = 0
         self.keys[number] = list(plan.keys)
-        self._move(plan.keys, number)
+        self._sent = sent
+        try:
+            self._move(plan.keys, number)
+        finally:
+            self._sent = None
         for gone in plan.tombstones:
             self.dead.pop(gone, None)
             self.live.pop(gone, None)
@@ -161,6 +164,22 @@ class SegmentLog:
             self.sparse[number] = None
 
     def _died(self, number: int) -> None:
-        self.dead[number] = None
+        if self._sent is None:
+            self.dead[number] = None
+        else:
+            self.dying.append((number, self._sent))
         self.sparse.pop(number, None)
         self.keys.pop(number, None)
+
+    def _delivered(self) -> None:
+        """Numbers whose entities' new record was delivered are dead; one refused, never
+        (the worker stops before its next commit: streams/worker/sends.py)."""
+        if not self.dying:
+            return
+        waiting = []
+        for number, sent in self.dying:
+            if not sent.done():
+                waiting.append((number, sent))
+            elif not sent.cancelled() and sent.exception() is None:
+                self.dead[number] = None
+        self.dying = waiting

@@ -66,6 +66,7 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         record_value, _ = topic.prepare_value(value, self.value_serializer)
         sent = await self.app.producer.send(topic.get_topic_name(), record_key, record_value,
                                             event.message.partition, None, None)  # fmt: skip
+        cast("MidfieldApp", self.app).changelog_sends.add(sent)
         if not isinstance(self.data, MemoryStore):  # RocksDB keeps the offsets it holds
             # faust's own callback; it reads only the result, which is this future's
             sent = cast("asyncio.Future[Any]", sent)
@@ -111,18 +112,21 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         the per-entity records it makes useless; the log learns of them once the client has
         them all."""
         plan = log.plan([key for key, _ in chunk])
-        await self._send_raw(segment_key(plan.number), segment_value(chunk), partition)
+        sent = await self._send_raw(segment_key(plan.number), segment_value(chunk), partition)
         for number in plan.tombstones:
             await self._send_raw(segment_key(number), None, partition)
         for key in plan.legacy:
             await self._send_raw(key, None, partition)
-        log.commit(plan)
+        log.commit(plan, sent)
 
-    async def _send_raw(self, key: str, value: bytes | None, partition: int) -> None:
+    async def _send_raw(self, key: str, value: bytes | None, partition: int) -> Any:
+        """The record handed to the client; its delivery's future (checked before a commit)."""
         topic = self.changelog_topic
         record_key, _ = topic.prepare_key(key, self.key_serializer)
-        await self.app.producer.send(topic.get_topic_name(), record_key, value, partition,
-                                     None, None)  # fmt: skip
+        sent = await self.app.producer.send(topic.get_topic_name(), record_key, value, partition,
+                                            None, None)  # fmt: skip
+        cast("MidfieldApp", self.app).changelog_sends.add(sent)
+        return sent
 
     def version(self, key: Any) -> object | None:
         """An object that stays the same until ``key``'s book is written again (its packed

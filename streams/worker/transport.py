@@ -170,6 +170,14 @@ class Consumer(faust_aiokafka.Consumer):
         self._acked_index[tp].clear()
         return self.sequencer.committable(tp)
 
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        """Commit, unless a changelog record handed over since the last commit was refused
+        (streams/worker/sends.py): faust has flushed the client, so every one is settled."""
+        sends = getattr(self.app, "changelog_sends", None)
+        if sends is not None:
+            sends.check()
+        return await super()._commit(offsets)
+
     def _deliver_unless_dropped(self, deliver: Any) -> Any:
         """The fault ``worker.deliver=drop@N``: the N-th stream record read is never handed on,
         as when faust's flow stops mid-delivery (its read offset moves on all the same)."""

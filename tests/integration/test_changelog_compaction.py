@@ -39,7 +39,9 @@ def _create_changelog(broker: Broker, name: str) -> None:
     try:
         admin.create_topics([NewTopic(name, TopicSettings().partitions, 1, topic_configs={
             "cleanup.policy": "compact",
-            "segment.bytes": str(256 << 10),
+            # small, so the cleaner has closed segments to clean; not under a producer batch
+            # (streams/worker/app.py): Kafka refuses a record batch larger than a segment
+            "segment.bytes": str(1 << 20),
             "min.cleanable.dirty.ratio": "0.01",
         })])  # fmt: skip
     finally:
