@@ -10,7 +10,7 @@ book. Segment numbers are used again once every entity in a segment was written 
 one, so a compacting broker keeps one record per segment number, and recovery stays bounded by
 the books, not the history (docs/performance.md).
 
-Reading a changelog is :func:`fold` (or :func:`records` for one record): records in log order,
+Reading a changelog is :func:`fold`: records in log order,
 a later one winning; a segment's ``null`` deletes its entity; a tombstone on an entity's own
 key deletes it, unless the entity has since been written in a segment (the worker tombstones
 the per-entity record an entity had before segments, once its segment is sent).
@@ -25,6 +25,7 @@ import orjson
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
+    "PRODUCER_BATCH_BYTES",
     "SEGMENT_PREFIX",
     "fold",
     "is_segment",
@@ -38,6 +39,11 @@ __all__ = [
 MAX_SEGMENT_BYTES = 512 * 1024
 """A segment's books in JSON, at most (one book larger than that is a segment of its own): half
 of Kafka's default largest record (1 MiB, ``max.message.bytes``), whatever else it carries."""
+
+PRODUCER_BATCH_BYTES = 960 * 1024
+"""A producer's batch of changelog records, at most: above a segment, under Kafka's default
+largest record batch (``message.max.bytes``, 1,000,012 bytes). aiokafka makes a partition's next
+record wait until its full batch is sent: at faust's 16 KiB every segment waited for the last."""
 
 SEGMENT_PREFIX = "~segment/"
 """No entity's id starts with ``~``: faxes, telegrams, tasks, orders and messages are numbered."""

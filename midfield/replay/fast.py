@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from midfield.bus.changelog import segment_key, segment_value, segments
+from midfield.bus.changelog import PRODUCER_BATCH_BYTES, segment_key, segment_value, segments
 from midfield.bus.consumer import TopicPartition, probe_consumer
 from midfield.bus.producer import Producer
 from midfield.bus.topics import CHANGELOG_ROLL, create_missing, partition_counts
@@ -114,7 +114,7 @@ def publish(config: Mapping[str, Any], applied: Applied, plan: Plan, settings: S
     """Make ``applied`` the books of ``plan.app_id``: changelogs, then the group's offsets (see
     the module docstring). Answers the changelog records written."""
     _create_changelogs(plan.app_id, settings)
-    producer = Producer(config, acks="all", linger_ms=50, batch_size=1 << 20)
+    producer = Producer(config, acks="all", linger_ms=50, batch_size=PRODUCER_BATCH_BYTES)
     try:
         sent = []
         for book, entries in applied.books.items():

@@ -15,6 +15,7 @@ from faust.types import TransportT
 from faust.types.auth import CredentialsT
 
 from midfield import metrics
+from midfield.bus.changelog import PRODUCER_BATCH_BYTES
 from midfield.bus.clients import client_config
 from midfield.clock import Clock, utc_now
 from midfield.departments import Directory, load_directory
@@ -115,11 +116,6 @@ def _require_rocksdict() -> None:
         ) from exc
 
 
-PRODUCER_BATCH_BYTES = 960 * 1024
-"""A producer batch, at most: under Kafka's default largest record batch (``message.max.bytes``,
-1,000,012 bytes), above a changelog segment's 512 KiB (midfield/bus/changelog.py)."""
-
-
 def _faust_config(settings: Settings) -> dict[str, Any]:
     worker, kafka = settings.worker, settings.kafka
     config: dict[str, Any] = {
@@ -133,9 +129,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "topic_replication_factor": settings.topics.replication_factor,
         "broker_commit_interval": worker.commit_interval_s,
         "producer_linger": worker.producer_linger_s,
-        # a partition's next record waits until its batch is sent once the batch is full: at
-        # faust's 16 KiB every changelog segment (tens of KB) waited for the last one's
-        "producer_max_batch_size": PRODUCER_BATCH_BYTES,
+        "producer_max_batch_size": PRODUCER_BATCH_BYTES,  # faust's 16 KiB: segments waited
         "consumer_auto_offset_reset": "earliest",
         "Table": Table,  # forgets books of partitions that moved away (streams/worker/table.py)
         "producer_acks": -1,
