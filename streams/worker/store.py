@@ -170,11 +170,10 @@ class PackedStore(MemoryStore):  # type: ignore[type-arg]  # faust's generics ar
                 continue
             if as_json:
                 data.put_json(key, raw)
+                self.segments(partition).recovered_entity(key, deleted=False)
             else:
                 data[key] = to_value(event.value)
             partitions[key] = partition
-            if as_json:
-                self.segments(partition).recovered_entity(key, deleted=False)
 
     def _apply_segment(self, number: int, event: EventT, partition: int) -> None:  # type: ignore[type-arg]
         log = self.segments(partition)

@@ -56,10 +56,10 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
     """The book's summary (streams/books/book.py), told every write and, after a recovery,
     every entity this worker then holds."""
 
-    async def hand_over(self, key: Any, value: Any, *, event: EventT[Any]) -> bytes | None:
+    async def hand_over(self, key: Any, value: Any, *, event: EventT[Any]) -> None:
         """``key``'s changelog record, serialized and partitioned as faust's ``send_changelog``
         makes it (``event``: the last of a batch that changed ``key``; the changelog takes its
-        partition), handed to the Kafka client: see :func:`write`. Returns the record's value."""
+        partition), handed to the Kafka client: see :func:`write`. For a table not segmented."""
         self._verify_source_topic_partitions(event.message.topic)
         topic = self.changelog_topic
         record_key, _ = topic.prepare_key(key, self.key_serializer)
@@ -71,7 +71,6 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             # faust's own callback; it reads only the result, which is this future's
             sent = cast("asyncio.Future[Any]", sent)
             sent.add_done_callback(self._on_changelog_sent)  # type: ignore[arg-type]
-        return cast("bytes | None", record_value)
 
     @property
     def segmented(self) -> bool:
@@ -149,22 +148,14 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         if self.summary is not None:
             await settle(self.summary, cast("MidfieldApp", self.app).clock)
 
-    def packed(self, record: bytes | None) -> bytes | None:
-        """What the memory store keeps for a book whose changelog record's value is
-        ``record``: that JSON packed, as recovery packs it, rather than the book encoded a
-        second time; ``None`` where the store keeps values another way."""
-        store = self.data
-        if record is None or not isinstance(store, PackedStore) or not store.json_values:
-            return None
-        return compress(record)
-
     def keep(
         self, key: Any, value: Any, *, event: EventT[Any], packed: bytes | None = None
     ) -> None:
         """Set ``key`` in the store as ``event``'s processing would have (RocksDB picks its
         partition's database by the current event), and in the summary, without a changelog
-        record: :meth:`hand_over` sent it. ``packed``: the book as :meth:`packed` made it.
-        faust's table sensors are not told (only its stats page, off here, reads them)."""
+        record: :meth:`hand_over` or :meth:`hand_over_segment` sent it. ``packed``: the book
+        packed from its record's JSON (:meth:`hand_over_segment`). faust's table sensors are
+        not told (only its stats page, off here, reads them)."""
         if packed is not None:
             cast("PackedStore", self.data).data.put_packed(key, packed)
         elif value is None:
@@ -268,9 +259,9 @@ async def write(
             )
         else:
             one_by_one.append((table, key, value, event))
-    async for table, key, value, event in with_turns(one_by_one, step_s):
-        record = await table.hand_over(key, value, event=event)
-        kept.append((table, key, value, event, table.packed(record)))
+    async for table, key, value, event in with_turns(one_by_one, step_s):  # stores not packed
+        await table.hand_over(key, value, event=event)
+        kept.append((table, key, value, event, None))
     for (table, partition), entries in by_partition.items():
         segment = await table.hand_over_segment(partition, entries, step_s)
         kept.extend((table, *entry) for entry in segment)
