@@ -1,15 +1,17 @@
 """A faust worker whose agents do nothing: the floor faust's own per-record path sets for the live
 worker, in ``bench/rebuild.py``'s ``faust_noop_worker`` path.
 
-It is the midfield worker without Midfield's work: the same app class and transport (the fetch
-wait of ``MIDFIELD_WORKER_FETCH_MAX_WAIT_MS``, the high watermarks of streams/worker/transport.py),
-the same faust settings (``streams.worker.app._faust_config``: broker, the profile's group
-timings, commit interval, ``consumer_auto_offset_reset=earliest``), the same metrics sensor, and
-one agent per topic of ``streams.books.registry.PROCESSED`` that takes the events in the same
-batches (``streams.worker.batches.batches``) and
-drops them: no decoding, no books, no tables, no changelogs, no side effects. Taking them in the
-live worker's batches, not one by one with ``stream.events()``, keeps faust's part of the two
-paths the same (the buffer, the acks after each batch), so the gap between them is Midfield's.
+It is the midfield worker's faust without Midfield's work: the same app class and transport (the
+fetch wait of ``MIDFIELD_WORKER_FETCH_MAX_WAIT_MS``, the high watermarks of
+streams/worker/transport.py), the same faust settings (``streams.worker.app._faust_config``:
+broker, the profile's group timings, commit interval, ``consumer_auto_offset_reset=earliest``),
+the same metrics sensor, and one faust agent per topic of ``streams.books.registry.PROCESSED``
+that takes the events in batches of the live worker's size and timing (:func:`batches`, over
+faust's stream) and drops them: no decoding, no books, no tables, no changelogs, no side effects.
+
+Since 2026-12-07 the live worker no longer reads through faust's stream: its intake takes each
+batch from the queue faust's conductor fills (streams/worker/intake.py). This worker keeps the
+faust agent the issue names as the baseline ("a faust worker whose agents do nothing").
 
 ``/ready`` answers 200 once partitions are assigned (as the worker's, without tables to
 recover), ``/metrics`` the sensor's ``midfield_events_in_total``; no access gate (nothing here
@@ -19,11 +21,12 @@ environment; :class:`NoopWorkerProcess` starts it as tests/harness.py starts ``m
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 
@@ -33,12 +36,14 @@ from midfield.settings import Settings
 from streams.books.registry import PROCESSED
 from streams.worker import heap
 from streams.worker.app import MidfieldApp, _faust_config
-from streams.worker.batches import batches
 from streams.worker.emit import raw_topic
 from streams.worker.sensor import MetricsSensor
 from tests.harness import WorkerProcess, midfield_env
 
-__all__ = ["NoopWorkerProcess", "create_noop_app"]
+if TYPE_CHECKING:
+    from faust.types import EventT
+
+__all__ = ["NoopWorkerProcess", "batches", "create_noop_app"]
 
 
 def create_noop_app(settings: Settings) -> MidfieldApp:
@@ -60,6 +65,83 @@ def create_noop_app(settings: Settings) -> MidfieldApp:
         return web.bytes(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 
     return app
+
+
+_IDLE_S = 1.0
+"""How often an idle loop looks whether the stream was stopped."""
+
+
+async def batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[EventT[Any]]]:
+    """The stream's events a batch at a time: at most ``max_``; what is there when the worker
+    reaches the end of the log; what came within ``within`` seconds while it is behind (the
+    live worker's batches, streams/worker/intake.py, taken through faust's stream). The
+    buffering and acknowledgement are faust's own (``take_events`` in faust/streams.py): a
+    processor puts each event in the buffer, the stream is drained passively, acks are off while
+    buffering and each event is acknowledged once its batch has been handed on."""
+    loop = asyncio.get_running_loop()
+    events: list[EventT[Any]] = []
+    last: dict[Any, int] = {}
+    """The batch's last offset per partition."""
+    wake, room = asyncio.Event(), asyncio.Event()
+    room.set()
+    state = {"first_at": 0.0, "ready": False}
+    queue = stream.channel.queue
+    consumer = stream.app.consumer
+
+    def behind() -> bool:
+        for tp, offset in last.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None and offset + 1 < highwater:
+                return True
+        return False
+
+    async def add(value: Any) -> Any:
+        await room.wait()  # a batch is being applied, or the buffer is full
+        event = stream.current_event
+        if event is None:
+            raise RuntimeError("a batch found no current event")
+        if not events:
+            state["first_at"] = loop.time()
+            wake.set()
+        events.append(event)
+        last[event.message.tp] = event.message.offset
+        if len(events) >= max_:
+            room.clear()
+            state["ready"] = True
+            wake.set()
+        elif queue.empty() and not behind():
+            state["ready"] = True
+            wake.set()
+        return value
+
+    acks = stream.enable_acks
+    stream.enable_acks = False
+    stream.add_processor(add)
+    stream._enable_passive(stream.channel)
+    try:
+        while not stream.should_stop:
+            due = state["first_at"] + within - loop.time() if events else _IDLE_S
+            if not state["ready"] and due > 0:
+                await stream.wait_for_stopped(wake, timeout=due)
+                wake.clear()
+                continue
+            if not events:
+                state["ready"] = False
+                continue
+            room.clear()
+            batch = list(events)
+            try:
+                yield batch
+            finally:
+                events.clear()
+                last.clear()
+                state["ready"] = False
+                for event in batch:
+                    await stream.ack(event)
+                room.set()
+    finally:
+        stream.enable_acks = acks
+        stream._processors.remove(add)
 
 
 def _dropping(settings: Settings) -> Any:

@@ -1,7 +1,8 @@
 """Fault injection for chaos tests: named points where a process can be made to die.
 
 ``MIDFIELD_FAULTS="connector.before-commit=kill@3"`` SIGKILLs the process the third time it
-reaches that point; ``worker.seek=sleep@3`` makes every pass through that point take 3 s more (a
+reaches that point; ``worker.effects-sent=raise@1`` raises :class:`Fault` there the first time (an
+error the process lives through, as a send timing out); ``worker.seek=sleep@3`` makes every pass through that point take 3 s more (a
 slow broker, a window made wide enough for a test to hit). Unset (the default, and always in
 production) every point is a no-op costing one dict look-up. Points in use:
 
@@ -26,7 +27,7 @@ import signal
 from collections import Counter
 from collections.abc import Iterable
 
-__all__ = ["armed", "delay_s", "drop", "point"]
+__all__ = ["Fault", "armed", "delay_s", "drop", "point"]
 
 _hits: Counter[str] = Counter()
 
@@ -41,7 +42,12 @@ def _plan(verb: str) -> dict[str, float]:
     return plan
 
 
+class Fault(RuntimeError):
+    """The error a ``raise`` fault raises."""
+
+
 _PLAN = _plan("kill")
+_RAISES = _plan("raise")
 _DELAYS = _plan("sleep")
 _DROPS = _plan("drop")
 _MATCH = os.environ.get("MIDFIELD_FAULTS_MATCH", "").encode()
@@ -49,7 +55,7 @@ _MATCH = os.environ.get("MIDFIELD_FAULTS_MATCH", "").encode()
 
 def armed(name: str) -> bool:
     """Whether the plan names ``name`` at all (a point with a cost to set up, set up only then)."""
-    return any(name in plan for plan in (_PLAN, _DELAYS, _DROPS))
+    return any(name in plan for plan in (_PLAN, _RAISES, _DELAYS, _DROPS))
 
 
 def delay_s(name: str) -> float:
@@ -67,9 +73,11 @@ def drop(name: str, parts: Iterable[bytes | None]) -> bool:
 
 
 def point(name: str) -> None:
-    """Die here if the fault plan says so."""
-    if name not in _PLAN:
+    """Die here, or raise :class:`Fault`, if the fault plan says so."""
+    if name not in _PLAN and name not in _RAISES:
         return
     _hits[name] += 1
-    if _hits[name] == _PLAN[name]:
+    if _hits[name] == _PLAN.get(name):
         os.kill(os.getpid(), signal.SIGKILL)
+    if _hits[name] == _RAISES.get(name):
+        raise Fault(f"fault: {name} raised at pass {_hits[name]}")

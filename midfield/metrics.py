@@ -79,7 +79,7 @@ PROCESSING_SECONDS = Histogram(
 )
 BATCH_EVENTS = Histogram(
     "midfield_worker_batch_events",
-    "Events an agent applied as one batch (what was ready, up to MIDFIELD_WORKER_BATCH_MAX).",
+    "Events the worker applied as one batch (what was ready, up to MIDFIELD_WORKER_BATCH_MAX).",
     ["topic"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
 )

@@ -187,16 +187,16 @@ class WorkerSettings(BaseSettings):
     batch_max: PositiveInt = Field(
         500,
         description=(
-            "Events an agent applies as one batch: each book entity the batch touches is "
+            "Events the worker applies as one batch: each book entity the batch touches is "
             "written, and sent to its changelog, once per batch instead of once per event."
         ),
     )
     batch_within_s: PositiveFloat = Field(
         0.1,
         description=(
-            "While the worker is behind the end of the log (catching up), how long an agent "
+            "While the worker is behind the end of the log (catching up), how long it "
             "gathers a batch before it applies what it has. At the end of the log an event is "
-            "applied at once, whatever this says (streams/worker/batches.py)."
+            "applied at once, whatever this says (streams/worker/intake.py)."
         ),
     )
     shutdown_timeout_s: PositiveFloat = Field(

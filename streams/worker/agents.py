@@ -1,8 +1,8 @@
-"""The faust agents' one body: take a batch; per event decode,
+"""The books' one body: take a batch; per event decode,
 :func:`streams.books.registry.process`, act; then write what the batch changed, once.
 
-Every topic the books read has one agent whose body is :meth:`Effects.consume`
-(streams/worker/tables.py). The side effects an
+Every topic the books read has one intake task whose body is :meth:`Effects.consume`
+(streams/worker/tables.py, streams/worker/intake.py). The side effects an
 event calls for (dead letters, alerts, notices to department outboxes, the reminder metric) are
 done before the books are written (streams/books/registry.py says why). A notice for a
 department outside the directory is dead-lettered, never sent to an outbox nobody made.
@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from midfield import faults, metrics
+from midfield.logging import get_logger
 from schemas.catalog import outbox
 from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised
 from streams.books.registry import Outcome, Tables, process
-from streams.worker.batches import batches
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
+from streams.worker.intake import intake
 from streams.worker.table import Table, with_turns, write
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
 __all__ = ["EMITTER", "Effects", "Pending", "admit", "applying"]
+
+log = get_logger(__name__)
+
+RETRY_S = 1.0
+"""How long the intake waits after a batch failed before it takes events again (as faust's
+supervisor restarts a crashed agent)."""
 
 EMITTER = "midfield://worker/midfield"
 """The source of every event the books emit, whatever the worker's application id: a rebuilt
@@ -95,18 +102,27 @@ class Effects:
     def books(self) -> dict[str, Table]:
         return self.app.books
 
-    async def consume(self, stream: Any, name: str) -> None:
-        """The agent reading topic ``name``: events in :func:`batches` (up to ``batch_max``;
-        gathered for ``batch_within_s`` only while behind the end of the log), each partition's
-        in offset order with none skipped (streams/worker/sequencer.py); a batch's offsets may be
-        committed once it is applied."""
-        worker, consumer = self.app.settings.worker, self.app.consumer
-        async for events in batches(stream, worker.batch_max, worker.batch_within_s):
-            admitted = await admit(consumer, events)
-            if not admitted:
-                continue
-            async with applying(consumer, admitted), self._applying:
-                await self.apply(admitted, name)
+    async def consume(self, channel: Any, name: str) -> None:
+        """The intake of topic ``name``: its events in batches (up to ``batch_max``; gathered
+        for ``batch_within_s`` only while behind the end of the log: streams/worker/intake.py),
+        each partition's in offset order with none skipped (streams/worker/sequencer.py); a
+        batch's offsets may be committed once it is applied. An error applying a batch is
+        logged and its events are read again, after :data:`RETRY_S`."""
+        app = self.app
+        worker, consumer = app.settings.worker, app.consumer
+        while not app.should_stop:
+            try:
+                batches = intake(app, channel, worker.batch_max, worker.batch_within_s)
+                async with aclosing(batches):  # a batch that raised is acknowledged at once
+                    async for events in batches:
+                        admitted = await admit(consumer, events)
+                        if not admitted:
+                            continue
+                        async with applying(consumer, admitted), self._applying:
+                            await self.apply(admitted, name)
+            except Exception:
+                log.exception("a batch was not applied: its events are read again", topic=name)
+                await asyncio.sleep(RETRY_S)
 
     async def apply(self, events: Sequence[EventT[Any]], name: str) -> None:
         """Each event in order over the books as the batch has left them so far, its side

@@ -1,8 +1,10 @@
-"""The worker's metrics, recorded by a faust sensor: agents and views never count themselves."""
+"""The worker's metrics, recorded by a faust sensor and, for the books' batches, by the intake
+(streams/worker/intake.py): agents and views never count themselves."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import faust
@@ -10,7 +12,7 @@ from faust.types import TP
 
 from midfield import metrics
 
-__all__ = ["MetricsSensor"]
+__all__ = ["MetricsSensor", "taken_in", "taken_out"]
 
 
 def _source_of(event: Any) -> str:
@@ -20,6 +22,29 @@ def _source_of(event: Any) -> str:
         if key == "ce_source":
             return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return "unknown"
+
+
+def taken_in(events: Sequence[Any]) -> float:
+    """Count a batch the intake took (streams/worker/intake.py), as faust's sensor calls
+    :meth:`MetricsSensor.on_stream_event_in` for each event a stream takes; when it was taken."""
+    counted: dict[tuple[str, str], int] = {}
+    for event in events:
+        source = _source_of(event)
+        counted[(event.message.topic, source)] = counted.get((event.message.topic, source), 0) + 1
+    now = time.time()
+    for (topic, source), n in counted.items():
+        metrics.EVENTS_IN.labels(topic, source).inc(n)
+        metrics.saw_event(source, now)
+    return time.perf_counter()
+
+
+def taken_out(events: Sequence[Any], taken: float) -> None:
+    """Each event of a batch taken at ``taken`` (:func:`taken_in`) took until now to apply."""
+    if not events:
+        return
+    seconds = time.perf_counter() - taken
+    for event in events:
+        metrics.PROCESSING_SECONDS.labels(event.message.topic).observe(seconds)
 
 
 class MetricsSensor(faust.Sensor):

@@ -6,11 +6,11 @@ from its changelog (each decoded dict has key strings of its own), and every one
 objects is walked by each full garbage collection, which stalls the event loop for hundreds of
 milliseconds once the books number tens of thousands (bench/memory.py, bench/latency.py).
 Kafka Streams' in-memory store keeps serialized bytes for the same reasons; so does this one:
-the book as JSON (orjson), zlib-compressed at level 1 with a 16 KiB window: ~0.8 KB per task,
-and bytes objects are not tracked by the garbage collector at all. A read decodes a fresh copy
-(~18 µs for a task), a write encodes (~33 µs with zlib's default window, see WBITS): the same
-copy-on-read contract as the RocksDB store, so code that changes a book must set it again, as it
-must for the changelog anyway.
+the book as JSON (orjson), zlib-compressed at level 1 with a 16 KiB window: ~0.8 KB per task (a
+book of up to :data:`RAW_MAX` bytes is kept as its JSON), and bytes objects are not tracked by
+the garbage collector at all. A read decodes a fresh copy (~18 µs for a task), a write encodes
+(~33 µs with zlib's default window, see WBITS): the same copy-on-read contract as the RocksDB
+store, so code that changes a book must set it again, as it must for the changelog anyway.
 
 Recovery packs a changelog record's value as it came: it is already the book's JSON, so it is
 compressed without being encoded again (faust's consumer has decoded it too, for its own
@@ -42,10 +42,27 @@ back and faulted in again each time. A 1.3 KB book took 47.6 µs to compress wit
 window and 16.6 µs with this one, offline in a fragmented 1 GB heap (56.1 and 5.2 in a fresh one;
 bench/README.md); a book of up to ~20 KB compresses to the same size (a longer one by a few
 bytes). :func:`unpack` reads either."""
+MEM_LEVEL = 5
+"""Deflate's hash table and output buffer at 1/8 of zlib's default size (memory level 8): ~40
+KB less state to set up for each book written. A 1.1 KB task book packed in 19 µs against 31
+(offline, in a fragmented heap: bench/README.md), to the same size; a 16 KB book one 0.4%
+smaller. The header does not record it: :func:`unpack` reads any."""
+
+
+RAW_MAX = 512
+"""A book whose JSON is at most this long is kept as that JSON, not compressed. Deflate saved
+~30% of a ~480-byte duty-log entry or item and ~20% of a ~310-byte one, and cost 12–17 µs to set
+up for each, whatever its length: a third of the live worker's packing (bench/rebuild.py's
+mix, where 95 of its 112k books are that small). A task's ledger book (~2.4 KB, ~0.9 KB packed)
+or a work order's (~1.7 KB) is compressed. The two are told apart by their first byte: a book is
+a JSON object (``{``); a zlib stream never starts with it."""
 
 
 def compress(json: bytes) -> bytes:
-    deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, WBITS)
+    """``json`` as held: itself if short (:data:`RAW_MAX`), deflated otherwise."""
+    if len(json) <= RAW_MAX and json[:1] == b"{":
+        return json
+    deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, WBITS, MEM_LEVEL)
     return deflate.compress(json) + deflate.flush()
 
 
@@ -59,6 +76,8 @@ def unpack(blob: bytes) -> Any:
 
 def inflate(blob: bytes) -> bytes:
     """A packed book's JSON."""
+    if blob[:1] == b"{":  # kept as it was (RAW_MAX)
+        return blob
     # zlib starts from a 16 KB output buffer and shrinks it to the book's ~2 KB of JSON: in a
     # worker's large, fragmented heap that cost ~20 µs a book against ~7 for a buffer near the
     # output's size (offline, 1 GB of freed and kept blobs: docs/performance.md); it grows

@@ -1,7 +1,8 @@
 """The worker's tables, agents and timers, every one built from the book registry.
 
 Each book (streams/books/registry.py) gets a table of its name; each topic the books read gets
-one agent whose body is :meth:`streams.worker.agents.Effects.consume` (a batch at a time: decode,
+one intake task whose body is :meth:`streams.worker.agents.Effects.consume` (a batch at a time
+from the conductor's queue, streams/worker/intake.py: decode,
 process and act per event, then each entity the batch changed written once);
 each book's timers run once the tables are recovered, over its entities in chunks. Each index
 (a table over records that are no events: the dead letters waiting for a person) gets a table
@@ -20,6 +21,7 @@ from streams.books.book import Book, Index, Timer
 from streams.books.registry import BOOKS, INDEXES, PROCESSED
 from streams.worker.agents import Effects, admit, applying
 from streams.worker.emit import raw_topic, send, tables_settled
+from streams.worker.intake import subscribe
 from streams.worker.table import Table, book_chunks, write
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ def add_books(app: MidfieldApp, effects: Effects, channels: dict[str, Any]) -> N
             app.books[b.name].summary = b.summary(app.settings)
     for name in PROCESSED:
         channels.setdefault(name, raw_topic(app, name))
-        _add_agent(app, effects, channels[name])
+        _add_intake(app, effects, channels[name])
     for b in BOOKS:
         for timer in b.timers:
             to = channels.setdefault(timer.to, raw_topic(app, timer.to))
@@ -69,13 +71,17 @@ def _table(app: MidfieldApp, name: str) -> Table:
     return cast(Table, table)
 
 
-def _add_agent(app: MidfieldApp, effects: Effects, channel: Any) -> None:
-    name = channel.get_topic_name()
+def _add_intake(app: MidfieldApp, effects: Effects, topic: Any) -> None:
+    """The task applying ``topic``'s events to the books, from the channel the conductor fills
+    (streams/worker/intake.py): subscribed now, so the consumer reads it from its start."""
+    name = topic.get_topic_name()
+    channel = subscribe(topic)
 
-    async def take(stream: Any) -> None:
-        await effects.consume(stream, name)
+    async def take() -> None:
+        await effects.consume(channel, name)
 
-    app.agent(channel, name=f"books:{name}")(take)
+    take.__name__ = take.__qualname__ = f"books:{name}"
+    app.task(take)
 
 
 def _add_timer(app: MidfieldApp, effects: Effects, b: Book, timer: Timer, to: Any) -> None:

@@ -1,14 +1,18 @@
-"""The live worker's batches (streams/worker/batches.py) in a real worker: catching up, an agent
-applies what the consumer fetched in large batches; every event is applied."""
+"""The live worker's batches (streams/worker/intake.py) in a real worker: catching up, the intake
+applies what the consumer fetched in large batches; every event is applied, once, even when
+applying a batch fails."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
-from tests.harness import Broker, WorkerProcess, produce, scrape
+from midfield.bus.changelog import fold
+from tests.harness import Broker, WorkerProcess, produce, read_topic, scrape
 
 BACKLOG = 2000
 TOPIC = AuditRecorded.topic
@@ -47,3 +51,40 @@ def test_a_backlog_is_applied_in_batches_of_what_was_fetched(
         worker.stop()
     # one by one would be BACKLOG batches; faust's consumer fetches hundreds at a time
     assert batches <= events / 10, f"{events:.0f} events in {batches:.0f} batches"
+
+
+def _audit_book(broker: Broker, app_id: str, key: str) -> dict[str, Any] | None:
+    records = read_topic(broker, f"{app_id}-audit-changelog", timeout=30)
+    books = fold((json.loads(r.key or b"null"), json.loads(r.value) if r.value else None)
+                 for r in records)  # fmt: skip  # changelog keys are JSON strings
+    return books.get(key)
+
+
+def test_a_batch_that_fails_is_read_again_and_applied_once(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    """The first batch raises after its side effects (``worker.effects-sent=raise@1``): the
+    intake says so, takes events again a moment later and applies every one, once (without its
+    retry the intake's task ended there and nothing more was ever applied)."""
+    records = [_record(n, unique) for n in range(300)]
+    produce(catalog_topics, records)
+    app_id = f"batch-fails-{unique}"
+    faults = {"MIDFIELD_FAULTS": "worker.effects-sent=raise@1"}
+    worker = WorkerProcess(catalog_topics, workdir, app_id=app_id, env_extra=faults).start()
+    try:
+        worker.wait_ready()
+        worker.wait(
+            lambda: "a batch was not applied" in worker.log_tail(200_000),
+            timeout=60,
+            what="the first batch to fail",
+        )
+        key = records[0].subject
+        book = worker.wait(
+            lambda: (b := _audit_book(catalog_topics, app_id, key)) and b["total"] >= 300 and b,
+            timeout=120,
+            what="the audit book to count the 300 records",
+        )
+    finally:
+        worker.stop()
+    assert book["total"] == 300, book["total"]
+    assert "fault: worker.effects-sent raised at pass 1" in worker.log_tail(200_000)
