@@ -1,10 +1,11 @@
 """Fault injection for chaos tests: named points where a process can be made to die.
 
 ``MIDFIELD_FAULTS="connector.before-commit=kill@3"`` SIGKILLs the process the third time it
-reaches that point; ``worker.effects-sent=raise@1`` raises :class:`Fault` there the first time (an
-error the process lives through, as a send timing out); ``worker.seek=sleep@3`` makes every pass through that point take 3 s more (a
-slow broker, a window made wide enough for a test to hit). Unset (the default, and always in
-production) every point is a no-op costing one dict look-up. Points in use:
+reaches that point; ``worker.effects-sent=raise@1`` raises :class:`Fault` there the first time
+(an error the process lives through, as a send timing out); ``worker.seek=sleep@3`` makes every
+pass through that point take 3 s more (a slow broker, a window made wide enough for a test to
+hit). Unset (the default, and always in production) every point is a no-op costing one dict
+look-up. Points in use:
 
 * ``connector.before-commit``: the broker acknowledged a batch, the position is not yet saved.
 * ``sink.before-commit``: a department webhook answered 2xx, the consumer offset is not yet
@@ -15,7 +16,7 @@ production) every point is a no-op costing one dict look-up. Points in use:
 * ``worker.seek`` (sleep): the worker seeks its stream partitions to their committed offsets
   after a recovery (streams/worker/transport.py).
 * ``worker.deliver`` (drop): the worker's consumer has read a stream record and hands it to its
-  agent; ``drop@N`` drops the N-th unread, as faust does when its flow stops mid-delivery
+  intake; ``drop@N`` drops the N-th unread, as faust does when its flow stops mid-delivery
   (streams/worker/offsets.py). ``MIDFIELD_FAULTS_MATCH=text`` counts only the records whose value
   or a header holds ``text`` (one test's records on a shared broker).
 """

@@ -59,9 +59,11 @@ a JSON object (``{``); a zlib stream never starts with it."""
 
 
 def compress(json: bytes) -> bytes:
-    """``json`` as held: itself if short (:data:`RAW_MAX`), deflated otherwise."""
+    """``json`` as held: a copy of itself if short (:data:`RAW_MAX`), deflated otherwise. A
+    copy, for what ``orjson.dumps`` returns keeps the buffer it wrote into: 4–7 KB for a
+    300-byte book, which took a worker loading 1M messages past 4 GB."""
     if len(json) <= RAW_MAX and json[:1] == b"{":
-        return json
+        return memoryview(json).tobytes()
     deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, WBITS, MEM_LEVEL)
     return deflate.compress(json) + deflate.flush()
 

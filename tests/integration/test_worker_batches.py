@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from midfield.bus.changelog import fold
 from schemas.envelope import Envelope
 from schemas.events.audit import Action, AuditRecorded, Outcome
-from midfield.bus.changelog import fold
 from tests.harness import Broker, WorkerProcess, produce, read_topic, scrape
 
 BACKLOG = 2000
