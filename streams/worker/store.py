@@ -42,18 +42,19 @@ back and faulted in again each time. A 1.3 KB book took 47.6 µs to compress wit
 window and 16.6 µs with this one, offline in a fragmented 1 GB heap (56.1 and 5.2 in a fresh one;
 bench/README.md); a book of up to ~20 KB compresses to the same size (a longer one by a few
 bytes). :func:`unpack` reads either."""
+
 MEM_LEVEL = 5
 """Deflate's hash table and output buffer at 1/8 of zlib's default size (memory level 8): ~40
 KB less state to set up for each book written. A 1.1 KB task book packed in 19 µs against 31
-(offline, in a fragmented heap: bench/README.md), to the same size; a 16 KB book one 0.4%
-smaller. The header does not record it: :func:`unpack` reads any."""
+(measured offline in a fragmented heap, 2026-12-07: docs/performance.md), to the same size; a
+16 KB book one 0.4% smaller. The header does not record it: :func:`unpack` reads any."""
 
 
 RAW_MAX = 512
 """A book whose JSON is at most this long is kept as that JSON, not compressed. Deflate saved
 ~30% of a ~480-byte duty-log entry or item and ~20% of a ~310-byte one, and cost 12–17 µs to set
 up for each, whatever its length: a third of the live worker's packing (bench/rebuild.py's
-mix, where 95 of its 112k books are that small). A task's ledger book (~2.4 KB, ~0.9 KB packed)
+mix, where 95k of its 112k books are that small). A task's ledger book (~2.4 KB, ~0.9 KB packed)
 or a work order's (~1.7 KB) is compressed. The two are told apart by their first byte: a book is
 a JSON object (``{``); a zlib stream never starts with it."""
 
