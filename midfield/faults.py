@@ -28,6 +28,8 @@ import signal
 from collections import Counter
 from collections.abc import Iterable
 
+from schemas.errors import MidfieldError
+
 __all__ = ["Fault", "armed", "delay_s", "drop", "point"]
 
 _hits: Counter[str] = Counter()
@@ -43,8 +45,11 @@ def _plan(verb: str) -> dict[str, float]:
     return plan
 
 
-class Fault(RuntimeError):
-    """The error a ``raise`` fault raises."""
+class Fault(MidfieldError):
+    """The error a ``raise`` fault raises: one the process lives through (a worker's batch is
+    read again)."""
+
+    default_reason = "fault"
 
 
 _PLAN = _plan("kill")

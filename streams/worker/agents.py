@@ -16,6 +16,8 @@ from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from midfield import faults, metrics
+from midfield.bus.errors import map_kafka_errors
+from midfield.errors import MidfieldError
 from midfield.logging import get_logger
 from schemas.catalog import outbox
 from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
@@ -106,8 +108,11 @@ class Effects:
         """The intake of topic ``name``: its events in batches (up to ``batch_max``; gathered
         for ``batch_within_s`` only while behind the end of the log: streams/worker/intake.py),
         each partition's in offset order with none skipped (streams/worker/sequencer.py); a
-        batch's offsets may be committed once it is applied. An error applying a batch is
-        logged and its events are read again, after :data:`RETRY_S`."""
+        batch's offsets may be committed once it is applied. A :class:`MidfieldError` applying
+        a batch (the Kafka client's errors translated into one: midfield/bus/errors.py) is
+        logged with its reason and the batch's events are read again after :data:`RETRY_S`;
+        any other error is a bug and ends the intake (streams/worker/tables.py stops the
+        worker)."""
         app = self.app
         worker, consumer = app.settings.worker, app.consumer
         while not app.should_stop:
@@ -118,10 +123,12 @@ class Effects:
                         admitted = await admit(consumer, events)
                         if not admitted:
                             continue
-                        async with applying(consumer, admitted), self._applying:
-                            await self.apply(admitted, name)
-            except Exception:
-                log.exception("a batch was not applied: its events are read again", topic=name)
+                        with map_kafka_errors():
+                            async with applying(consumer, admitted), self._applying:
+                                await self.apply(admitted, name)
+            except MidfieldError as exc:
+                log.error("a batch was not applied: its events are read again", topic=name,
+                          reason=exc.reason, error=str(exc))  # fmt: skip
                 await asyncio.sleep(RETRY_S)
 
     async def apply(self, events: Sequence[EventT[Any]], name: str) -> None:

@@ -102,14 +102,11 @@ async def _next(queue: Any, timeout: float) -> EventT[Any] | None:
         return None
     get = asyncio.ensure_future(queue.get())
     try:
-        done, _ = await asyncio.wait([get], timeout=timeout)
-    except BaseException:
-        get.cancel()
-        raise
-    if get in done:
-        return get.result()  # type: ignore[no-any-return]
-    get.cancel()
-    return None
+        await asyncio.wait([get], timeout=timeout)
+    finally:
+        if not get.done():
+            get.cancel()  # before it resumed: its item, if one came, stays in the queue
+    return None if get.cancelled() or not get.done() else get.result()
 
 
 def _behind(consumer: Any, last: dict[Any, int]) -> bool:

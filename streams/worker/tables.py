@@ -11,6 +11,8 @@ and an agent that keeps the latest entity per key.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import faust
@@ -78,10 +80,33 @@ def _add_intake(app: MidfieldApp, effects: Effects, topic: Any) -> None:
     channel = subscribe(topic)
 
     async def take() -> None:
-        await effects.consume(channel, name)
+        consuming = asyncio.ensure_future(effects.consume(channel, name))
+        consuming.add_done_callback(stop_on_bug(app, name))
+        await consuming
 
     take.__name__ = take.__qualname__ = f"books:{name}"
     app.task(take)
+
+
+def stop_on_bug(app: MidfieldApp, name: str) -> Callable[[asyncio.Future[None]], None]:
+    """What to do when topic ``name``'s intake ended: if on an error (a bug: the errors a batch
+    is read again after never end it), crash the app, so the worker stops and says why instead
+    of running on with nothing applying the topic (faust drops a failed task's error)."""
+
+    def done(consuming: asyncio.Future[None]) -> None:
+        error = None if consuming.cancelled() else consuming.exception()
+        if error is not None:
+            log.error("the intake ended on an error: the worker stops", topic=name,
+                      error=repr(error))  # fmt: skip
+            crashing = asyncio.ensure_future(app.crash(error))
+            _crashing.add(crashing)
+            crashing.add_done_callback(_crashing.discard)
+
+    return done
+
+
+_crashing: set[asyncio.Future[None]] = set()
+"""The crashes under way (asyncio keeps only a weak reference to a task)."""
 
 
 def _add_timer(app: MidfieldApp, effects: Effects, b: Book, timer: Timer, to: Any) -> None:

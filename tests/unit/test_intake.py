@@ -16,6 +16,7 @@ from faust.types.tuples import Message
 from midfield.settings import Settings
 from streams.worker.app import create_app
 from streams.worker.intake import intake
+from streams.worker.tables import stop_on_bug
 
 TOPIC = "office.intake.fax.v1"
 WITHIN_S = 30.0
@@ -96,3 +97,24 @@ async def test_a_batch_is_acknowledged_once_it_was_applied_and_never_holds_a_par
     assert all(e.message.acked for e in kept)
     assert not moved.message.acked
     await batches.aclose()
+
+
+async def test_an_intake_that_ends_on_a_bug_stops_the_worker_and_one_cancelled_does_not() -> None:
+    """faust drops the error of a task that failed: without this the worker ran on with nothing
+    applying the topic's events."""
+    app: Any = create_app(Settings())
+    loop = asyncio.get_running_loop()
+    cancelled = loop.create_future()
+    cancelled.cancel()
+    stop_on_bug(app, TOPIC)(cancelled)
+    await asyncio.sleep(0.1)
+    assert not app.crashed
+    failed = loop.create_future()
+    failed.set_exception(KeyError("a bug"))
+    stop_on_bug(app, TOPIC)(failed)
+    for _ in range(50):
+        if app.crashed:
+            break
+        await asyncio.sleep(0.02)
+    assert app.crashed
+    assert isinstance(app.crash_reason, KeyError)
