@@ -16,7 +16,6 @@ from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from midfield import faults, metrics
-from midfield.bus.errors import map_kafka_errors
 from midfield.errors import MidfieldError
 from midfield.logging import get_logger
 from schemas.catalog import outbox
@@ -109,10 +108,10 @@ class Effects:
         for ``batch_within_s`` only while behind the end of the log: streams/worker/intake.py),
         each partition's in offset order with none skipped (streams/worker/sequencer.py); a
         batch's offsets may be committed once it is applied. A :class:`MidfieldError` applying
-        a batch (the Kafka client's errors translated into one: midfield/bus/errors.py) is
-        logged with its reason and the batch's events are read again after :data:`RETRY_S`;
-        any other error is a bug and ends the intake (streams/worker/tables.py stops the
-        worker)."""
+        a batch is logged with its reason and the batch's events are read again after
+        :data:`RETRY_S`; any other error (a bug, or the Kafka client's, which only midfield.bus
+        translates) ends the intake, and streams/worker/tables.py stops the worker: restarted,
+        it reads the batch again from the committed offsets and applies it once."""
         app = self.app
         worker, consumer = app.settings.worker, app.consumer
         while not app.should_stop:
@@ -123,9 +122,8 @@ class Effects:
                         admitted = await admit(consumer, events)
                         if not admitted:
                             continue
-                        with map_kafka_errors():
-                            async with applying(consumer, admitted), self._applying:
-                                await self.apply(admitted, name)
+                        async with applying(consumer, admitted), self._applying:
+                            await self.apply(admitted, name)
             except MidfieldError as exc:
                 log.error("a batch was not applied: its events are read again", topic=name,
                           reason=exc.reason, error=str(exc))  # fmt: skip
