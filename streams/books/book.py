@@ -134,9 +134,18 @@ Show = Callable[[State, datetime, Settings], dict[str, Any]]
 
 class Summary(Protocol):
     """What a book's views read instead of decoding every entity, kept by the worker beside its
-    table: told every write, and after a recovery every entity the worker holds."""
+    table: told every write, and after a recovery every entity the worker holds.
+
+    A batch's writes are told all at once, the event loop held (a view sees all of a batch or
+    none: streams/worker/table.py ``write``), so what a summary derives from a book alone
+    (parsing its times, cutting its text into features) it may derive before, in
+    :meth:`prepare`, while the loop still turns; :meth:`put_prepared` then only counts."""
 
     def put(self, key: str, book: State | None) -> None: ...
+
+    def prepare(self, key: str, book: State | None) -> object: ...
+
+    def put_prepared(self, key: str, book: State | None, prepared: object) -> None: ...
 
     def reset(self, books: Iterable[tuple[str, State]]) -> None: ...
 
@@ -179,6 +188,16 @@ class KeptSummary(Summary):
         """Do at most ``most`` steps of the work a first read at ``now`` would do (after a
         recovery, the ledger's lights); how many remain. Most summaries defer none."""
         return 0
+
+    def prepare(self, key: str, book: State | None) -> object:
+        """What :meth:`put` of ``book`` derives from the book alone, made ahead of it with the
+        event loop free (``None``: nothing; most summaries derive little). It may read the
+        summary, but :meth:`put_prepared` must be right whatever was told between."""
+        return None
+
+    def put_prepared(self, key: str, book: State | None, prepared: object) -> None:
+        """:meth:`put`, with what :meth:`prepare` made of ``book``."""
+        self.put(key, book)
 
 
 def seen(book: State | None, envelope: Envelope) -> bool:

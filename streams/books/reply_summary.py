@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from midfield.settings import RepliesSettings
@@ -157,13 +157,21 @@ class ReplySummary(KeptSummary):
 
     def put(self, key: str, book: State | None) -> None:
         """The messages' entity ``key`` is now ``book`` (``None``: gone; a stub: no message)."""
+        self.put_prepared(key, book, self.prepare(key, book))
+
+    def prepare(self, key: str, book: State | None) -> _Row | None:
+        """The row of ``book`` (:func:`message_row`: its times parsed), before it is counted."""
+        return message_row(book, self.zone)
+
+    def put_prepared(self, key: str, book: State | None, prepared: object) -> None:
+        """:meth:`put` with ``book``'s row made by :meth:`prepare`."""
+        row = cast("_Row | None", prepared)
         old = self.rows.pop(key, None)
         if old is not None:
             old_day, old_department, _, old_wait, _ = old
             self._count(old_department, old_day, old_wait, -1)
             if old_wait is None:
                 self._open_in(old_department, key, None)
-        row = message_row(book, self.zone)
         if row is None:
             return
         self.rows[key] = row

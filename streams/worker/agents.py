@@ -26,7 +26,8 @@ from streams.books.registry import Outcome, Tables, process
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
 from streams.worker.intake import intake
-from streams.worker.table import Table, with_turns, write
+from streams.worker.table import Table, write
+from streams.worker.turns import with_turns
 
 if TYPE_CHECKING:
     from faust.types import EventT

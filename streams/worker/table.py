@@ -21,11 +21,9 @@ streams/worker/segments.py), not one record each.
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 import faust
 import orjson
@@ -38,17 +36,15 @@ from midfield.bus.changelog import segment_key, segment_value, segments
 from streams.books.book import Summary
 from streams.worker.segments import SegmentLog
 from streams.worker.store import PackedStore, compress
+from streams.worker.turns import STEP_S, book_chunks, settle, with_turns
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
 
-__all__ = ["MIN_CHUNK", "STEP_S", "Table", "book_chunks", "settle", "with_turns", "write"]
+__all__ = ["Table", "write"]
 
-T = TypeVar("T")
-
-STEP_S = 0.01
-"""How long a chunk of :func:`book_chunks` may hold the event loop, the caller's work included."""
-MIN_CHUNK = 16
+_UNPREPARED = object()
+"""A book kept with nothing its summary prepared (:meth:`Table.keep`)."""
 
 
 class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are untyped
@@ -148,14 +144,26 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         if self.summary is not None:
             await settle(self.summary, cast("MidfieldApp", self.app).clock)
 
+    def prepare(self, key: Any, value: Any) -> object:
+        """What the summary derives from ``key``'s new book alone, made before :meth:`keep`
+        (``Summary.prepare`` in streams/books/book.py)."""
+        return None if self.summary is None else self.summary.prepare(key, value)
+
     def keep(
-        self, key: Any, value: Any, *, event: EventT[Any], packed: bytes | None = None
+        self,
+        key: Any,
+        value: Any,
+        *,
+        event: EventT[Any],
+        packed: bytes | None = None,
+        prepared: object = _UNPREPARED,
     ) -> None:
         """Set ``key`` in the store as ``event``'s processing would have (RocksDB picks its
         partition's database by the current event), and in the summary, without a changelog
         record: :meth:`hand_over` or :meth:`hand_over_segment` sent it. ``packed``: the book
-        packed from its record's JSON (:meth:`hand_over_segment`). faust's table sensors are
-        not told (only its stats page, off here, reads them)."""
+        packed from its record's JSON (:meth:`hand_over_segment`); ``prepared``: what
+        :meth:`prepare` made of it. faust's table sensors are not told (only its stats page,
+        off here, reads them)."""
         if packed is not None:
             cast("PackedStore", self.data).data.put_packed(key, packed)
         elif value is None:
@@ -166,7 +174,7 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
                 self.data[key] = value
             finally:
                 _current_event.reset(token)
-        self._kept(key, value, event.message.partition)
+        self._kept(key, value, event.message.partition, prepared)
 
     def _new_store_by_url(self, url: Any) -> StoreT:  # type: ignore[type-arg]
         if not str(url).startswith("memory:"):
@@ -184,10 +192,16 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             partition = event.message.partition if event is not None else None
         self._kept(key, value, partition)
 
-    def _kept(self, key: Any, value: Any, partition: int | None) -> None:
+    def _kept(
+        self, key: Any, value: Any, partition: int | None, prepared: object = _UNPREPARED
+    ) -> None:
         """What the table keeps beside the store: the summary, and the key's partition."""
-        if self.summary is not None:
+        if self.summary is None:
+            pass
+        elif prepared is _UNPREPARED:
             self.summary.put(key, value)
+        else:
+            self.summary.put_prepared(key, value, prepared)
         store = self.data
         if partition is not None and isinstance(store, MemoryStore):
             store._key_partition[key] = partition
@@ -209,27 +223,6 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
             await self.settle()
 
 
-async def settle(summary: Summary, clock: Callable[[], datetime], step_s: float = STEP_S) -> None:
-    """The work ``summary`` deferred to its next read (:meth:`Summary.settle`), done in steps
-    of about ``step_s`` with the event loop running between, as :func:`book_chunks` reads.
-    It ends once it has done as much as was waiting at its first step: the agents' writes
-    meanwhile add more (while tasks load, as fast as it makes them), and those are left to the
-    read; chasing them held a loading worker's timer for minutes."""
-    n, done, budget = 500, 0, None
-    while True:
-        began = time.perf_counter()
-        left = summary.settle(clock(), n)
-        done += n
-        if budget is None:
-            budget = left + n
-        if left == 0 or done >= budget:
-            return
-        held = time.perf_counter() - began
-        n = max(MIN_CHUNK, min(5000, int(n * step_s / held))) if held > 0 else 5000
-        n = min(n, budget - done)
-        await asyncio.sleep(0)
-
-
 async def write(
     books: Iterable[tuple[Table, Any, Any, EventT[Any]]], step_s: float = STEP_S
 ) -> None:
@@ -246,9 +239,11 @@ async def write(
     of the live worker on bench/rebuild.py's 50k mixed events (py-spy, 1.3 records per event)
     put ~73 µs per event in that path, ~14 µs in this one.
 
-    Each book is packed for the store as its record is made, the event loop given a turn every
-    ``step_s``: the keeping, which must not be cut, is then only setting bytes and
-    telling the summaries. Packing in it held the loop 40–70 ms a batch of 500 messages."""
+    Each book is packed for the store as its record is made, and what the summaries derive
+    from it alone is made after (``Summary.prepare``), the event loop given a turn every
+    ``step_s``: the keeping, which must not be cut, is then only setting bytes and the
+    summaries' counts. Packing in it held the loop 40–70 ms a batch of 500 messages; the
+    messages' and suggestions' summaries' own parsing and cutting ~20 µs a message each."""
     kept: list[tuple[Table, Any, Any, EventT[Any], bytes | None]] = []
     by_partition: dict[tuple[Table, int], list[tuple[Any, Any, EventT[Any]]]] = {}
     one_by_one = []
@@ -265,45 +260,7 @@ async def write(
     for (table, partition), entries in by_partition.items():
         segment = await table.hand_over_segment(partition, entries, step_s)
         kept.extend((table, *entry) for entry in segment)
-    for table, key, value, event, blob in kept:
-        table.keep(key, value, event=event, packed=blob)
-
-
-async def with_turns(items: Iterable[T], every_s: float) -> AsyncIterator[T]:
-    """``items``, the event loop given a turn whenever ``every_s`` has passed since the last
-    (the time spent on the items between counts, not their number)."""
-    turn = time.perf_counter()
-    for item in items:
-        if time.perf_counter() - turn >= every_s:
-            await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
-            turn = time.perf_counter()
-        yield item
-
-
-async def book_chunks(
-    table: Any,
-    size: int = 500,
-    *,
-    with_keys: bool = False,
-    step_s: float = STEP_S,
-    keys: Iterable[Any] | None = None,
-) -> AsyncIterator[list[Any]]:
-    """Every book of ``table`` in chunks (``(key, book)`` pairs ``with_keys``), the event loop
-    running between chunks. A scan decodes each packed book (~20 µs for a task): 100k at once
-    would hold the loop, and every HTTP answer and event behind it, for seconds, and hold every
-    decoded book in memory together. A chunk is at most ``size`` books, fewer when decoding it
-    and the caller's work on it took more than ``step_s`` (the time from one chunk to the next
-    is what the loop was held): the ledger's reminder timer took ~70 ms a chunk of 500 at 100k
-    tasks under load (bench/views.py, ``MIDFIELD_WORKER_STALL_LOG_MS``), the views' p99. The
-    keys are listed first, or given as ``keys`` (agents may add books meanwhile: those wait for
-    the next scan); a book gone since is skipped."""
-    keys = list(table.keys() if keys is None else keys)
-    start, n = 0, size
-    while start < len(keys):
-        began = time.perf_counter()
-        found = [(key, table.get(key)) for key in keys[start : start + n]]
-        start += n
-        yield [(k, b) if with_keys else b for k, b in found if b is not None]
-        held = time.perf_counter() - began
-        n = max(MIN_CHUNK, min(size, int(n * step_s / held))) if held > 0 else size
-        await asyncio.sleep(0)
+    prepared = [table.prepare(key, value)
+                async for table, key, value, _, _ in with_turns(kept, step_s)]  # fmt: skip
+    for (table, key, value, event, blob), ahead in zip(kept, prepared, strict=True):
+        table.keep(key, value, event=event, packed=blob, prepared=ahead)

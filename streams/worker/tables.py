@@ -24,7 +24,8 @@ from streams.books.registry import BOOKS, INDEXES, PROCESSED
 from streams.worker.agents import Effects, admit, applying
 from streams.worker.emit import raw_topic, send, tables_settled
 from streams.worker.intake import subscribe
-from streams.worker.table import Table, book_chunks, write
+from streams.worker.table import Table, write
+from streams.worker.turns import book_chunks
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp

@@ -1,4 +1,4 @@
-"""A scan of a table in chunks (streams/worker/table.py ``book_chunks``): every book once, and no
+"""A scan of a table in chunks (streams/worker/turns.py ``book_chunks``): every book once, and no
 chunk holding the event loop much longer than its step once it knows what a book costs."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from streams.worker.table import MIN_CHUNK, book_chunks, settle
+from streams.worker.turns import MIN_CHUNK, book_chunks, settle
 
 
 async def _scan(books: dict[str, dict[str, int]], per_book_s: float) -> list[list[str]]:

@@ -220,3 +220,22 @@ def test_what_waits_is_what_the_tally_of_every_period_says(writes: list, listed:
         every = summary.unanswered(department)
         assert summary.unanswered(department, listed) == every[:listed]
         assert summary.open_count(department) == len(every)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(books, st.integers(0, 12)), max_size=40))
+def test_rows_prepared_before_the_writes_between_count_as_the_writes_themselves(
+    writes: list,
+) -> None:
+    """The worker prepares a batch's rows with the loop running, then counts them all at once
+    (streams/worker/table.py ``write``): rows prepared before other writes are counted as the
+    books would be."""
+    told, stored = _fed(writes)
+    ahead = ReplySummary(RULES, ZONE)
+    tellings = [(f"M{w}", None) if isinstance(w, int) else (w["message_id"], w) for w in writes]
+    rows = [ahead.prepare(key, book) for key, book in tellings]
+    assert not ahead.rows  # preparing counts nothing
+    for (key, book), row in zip(tellings, rows, strict=True):
+        ahead.put_prepared(key, book, row)
+    assert ahead.rows == told.rows and ahead.departments() == told.departments()
+    _assert_tallies_equal(ahead, list(stored.values()))

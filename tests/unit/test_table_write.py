@@ -22,6 +22,7 @@ from midfield.bus.changelog import fold
 from midfield.clock import utc_now
 from midfield.settings import Settings
 from streams.books import task_book
+from streams.books.book import KeptSummary
 from streams.views import duty_report, reporting
 from streams.worker import store
 from streams.worker.app import create_app
@@ -174,6 +175,55 @@ async def test_books_are_packed_with_the_loop_turning_every_step_and_kept_all_at
     assert len(ledger.data) == 5
     assert (len(seen) >= 5) is turns, seen  # a turn after each book packed, or none
     assert set(seen) == {0}  # none kept while packing
+
+
+class _Told(KeptSummary):
+    """A summary that notes what it prepared (with how many books the store held then) and
+    what it was told with it."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.notes: list[tuple[str, str, object]] = []
+
+    def prepare(self, key: str, book: Any) -> object:
+        self.notes.append(("prepared", key, len(self.store)))
+        return f"made of {key}"
+
+    def put_prepared(self, key: str, book: Any, prepared: object) -> None:
+        self.notes.append(("told", key, prepared))
+
+    def put(self, key: str, book: Any) -> None:
+        self.notes.append(("told", key, "unprepared"))
+
+    def forget(self) -> None:
+        self.notes.clear()
+
+
+async def test_a_summary_prepares_with_the_loop_turning_and_is_told_with_it_all_at_once() -> None:
+    """What a summary derives from a book alone (the messages' times, the suggestions'
+    features) is made before any book of the batch is kept, the loop turning between; the
+    keeping then tells it each book with what it made."""
+    ledger, _ = _ledger()
+    ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
+    summary = ledger.summary = _Told(ledger.data)
+    turns: list[int] = []
+
+    async def view() -> None:
+        while True:
+            turns.append(len(summary.notes))
+            await asyncio.sleep(0)
+
+    looking = asyncio.create_task(view())
+    await asyncio.sleep(0)
+    await write(((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(_tasks(3))),
+                step_s=0.0)  # fmt: skip
+    looking.cancel()
+
+    keys = ["T-0", "T-1", "T-2"]
+    assert summary.notes == [("prepared", k, 0) for k in keys] + [
+        ("told", k, f"made of {k}") for k in keys]  # fmt: skip
+    assert {1, 2} <= set(turns)  # the loop turned between preparations, never between tellings
+    assert not {4, 5} & set(turns)
 
 
 async def test_the_duty_report_reads_the_lights_without_relighting_every_task(

@@ -1,5 +1,5 @@
 """A batch gives the event loop a turn by the time it has spent, not by the events it counted
-(streams/worker/table.py ``with_turns``): the views' requests wait behind it at most that
+(streams/worker/turns.py ``with_turns``): the views' requests wait behind it at most that
 long, however slow an event is."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import time
 
-from streams.worker.table import with_turns
+from streams.worker.turns import with_turns
 
 
 async def _turns_while(work_s: float, items: int, every_s: float) -> list[float]:

@@ -27,7 +27,7 @@ about as fresh, at a fraction of the cost. Below 100 examples every suggestion i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from streams.books.book import KeptSummary, State
 from streams.books.suggest import segment
@@ -56,13 +56,29 @@ class SuggestSummary(KeptSummary):
         counts to take back are those of the new book's text. ``None`` (a deleted book; the
         worker deletes none: a partition that moves away is dropped by a recovery, which
         resets) forgets the example, and its counts stay until the next reset."""
+        self.put_prepared(key, book, self.prepare(key, book))
+
+    def prepare(self, key: str, book: State | None) -> list[str] | None:
+        """The features of ``book``'s text (cutting it into them is most of a write's cost)
+        when the write moves its example: counted for another department than it is now;
+        ``None`` when it does not."""
+        if book is None or book["learned"] == self.counted.get(key, ""):
+            return None
+        return segment.features_of(book["tokens"])
+
+    def put_prepared(self, key: str, book: State | None, prepared: object) -> None:
+        """:meth:`put` with the features :meth:`prepare` found (made here if it found none:
+        a write told between may have moved the example since)."""
         was = self.counted.pop(key, "")
         now = book["learned"] if book is not None else ""
         if now:
             self.counted[key] = now
         if now == was or book is None:
             return
-        found = segment.features_of(book["tokens"])
+        found = (
+            segment.features_of(book["tokens"]) if prepared is None
+            else cast("list[str]", prepared)
+        )  # fmt: skip
         if was:
             self.model.unlearn_features(found, was)
         if now:
