@@ -167,10 +167,9 @@ def _reminders(
     return due_reminders(books, now, rules, zone, source=source)
 
 
-def _lit(summary: LedgerSummary, now: datetime, settings: Settings) -> list[str]:
-    """The tasks yellow or red at ``now``: the only ones a reminder may be due for."""
-    found = summary.at(now)
-    return sorted(found.select(light=Light.red) | found.select(light=Light.yellow))
+def _to_remind(summary: LedgerSummary, now: datetime, settings: Settings) -> list[str]:
+    """The tasks a reminder may be due for (:meth:`LedgerSummary.to_remind`)."""
+    return summary.to_remind(now, timedelta(hours=settings.supervision.reminder_window_hours))
 
 
 _TASKS = topic(TaskEvent.topic).name
@@ -191,7 +190,7 @@ BOOK = Book(
             propose=_reminders,
             to=_TASKS,
             remember=False,
-            candidates=_lit,
+            candidates=_to_remind,
         ),
     ),
 )

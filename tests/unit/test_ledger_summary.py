@@ -73,11 +73,11 @@ def _remindable(book: dict, reminded_hours_before: int | None, now: datetime) ->
     st.lists(st.tuples(books, st.one_of(st.none(), st.integers(0, 48))), max_size=30),
     st.integers(0, 60 * 24 * 45),
 )
-def test_the_reminder_timer_reads_every_task_a_reminder_is_due_for_and_no_green_one(
+def test_the_reminder_timer_reads_every_task_a_reminder_is_due_for_and_no_other(
     written: list, minutes: int
 ) -> None:
-    """The timer decodes only the tasks the summary has yellow or red (``Timer.candidates``):
-    it proposes what a scan of every book proposes."""
+    """The timer decodes only the tasks the summary has yellow or red and not reminded within
+    the window (``Timer.candidates``): it proposes what a scan of every book proposes."""
     now = START + timedelta(minutes=minutes)
     summary, stored = LedgerSummary(RULES, ZONE), {}
     for book, reminded in written:
@@ -89,6 +89,13 @@ def test_the_reminder_timer_reads_every_task_a_reminder_is_due_for_and_no_green_
     only = ledger.due_reminders([stored[k] for k in candidates], now, RULES, ZONE, source="t")
     assert sorted(e.id for e in only) == sorted(e.id for e in every)
     assert all(light_reason(stored[k], now, RULES, ZONE)[0] is not Light.green for k in candidates)
+    window = timedelta(hours=RULES.reminder_window_hours)
+    reminded = {
+        k: datetime.fromisoformat(b["last_reminded_at"])
+        for k, b in stored.items()
+        if b["last_reminded_at"]
+    }
+    assert not [k for k in candidates if k in reminded and now - reminded[k] < window]
 
 
 @settings(max_examples=300, deadline=None)
