@@ -27,7 +27,7 @@ from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send
 from streams.worker.emit import raw_topic, send
 from streams.worker.intake import intake
 from streams.worker.table import Table, write
-from streams.worker.turns import with_turns
+from streams.worker.turns import Turns
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -144,7 +144,8 @@ class Effects:
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
         self.batches += 1
         pending = Pending(self.books)
-        async for event in with_turns(events, YIELD_S):
+        turns = Turns(YIELD_S)  # one clock for the events and the write
+        async for event in turns.over(events):
             envelope = await decode_or_dead_letter(event, self.deadletters, app.conf.id)
             if envelope is None:
                 continue
@@ -153,8 +154,8 @@ class Effects:
             pending.write(outcome.writes, event)
         faults.point("worker.effects-sent")
         books = self.books
-        await write((books[b], key, value, pending.events[(b, key)])
-                    for (b, key), value in pending.writes.items())  # fmt: skip
+        await write(((books[b], key, value, pending.events[(b, key)])
+                     for (b, key), value in pending.writes.items()), turns=turns)  # fmt: skip
         faults.point("worker.batch-written")
 
     async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:

@@ -36,7 +36,7 @@ from midfield.bus.changelog import segment_key, segment_value, segments
 from streams.books.book import Summary
 from streams.worker.segments import SegmentLog
 from streams.worker.store import PackedStore, compress
-from streams.worker.turns import STEP_S, book_chunks, settle, with_turns
+from streams.worker.turns import STEP_S, Turns, book_chunks, settle
 
 if TYPE_CHECKING:
     from streams.worker.app import MidfieldApp
@@ -76,25 +76,26 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         return isinstance(store, PackedStore) and store.json_values
 
     async def hand_over_segment(
-        self, partition: int, entries: list[tuple[Any, Any, EventT[Any]]], step_s: float = STEP_S
+        self, partition: int, entries: list[tuple[Any, Any, EventT[Any]]], turns: Turns
     ) -> list[tuple[Any, Any, EventT[Any], bytes | None]]:
         """A batch's ``(key, book, event)`` of one ``partition`` handed to the Kafka client as
         segment records (one unless past ``MAX_SEGMENT_BYTES`` of books), each book encoded once
-        and packed for the store from that JSON, the event loop given a turn every ``step_s``;
-        as many books of sparse segments carried along as the batch writes
-        (streams/worker/segments.py).
+        and packed for the store from that JSON; as many books of sparse segments carried along
+        as the batch writes (streams/worker/segments.py); the event loop given its ``turns``
+        through both (a long book carried is inflated again).
         Returns each entry with its packed book (``None``: deleted), for :meth:`keep`."""
         self._verify_source_topic_partitions(entries[0][2].message.topic)
         store = cast("PackedStore", self.data)
         log = store.segments(partition)
         kept: list[tuple[Any, Any, EventT[Any], bytes | None]] = []
         entries_json: list[tuple[str, bytes | None]] = []
-        async for key, value, event in with_turns(entries, step_s):
+        async for key, value, event in turns.over(entries):
             json = None if value is None else orjson.dumps(value)
             entries_json.append((key, json))
             kept.append((key, value, event, None if json is None else compress(json)))
         written = {key for key, _ in entries_json}
-        for key in log.carry(len(entries_json), written):  # unchanged: sent, not kept again
+        carried = log.carry(len(entries_json), written)  # unchanged: sent, not kept again
+        async for key in turns.over(carried):
             entries_json.append((key, store.data.json(key)))
         for chunk in segments(entries_json):
             await self._send_segment(log, partition, chunk)
@@ -224,7 +225,10 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
 
 
 async def write(
-    books: Iterable[tuple[Table, Any, Any, EventT[Any]]], step_s: float = STEP_S
+    books: Iterable[tuple[Table, Any, Any, EventT[Any]]],
+    step_s: float = STEP_S,
+    *,
+    turns: Turns | None = None,
 ) -> None:
     """A batch's books, each ``(table, key, value, event)``: every changelog record handed to
     the Kafka client (a segment per table and partition, :meth:`Table.hand_over_segment`; one
@@ -241,9 +245,10 @@ async def write(
 
     Each book is packed for the store as its record is made, and what the summaries derive
     from it alone is made after (``Summary.prepare``), the event loop given a turn every
-    ``step_s``: the keeping, which must not be cut, is then only setting bytes and the
-    summaries' counts. Packing in it held the loop 40–70 ms a batch of 500 messages; the
-    messages' and suggestions' summaries' own parsing and cutting ~20 µs a message each."""
+    ``step_s`` (by ``turns``, when the batch's own loop shares its clock): the keeping, which
+    must not be cut, is then only setting bytes and the summaries' counts. Packing in it held
+    the loop 40–70 ms a batch of 500 messages; the messages' rows take ~4 µs a message to
+    prepare, the suggestions' features ~13 (offline, at 300k messages)."""
     kept: list[tuple[Table, Any, Any, EventT[Any], bytes | None]] = []
     by_partition: dict[tuple[Table, int], list[tuple[Any, Any, EventT[Any]]]] = {}
     one_by_one = []
@@ -254,13 +259,14 @@ async def write(
             )
         else:
             one_by_one.append((table, key, value, event))
-    async for table, key, value, event in with_turns(one_by_one, step_s):  # stores not packed
+    turns = Turns(step_s) if turns is None else turns  # one clock for the batch's loops
+    async for table, key, value, event in turns.over(one_by_one):  # stores not packed
         await table.hand_over(key, value, event=event)
         kept.append((table, key, value, event, None))
     for (table, partition), entries in by_partition.items():
-        segment = await table.hand_over_segment(partition, entries, step_s)
+        segment = await table.hand_over_segment(partition, entries, turns)
         kept.extend((table, *entry) for entry in segment)
     prepared = [table.prepare(key, value)
-                async for table, key, value, _, _ in with_turns(kept, step_s)]  # fmt: skip
+                async for table, key, value, _, _ in turns.over(kept)]  # fmt: skip
     for (table, key, value, event, blob), ahead in zip(kept, prepared, strict=True):
         table.keep(key, value, event=event, packed=blob, prepared=ahead)

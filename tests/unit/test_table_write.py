@@ -265,3 +265,36 @@ async def test_a_write_carries_a_sparse_segment_s_books_as_the_store_holds_them(
     assert last == {"T-9": books[4], "T-3": books[3]}  # T-3 alone was left in segment 0
     assert ledger.data.data.packed("T-3") is packed_before  # carried, not written again
     assert ledger.data.segments(0).where["T-3"] == ledger.data.segments(0).where["T-9"]
+
+
+async def test_books_carried_from_sparse_segments_are_read_with_the_loop_turning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Carrying a long book inflates it (~50 µs): a batch of 500 carries up to 500, which held
+    the loop 25–37 ms in one step."""
+    ledger, _ = _ledger()
+    ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
+    books = _tasks(7)
+    await write((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(books[:6]))
+    await write((ledger, f"T-{n}", books[6], _event(ledger.app, 0)) for n in range(4))
+    turns = 0
+
+    async def view() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    read_at: list[int] = []
+    books_type = type(ledger.data.data)
+    real = books_type.json
+    monkeypatch.setattr(books_type, "json",
+                        lambda self, key: (read_at.append(turns), real(self, key))[1])  # fmt: skip
+    looking = asyncio.create_task(view())
+    await asyncio.sleep(0)
+    await write([(ledger, "T-8", books[6], _event(ledger.app, 0)),
+                 (ledger, "T-9", books[6], _event(ledger.app, 0))], step_s=0.0)  # fmt: skip
+    looking.cancel()
+
+    assert len(read_at) == 2  # T-4 and T-5 carried out of segment 0, a third live
+    assert read_at[0] < read_at[1]  # a turn between them
