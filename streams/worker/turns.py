@@ -53,16 +53,13 @@ class Turns:
         self.every_s = every_s
         self.last = time.perf_counter()
 
-    async def take(self) -> None:
-        """A turn, if ``every_s`` has passed since the last."""
-        if time.perf_counter() - self.last >= self.every_s:
-            await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
-            self.last = time.perf_counter()
-
     async def over(self, items: Iterable[T]) -> AsyncIterator[T]:
-        """``items``, a turn taken before each if it is due."""
+        """``items``, a turn taken before each if ``every_s`` has passed since the last."""
+        every_s = self.every_s
         for item in items:
-            await self.take()
+            if time.perf_counter() - self.last >= every_s:
+                await asyncio.sleep(0)  # the views' requests waiting on this loop get a turn
+                self.last = time.perf_counter()
             yield item
 
 
