@@ -190,8 +190,8 @@ class LedgerSummary(KeptSummary):
     def to_remind(self, now: datetime, window: timedelta) -> list[str]:
         """The tasks yellow or red at ``now`` and not reminded within ``window`` before it, in
         order: the only ones a reminder may be due for. At 10k such tasks, the timer decoded
-        every one of them every minute (0.5 s of the loop: bench/views.py's slowest answers)
-        though each had been reminded that day."""
+        every one of them every minute (~0.6 s of the loop in 12–25 ms steps: bench/views.py's
+        slowest answers) though each had been reminded that day."""
         self.at(now)
         since, reminded = _us(now - window), self._reminded
         lit = self._by_light[Light.red] | self._by_light[Light.yellow]

@@ -197,12 +197,11 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
         self, key: Any, value: Any, partition: int | None, prepared: object = _UNPREPARED
     ) -> None:
         """What the table keeps beside the store: the summary, and the key's partition."""
-        if self.summary is None:
-            pass
-        elif prepared is _UNPREPARED:
-            self.summary.put(key, value)
-        else:
-            self.summary.put_prepared(key, value, prepared)
+        summary = self.summary
+        if summary is not None and prepared is _UNPREPARED:
+            summary.put(key, value)
+        elif summary is not None:
+            summary.put_prepared(key, value, prepared)
         store = self.data
         if partition is not None and isinstance(store, MemoryStore):
             store._key_partition[key] = partition
