@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 
 from streams.worker.turns import MIN_CHUNK, book_chunks, settle
+from tests.loop_watch import LoopWatch
 
 
 async def _scan(books: dict[str, dict[str, int]], per_book_s: float) -> list[list[str]]:
@@ -61,21 +62,11 @@ class _Deferred:
 
 async def test_deferred_summary_work_is_done_in_steps_with_the_loop_turning_between() -> None:
     summary = _Deferred(left=600, unit_s=0.0005)
-    turns = 0
-
-    async def other() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    watcher = asyncio.create_task(other())
-    await asyncio.sleep(0)
-    await settle(summary, lambda: datetime.now(UTC), step_s=0.01)  # type: ignore[arg-type]
-    watcher.cancel()
+    async with LoopWatch() as watch:
+        await settle(summary, lambda: datetime.now(UTC), step_s=0.01)  # type: ignore[arg-type]
     assert summary.left == 0 and sum(summary.steps) == 600
     assert summary.steps[0] == 500 and max(summary.steps[1:]) <= 40, summary.steps
-    assert turns >= len(summary.steps) - 1
+    assert watch.turns >= len(summary.steps) - 1
 
 
 async def test_settling_ends_after_what_waited_at_its_first_step_while_writes_add_more() -> None:

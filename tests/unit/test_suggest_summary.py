@@ -5,6 +5,7 @@ scratch over the examples the table then holds, and so is the model after a rese
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,24 @@ writes = st.lists(
 )  # fmt: skip
 
 
+def _steps(ops: list) -> Iterator[Envelope | None]:
+    """The envelope each of ``writes``' ops delivers (``"again"``: the one before, if any), or
+    ``None`` for a recovery's reset."""
+    last: Envelope | None = None
+    for n, op in enumerate(ops):
+        if op == "reset":
+            yield None
+            continue
+        if op == "again":
+            envelope = last
+        else:
+            subject, kind, text, department = op
+            envelope = _event(_data(kind, subject, text, department), subject, n)
+        if envelope is not None:
+            last = envelope
+            yield envelope
+
+
 def _apply(table: dict[str, Any], summary: SuggestSummary, envelope: Envelope) -> None:
     decision = dispatches.BOOK.apply(table.get(envelope.subject), envelope, CONTEXT)
     if decision.state is not None:
@@ -79,19 +98,11 @@ def _apply(table: dict[str, Any], summary: SuggestSummary, envelope: Envelope) -
 def test_the_model_kept_by_every_write_is_the_model_built_from_the_examples(ops: list) -> None:
     table: dict[str, Any] = {}
     summary = SuggestSummary()
-    last: Envelope | None = None
-    for n, op in enumerate(ops):
-        if op == "reset":
+    for envelope in _steps(ops):
+        if envelope is None:
             summary.reset(table.items())
-            continue
-        if op == "again":
-            envelope = last
         else:
-            subject, kind, text, department = op
-            envelope = _event(_data(kind, subject, text, department), subject, n)
-        if envelope is not None:
             _apply(table, summary, envelope)
-            last = envelope
     scratch = dispatches.rebuild(table.values(), SuggestModel())
     assert summary.model.state() == scratch.state()
     assert summary.counted == {k: e["learned"] for k, e in table.items() if e["learned"]}
@@ -113,19 +124,10 @@ def test_features_prepared_a_write_early_still_keep_the_model_of_the_examples(op
     table: dict[str, Any] = {}
     summary = SuggestSummary()
     waiting: tuple[str, Any, object] | None = None  # prepared, not yet counted
-    last: Envelope | None = None
-    for n, op in enumerate(ops):
-        if op == "reset":
+    for envelope in _steps(ops):
+        if envelope is None:
             summary.reset(table.items())
             continue
-        if op == "again":
-            envelope = last
-        else:
-            subject, kind, text, department = op
-            envelope = _event(_data(kind, subject, text, department), subject, n)
-        if envelope is None:
-            continue
-        last = envelope
         decision = dispatches.BOOK.apply(table.get(envelope.subject), envelope, CONTEXT)
         if decision.state is None:
             continue

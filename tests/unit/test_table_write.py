@@ -27,6 +27,7 @@ from streams.views import duty_report, reporting
 from streams.worker import store
 from streams.worker.app import create_app
 from streams.worker.table import write
+from tests.loop_watch import LoopWatch
 
 TASKS = "office.supervision.task.v1"
 
@@ -160,21 +161,12 @@ async def test_books_are_packed_with_the_loop_turning_every_step_and_kept_all_at
 ) -> None:
     ledger, _ = _ledger()
     ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
-    seen: list[int] = []
-
-    async def view() -> None:
-        while True:
-            seen.append(len(ledger.data))
-            await asyncio.sleep(0)
-
-    looking = asyncio.create_task(view())
-    await asyncio.sleep(0)
-    await write(((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(_tasks(5))),
-                step_s=step_s)  # fmt: skip
-    looking.cancel()
+    async with LoopWatch(lambda: len(ledger.data)) as watch:
+        await write(((ledger, f"T-{n}", b, _event(ledger.app, 0))
+                     for n, b in enumerate(_tasks(5))), step_s=step_s)  # fmt: skip
     assert len(ledger.data) == 5
-    assert (len(seen) >= 5) is turns, seen  # a turn after each book packed, or none
-    assert set(seen) == {0}  # none kept while packing
+    assert (watch.turns >= 5) is turns, watch.seen  # a turn after each book packed, or none
+    assert set(watch.seen) == {0}  # none kept while packing
 
 
 class _Told(KeptSummary):
@@ -206,24 +198,17 @@ async def test_a_summary_prepares_with_the_loop_turning_and_is_told_with_it_all_
     ledger, _ = _ledger()
     ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
     summary = ledger.summary = _Told(ledger.data)
-    turns: list[int] = []
 
-    async def view() -> None:
-        while True:
-            turns.append(len(summary.notes))
-            await asyncio.sleep(0)
-
-    looking = asyncio.create_task(view())
-    await asyncio.sleep(0)
-    await write(((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(_tasks(3))),
-                step_s=0.0)  # fmt: skip
-    looking.cancel()
+    async with LoopWatch(lambda: len(summary.notes)) as watch:
+        await write(((ledger, f"T-{n}", b, _event(ledger.app, 0))
+                     for n, b in enumerate(_tasks(3))), step_s=0.0)  # fmt: skip
 
     keys = ["T-0", "T-1", "T-2"]
     assert summary.notes == [("prepared", k, 0) for k in keys] + [
         ("told", k, f"made of {k}") for k in keys]  # fmt: skip
-    assert {1, 2} <= set(turns)  # the loop turned between preparations, never between tellings
-    assert not {4, 5} & set(turns)
+    seen = set(watch.seen)
+    assert {1, 2} <= seen  # the loop turned between preparations, never between tellings
+    assert not {4, 5} & seen
 
 
 async def test_the_duty_report_reads_the_lights_without_relighting_every_task(
@@ -277,24 +262,18 @@ async def test_books_carried_from_sparse_segments_are_read_with_the_loop_turning
     books = _tasks(7)
     await write((ledger, f"T-{n}", b, _event(ledger.app, 0)) for n, b in enumerate(books[:6]))
     await write((ledger, f"T-{n}", books[6], _event(ledger.app, 0)) for n in range(4))
-    turns = 0
-
-    async def view() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
     read_at: list[int] = []
     books_type = type(ledger.data.data)
     real = books_type.json
-    monkeypatch.setattr(books_type, "json",
-                        lambda self, key: (read_at.append(turns), real(self, key))[1])  # fmt: skip
-    looking = asyncio.create_task(view())
-    await asyncio.sleep(0)
-    await write([(ledger, "T-8", books[6], _event(ledger.app, 0)),
-                 (ledger, "T-9", books[6], _event(ledger.app, 0))], step_s=0.0)  # fmt: skip
-    looking.cancel()
+    async with LoopWatch() as watch:
+
+        def noted(self: Any, key: str) -> bytes | None:
+            read_at.append(watch.turns)
+            return real(self, key)  # type: ignore[no-any-return]
+
+        monkeypatch.setattr(books_type, "json", noted)
+        await write([(ledger, "T-8", books[6], _event(ledger.app, 0)),
+                     (ledger, "T-9", books[6], _event(ledger.app, 0))], step_s=0.0)  # fmt: skip
 
     assert len(read_at) == 2  # T-4 and T-5 carried out of segment 0, a third live
     assert read_at[0] < read_at[1]  # a turn between them
