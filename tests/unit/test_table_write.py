@@ -255,8 +255,8 @@ async def test_a_write_carries_a_sparse_segment_s_books_as_the_store_holds_them(
 async def test_books_carried_from_sparse_segments_are_read_with_the_loop_turning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Carrying a long book inflates it (~50 µs): a batch of 500 carries up to 500, which held
-    the loop 25–37 ms in one step."""
+    """Carrying a long book inflates it again: a batch of 500 may carry up to 500 more, which
+    were read with no turn between them."""
     ledger, _ = _ledger()
     ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
     books = _tasks(7)
