@@ -46,8 +46,8 @@ class Turns:
     """The event loop given a turn whenever ``every_s`` has passed since the last, over every
     loop that shares this clock (the time spent on the items between counts, not their
     number). A batch's loops share one: each loop of its own started its count afresh, so the
-    last stretch of one and the first of the next were one step (a batch's write held the loop
-    25–37 ms a step with 10 ms turns)."""
+    last stretch of one and the first of the next were one step (the views bench's stall log
+    showed a batch's write holding the loop 25–37 ms a step with 10 ms turns)."""
 
     def __init__(self, every_s: float) -> None:
         self.every_s = every_s
