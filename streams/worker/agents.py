@@ -155,7 +155,7 @@ class Effects:
         faults.point("worker.effects-sent")
         books = self.books
         await write(((books[b], key, value, pending.events[(b, key)])
-                     for (b, key), value in pending.writes.items()), turns=turns)  # fmt: skip
+                     for (b, key), value in pending.writes.items()), turns)  # fmt: skip
         faults.point("worker.batch-written")
 
     async def act(self, event: EventT[Any], envelope: Envelope, outcome: Outcome) -> None:

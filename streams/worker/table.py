@@ -224,10 +224,7 @@ class Table(faust.Table):  # type: ignore[type-arg]  # faust's generics are unty
 
 
 async def write(
-    books: Iterable[tuple[Table, Any, Any, EventT[Any]]],
-    step_s: float = STEP_S,
-    *,
-    turns: Turns | None = None,
+    books: Iterable[tuple[Table, Any, Any, EventT[Any]]], turns: Turns | None = None
 ) -> None:
     """A batch's books, each ``(table, key, value, event)``: every changelog record handed to
     the Kafka client (a segment per table and partition, :meth:`Table.hand_over_segment`; one
@@ -243,8 +240,8 @@ async def write(
     put ~73 µs per event in that path, ~14 µs in this one.
 
     Each book is packed for the store as its record is made, and what the summaries derive
-    from it alone is made after (``Summary.prepare``), the event loop given a turn every
-    ``step_s`` (by ``turns``, when the batch's own loop shares its clock): the keeping, which
+    from it alone is made after (``Summary.prepare``), the event loop given its ``turns`` (the
+    batch's own clock; every :data:`STEP_S` when not given): the keeping, which
     must not be cut, is then only setting bytes and the summaries' counts. Packing in it held
     the loop 40–70 ms a batch of 500 messages; the messages' rows take ~4 µs a message to
     prepare, the suggestions' features ~13 (offline, at 300k messages)."""
@@ -258,7 +255,7 @@ async def write(
             )
         else:
             one_by_one.append((table, key, value, event))
-    turns = Turns(step_s) if turns is None else turns  # one clock for the batch's loops
+    turns = Turns(STEP_S) if turns is None else turns  # one clock for the batch's loops
     async for table, key, value, event in turns.over(one_by_one):  # stores not packed
         await table.hand_over(key, value, event=event)
         kept.append((table, key, value, event, None))

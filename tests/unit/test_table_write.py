@@ -27,6 +27,7 @@ from streams.views import duty_report, reporting
 from streams.worker import store
 from streams.worker.app import create_app
 from streams.worker.table import write
+from streams.worker.turns import Turns
 from tests.loop_watch import LoopWatch
 
 TASKS = "office.supervision.task.v1"
@@ -163,7 +164,7 @@ async def test_books_are_packed_with_the_loop_turning_every_step_and_kept_all_at
     ledger.app._producer = _QuickProducer(ledger)  # type: ignore[attr-defined]
     async with LoopWatch(lambda: len(ledger.data)) as watch:
         await write(((ledger, f"T-{n}", b, _event(ledger.app, 0))
-                     for n, b in enumerate(_tasks(5))), step_s=step_s)  # fmt: skip
+                     for n, b in enumerate(_tasks(5))), Turns(step_s))  # fmt: skip
     assert len(ledger.data) == 5
     assert (watch.turns >= 5) is turns, watch.seen  # a turn after each book packed, or none
     assert set(watch.seen) == {0}  # none kept while packing
@@ -201,7 +202,7 @@ async def test_a_summary_prepares_with_the_loop_turning_and_is_told_with_it_all_
 
     async with LoopWatch(lambda: len(summary.notes)) as watch:
         await write(((ledger, f"T-{n}", b, _event(ledger.app, 0))
-                     for n, b in enumerate(_tasks(3))), step_s=0.0)  # fmt: skip
+                     for n, b in enumerate(_tasks(3))), Turns(0.0))  # fmt: skip
 
     keys = ["T-0", "T-1", "T-2"]
     assert summary.notes == [("prepared", k, 0) for k in keys] + [
@@ -273,7 +274,7 @@ async def test_books_carried_from_sparse_segments_are_read_with_the_loop_turning
 
         monkeypatch.setattr(books_type, "json", noted)
         await write([(ledger, "T-8", books[6], _event(ledger.app, 0)),
-                     (ledger, "T-9", books[6], _event(ledger.app, 0))], step_s=0.0)  # fmt: skip
+                     (ledger, "T-9", books[6], _event(ledger.app, 0))], Turns(0.0))  # fmt: skip
 
     assert len(read_at) == 2  # T-4 and T-5 carried out of segment 0, a third live
     assert read_at[0] < read_at[1]  # a turn between them
