@@ -23,6 +23,7 @@ from schemas.deadletter import OUTBOX_META, UNKNOWN_DEPARTMENT, DeadLetter
 from schemas.envelope import Envelope
 from schemas.events.alert import AlertRaised
 from streams.books.registry import Outcome, Tables, process
+from streams.books.suggest import dispatches, segment
 from streams.worker.dead_letters import dead_letter, decode_or_dead_letter, send_dead_letter
 from streams.worker.emit import raw_topic, send
 from streams.worker.intake import intake
@@ -141,6 +142,8 @@ class Effects:
         ids, as after a kill between two events. One batch at a time across the agents: two
         topics can touch one entity, and a batch reads what the one before it wrote."""
         app = self.app
+        if name in dispatches.BOOK.reads and not segment.loaded():
+            await asyncio.to_thread(segment.ready)  # its 1–2 s off the loop, once
         metrics.BATCH_EVENTS.labels(name).observe(len(events))
         self.batches += 1
         pending = Pending(self.books)

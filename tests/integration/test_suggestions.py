@@ -8,6 +8,7 @@ teach the model too."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Iterator
@@ -60,8 +61,8 @@ def worker(own_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iter
     workdir = tmp_path_factory.mktemp("suggestions")
     directory = departments_file(workdir / "departments.toml", KEYS)
     unique = str(int(time.time() * 1000))[-9:]
-    process = WorkerProcess(own_broker, workdir, app_id=f"suggest-{unique}",
-                            env_extra={"MIDFIELD_DEPARTMENTS_FILE": str(directory)})  # fmt: skip
+    env = {"MIDFIELD_DEPARTMENTS_FILE": str(directory), "MIDFIELD_WORKER_STALL_LOG_MS": "300"}
+    process = WorkerProcess(own_broker, workdir, app_id=f"suggest-{unique}", env_extra=env)
     with process.running() as running:
         yield running
 
@@ -133,3 +134,22 @@ def test_a_department_gets_no_suggestion_and_an_unknown_subject_is_404(
     status, board = http_get(f"{worker.url}/dashboard.json", key=KEYS["housing"])
     assert status == 200 and board["unassigned"] == {"shown": False, "count": 0, "items": []}
     assert worker.get("/suggestions/no-such-message")[0] == 404
+
+
+def test_the_dictionary_is_loaded_off_the_event_loop(
+    own_broker: Broker, worker: WorkerProcess
+) -> None:
+    """jieba's dictionary (1–2 s) is loaded in a thread before the worker's first batch of
+    messages, not on the event loop at its first message, where it held every view and every
+    other event that long. The worker logs each step that held its loop 300 ms or longer with
+    where it was (``MIDFIELD_WORKER_STALL_LOG_MS``): none of them is jieba's."""
+    unique = worker.app_id.removeprefix("suggest-") + "-off-loop"
+    message = PublicMessageReceived(message_id=f"board-{unique}", channel=MessageChannel.board,
+                                    title="路灯不亮", content="东风路的路灯坏了一周")  # fmt: skip
+    produce(own_broker, [_wrap(message, f"board-{unique}", 0, datetime.now(ZONE))])
+    worker.wait(lambda: worker.get(f"/suggestions/board-{unique}")[0] == 200,
+                timeout=60, what="the message applied")  # fmt: skip
+    log = (worker.workdir / f"worker-{worker.starts}.log").read_text(errors="replace")
+    held = [json.loads(line) for line in log.splitlines() if '"event loop held"' in line]
+    by_jieba = [h for h in held if any("jieba/" in where for where in h.get("where", []))]
+    assert not by_jieba, by_jieba

@@ -19,7 +19,10 @@ Deterministic: the same text always gives the same features, in the same order. 
 imported and its dictionary loaded once per process, on first use (:func:`ready`): about 1–2 s
 and 50 MB (bench/results/suggest.json measures both; the import alone ~20 MB, which a worker
 that never cuts a text does not pay); jieba keeps a cache of it in the temporary directory
-(``jieba.cache``, 9 MB) and builds it again when that cannot be read.
+(``jieba.cache``, 9 MB) and builds it again when that cannot be read. The worker loads it in a
+thread before it applies its first batch of a topic with texts (streams/worker/agents.py): loaded
+at the first message, on the event loop, it held every view and every other event for that
+second.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ __all__ = [
     "features_of",
     "imported",
     "is_bigram",
+    "loaded",
     "ready",
     "shown",
     "tokens",
@@ -91,6 +95,11 @@ def imported() -> ModuleType:
     jieba.setLogLevel(logging.WARNING)  # else it prints "Building prefix dict…" to stderr
     module: ModuleType = jieba
     return module
+
+
+def loaded() -> bool:
+    """Whether :func:`ready` has loaded the tokenizer in this process."""
+    return _tokenizer is not None
 
 
 def ready() -> jieba.Tokenizer:
