@@ -260,8 +260,8 @@ def settled_memory(worker: WorkerProcess, seconds: float) -> dict[str, Any]:
 
 
 def table_sizes(worker: WorkerProcess, tables: Iterable[str]) -> dict[str, int]:
-    """Each book's entries from /metrics (the worker's timer sets the gauges every
-    MIDFIELD_WORKER_LAG_INTERVAL_S, 10 s by default); 0 while the worker does not answer."""
+    """Each book's entries from /metrics (counted at each scrape); 0 while the worker does not
+    answer."""
     try:
         samples = scrape(worker.url + "/metrics")
     except OSError:

@@ -54,6 +54,7 @@ def register_ops_views(app: MidfieldApp) -> None:
 
     @page(app, "/metrics", Policy.telemetry(R.ops))
     async def metrics_view(web: Any, request: Any) -> Any:
+        app.broker_watch.count_tables()
         return web.bytes(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 
     @page(app, "/audit", Policy.of(R.director))

@@ -41,10 +41,15 @@ class BrokerWatch:
         self._pending: asyncio.Future[list[PartitionLag]] | None = None
         self._started = 0.0
 
-    async def tick(self) -> None:
-        """Collect the last look-up if it finished, start the next one if none is pending."""
+    def count_tables(self) -> None:
+        """Each book's size into ``midfield_table_entries``: at every tick and every scrape of
+        ``/metrics`` (a length per book: nothing is read)."""
         for table, size in self.tables().items():
             metrics.TABLE_ENTRIES.labels(table).set(size)
+
+    async def tick(self) -> None:
+        """Collect the last look-up if it finished, start the next one if none is pending."""
+        self.count_tables()
         if self._pending is not None and not self._pending.done():
             if time.monotonic() - self._started > self.deadline_s:
                 self.error = f"no answer from the broker in {self.deadline_s:.0f} s"

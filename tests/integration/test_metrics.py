@@ -86,6 +86,34 @@ def test_worker_exports_events_in_lag_table_size_and_http_requests(
     assert (_value(samples, "midfield_gc_frozen_objects") or 0) > 50_000
 
 
+def test_table_sizes_are_counted_at_each_scrape(
+    catalog_topics: Broker, workdir: Path, unique: str
+) -> None:
+    """Not only at the lag measurement (every 10 s by default, an hour here): a scrape just
+    after the books changed says their sizes."""
+    log = workdir / "xferfaxlog"
+    log.write_text("".join(fax_line(n) for n in range(1, 4)))
+    hourly = {"MIDFIELD_WORKER_LAG_INTERVAL_S": "3600"}
+    worker = WorkerProcess(catalog_topics, workdir, app_id=f"t-{unique}", env_extra=hourly).start()
+    source = f"midfield://fax-log/{unique}"
+    try:
+        worker.wait_ready()
+        env = midfield_env(catalog_topics, workdir)
+        connector = spawn_cli(["connect", "fax-log", "--path", str(log), "--instance", unique,
+                               "--once"], env, cwd=workdir)  # fmt: skip
+        assert connector.wait(timeout=60) == 0
+
+        def counted() -> bool:
+            samples = scrape(worker.url + "/metrics")
+            events = _value(samples, "midfield_events_in_total", topic=FAX, source=source)
+            return events == 3 and (_value(samples, "midfield_table_entries", table="duty_log")
+                                    or 0) >= 3  # fmt: skip
+
+        wait_for(counted, timeout=30, interval=0.2, what="3 events in, the duty log counted")
+    finally:
+        worker.stop()
+
+
 def test_ready_is_503_while_the_broker_hangs_and_200_after(workdir: Path, unique: str) -> None:
     port = free_port()
     private = Broker(f"127.0.0.1:{port}", "embedded", "embedded")
