@@ -10,8 +10,10 @@ that takes the events in batches of the live worker's size and timing (:func:`ba
 faust's stream) and drops them: no decoding, no books, no tables, no changelogs, no side effects.
 
 Since 2026-12-07 the live worker no longer reads through faust's stream: its intake takes each
-batch from the queue faust's conductor fills (streams/worker/intake.py). This worker keeps the
-faust agent the issue names as the baseline ("a faust worker whose agents do nothing").
+batch from the queue faust's conductor fills (streams/worker/intake.py), and its consumer hands
+each record to the conductor without faust's four tasks a record (streams/worker/delivery.py).
+This worker keeps both of faust's own: the faust agent the issue names as the baseline ("a
+faust worker whose agents do nothing"), and faust's hand-over (:class:`FaustDelivery`).
 
 ``/ready`` answers 200 once partitions are assigned (as the worker's, without tables to
 recover), ``/metrics`` the sensor's ``midfield_events_in_total``; no access gate (nothing here
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TransportT
 
 from midfield import metrics
 from midfield.logging import configure_logging
@@ -38,17 +42,33 @@ from streams.worker import heap
 from streams.worker.app import MidfieldApp, _faust_config
 from streams.worker.emit import raw_topic
 from streams.worker.sensor import MetricsSensor
+from streams.worker.transport import Consumer, Transport
 from tests.harness import WorkerProcess, midfield_env
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
-__all__ = ["NoopWorkerProcess", "batches", "create_noop_app"]
+__all__ = ["FaustDelivery", "NoopWorkerProcess", "batches", "create_noop_app"]
+
+
+class FaustDelivery(Consumer):
+    """The worker's consumer with faust's own hand-over of each record to the conductor."""
+
+    _drain_messages = faust_aiokafka.Consumer._drain_messages
+
+
+class _Transport(Transport):
+    Consumer = FaustDelivery
+
+
+class NoopApp(MidfieldApp):
+    def _new_transport(self) -> TransportT:
+        return _Transport(self.conf.broker_consumer, self)
 
 
 def create_noop_app(settings: Settings) -> MidfieldApp:
     """The worker's app with one do-nothing agent per topic the books read."""
-    app = MidfieldApp(settings.worker.app_id, **_faust_config(settings))
+    app = NoopApp(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings  # the transport reads the fetch wait from it
     app.sensors.add(MetricsSensor())
     for name in PROCESSED:

@@ -11,9 +11,11 @@ is right on Tansu and agrees with ListOffsets on Apache Kafka.
 The look-up runs in a worker thread with its own kafka-python client: creating an aiokafka
 client inside faust's consumer-thread call cancels recovery (research/faust-on-tansu.md).
 
-The consumer passes each stream partition through :class:`~streams.worker.sequencer.Sequencer`:
-it tells it where it sought, seeks back where it says a record went missing, and commits the
-offsets it says the books applied, instead of faust's acknowledgements (docs/brokers.md).
+Each record fetched goes to faust's conductor without the four tasks faust makes for it
+(:mod:`streams.worker.delivery`). The consumer passes each stream partition through
+:class:`~streams.worker.sequencer.Sequencer`: it tells it where it sought, seeks back where it
+says a record went missing, and commits the offsets it says the books applied, instead of
+faust's acknowledgements (docs/brokers.md).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from midfield import faults, metrics
 from midfield.bus.clients import client_config
 from midfield.bus.watermarks import end_offsets
 from midfield.settings import Settings
+from streams.worker.delivery import drain
 from streams.worker.sequencer import Rewind, Sequencer
 
 __all__ = ["Transport", "fetch_max_wait_ms"]
@@ -204,6 +207,11 @@ class Consumer(faust_aiokafka.Consumer):
         for tp in streams:
             committed = self._committed_offset.get(tp)
             self.sequencer.expect(tp, starts.get(tp, 0) if committed is None else committed)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """Each fetched record to the conductor without faust's four tasks a record
+        (streams/worker/delivery.py)."""
+        await drain(self, fetcher)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HighwaterConsumerThread(self, loop=self.loop, beacon=self.beacon)
