@@ -24,6 +24,7 @@ environment; :class:`NoopWorkerProcess` starts it as tests/harness.py starts ``m
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -48,7 +49,7 @@ from tests.harness import WorkerProcess, midfield_env
 if TYPE_CHECKING:
     from faust.types import EventT
 
-__all__ = ["FaustDelivery", "NoopWorkerProcess", "batches", "create_noop_app"]
+__all__ = ["DELIVERY", "FaustDelivery", "NoopWorkerProcess", "batches", "create_noop_app"]
 
 
 class FaustDelivery(Consumer):
@@ -66,9 +67,17 @@ class NoopApp(MidfieldApp):
         return _Transport(self.conf.broker_consumer, self)
 
 
-def create_noop_app(settings: Settings) -> MidfieldApp:
-    """The worker's app with one do-nothing agent per topic the books read."""
-    app = NoopApp(settings.worker.app_id, **_faust_config(settings))
+DELIVERY = "MIDFIELD_BENCH_NOOP_DELIVERY"
+"""``midfield``: the no-op worker takes the live worker's hand-over of each record to the conductor
+(streams/worker/delivery.py) instead of faust's: bench/rebuild.py's informational
+``noop_midfield_delivery`` path, which says how much of the live worker's lead is that."""
+
+
+def create_noop_app(settings: Settings, *, faust_delivery: bool = True) -> MidfieldApp:
+    """The worker's app with one do-nothing agent per topic the books read; with faust's hand-over
+    of each record (:class:`FaustDelivery`) unless ``faust_delivery`` is false."""
+    kind = NoopApp if faust_delivery else MidfieldApp
+    app = kind(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings  # the transport reads the fetch wait from it
     app.sensors.add(MetricsSensor())
     for name in PROCESSED:
@@ -185,8 +194,9 @@ def main() -> None:
     settings = Settings()
     configure_logging("INFO", "json")
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    worker = _Worker(create_noop_app(settings), loglevel="info", override_logging=False,
-                     redirect_stdouts=False)  # fmt: skip
+    faust_delivery = os.environ.get(DELIVERY, "faust") != "midfield"
+    app = create_noop_app(settings, faust_delivery=faust_delivery)
+    worker = _Worker(app, loglevel="info", override_logging=False, redirect_stdouts=False)
     worker.execute_from_commandline()
 
 

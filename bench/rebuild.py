@@ -42,7 +42,7 @@ from bench.harness import (
     throughput,
     workdir,
 )
-from bench.noop_worker import NoopWorkerProcess
+from bench.noop_worker import DELIVERY, NoopWorkerProcess
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
 from midfield.bus.watermarks import topic_end_offsets
@@ -92,6 +92,7 @@ TARGET_CHANGELOG_PER_EVENT = 0.3
 MIDFIELD, RAW, DECODE = "midfield", "baseline_aiokafka", "baseline_aiokafka_decode"
 LIVE = "midfield_live_worker"  # the books as the live faust worker applies them
 NOOP = "faust_noop_worker"  # the same faust worker, its agents dropping what they take in
+NOOP_LEAN = "noop_midfield_delivery"  # the no-op worker with the live worker's record hand-over
 TABLES = (*NAMES, *(index.name for index in INDEXES))  # the live worker's tables (changelogs)
 CHUNK = 512  # entities whose steps interleave in the produced log
 DEPARTMENTS = ("edu", "housing", "water")
@@ -442,13 +443,21 @@ def run_live(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float
     return Run(LIVE, round_, mix.events - before, seconds, extra)
 
 
-def run_noop(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float = 900) -> Run:
+def run_noop(
+    broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float = 900, *,
+    faust_delivery: bool = True,
+) -> Run:  # fmt: skip
     """The live path's floor: a faust worker whose agents take the same records in the same
     batches and drop them (bench/noop_worker.py), under a fresh application id, timed as the
-    live worker is (:func:`_time_intake`)."""
-    app_id = f"bench-noop-{round_}-{uuid.uuid4().hex[:6]}"
+    live worker is (:func:`_time_intake`). Without ``faust_delivery``, the same worker with the
+    live worker's hand-over of each record to faust's conductor (streams/worker/delivery.py):
+    not the issue's baseline, said beside it so that the live worker's lead over the baseline
+    can be told apart from what the hand-over alone gives."""
+    path = NOOP if faust_delivery else NOOP_LEAN
+    app_id = f"bench-{'noop' if faust_delivery else 'noop-lean'}-{round_}-{uuid.uuid4().hex[:6]}"
     (work / app_id).mkdir(parents=True)
-    worker = NoopWorkerProcess(broker, work / app_id, app_id, env_extra=_passed())
+    env = _passed() | ({} if faust_delivery else {DELIVERY: "midfield"})
+    worker = NoopWorkerProcess(broker, work / app_id, app_id, env_extra=env)
     try:
         worker.start()
         worker.wait_ready(timeout=120)
@@ -456,7 +465,7 @@ def run_noop(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float
     finally:
         worker.stop()
     extra = {"app_id": app_id, "events_before_ready": before, "cpu_s": round(cpu, 2)}
-    return Run(NOOP, round_, mix.events - before, seconds, extra)
+    return Run(path, round_, mix.events - before, seconds, extra)
 
 
 def _time_intake(worker: WorkerProcess, mix: Mix, timeout_s: float) -> tuple[float, int, float]:
@@ -549,6 +558,7 @@ def paths(
     chosen.append(lambda r: run_midfield(settings, mix, work, r))
     if live:
         broker = Broker(settings.kafka.bootstrap_servers, "embedded", "embedded")
+        chosen.append(lambda r: run_noop(broker, mix, work, r, faust_delivery=False))
         chosen.append(lambda r: run_noop(broker, mix, work, r))
         chosen.append(lambda r: run_live(broker, mix, work, r))
     return chosen
@@ -637,6 +647,8 @@ def live_report(runs: list[Run], mix: Mix, raw: float) -> dict[str, Any]:
     noop = median_of(runs, NOOP, lambda r: r.rate) or 0.0
     live_cpu = median_of(runs, LIVE, lambda r: r.extra["cpu_s"]) or 0.0
     noop_cpu = median_of(runs, NOOP, lambda r: r.extra["cpu_s"]) or 0.0
+    lean = median_of(runs, NOOP_LEAN, lambda r: r.rate) or 0.0
+    lean_cpu = median_of(runs, NOOP_LEAN, lambda r: r.extra["cpu_s"]) or 0.0
     written = median_of(runs, LIVE, lambda r: r.extra["changelog_records"]) or 0.0
     lives = [run.extra["changelog_records_by_book"] for run in runs if run.path == LIVE]
     by_book = {name: statistics.median(r[name] for r in lives) for name in TABLES}
@@ -651,6 +663,9 @@ def live_report(runs: list[Run], mix: Mix, raw: float) -> dict[str, Any]:
         "noop_ratio": round(noop / raw, 3),
         "noop_cpu_us_per_event": round(noop_cpu / mix.events * 1e6),
         "live_vs_noop_ratio": round(live / noop, 3),
+        "noop_midfield_delivery_events_per_s": round(lean),
+        "noop_midfield_delivery_cpu_us_per_event": round(lean_cpu / mix.events * 1e6),
+        "live_vs_noop_midfield_delivery_ratio": round(live / lean, 3) if lean else None,
         "target_live_vs_noop_ratio": TARGET_LIVE_VS_NOOP,
         "live_meets_target_vs_noop": live / noop >= TARGET_LIVE_VS_NOOP,
         "live_meets_target_events_per_s": live >= TARGET_RATE,
@@ -700,6 +715,12 @@ def table(result: dict[str, Any]) -> str:
                 "CPU/event",
             ),
             (
+                "  the same, Midfield's hand-over",
+                result["noop_midfield_delivery_events_per_s"],
+                f"  {result['noop_midfield_delivery_cpu_us_per_event']} µs CPU/event "
+                "(not the baseline: streams/worker/delivery.py)",
+            ),
+            (
                 "midfield live worker (faust)",
                 result["live_events_per_s"],
                 f"  ratio {result['live_ratio']:.3f}, {result['live_cpu_us_per_event']} µs "
@@ -722,7 +743,8 @@ def table(result: dict[str, Any]) -> str:
             f"{verdict(result['live_meets_target_ratio'])} the target {result['target_ratio']}",
             f"  live worker / no-op faust worker {result['live_vs_noop_ratio']:.3f} "
             f"({verdict(result['live_meets_target_vs_noop'])} "
-            f"{result['target_live_vs_noop_ratio']}); "
+            f"{result['target_live_vs_noop_ratio']}; against the no-op worker with Midfield's "
+            f"hand-over {result['live_vs_noop_midfield_delivery_ratio']}); "
             f"{result['live_events_per_s']:,} events/s "
             f"({verdict(result['live_meets_target_events_per_s'])} "
             f"{result['target_events_per_s']:,.0f}); "
