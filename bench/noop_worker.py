@@ -13,7 +13,8 @@ Since 2026-12-07 the live worker no longer reads through faust's stream: its int
 batch from the queue faust's conductor fills (streams/worker/intake.py), and its consumer hands
 each record to the conductor without faust's four tasks a record (streams/worker/delivery.py).
 This worker keeps both of faust's own: the faust agent the issue names as the baseline ("a
-faust worker whose agents do nothing"), and faust's hand-over (:class:`FaustDelivery`).
+faust worker whose agents do nothing"), and faust's hand-over (bench/rebuild.py starts it with
+``MIDFIELD_WORKER_HANDOVER=faust``).
 
 ``/ready`` answers 200 once partitions are assigned (as the worker's, without tables to
 recover), ``/metrics`` the sensor's ``midfield_events_in_total``; no access gate (nothing here
@@ -24,7 +25,6 @@ environment; :class:`NoopWorkerProcess` starts it as tests/harness.py starts ``m
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import faust
-from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TransportT
 
 from midfield import metrics
 from midfield.logging import configure_logging
@@ -43,41 +41,18 @@ from streams.worker import heap
 from streams.worker.app import MidfieldApp, _faust_config
 from streams.worker.emit import raw_topic
 from streams.worker.sensor import MetricsSensor
-from streams.worker.transport import Consumer, Transport
 from tests.harness import WorkerProcess, midfield_env
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
-__all__ = ["DELIVERY", "FaustDelivery", "NoopWorkerProcess", "batches", "create_noop_app"]
+__all__ = ["NoopWorkerProcess", "batches", "create_noop_app"]
 
 
-class FaustDelivery(Consumer):
-    """The worker's consumer with faust's own hand-over of each record to the conductor."""
-
-    _drain_messages = faust_aiokafka.Consumer._drain_messages
-
-
-class _Transport(Transport):
-    Consumer = FaustDelivery
-
-
-class NoopApp(MidfieldApp):
-    def _new_transport(self) -> TransportT:
-        return _Transport(self.conf.broker_consumer, self)
-
-
-DELIVERY = "MIDFIELD_BENCH_NOOP_DELIVERY"
-"""``midfield``: the no-op worker takes the live worker's hand-over of each record to the conductor
-(streams/worker/delivery.py) instead of faust's: bench/rebuild.py's informational
-``noop_midfield_delivery`` path, which says how much of the live worker's lead is that."""
-
-
-def create_noop_app(settings: Settings, *, faust_delivery: bool = True) -> MidfieldApp:
-    """The worker's app with one do-nothing agent per topic the books read; with faust's hand-over
-    of each record (:class:`FaustDelivery`) unless ``faust_delivery`` is false."""
-    kind = NoopApp if faust_delivery else MidfieldApp
-    app = kind(settings.worker.app_id, **_faust_config(settings))
+def create_noop_app(settings: Settings) -> MidfieldApp:
+    """The worker's app with one do-nothing agent per topic the books read; its consumer hands
+    each record to the conductor as ``settings.worker.handover`` says."""
+    app = MidfieldApp(settings.worker.app_id, **_faust_config(settings))
     app.settings = settings  # the transport reads the fetch wait from it
     app.sensors.add(MetricsSensor())
     for name in PROCESSED:
@@ -194,9 +169,8 @@ def main() -> None:
     settings = Settings()
     configure_logging("INFO", "json")
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    faust_delivery = os.environ.get(DELIVERY, "faust") != "midfield"
-    app = create_noop_app(settings, faust_delivery=faust_delivery)
-    worker = _Worker(app, loglevel="info", override_logging=False, redirect_stdouts=False)
+    worker = _Worker(create_noop_app(settings), loglevel="info", override_logging=False,
+                     redirect_stdouts=False)  # fmt: skip
     worker.execute_from_commandline()
 
 

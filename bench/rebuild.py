@@ -42,7 +42,7 @@ from bench.harness import (
     throughput,
     workdir,
 )
-from bench.noop_worker import DELIVERY, NoopWorkerProcess
+from bench.noop_worker import NoopWorkerProcess
 from midfield.broker import EmbeddedBroker
 from midfield.bus.clients import client_config
 from midfield.bus.watermarks import topic_end_offsets
@@ -456,7 +456,7 @@ def run_noop(
     path = NOOP if faust_delivery else NOOP_LEAN
     app_id = f"bench-{'noop' if faust_delivery else 'noop-lean'}-{round_}-{uuid.uuid4().hex[:6]}"
     (work / app_id).mkdir(parents=True)
-    env = _passed() | ({} if faust_delivery else {DELIVERY: "midfield"})
+    env = _passed() | {"MIDFIELD_WORKER_HANDOVER": "faust" if faust_delivery else "midfield"}
     worker = NoopWorkerProcess(broker, work / app_id, app_id, env_extra=env)
     try:
         worker.start()

@@ -199,6 +199,11 @@ class WorkerSettings(BaseSettings):
             "applied at once, whatever this says (streams/worker/intake.py)."
         ),
     )
+    handover: Literal["midfield", "faust"] = Field(
+        "midfield",
+        description="How the consumer hands each record to faust's conductor: midfield at once "
+        "(streams/worker/delivery.py); faust is faust's own, four tasks a record (to compare).",
+    )
     shutdown_timeout_s: PositiveFloat = Field(
         10.0,
         description=(

@@ -210,8 +210,12 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def _drain_messages(self, fetcher: Any) -> None:
         """Each fetched record to the conductor without faust's four tasks a record
-        (streams/worker/delivery.py)."""
-        await drain(self, fetcher)
+        (streams/worker/delivery.py), unless the settings ask for faust's own hand-over."""
+        settings = getattr(self.app, "settings", None)
+        if settings is not None and settings.worker.handover == "faust":
+            await super()._drain_messages(fetcher)
+        else:
+            await drain(self, fetcher)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HighwaterConsumerThread(self, loop=self.loop, beacon=self.beacon)
