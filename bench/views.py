@@ -45,6 +45,9 @@ from tests.harness import Broker, WorkerProcess, http_get, scrape
 
 TARGET_P99_MS = 50.0
 TARGET_RATE = 500.0
+PASSED = ("MIDFIELD_WORKER_BATCH_MAX", "MIDFIELD_WORKER_BATCH_WITHIN_S", "MIDFIELD_WORKER_HANDOVER")
+"""What the worker gets of this process's environment (``tests.harness.midfield_env`` gives it
+none of its MIDFIELD_ settings): the settings an A/B run compares."""
 BASELINE = "baseline"
 ROUTES = {
     BASELINE: "/whoami",  # through the gate, audited, reads no book
@@ -339,6 +342,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             env["MIDFIELD_WORKER_STALL_LOG_MS"] = str(args.stall_log_ms)
         if args.refreeze_every_s is not None:
             env["MIDFIELD_WORKER_REFREEZE_EVERY_S"] = str(args.refreeze_every_s)
+        for name in PASSED:  # settings under test, given to this process
+            if name in os.environ:
+                env[name] = os.environ[name]
         worker = WorkerProcess(broker, work / "worker", app_id, env_extra=env)
         try:
             progress(f"  {produce_s:.0f} s; starting a worker, waiting for its books…")
