@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import heapq
 import sys
 import threading
 import time
 from asyncio import events
-from collections import deque
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -72,25 +70,15 @@ def watch_collections(
         if then is not None:
             then(info["generation"], paused)
         if log_ms is not None and paused * 1e3 >= log_ms:
-            tracked = gc.get_objects(generation=2)
+            # nothing of gc.get_objects(): a tuple another thread is building is among them,
+            # and held while the GIL goes back to that thread it cannot be resized (SystemError)
             log.warning("garbage collection held the loop", ms=round(paused * 1e3, 1),
                         cpu_ms=round(cpu * 1e3, 1), generation=info["generation"],
-                        collected=info["collected"], tracked=len(tracked),
-                        largest=_largest(tracked),
+                        collected=info["collected"],
                         thread=threading.current_thread().name)  # fmt: skip
 
     gc.callbacks.append(timed)
     return lambda: gc.callbacks.remove(timed)
-
-
-def _largest(objects: list[Any], n: int = 3) -> list[str]:
-    """The ``n`` biggest containers among ``objects`` (the oldest generation's, outside the
-    frozen heap: a full collection walks every item of each), as ``type:length``."""
-    sized = heapq.nlargest(n, (o for o in objects if isinstance(o, _CONTAINERS)), key=len)
-    return [f"{type(o).__qualname__}:{len(o)}" for o in sized]
-
-
-_CONTAINERS = (dict, list, set, frozenset, tuple, deque)
 
 
 def name_holders(threshold_ms: float, samples: int = 8) -> Callable[[], None]:
