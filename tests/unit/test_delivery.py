@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mode import Service
 
-from streams.worker.delivery import deliver
+from streams.worker.delivery import BEHIND, deliver, hand_over
 
 
 class Consumer(Service):
@@ -104,3 +104,36 @@ def test_what_a_callback_raises_reaches_the_drain_before_or_after_it_waited() ->
         asyncio.run(main(at_once))
     with pytest.raises(ValueError, match="refused"):
         asyncio.run(main(later))
+
+
+class Behind(Consumer):
+    """:class:`Consumer` with a high watermark for every partition."""
+
+    def __init__(self, highwater: int | None) -> None:
+        super().__init__()
+        self.highwater_ = highwater
+
+    def highwater(self, tp: Any) -> int | None:
+        return self.highwater_
+
+
+class Message:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+def test_a_record_far_behind_the_log_goes_at_once_one_at_its_end_by_wait_first() -> None:
+    seen: list[int] = []
+
+    async def callback(message: Message) -> None:
+        seen.append(message.offset)
+
+    async def waited_first(highwater: int | None, offset: int) -> int:
+        consumer = Behind(highwater)
+        await hand_over(consumer, callback, "tp", Message(offset))
+        return consumer.waited_first
+
+    assert asyncio.run(waited_first(10_000, 5)) == 0, "catching up: at once"
+    assert asyncio.run(waited_first(10_000, 10_000 - BEHIND)) == 1, "at the end: faust's"
+    assert asyncio.run(waited_first(None, 5)) == 1, "no fetch yet: faust's"
+    assert seen == [5, 10_000 - BEHIND, 5]
