@@ -11,7 +11,8 @@ faust's stream) and drops them: no decoding, no books, no tables, no changelogs,
 
 Since 2026-12-07 the live worker no longer reads through faust's stream: its intake takes each
 batch from the queue faust's conductor fills (streams/worker/intake.py), and its consumer hands
-each record to the conductor without faust's four tasks a record (streams/worker/delivery.py).
+each record to the conductor without faust's four tasks a record while it catches up
+(streams/worker/delivery.py).
 This worker keeps both of faust's own: the faust agent the issue names as the baseline ("a
 faust worker whose agents do nothing"), and faust's hand-over (bench/rebuild.py starts it with
 ``MIDFIELD_WORKER_HANDOVER=faust``).

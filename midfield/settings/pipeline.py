@@ -201,8 +201,8 @@ class WorkerSettings(BaseSettings):
     )
     handover: Literal["midfield", "faust"] = Field(
         "midfield",
-        description="How the consumer hands each record to faust's conductor: midfield at once "
-        "(streams/worker/delivery.py); faust is faust's own, four tasks a record (to compare).",
+        description="How the consumer hands records to faust's conductor: midfield at once while "
+        "behind (streams/worker/delivery.py); faust is faust's own, four tasks each (to compare).",
     )
     shutdown_timeout_s: PositiveFloat = Field(
         10.0,

@@ -11,11 +11,11 @@ is right on Tansu and agrees with ListOffsets on Apache Kafka.
 The look-up runs in a worker thread with its own kafka-python client: creating an aiokafka
 client inside faust's consumer-thread call cancels recovery (research/faust-on-tansu.md).
 
-Each record fetched goes to faust's conductor without the four tasks faust makes for it
-(:mod:`streams.worker.delivery`). The consumer passes each stream partition through
-:class:`~streams.worker.sequencer.Sequencer`: it tells it where it sought, seeks back where it
-says a record went missing, and commits the offsets it says the books applied, instead of
-faust's acknowledgements (docs/brokers.md).
+While it catches up, each record fetched goes to faust's conductor without the four tasks
+faust makes for it (:mod:`streams.worker.delivery`). The consumer passes each stream partition
+through :class:`~streams.worker.sequencer.Sequencer`: it tells it where it sought, seeks back
+where it says a record went missing, and commits the offsets it says the books applied, instead
+of faust's acknowledgements (docs/brokers.md).
 """
 
 from __future__ import annotations
@@ -209,8 +209,8 @@ class Consumer(faust_aiokafka.Consumer):
             self.sequencer.expect(tp, starts.get(tp, 0) if committed is None else committed)
 
     async def _drain_messages(self, fetcher: Any) -> None:
-        """Each fetched record to the conductor without faust's four tasks a record
-        (streams/worker/delivery.py), unless the settings ask for faust's own hand-over."""
+        """Each fetched record to the conductor, without faust's four tasks a record while
+        catching up (streams/worker/delivery.py), unless the settings ask for faust's own."""
         settings = getattr(self.app, "settings", None)
         if settings is not None and settings.worker.handover == "faust":
             await super()._drain_messages(fetcher)
