@@ -1,5 +1,5 @@
-"""The worker consumer's hand-over of each fetched record to faust's conductor, without four
-tasks a record.
+"""The worker consumer's hand-over of each fetched record to faust's conductor: while it catches
+up, without four tasks a record.
 
 faust's ``Consumer._drain_messages`` (faust/transport/consumer.py, faust-streaming 0.15.3) hands
 every record to the conductor's callback as ``wait_first(callback(message),
