@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pstats
 import sys
 import sysconfig
@@ -36,6 +37,20 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
+
+
+WORKER_SETTINGS = (
+    "MIDFIELD_WORKER_BATCH_MAX",
+    "MIDFIELD_WORKER_BATCH_WITHIN_S",
+    "MIDFIELD_WORKER_HANDOVER",
+)
+"""The worker settings a bench's workers take from its own environment, for A/B runs
+(``tests.harness.midfield_env`` gives a worker none of the caller's MIDFIELD_ settings)."""
+
+
+def passed(names: Iterable[str] = WORKER_SETTINGS) -> dict[str, str]:
+    """Those of ``names`` this process's environment sets, with their values."""
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def command_line(name: str, doc: str | None) -> argparse.ArgumentParser:

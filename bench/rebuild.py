@@ -33,8 +33,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.harness import (
+    WORKER_SETTINGS,
     command_line,
     office,
+    passed,
     produce_all,
     profile_rows,
     progress,
@@ -414,7 +416,7 @@ def run_live(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float
     the changelog records it wrote are counted."""
     app_id = f"bench-live-{round_}-{uuid.uuid4().hex[:6]}"
     (work / app_id).mkdir(parents=True)
-    worker = WorkerProcess(broker, work / app_id, app_id, env_extra=_passed())
+    worker = WorkerProcess(broker, work / app_id, app_id, env_extra=passed(PASSED))
     expected = mix.expected_books()
     try:
         worker.start()
@@ -445,18 +447,20 @@ def run_live(broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float
 
 def run_noop(
     broker: Broker, mix: Mix, work: Path, round_: int, timeout_s: float = 900, *,
-    faust_delivery: bool = True,
+    handover: str = "faust",
 ) -> Run:  # fmt: skip
     """The live path's floor: a faust worker whose agents take the same records in the same
     batches and drop them (bench/noop_worker.py), under a fresh application id, timed as the
-    live worker is (:func:`_time_intake`). Without ``faust_delivery``, the same worker with the
+    live worker is (:func:`_time_intake`). With ``handover="midfield"``, the same worker with the
     live worker's hand-over of each record to faust's conductor (streams/worker/delivery.py):
     not the issue's baseline, said beside it so that the live worker's lead over the baseline
     can be told apart from what the hand-over alone gives."""
-    path = NOOP if faust_delivery else NOOP_LEAN
-    app_id = f"bench-{'noop' if faust_delivery else 'noop-lean'}-{round_}-{uuid.uuid4().hex[:6]}"
+    path = NOOP if handover == "faust" else NOOP_LEAN
+    app_id = (
+        f"bench-{'noop' if handover == 'faust' else 'noop-lean'}-{round_}-{uuid.uuid4().hex[:6]}"
+    )
     (work / app_id).mkdir(parents=True)
-    env = _passed() | {"MIDFIELD_WORKER_HANDOVER": "faust" if faust_delivery else "midfield"}
+    env = passed(PASSED) | {"MIDFIELD_WORKER_HANDOVER": handover}
     worker = NoopWorkerProcess(broker, work / app_id, app_id, env_extra=env)
     try:
         worker.start()
@@ -494,17 +498,9 @@ def changelog_records(kafka: KafkaSettings, app_id: str) -> dict[str, int]:
     return counts
 
 
-PASSED = (
-    "MIDFIELD_WORKER_BATCH_MAX",
-    "MIDFIELD_WORKER_BATCH_WITHIN_S",
-    "MIDFIELD_DEPARTMENTS_FILE",
-)
-"""What the workers get of this process's environment (``tests.harness.midfield_env`` gives
-them none of its MIDFIELD_ settings): the batch settings under test and the office's directory."""
-
-
-def _passed() -> dict[str, str]:
-    return {name: os.environ[name] for name in PASSED if name in os.environ}
+PASSED = (*WORKER_SETTINGS, "MIDFIELD_DEPARTMENTS_FILE")
+"""What the workers get of this process's environment: the worker settings under test
+(:data:`bench.harness.WORKER_SETTINGS`) and the office's directory."""
 
 
 def _events_in(samples: dict[tuple[str, Any], float]) -> int:
@@ -558,7 +554,7 @@ def paths(
     chosen.append(lambda r: run_midfield(settings, mix, work, r))
     if live:
         broker = Broker(settings.kafka.bootstrap_servers, "embedded", "embedded")
-        chosen.append(lambda r: run_noop(broker, mix, work, r, faust_delivery=False))
+        chosen.append(lambda r: run_noop(broker, mix, work, r, handover="midfield"))
         chosen.append(lambda r: run_noop(broker, mix, work, r))
         chosen.append(lambda r: run_live(broker, mix, work, r))
     return chosen

@@ -30,7 +30,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from bench.harness import command_line, office, progress, run_bench, workdir
+from bench.harness import command_line, office, passed, progress, run_bench, workdir
 from bench.latency import READER, cpu_s, percentiles
 from bench.memory import DEPARTMENTS, PEOPLE, TASK_TOPIC, dead_letters, memory_of, wait_books
 from bench.office_books import MESSAGE_TOPIC, Workload, message, produce, reply, wrap
@@ -45,9 +45,6 @@ from tests.harness import Broker, WorkerProcess, http_get, scrape
 
 TARGET_P99_MS = 50.0
 TARGET_RATE = 500.0
-PASSED = ("MIDFIELD_WORKER_BATCH_MAX", "MIDFIELD_WORKER_BATCH_WITHIN_S", "MIDFIELD_WORKER_HANDOVER")
-"""What the worker gets of this process's environment (``tests.harness.midfield_env`` gives it
-none of its MIDFIELD_ settings): the settings an A/B run compares."""
 BASELINE = "baseline"
 ROUTES = {
     BASELINE: "/whoami",  # through the gate, audited, reads no book
@@ -342,9 +339,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             env["MIDFIELD_WORKER_STALL_LOG_MS"] = str(args.stall_log_ms)
         if args.refreeze_every_s is not None:
             env["MIDFIELD_WORKER_REFREEZE_EVERY_S"] = str(args.refreeze_every_s)
-        for name in PASSED:  # settings under test, given to this process
-            if name in os.environ:
-                env[name] = os.environ[name]
+        env |= passed()  # the worker settings an A/B run compares
         worker = WorkerProcess(broker, work / "worker", app_id, env_extra=env)
         try:
             progress(f"  {produce_s:.0f} s; starting a worker, waiting for its books…")
